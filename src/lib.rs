@@ -1,0 +1,14 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! labelstation: put a registry-issued GS1 DataMatrix marking code on every imported pair of shoes,
+//! verify each sticker, and account for every code.
+//!
+//! The crate is layered so that the domain core has no I/O:
+//! - [`codes`]: the marking-code model (parsing, normalisation, GTIN, masking). Pure.
+//! - [`store`]: the SQLite code ledger: the one place where code states change.
+//! - [`config`]: paths and the TOML configuration.
+//! - [`cli`]: the command-line interface (the binary is a thin shell around it).
+
+pub mod cli;
+pub mod codes;
+pub mod config;
+pub mod store;
