@@ -1,0 +1,28 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The marking-code model: what a registry-issued GS1 DataMatrix code is, how it arrives from scanners
+//! and files, and how it may be shown. Pure: no I/O, so every other layer can rely on it and tests need
+//! no hardware.
+//!
+//! A code is `01` GTIN-14, `21` serial, GS, `91` verification key, GS, `92` crypto tail (or `93` and a
+//! 4-character check instead of 91+92, for other product groups). [`MarkingCode::parse`] accepts the
+//! forms codes really arrive in and keeps the canonical element string, which is compared byte for byte
+//! with the issued code when a printed sticker is verified.
+
+mod charset;
+mod error;
+pub mod generate;
+mod gtin;
+mod normalize;
+mod parse;
+
+pub use charset::is_gs1_char82;
+pub use error::{CodeError, Element, Found};
+pub use gtin::{Gtin, GtinError, gs1_check_digit};
+pub use normalize::{AimId, Normalized, normalize};
+pub use parse::{CodeFormat, MarkingCode, SerialLength, Tail};
+
+#[cfg(test)]
+mod tests;
+
+/// The GS1 group separator (ASCII GS) between a variable-length element and the next AI.
+pub const GS: u8 = 0x1D;
