@@ -1,0 +1,349 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Where the station keeps its data and how it is configured.
+//!
+//! Lookup order, the first that is set wins:
+//! - data dir: `--data-dir`, `LABELSTATION_DATA_DIR`, the XDG data dir (`~/.local/share/labelstation`);
+//! - config file: `--config`, `LABELSTATION_CONFIG`, the XDG config dir (`~/.config/labelstation/config.toml`).
+//!
+//! No config file means the embedded defaults. A file that was named explicitly (flag or environment) must
+//! exist; only the XDG default may be absent. Unknown keys are errors, so a typo never silently falls back
+//! to a default.
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::codes::{CodeFormat, SerialLength};
+
+pub const DATA_DIR_ENV: &str = "LABELSTATION_DATA_DIR";
+pub const CONFIG_ENV: &str = "LABELSTATION_CONFIG";
+/// The ledger's file name inside the data dir.
+pub const LEDGER_FILE: &str = "ledger.sqlite3";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(
+        "cannot find a home directory for the default data/config location: set {DATA_DIR_ENV} and {CONFIG_ENV}, or pass --data-dir and --config"
+    )]
+    NoHome,
+    #[error(
+        "config file {path} (named by {origin}) does not exist: create it (see deploy/labelstation.example.toml) or stop naming it"
+    )]
+    Missing { path: PathBuf, origin: Origin },
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "config file {path} is not valid: {message}\nFix the file (every key is documented in deploy/labelstation.example.toml) or remove it to use the defaults."
+    )]
+    Invalid { path: PathBuf, message: String },
+}
+
+/// Where a path came from, so error messages can say which knob to turn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    Flag,
+    Env,
+    Xdg,
+}
+
+impl fmt::Display for Origin {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Origin::Flag => f.write_str("the command line"),
+            Origin::Env => write!(f, "the environment ({DATA_DIR_ENV} / {CONFIG_ENV})"),
+            Origin::Xdg => f.write_str("the XDG default"),
+        }
+    }
+}
+
+/// Resolved locations.
+#[derive(Debug, Clone)]
+pub struct Paths {
+    pub data_dir: PathBuf,
+    pub data_dir_origin: Origin,
+    pub config_file: PathBuf,
+    pub config_origin: Origin,
+}
+
+impl Paths {
+    /// Resolve from explicit flags and the process environment.
+    pub fn resolve(
+        data_dir: Option<PathBuf>,
+        config: Option<PathBuf>,
+    ) -> Result<Paths, ConfigError> {
+        Self::resolve_with(data_dir, config, |k| std::env::var_os(k))
+    }
+
+    /// Same as [`Paths::resolve`] with the environment passed in (for tests).
+    pub fn resolve_with(
+        data_dir: Option<PathBuf>,
+        config: Option<PathBuf>,
+        env: impl Fn(&str) -> Option<std::ffi::OsString>,
+    ) -> Result<Paths, ConfigError> {
+        let non_empty = |k: &str| env(k).filter(|v| !v.is_empty()).map(PathBuf::from);
+        let dirs =
+            || directories::ProjectDirs::from("", "", "labelstation").ok_or(ConfigError::NoHome);
+        let (data_dir, data_dir_origin) = match (data_dir, non_empty(DATA_DIR_ENV)) {
+            (Some(p), _) => (p, Origin::Flag),
+            (None, Some(p)) => (p, Origin::Env),
+            (None, None) => (dirs()?.data_dir().to_path_buf(), Origin::Xdg),
+        };
+        let (config_file, config_origin) = match (config, non_empty(CONFIG_ENV)) {
+            (Some(p), _) => (p, Origin::Flag),
+            (None, Some(p)) => (p, Origin::Env),
+            (None, None) => (dirs()?.config_dir().join("config.toml"), Origin::Xdg),
+        };
+        Ok(Paths {
+            data_dir,
+            data_dir_origin,
+            config_file,
+            config_origin,
+        })
+    }
+
+    pub fn ledger(&self) -> PathBuf {
+        self.data_dir.join(LEDGER_FILE)
+    }
+}
+
+/// The whole configuration. Later parts of the station add their own sections.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub station: StationConfig,
+    pub codes: CodesConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StationConfig {
+    /// Names this station in the ledger (jobs, audit) so a code printed elsewhere can be told apart.
+    pub id: String,
+}
+
+impl Default for StationConfig {
+    fn default() -> Self {
+        StationConfig {
+            id: "station-1".to_owned(),
+        }
+    }
+}
+
+/// The code structure of the product group. Defaults are footwear's.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CodesConfig {
+    /// Length of the AI 21 serial: a number (footwear: 13) or "variable" (then every code must carry its
+    /// GS separators, because they cannot be restored by structure).
+    pub serial_length: SerialLengthSetting,
+    /// Accepted length of the AI 92 crypto tail. The registry documents 44 to 88; which one footwear in
+    /// Kazakhstan gets is not settled, so both are accepted unless narrowed here.
+    pub crypto_length_min: usize,
+    pub crypto_length_max: usize,
+}
+
+impl Default for CodesConfig {
+    fn default() -> Self {
+        let f = CodeFormat::default();
+        CodesConfig {
+            serial_length: match f.serial_length {
+                SerialLength::Fixed(n) => SerialLengthSetting::Fixed(n),
+                SerialLength::Variable => SerialLengthSetting::Variable(VariableWord::Variable),
+            },
+            crypto_length_min: f.crypto_min,
+            crypto_length_max: f.crypto_max,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum SerialLengthSetting {
+    Fixed(usize),
+    Variable(VariableWord),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum VariableWord {
+    Variable,
+}
+
+impl CodesConfig {
+    pub fn format(&self) -> CodeFormat {
+        CodeFormat {
+            serial_length: match self.serial_length {
+                SerialLengthSetting::Fixed(n) => SerialLength::Fixed(n),
+                SerialLengthSetting::Variable(_) => SerialLength::Variable,
+            },
+            crypto_min: self.crypto_length_min,
+            crypto_max: self.crypto_length_max,
+        }
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        if let SerialLengthSetting::Fixed(n) = self.serial_length
+            && !(1..=20).contains(&n)
+        {
+            return Err(format!(
+                "codes.serial_length = {n}: a GS1 serial (AI 21) is 1 to 20 characters"
+            ));
+        }
+        if self.crypto_length_min == 0 || self.crypto_length_min > self.crypto_length_max {
+            return Err(format!(
+                "codes.crypto_length_min = {} and codes.crypto_length_max = {}: need 1 <= min <= max",
+                self.crypto_length_min, self.crypto_length_max
+            ));
+        }
+        if self.crypto_length_max > 128 {
+            return Err(format!(
+                "codes.crypto_length_max = {}: registry crypto tails are at most 88 characters",
+                self.crypto_length_max
+            ));
+        }
+        Ok(())
+    }
+}
+
+impl Config {
+    /// Parse a config text; `path` only labels errors.
+    pub fn from_toml(text: &str, path: &Path) -> Result<Config, ConfigError> {
+        let invalid = |message: String| ConfigError::Invalid {
+            path: path.to_path_buf(),
+            message,
+        };
+        let config: Config = toml::from_str(text).map_err(|e| invalid(e.to_string()))?;
+        if config.station.id.trim().is_empty() {
+            return Err(invalid(
+                "station.id is empty: give the station a name".into(),
+            ));
+        }
+        config.codes.validate().map_err(invalid)?;
+        Ok(config)
+    }
+
+    /// Load the file [`Paths`] points at, or the defaults when the XDG default file does not exist.
+    pub fn load(paths: &Paths) -> Result<Config, ConfigError> {
+        match std::fs::read_to_string(&paths.config_file) {
+            Ok(text) => Config::from_toml(&text, &paths.config_file),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => match paths.config_origin {
+                Origin::Xdg => Ok(Config::default()),
+                origin => Err(ConfigError::Missing {
+                    path: paths.config_file.clone(),
+                    origin,
+                }),
+            },
+            Err(source) => Err(ConfigError::Read {
+                path: paths.config_file.clone(),
+                source,
+            }),
+        }
+    }
+
+    pub fn to_toml(&self) -> String {
+        // Serialising plain structs of strings and integers cannot fail.
+        toml::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::ffi::OsString;
+
+    fn env_of(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<OsString> {
+        move |k| {
+            pairs
+                .iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| OsString::from(v))
+        }
+    }
+
+    #[test]
+    fn flag_beats_env_beats_xdg() {
+        let env = env_of(&[(DATA_DIR_ENV, "/env/data"), (CONFIG_ENV, "/env/c.toml")]);
+        let p = Paths::resolve_with(Some("/flag/data".into()), None, &env).unwrap();
+        assert_eq!(p.data_dir, PathBuf::from("/flag/data"));
+        assert_eq!(p.data_dir_origin, Origin::Flag);
+        assert_eq!(p.config_file, PathBuf::from("/env/c.toml"));
+        assert_eq!(p.config_origin, Origin::Env);
+        assert_eq!(p.ledger(), PathBuf::from("/flag/data/ledger.sqlite3"));
+    }
+
+    #[test]
+    fn empty_env_falls_through_to_xdg() {
+        let env = env_of(&[(DATA_DIR_ENV, ""), ("HOME", "/home/w")]);
+        let p = Paths::resolve_with(None, None, &env).unwrap();
+        assert_eq!(p.data_dir_origin, Origin::Xdg);
+        assert!(p.data_dir.ends_with("labelstation"), "{:?}", p.data_dir);
+        assert!(p.config_file.ends_with("labelstation/config.toml"));
+    }
+
+    #[test]
+    fn missing_named_config_is_an_error_but_missing_default_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let named = Paths {
+            data_dir: dir.path().into(),
+            data_dir_origin: Origin::Flag,
+            config_file: dir.path().join("nope.toml"),
+            config_origin: Origin::Flag,
+        };
+        assert!(matches!(
+            Config::load(&named),
+            Err(ConfigError::Missing { .. })
+        ));
+        let default = Paths {
+            config_origin: Origin::Xdg,
+            ..named
+        };
+        assert_eq!(Config::load(&default).unwrap(), Config::default());
+    }
+
+    #[test]
+    fn parses_settings_and_rejects_typos_and_nonsense() {
+        let p = Path::new("x.toml");
+        let c = Config::from_toml(
+            "[station]\nid = \"post-7\"\n[codes]\nserial_length = \"variable\"\ncrypto_length_min = 88\ncrypto_length_max = 88\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(c.station.id, "post-7");
+        assert_eq!(c.codes.format().serial_length, SerialLength::Variable);
+        assert_eq!(
+            (c.codes.format().crypto_min, c.codes.format().crypto_max),
+            (88, 88)
+        );
+
+        let typo = Config::from_toml("[codes]\nserial_lenght = 13\n", p).unwrap_err();
+        assert!(typo.to_string().contains("serial_lenght"), "{typo}");
+        let bad = Config::from_toml("[codes]\nserial_length = 21\n", p).unwrap_err();
+        assert!(bad.to_string().contains("1 to 20"), "{bad}");
+        let inverted = Config::from_toml(
+            "[codes]\ncrypto_length_min = 88\ncrypto_length_max = 44\n",
+            p,
+        )
+        .unwrap_err();
+        assert!(inverted.to_string().contains("min <= max"), "{inverted}");
+        let word = Config::from_toml("[codes]\nserial_length = \"thirteen\"\n", p).unwrap_err();
+        assert!(word.to_string().contains("x.toml"), "{word}");
+    }
+
+    #[test]
+    fn defaults_round_trip_through_toml() {
+        let c = Config::default();
+        assert_eq!(Config::from_toml(&c.to_toml(), Path::new("d")).unwrap(), c);
+    }
+
+    #[test]
+    fn example_config_in_deploy_is_valid_and_matches_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("deploy/labelstation.example.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(Config::from_toml(&text, &path).unwrap(), Config::default());
+    }
+}
