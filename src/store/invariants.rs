@@ -1,0 +1,130 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Whole-ledger consistency checks: what "every code is accounted for" means, as queries.
+//!
+//! Used by tests (property and crash tests), by `labelstation ledger check`, and by start-up diagnostics.
+//! Each check is independent of the Rust code that makes the changes, so a bug there shows up here.
+
+use rusqlite::Connection;
+use serde::Serialize;
+
+use super::{StoreError, audit};
+
+/// One broken rule, with the rows it concerns.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    pub rule: &'static str,
+    pub detail: String,
+}
+
+/// (rule, query returning one text column per offending row). Every query must return no rows.
+const RULES: &[(&str, &str)] = &[
+    (
+        "every code has a history",
+        "SELECT 'code #' || id FROM codes c WHERE NOT EXISTS (SELECT 1 FROM code_events e WHERE e.code_id = c.id)",
+    ),
+    (
+        "a code's history starts with its arrival in the pool",
+        "SELECT 'code #' || code_id FROM code_events e
+         WHERE e.id = (SELECT min(id) FROM code_events WHERE code_id = e.code_id)
+           AND NOT (e.from_state IS NULL AND e.to_state = 'AVAILABLE')",
+    ),
+    (
+        "each event starts where the previous one ended",
+        "SELECT 'code #' || code_id || ' event #' || id FROM (
+             SELECT code_id, id, from_state,
+                    LAG(to_state) OVER (PARTITION BY code_id ORDER BY id) AS prev,
+                    ROW_NUMBER() OVER (PARTITION BY code_id ORDER BY id) AS n
+             FROM code_events)
+         WHERE n > 1 AND from_state IS NOT prev",
+    ),
+    (
+        "every recorded move is a legal transition",
+        "SELECT 'code #' || code_id || ' ' || from_state || '->' || to_state FROM code_events e
+         WHERE from_state IS NOT NULL AND NOT EXISTS (
+             SELECT 1 FROM code_transitions t WHERE t.from_state = e.from_state AND t.to_state = e.to_state)",
+    ),
+    (
+        "a code's state is where its history ends",
+        "SELECT 'code #' || c.id || ' is ' || c.state || ', history says ' || e.to_state FROM codes c
+         JOIN code_events e ON e.id = (SELECT max(id) FROM code_events WHERE code_id = c.id)
+         WHERE e.to_state <> c.state",
+    ),
+    (
+        "a code is verified at most once",
+        "SELECT 'code #' || code_id || ' verified ' || count(*) || ' times' FROM code_events
+         WHERE to_state = 'VERIFIED' GROUP BY code_id HAVING count(*) > 1",
+    ),
+    (
+        "a code in flight belongs to one open or batch job of the ledger",
+        "SELECT 'code #' || c.id FROM codes c LEFT JOIN jobs j ON j.id = c.job_id
+         WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED') AND (j.id IS NULL OR j.gtin <> c.gtin)",
+    ),
+    (
+        "a code out of flight belongs to no job",
+        "SELECT 'code #' || id FROM codes WHERE state NOT IN ('RESERVED', 'SENT', 'PRINTED') AND job_id IS NOT NULL",
+    ),
+    (
+        "verified codes carry their verification time",
+        "SELECT 'code #' || id FROM codes WHERE (verified_at IS NULL) = EXISTS (
+             SELECT 1 FROM code_events e WHERE e.code_id = codes.id AND e.to_state = 'VERIFIED')",
+    ),
+    (
+        "every verified code owes exactly one application report, and no other code owes one",
+        "SELECT 'code #' || c.id FROM codes c
+         WHERE (c.verified_at IS NOT NULL) <> EXISTS (
+             SELECT 1 FROM outbox o WHERE o.code_id = c.id AND o.kind = 'UTILISATION')",
+    ),
+    (
+        "every written-off code owes exactly one write-off, and no other code owes one",
+        "SELECT 'code #' || c.id FROM codes c
+         WHERE (c.state = 'WRITTEN_OFF') <> EXISTS (
+             SELECT 1 FROM outbox o WHERE o.code_id = c.id AND o.kind = 'WRITE_OFF')",
+    ),
+    (
+        "a reported code's report was accepted",
+        "SELECT 'code #' || c.id FROM codes c WHERE c.state = 'REPORTED' AND NOT EXISTS (
+             SELECT 1 FROM outbox o WHERE o.code_id = c.id AND o.kind = 'UTILISATION' AND o.status = 'ACCEPTED')",
+    ),
+    (
+        "every code came from a recorded import or order, and each source's codes are all present",
+        "SELECT 'source #' || s.id || ' recorded ' || s.count || ' codes, ledger has ' ||
+                (SELECT count(*) FROM codes c WHERE c.source_id = s.id)
+         FROM code_sources s WHERE s.count <> (SELECT count(*) FROM codes c WHERE c.source_id = s.id)",
+    ),
+];
+
+/// Run every check. An empty list means the ledger is consistent.
+pub fn check(conn: &Connection) -> Result<Vec<Violation>, StoreError> {
+    let mut out = Vec::new();
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")?
+        .query_map([], |r| r.get(0))?
+        .collect::<rusqlite::Result<_>>()?;
+    if integrity != ["ok"] {
+        out.push(Violation {
+            rule: "the database file is intact",
+            detail: integrity.join("; "),
+        });
+    }
+    for (rule, sql) in RULES {
+        let rows: Vec<String> = conn
+            .prepare(sql)?
+            .query_map([], |r| r.get(0))?
+            .take(20)
+            .collect::<rusqlite::Result<_>>()?;
+        if !rows.is_empty() {
+            out.push(Violation {
+                rule,
+                detail: rows.join(", "),
+            });
+        }
+    }
+    let chain = audit::verify(conn)?;
+    for b in chain.breaks {
+        out.push(Violation {
+            rule: "the audit log chain holds",
+            detail: b.to_string(),
+        });
+    }
+    Ok(out)
+}

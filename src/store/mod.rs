@@ -1,0 +1,1224 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The code ledger: one SQLite file in which every marking code is accounted for.
+//!
+//! Every change of a code's state goes through [`Ledger::apply`] inside a transaction that also writes the
+//! code's event row (and, where one is owed, the registry outbox row and the audit entry). Commits are
+//! durable (WAL, `synchronous=FULL`): when a method returns `Ok`, the change survives a power cut.
+//! The schema repeats the important rules as constraints and triggers (see [`schema`]).
+
+pub mod audit;
+pub mod import;
+pub mod invariants;
+pub mod schema;
+pub mod state;
+
+use std::collections::BTreeMap;
+use std::fs::{DirBuilder, File, OpenOptions};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use rusqlite::{
+    Connection, ErrorCode, OptionalExtension, Transaction, TransactionBehavior, params,
+};
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use crate::codes::{CodeFormat, Gtin, MarkingCode, SerialLength};
+pub use audit::Actor;
+pub use state::{CodeState, Move, Role};
+
+/// Row id of a code in the ledger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct CodeId(pub i64);
+
+/// Row id of a print job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct JobId(pub i64);
+
+/// How a job prints and verifies (see the station engine).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub enum JobMode {
+    /// One pair at a time: print, then scan that sticker.
+    Inline,
+    /// A roll printed ahead, verified in any order as stickers are applied.
+    Batch,
+    /// Printed without a scanner; codes stay PRINTED until scanned later.
+    NoVerify,
+    /// A supervisor's reprint of a rejected or reviewed code.
+    Reprint,
+}
+
+impl JobMode {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            JobMode::Inline => "INLINE",
+            JobMode::Batch => "BATCH",
+            JobMode::NoVerify => "NO_VERIFY",
+            JobMode::Reprint => "REPRINT",
+        }
+    }
+
+    /// Whether a PRINTED code of this job is expected to wait for its scan across a restart. Batch and
+    /// no-verify stickers sit on a roll by design; an inline sticker may already be on a shoe, unscanned.
+    pub const fn printed_may_wait(self) -> bool {
+        matches!(self, JobMode::Batch | JobMode::NoVerify)
+    }
+
+    fn parse(s: &str) -> Option<JobMode> {
+        [
+            JobMode::Inline,
+            JobMode::Batch,
+            JobMode::NoVerify,
+            JobMode::Reprint,
+        ]
+        .into_iter()
+        .find(|m| m.as_str() == s)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "cannot create the data directory {path}: {source}. Check the path and its permissions (--data-dir)."
+    )]
+    DataDir {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "cannot open the ledger {path}: {source}. Check that the file and its directory are readable and writable by this user."
+    )]
+    Open {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "the ledger {path} is damaged or is not a labelstation ledger ({detail}). Nothing was changed. Stop the station, keep this file for inspection, and restore the newest backup (README: Operations, Recovery)."
+    )]
+    Corrupt { path: PathBuf, detail: String },
+    #[error(
+        "the ledger {path} was written by a newer labelstation (schema {found}; this program knows up to {known}). Install the newer version, or restore a backup made by this one."
+    )]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error(
+        "the disk holding the ledger is full: nothing was changed. Free space on it, then retry."
+    )]
+    DiskFull,
+    #[error(
+        "the ledger is read-only for this user: nothing was changed. Fix the permissions of the data directory and ledger file."
+    )]
+    ReadOnly,
+    #[error(
+        "another labelstation process is running the station on {path}: stop it first (only one station may drive a ledger)."
+    )]
+    StationBusy { path: PathBuf },
+    #[error(
+        "unknown product GTIN {0}: add it first with `labelstation products add --gtin {0} --name ...`"
+    )]
+    UnknownProduct(Gtin),
+    #[error("product {0} is already registered")]
+    ProductExists(Gtin),
+    #[error("invalid product: {0}")]
+    InvalidProduct(String),
+    #[error("no AVAILABLE codes left for GTIN {0}: pull or import more codes for it")]
+    PoolEmpty(Gtin),
+    #[error("no code #{0} in the ledger")]
+    NoSuchCode(i64),
+    #[error("no job #{0} in the ledger")]
+    NoSuchJob(i64),
+    #[error("job #{job} is for GTIN {job_gtin}, not {gtin}")]
+    JobProductMismatch {
+        job: i64,
+        job_gtin: String,
+        gtin: String,
+    },
+    #[error("job #{0} is closed")]
+    JobClosed(i64),
+    #[error("code #{id} is {state}; '{mv}' needs it to be {expected}")]
+    IllegalMove {
+        id: i64,
+        state: CodeState,
+        mv: &'static str,
+        expected: String,
+    },
+    #[error("code #{id} belongs to job #{held_by}, not job #{job}")]
+    WrongJob { id: i64, held_by: i64, job: i64 },
+    #[error("'{mv}' needs a job")]
+    JobRequired { mv: &'static str },
+    #[error("'{mv}' is a supervisor action; {actor} is signed in as {role}")]
+    NeedsSupervisor {
+        mv: &'static str,
+        actor: String,
+        role: &'static str,
+    },
+    #[error("code #{0} was verified before: a code is counted once")]
+    AlreadyVerified(i64),
+    #[error("ledger database error: {0}")]
+    Sqlite(rusqlite::Error),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match e.sqlite_error_code() {
+            Some(ErrorCode::DiskFull) => StoreError::DiskFull,
+            Some(ErrorCode::ReadOnly) => StoreError::ReadOnly,
+            _ => StoreError::Sqlite(e),
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch, the ledger's time unit.
+pub fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+/// Render a ledger timestamp for people (UTC, RFC 3339).
+pub fn format_ms(ms: i64) -> String {
+    let t = UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// A product (one GTIN) the station labels.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Product {
+    pub gtin: Gtin,
+    pub name: String,
+    pub size: Option<String>,
+    pub colour: Option<String>,
+    pub model: Option<String>,
+    /// ISO 3166-1 alpha-2 country of origin.
+    pub country: Option<String>,
+}
+
+impl Product {
+    /// Trim the text fields, drop empty optional ones, upper-case and check the country.
+    pub fn normalised(mut self) -> Result<Product, StoreError> {
+        self.name = self.name.trim().to_owned();
+        if self.name.is_empty() {
+            return Err(StoreError::InvalidProduct("the name is empty".into()));
+        }
+        let tidy = |v: Option<String>| v.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty());
+        self.size = tidy(self.size);
+        self.colour = tidy(self.colour);
+        self.model = tidy(self.model);
+        self.country = tidy(self.country).map(|c| c.to_ascii_uppercase());
+        if let Some(c) = &self.country
+            && !(c.len() == 2 && c.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(StoreError::InvalidProduct(format!(
+                "country {c:?} is not a two-letter ISO 3166 code (e.g. CN, VN, TR)"
+            )));
+        }
+        Ok(self)
+    }
+}
+
+/// A code as the ledger holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeRecord {
+    pub id: CodeId,
+    pub code: MarkingCode,
+    pub state: CodeState,
+    pub job: Option<JobId>,
+    pub state_at_ms: i64,
+    pub reason: Option<String>,
+    pub verified_at_ms: Option<i64>,
+}
+
+/// One row of a code's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CodeEvent {
+    pub at_ms: i64,
+    pub mv: String,
+    pub from: Option<CodeState>,
+    pub to: CodeState,
+    pub job: Option<i64>,
+    pub actor: String,
+    pub reason: Option<String>,
+}
+
+/// Counts by state for one GTIN.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct GtinBalance {
+    pub gtin: String,
+    #[serde(skip)]
+    pub name: Option<String>,
+    pub states: BTreeMap<&'static str, u64>,
+}
+
+/// What start-up recovery did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct RecoveryReport {
+    /// Codes moved to NEEDS_REVIEW, with the state they were found in.
+    pub to_review: Vec<(CodeId, CodeState)>,
+    /// Batch/no-verify codes left PRINTED: their stickers wait on the roll for a scan.
+    pub printed_waiting: u64,
+    /// Inline and reprint jobs closed because their run ended.
+    pub jobs_closed: u64,
+}
+
+/// A scan that proves a sticker (the raw bytes as received, and the AIM symbology id if sent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanProof<'a> {
+    pub raw: &'a [u8],
+    pub aim: Option<&'a str>,
+}
+
+/// Holds the station's exclusive claim on a data dir; released when dropped (or when the process dies).
+#[derive(Debug)]
+pub struct StationLock {
+    _file: File,
+}
+
+impl StationLock {
+    /// Claim `data_dir` for one station process.
+    pub fn acquire(data_dir: &Path) -> Result<StationLock, StoreError> {
+        ensure_dir(data_dir)?;
+        let path = data_dir.join("station.lock");
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o600)
+            .open(&path)
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        match file.try_lock() {
+            Ok(()) => Ok(StationLock { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::StationBusy { path }),
+            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Open { path, source }),
+        }
+    }
+}
+
+fn ensure_dir(dir: &Path) -> Result<(), StoreError> {
+    DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .map_err(|source| StoreError::DataDir {
+            path: dir.to_path_buf(),
+            source,
+        })
+}
+
+/// Parses codes read back from the ledger. They were validated on the way in in their canonical form
+/// (GS separators present), so the loosest format accepts all of them whatever the config says today.
+fn stored_format() -> CodeFormat {
+    CodeFormat {
+        serial_length: SerialLength::Variable,
+        crypto_min: 1,
+        crypto_max: 128,
+    }
+}
+
+pub struct Ledger {
+    conn: Connection,
+    path: PathBuf,
+    station: String,
+}
+
+impl std::fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ledger")
+            .field("path", &self.path)
+            .field("station", &self.station)
+            .finish()
+    }
+}
+
+impl Ledger {
+    /// Open (creating if needed) the ledger at `path`. The directory is created 0700 and the file 0600:
+    /// the ledger holds complete codes, crypto tails included.
+    pub fn open(path: &Path, station: &str) -> Result<Ledger, StoreError> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            ensure_dir(dir)?;
+        }
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+        {
+            Ok(_) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
+            Err(source) => {
+                return Err(StoreError::Open {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        }
+        let corrupt = |e: &rusqlite::Error| StoreError::Corrupt {
+            path: path.to_path_buf(),
+            detail: e.to_string(),
+        };
+        let classify = |e: rusqlite::Error| match e.sqlite_error_code() {
+            Some(ErrorCode::NotADatabase | ErrorCode::DatabaseCorrupt) => corrupt(&e),
+            _ => StoreError::from(e),
+        };
+        let mut conn = Connection::open(path).map_err(classify)?;
+        conn.busy_timeout(Duration::from_secs(10))
+            .map_err(classify)?;
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(classify)?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("could not switch to WAL journaling (got {mode})"),
+            });
+        }
+        conn.execute_batch("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON;")
+            .map_err(classify)?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(classify)?;
+        if check != "ok" {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: format!("integrity check: {check}"),
+            });
+        }
+        migrate(&mut conn, path).map_err(|e| match e {
+            StoreError::Sqlite(e) => classify(e),
+            other => other,
+        })?;
+        Ok(Ledger {
+            conn,
+            path: path.to_path_buf(),
+            station: station.to_owned(),
+        })
+    }
+
+    /// Open the ledger for the station process: claim the data dir, open, and recover codes left in flight
+    /// by a run that did not finish. Keep the returned lock for as long as the station runs.
+    pub fn open_station(
+        data_dir: &Path,
+        station: &str,
+        actor: &Actor,
+    ) -> Result<(Ledger, StationLock, RecoveryReport), StoreError> {
+        let lock = StationLock::acquire(data_dir)?;
+        let mut ledger = Ledger::open(&data_dir.join(crate::config::LEDGER_FILE), station)?;
+        let report = ledger.recover(actor)?;
+        Ok((ledger, lock, report))
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn station(&self) -> &str {
+        &self.station
+    }
+
+    /// The connection, for read-only reports and checks.
+    pub fn connection(&self) -> &Connection {
+        &self.conn
+    }
+
+    // ---- products -------------------------------------------------------------------------------
+
+    pub fn add_product(&mut self, product: Product, actor: &Actor) -> Result<Product, StoreError> {
+        let p = product.normalised()?;
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let exists: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM products WHERE gtin = ?1)",
+            [p.gtin.as_str()],
+            |r| r.get(0),
+        )?;
+        if exists {
+            return Err(StoreError::ProductExists(p.gtin));
+        }
+        tx.execute(
+            "INSERT INTO products (gtin, name, size, colour, model, country, created_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+            params![
+                p.gtin.as_str(),
+                p.name,
+                p.size,
+                p.colour,
+                p.model,
+                p.country,
+                at
+            ],
+        )?;
+        let detail = serde_json::json!({ "name": p.name, "size": p.size, "colour": p.colour,
+            "model": p.model, "country": p.country });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "product.add",
+            p.gtin.as_str(),
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(p)
+    }
+
+    pub fn products(&self) -> Result<Vec<Product>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT gtin, name, size, colour, model, country FROM products ORDER BY gtin",
+        )?;
+        let rows = stmt.query_map([], row_to_product)?;
+        let mut out = Vec::new();
+        for r in rows {
+            out.push(r??);
+        }
+        Ok(out)
+    }
+
+    pub fn product(&self, gtin: &Gtin) -> Result<Option<Product>, StoreError> {
+        match self
+            .conn
+            .query_row(
+                "SELECT gtin, name, size, colour, model, country FROM products WHERE gtin = ?1",
+                [gtin.as_str()],
+                row_to_product,
+            )
+            .optional()?
+        {
+            Some(p) => Ok(Some(p?)),
+            None => Ok(None),
+        }
+    }
+
+    // ---- jobs -----------------------------------------------------------------------------------
+
+    pub fn open_job(
+        &mut self,
+        gtin: &Gtin,
+        mode: JobMode,
+        actor: &Actor,
+    ) -> Result<JobId, StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        product_exists(&tx, gtin)?;
+        tx.execute(
+            "INSERT INTO jobs (station, gtin, mode, actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+            params![self.station, gtin.as_str(), mode.as_str(), actor.name, at],
+        )?;
+        let id = JobId(tx.last_insert_rowid());
+        tx.commit()?;
+        Ok(id)
+    }
+
+    /// Close a job. Codes it still holds stay where they are (a batch may still be scanned).
+    pub fn close_job(&mut self, job: JobId) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE jobs SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
+            params![job.0, now_ms()],
+        )?;
+        if n == 0 {
+            job_row(&self.conn, job)?;
+        }
+        Ok(())
+    }
+
+    // ---- the line -------------------------------------------------------------------------------
+
+    /// Take the oldest AVAILABLE code of the job's product (codes nearest expiry first, where known).
+    pub fn reserve(&mut self, job: JobId, actor: &Actor) -> Result<CodeRecord, StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let (gtin, _, closed) = job_row(&tx, job)?;
+        if closed {
+            return Err(StoreError::JobClosed(job.0));
+        }
+        let id: Option<i64> = tx
+            .query_row(
+                "SELECT id FROM codes WHERE gtin = ?1 AND state = 'AVAILABLE'
+                 ORDER BY expires_at IS NULL, expires_at, id LIMIT 1",
+                [&gtin],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let Some(id) = id else {
+            let g = Gtin::parse(&gtin).map_err(|e| StoreError::InvalidProduct(e.to_string()))?;
+            return Err(StoreError::PoolEmpty(g));
+        };
+        apply(&tx, CodeId(id), Move::Reserve, actor, Some(job), None, at)?;
+        let rec = code_row(&tx, CodeId(id))?;
+        tx.commit()?;
+        Ok(rec)
+    }
+
+    /// Give back a reserved code whose label never left the station.
+    pub fn release(&mut self, id: CodeId, job: JobId, actor: &Actor) -> Result<(), StoreError> {
+        self.one_move(id, Move::Release, actor, Some(job), None)
+    }
+
+    /// Record that the label is going to the printer. Call this *before* the first byte is written, so a
+    /// crash during the write leaves the code SENT (reviewed), never AVAILABLE (reused).
+    /// The hash of the exact ZPL is always kept; the bytes too when `keep_zpl` (for reprint and review).
+    pub fn mark_sent(
+        &mut self,
+        id: CodeId,
+        job: JobId,
+        printer: &str,
+        zpl: &[u8],
+        keep_zpl: bool,
+        actor: &Actor,
+    ) -> Result<i64, StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        apply(&tx, id, Move::Send, actor, Some(job), None, at)?;
+        tx.execute(
+            "INSERT INTO print_attempts (code_id, job_id, printer, zpl_sha256, zpl, started_at)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            params![
+                id.0,
+                job.0,
+                printer,
+                hex::encode(Sha256::digest(zpl)),
+                keep_zpl.then_some(zpl),
+                at
+            ],
+        )?;
+        let attempt = tx.last_insert_rowid();
+        tx.commit()?;
+        Ok(attempt)
+    }
+
+    /// The printer finished the label.
+    pub fn mark_printed(
+        &mut self,
+        id: CodeId,
+        job: JobId,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        apply(&tx, id, Move::Print, actor, Some(job), None, at)?;
+        finish_attempt(&tx, id, at, "PRINTED")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Printing or verification failed; the code waits for a supervisor and is never reused silently.
+    pub fn reject(
+        &mut self,
+        id: CodeId,
+        job: JobId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        apply(&tx, id, Move::Reject, actor, Some(job), Some(reason), at)?;
+        finish_attempt(&tx, id, at, "REJECTED")?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The scan matched: count the code as applied, once, and owe the registry its application report.
+    pub fn verify(
+        &mut self,
+        id: CodeId,
+        job: JobId,
+        scan: &ScanProof<'_>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        apply(&tx, id, Move::Verify, actor, Some(job), None, at)?;
+        record_match(&tx, &self.station, id, Some(job), scan, at)?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The registry accepted the code's application report.
+    pub fn mark_reported(
+        &mut self,
+        id: CodeId,
+        report_id: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        apply(&tx, id, Move::Report, actor, None, None, at)?;
+        tx.execute(
+            "UPDATE outbox SET status = 'ACCEPTED', report_id = ?2 WHERE code_id = ?1 AND kind = 'UTILISATION'",
+            params![id.0, report_id],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The registry refused the code in a report: a supervisor must look at it.
+    pub fn registry_refused(
+        &mut self,
+        id: CodeId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        apply(&tx, id, Move::RegistryRefuse, actor, None, Some(reason), at)?;
+        tx.execute(
+            "UPDATE outbox SET status = 'REJECTED', last_error = ?2 WHERE code_id = ?1 AND kind = 'UTILISATION'",
+            params![id.0, reason],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Start-up recovery. Codes RESERVED or SENT, and PRINTED codes of inline and reprint jobs, were in
+    /// flight when the last run stopped: whether their sticker exists or is on a shoe is unknown, so they
+    /// go to NEEDS_REVIEW. PRINTED codes of batch and no-verify jobs stay PRINTED: their stickers wait on
+    /// the roll for a scan by design. Call only while holding the [`StationLock`].
+    pub fn recover(&mut self, actor: &Actor) -> Result<RecoveryReport, StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let mut report = RecoveryReport::default();
+        let found: Vec<(i64, String, String)> = tx
+            .prepare(
+                "SELECT c.id, c.state, j.mode FROM codes c JOIN jobs j ON j.id = c.job_id
+                 WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED') ORDER BY c.id",
+            )?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (id, state, mode) in found {
+            let state: CodeState = state
+                .parse()
+                .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
+            let mode = JobMode::parse(&mode)
+                .ok_or_else(|| corrupt_row(&self.path, format!("job mode {mode}")))?;
+            if state == CodeState::Printed && mode.printed_may_wait() {
+                report.printed_waiting += 1;
+                continue;
+            }
+            let reason = format!(
+                "the station stopped while this code was {state}: check whether its sticker was printed or applied"
+            );
+            apply(
+                &tx,
+                CodeId(id),
+                Move::Recover,
+                actor,
+                None,
+                Some(&reason),
+                at,
+            )?;
+            finish_attempt(&tx, CodeId(id), at, "INTERRUPTED")?;
+            report.to_review.push((CodeId(id), state));
+        }
+        report.jobs_closed = tx.execute(
+            "UPDATE jobs SET closed_at = ?2 WHERE closed_at IS NULL AND station = ?1 AND mode IN ('INLINE', 'REPRINT')",
+            params![self.station, at],
+        )? as u64;
+        if !report.to_review.is_empty() || report.jobs_closed > 0 {
+            let detail = serde_json::json!({
+                "to_review": report.to_review.len(),
+                "printed_waiting": report.printed_waiting,
+                "jobs_closed": report.jobs_closed,
+            });
+            audit::append(
+                &tx,
+                at,
+                actor,
+                "ledger.recover",
+                &self.station,
+                &detail.to_string(),
+            )?;
+        }
+        tx.commit()?;
+        Ok(report)
+    }
+
+    // ---- supervisor actions ---------------------------------------------------------------------
+
+    /// Supervisor: print a REJECTED or NEEDS_REVIEW code again, under `job`. Only when its earlier sticker
+    /// was not applied; the engine asks. A second physical copy is caught when it is scanned.
+    pub fn reprint(
+        &mut self,
+        id: CodeId,
+        job: JobId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let from = apply(&tx, id, Move::Reprint, actor, Some(job), None, at)?;
+        let ident = code_ident(&tx, id)?;
+        let detail =
+            serde_json::json!({ "code_id": id.0, "from": from, "job": job.0, "reason": reason });
+        audit::append(&tx, at, actor, "code.reprint", &ident, &detail.to_string())?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Supervisor: a manual scan shows the sticker is applied and correct.
+    pub fn confirm_applied(
+        &mut self,
+        id: CodeId,
+        scan: &ScanProof<'_>,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let from = apply(&tx, id, Move::ConfirmApplied, actor, None, None, at)?;
+        record_match(&tx, &self.station, id, None, scan, at)?;
+        let ident = code_ident(&tx, id)?;
+        let detail = serde_json::json!({ "code_id": id.0, "from": from });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "code.confirm_applied",
+            &ident,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Supervisor: withdraw a spoiled code; the write-off is queued for the registry.
+    pub fn write_off(&mut self, id: CodeId, reason: &str, actor: &Actor) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let from = apply(&tx, id, Move::WriteOff, actor, None, Some(reason), at)?;
+        tx.execute(
+            "INSERT INTO outbox (kind, code_id, created_at) VALUES ('WRITE_OFF', ?1, ?2)",
+            params![id.0, at],
+        )?;
+        let ident = code_ident(&tx, id)?;
+        let detail = serde_json::json!({ "code_id": id.0, "from": from, "reason": reason });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "code.write_off",
+            &ident,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    // ---- reading --------------------------------------------------------------------------------
+
+    pub fn code(&self, id: CodeId) -> Result<CodeRecord, StoreError> {
+        code_row(&self.conn, id)
+    }
+
+    /// Look a code up by its exact element string.
+    pub fn find_code(&self, code: &MarkingCode) -> Result<Option<CodeRecord>, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM codes WHERE code = ?1",
+                [code.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        id.map(|id| code_row(&self.conn, CodeId(id))).transpose()
+    }
+
+    /// A code's history, oldest first.
+    pub fn events(&self, id: CodeId) -> Result<Vec<CodeEvent>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, move, from_state, to_state, job_id, actor, reason FROM code_events
+             WHERE code_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (at_ms, mv, from, to, job, actor, reason) = r?;
+            let parse = |s: &str| {
+                s.parse::<CodeState>()
+                    .map_err(|e| corrupt_row(&self.path, e))
+            };
+            out.push(CodeEvent {
+                at_ms,
+                mv,
+                from: from.as_deref().map(parse).transpose()?,
+                to: parse(&to)?,
+                job,
+                actor,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Codes in `state`, oldest change first (e.g. the review queue).
+    pub fn codes_in_state(
+        &self,
+        state: CodeState,
+        limit: u32,
+    ) -> Result<Vec<CodeRecord>, StoreError> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM codes WHERE state = ?1 ORDER BY state_at, id LIMIT ?2")?
+            .query_map(params![state.as_str(), limit], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.into_iter()
+            .map(|id| code_row(&self.conn, CodeId(id)))
+            .collect()
+    }
+
+    /// Counts by state for every registered product (products with no codes show zeros).
+    pub fn balance(&self) -> Result<Vec<GtinBalance>, StoreError> {
+        let mut out: BTreeMap<String, GtinBalance> = BTreeMap::new();
+        let empty = || {
+            CodeState::ALL
+                .iter()
+                .map(|s| (s.as_str(), 0u64))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut stmt = self.conn.prepare("SELECT gtin, name FROM products")?;
+        for r in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (gtin, name) = r?;
+            out.insert(
+                gtin.clone(),
+                GtinBalance {
+                    gtin,
+                    name: Some(name),
+                    states: empty(),
+                },
+            );
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT gtin, state, count(*) FROM codes GROUP BY gtin, state")?;
+        for r in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })? {
+            let (gtin, state, n) = r?;
+            let state: CodeState = state.parse().map_err(|e| corrupt_row(&self.path, e))?;
+            let entry = out.entry(gtin.clone()).or_insert_with(|| GtinBalance {
+                gtin,
+                name: None,
+                states: empty(),
+            });
+            entry
+                .states
+                .insert(state.as_str(), u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Check the audit chain.
+    pub fn verify_audit(&self) -> Result<audit::ChainReport, StoreError> {
+        Ok(audit::verify(&self.conn)?)
+    }
+
+    /// Check every ledger invariant; an empty list means the ledger is consistent.
+    pub fn check_invariants(&self) -> Result<Vec<invariants::Violation>, StoreError> {
+        invariants::check(&self.conn)
+    }
+
+    /// Run one move in its own transaction.
+    fn one_move(
+        &mut self,
+        id: CodeId,
+        mv: Move,
+        actor: &Actor,
+        job: Option<JobId>,
+        reason: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        apply(&tx, id, mv, actor, job, reason, at)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// Start a write transaction. IMMEDIATE takes the write lock up front, so two writers wait for each other
+/// instead of one failing half-way with SQLITE_BUSY.
+fn begin(conn: &mut Connection) -> Result<Transaction<'_>, StoreError> {
+    Ok(conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+}
+
+fn corrupt_row(path: &Path, what: impl std::fmt::Display) -> StoreError {
+    StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("unexpected value in the ledger: {what}"),
+    }
+}
+
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let known = schema::MIGRATIONS.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StoreError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    for (i, sql) in schema::MIGRATIONS.iter().enumerate().skip(found as usize) {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        // Another process may have migrated while we waited for the lock.
+        let now: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        if now > i as i64 {
+            continue;
+        }
+        tx.execute_batch(sql)?;
+        schema::sync_transitions(&tx)?;
+        tx.pragma_update(None, "user_version", i as i64 + 1)?;
+        tx.commit()?;
+    }
+    // A newer build of the same schema version may have a changed transition table; keep them in line.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    schema::sync_transitions(&tx)?;
+    tx.commit()?;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+    Ok(())
+}
+
+type ProductRow = Result<Product, StoreError>;
+
+fn row_to_product(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProductRow> {
+    let gtin: String = r.get(0)?;
+    Ok(Gtin::parse(&gtin)
+        .map_err(|e| StoreError::InvalidProduct(format!("stored GTIN {gtin}: {e}")))
+        .and_then(|gtin| {
+            Ok(Product {
+                gtin,
+                name: r.get(1)?,
+                size: r.get(2)?,
+                colour: r.get(3)?,
+                model: r.get(4)?,
+                country: r.get(5)?,
+            })
+        }))
+}
+
+fn product_exists(conn: &Connection, gtin: &Gtin) -> Result<(), StoreError> {
+    let exists: bool = conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM products WHERE gtin = ?1)",
+        [gtin.as_str()],
+        |r| r.get(0),
+    )?;
+    if exists {
+        Ok(())
+    } else {
+        Err(StoreError::UnknownProduct(gtin.clone()))
+    }
+}
+
+/// (gtin, mode, closed) of a job.
+fn job_row(conn: &Connection, job: JobId) -> Result<(String, String, bool), StoreError> {
+    conn.query_row(
+        "SELECT gtin, mode, closed_at IS NOT NULL FROM jobs WHERE id = ?1",
+        [job.0],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()?
+    .ok_or(StoreError::NoSuchJob(job.0))
+}
+
+fn code_row(conn: &Connection, id: CodeId) -> Result<CodeRecord, StoreError> {
+    let row = conn
+        .query_row(
+            "SELECT code, state, job_id, state_at, reason, verified_at FROM codes WHERE id = ?1",
+            [id.0],
+            |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, Option<i64>>(2)?,
+                    r.get::<_, i64>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            },
+        )
+        .optional()?
+        .ok_or(StoreError::NoSuchCode(id.0))?;
+    let (code, state, job, state_at_ms, reason, verified_at_ms) = row;
+    let bad = |what: String| StoreError::Corrupt {
+        path: PathBuf::from("ledger"),
+        detail: format!("code #{}: {what}", id.0),
+    };
+    Ok(CodeRecord {
+        id,
+        code: MarkingCode::parse(code.as_bytes(), &stored_format())
+            .map_err(|e| bad(e.to_string()))?,
+        state: state
+            .parse()
+            .map_err(|e: state::UnknownState| bad(e.to_string()))?,
+        job: job.map(JobId),
+        state_at_ms,
+        reason,
+        verified_at_ms,
+    })
+}
+
+fn code_ident(conn: &Connection, id: CodeId) -> Result<String, StoreError> {
+    Ok(
+        conn.query_row("SELECT ident FROM codes WHERE id = ?1", [id.0], |r| {
+            r.get(0)
+        })?,
+    )
+}
+
+fn finish_attempt(
+    tx: &Transaction<'_>,
+    id: CodeId,
+    at: i64,
+    outcome: &str,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "UPDATE print_attempts SET finished_at = ?2, outcome = ?3 WHERE code_id = ?1 AND finished_at IS NULL",
+        params![id.0, at, outcome],
+    )?;
+    Ok(())
+}
+
+/// The scan row and the registry outbox row that a verification owes, in the caller's transaction.
+fn record_match(
+    tx: &Transaction<'_>,
+    station: &str,
+    id: CodeId,
+    job: Option<JobId>,
+    scan: &ScanProof<'_>,
+    at: i64,
+) -> Result<(), StoreError> {
+    tx.execute(
+        "INSERT INTO scans (at, station, raw, aim, verdict, code_id, job_id) VALUES (?1, ?2, ?3, ?4, 'MATCH', ?5, ?6)",
+        params![at, station, scan.raw, scan.aim, id.0, job.map(|j| j.0)],
+    )?;
+    tx.execute(
+        "INSERT INTO outbox (kind, code_id, created_at) VALUES ('UTILISATION', ?1, ?2)",
+        params![id.0, at],
+    )?;
+    Ok(())
+}
+
+/// The one place where a code changes state. Checks the move against [`state::TRANSITIONS`], the actor's
+/// role, and the job that holds the code; writes the new state and the event row. Returns the old state.
+fn apply(
+    tx: &Transaction<'_>,
+    id: CodeId,
+    mv: Move,
+    actor: &Actor,
+    job: Option<JobId>,
+    reason: Option<&str>,
+    at: i64,
+) -> Result<CodeState, StoreError> {
+    if mv.needs_supervisor() && actor.role != Role::Supervisor {
+        return Err(StoreError::NeedsSupervisor {
+            mv: mv.as_str(),
+            actor: actor.name.clone(),
+            role: actor.role.as_str(),
+        });
+    }
+    let (state, held_by, verified_at): (String, Option<i64>, Option<i64>) = tx
+        .query_row(
+            "SELECT state, job_id, verified_at FROM codes WHERE id = ?1",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?
+        .ok_or(StoreError::NoSuchCode(id.0))?;
+    let from: CodeState = state
+        .parse()
+        .map_err(|e: state::UnknownState| StoreError::Corrupt {
+            path: PathBuf::from("ledger"),
+            detail: e.to_string(),
+        })?;
+    let Some(to) = state::target(mv, from) else {
+        let expected = state::sources(mv)
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" or ");
+        return Err(StoreError::IllegalMove {
+            id: id.0,
+            state: from,
+            mv: mv.as_str(),
+            expected,
+        });
+    };
+    if let (Some(held), Some(j)) = (held_by, job)
+        && held != j.0
+        && mv != Move::Recover
+    {
+        return Err(StoreError::WrongJob {
+            id: id.0,
+            held_by: held,
+            job: j.0,
+        });
+    }
+    let new_job = if to.is_in_flight() {
+        match (held_by, job) {
+            (Some(h), _) if from.is_in_flight() => Some(h),
+            (_, Some(j)) => {
+                let (_, _, closed) = job_row(tx, j)?;
+                if closed {
+                    return Err(StoreError::JobClosed(j.0));
+                }
+                Some(j.0)
+            }
+            (_, None) => return Err(StoreError::JobRequired { mv: mv.as_str() }),
+        }
+    } else {
+        None
+    };
+    if to == CodeState::Verified && verified_at.is_some() {
+        return Err(StoreError::AlreadyVerified(id.0));
+    }
+    let keep_reason = matches!(
+        to,
+        CodeState::Rejected | CodeState::NeedsReview | CodeState::WrittenOff
+    );
+    tx.execute(
+        "UPDATE codes SET state = ?2, job_id = ?3, state_at = ?4, reason = ?5,
+             verified_at = CASE WHEN ?2 = 'VERIFIED' THEN ?4 ELSE verified_at END
+         WHERE id = ?1",
+        params![
+            id.0,
+            to.as_str(),
+            new_job,
+            at,
+            if keep_reason { reason } else { None }
+        ],
+    )?;
+    tx.execute(
+        "INSERT INTO code_events (code_id, at, move, from_state, to_state, job_id, actor, reason)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+        params![
+            id.0,
+            at,
+            mv.as_str(),
+            from.as_str(),
+            to.as_str(),
+            job.map(|j| j.0).or(held_by),
+            actor.name,
+            reason
+        ],
+    )?;
+    Ok(from)
+}

@@ -1,0 +1,205 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Ledger schema and its migrations.
+//!
+//! `PRAGMA user_version` holds the number of migrations applied. Each migration runs in its own
+//! transaction together with the version bump, so a crash during an upgrade leaves either the old or the
+//! new schema. Migrations are append-only: never edit one that has shipped, add the next.
+//!
+//! What the schema itself guarantees (beyond what the Rust API checks first):
+//! - a code's state is one of the nine, and only moves listed in `code_transitions` are accepted;
+//! - a code in flight (RESERVED/SENT/PRINTED) belongs to exactly one job, and no other code state has one;
+//! - a code is verified at most once (`verified_at` is written once and never changes);
+//! - codes, their events and the audit log are never deleted; events and audit entries never change;
+//! - each code has at most one application report and one write-off in the outbox.
+
+use rusqlite::{Transaction, params};
+
+use super::state::{CodeState, TRANSITIONS};
+
+pub const MIGRATIONS: &[&str] = &[
+    // 1: the ledger.
+    r#"
+CREATE TABLE products (
+    gtin        TEXT PRIMARY KEY CHECK (length(gtin) = 14 AND gtin NOT GLOB '*[^0-9]*'),
+    name        TEXT NOT NULL CHECK (length(trim(name)) > 0),
+    size        TEXT,
+    colour      TEXT,
+    model       TEXT,
+    country     TEXT CHECK (country IS NULL OR (length(country) = 2 AND country NOT GLOB '*[^A-Z]*')),
+    created_at  INTEGER NOT NULL
+) STRICT;
+
+-- Where a batch of codes came from: a file import or a registry order.
+CREATE TABLE code_sources (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('IMPORT', 'ORDER')),
+    reference   TEXT NOT NULL,
+    sha256      TEXT,
+    gtin        TEXT NOT NULL REFERENCES products(gtin),
+    count       INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    at          INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE jobs (
+    id          INTEGER PRIMARY KEY,
+    station     TEXT NOT NULL,
+    gtin        TEXT NOT NULL REFERENCES products(gtin),
+    mode        TEXT NOT NULL CHECK (mode IN ('INLINE', 'BATCH', 'NO_VERIFY', 'REPRINT')),
+    actor       TEXT NOT NULL,
+    created_at  INTEGER NOT NULL,
+    closed_at   INTEGER
+) STRICT;
+
+CREATE TABLE code_transitions (
+    from_state  TEXT NOT NULL,
+    to_state    TEXT NOT NULL,
+    PRIMARY KEY (from_state, to_state)
+) STRICT, WITHOUT ROWID;
+
+CREATE TABLE codes (
+    id          INTEGER PRIMARY KEY,
+    -- The exact issued element string, GS separators included. Printed and compared byte for byte.
+    code        TEXT NOT NULL UNIQUE,
+    -- 01+GTIN+21+serial: what documents carry; unique, so two crypto tails for one item cannot coexist.
+    ident       TEXT NOT NULL UNIQUE,
+    gtin        TEXT NOT NULL REFERENCES products(gtin),
+    serial      TEXT NOT NULL,
+    source_id   INTEGER NOT NULL REFERENCES code_sources(id),
+    state       TEXT NOT NULL DEFAULT 'AVAILABLE' CHECK (state IN (
+                    'AVAILABLE', 'RESERVED', 'SENT', 'PRINTED', 'VERIFIED', 'REPORTED',
+                    'REJECTED', 'NEEDS_REVIEW', 'WRITTEN_OFF')),
+    job_id      INTEGER REFERENCES jobs(id),
+    state_at    INTEGER NOT NULL,
+    reason      TEXT,
+    added_at    INTEGER NOT NULL,
+    verified_at INTEGER,
+    expires_at  INTEGER,
+    CHECK ((state IN ('RESERVED', 'SENT', 'PRINTED')) = (job_id IS NOT NULL)),
+    CHECK (state NOT IN ('VERIFIED', 'REPORTED') OR verified_at IS NOT NULL)
+) STRICT;
+CREATE INDEX codes_pool ON codes (gtin, state, id);
+CREATE INDEX codes_job ON codes (job_id) WHERE job_id IS NOT NULL;
+
+CREATE TRIGGER codes_legal_transition BEFORE UPDATE OF state ON codes
+WHEN OLD.state <> NEW.state AND NOT EXISTS (
+    SELECT 1 FROM code_transitions WHERE from_state = OLD.state AND to_state = NEW.state)
+BEGIN SELECT RAISE(ABORT, 'illegal code state transition'); END;
+
+CREATE TRIGGER codes_verified_once BEFORE UPDATE OF verified_at ON codes
+WHEN OLD.verified_at IS NOT NULL AND NEW.verified_at IS NOT OLD.verified_at
+BEGIN SELECT RAISE(ABORT, 'code already verified'); END;
+
+CREATE TRIGGER codes_identity_fixed BEFORE UPDATE OF code, ident, gtin, serial, source_id, added_at ON codes
+BEGIN SELECT RAISE(ABORT, 'a code''s identity never changes'); END;
+
+CREATE TRIGGER codes_no_delete BEFORE DELETE ON codes
+BEGIN SELECT RAISE(ABORT, 'codes are never deleted'); END;
+
+-- Every state change, in order: the ledger can explain how each code got where it is.
+CREATE TABLE code_events (
+    id          INTEGER PRIMARY KEY,
+    code_id     INTEGER NOT NULL REFERENCES codes(id),
+    at          INTEGER NOT NULL,
+    move        TEXT NOT NULL,
+    from_state  TEXT,
+    to_state    TEXT NOT NULL,
+    job_id      INTEGER REFERENCES jobs(id),
+    actor       TEXT NOT NULL,
+    reason      TEXT
+) STRICT;
+CREATE INDEX code_events_code ON code_events (code_id, id);
+CREATE TRIGGER code_events_append_only_u BEFORE UPDATE ON code_events
+BEGIN SELECT RAISE(ABORT, 'code events are append-only'); END;
+CREATE TRIGGER code_events_append_only_d BEFORE DELETE ON code_events
+BEGIN SELECT RAISE(ABORT, 'code events are append-only'); END;
+
+CREATE TABLE print_attempts (
+    id          INTEGER PRIMARY KEY,
+    code_id     INTEGER NOT NULL REFERENCES codes(id),
+    job_id      INTEGER NOT NULL REFERENCES jobs(id),
+    printer     TEXT NOT NULL,
+    zpl_sha256  TEXT NOT NULL,
+    zpl         BLOB,
+    started_at  INTEGER NOT NULL,
+    finished_at INTEGER,
+    outcome     TEXT
+) STRICT;
+CREATE INDEX print_attempts_code ON print_attempts (code_id);
+
+CREATE TABLE scans (
+    id          INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    station     TEXT NOT NULL,
+    raw         BLOB NOT NULL,
+    aim         TEXT,
+    verdict     TEXT NOT NULL,
+    code_id     INTEGER REFERENCES codes(id),
+    job_id      INTEGER REFERENCES jobs(id)
+) STRICT;
+CREATE INDEX scans_code ON scans (code_id) WHERE code_id IS NOT NULL;
+
+-- Reports owed to the registry. A row is written in the same transaction as the state change that owes
+-- it, so a confirmation is never lost; UNIQUE makes a second report of the same code impossible.
+CREATE TABLE outbox (
+    id          INTEGER PRIMARY KEY,
+    kind        TEXT NOT NULL CHECK (kind IN ('UTILISATION', 'WRITE_OFF')),
+    code_id     INTEGER NOT NULL REFERENCES codes(id),
+    created_at  INTEGER NOT NULL,
+    status      TEXT NOT NULL DEFAULT 'QUEUED'
+                CHECK (status IN ('QUEUED', 'SENT', 'UNKNOWN', 'ACCEPTED', 'REJECTED')),
+    report_id   TEXT,
+    attempts    INTEGER NOT NULL DEFAULT 0,
+    last_error  TEXT,
+    UNIQUE (code_id, kind)
+) STRICT;
+CREATE INDEX outbox_pending ON outbox (status, kind, id);
+CREATE TRIGGER outbox_no_delete BEFORE DELETE ON outbox
+BEGIN SELECT RAISE(ABORT, 'outbox rows are never deleted'); END;
+
+-- Who did what, when. Each entry's hash covers the previous entry's hash: see store::audit.
+CREATE TABLE audit_log (
+    seq         INTEGER PRIMARY KEY,
+    at          INTEGER NOT NULL,
+    actor       TEXT NOT NULL,
+    role        TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    subject     TEXT NOT NULL,
+    detail      TEXT NOT NULL,
+    prev_hash   TEXT NOT NULL,
+    hash        TEXT NOT NULL UNIQUE
+) STRICT;
+CREATE TRIGGER audit_log_append_only_u BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+CREATE TRIGGER audit_log_append_only_d BEFORE DELETE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
+"#,
+];
+
+/// Bring `code_transitions` in line with [`TRANSITIONS`]. Runs inside the migration transaction, so the
+/// table always matches the program that last upgraded the schema.
+pub fn sync_transitions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let mut pairs: Vec<(CodeState, CodeState)> =
+        TRANSITIONS.iter().map(|(_, f, t)| (*f, *t)).collect();
+    pairs.sort();
+    pairs.dedup();
+    let stored: Vec<(String, String)> = tx
+        .prepare("SELECT from_state, to_state FROM code_transitions ORDER BY from_state, to_state")?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut wanted: Vec<(String, String)> = pairs
+        .iter()
+        .map(|(f, t)| (f.as_str().to_owned(), t.as_str().to_owned()))
+        .collect();
+    wanted.sort();
+    if stored == wanted {
+        return Ok(());
+    }
+    tx.execute("DELETE FROM code_transitions", [])?;
+    let mut ins =
+        tx.prepare("INSERT INTO code_transitions (from_state, to_state) VALUES (?1, ?2)")?;
+    for (f, t) in &wanted {
+        ins.execute(params![f, t])?;
+    }
+    Ok(())
+}

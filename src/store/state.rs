@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The life of a marking code, as data.
+//!
+//! [`TRANSITIONS`] is the single list of legal moves. The ledger checks it before every change and copies
+//! it into the database, where a trigger refuses any other move, so even a hand-written `UPDATE` cannot
+//! put a code into a state it could not reach.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// Where a code is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CodeState {
+    /// In the pool, never handed to a printer.
+    Available,
+    /// Taken by one print job; no byte has left the station yet.
+    Reserved,
+    /// Its label was (or was being) sent to the printer.
+    Sent,
+    /// The printer reported the label done.
+    Printed,
+    /// A scan of the sticker matched the issued code byte for byte. Counted once, ever.
+    Verified,
+    /// The registry accepted the application report.
+    Reported,
+    /// Printed or sent but failed (mismatch, unreadable, timeout, printer error): awaits a supervisor.
+    Rejected,
+    /// Physical fate unknown (crash mid-job) or refused by the registry: awaits a supervisor.
+    NeedsReview,
+    /// Spoiled and withdrawn; the write-off is reported to the registry.
+    WrittenOff,
+}
+
+impl CodeState {
+    pub const ALL: [CodeState; 9] = [
+        CodeState::Available,
+        CodeState::Reserved,
+        CodeState::Sent,
+        CodeState::Printed,
+        CodeState::Verified,
+        CodeState::Reported,
+        CodeState::Rejected,
+        CodeState::NeedsReview,
+        CodeState::WrittenOff,
+    ];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            CodeState::Available => "AVAILABLE",
+            CodeState::Reserved => "RESERVED",
+            CodeState::Sent => "SENT",
+            CodeState::Printed => "PRINTED",
+            CodeState::Verified => "VERIFIED",
+            CodeState::Reported => "REPORTED",
+            CodeState::Rejected => "REJECTED",
+            CodeState::NeedsReview => "NEEDS_REVIEW",
+            CodeState::WrittenOff => "WRITTEN_OFF",
+        }
+    }
+
+    /// States in which a code belongs to a print job (and to no other).
+    pub const fn is_in_flight(self) -> bool {
+        matches!(
+            self,
+            CodeState::Reserved | CodeState::Sent | CodeState::Printed
+        )
+    }
+
+    /// States that count as applied to an item.
+    pub const fn is_verified(self) -> bool {
+        matches!(self, CodeState::Verified | CodeState::Reported)
+    }
+}
+
+impl fmt::Display for CodeState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown code state {0:?}")]
+pub struct UnknownState(pub String);
+
+impl FromStr for CodeState {
+    type Err = UnknownState;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        CodeState::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| UnknownState(s.to_owned()))
+    }
+}
+
+/// Who may make a move. The engine authenticates people (supervisor PIN); the ledger refuses a move
+/// whose actor lacks the role, so the rule holds for every caller, not only the UI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// A worker at the line.
+    Operator,
+    /// A shift supervisor (authenticated by PIN in the engine).
+    Supervisor,
+    /// The station itself: printer and scanner outcomes, registry replies, crash recovery, CLI tools run by
+    /// the machine's administrator.
+    System,
+}
+
+impl Role {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Role::Operator => "operator",
+            Role::Supervisor => "supervisor",
+            Role::System => "system",
+        }
+    }
+}
+
+/// The named moves a code can make. Each maps to exactly one set of (from, to) pairs in [`TRANSITIONS`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Move {
+    /// Take a code from the pool for a print job.
+    Reserve,
+    /// Give a reserved code back: the job ended before any byte was sent.
+    Release,
+    /// The label is being handed to the printer (recorded before the first byte leaves).
+    Send,
+    /// The printer finished the label.
+    Print,
+    /// The scan matched.
+    Verify,
+    /// Printing or verification failed.
+    Reject,
+    /// The registry accepted the application report.
+    Report,
+    /// The registry refused this code in a report.
+    RegistryRefuse,
+    /// Start-up found the code in flight from a run that did not finish (crash, power cut).
+    Recover,
+    /// Supervisor: print the same code again (only if the earlier sticker was not applied).
+    Reprint,
+    /// Supervisor: a manual scan shows the sticker is applied and correct.
+    ConfirmApplied,
+    /// Supervisor: the code is spoiled; withdraw it.
+    WriteOff,
+}
+
+impl Move {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Move::Reserve => "reserve",
+            Move::Release => "release",
+            Move::Send => "send",
+            Move::Print => "print",
+            Move::Verify => "verify",
+            Move::Reject => "reject",
+            Move::Report => "report",
+            Move::RegistryRefuse => "registry_refuse",
+            Move::Recover => "recover",
+            Move::Reprint => "reprint",
+            Move::ConfirmApplied => "confirm_applied",
+            Move::WriteOff => "write_off",
+        }
+    }
+
+    /// The role needed to make this move, beyond [`Role::System`] which may make any.
+    pub const fn needs_supervisor(self) -> bool {
+        matches!(self, Move::Reprint | Move::ConfirmApplied | Move::WriteOff)
+    }
+}
+
+use CodeState::*;
+
+/// Every legal (move, from, to). Nothing else is allowed, in Rust or in SQL.
+pub const TRANSITIONS: &[(Move, CodeState, CodeState)] = &[
+    (Move::Reserve, Available, Reserved),
+    (Move::Release, Reserved, Available),
+    (Move::Send, Reserved, Sent),
+    (Move::Print, Sent, Printed),
+    (Move::Verify, Printed, Verified),
+    (Move::Reject, Sent, Rejected),
+    (Move::Reject, Printed, Rejected),
+    (Move::Report, Verified, Reported),
+    (Move::RegistryRefuse, Verified, NeedsReview),
+    (Move::Recover, Reserved, NeedsReview),
+    (Move::Recover, Sent, NeedsReview),
+    (Move::Recover, Printed, NeedsReview),
+    (Move::Reprint, Rejected, Reserved),
+    (Move::Reprint, NeedsReview, Reserved),
+    (Move::ConfirmApplied, Rejected, Verified),
+    (Move::ConfirmApplied, NeedsReview, Verified),
+    (Move::WriteOff, Available, WrittenOff),
+    (Move::WriteOff, Rejected, WrittenOff),
+    (Move::WriteOff, NeedsReview, WrittenOff),
+];
+
+/// Where `mv` takes a code that is in `from`, if it may.
+pub fn target(mv: Move, from: CodeState) -> Option<CodeState> {
+    TRANSITIONS
+        .iter()
+        .find(|(m, f, _)| *m == mv && *f == from)
+        .map(|(_, _, to)| *to)
+}
+
+/// The states `mv` may start from (for error messages).
+pub fn sources(mv: Move) -> Vec<CodeState> {
+    TRANSITIONS
+        .iter()
+        .filter(|(m, _, _)| *m == mv)
+        .map(|(_, f, _)| *f)
+        .collect()
+}
+
+/// Whether any move goes from `from` to `to`.
+pub fn is_legal(from: CodeState, to: CodeState) -> bool {
+    TRANSITIONS.iter().any(|(_, f, t)| *f == from && *t == to)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for s in CodeState::ALL {
+            assert_eq!(s.as_str().parse::<CodeState>().unwrap(), s);
+            assert_eq!(
+                serde_json::to_string(&s).unwrap(),
+                format!("\"{}\"", s.as_str())
+            );
+        }
+        assert!("available".parse::<CodeState>().is_err());
+    }
+
+    #[test]
+    fn each_move_has_one_target_per_source() {
+        for (m, f, t) in TRANSITIONS {
+            assert_eq!(target(*m, *f), Some(*t), "{m:?} from {f}");
+            assert_ne!(f, t, "a move must change the state");
+        }
+    }
+
+    #[test]
+    fn terminal_and_guarded_states() {
+        // Nothing leaves REPORTED or WRITTEN_OFF: those codes are done for good.
+        for to in CodeState::ALL {
+            assert!(!is_legal(Reported, to));
+            assert!(!is_legal(WrittenOff, to));
+        }
+        // A verified code never goes back to the pool or to a printer.
+        assert!(!is_legal(Verified, Available));
+        assert!(!is_legal(Verified, Reserved));
+        // A code that may exist on paper never returns to the pool.
+        for from in [Sent, Printed, Rejected, NeedsReview] {
+            assert!(!is_legal(from, Available), "{from} -> AVAILABLE");
+        }
+    }
+
+    #[test]
+    fn every_state_is_reachable_from_available() {
+        let mut seen = vec![Available];
+        let mut i = 0;
+        while i < seen.len() {
+            for (_, f, t) in TRANSITIONS {
+                if *f == seen[i] && !seen.contains(t) {
+                    seen.push(*t);
+                }
+            }
+            i += 1;
+        }
+        assert_eq!(seen.len(), CodeState::ALL.len(), "{seen:?}");
+    }
+}
