@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The `labelstation` command line. Each subcommand is a thin shell over the library.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Parser, Subcommand};
+
+use crate::codes::Gtin;
+use crate::config::{Config, Paths};
+use crate::store::import::ImportError;
+use crate::store::{Actor, CodeState, Ledger, Product};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "labelstation",
+    version,
+    about = "Marking-code labelling station: print GS1 DataMatrix codes on Zebra printers, verify every sticker, account for every code",
+    after_help = "Data dir: --data-dir, else $LABELSTATION_DATA_DIR, else ~/.local/share/labelstation.\n\
+                  Config:   --config, else $LABELSTATION_CONFIG, else ~/.config/labelstation/config.toml (optional)."
+)]
+pub struct Cli {
+    /// Directory holding the code ledger.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Configuration file (TOML).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// More log output on stderr (repeat for more); RUST_LOG overrides.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the station on its embedded default (virtual printer, scanner and registry).
+    Demo {
+        /// Run without the touchscreen UI.
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Marking codes: import and balance.
+    #[command(subcommand)]
+    Codes(CodesCmd),
+    /// Products (GTINs) the station labels.
+    #[command(subcommand)]
+    Products(ProductsCmd),
+    /// Ledger maintenance.
+    #[command(subcommand)]
+    Ledger(LedgerCmd),
+    /// The audit log.
+    #[command(subcommand)]
+    Audit(AuditCmd),
+    /// Configuration.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CodesCmd {
+    /// Import codes from a file, one code per line (any form a registry export or scanner produces).
+    /// All or nothing: a file with a bad line imports nothing and lists every bad line.
+    Import {
+        /// The product the codes belong to (GTIN-14, or EAN-13 / UPC-A / GTIN-8).
+        #[arg(long)]
+        gtin: Gtin,
+        /// The file to import.
+        file: PathBuf,
+        /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Codes per product by state.
+    Balance {
+        /// JSON: [{"gtin": "...", "states": {"AVAILABLE": n, ...}}]
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ProductsCmd {
+    /// Register a product.
+    Add(ProductArgs),
+    /// List registered products.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct ProductArgs {
+    #[arg(long)]
+    pub gtin: Gtin,
+    /// Product name as printed on the label (Russian or Kazakh text is fine).
+    #[arg(long)]
+    pub name: String,
+    #[arg(long)]
+    pub size: Option<String>,
+    #[arg(long)]
+    pub colour: Option<String>,
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Country of origin, ISO 3166 two letters (e.g. CN).
+    #[arg(long)]
+    pub country: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LedgerCmd {
+    /// Check every ledger invariant and the audit chain; exit status 1 if anything is wrong.
+    Check {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCmd {
+    /// Verify the audit log's hash chain; exit status 1 if it is broken.
+    Verify,
+    /// Show the newest audit entries.
+    Show {
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Print where data and config are looked for, and the effective configuration.
+    Show,
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        2 => "debug",
+        _ => "trace",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// The person or tool acting from the command line; recorded in the audit log.
+fn cli_actor() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Actor::system(format!("cli:{user}"))
+}
+
+struct Ctx {
+    paths: Paths,
+    config: Config,
+}
+
+impl Ctx {
+    fn ledger(&self) -> Result<Ledger> {
+        Ok(Ledger::open(&self.paths.ledger(), &self.config.station.id)?)
+    }
+}
+
+/// Run a parsed command line.
+pub fn run(cli: Cli) -> Result<ExitCode> {
+    let paths = Paths::resolve(cli.data_dir, cli.config)?;
+    let config = Config::load(&paths)?;
+    let ctx = Ctx { paths, config };
+    match cli.command {
+        Command::Demo { headless } => demo(headless),
+        Command::Codes(CodesCmd::Import { gtin, file, json }) => import(&ctx, &gtin, &file, json),
+        Command::Codes(CodesCmd::Balance { json }) => balance(&ctx, json),
+        Command::Products(ProductsCmd::Add(a)) => {
+            let p = ctx.ledger()?.add_product(
+                Product {
+                    gtin: a.gtin,
+                    name: a.name,
+                    size: a.size,
+                    colour: a.colour,
+                    model: a.model,
+                    country: a.country,
+                },
+                &cli_actor(),
+            )?;
+            println!("added product {} {}", p.gtin, p.name);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Products(ProductsCmd::List { json }) => {
+            let products = ctx.ledger()?.products()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&products)?);
+            } else if products.is_empty() {
+                println!(
+                    "no products yet: add one with `labelstation products add --gtin G --name N`"
+                );
+            } else {
+                for p in products {
+                    let extra: Vec<String> = [
+                        p.size.map(|v| format!("size {v}")),
+                        p.colour,
+                        p.model.map(|v| format!("model {v}")),
+                        p.country,
+                    ]
+                    .into_iter()
+                    .flatten()
+                    .collect();
+                    println!("{}  {}  {}", p.gtin, p.name, extra.join(", "));
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ledger(LedgerCmd::Check { json }) => {
+            let ledger = ctx.ledger()?;
+            let violations = ledger.check_invariants()?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&violations)?);
+            } else if violations.is_empty() {
+                println!("ledger {} is consistent", ledger.path().display());
+            } else {
+                for v in &violations {
+                    println!("BROKEN: {}: {}", v.rule, v.detail);
+                }
+                println!(
+                    "The ledger is inconsistent. Stop the station, keep a copy of the data dir, and restore the newest backup."
+                );
+            }
+            Ok(if violations.is_empty() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Audit(AuditCmd::Verify) => {
+            let report = ctx.ledger()?.verify_audit()?;
+            if report.breaks.is_empty() {
+                println!(
+                    "audit log intact: {} entries, chain verified",
+                    report.entries
+                );
+                Ok(ExitCode::SUCCESS)
+            } else {
+                for b in &report.breaks {
+                    println!("BROKEN: {b}");
+                }
+                println!(
+                    "The audit log was tampered with or damaged: keep the file as evidence and tell the site security officer."
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        Command::Audit(AuditCmd::Show { limit }) => {
+            let ledger = ctx.ledger()?;
+            for e in crate::store::audit::recent(ledger.connection(), limit)? {
+                println!(
+                    "#{:<6} {}  {:<14} {:<10} {:<20} {}  {}",
+                    e.seq,
+                    crate::store::format_ms(e.at_ms),
+                    e.actor,
+                    e.role,
+                    e.action,
+                    e.subject,
+                    e.detail
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Config(ConfigCmd::Show) => {
+            println!(
+                "# data dir: {} (from {})",
+                ctx.paths.data_dir.display(),
+                ctx.paths.data_dir_origin
+            );
+            println!(
+                "# config:   {} (from {}{})",
+                ctx.paths.config_file.display(),
+                ctx.paths.config_origin,
+                if ctx.paths.config_file.exists() {
+                    ""
+                } else {
+                    "; absent, embedded defaults in use"
+                }
+            );
+            print!("{}", ctx.config.to_toml());
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn demo(headless: bool) -> Result<ExitCode> {
+    let _ = headless;
+    eprintln!(
+        "The station demo (virtual printer, virtual scanner, built-in registry simulator) arrives with the\n\
+         station engine and is not in this build yet. What works today:\n\
+         \x20 labelstation products add --gtin 4601234567893 --name \"Ботинки мужские\" --size 42\n\
+         \x20 labelstation codes import --gtin 4601234567893 codes.txt\n\
+         \x20 labelstation codes balance\n\
+         \x20 labelstation ledger check"
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn import(ctx: &Ctx, gtin: &Gtin, file: &std::path::Path, json: bool) -> Result<ExitCode> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let mut ledger = ctx.ledger()?;
+    let format = ctx.config.codes.format();
+    let reference = file.display().to_string();
+    match ledger.import_codes(gtin, &reference, &bytes, &format, &cli_actor()) {
+        Ok(r) => {
+            if json {
+                println!("{}", serde_json::to_string_pretty(&r)?);
+            } else {
+                println!(
+                    "imported {} new code(s) for GTIN {}; {} already in the ledger (skipped); {} repeated line(s) in the file (imported once)",
+                    r.imported, r.gtin, r.already_in_ledger, r.repeated_lines
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(ImportError::Lines(errors)) => {
+            const SHOWN: usize = 50;
+            if json {
+                println!("{}", serde_json::json!({ "imported": 0, "errors": errors }));
+            }
+            for e in errors.iter().take(SHOWN) {
+                eprintln!("{}:{}: {}", file.display(), e.line, e.message);
+            }
+            if errors.len() > SHOWN {
+                eprintln!("... and {} more bad line(s)", errors.len() - SHOWN);
+            }
+            eprintln!(
+                "error: {} bad line(s) in {}; nothing was imported. Fix or remove those lines and import the file again.",
+                errors.len(),
+                file.display()
+            );
+            Ok(ExitCode::FAILURE)
+        }
+        Err(ImportError::Empty) => bail!("{} holds no codes; nothing was imported", file.display()),
+        Err(ImportError::Store(e)) => Err(e.into()),
+    }
+}
+
+fn balance(ctx: &Ctx, json: bool) -> Result<ExitCode> {
+    let rows = ctx.ledger()?.balance()?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if rows.is_empty() {
+        println!("no products yet: add one with `labelstation products add --gtin G --name N`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let states = CodeState::ALL;
+    print!("{:<14}  {:<24}", "GTIN", "PRODUCT");
+    for s in states {
+        print!(" {:>w$}", s.as_str(), w = s.as_str().len().max(6));
+    }
+    println!();
+    for r in rows {
+        let name: String = r
+            .name
+            .as_deref()
+            .unwrap_or("(not registered)")
+            .chars()
+            .take(24)
+            .collect();
+        print!("{:<14}  {:<24}", r.gtin, name);
+        for s in states {
+            print!(
+                " {:>w$}",
+                r.states.get(s.as_str()).copied().unwrap_or(0),
+                w = s.as_str().len().max(6)
+            );
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}
