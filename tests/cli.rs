@@ -1,0 +1,289 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The `labelstation` binary end to end: real processes, real files, the user's view.
+
+mod support;
+
+use labelstation::codes::generate::gtin_from_number;
+use serde_json::Value;
+use support::*;
+
+#[test]
+fn add_import_and_balance() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gtin = gtin_from_number(460_123_456_789);
+    let out = run(cli(&data).args([
+        "products",
+        "add",
+        "--gtin",
+        gtin.as_str(),
+        "--name",
+        "Ботинки мужские",
+        "--size",
+        "42",
+        "--country",
+        "kz",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // EAN-13 on the command line means the same product.
+    let ean13 = &gtin.as_str()[1..];
+    let out = run(cli(&data).args(["products", "add", "--gtin", ean13, "--name", "again"]));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("already registered"),
+        "{}",
+        stderr(&out)
+    );
+
+    let codes = support::codes(&gtin, 5, 3);
+    let mut file = String::from("\u{feff}");
+    file.push_str(&format!("]d2{}\r\n", codes[0].as_str()));
+    file.push_str(&format!(
+        "{}\n",
+        codes[1].as_str().replace('\u{1d}', "\\x1d")
+    ));
+    file.push_str(&format!(
+        "{}\n",
+        codes[2].as_str().replace('\u{1d}', "\\u001d")
+    ));
+    file.push_str(&format!("{}\n\n", codes[3].as_str().replace('\u{1d}', "")));
+    file.push_str(&format!("{}\n{}\n", codes[4].as_str(), codes[4].as_str()));
+    let path = dir.path().join("codes.txt");
+    std::fs::write(&path, file).unwrap();
+    let out = run(cli(&data)
+        .args(["codes", "import", "--gtin", ean13])
+        .arg(&path)
+        .arg("--json"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (r["imported"].as_u64(), r["repeated_lines"].as_u64()),
+        (Some(5), Some(1))
+    );
+    // Importing the same file again adds nothing.
+    let out = run(cli(&data)
+        .args(["codes", "import", "--gtin", gtin.as_str()])
+        .arg(&path));
+    assert!(out.status.success());
+    assert!(
+        stdout(&out).contains("imported 0 new code(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("5 already in the ledger"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(cli(&data).args(["codes", "balance", "--json"]));
+    assert!(out.status.success());
+    let b: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let arr = b.as_array().unwrap();
+    assert_eq!(arr.len(), 1);
+    assert_eq!(arr[0]["gtin"], gtin.as_str());
+    assert_eq!(arr[0]["states"]["AVAILABLE"], 5);
+    assert_eq!(
+        arr[0]["states"].as_object().unwrap().len(),
+        9,
+        "every state is listed"
+    );
+    assert_eq!(
+        arr[0].as_object().unwrap().len(),
+        2,
+        "exactly gtin and states: {b}"
+    );
+
+    let out = run(cli(&data).args(["codes", "balance"]));
+    let text = stdout(&out);
+    assert!(
+        text.contains("Ботинки мужские") && text.contains("AVAILABLE"),
+        "{text}"
+    );
+
+    let out = run(cli(&data).args(["ledger", "check"]));
+    assert!(out.status.success(), "{}", stdout(&out));
+    // Audited: the product, the import, and the second import that found nothing new.
+    let out = run(cli(&data).args(["audit", "verify"]));
+    assert!(
+        stdout(&out).contains("3 entries, chain verified"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(cli(&data).args(["products", "list", "--json"]));
+    let p: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(p[0]["country"], "KZ");
+    // No crypto tail or verification key reaches any output.
+    for o in [stdout(&out), stderr(&out)] {
+        for c in &codes {
+            assert!(!o.contains(c.crypto().unwrap()));
+        }
+    }
+}
+
+#[test]
+fn a_bad_file_imports_nothing_and_names_every_bad_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = gtin_from_number(460_999_000_001);
+    assert!(
+        run(cli(dir.path()).args([
+            "products",
+            "add",
+            "--gtin",
+            gtin.as_str(),
+            "--name",
+            "Туфли"
+        ]))
+        .status
+        .success()
+    );
+    let codes = support::codes(&gtin, 3, 4);
+    let mut bad_gtin = codes[2].as_str().to_owned();
+    // Break the GTIN's check digit (position 16 of the element string).
+    let wrong = if bad_gtin.as_bytes()[15] == b'0' {
+        "1"
+    } else {
+        "0"
+    };
+    bad_gtin.replace_range(15..16, wrong);
+    let file = format!(
+        "{}\n]d1{}\n{}\n",
+        codes[0].as_str(),
+        codes[1].as_str(),
+        bad_gtin
+    );
+    let path = dir.path().join("bad.txt");
+    std::fs::write(&path, file).unwrap();
+    let out = run(cli(dir.path())
+        .args(["codes", "import", "--gtin", gtin.as_str()])
+        .arg(&path));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("bad.txt:2:"), "{err}");
+    assert!(
+        err.contains("bad.txt:3:") && err.contains("check digit"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was imported"), "{err}");
+    assert!(
+        !err.contains(codes[1].crypto().unwrap()),
+        "no crypto tail in errors"
+    );
+    let out = run(cli(dir.path()).args(["codes", "balance", "--json"]));
+    let b: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(b[0]["states"]["AVAILABLE"], 0);
+
+    let out = run(cli(dir.path())
+        .args(["codes", "import", "--gtin", "4601234567890"])
+        .arg(&path));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "a GTIN with a bad check digit is a usage error"
+    );
+    assert!(stderr(&out).contains("check digit"), "{}", stderr(&out));
+    let out = run(cli(dir.path()).args([
+        "codes",
+        "import",
+        "--gtin",
+        gtin.as_str(),
+        "/nonexistent/codes.txt",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("cannot read /nonexistent/codes.txt"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn paths_and_config_follow_flag_env_xdg_and_bad_config_says_what_to_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let env_dir = dir.path().join("env");
+    let flag_dir = dir.path().join("flag");
+    let out = run(cli(&env_dir).args(["config", "show"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains(&format!("data dir: {}", env_dir.display())),
+        "{text}"
+    );
+    assert!(text.contains("embedded defaults in use"), "{text}");
+    assert!(text.contains("serial_length = 13"), "{text}");
+    let out = run(cli(&env_dir)
+        .arg("--data-dir")
+        .arg(&flag_dir)
+        .args(["config", "show"]));
+    assert!(stdout(&out).contains(&format!(
+        "data dir: {} (from the command line)",
+        flag_dir.display()
+    )));
+
+    // XDG: neither flag nor env.
+    let home = dir.path().join("home");
+    let out = run(cli(&env_dir)
+        .env_remove("LABELSTATION_DATA_DIR")
+        .env_remove("XDG_CONFIG_HOME")
+        .env_remove("XDG_DATA_HOME")
+        .env("HOME", &home)
+        .args(["config", "show"]));
+    assert!(
+        stdout(&out).contains(&format!("{}/.local/share/labelstation", home.display())),
+        "{}",
+        stdout(&out)
+    );
+
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[codes]\nserial_lenght = 13\n").unwrap();
+    let out = run(cli(&env_dir)
+        .env("LABELSTATION_CONFIG", &cfg)
+        .args(["codes", "balance"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("c.toml") && err.contains("serial_lenght"),
+        "{err}"
+    );
+    let out = run(cli(&env_dir)
+        .arg("--config")
+        .arg(dir.path().join("missing.toml"))
+        .args(["codes", "balance"]));
+    assert!(stderr(&out).contains("does not exist"), "{}", stderr(&out));
+
+    std::fs::write(
+        &cfg,
+        "[station]\nid = \"post-3\"\n[codes]\ncrypto_length_min = 88\n",
+    )
+    .unwrap();
+    let out = run(cli(&env_dir)
+        .arg("--config")
+        .arg(&cfg)
+        .args(["config", "show"]));
+    assert!(stdout(&out).contains("id = \"post-3\""), "{}", stdout(&out));
+}
+
+#[test]
+fn a_damaged_ledger_is_refused_with_recovery_steps() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(ledger_path(dir.path()), vec![0x5a; 4096]).unwrap();
+    let out = run(cli(dir.path()).args(["codes", "balance"]));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("damaged") && err.contains("restore the newest backup"),
+        "{err}"
+    );
+}
+
+#[test]
+fn demo_says_honestly_what_exists_today() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(cli(dir.path()).arg("demo"));
+    assert!(
+        stderr(&out).contains("not in this build yet"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,483 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The ledger's rules, through its API and around it (raw SQL), on real SQLite files.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+
+use labelstation::codes::CodeFormat;
+use labelstation::store::import::ImportError;
+use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof, StationLock, StoreError};
+use rusqlite::Connection;
+use support::*;
+
+fn scan(raw: &[u8]) -> ScanProof<'_> {
+    ScanProof {
+        raw,
+        aim: Some("]d2"),
+    }
+}
+
+#[test]
+fn a_code_goes_from_pool_to_reported_and_its_history_explains_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, codes) = ledger_with_codes(dir.path(), 3, 1);
+    let op = Actor::operator("aigerim");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let rec = l.reserve(job, &op).unwrap();
+    assert_eq!(rec.state, CodeState::Reserved);
+    assert_eq!(rec.job, Some(job));
+    assert_eq!(rec.code, codes[0], "oldest code first");
+    l.mark_sent(rec.id, job, "sim:", b"^XA^XZ", true, &op)
+        .unwrap();
+    l.mark_printed(rec.id, job, &op).unwrap();
+    l.verify(rec.id, job, &scan(rec.code.as_str().as_bytes()), &op)
+        .unwrap();
+    let v = l.code(rec.id).unwrap();
+    assert_eq!(v.state, CodeState::Verified);
+    assert_eq!(v.job, None, "a verified code belongs to no job");
+    assert!(v.verified_at_ms.is_some());
+    l.mark_reported(rec.id, "report-1", &system()).unwrap();
+    assert_eq!(l.code(rec.id).unwrap().state, CodeState::Reported);
+
+    let moves: Vec<(Option<CodeState>, CodeState)> = l
+        .events(rec.id)
+        .unwrap()
+        .iter()
+        .map(|e| (e.from, e.to))
+        .collect();
+    use CodeState::*;
+    assert_eq!(
+        moves,
+        vec![
+            (None, Available),
+            (Some(Available), Reserved),
+            (Some(Reserved), Sent),
+            (Some(Sent), Printed),
+            (Some(Printed), Verified),
+            (Some(Verified), Reported)
+        ]
+    );
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    let outbox: (String, String) = l
+        .connection()
+        .query_row(
+            "SELECT kind, status FROM outbox WHERE code_id = ?1",
+            [rec.id.0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(outbox, ("UTILISATION".into(), "ACCEPTED".into()));
+    let zpl: Vec<u8> = l
+        .connection()
+        .query_row(
+            "SELECT zpl FROM print_attempts WHERE code_id = ?1",
+            [rec.id.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(zpl, b"^XA^XZ");
+}
+
+#[test]
+fn illegal_moves_are_refused_and_change_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 2, 2);
+    let op = Actor::operator("op");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let rec = l.reserve(job, &op).unwrap();
+    // Cannot print what was never sent, nor verify what was never printed.
+    let e = l.mark_printed(rec.id, job, &op).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            StoreError::IllegalMove {
+                state: CodeState::Reserved,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "code #{} is RESERVED; 'print' needs it to be SENT",
+            rec.id.0
+        )
+    );
+    let e = l.verify(rec.id, job, &scan(b"x"), &op).unwrap_err();
+    assert!(matches!(e, StoreError::IllegalMove { .. }), "{e}");
+    // A reported code is done for good.
+    l.mark_sent(rec.id, job, "sim:", b"", false, &op).unwrap();
+    l.mark_printed(rec.id, job, &op).unwrap();
+    l.verify(rec.id, job, &scan(b"x"), &op).unwrap();
+    l.mark_reported(rec.id, "r", &system()).unwrap();
+    let sup = Actor::supervisor("boss");
+    assert!(l.write_off(rec.id, "spoiled", &sup).is_err());
+    assert_eq!(l.code(rec.id).unwrap().state, CodeState::Reported);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn the_schema_refuses_what_the_api_would_refuse() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, _, _) = ledger_with_codes(dir.path(), 2, 3);
+    let raw = Connection::open(l.path()).unwrap();
+    let err = |sql: &str| raw.execute(sql, []).unwrap_err().to_string();
+    assert!(
+        err("UPDATE codes SET state = 'VERIFIED', verified_at = 1 WHERE id = 1")
+            .contains("illegal code state transition")
+    );
+    assert!(
+        err("UPDATE codes SET state = 'RESERVED' WHERE id = 1").contains("CHECK"),
+        "in flight needs a job"
+    );
+    assert!(
+        err("UPDATE codes SET state = 'BOGUS' WHERE id = 1")
+            .contains("illegal code state transition")
+    );
+    assert!(err("DELETE FROM codes WHERE id = 1").contains("never deleted"));
+    assert!(err("UPDATE codes SET code = 'x' WHERE id = 1").contains("identity"));
+    assert!(err("DELETE FROM code_events").contains("append-only"));
+    assert!(err("UPDATE audit_log SET actor = 'x'").contains("append-only"));
+    assert!(err("DELETE FROM audit_log").contains("append-only"));
+    assert!(
+        err("INSERT INTO outbox (kind, code_id, created_at) VALUES ('UTILISATION', 1, 0), ('UTILISATION', 1, 0)")
+            .contains("UNIQUE"),
+        "one report per code"
+    );
+}
+
+#[test]
+fn a_code_is_verified_once_and_a_refused_code_cannot_be_verified_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 1, 4);
+    let op = Actor::operator("op");
+    let sup = Actor::supervisor("boss");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let rec = l.reserve(job, &op).unwrap();
+    l.mark_sent(rec.id, job, "sim:", b"", false, &op).unwrap();
+    l.mark_printed(rec.id, job, &op).unwrap();
+    l.verify(rec.id, job, &scan(b"x"), &op).unwrap();
+    assert!(matches!(
+        l.verify(rec.id, job, &scan(b"x"), &op),
+        Err(StoreError::IllegalMove { .. })
+    ));
+    l.registry_refused(rec.id, "code not in received state", &system())
+        .unwrap();
+    let r = l.code(rec.id).unwrap();
+    assert_eq!(r.state, CodeState::NeedsReview);
+    assert_eq!(r.reason.as_deref(), Some("code not in received state"));
+    let e = l.confirm_applied(rec.id, &scan(b"x"), &sup).unwrap_err();
+    assert!(matches!(e, StoreError::AlreadyVerified(_)), "{e}");
+    l.write_off(rec.id, "registry refused", &sup).unwrap();
+    assert_eq!(l.code(rec.id).unwrap().state, CodeState::WrittenOff);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn supervisor_moves_need_a_supervisor() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 2, 5);
+    let op = Actor::operator("op");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let rec = l.reserve(job, &op).unwrap();
+    l.mark_sent(rec.id, job, "sim:", b"", false, &op).unwrap();
+    l.mark_printed(rec.id, job, &op).unwrap();
+    l.reject(rec.id, job, "scan mismatch", &op).unwrap();
+    for actor in [op.clone(), system()] {
+        let e = l.write_off(rec.id, "spoiled", &actor).unwrap_err();
+        assert!(matches!(e, StoreError::NeedsSupervisor { .. }), "{e}");
+        let job2 = l.open_job(&gtin, JobMode::Reprint, &actor).unwrap();
+        assert!(matches!(
+            l.reprint(rec.id, job2, "torn", &actor),
+            Err(StoreError::NeedsSupervisor { .. })
+        ));
+        assert!(matches!(
+            l.confirm_applied(rec.id, &scan(b"x"), &actor),
+            Err(StoreError::NeedsSupervisor { .. })
+        ));
+    }
+    assert_eq!(l.code(rec.id).unwrap().state, CodeState::Rejected);
+    // A supervisor reprints it under a new job; it can then be verified normally.
+    let sup = Actor::supervisor("boss");
+    let job3 = l.open_job(&gtin, JobMode::Reprint, &sup).unwrap();
+    l.reprint(rec.id, job3, "sticker torn before application", &sup)
+        .unwrap();
+    let r = l.code(rec.id).unwrap();
+    assert_eq!((r.state, r.job), (CodeState::Reserved, Some(job3)));
+    l.mark_sent(rec.id, job3, "sim:", b"", false, &op).unwrap();
+    l.mark_printed(rec.id, job3, &op).unwrap();
+    l.verify(rec.id, job3, &scan(b"x"), &op).unwrap();
+    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.actor, e.action))
+        .collect();
+    assert!(
+        actions.contains(&"boss code.reprint".to_string()),
+        "{actions:?}"
+    );
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn a_code_belongs_to_one_job_and_the_pool_runs_dry_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 2, 6);
+    let op = Actor::operator("op");
+    let a = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let b = l.open_job(&gtin, JobMode::Batch, &op).unwrap();
+    let ra = l.reserve(a, &op).unwrap();
+    let rb = l.reserve(b, &op).unwrap();
+    assert_ne!(ra.id, rb.id);
+    let e = l.mark_sent(ra.id, b, "sim:", b"", false, &op).unwrap_err();
+    assert!(matches!(e, StoreError::WrongJob { .. }), "{e}");
+    let e = l.reserve(a, &op).unwrap_err();
+    assert!(matches!(e, StoreError::PoolEmpty(_)), "{e}");
+    assert!(e.to_string().contains("pull or import more codes"));
+    // Releasing a reservation whose label never left returns it to the pool.
+    l.release(ra.id, a, &op).unwrap();
+    assert_eq!(l.reserve(a, &op).unwrap().id, ra.id);
+    l.close_job(b).unwrap();
+    assert!(matches!(l.reserve(b, &op), Err(StoreError::JobClosed(_))));
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn recovery_sends_unknown_fates_to_review_and_leaves_the_roll_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 6, 7);
+    let op = Actor::operator("op");
+    let inline = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let batch = l.open_job(&gtin, JobMode::Batch, &op).unwrap();
+    let reserved = l.reserve(inline, &op).unwrap().id;
+    let sent = l.reserve(inline, &op).unwrap().id;
+    l.mark_sent(sent, inline, "sim:", b"", false, &op).unwrap();
+    let printed = l.reserve(inline, &op).unwrap().id;
+    l.mark_sent(printed, inline, "sim:", b"", false, &op)
+        .unwrap();
+    l.mark_printed(printed, inline, &op).unwrap();
+    let on_roll = l.reserve(batch, &op).unwrap().id;
+    l.mark_sent(on_roll, batch, "sim:", b"", false, &op)
+        .unwrap();
+    l.mark_printed(on_roll, batch, &op).unwrap();
+    drop(l);
+
+    let (mut l, _lock, report) =
+        Ledger::open_station(dir.path(), "station-test", &system()).unwrap();
+    assert_eq!(
+        report.to_review,
+        vec![
+            (reserved, CodeState::Reserved),
+            (sent, CodeState::Sent),
+            (printed, CodeState::Printed)
+        ]
+    );
+    assert_eq!(report.printed_waiting, 1);
+    assert_eq!(report.jobs_closed, 1);
+    for id in [reserved, sent, printed] {
+        let r = l.code(id).unwrap();
+        assert_eq!(r.state, CodeState::NeedsReview);
+        assert!(r.reason.unwrap().contains("the station stopped"));
+    }
+    assert_eq!(l.code(on_roll).unwrap().state, CodeState::Printed);
+    // The roll's sticker can still be verified after the restart.
+    l.verify(on_roll, batch, &scan(b"x"), &op).unwrap();
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    // Recovery is idempotent.
+    assert_eq!(l.recover(&system()).unwrap().to_review, vec![]);
+}
+
+#[test]
+fn only_one_station_process_drives_a_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let _held = StationLock::acquire(dir.path()).unwrap();
+    let e = Ledger::open_station(dir.path(), "s", &system()).unwrap_err();
+    assert!(matches!(e, StoreError::StationBusy { .. }), "{e}");
+}
+
+#[test]
+fn tampering_with_the_audit_log_is_detected() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 3, 8);
+    let sup = Actor::supervisor("boss");
+    let id = l.codes_in_state(CodeState::Available, 1).unwrap()[0].id;
+    l.write_off(id, "damaged roll", &sup).unwrap();
+    let _ = gtin;
+    assert!(l.verify_audit().unwrap().breaks.is_empty());
+    assert_eq!(l.verify_audit().unwrap().entries, 3);
+    let raw = Connection::open(l.path()).unwrap();
+    raw.execute_batch(
+        "DROP TRIGGER audit_log_append_only_u; DROP TRIGGER audit_log_append_only_d;
+         UPDATE audit_log SET detail = replace(detail, 'damaged roll', 'nothing') WHERE seq = 3;",
+    )
+    .unwrap();
+    let breaks = l.verify_audit().unwrap().breaks;
+    assert_eq!(breaks.len(), 1, "{breaks:?}");
+    assert!(
+        breaks[0]
+            .to_string()
+            .contains("entry 3 does not match its hash")
+    );
+    raw.execute("DELETE FROM audit_log WHERE seq = 2", [])
+        .unwrap();
+    let text: Vec<String> = l
+        .verify_audit()
+        .unwrap()
+        .breaks
+        .iter()
+        .map(|b| b.to_string())
+        .collect();
+    assert!(
+        text.iter().any(|t| t.contains("entries are missing")),
+        "{text:?}"
+    );
+    assert!(!l.check_invariants().unwrap().is_empty());
+}
+
+#[test]
+fn import_is_atomic_idempotent_and_names_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, codes) = ledger_with_codes(dir.path(), 3, 9);
+    let f = CodeFormat::default();
+    let s = system();
+    let fresh = support::codes(&gtin, 3, 99);
+    // Same file again, plus new codes in other transport forms, with a repeat: only the new ones count.
+    let mut text = code_file(&codes);
+    text.push_str(&format!("]d2{}\r\n", fresh[0].as_str()));
+    text.push_str(&format!(
+        "{}\n\n",
+        fresh[1].as_str().replace('\u{1d}', "<GS>")
+    ));
+    text.push_str(&format!("{}\n", fresh[2].as_str().replace('\u{1d}', "")));
+    text.push_str(&format!("{}\n", fresh[2].as_str()));
+    let r = l
+        .import_codes(&gtin, "more.txt", text.as_bytes(), &f, &s)
+        .unwrap();
+    assert_eq!(
+        (r.imported, r.already_in_ledger, r.repeated_lines),
+        (3, 3, 1)
+    );
+    assert_eq!(
+        l.find_code(&fresh[2]).unwrap().unwrap().state,
+        CodeState::Available
+    );
+
+    // A bad line anywhere: nothing imported, every bad line named.
+    let other = support::codes(&gtin, 2, 100);
+    let wrong_gtin = support::codes(&labelstation::codes::generate::gtin_from_number(1), 1, 1);
+    let bad = format!(
+        "{}\nnot a code\n{}\n{}\n",
+        other[0].as_str(),
+        wrong_gtin[0].as_str(),
+        other[1].as_str()
+    );
+    let Err(ImportError::Lines(errs)) = l.import_codes(&gtin, "bad.txt", bad.as_bytes(), &f, &s)
+    else {
+        panic!("bad file imported");
+    };
+    let lines: Vec<usize> = errs.iter().map(|e| e.line).collect();
+    assert_eq!(lines, vec![2, 3]);
+    assert!(
+        errs[1].message.contains("is for GTIN"),
+        "{}",
+        errs[1].message
+    );
+    assert!(
+        l.find_code(&other[0]).unwrap().is_none(),
+        "atomic: the good lines were not imported"
+    );
+
+    // Same serial, different crypto: the file and the ledger disagree.
+    let mut forged = codes[0].as_str().to_owned();
+    let last = forged.pop().unwrap();
+    forged.push(if last == 'A' { 'B' } else { 'A' });
+    let Err(ImportError::Lines(errs)) =
+        l.import_codes(&gtin, "forged.txt", forged.as_bytes(), &f, &s)
+    else {
+        panic!("conflicting code imported");
+    };
+    assert!(
+        errs[0]
+            .message
+            .contains("different verification/crypto part"),
+        "{}",
+        errs[0].message
+    );
+
+    // Unknown product and empty file.
+    let g2 = labelstation::codes::generate::gtin_from_number(5);
+    assert!(matches!(
+        l.import_codes(&g2, "x", b"", &f, &s),
+        Err(ImportError::Store(StoreError::UnknownProduct(_)))
+    ));
+    assert!(matches!(
+        l.import_codes(&gtin, "x", b"\n \n", &f, &s),
+        Err(ImportError::Empty)
+    ));
+    let balance = l.balance().unwrap();
+    assert_eq!(balance[0].states["AVAILABLE"], 6);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn files_are_private_and_damage_is_reported_not_repaired() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let path = data.join("ledger.sqlite3");
+    drop(Ledger::open(&path, "s").unwrap());
+    assert_eq!(
+        std::fs::metadata(&data).unwrap().permissions().mode() & 0o777,
+        0o700
+    );
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o600
+    );
+
+    let junk = dir.path().join("junk.sqlite3");
+    let bytes: Vec<u8> = (0..8192u32).map(|i| (i * 7 % 251) as u8).collect();
+    std::fs::write(&junk, &bytes).unwrap();
+    let e = Ledger::open(&junk, "s").unwrap_err();
+    assert!(matches!(e, StoreError::Corrupt { .. }), "{e}");
+    assert!(e.to_string().contains("restore the newest backup"), "{e}");
+    assert_eq!(
+        std::fs::read(&junk).unwrap(),
+        bytes,
+        "a damaged file is left as it was"
+    );
+
+    let raw = Connection::open(&path).unwrap();
+    raw.pragma_update(None, "user_version", 99).unwrap();
+    drop(raw);
+    let e = Ledger::open(&path, "s").unwrap_err();
+    assert!(matches!(e, StoreError::TooNew { found: 99, .. }), "{e}");
+}
+
+#[test]
+fn products_are_validated() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut l = Ledger::open(&dir.path().join("l.sqlite3"), "s").unwrap();
+    let g = labelstation::codes::generate::gtin_from_number(42);
+    let p = l.add_product(product(&g), &system()).unwrap();
+    assert_eq!(p.country.as_deref(), Some("CN"));
+    assert!(matches!(
+        l.add_product(product(&g), &system()),
+        Err(StoreError::ProductExists(_))
+    ));
+    let g2 = labelstation::codes::generate::gtin_from_number(43);
+    let mut bad = product(&g2);
+    bad.country = Some("China".into());
+    assert!(
+        l.add_product(bad, &system())
+            .unwrap_err()
+            .to_string()
+            .contains("ISO 3166")
+    );
+    let mut blank = product(&g2);
+    blank.name = "  ".into();
+    assert!(l.add_product(blank, &system()).is_err());
+    assert_eq!(l.products().unwrap().len(), 1);
+}

@@ -1,0 +1,85 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Shared set-up for the integration tests: real ledger files in temporary directories.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
+use labelstation::codes::{CodeFormat, Gtin, MarkingCode};
+use labelstation::store::{Actor, Ledger, Product};
+
+pub fn system() -> Actor {
+    Actor::system("test")
+}
+
+pub fn product(gtin: &Gtin) -> Product {
+    Product {
+        gtin: gtin.clone(),
+        name: "Кроссовки мужские".into(),
+        size: Some("42".into()),
+        colour: Some("black".into()),
+        model: Some("KX-1".into()),
+        country: Some("cn".into()),
+    }
+}
+
+/// A ledger in `dir` with one product and `n` imported codes. Returns the ledger, GTIN and codes.
+pub fn ledger_with_codes(dir: &Path, n: usize, seed: u64) -> (Ledger, Gtin, Vec<MarkingCode>) {
+    let mut ledger =
+        Ledger::open(&dir.join("ledger.sqlite3"), "station-test").expect("open ledger");
+    let gtin = gtin_from_number(460_700_000_000 + seed % 1000);
+    ledger
+        .add_product(product(&gtin), &system())
+        .expect("add product");
+    let codes = codes(&gtin, n, seed);
+    let file = code_file(&codes);
+    let report = ledger
+        .import_codes(
+            &gtin,
+            "test.txt",
+            file.as_bytes(),
+            &CodeFormat::default(),
+            &system(),
+        )
+        .expect("import");
+    assert_eq!(report.imported, n);
+    (ledger, gtin, codes)
+}
+
+pub fn codes(gtin: &Gtin, n: usize, seed: u64) -> Vec<MarkingCode> {
+    let mut g = CodeGenerator::new(seed);
+    (0..n).map(|_| g.code(gtin)).collect()
+}
+
+/// One canonical code per line.
+pub fn code_file(codes: &[MarkingCode]) -> String {
+    codes.iter().map(|c| format!("{}\n", c.as_str())).collect()
+}
+
+/// The labelstation binary with an isolated data dir and no config file.
+pub fn cli(data_dir: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_labelstation"));
+    c.env_remove("LABELSTATION_CONFIG")
+        .env_remove("RUST_LOG")
+        .env("LABELSTATION_DATA_DIR", data_dir)
+        .env("XDG_CONFIG_HOME", data_dir.join("no-config"));
+    c
+}
+
+pub fn run(cmd: &mut Command) -> Output {
+    cmd.output().expect("run labelstation")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn ledger_path(dir: &Path) -> PathBuf {
+    dir.join("ledger.sqlite3")
+}
