@@ -6,9 +6,11 @@
 //! - [`codes`]: the marking-code model (parsing, normalisation, GTIN, masking). Pure.
 //! - [`store`]: the SQLite code ledger: the one place where code states change.
 //! - [`config`]: paths and the TOML configuration.
+//! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
 
 pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod store;
+pub mod verdict;
