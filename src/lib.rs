@@ -7,10 +7,12 @@
 //! - [`store`]: the SQLite code ledger: the one place where code states change.
 //! - [`config`]: paths and the TOML configuration.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
+//! - [`registry`]: the national registry's two APIs (so far their wire model).
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
 
 pub mod cli;
 pub mod codes;
 pub mod config;
+pub mod registry;
 pub mod store;
 pub mod verdict;

@@ -1,0 +1,378 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Messages of the markirovka.kz "xTrace ICOM REST API" v1.0 (shared research, registry API section 3).
+//!
+//! Field names follow the official document. Statuses the document does not list deserialise as
+//! `Unknown` rather than failing, so a registry that adds a status does not stop the line; the client
+//! treats `Unknown` as "not yet" and logs it.
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::{Secret, lenient_i64};
+
+/// `POST /api/users/authenticate`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthRequest {
+    pub login: String,
+    pub password: Secret,
+}
+
+/// Answer to authenticate and to `POST /api/users/tokens/refresh`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthResponse {
+    pub access_token: Secret,
+    #[serde(default)]
+    pub access_token_type: Option<String>,
+    /// Lifetime in milliseconds (the document shows `"1800000"`, a string).
+    #[serde(deserialize_with = "lenient_i64")]
+    pub access_token_expires_in: i64,
+    #[serde(default)]
+    pub refresh_token: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum SerialNumberType {
+    SelfMade,
+    Operator,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum CisType {
+    Unit,
+    Group,
+    Set,
+}
+
+/// Order release method. `COMISSION` is spelt as in the registry's document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReleaseMethod {
+    Primary,
+    Remains,
+    #[serde(rename = "COMISSION")]
+    Commission,
+    Remark,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderProduct {
+    pub gtin: String,
+    pub quantity: u32,
+    pub serial_number_type: SerialNumberType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_numbers: Option<Vec<String>>,
+    pub cis_type: CisType,
+}
+
+/// `POST /api/orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreateOrder {
+    pub product_group: String,
+    pub products: Vec<OrderProduct>,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub business_place_id: i64,
+    pub release_method_type: ReleaseMethod,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub po_number: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderCreated {
+    pub order_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Created,
+    Pending,
+    Ready,
+    Closed,
+    Outsourced,
+    Rejected,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderInfo {
+    pub order_id: String,
+    #[serde(default)]
+    pub product_group: Option<String>,
+    pub order_status: OrderStatus,
+    #[serde(default)]
+    pub reject_reason: Option<String>,
+}
+
+/// `GET /api/orders`: an empty list with 200 is normal.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct Orders {
+    #[serde(default)]
+    pub order_infos: Vec<OrderInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum BufferStatus {
+    Pending,
+    Active,
+    Exhausted,
+    Rejected,
+    Closed,
+    #[serde(other)]
+    Unknown,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SubOrderInfo {
+    pub parent_order_id: String,
+    pub gtin: String,
+    pub buffer_status: BufferStatus,
+    #[serde(default)]
+    pub available_codes: i64,
+    #[serde(default)]
+    pub left_in_buffer: i64,
+    #[serde(default)]
+    pub total_passed: i64,
+    #[serde(default)]
+    pub last_pack_id: Option<String>,
+    #[serde(default)]
+    pub rejection_reason: Option<String>,
+}
+
+/// `GET /api/orders/sub-orders`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct SubOrders {
+    #[serde(default)]
+    pub sub_order_infos: Vec<SubOrderInfo>,
+}
+
+/// `GET /api/codes`: one pack (the older platform's "block").
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CodesPack {
+    pub codes: Vec<String>,
+    pub pack_id: String,
+}
+
+impl std::fmt::Debug for CodesPack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The codes carry crypto tails: never print them.
+        f.debug_struct("CodesPack")
+            .field("pack_id", &self.pack_id)
+            .field("codes", &self.codes.len())
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PackInfo {
+    pub pack_id: String,
+    pub quantity: i64,
+    #[serde(default)]
+    pub pack_date_time: Option<serde_json::Value>,
+}
+
+/// `GET /api/codes/packs`: what was issued, to recover a lost answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Packs {
+    pub order_id: String,
+    pub gtin: String,
+    #[serde(default)]
+    pub packs: Vec<PackInfo>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReleaseType {
+    Production,
+    Import,
+    Circulation,
+}
+
+/// `POST /api/utilisation` ("нанесение"): one product group per report, processed atomically.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Utilisation {
+    pub product_group: String,
+    pub sntins: Vec<String>,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub business_place_id: i64,
+    pub release_type: ReleaseType,
+    /// `YYYY-MM-DD`.
+    pub production_date: String,
+    /// `YYYY-MM-DD`.
+    pub expiration_date: String,
+    /// ISO 3166-1 alpha-2.
+    pub manufacturer_country: String,
+}
+
+impl std::fmt::Debug for Utilisation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Utilisation")
+            .field("product_group", &self.product_group)
+            .field("sntins", &self.sntins.len())
+            .field("release_type", &self.release_type)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportCreated {
+    pub report_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReportStatus {
+    InProcess,
+    Success,
+    Error,
+    #[serde(other)]
+    Unknown,
+}
+
+/// `GET /api/utilisation/{reportId}`: sending is not done; poll until SUCCESS or ERROR.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UtilisationStatus {
+    pub report_id: String,
+    pub report_status: ReportStatus,
+    #[serde(default)]
+    pub reject_reason: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum WithdrawalType {
+    Withdrawal,
+    WriteOff,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WithdrawalCode {
+    pub code: String,
+}
+
+/// The body of a withdrawal document (write-off of spoiled stickers), before base64 wrapping.
+/// Codes are identification parts (no crypto tail), as the document flow requires.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Withdrawal {
+    #[serde(deserialize_with = "lenient_i64")]
+    pub business_place_id: i64,
+    pub withdrawal_type: WithdrawalType,
+    /// `YYYY-MM-DD`.
+    pub withdrawal_date: String,
+    pub withdrawal_reason: String,
+    pub codes: Vec<WithdrawalCode>,
+}
+
+/// `POST /public/api/v1/doc/*` envelope: base64 of the JSON body with keys sorted A–Z.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentEnvelope {
+    pub document_body: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentCreated {
+    pub document_id: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_shapes_parse() {
+        let a: AuthResponse = serde_json::from_str(
+            r#"{"accessToken":"eyJhbGci","accessTokenType":"BEARER","accessTokenExpiresIn":"1800000","refreshToken":"r-1"}"#,
+        )
+        .unwrap();
+        assert_eq!(a.access_token_expires_in, 1_800_000);
+        assert_eq!(a.access_token.expose(), "eyJhbGci");
+        assert!(
+            !format!("{a:?}").contains("eyJhbGci"),
+            "tokens never in Debug"
+        );
+
+        let subs: SubOrders = serde_json::from_str(
+            r#"{"subOrderInfos":[{"parentOrderId":"o-1","gtin":"04601234567893","bufferStatus":"ACTIVE","cisType":"UNIT","availableCodes":100,"leftInBuffer":60,"totalPassed":40,"lastPackId":"p-2","createDate":"2025-11-01"}]}"#,
+        )
+        .unwrap();
+        let s = &subs.sub_order_infos[0];
+        assert_eq!(
+            (s.buffer_status, s.left_in_buffer, s.last_pack_id.as_deref()),
+            (BufferStatus::Active, 60, Some("p-2"))
+        );
+        let odd: SubOrderInfo =
+            serde_json::from_str(r#"{"parentOrderId":"o","gtin":"g","bufferStatus":"ARCHIVED"}"#)
+                .unwrap();
+        assert_eq!(odd.buffer_status, BufferStatus::Unknown);
+
+        let pack: CodesPack = serde_json::from_str(r#"{"codes":["0104601234567893215ABCDEFGH12345\u001d91AB12\u001d92secret"],"packId":"p-1"}"#).unwrap();
+        assert!(pack.codes[0].contains('\u{1d}'));
+        assert!(!format!("{pack:?}").contains("secret"));
+
+        let st: UtilisationStatus =
+            serde_json::from_str(r#"{"reportId":"r","reportStatus":"ERROR","rejectReason":"codes not RECEIVED","createdTimestamp":1}"#).unwrap();
+        assert_eq!(st.report_status, ReportStatus::Error);
+        let empty: Orders = serde_json::from_str("{}").unwrap();
+        assert!(empty.order_infos.is_empty());
+    }
+
+    #[test]
+    fn requests_serialise_as_documented() {
+        let order = CreateOrder {
+            product_group: "shoes".into(),
+            products: vec![OrderProduct {
+                gtin: "04601234567893".into(),
+                quantity: 500,
+                serial_number_type: SerialNumberType::Operator,
+                serial_numbers: None,
+                cis_type: CisType::Unit,
+            }],
+            business_place_id: 42,
+            release_method_type: ReleaseMethod::Commission,
+            po_number: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&order).unwrap(),
+            r#"{"productGroup":"shoes","products":[{"gtin":"04601234567893","quantity":500,"serialNumberType":"OPERATOR","cisType":"UNIT"}],"businessPlaceId":42,"releaseMethodType":"COMISSION"}"#
+        );
+        let back: CreateOrder = serde_json::from_str(
+            &serde_json::to_string(&order)
+                .unwrap()
+                .replace("42", "\"42\""),
+        )
+        .unwrap();
+        assert_eq!(back, order, "businessPlaceId as string or number");
+        let auth = AuthRequest {
+            login: "api-user".into(),
+            password: Secret::new("pw"),
+        };
+        assert_eq!(
+            serde_json::to_string(&auth).unwrap(),
+            r#"{"login":"api-user","password":"pw"}"#
+        );
+        let dbg = format!("{auth:?}");
+        assert!(dbg.contains("***") && !dbg.contains("\"pw\""), "{dbg}");
+    }
+}
