@@ -91,6 +91,12 @@ const RULES: &[(&str, &str)] = &[
                 (SELECT count(*) FROM codes c WHERE c.source_id = s.id)
          FROM code_sources s WHERE s.count <> (SELECT count(*) FROM codes c WHERE c.source_id = s.id)",
     ),
+    (
+        "an order's progress is the sum of its stored packs",
+        "SELECT 'order #' || o.id || ' says ' || o.received || ', packs hold ' ||
+                (SELECT coalesce(sum(quantity), 0) FROM packs p WHERE p.order_id = o.id)
+         FROM orders o WHERE o.received <> (SELECT coalesce(sum(quantity), 0) FROM packs p WHERE p.order_id = o.id)",
+    ),
 ];
 
 /// Run every check. An empty list means the ledger is consistent.

@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod import;
 pub mod invariants;
+pub mod orders;
 pub mod schema;
 pub mod state;
 
@@ -133,6 +134,10 @@ pub enum StoreError {
     NoSuchCode(i64),
     #[error("no job #{0} in the ledger")]
     NoSuchJob(i64),
+    #[error("no order #{0} in the ledger")]
+    NoSuchOrder(i64),
+    #[error("order #{id}: {detail}")]
+    OrderState { id: i64, detail: String },
     #[error("job #{job} is for GTIN {job_gtin}, not {gtin}")]
     JobProductMismatch {
         job: i64,

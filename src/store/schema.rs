@@ -174,6 +174,44 @@ BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 CREATE TRIGGER audit_log_append_only_d BEFORE DELETE ON audit_log
 BEGIN SELECT RAISE(ABORT, 'the audit log is append-only'); END;
 "#,
+    // 2: registry orders and the packs (blocks) received for them.
+    r#"
+-- One row per (order, GTIN) the station asked the registry for. `order_key` is made by the station and
+-- written before the create request is sent (xTrace poNumber, OMS productionOrderId), so an order whose
+-- answer was lost is found again by its key instead of being ordered twice.
+CREATE TABLE orders (
+    id              INTEGER PRIMARY KEY,
+    api             TEXT NOT NULL,
+    order_key       TEXT NOT NULL UNIQUE,
+    registry_id     TEXT,
+    gtin            TEXT NOT NULL REFERENCES products(gtin),
+    quantity        INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 150000),
+    received        INTEGER NOT NULL DEFAULT 0,
+    last_pack_id    TEXT,
+    status          TEXT NOT NULL DEFAULT 'REQUESTED'
+                    CHECK (status IN ('REQUESTED', 'OPEN', 'CLOSED', 'REJECTED')),
+    reason          TEXT,
+    created_at      INTEGER NOT NULL,
+    closed_at       INTEGER,
+    CHECK (status = 'REQUESTED' OR status = 'REJECTED' OR registry_id IS NOT NULL),
+    CHECK (received <= quantity)
+) STRICT;
+CREATE UNIQUE INDEX orders_registry ON orders (api, registry_id, gtin) WHERE registry_id IS NOT NULL;
+
+-- A pack is stored in the same transaction as its codes: a pack id present here means its codes are in
+-- the ledger, so asking for the next pack (or recovering a lost answer) never loses or repeats one.
+CREATE TABLE packs (
+    id              INTEGER PRIMARY KEY,
+    order_id        INTEGER NOT NULL REFERENCES orders(id),
+    pack_id         TEXT NOT NULL,
+    quantity        INTEGER NOT NULL,
+    source_id       INTEGER NOT NULL REFERENCES code_sources(id),
+    received_at     INTEGER NOT NULL,
+    UNIQUE (order_id, pack_id)
+) STRICT;
+CREATE TRIGGER packs_no_delete BEFORE DELETE ON packs
+BEGIN SELECT RAISE(ABORT, 'packs are never deleted'); END;
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`]. Runs inside the migration transaction, so the

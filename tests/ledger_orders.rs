@@ -1,0 +1,138 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Orders and packs in the ledger: the storage half of a code pull.
+
+mod support;
+
+use labelstation::codes::CodeFormat;
+use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
+use labelstation::store::orders::{OrderStatus, PackError};
+use labelstation::store::{Ledger, StoreError};
+use support::*;
+
+fn pack(gtin: &labelstation::codes::Gtin, n: usize, seed: u64) -> Vec<String> {
+    let mut g = CodeGenerator::new(seed).with_crypto_len(88);
+    (0..n).map(|_| g.element_string(gtin)).collect()
+}
+
+#[test]
+fn a_pull_stores_packs_atomically_and_survives_repeats_and_restarts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 1, 30);
+    let s = system();
+    let f = CodeFormat::default();
+    let o = l.order_requested("xtrace", &gtin, 5, "key-1", &s).unwrap();
+    assert_eq!(
+        (o.status, o.registry_id.clone()),
+        (OrderStatus::Requested, None)
+    );
+    // Packs only for an order the registry accepted.
+    let p1 = pack(&gtin, 3, 1);
+    assert!(matches!(
+        l.store_pack(o.id, "p1", &p1, &f, &s),
+        Err(PackError::NotOpen(..))
+    ));
+    l.order_created(o.id, "reg-9").unwrap();
+    l.order_created(o.id, "reg-9").unwrap();
+    assert!(matches!(
+        l.order_created(o.id, "reg-10"),
+        Err(StoreError::OrderState { .. })
+    ));
+
+    let r = l.store_pack(o.id, "p1", &p1, &f, &s).unwrap();
+    assert_eq!((r.new, r.repeat), (3, false));
+    // The same answer again (a retried request): nothing changes.
+    let r = l.store_pack(o.id, "p1", &p1, &f, &s).unwrap();
+    assert!(r.repeat && r.new == 0);
+    assert!(l.has_pack(o.id, "p1").unwrap());
+
+    // A restart in the middle: the order is found again with its progress.
+    drop(l);
+    let mut l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+    let open = l.unfinished_orders().unwrap();
+    assert_eq!(open.len(), 1);
+    assert_eq!(
+        (open[0].received, open[0].last_pack_id.as_deref()),
+        (3, Some("p1"))
+    );
+
+    // More than ordered is refused whole.
+    let big = pack(&gtin, 3, 2);
+    let e = l.store_pack(o.id, "p2", &big, &f, &s).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            PackError::TooMany {
+                total: 6,
+                quantity: 5,
+                ..
+            }
+        ),
+        "{e}"
+    );
+    let p2 = pack(&gtin, 2, 3);
+    assert_eq!(l.store_pack(o.id, "p2", &p2, &f, &s).unwrap().new, 2);
+    l.order_closed(o.id, &s).unwrap();
+    assert_eq!(l.order(o.id).unwrap().status, OrderStatus::Closed);
+    assert!(l.unfinished_orders().unwrap().is_empty());
+    // A pack stored before closing is still a harmless repeat after.
+    assert!(l.store_pack(o.id, "p2", &p2, &f, &s).unwrap().repeat);
+
+    assert_eq!(l.balance().unwrap()[0].states["AVAILABLE"], 1 + 5);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    let pulled = l
+        .find_code(&labelstation::codes::MarkingCode::parse(p2[1].as_bytes(), &f).unwrap())
+        .unwrap()
+        .unwrap();
+    assert_eq!(l.events(pulled.id).unwrap()[0].mv, "pull");
+}
+
+#[test]
+fn a_bad_pack_stores_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, existing) = ledger_with_codes(dir.path(), 2, 31);
+    let s = system();
+    let f = CodeFormat::default();
+    let o = l
+        .order_requested("oms-v2", &gtin, 100, "key-2", &s)
+        .unwrap();
+    l.order_created(o.id, "oms-order").unwrap();
+
+    let mut p = pack(&gtin, 4, 5);
+    p[2] = "garbage".into();
+    p.push(pack(&gtin_from_number(77), 1, 6).remove(0));
+    let Err(PackError::BadCodes { bad, .. }) = l.store_pack(o.id, "b1", &p, &f, &s) else {
+        panic!()
+    };
+    assert_eq!(bad.iter().map(|b| b.0).collect::<Vec<_>>(), vec![2, 4]);
+    assert!(bad[1].1.contains("is for GTIN"));
+
+    // A code we hold, with another crypto part: the pack is refused whole.
+    let mut forged = existing[0].as_str().to_owned();
+    forged.pop();
+    forged.push('Q');
+    let mut p = pack(&gtin, 2, 7);
+    p.push(forged);
+    let e = l.store_pack(o.id, "b2", &p, &f, &s).unwrap_err();
+    assert!(e.to_string().contains("different crypto part"), "{e}");
+    // A code we already hold (same bytes) is counted, not duplicated.
+    let mut p = pack(&gtin, 2, 8);
+    p.push(existing[1].as_str().to_owned());
+    let r = l.store_pack(o.id, "b3", &p, &f, &s).unwrap();
+    assert_eq!((r.new, r.already_in_ledger), (2, 1));
+
+    assert_eq!(l.order(o.id).unwrap().received, 3);
+    assert_eq!(l.balance().unwrap()[0].states["AVAILABLE"], 4);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    l.order_rejected(o.id, "Order declined: 0106", &s).unwrap();
+    assert_eq!(
+        l.order(o.id).unwrap().reason.as_deref(),
+        Some("Order declined: 0106")
+    );
+    // Unknown product and duplicate keys are refused.
+    assert!(matches!(
+        l.order_requested("xtrace", &gtin_from_number(78), 1, "k", &s),
+        Err(StoreError::UnknownProduct(_))
+    ));
+    assert!(l.order_requested("xtrace", &gtin, 1, "key-2", &s).is_err());
+}
