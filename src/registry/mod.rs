@@ -6,8 +6,12 @@
 //! older platform's code-ordering API v2 ([`oms`]). [`wire`] holds what they share: error bodies in every
 //! shape either platform sends, secrets that never print, lenient numbers.
 //!
-//! So far this module holds the wire model; the clients, the simulator and the sync engine build on it.
+//! [`client`] is the trait the station uses and the xTrace client; [`pull`] takes codes into the ledger;
+//! [`sim`] is the registry simulator (the embedded default, the demo and the tests).
 
+pub mod client;
 pub mod oms;
+pub mod pull;
+pub mod sim;
 pub mod wire;
 pub mod xtrace;

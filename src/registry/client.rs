@@ -1,0 +1,519 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The registry behind one small trait, and its xTrace implementation over HTTPS.
+//!
+//! Retry policy, the rule that keeps codes from being ordered or reported twice: a request that changes
+//! nothing (GET) is retried with backoff and jitter on transport errors, 408, 429 and 5xx; a request that
+//! changes something (POST) is sent once, and when its answer is lost the error says the change may have
+//! been committed, so the caller asks the registry what happened instead of sending it again.
+//! A 401 triggers one token refresh (or a new login), then fails.
+
+use std::time::{Duration, Instant, SystemTime};
+
+use reqwest::Method;
+use reqwest::blocking::{Client, RequestBuilder};
+use serde::de::DeserializeOwned;
+
+use super::wire::{ApiError, ErrorClass, Secret, parse_error_body};
+use super::xtrace;
+use crate::codes::Gtin;
+
+/// Why a registry call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum RegistryError {
+    #[error("the registry refused the request: {error}{}", remedy(error.class()))]
+    Api {
+        error: ApiError,
+        maybe_committed: bool,
+    },
+    #[error(
+        "no usable answer from the registry at {url}: {detail}. Check the network link; the station keeps working offline and retries later"
+    )]
+    Transport {
+        url: String,
+        detail: String,
+        /// The request may have reached the registry and taken effect.
+        maybe_committed: bool,
+    },
+    #[error(
+        "the registry's answer to {what} is not in the documented shape ({detail}); report this with the log to the registry operator"
+    )]
+    Protocol { what: String, detail: String },
+    #[error("registry configuration: {0}")]
+    Config(String),
+}
+
+fn remedy(class: ErrorClass) -> &'static str {
+    match class {
+        ErrorClass::Unauthorized => {
+            ". Check registry.login and the password in the environment variable named by registry.xtrace.password_env"
+        }
+        ErrorClass::Forbidden => {
+            ". The registry account lacks a permission for this: ask the account administrator"
+        }
+        ErrorClass::NotAcceptable => {
+            ". The client sent no Accept header: this is a bug, please report it"
+        }
+        ErrorClass::Retryable => ". The registry is busy or down; the station retries later",
+        ErrorClass::NotFound | ErrorClass::Rejected => "",
+    }
+}
+
+impl RegistryError {
+    /// Whether the request may have taken effect even though it failed.
+    pub fn maybe_committed(&self) -> bool {
+        match self {
+            RegistryError::Api {
+                maybe_committed, ..
+            }
+            | RegistryError::Transport {
+                maybe_committed, ..
+            } => *maybe_committed,
+            _ => false,
+        }
+    }
+
+    /// Whether trying again later may succeed (link down, registry busy).
+    pub fn is_transient(&self) -> bool {
+        match self {
+            RegistryError::Transport { .. } => true,
+            RegistryError::Api { error, .. } => error.class() == ErrorClass::Retryable,
+            _ => false,
+        }
+    }
+}
+
+/// A new order for one GTIN. `key` is the station's own id for it (see `store::orders`).
+#[derive(Debug, Clone, Copy)]
+pub struct NewOrder<'a> {
+    pub key: &'a str,
+    pub gtin: &'a Gtin,
+    pub quantity: u32,
+}
+
+/// Where a sub-order's buffer stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BufferState {
+    /// Codes are being made.
+    Pending,
+    /// Codes can be taken.
+    Ready,
+    /// Every code was taken.
+    Exhausted,
+    /// The registry refused the order, with its reason.
+    Rejected(String),
+    Closed,
+}
+
+/// One pack of codes. `Debug` never shows the codes (they carry crypto tails).
+#[derive(Clone, PartialEq, Eq)]
+pub struct CodePack {
+    pub id: String,
+    pub codes: Vec<String>,
+}
+
+impl std::fmt::Debug for CodePack {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodePack")
+            .field("id", &self.id)
+            .field("codes", &self.codes.len())
+            .finish()
+    }
+}
+
+/// A registry, as the station needs it. Blocking: the station calls it from its sync thread.
+pub trait Registry: Send {
+    /// Short name for the ledger (`xtrace`, `oms-v2`).
+    fn api(&self) -> &'static str;
+    /// Create an order; returns the registry's order id.
+    fn create_order(&mut self, order: &NewOrder<'_>) -> Result<String, RegistryError>;
+    /// Find an order by the station's key (after a lost answer to `create_order`).
+    fn find_order(&mut self, key: &str) -> Result<Option<String>, RegistryError>;
+    fn buffer(&mut self, order_id: &str, gtin: &Gtin) -> Result<BufferState, RegistryError>;
+    /// Take the pack after `last_pack` (`None` for the first). Asking again with the same `last_pack`
+    /// returns the same pack, so this may be retried.
+    fn take_pack(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        quantity: u32,
+        last_pack: Option<&str>,
+    ) -> Result<CodePack, RegistryError>;
+    fn close_order(&mut self, order_id: &str, gtin: &Gtin) -> Result<(), RegistryError>;
+}
+
+/// How hard to try.
+#[derive(Debug, Clone, Copy)]
+pub struct RetryPolicy {
+    pub attempts: u32,
+    pub base: Duration,
+    pub max: Duration,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            attempts: 5,
+            base: Duration::from_millis(250),
+            max: Duration::from_secs(15),
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// Exponential backoff with full jitter: spreads retries of many stations after an outage.
+    fn delay(&self, attempt: u32) -> Duration {
+        let exp = self
+            .base
+            .saturating_mul(1u32 << attempt.min(16))
+            .min(self.max);
+        let nanos = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0);
+        let jitter = f64::from(nanos % 1000) / 1000.0;
+        exp.mul_f64(0.5 + jitter / 2.0)
+    }
+}
+
+/// Settings of the xTrace client.
+#[derive(Debug, Clone)]
+pub struct XtraceSettings {
+    /// Base URL, e.g. `https://prod.markirovka.kz`.
+    pub url: String,
+    pub login: String,
+    pub password: Secret,
+    pub product_group: String,
+    pub business_place_id: i64,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// Plain HTTP is allowed only to this machine (the simulator); everything else must be HTTPS.
+pub fn check_url(url: &str) -> Result<reqwest::Url, RegistryError> {
+    let u = reqwest::Url::parse(url)
+        .map_err(|e| RegistryError::Config(format!("registry.url {url:?} is not a URL: {e}")))?;
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d == "localhost",
+        None => false,
+    };
+    match u.scheme() {
+        "https" => Ok(u),
+        "http" if loopback => Ok(u),
+        "http" => Err(RegistryError::Config(format!(
+            "registry.url {url} uses plain HTTP to another machine: use https:// (plain HTTP is only for a simulator on this machine)"
+        ))),
+        other => Err(RegistryError::Config(format!(
+            "registry.url {url}: unsupported scheme {other}"
+        ))),
+    }
+}
+
+struct Token {
+    access: Secret,
+    refresh: Option<Secret>,
+    renew_at: Instant,
+}
+
+/// The markirovka.kz xTrace client.
+pub struct XtraceClient {
+    http: Client,
+    base: reqwest::Url,
+    s: XtraceSettings,
+    token: Option<Token>,
+}
+
+impl std::fmt::Debug for XtraceClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("XtraceClient")
+            .field("base", &self.base.as_str())
+            .field("login", &self.s.login)
+            .finish()
+    }
+}
+
+enum Payload<'a> {
+    None,
+    Json(&'a serde_json::Value),
+    Form(&'a [(&'a str, &'a str)]),
+}
+
+impl XtraceClient {
+    pub fn new(settings: XtraceSettings) -> Result<XtraceClient, RegistryError> {
+        let base = check_url(&settings.url)?;
+        if settings.login.is_empty() || settings.password.is_empty() {
+            return Err(RegistryError::Config(
+                "registry.xtrace.login and the password (environment variable named by registry.xtrace.password_env) must be set".into(),
+            ));
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        // Mandatory: without it the registry answers 406 with an empty body.
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("*/*"),
+        );
+        let http = Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("labelstation/", env!("CARGO_PKG_VERSION")))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| RegistryError::Config(format!("cannot set up HTTPS: {e}")))?;
+        Ok(XtraceClient {
+            http,
+            base,
+            s: settings,
+            token: None,
+        })
+    }
+
+    fn url(&self, path: &str) -> Result<reqwest::Url, RegistryError> {
+        self.base
+            .join(path)
+            .map_err(|e| RegistryError::Config(format!("bad path {path}: {e}")))
+    }
+
+    fn transport(&self, e: reqwest::Error, maybe_committed: bool) -> RegistryError {
+        // A request that never connected cannot have taken effect.
+        let connected = !e.is_connect();
+        RegistryError::Transport {
+            url: self.base.to_string(),
+            detail: e.without_url().to_string(),
+            maybe_committed: maybe_committed && connected,
+        }
+    }
+
+    fn auth(&mut self, force_login: bool) -> Result<(), RegistryError> {
+        let refresh = if force_login {
+            None
+        } else {
+            self.token.as_ref().and_then(|t| t.refresh.clone())
+        };
+        let started = Instant::now();
+        let answer = match refresh {
+            Some(r) => {
+                let form = [("refreshToken", r.expose())];
+                match self.send_raw(
+                    Method::POST,
+                    "/api/users/tokens/refresh",
+                    &[],
+                    Payload::Form(&form),
+                    None,
+                ) {
+                    Ok(b) => Ok(b),
+                    Err(_) => self.login_raw(),
+                }
+            }
+            None => self.login_raw(),
+        }?;
+        let a: xtrace::AuthResponse = decode("authenticate", &answer)?;
+        let ttl = Duration::from_millis(u64::try_from(a.access_token_expires_in).unwrap_or(0));
+        // Renew a little before expiry, so a long pack download does not straddle it.
+        let margin = (ttl / 10).min(Duration::from_secs(60));
+        self.token = Some(Token {
+            access: a.access_token,
+            refresh: a.refresh_token,
+            renew_at: started + ttl.saturating_sub(margin),
+        });
+        tracing::info!("registry: signed in as {}", self.s.login);
+        Ok(())
+    }
+
+    fn login_raw(&self) -> Result<Vec<u8>, RegistryError> {
+        let body = serde_json::to_value(xtrace::AuthRequest {
+            login: self.s.login.clone(),
+            password: self.s.password.clone(),
+        })
+        .map_err(|e| RegistryError::Config(e.to_string()))?;
+        self.send_raw(
+            Method::POST,
+            "/api/users/authenticate",
+            &[],
+            Payload::Json(&body),
+            None,
+        )
+    }
+
+    /// One HTTP exchange; a non-2xx status becomes `RegistryError::Api`.
+    fn send_raw(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        payload: Payload<'_>,
+        bearer: Option<&Secret>,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let changes = method != Method::GET;
+        let mut req: RequestBuilder = self
+            .http
+            .request(method.clone(), self.url(path)?)
+            .query(query);
+        if let Some(t) = bearer {
+            req = req.bearer_auth(t.expose());
+        }
+        req = match payload {
+            Payload::None => req,
+            Payload::Json(v) => req.json(v),
+            Payload::Form(f) => req.form(f),
+        };
+        let resp = req.send().map_err(|e| self.transport(e, changes))?;
+        let status = resp.status();
+        let body = resp.bytes().map_err(|e| self.transport(e, changes))?;
+        tracing::debug!(%method, path, status = status.as_u16(), bytes = body.len(), "registry");
+        if status.is_success() {
+            Ok(body.to_vec())
+        } else {
+            let error = parse_error_body(status.as_u16(), &body);
+            let maybe_committed = changes && matches!(status.as_u16(), 500 | 502 | 504);
+            Err(RegistryError::Api {
+                error,
+                maybe_committed,
+            })
+        }
+    }
+
+    /// An authenticated call with the retry policy of the module docs.
+    fn call(
+        &mut self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let idempotent = method == Method::GET;
+        let mut attempt = 0;
+        let mut reauthed = false;
+        loop {
+            if self
+                .token
+                .as_ref()
+                .is_none_or(|t| Instant::now() >= t.renew_at)
+            {
+                self.auth(false)?;
+            }
+            let token = self.token.as_ref().map(|t| t.access.clone());
+            let payload = body.map_or(Payload::None, Payload::Json);
+            match self.send_raw(method.clone(), path, query, payload, token.as_ref()) {
+                Ok(b) => return Ok(b),
+                Err(RegistryError::Api { error, .. })
+                    if error.class() == ErrorClass::Unauthorized && !reauthed =>
+                {
+                    reauthed = true;
+                    self.auth(false)?;
+                }
+                Err(e) if idempotent && e.is_transient() && attempt + 1 < self.s.retry.attempts => {
+                    let wait = self.s.retry.delay(attempt);
+                    tracing::warn!("registry: {e}; retrying in {} ms", wait.as_millis());
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
+    serde_json::from_slice(body).map_err(|e| RegistryError::Protocol {
+        what: what.to_owned(),
+        detail: e.to_string(),
+    })
+}
+
+impl Registry for XtraceClient {
+    fn api(&self) -> &'static str {
+        "xtrace"
+    }
+
+    fn create_order(&mut self, order: &NewOrder<'_>) -> Result<String, RegistryError> {
+        let req = xtrace::CreateOrder {
+            product_group: self.s.product_group.clone(),
+            products: vec![xtrace::OrderProduct {
+                gtin: order.gtin.as_str().to_owned(),
+                quantity: order.quantity,
+                serial_number_type: xtrace::SerialNumberType::Operator,
+                serial_numbers: None,
+                cis_type: xtrace::CisType::Unit,
+            }],
+            business_place_id: self.s.business_place_id,
+            release_method_type: xtrace::ReleaseMethod::Commission,
+            po_number: Some(order.key.to_owned()),
+        };
+        let body = serde_json::to_value(&req).map_err(|e| RegistryError::Config(e.to_string()))?;
+        let answer = self.call(Method::POST, "/api/orders", &[], Some(&body))?;
+        Ok(decode::<xtrace::OrderCreated>("create order", &answer)?.order_id)
+    }
+
+    fn find_order(&mut self, key: &str) -> Result<Option<String>, RegistryError> {
+        let q = [
+            ("poNumber", key.to_owned()),
+            ("productGroup", self.s.product_group.clone()),
+        ];
+        let answer = self.call(Method::GET, "/api/orders", &q, None)?;
+        let orders: xtrace::Orders = decode("list orders", &answer)?;
+        Ok(orders.order_infos.into_iter().next().map(|o| o.order_id))
+    }
+
+    fn buffer(&mut self, order_id: &str, gtin: &Gtin) -> Result<BufferState, RegistryError> {
+        let answer = self.call(
+            Method::GET,
+            "/api/orders/sub-orders",
+            &[("orderId", order_id.to_owned())],
+            None,
+        )?;
+        let subs: xtrace::SubOrders = decode("sub-orders", &answer)?;
+        let Some(sub) = subs
+            .sub_order_infos
+            .into_iter()
+            .find(|s| s.gtin == gtin.as_str())
+        else {
+            return Err(RegistryError::Protocol {
+                what: "sub-orders".into(),
+                detail: format!("order {order_id} has no sub-order for GTIN {gtin}"),
+            });
+        };
+        Ok(match sub.buffer_status {
+            xtrace::BufferStatus::Active => BufferState::Ready,
+            xtrace::BufferStatus::Exhausted => BufferState::Exhausted,
+            xtrace::BufferStatus::Closed => BufferState::Closed,
+            xtrace::BufferStatus::Rejected => BufferState::Rejected(
+                sub.rejection_reason
+                    .unwrap_or_else(|| "no reason given".into()),
+            ),
+            xtrace::BufferStatus::Pending | xtrace::BufferStatus::Unknown => BufferState::Pending,
+        })
+    }
+
+    fn take_pack(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        quantity: u32,
+        last_pack: Option<&str>,
+    ) -> Result<CodePack, RegistryError> {
+        let mut q = vec![
+            ("orderId", order_id.to_owned()),
+            ("gtin", gtin.as_str().to_owned()),
+            ("quantity", quantity.to_string()),
+        ];
+        if let Some(l) = last_pack {
+            q.push(("lastPackId", l.to_owned()));
+        }
+        let answer = self.call(Method::GET, "/api/codes", &q, None)?;
+        let pack: xtrace::CodesPack = decode("take codes", &answer)?;
+        Ok(CodePack {
+            id: pack.pack_id,
+            codes: pack.codes,
+        })
+    }
+
+    fn close_order(&mut self, order_id: &str, gtin: &Gtin) -> Result<(), RegistryError> {
+        let q = [
+            ("orderId", order_id.to_owned()),
+            ("gtin", gtin.as_str().to_owned()),
+        ];
+        self.call(Method::POST, "/api/order/close", &q, None)
+            .map(|_| ())
+    }
+}

@@ -1,0 +1,293 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Pulling codes from the registry into the ledger: order, wait, take pack by pack, close.
+//!
+//! Every step is recorded before the next is taken (see `store::orders`), so a pull interrupted at any
+//! point (crash, link down, registry error) is resumed by running it again: unfinished orders are
+//! finished first, found again by the station's key if their creation answer was lost, and no code is
+//! ordered, stored or lost twice. Orders are split so that none exceeds the registry's 150 000 codes.
+
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use super::client::{BufferState, NewOrder, Registry, RegistryError};
+use crate::codes::{CodeFormat, Gtin};
+use crate::store::orders::{OrderId, OrderRecord, OrderStatus, PackError};
+use crate::store::{Actor, Ledger, StoreError};
+
+/// The registry's limit of codes per GTIN in one order.
+pub const MAX_PER_ORDER: u32 = 150_000;
+
+#[derive(Debug, Clone, Copy)]
+pub struct PullOptions {
+    /// Codes asked for per pack request.
+    pub pack_size: u32,
+    /// Pause between buffer status polls.
+    pub poll_interval: Duration,
+    /// Give up waiting for a buffer after this long (the order stays open and is resumed next time).
+    pub ready_timeout: Duration,
+    /// Codes per order at most (the registry allows [`MAX_PER_ORDER`]).
+    pub max_per_order: u32,
+}
+
+impl Default for PullOptions {
+    fn default() -> Self {
+        PullOptions {
+            pack_size: 5_000,
+            poll_interval: Duration::from_secs(2),
+            ready_timeout: Duration::from_secs(600),
+            max_per_order: MAX_PER_ORDER,
+        }
+    }
+}
+
+/// Progress, for a progress line or the UI.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum PullEvent {
+    /// Resuming an order a previous run left unfinished.
+    Resuming {
+        order: i64,
+        received: u32,
+        quantity: u32,
+    },
+    /// The registry accepted the order.
+    Created {
+        order: i64,
+        registry_id: String,
+    },
+    /// The answer to the create request was lost; the order was found again by its key.
+    Recovered {
+        order: i64,
+        registry_id: String,
+    },
+    /// Codes are still being made.
+    Waiting {
+        order: i64,
+    },
+    /// A pack is stored.
+    Pack {
+        order: i64,
+        received: u32,
+        quantity: u32,
+    },
+    Closed {
+        order: i64,
+    },
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PullError {
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Pack(#[from] PackError),
+    #[error("the registry refused the order for GTIN {gtin}: {reason}")]
+    Rejected { gtin: Gtin, reason: String },
+    #[error(
+        "order #{order}: the registry has not made the codes after {waited_s} s; run the pull again later to continue"
+    )]
+    NotReady { order: i64, waited_s: u64 },
+    #[error("order #{order}: {detail}")]
+    Inconsistent { order: i64, detail: String },
+}
+
+/// What a pull did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct PullReport {
+    /// Ledger order ids finished in this run.
+    pub orders: Vec<i64>,
+    /// Codes added to the pool.
+    pub new_codes: usize,
+}
+
+/// A pull: the ledger, the registry, and how to go about it.
+pub struct Pull<'a> {
+    pub ledger: &'a mut Ledger,
+    pub registry: &'a mut dyn Registry,
+    pub format: &'a CodeFormat,
+    pub opts: PullOptions,
+    pub actor: &'a Actor,
+}
+
+impl Pull<'_> {
+    /// Finish unfinished orders of this registry, then order `quantity` codes for `gtin` (0: only resume).
+    pub fn run(
+        &mut self,
+        gtin: &Gtin,
+        quantity: u32,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<PullReport, PullError> {
+        let mut report = PullReport::default();
+        for order in self.ledger.unfinished_orders()? {
+            if order.api != self.registry.api() {
+                continue;
+            }
+            progress(PullEvent::Resuming {
+                order: order.id.0,
+                received: order.received,
+                quantity: order.quantity,
+            });
+            report.new_codes += self.finish(order.id, progress)?;
+            report.orders.push(order.id.0);
+        }
+        let mut left = quantity;
+        while left > 0 {
+            let n = left.min(self.opts.max_per_order.clamp(1, MAX_PER_ORDER));
+            let key = uuid::Uuid::new_v4().to_string();
+            let order =
+                self.ledger
+                    .order_requested(self.registry.api(), gtin, n, &key, self.actor)?;
+            report.new_codes += self.finish(order.id, progress)?;
+            report.orders.push(order.id.0);
+            left -= n;
+        }
+        Ok(report)
+    }
+
+    /// Take one order from wherever it stands to CLOSED. Returns the number of new codes.
+    fn finish(
+        &mut self,
+        id: OrderId,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<usize, PullError> {
+        let order = self.ledger.order(id)?;
+        let registry_id = match (&order.status, &order.registry_id) {
+            (OrderStatus::Requested, _) => self.create(&order, progress)?,
+            (_, Some(r)) => r.clone(),
+            (status, None) => {
+                return Err(PullError::Inconsistent {
+                    order: id.0,
+                    detail: format!("{status:?} without a registry id"),
+                });
+            }
+        };
+        let gtin = order.gtin.clone();
+        self.wait_ready(&order, &registry_id, progress)?;
+        let mut new = 0;
+        loop {
+            let o = self.ledger.order(id)?;
+            if o.received >= o.quantity {
+                break;
+            }
+            let want = (o.quantity - o.received).min(self.opts.pack_size.max(1));
+            let pack =
+                self.registry
+                    .take_pack(&registry_id, &gtin, want, o.last_pack_id.as_deref())?;
+            if pack.codes.is_empty() {
+                return Err(PullError::Inconsistent {
+                    order: id.0,
+                    detail: format!("the registry sent pack {} with no codes", pack.id),
+                });
+            }
+            let stored =
+                self.ledger
+                    .store_pack(id, &pack.id, &pack.codes, self.format, self.actor)?;
+            if stored.repeat {
+                // The same pack twice in a row means the registry is not advancing: stop rather than loop.
+                return Err(PullError::Inconsistent {
+                    order: id.0,
+                    detail: format!(
+                        "the registry sent pack {} again after it was stored",
+                        pack.id
+                    ),
+                });
+            }
+            new += stored.new;
+            let o = self.ledger.order(id)?;
+            progress(PullEvent::Pack {
+                order: id.0,
+                received: o.received,
+                quantity: o.quantity,
+            });
+        }
+        if let Err(e) = self.registry.close_order(&registry_id, &gtin) {
+            // Closing is housekeeping: every code is stored, and the registry closes orders itself.
+            tracing::warn!("registry order {registry_id}: could not close it: {e}");
+        }
+        self.ledger.order_closed(id, self.actor)?;
+        progress(PullEvent::Closed { order: id.0 });
+        Ok(new)
+    }
+
+    fn created(
+        &mut self,
+        order: &OrderRecord,
+        registry_id: String,
+        recovered: bool,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<String, PullError> {
+        self.ledger.order_created(order.id, &registry_id)?;
+        let order = order.id.0;
+        progress(if recovered {
+            PullEvent::Recovered {
+                order,
+                registry_id: registry_id.clone(),
+            }
+        } else {
+            PullEvent::Created {
+                order,
+                registry_id: registry_id.clone(),
+            }
+        });
+        Ok(registry_id)
+    }
+
+    /// Send the create request, or find the order again if an earlier answer was lost.
+    fn create(
+        &mut self,
+        order: &OrderRecord,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<String, PullError> {
+        // A previous run may have sent the request and lost the answer: look before ordering.
+        if let Some(found) = self.registry.find_order(&order.order_key)? {
+            return self.created(order, found, true, progress);
+        }
+        let new = NewOrder {
+            key: &order.order_key,
+            gtin: &order.gtin,
+            quantity: order.quantity,
+        };
+        match self.registry.create_order(&new) {
+            Ok(id) => self.created(order, id, false, progress),
+            Err(e) if e.maybe_committed() => match self.registry.find_order(&order.order_key)? {
+                Some(found) => self.created(order, found, true, progress),
+                // Not there: the request never took effect. The order stays REQUESTED; the next run sends it.
+                None => Err(e.into()),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn wait_ready(
+        &mut self,
+        order: &OrderRecord,
+        registry_id: &str,
+        progress: &mut dyn FnMut(PullEvent),
+    ) -> Result<(), PullError> {
+        let started = Instant::now();
+        loop {
+            match self.registry.buffer(registry_id, &order.gtin)? {
+                BufferState::Ready | BufferState::Exhausted | BufferState::Closed => return Ok(()),
+                BufferState::Rejected(reason) => {
+                    self.ledger.order_rejected(order.id, &reason, self.actor)?;
+                    return Err(PullError::Rejected {
+                        gtin: order.gtin.clone(),
+                        reason,
+                    });
+                }
+                BufferState::Pending => {
+                    if started.elapsed() >= self.opts.ready_timeout {
+                        return Err(PullError::NotReady {
+                            order: order.id.0,
+                            waited_s: started.elapsed().as_secs(),
+                        });
+                    }
+                    progress(PullEvent::Waiting { order: order.id.0 });
+                    std::thread::sleep(self.opts.poll_interval);
+                }
+            }
+        }
+    }
+}

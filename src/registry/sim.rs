@@ -1,0 +1,813 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The registry simulator: a local HTTP server that speaks the xTrace API as documented (shared
+//! research, registry API sections 3 and 7), for the demo, the tests and stations with no registry yet.
+//!
+//! It is faithful where the station's correctness depends on it: bearer tokens that expire, `Accept`
+//! checked (406 with an empty body), buffers that are PENDING before ACTIVE, packs whose answer can be
+//! asked for again with the same `lastPackId` (the documented "repeat"), orders refused for GTINs it does
+//! not know, reports processed asynchronously and refused for codes not issued or already applied. It
+//! tracks every code it issued, so tests can check that nothing was lost or reported twice. Faults are
+//! injected on demand: errors, latency, answers dropped after the change was committed, short tokens.
+
+// Handler helpers return the axum `Response` to send as their error: that is the idiom, and its size is
+// irrelevant on a simulator's request path.
+#![allow(clippy::result_large_err)]
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use serde::Serialize;
+use serde_json::json;
+
+use super::xtrace;
+use crate::codes::Gtin;
+use crate::codes::generate::CodeGenerator;
+
+/// What goes wrong on purpose.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Faults {
+    /// Share of requests answered 503 before doing anything (0.0 to 1.0).
+    pub error_rate: f64,
+    /// Delay before each answer.
+    pub latency: Duration,
+    /// Share of changing requests (POSTs, code issue) whose change is committed but whose answer is lost:
+    /// the connection breaks in the middle of the body.
+    pub drop_after_commit_rate: f64,
+}
+
+/// How the simulated registry behaves.
+#[derive(Debug, Clone)]
+pub struct SimConfig {
+    pub login: String,
+    pub password: String,
+    /// Lifetime of access tokens (the registry's is 30 minutes).
+    pub token_ttl: Duration,
+    /// Status polls a new buffer answers PENDING before it turns ACTIVE.
+    pub pending_polls: u32,
+    /// Length of the crypto tails it issues (44 or 88).
+    pub crypto_len: usize,
+    /// GTINs it accepts orders for; `None` accepts any valid GTIN.
+    pub known_gtins: Option<HashSet<String>>,
+    /// Status polls a report answers IN_PROCESS before its result.
+    pub report_polls: u32,
+    pub faults: Faults,
+    /// Seed of codes, ids and fault draws, so a run can be replayed.
+    pub seed: u64,
+}
+
+impl Default for SimConfig {
+    fn default() -> Self {
+        SimConfig {
+            login: "station".into(),
+            password: "station".into(),
+            token_ttl: Duration::from_secs(30 * 60),
+            pending_polls: 1,
+            crypto_len: 44,
+            known_gtins: None,
+            report_polls: 1,
+            faults: Faults::default(),
+            seed: 1,
+        }
+    }
+}
+
+/// The state of one code as the registry sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum SimCodeState {
+    /// Issued to the participant ("Получен").
+    Received,
+    /// Reported as applied.
+    Applied,
+    WrittenOff,
+}
+
+struct Pack {
+    id: String,
+    codes: Vec<String>,
+}
+
+struct Order {
+    id: String,
+    po_number: Option<String>,
+    product_group: String,
+    gtin: String,
+    quantity: u32,
+    issued: u32,
+    polls: u32,
+    rejected: Option<String>,
+    closed: bool,
+    packs: Vec<Pack>,
+}
+
+struct Report {
+    polls: u32,
+    outcome: Result<(), String>,
+}
+
+struct SimState {
+    cfg: SimConfig,
+    rng: CodeGenerator,
+    tokens: HashMap<String, Instant>,
+    refresh_tokens: HashSet<String>,
+    orders: BTreeMap<String, Order>,
+    codes: HashMap<String, SimCodeState>,
+    idents: HashSet<String>,
+    reports: HashMap<String, Report>,
+    /// Codes that were sent in a report again after being applied (the station must never do this).
+    reported_twice: u64,
+    requests: u64,
+    errors_injected: u64,
+    answers_dropped: u64,
+}
+
+impl SimState {
+    fn id(&mut self) -> String {
+        let a = self.rng.below(u64::MAX);
+        let b = self.rng.below(u64::MAX);
+        let hex = format!("{a:016x}{b:016x}");
+        format!(
+            "{}-{}-4{}-a{}-{}",
+            &hex[0..8],
+            &hex[8..12],
+            &hex[13..16],
+            &hex[17..20],
+            &hex[20..32]
+        )
+    }
+
+    fn chance(&mut self, p: f64) -> bool {
+        p > 0.0 && (self.rng.below(1_000_000) as f64) < p * 1_000_000.0
+    }
+}
+
+type Shared = Arc<Mutex<SimState>>;
+
+fn lock(s: &Shared) -> MutexGuard<'_, SimState> {
+    // A panic in a handler poisons the lock; the state itself stays consistent (each handler changes it
+    // in one step), so keep serving.
+    s.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// What the simulator holds, for tests and the demo summary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SimSnapshot {
+    pub issued: usize,
+    pub applied: usize,
+    pub written_off: usize,
+    pub reported_twice: u64,
+    pub orders: usize,
+    pub open_orders: usize,
+    pub requests: u64,
+    /// Requests answered with an injected error.
+    pub errors_injected: u64,
+    /// Answers dropped after their change was committed.
+    pub answers_dropped: u64,
+}
+
+/// A running simulator. Stops when dropped.
+pub struct RegistrySim {
+    state: Shared,
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for RegistrySim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RegistrySim")
+            .field("addr", &self.addr)
+            .finish()
+    }
+}
+
+impl RegistrySim {
+    /// Listen on `listen` (port 0 picks a free port) and serve on a thread of its own.
+    pub fn start(listen: SocketAddr, cfg: SimConfig) -> std::io::Result<RegistrySim> {
+        let std_listener = std::net::TcpListener::bind(listen)?;
+        std_listener.set_nonblocking(true)?;
+        let addr = std_listener.local_addr()?;
+        let state: Shared = Arc::new(Mutex::new(SimState {
+            rng: CodeGenerator::new(cfg.seed).with_crypto_len(cfg.crypto_len),
+            cfg,
+            tokens: HashMap::new(),
+            refresh_tokens: HashSet::new(),
+            orders: BTreeMap::new(),
+            codes: HashMap::new(),
+            idents: HashSet::new(),
+            reports: HashMap::new(),
+            reported_twice: 0,
+            requests: 0,
+            errors_injected: 0,
+            answers_dropped: 0,
+        }));
+        let app = router(state.clone());
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("registry-sim")
+            .build()?;
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        let (ready_tx, ready_rx) = std::sync::mpsc::channel();
+        let thread = std::thread::Builder::new()
+            .name("registry-sim".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    let listener = match tokio::net::TcpListener::from_std(std_listener) {
+                        Ok(l) => l,
+                        Err(e) => {
+                            let _ = ready_tx.send(Err(e));
+                            return;
+                        }
+                    };
+                    let _ = ready_tx.send(Ok(()));
+                    let server = axum::serve(listener, app).with_graceful_shutdown(async {
+                        let _ = rx.await;
+                    });
+                    if let Err(e) = server.await {
+                        tracing::error!("registry simulator stopped: {e}");
+                    }
+                });
+            })?;
+        match ready_rx.recv() {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => return Err(e),
+            Err(_) => {
+                return Err(std::io::Error::other(
+                    "registry simulator thread died on start",
+                ));
+            }
+        }
+        Ok(RegistrySim {
+            state,
+            addr,
+            shutdown: Some(tx),
+            thread: Some(thread),
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// Base URL for a client.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn set_faults(&self, faults: Faults) {
+        lock(&self.state).cfg.faults = faults;
+    }
+
+    /// Make every access token issued so far expire now (as if 30 minutes had passed).
+    pub fn expire_tokens(&self) {
+        let now = Instant::now();
+        for t in lock(&self.state).tokens.values_mut() {
+            *t = now;
+        }
+    }
+
+    pub fn snapshot(&self) -> SimSnapshot {
+        let s = lock(&self.state);
+        let count = |st| s.codes.values().filter(|v| **v == st).count();
+        SimSnapshot {
+            issued: s.codes.len(),
+            applied: count(SimCodeState::Applied),
+            written_off: count(SimCodeState::WrittenOff),
+            reported_twice: s.reported_twice,
+            orders: s.orders.len(),
+            open_orders: s
+                .orders
+                .values()
+                .filter(|o| !o.closed && o.rejected.is_none())
+                .count(),
+            requests: s.requests,
+            errors_injected: s.errors_injected,
+            answers_dropped: s.answers_dropped,
+        }
+    }
+
+    /// Every code issued, with its state.
+    pub fn codes(&self) -> HashMap<String, SimCodeState> {
+        lock(&self.state).codes.clone()
+    }
+}
+
+impl Drop for RegistrySim {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn router(state: Shared) -> Router {
+    Router::new()
+        .route("/api/users/authenticate", post(authenticate))
+        .route("/api/users/tokens/refresh", post(refresh))
+        .route("/api/orders", post(create_order).get(list_orders))
+        .route("/api/orders/sub-orders", get(sub_orders))
+        .route("/api/codes", get(take_codes))
+        .route("/api/codes/packs", get(list_packs))
+        .route("/api/order/close", post(close_order))
+        .route("/api/utilisation", post(utilisation))
+        .route("/api/utilisation/{id}", get(utilisation_status))
+        .layer(middleware::from_fn_with_state(state.clone(), faults))
+        .with_state(state)
+}
+
+/// Every request passes here: count, `Accept` check, latency, injected errors, dropped answers.
+async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let (latency, fail, drop_p) = {
+        let mut s = lock(&state);
+        s.requests += 1;
+        let f = s.cfg.faults.clone();
+        let fail = s.chance(f.error_rate);
+        s.errors_injected += u64::from(fail);
+        (f.latency, fail, f.drop_after_commit_rate)
+    };
+    let accepts = req
+        .headers()
+        .get_all(header::ACCEPT)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .any(|v| v.contains("*/*"));
+    if !accepts {
+        return StatusCode::NOT_ACCEPTABLE.into_response();
+    }
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
+    if fail {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            axum::Json(json!({ "status": 503, "error": "Service Unavailable", "message": "simulated outage" })),
+        )
+            .into_response();
+    }
+    let changes = req.method() == axum::http::Method::POST || req.uri().path() == "/api/codes";
+    let auth = req.uri().path().starts_with("/api/users/");
+    let resp = next.run(req).await;
+    let drop = changes && !auth && resp.status().is_success() && {
+        let mut s = lock(&state);
+        let d = s.chance(drop_p);
+        s.answers_dropped += u64::from(d);
+        d
+    };
+    if drop {
+        // The change is committed; the answer is lost mid-body, as when a link drops.
+        let (parts, _) = resp.into_parts();
+        let mut r = Response::from_parts(parts, broken_body());
+        r.headers_mut().remove(header::CONTENT_LENGTH);
+        return r;
+    }
+    resp
+}
+
+/// A body that fails after its headers were sent, so the client sees a broken answer.
+fn broken_body() -> Body {
+    Body::from_stream(futures_util::stream::once(async {
+        Err::<Bytes, std::io::Error>(std::io::Error::new(
+            std::io::ErrorKind::ConnectionAborted,
+            "simulated lost answer",
+        ))
+    }))
+}
+
+fn error(status: StatusCode, message: &str) -> Response {
+    (status, axum::Json(json!({ "globalErrors": [message] }))).into_response()
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &Bytes) -> Result<T, Response> {
+    serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, &format!("malformed JSON: {e}")))
+}
+
+fn issue_tokens(s: &mut SimState) -> serde_json::Value {
+    let access = s.id();
+    let refresh = s.id();
+    let ttl = s.cfg.token_ttl;
+    s.tokens.insert(access.clone(), Instant::now() + ttl);
+    s.refresh_tokens.insert(refresh.clone());
+    json!({
+        "accessToken": access,
+        "accessTokenType": "BEARER",
+        "accessTokenExpiresIn": ttl.as_millis().to_string(),
+        "refreshToken": refresh,
+    })
+}
+
+async fn authenticate(State(state): State<Shared>, body: Bytes) -> Response {
+    #[derive(serde::Deserialize)]
+    struct Login {
+        login: String,
+        password: String,
+    }
+    let l: Login = match parse(&body) {
+        Ok(l) => l,
+        Err(r) => return r,
+    };
+    let mut s = lock(&state);
+    if l.login != s.cfg.login || l.password != s.cfg.password {
+        return (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "error_message": "bad credentials" })),
+        )
+            .into_response();
+    }
+    axum::Json(issue_tokens(&mut s)).into_response()
+}
+
+async fn refresh(
+    State(state): State<Shared>,
+    axum::Form(form): axum::Form<HashMap<String, String>>,
+) -> Response {
+    let mut s = lock(&state);
+    match form.get("refreshToken") {
+        Some(t) if s.refresh_tokens.remove(t) => axum::Json(issue_tokens(&mut s)).into_response(),
+        _ => (
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "error_message": "refresh token unknown" })),
+        )
+            .into_response(),
+    }
+}
+
+/// Check the bearer token; `Err` is the 401 to send.
+fn authorised(s: &SimState, headers: &HeaderMap) -> Result<(), Response> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "));
+    match token.and_then(|t| s.tokens.get(t)) {
+        Some(exp) if *exp > Instant::now() => Ok(()),
+        Some(_) => Err((
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "error_message": "token expired" })),
+        )
+            .into_response()),
+        None => Err((
+            StatusCode::UNAUTHORIZED,
+            axum::Json(json!({ "error_message": "unauthorized" })),
+        )
+            .into_response()),
+    }
+}
+
+async fn create_order(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let req: xtrace::CreateOrder = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.products.is_empty() || req.products.len() > 10 {
+        return error(StatusCode::BAD_REQUEST, "an order holds 1 to 10 GTINs");
+    }
+    for p in &req.products {
+        if !(1..=150_000).contains(&p.quantity) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "quantity {} for {}: must be 1 to 150000",
+                    p.quantity, p.gtin
+                ),
+            );
+        }
+        if Gtin::parse(&p.gtin)
+            .map(|g| g.as_str() != p.gtin)
+            .unwrap_or(true)
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("gtin {:?} is not a valid GTIN-14", p.gtin),
+            );
+        }
+    }
+    let id = s.id();
+    for p in &req.products {
+        let rejected = match &s.cfg.known_gtins {
+            Some(known) if !known.contains(&p.gtin) => Some(format!(
+                "Order declined: 0106: GTIN {} not found in the GTIN registry",
+                p.gtin
+            )),
+            _ => None,
+        };
+        s.orders.insert(
+            format!("{id}/{}", p.gtin),
+            Order {
+                id: id.clone(),
+                po_number: req.po_number.clone(),
+                product_group: req.product_group.clone(),
+                gtin: p.gtin.clone(),
+                quantity: p.quantity,
+                issued: 0,
+                polls: 0,
+                rejected,
+                closed: false,
+                packs: Vec::new(),
+            },
+        );
+    }
+    axum::Json(json!({ "orderId": id })).into_response()
+}
+
+async fn list_orders(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let mut seen = HashSet::new();
+    let infos: Vec<_> = s
+        .orders
+        .values()
+        .filter(|o| q.get("orderId").is_none_or(|id| *id == o.id))
+        .filter(|o| q.get("poNumber").is_none_or(|p| o.po_number.as_ref() == Some(p)))
+        .filter(|o| seen.insert(o.id.clone()))
+        .map(|o| {
+            json!({
+                "orderId": o.id,
+                "productGroup": o.product_group,
+                "orderStatus": if o.closed { "CLOSED" } else if o.rejected.is_some() { "REJECTED" } else { "READY" },
+                "releaseMethodType": "COMISSION",
+            })
+        })
+        .collect();
+    axum::Json(json!({ "orderInfos": infos })).into_response()
+}
+
+fn buffer_status(o: &Order, pending_polls: u32) -> &'static str {
+    if o.rejected.is_some() {
+        "REJECTED"
+    } else if o.closed {
+        "CLOSED"
+    } else if o.polls <= pending_polls {
+        "PENDING"
+    } else if o.issued >= o.quantity {
+        "EXHAUSTED"
+    } else {
+        "ACTIVE"
+    }
+}
+
+async fn sub_orders(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let Some(order_id) = q.get("orderId") else {
+        return error(StatusCode::BAD_REQUEST, "orderId is required");
+    };
+    let pending = s.cfg.pending_polls;
+    let infos: Vec<_> = s
+        .orders
+        .values_mut()
+        .filter(|o| o.id == *order_id)
+        .map(|o| {
+            o.polls = o.polls.saturating_add(1);
+            json!({
+                "parentOrderId": o.id,
+                "gtin": o.gtin,
+                "bufferStatus": buffer_status(o, pending),
+                "cisType": "UNIT",
+                "availableCodes": o.quantity - o.issued,
+                "leftInBuffer": o.quantity - o.issued,
+                "totalPassed": o.issued,
+                "lastPackId": o.packs.last().map(|p| p.id.clone()),
+                "rejectionReason": o.rejected,
+            })
+        })
+        .collect();
+    if infos.is_empty() {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("order {order_id} not found"),
+        );
+    }
+    axum::Json(json!({ "subOrderInfos": infos })).into_response()
+}
+
+async fn take_codes(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let (Some(order_id), Some(gtin), Some(quantity)) =
+        (q.get("orderId"), q.get("gtin"), q.get("quantity"))
+    else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "orderId, gtin and quantity are required",
+        );
+    };
+    let Ok(quantity) = quantity.parse::<u32>() else {
+        return error(StatusCode::BAD_REQUEST, "quantity must be a number");
+    };
+    let pending = s.cfg.pending_polls;
+    let Some(o) = s.orders.get_mut(&format!("{order_id}/{gtin}")) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("sub-order {order_id}/{gtin} not found"),
+        );
+    };
+    let last = q.get("lastPackId").filter(|v| !v.is_empty() && *v != "0");
+    // The documented repeat: asking again after the newest pack's predecessor returns the newest pack.
+    let n = o.packs.len();
+    let repeat = match (last, n) {
+        (None, 1) => true,
+        (Some(l), n) if n >= 2 => o.packs[n - 2].id == *l,
+        _ => false,
+    };
+    if repeat {
+        let p = &o.packs[n - 1];
+        return axum::Json(json!({ "codes": p.codes, "packId": p.id })).into_response();
+    }
+    let expected = o.packs.last().map(|p| &p.id);
+    if last != expected {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "lastPackId {:?} does not match the last pack issued ({:?})",
+                last, expected
+            ),
+        );
+    }
+    match buffer_status(o, pending) {
+        "ACTIVE" => {}
+        "EXHAUSTED" => return error(StatusCode::BAD_REQUEST, "no codes left in the buffer"),
+        other => return error(StatusCode::BAD_REQUEST, &format!("the buffer is {other}")),
+    }
+    let take = quantity.clamp(1, o.quantity - o.issued);
+    let gtin = match Gtin::parse(&o.gtin) {
+        Ok(g) => g,
+        Err(e) => return error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()),
+    };
+    let mut codes = Vec::with_capacity(take as usize);
+    while codes.len() < take as usize {
+        let c = s.rng.element_string(&gtin);
+        // Serials are unique per GTIN: a new one is drawn in the (rare) case of a repeat.
+        let ident = c.split('\u{1d}').next().unwrap_or_default().to_owned();
+        if s.idents.insert(ident) {
+            s.codes.insert(c.clone(), SimCodeState::Received);
+            codes.push(c);
+        }
+    }
+    let pack_id = s.id();
+    let Some(o) = s.orders.get_mut(&format!("{order_id}/{gtin}")) else {
+        return error(StatusCode::NOT_FOUND, "sub-order vanished");
+    };
+    o.issued += take;
+    // The registry closes an order by itself once every code is taken (user manual); a repeat of the
+    // last pack is still answered.
+    o.closed = o.issued >= o.quantity;
+    o.packs.push(Pack {
+        id: pack_id.clone(),
+        codes: codes.clone(),
+    });
+    axum::Json(json!({ "codes": codes, "packId": pack_id })).into_response()
+}
+
+async fn list_packs(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let (Some(order_id), Some(gtin)) = (q.get("orderId"), q.get("gtin")) else {
+        return error(StatusCode::BAD_REQUEST, "orderId and gtin are required");
+    };
+    let Some(o) = s.orders.get(&format!("{order_id}/{gtin}")) else {
+        return error(StatusCode::NOT_FOUND, "sub-order not found");
+    };
+    let packs: Vec<_> = o
+        .packs
+        .iter()
+        .map(|p| json!({ "packId": p.id, "quantity": p.codes.len() }))
+        .collect();
+    axum::Json(json!({ "orderId": o.id, "gtin": o.gtin, "packs": packs })).into_response()
+}
+
+async fn close_order(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let (Some(order_id), Some(gtin)) = (q.get("orderId"), q.get("gtin")) else {
+        return error(StatusCode::BAD_REQUEST, "orderId and gtin are required");
+    };
+    let Some(o) = s.orders.get_mut(&format!("{order_id}/{gtin}")) else {
+        return error(StatusCode::NOT_FOUND, "sub-order not found");
+    };
+    if o.rejected.is_some() {
+        return error(StatusCode::BAD_REQUEST, "a rejected order cannot be closed");
+    }
+    o.closed = true;
+    axum::Json(json!({ "orderId": o.id })).into_response()
+}
+
+async fn utilisation(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let req: xtrace::Utilisation = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.sntins.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "sntins is empty");
+    }
+    // Processed atomically: any bad code fails the whole report, as the registry documents.
+    let mut seen = HashSet::new();
+    let mut problems = Vec::new();
+    for c in &req.sntins {
+        match s.codes.get(c) {
+            _ if !seen.insert(c) => problems.push(format!(
+                "{}: repeated in the report",
+                super::wire::redact_codes(c)
+            )),
+            None => problems.push(format!(
+                "{}: not issued to this participant",
+                super::wire::redact_codes(c)
+            )),
+            Some(SimCodeState::Received) => {}
+            Some(st) => {
+                if *st == SimCodeState::Applied {
+                    s.reported_twice += 1;
+                }
+                problems.push(format!(
+                    "{}: not in RECEIVED state ({st:?})",
+                    super::wire::redact_codes(c)
+                ));
+            }
+        }
+    }
+    let outcome = if problems.is_empty() {
+        for c in &req.sntins {
+            s.codes.insert(c.clone(), SimCodeState::Applied);
+        }
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    };
+    let id = s.id();
+    s.reports.insert(id.clone(), Report { polls: 0, outcome });
+    axum::Json(json!({ "reportId": id })).into_response()
+}
+
+async fn utilisation_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let polls = s.cfg.report_polls;
+    let Some(r) = s.reports.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, &format!("report {id} not found"));
+    };
+    r.polls += 1;
+    let (status, reason) = match &r.outcome {
+        _ if r.polls <= polls => ("IN_PROCESS", None),
+        Ok(()) => ("SUCCESS", None),
+        Err(e) => ("ERROR", Some(e.clone())),
+    };
+    axum::Json(json!({ "reportId": id, "reportStatus": status, "rejectReason": reason, "createdTimestamp": 0 })).into_response()
+}
