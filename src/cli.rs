@@ -1,16 +1,23 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! The `labelstation` command line. Each subcommand is a thin shell over the library.
 
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::codes::Gtin;
+use crate::config::RegistryApi;
 use crate::config::{Config, Paths};
+use crate::registry::client::{Registry, RetryPolicy, XtraceClient, XtraceSettings};
+use crate::registry::pull::{Pull, PullEvent, PullOptions};
+use crate::registry::sim::{Faults, RegistrySim, SimConfig};
+use crate::registry::wire::Secret;
 use crate::store::import::ImportError;
-use crate::store::{Actor, CodeState, Ledger, Product};
+use crate::store::{Actor, CodeState, Ledger, Product, StationLock};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -57,6 +64,38 @@ pub enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Run the registry simulator (xTrace API) on this machine, until interrupted.
+    RegistrySim(RegistrySimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RegistrySimArgs {
+    /// Address to listen on; only loopback addresses are accepted.
+    #[arg(long, default_value = "127.0.0.1:8900")]
+    pub listen: std::net::SocketAddr,
+    /// The API to speak (only xtrace in this build).
+    #[arg(long, default_value = "xtrace")]
+    pub api: String,
+    /// Length of the crypto tails issued (44 or 88).
+    #[arg(long, default_value_t = 44)]
+    pub crypto_len: usize,
+    /// Share of requests answered 503 (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub error_rate: f64,
+    /// Share of changes whose answer is dropped after commit (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Delay before every answer, in milliseconds.
+    #[arg(long, default_value_t = 0)]
+    pub latency_ms: u64,
+    /// Only these GTINs may be ordered (repeat the flag); default: any valid GTIN.
+    #[arg(long = "known-gtin")]
+    pub known_gtins: Vec<Gtin>,
+    #[arg(long, default_value = "station")]
+    pub login: String,
+    /// The password the simulator accepts (it is a simulator: this is not a secret).
+    #[arg(long, default_value = "station")]
+    pub password: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -70,6 +109,17 @@ pub enum CodesCmd {
         /// The file to import.
         file: PathBuf,
         /// Print the result as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Pull codes from the registry: order, wait until they are made, take them pack by pack into the
+    /// ledger, close the order. Unfinished orders of earlier runs are finished first.
+    Pull {
+        #[arg(long)]
+        gtin: Gtin,
+        /// Codes to order (0: only finish earlier orders).
+        #[arg(long)]
+        quantity: u32,
         #[arg(long)]
         json: bool,
     },
@@ -190,6 +240,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Demo { headless } => demo(headless),
         Command::Codes(CodesCmd::Import { gtin, file, json }) => import(&ctx, &gtin, &file, json),
         Command::Codes(CodesCmd::Balance { json }) => balance(&ctx, json),
+        Command::Codes(CodesCmd::Pull {
+            gtin,
+            quantity,
+            json,
+        }) => pull(&ctx, &gtin, quantity, json),
+        Command::RegistrySim(args) => registry_sim(args),
         Command::Products(ProductsCmd::Add(a)) => {
             let p = ctx.ledger()?.add_product(
                 Product {
@@ -317,6 +373,156 @@ fn demo(headless: bool) -> Result<ExitCode> {
          \x20 labelstation ledger check"
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// The configured registry client, and the in-process simulator behind it when `api = "sim"`.
+fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
+    let r = &ctx.config.registry;
+    let settings = |url: String, login: String, password: Secret| XtraceSettings {
+        url,
+        login,
+        password,
+        product_group: r.xtrace.product_group.clone(),
+        business_place_id: r.xtrace.business_place_id,
+        timeout: Duration::from_secs(r.timeout_secs),
+        retry: RetryPolicy::default(),
+    };
+    match r.api {
+        RegistryApi::Sim => {
+            let sim = RegistrySim::start(
+                ([127, 0, 0, 1], 0).into(),
+                SimConfig {
+                    crypto_len: ctx.config.codes.crypto_length_min,
+                    ..SimConfig::default()
+                },
+            )
+            .context("cannot start the built-in registry simulator")?;
+            let cfg = SimConfig::default();
+            let client =
+                XtraceClient::new(settings(sim.url(), cfg.login, Secret::new(cfg.password)))?;
+            Ok((Box::new(client), Some(sim)))
+        }
+        RegistryApi::Xtrace => {
+            let var = &r.xtrace.password_env;
+            let password = std::env::var(var).map_err(|_| {
+                anyhow::anyhow!("the registry password is not set: put it in the environment variable {var} (named by registry.xtrace.password_env)")
+            })?;
+            let client = XtraceClient::new(settings(
+                r.url.clone(),
+                r.xtrace.login.clone(),
+                Secret::new(password),
+            ))?;
+            Ok((Box::new(client), None))
+        }
+        RegistryApi::OmsV2 => bail!(
+            "the oms-v2 registry client is not in this build yet; use api = \"xtrace\" (or \"sim\" to try the station)"
+        ),
+    }
+}
+
+fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
+    let _lock = StationLock::acquire_pull(&ctx.paths.data_dir)?;
+    let mut ledger = ctx.ledger()?;
+    let (mut client, sim) = registry(ctx)?;
+    if sim.is_some() {
+        eprintln!(
+            "registry: the built-in simulator (registry.api = \"sim\"); it forgets the codes it issued when this command ends"
+        );
+    }
+    let format = ctx.config.codes.format();
+    let opts = PullOptions {
+        pack_size: ctx.config.registry.pack_size,
+        ..PullOptions::default()
+    };
+    let actor = cli_actor();
+    let report = Pull {
+        ledger: &mut ledger,
+        registry: client.as_mut(),
+        format: &format,
+        opts,
+        actor: &actor,
+    }
+    .run(gtin, quantity, &mut |e| match e {
+        PullEvent::Resuming {
+            order,
+            received,
+            quantity,
+        } => {
+            eprintln!("order #{order}: resuming, {received}/{quantity} codes already in the ledger")
+        }
+        PullEvent::Created { order, registry_id } => {
+            eprintln!("order #{order}: created ({registry_id})")
+        }
+        PullEvent::Recovered { order, registry_id } => {
+            eprintln!(
+                "order #{order}: found again in the registry after a lost answer ({registry_id})"
+            )
+        }
+        PullEvent::Waiting { order } => {
+            eprintln!("order #{order}: waiting for the registry to make the codes")
+        }
+        PullEvent::Pack {
+            order,
+            received,
+            quantity,
+        } => eprintln!("order #{order}: {received}/{quantity} codes"),
+        PullEvent::Closed { order } => eprintln!("order #{order}: closed"),
+    })?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        println!(
+            "pulled {} new code(s) for GTIN {gtin} in {} order(s)",
+            report.new_codes,
+            report.orders.len()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
+    if a.api != "xtrace" {
+        bail!("--api {}: this build simulates the xtrace API only", a.api);
+    }
+    if !a.listen.ip().is_loopback() {
+        bail!(
+            "--listen {}: the simulator listens on loopback addresses only (127.0.0.0/8 or ::1)",
+            a.listen
+        );
+    }
+    let sim = RegistrySim::start(
+        a.listen,
+        SimConfig {
+            login: a.login,
+            password: a.password,
+            crypto_len: a.crypto_len,
+            known_gtins: (!a.known_gtins.is_empty()).then(|| {
+                a.known_gtins
+                    .iter()
+                    .map(|g| g.as_str().to_owned())
+                    .collect()
+            }),
+            faults: Faults {
+                error_rate: a.error_rate.clamp(0.0, 1.0),
+                latency: Duration::from_millis(a.latency_ms),
+                drop_after_commit_rate: a.drop_rate.clamp(0.0, 1.0),
+            },
+            ..SimConfig::default()
+        },
+    )
+    .with_context(|| format!("cannot listen on {}", a.listen))?;
+    // A server must not die because whoever started it closed its stdout: ignore write errors.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
+        "registry simulator (xtrace) listening on {url}\npoint a station at it with: [registry] api = \"xtrace\", url = \"{url}\"",
+        url = sim.url()
+    );
+    let _ = out.flush();
+    drop(out);
+    loop {
+        std::thread::park();
+    }
 }
 
 fn import(ctx: &Ctx, gtin: &Gtin, file: &std::path::Path, json: bool) -> Result<ExitCode> {

@@ -117,6 +117,7 @@ impl Paths {
 pub struct Config {
     pub station: StationConfig,
     pub codes: CodesConfig,
+    pub registry: RegistryConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -174,6 +175,107 @@ pub enum VariableWord {
     Variable,
 }
 
+/// Which registry API the station talks to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RegistryApi {
+    /// The built-in simulator, started in-process (the embedded default).
+    #[serde(rename = "sim")]
+    Sim,
+    /// markirovka.kz xTrace ICOM API.
+    #[serde(rename = "xtrace")]
+    Xtrace,
+    /// The older platform's code-ordering API v2.
+    #[serde(rename = "oms-v2")]
+    OmsV2,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RegistryConfig {
+    pub api: RegistryApi,
+    /// Base URL: https:// (plain http:// only to this machine, for a simulator).
+    pub url: String,
+    /// Seconds before a request without an answer is given up.
+    pub timeout_secs: u64,
+    /// Codes asked for per pack during a pull.
+    pub pack_size: u32,
+    pub xtrace: XtraceConfig,
+    pub oms: OmsConfig,
+}
+
+impl Default for RegistryConfig {
+    fn default() -> Self {
+        RegistryConfig {
+            api: RegistryApi::Sim,
+            url: String::new(),
+            timeout_secs: 30,
+            pack_size: 5_000,
+            xtrace: XtraceConfig::default(),
+            oms: OmsConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct XtraceConfig {
+    /// The technical user's login.
+    pub login: String,
+    /// Name of the environment variable holding the password (the password itself is never in a file
+    /// the station reads as config, nor in its logs or database).
+    pub password_env: String,
+    pub business_place_id: i64,
+    pub product_group: String,
+}
+
+impl Default for XtraceConfig {
+    fn default() -> Self {
+        XtraceConfig {
+            login: String::new(),
+            password_env: "LABELSTATION_REGISTRY_PASSWORD".into(),
+            business_place_id: 0,
+            product_group: "shoes".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OmsConfig {
+    pub oms_id: String,
+    /// Name of the environment variable holding the client token.
+    pub client_token_env: String,
+    pub extension: String,
+    pub contact_person: String,
+}
+
+impl Default for OmsConfig {
+    fn default() -> Self {
+        OmsConfig {
+            oms_id: String::new(),
+            client_token_env: "LABELSTATION_OMS_CLIENT_TOKEN".into(),
+            extension: "shoes".into(),
+            contact_person: String::new(),
+        }
+    }
+}
+
+impl RegistryConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.api != RegistryApi::Sim && self.url.trim().is_empty() {
+            return Err(
+                "registry.url is empty: set the registry's base URL (or api = \"sim\")".into(),
+            );
+        }
+        if self.timeout_secs == 0 || self.pack_size == 0 || self.pack_size > 150_000 {
+            return Err(
+                "registry.timeout_secs must be > 0 and registry.pack_size 1 to 150000".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
 impl CodesConfig {
     pub fn format(&self) -> CodeFormat {
         CodeFormat {
@@ -224,6 +326,7 @@ impl Config {
             ));
         }
         config.codes.validate().map_err(invalid)?;
+        config.registry.validate().map_err(invalid)?;
         Ok(config)
     }
 
@@ -319,6 +422,23 @@ mod tests {
             (c.codes.format().crypto_min, c.codes.format().crypto_max),
             (88, 88)
         );
+
+        let r = Config::from_toml(
+            "[registry]\napi = \"xtrace\"\nurl = \"https://test.markirovka.kz\"\n[registry.xtrace]\nlogin = \"api\"\nbusiness_place_id = 12\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(
+            (r.registry.api, r.registry.xtrace.business_place_id),
+            (RegistryApi::Xtrace, 12)
+        );
+        let no_url = Config::from_toml("[registry]\napi = \"xtrace\"\n", p).unwrap_err();
+        assert!(
+            no_url.to_string().contains("registry.url is empty"),
+            "{no_url}"
+        );
+        let api = Config::from_toml("[registry]\napi = \"soap\"\n", p).unwrap_err();
+        assert!(api.to_string().contains("soap"), "{api}");
 
         let typo = Config::from_toml("[codes]\nserial_lenght = 13\n", p).unwrap_err();
         assert!(typo.to_string().contains("serial_lenght"), "{typo}");

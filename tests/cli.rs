@@ -287,3 +287,161 @@ fn demo_says_honestly_what_exists_today() {
         stderr(&out)
     );
 }
+
+#[test]
+fn codes_pull_on_the_embedded_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = gtin_from_number(460_222_000_001);
+    assert!(
+        run(cli(dir.path()).args(["products", "add", "--gtin", gtin.as_str(), "--name", "Кеды"]))
+            .status
+            .success()
+    );
+    let out = run(cli(dir.path()).args([
+        "codes",
+        "pull",
+        "--gtin",
+        gtin.as_str(),
+        "--quantity",
+        "7",
+        "--json",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(r["new_codes"], 7);
+    assert!(
+        stderr(&out).contains("built-in simulator"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(stderr(&out).contains("7/7 codes"), "{}", stderr(&out));
+    let out = run(cli(dir.path()).args(["codes", "balance", "--json"]));
+    let b: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(b[0]["states"]["AVAILABLE"], 7);
+    assert!(
+        run(cli(dir.path()).args(["ledger", "check"]))
+            .status
+            .success()
+    );
+}
+
+#[test]
+fn codes_pull_from_a_registry_simulator_process() {
+    use std::io::{BufRead, BufReader};
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = gtin_from_number(460_222_000_002);
+    // A free loopback port (released just before the simulator binds it).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sim = cli(dir.path())
+        .args([
+            "registry-sim",
+            "--listen",
+            &format!("127.0.0.1:{port}"),
+            "--crypto-len",
+            "88",
+        ])
+        .args([
+            "--login",
+            "api-user",
+            "--password",
+            "s3cret",
+            "--known-gtin",
+            gtin.as_str(),
+        ])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(sim.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.contains(&format!("http://127.0.0.1:{port}")),
+        "{first}"
+    );
+
+    let cfg = dir.path().join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[registry]\napi = \"xtrace\"\nurl = \"http://127.0.0.1:{port}\"\n[registry.xtrace]\nlogin = \"api-user\"\nbusiness_place_id = 5\n"
+        ),
+    )
+    .unwrap();
+    assert!(
+        run(cli(dir.path()).args([
+            "products",
+            "add",
+            "--gtin",
+            gtin.as_str(),
+            "--name",
+            "Сапоги"
+        ]))
+        .status
+        .success()
+    );
+    // Without the password in the environment: a clear error, nothing ordered.
+    let out = run(cli(dir.path()).arg("--config").arg(&cfg).args([
+        "codes",
+        "pull",
+        "--gtin",
+        gtin.as_str(),
+        "--quantity",
+        "3",
+    ]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("LABELSTATION_REGISTRY_PASSWORD"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(cli(dir.path())
+        .env("LABELSTATION_REGISTRY_PASSWORD", "s3cret")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["codes", "pull", "--gtin", gtin.as_str(), "--quantity", "12"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("pulled 12 new code(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        !stderr(&out).contains("s3cret"),
+        "the password never reaches the output"
+    );
+    // An unknown product is declined by the registry, with its reason.
+    let other = gtin_from_number(460_222_000_003);
+    assert!(
+        run(cli(dir.path()).args([
+            "products",
+            "add",
+            "--gtin",
+            other.as_str(),
+            "--name",
+            "Туфли"
+        ]))
+        .status
+        .success()
+    );
+    let out = run(cli(dir.path())
+        .env("LABELSTATION_REGISTRY_PASSWORD", "s3cret")
+        .arg("--config")
+        .arg(&cfg)
+        .args(["codes", "pull", "--gtin", other.as_str(), "--quantity", "1"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("Order declined"), "{}", stderr(&out));
+    sim.kill().unwrap();
+    sim.wait().unwrap();
+
+    let out = run(cli(dir.path()).args(["registry-sim", "--listen", "10.1.2.3:8900"]));
+    assert!(
+        stderr(&out).contains("loopback addresses only"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -295,7 +295,24 @@ fn only_one_station_process_drives_a_ledger() {
     let dir = tempfile::tempdir().unwrap();
     let _held = StationLock::acquire(dir.path()).unwrap();
     let e = Ledger::open_station(dir.path(), "s", &system()).unwrap_err();
-    assert!(matches!(e, StoreError::StationBusy { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            StoreError::Busy {
+                what: "running the station",
+                ..
+            }
+        ),
+        "{e}"
+    );
+    // Pulling is a separate activity with its own claim.
+    let _pull = StationLock::acquire_pull(dir.path()).unwrap();
+    assert!(
+        StationLock::acquire_pull(dir.path())
+            .unwrap_err()
+            .to_string()
+            .contains("pulling codes")
+    );
 }
 
 #[test]

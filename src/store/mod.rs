@@ -117,9 +117,9 @@ pub enum StoreError {
     )]
     ReadOnly,
     #[error(
-        "another labelstation process is running the station on {path}: stop it first (only one station may drive a ledger)."
+        "another labelstation process is {what} on this data dir ({path}): wait for it or stop it first."
     )]
-    StationBusy { path: PathBuf },
+    Busy { path: PathBuf, what: &'static str },
     #[error(
         "unknown product GTIN {0}: add it first with `labelstation products add --gtin {0} --name ...`"
     )]
@@ -279,7 +279,8 @@ pub struct ScanProof<'a> {
     pub aim: Option<&'a str>,
 }
 
-/// Holds the station's exclusive claim on a data dir; released when dropped (or when the process dies).
+/// An exclusive claim on one activity in a data dir (running the station, pulling codes); released when
+/// dropped or when the process dies, so a crash never leaves it held.
 #[derive(Debug)]
 pub struct StationLock {
     _file: File,
@@ -288,8 +289,21 @@ pub struct StationLock {
 impl StationLock {
     /// Claim `data_dir` for one station process.
     pub fn acquire(data_dir: &Path) -> Result<StationLock, StoreError> {
+        Self::acquire_for(data_dir, "station.lock", "running the station")
+    }
+
+    /// Claim `data_dir` for one code pull (two pulls must not resume the same order).
+    pub fn acquire_pull(data_dir: &Path) -> Result<StationLock, StoreError> {
+        Self::acquire_for(data_dir, "pull.lock", "pulling codes")
+    }
+
+    fn acquire_for(
+        data_dir: &Path,
+        file_name: &str,
+        what: &'static str,
+    ) -> Result<StationLock, StoreError> {
         ensure_dir(data_dir)?;
-        let path = data_dir.join("station.lock");
+        let path = data_dir.join(file_name);
         let file = OpenOptions::new()
             .create(true)
             .truncate(false)
@@ -302,7 +316,7 @@ impl StationLock {
             })?;
         match file.try_lock() {
             Ok(()) => Ok(StationLock { _file: file }),
-            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::StationBusy { path }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy { path, what }),
             Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Open { path, source }),
         }
     }
