@@ -15,6 +15,7 @@ use crate::config::{Config, Paths};
 use crate::registry::client::{Registry, RetryPolicy, XtraceClient, XtraceSettings};
 use crate::registry::pull::{Pull, PullEvent, PullOptions};
 use crate::registry::sim::{Faults, RegistrySim, SimConfig};
+use crate::registry::sync::{Sync, SyncEvent, SyncOptions};
 use crate::registry::wire::Secret;
 use crate::store::import::ImportError;
 use crate::store::{Actor, CodeState, Ledger, Product, StationLock};
@@ -64,6 +65,14 @@ pub enum Command {
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// Send application reports of verified codes to the registry: once, or continuously.
+    Sync {
+        /// One pass, then exit (status 1 if the backlog could not be drained).
+        #[arg(long)]
+        once: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Run the registry simulator (xTrace API) on this machine, until interrupted.
     RegistrySim(RegistrySimArgs),
 }
@@ -246,6 +255,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
         }) => pull(&ctx, &gtin, quantity, json),
         Command::RegistrySim(args) => registry_sim(args),
+        Command::Sync { once, json } => sync(&ctx, once, json),
         Command::Products(ProductsCmd::Add(a)) => {
             let p = ctx.ledger()?.add_product(
                 Product {
@@ -478,6 +488,79 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
+    if ctx.config.registry.api == RegistryApi::Sim {
+        bail!(
+            "registry.api = \"sim\": the built-in simulator lives only as long as one command, so it would not know the codes \
+             pulled earlier and would refuse every report. Run `labelstation registry-sim` and set api = \"xtrace\" with its url, \
+             or use the demo, which keeps one simulator for the whole session"
+        );
+    }
+    let _lock = StationLock::acquire_sync(&ctx.paths.data_dir)?;
+    let mut ledger = ctx.ledger()?;
+    let (mut client, _sim) = registry(ctx)?;
+    let r = &ctx.config.registry.report;
+    let opts = SyncOptions {
+        batch_size: r.batch_size,
+        default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
+        expiry_days: r.expiry_days,
+        ..SyncOptions::default()
+    };
+    let actor = cli_actor();
+    let mut link_up = None;
+    loop {
+        let result = Sync {
+            ledger: &mut ledger,
+            registry: client.as_mut(),
+            opts: opts.clone(),
+            actor: &actor,
+        }
+        .once(&mut |e| match e {
+            SyncEvent::Resolved { report, applied, requeued } => eprintln!(
+                "report #{report}: its answer had been lost; the registry shows {applied} code(s) applied, {requeued} queued again"
+            ),
+            SyncEvent::Sent { report, codes } => eprintln!("report #{report}: sent, {codes} code(s)"),
+            SyncEvent::Accepted { report, codes } => eprintln!("report #{report}: accepted, {codes} code(s) reported"),
+            SyncEvent::Split { report, codes, reason } => {
+                eprintln!("report #{report}: refused ({reason}); re-sending its {codes} code(s) in halves")
+            }
+            SyncEvent::Refused { code, reason } => {
+                eprintln!("code #{code}: refused by the registry ({reason}); it waits for a supervisor")
+            }
+        });
+        let backlog = ledger.backlog()?;
+        match result {
+            Ok(r) => {
+                if link_up != Some(true) {
+                    eprintln!("registry link up");
+                }
+                link_up = Some(true);
+                if json {
+                    println!("{}", serde_json::to_string(&r)?);
+                } else {
+                    println!(
+                        "reported {} code(s), {} refused; backlog: {} queued, {} report(s) awaiting an answer",
+                        r.reported, r.refused, backlog.utilisation_queued, backlog.reports_open
+                    );
+                }
+                if once {
+                    return Ok(ExitCode::SUCCESS);
+                }
+            }
+            Err(e) if e.is_transient() && !once => {
+                if link_up != Some(false) {
+                    eprintln!("registry link down: {e}");
+                }
+                link_up = Some(false);
+            }
+            Err(e) => return Err(e.into()),
+        }
+        std::thread::sleep(Duration::from_secs(
+            ctx.config.registry.report.interval_secs,
+        ));
+    }
 }
 
 fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {

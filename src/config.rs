@@ -201,6 +201,32 @@ pub struct RegistryConfig {
     pub pack_size: u32,
     pub xtrace: XtraceConfig,
     pub oms: OmsConfig,
+    pub report: ReportConfig,
+}
+
+/// What application reports declare, and how they are batched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReportConfig {
+    /// Codes per report at most (the registry documents 30 000).
+    pub batch_size: u32,
+    /// Manufacturer country (ISO 3166 alpha-2) for products registered without one; empty: none.
+    pub default_country: String,
+    /// Declared expiration date = production date + this many days (the registry requires one).
+    pub expiry_days: u32,
+    /// Seconds between sync passes when `labelstation sync` runs continuously.
+    pub interval_secs: u64,
+}
+
+impl Default for ReportConfig {
+    fn default() -> Self {
+        ReportConfig {
+            batch_size: 30_000,
+            default_country: String::new(),
+            expiry_days: 3650,
+            interval_secs: 60,
+        }
+    }
 }
 
 impl Default for RegistryConfig {
@@ -212,6 +238,7 @@ impl Default for RegistryConfig {
             pack_size: 5_000,
             xtrace: XtraceConfig::default(),
             oms: OmsConfig::default(),
+            report: ReportConfig::default(),
         }
     }
 }
@@ -266,6 +293,19 @@ impl RegistryConfig {
             return Err(
                 "registry.url is empty: set the registry's base URL (or api = \"sim\")".into(),
             );
+        }
+        let r = &self.report;
+        if r.batch_size == 0 || r.batch_size > 30_000 || r.interval_secs == 0 {
+            return Err("registry.report.batch_size must be 1 to 30000 and registry.report.interval_secs > 0".into());
+        }
+        if !r.default_country.is_empty()
+            && !(r.default_country.len() == 2
+                && r.default_country.bytes().all(|b| b.is_ascii_uppercase()))
+        {
+            return Err(format!(
+                "registry.report.default_country {:?}: use a two-letter ISO 3166 code such as CN",
+                r.default_country
+            ));
         }
         if self.timeout_secs == 0 || self.pack_size == 0 || self.pack_size > 150_000 {
             return Err(

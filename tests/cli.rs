@@ -336,6 +336,14 @@ fn codes_pull_from_a_registry_simulator_process() {
         .local_addr()
         .unwrap()
         .port();
+    /// Kills the simulator however the test ends: a leaked child would hold the test's output open.
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
     let mut sim = cli(dir.path())
         .args([
             "registry-sim",
@@ -354,9 +362,10 @@ fn codes_pull_from_a_registry_simulator_process() {
         ])
         .stdout(std::process::Stdio::piped())
         .spawn()
+        .map(KillOnDrop)
         .unwrap();
     let mut first = String::new();
-    BufReader::new(sim.stdout.take().unwrap())
+    BufReader::new(sim.0.stdout.take().unwrap())
         .read_line(&mut first)
         .unwrap();
     assert!(
@@ -379,7 +388,9 @@ fn codes_pull_from_a_registry_simulator_process() {
             "--gtin",
             gtin.as_str(),
             "--name",
-            "Сапоги"
+            "Сапоги",
+            "--country",
+            "TR"
         ]))
         .status
         .success()
@@ -435,8 +446,108 @@ fn codes_pull_from_a_registry_simulator_process() {
         .args(["codes", "pull", "--gtin", other.as_str(), "--quantity", "1"]));
     assert_eq!(out.status.code(), Some(1));
     assert!(stderr(&out).contains("Order declined"), "{}", stderr(&out));
-    sim.kill().unwrap();
-    sim.wait().unwrap();
+    // The codes are printed and verified on the line (here through the library), then reported.
+    {
+        use labelstation::store::{Actor, JobMode, Ledger, ScanProof};
+        let mut l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
+        let op = Actor::operator("op");
+        let job = l.open_job(&gtin, JobMode::Batch, &op).unwrap();
+        while let Ok(r) = l.reserve(job, &op) {
+            l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
+            l.mark_printed(r.id, job, &op).unwrap();
+            let raw = r.code.as_str().as_bytes().to_vec();
+            l.verify(
+                r.id,
+                job,
+                &ScanProof {
+                    raw: &raw,
+                    aim: Some("]d2"),
+                },
+                &op,
+            )
+            .unwrap();
+        }
+    }
+    let sync = |extra: &[&str]| {
+        run(cli(dir.path())
+            .env("LABELSTATION_REGISTRY_PASSWORD", "s3cret")
+            .arg("--config")
+            .arg(&cfg)
+            .arg("sync")
+            .args(extra))
+    };
+    let out = sync(&["--once"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("reported 12 code(s), 0 refused; backlog: 0 queued"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(cli(dir.path()).args(["codes", "balance", "--json"]));
+    let b: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ours = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["gtin"] == gtin.as_str())
+        .unwrap();
+    assert_eq!(ours["states"]["REPORTED"], 12);
+    // With nothing to send, a pass needs no link. With a verified code waiting and the registry gone,
+    // it fails with the link error and the code stays queued.
+    drop(sim);
+    assert!(sync(&["--once"]).status.success());
+    {
+        use labelstation::codes::CodeFormat;
+        use labelstation::store::{Actor, JobMode, Ledger, ScanProof};
+        let mut l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
+        let extra = support::codes(&gtin, 1, 77);
+        l.import_codes(
+            &gtin,
+            "x",
+            support::code_file(&extra).as_bytes(),
+            &CodeFormat::default(),
+            &Actor::system("t"),
+        )
+        .unwrap();
+        let op = Actor::operator("op");
+        let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+        let r = l.reserve(job, &op).unwrap();
+        l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
+        l.mark_printed(r.id, job, &op).unwrap();
+        l.verify(
+            r.id,
+            job,
+            &ScanProof {
+                raw: b"x",
+                aim: None,
+            },
+            &op,
+        )
+        .unwrap();
+    }
+    let out = sync(&["--once"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("no usable answer from the registry"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(cli(dir.path()).args(["codes", "balance", "--json"]));
+    let b: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let ours = b
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["gtin"] == gtin.as_str())
+        .unwrap();
+    assert_eq!(
+        ours["states"]["VERIFIED"], 1,
+        "the waiting confirmation is kept"
+    );
+    // The embedded default cannot report (its simulator forgets between commands): said clearly.
+    let out = run(cli(dir.path()).args(["sync", "--once"]));
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("registry-sim"), "{}", stderr(&out));
 
     let out = run(cli(dir.path()).args(["registry-sim", "--listen", "10.1.2.3:8900"]));
     assert!(

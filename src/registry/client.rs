@@ -120,6 +120,37 @@ impl std::fmt::Debug for CodePack {
     }
 }
 
+/// What an application report declares besides its codes.
+#[derive(Debug, Clone)]
+pub struct UtilisationMeta {
+    /// Manufacturer country, ISO 3166-1 alpha-2.
+    pub country: String,
+    /// `YYYY-MM-DD`.
+    pub production_date: String,
+    /// `YYYY-MM-DD`.
+    pub expiration_date: String,
+}
+
+/// Where a sent report stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportOutcome {
+    InProcess,
+    Accepted,
+    /// Refused as a whole (the registry processes a report atomically), with its reason.
+    Rejected(String),
+}
+
+/// A code's state in the registry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RegistryCodeState {
+    /// Issued, not yet applied ("Получен").
+    Received,
+    Applied,
+    WrittenOff,
+    /// Not known to the registry, or a state the station does not act on.
+    Other(String),
+}
+
 /// A registry, as the station needs it. Blocking: the station calls it from its sync thread.
 pub trait Registry: Send {
     /// Short name for the ledger (`xtrace`, `oms-v2`).
@@ -139,6 +170,16 @@ pub trait Registry: Send {
         last_pack: Option<&str>,
     ) -> Result<CodePack, RegistryError>;
     fn close_order(&mut self, order_id: &str, gtin: &Gtin) -> Result<(), RegistryError>;
+    /// Send an application report; returns the registry's report id. Not retried when its answer is
+    /// lost (see the module docs).
+    fn send_utilisation(
+        &mut self,
+        codes: &[String],
+        meta: &UtilisationMeta,
+    ) -> Result<String, RegistryError>;
+    fn report_outcome(&mut self, report_id: &str) -> Result<ReportOutcome, RegistryError>;
+    /// The registry's state of each code, in the order given.
+    fn code_states(&mut self, codes: &[String]) -> Result<Vec<RegistryCodeState>, RegistryError>;
 }
 
 /// How hard to try.
@@ -382,6 +423,18 @@ impl XtraceClient {
         body: Option<&serde_json::Value>,
     ) -> Result<Vec<u8>, RegistryError> {
         let idempotent = method == Method::GET;
+        self.call_with(method, path, query, body, idempotent)
+    }
+
+    /// [`Self::call`] for a request whose idempotency is not told by its method (a lookup sent as POST).
+    fn call_with(
+        &mut self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        idempotent: bool,
+    ) -> Result<Vec<u8>, RegistryError> {
         let mut attempt = 0;
         let mut reauthed = false;
         loop {
@@ -515,5 +568,69 @@ impl Registry for XtraceClient {
         ];
         self.call(Method::POST, "/api/order/close", &q, None)
             .map(|_| ())
+    }
+
+    fn send_utilisation(
+        &mut self,
+        codes: &[String],
+        meta: &UtilisationMeta,
+    ) -> Result<String, RegistryError> {
+        let req = xtrace::Utilisation {
+            product_group: self.s.product_group.clone(),
+            sntins: codes.to_vec(),
+            business_place_id: self.s.business_place_id,
+            release_type: xtrace::ReleaseType::Import,
+            production_date: meta.production_date.clone(),
+            expiration_date: meta.expiration_date.clone(),
+            manufacturer_country: meta.country.clone(),
+        };
+        let body = serde_json::to_value(&req).map_err(|e| RegistryError::Config(e.to_string()))?;
+        let answer = self.call(Method::POST, "/api/utilisation", &[], Some(&body))?;
+        Ok(decode::<xtrace::ReportCreated>("utilisation", &answer)?.report_id)
+    }
+
+    fn report_outcome(&mut self, report_id: &str) -> Result<ReportOutcome, RegistryError> {
+        let path = format!("/api/utilisation/{report_id}");
+        let answer = self.call(Method::GET, &path, &[], None)?;
+        let st: xtrace::UtilisationStatus = decode("utilisation status", &answer)?;
+        Ok(match st.report_status {
+            xtrace::ReportStatus::Success => ReportOutcome::Accepted,
+            xtrace::ReportStatus::Error => ReportOutcome::Rejected(super::wire::clean(
+                st.reject_reason.as_deref().unwrap_or("no reason given"),
+            )),
+            xtrace::ReportStatus::InProcess | xtrace::ReportStatus::Unknown => {
+                ReportOutcome::InProcess
+            }
+        })
+    }
+
+    fn code_states(&mut self, codes: &[String]) -> Result<Vec<RegistryCodeState>, RegistryError> {
+        let body = serde_json::json!({ "codes": codes });
+        // A lookup changes nothing, so it may be retried although it is a POST.
+        let answer = self.call_with(
+            Method::POST,
+            "/public/api/cod/public/codes",
+            &[],
+            Some(&body),
+            true,
+        )?;
+        let found: xtrace::CodeLookup = decode("code lookup", &answer)?;
+        Ok(codes
+            .iter()
+            .map(|c| {
+                match found
+                    .codes
+                    .iter()
+                    .find(|f| f.code == *c)
+                    .map(|f| f.status.as_str())
+                {
+                    Some("RECEIVED") => RegistryCodeState::Received,
+                    Some("APPLIED" | "INTRODUCED") => RegistryCodeState::Applied,
+                    Some("WRITTEN_OFF" | "WITHDRAWN") => RegistryCodeState::WrittenOff,
+                    Some(other) => RegistryCodeState::Other(other.to_owned()),
+                    None => RegistryCodeState::Other("not known to the registry".into()),
+                }
+            })
+            .collect())
     }
 }

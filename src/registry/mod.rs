@@ -13,5 +13,6 @@ pub mod client;
 pub mod oms;
 pub mod pull;
 pub mod sim;
+pub mod sync;
 pub mod wire;
 pub mod xtrace;

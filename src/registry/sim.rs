@@ -323,6 +323,7 @@ fn router(state: Shared) -> Router {
         .route("/api/order/close", post(close_order))
         .route("/api/utilisation", post(utilisation))
         .route("/api/utilisation/{id}", get(utilisation_status))
+        .route("/public/api/cod/public/codes", post(lookup_codes))
         .layer(middleware::from_fn_with_state(state.clone(), faults))
         .with_state(state)
 }
@@ -356,7 +357,10 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
         )
             .into_response();
     }
-    let changes = req.method() == axum::http::Method::POST || req.uri().path() == "/api/codes";
+    let path = req.uri().path();
+    let changes = (req.method() == axum::http::Method::POST
+        && !path.starts_with("/public/api/cod/"))
+        || path == "/api/codes";
     let auth = req.uri().path().starts_with("/api/users/");
     let resp = next.run(req).await;
     let drop = changes && !auth && resp.status().is_success() && {
@@ -810,4 +814,32 @@ async fn utilisation_status(
         Err(e) => ("ERROR", Some(e.clone())),
     };
     axum::Json(json!({ "reportId": id, "reportStatus": status, "rejectReason": reason, "createdTimestamp": 0 })).into_response()
+}
+
+async fn lookup_codes(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    #[derive(serde::Deserialize)]
+    struct Q {
+        codes: Vec<String>,
+    }
+    let q: Q = match parse(&body) {
+        Ok(q) => q,
+        Err(r) => return r,
+    };
+    let found: Vec<_> = q
+        .codes
+        .iter()
+        .filter_map(|c| {
+            let status = match s.codes.get(c)? {
+                SimCodeState::Received => "RECEIVED",
+                SimCodeState::Applied => "APPLIED",
+                SimCodeState::WrittenOff => "WRITTEN_OFF",
+            };
+            Some(json!({ "code": c, "status": status }))
+        })
+        .collect();
+    axum::Json(json!({ "codes": found })).into_response()
 }

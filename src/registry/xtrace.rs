@@ -296,6 +296,29 @@ pub struct DocumentCreated {
     pub document_id: String,
 }
 
+/// One code's state from `POST /public/api/cod/public/codes`. The research names the states (RECEIVED,
+/// APPLIED, INTRODUCED, WITHDRAWN, WRITTEN_OFF) but not the exact answer layout: this is the layout the
+/// simulator speaks, to be confirmed against the live test environment.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CodeState {
+    pub code: String,
+    pub status: String,
+}
+
+impl std::fmt::Debug for CodeState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CodeState")
+            .field("status", &self.status)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub struct CodeLookup {
+    #[serde(default)]
+    pub codes: Vec<CodeState>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -97,6 +97,17 @@ const RULES: &[(&str, &str)] = &[
                 (SELECT coalesce(sum(quantity), 0) FROM packs p WHERE p.order_id = o.id)
          FROM orders o WHERE o.received <> (SELECT coalesce(sum(quantity), 0) FROM packs p WHERE p.order_id = o.id)",
     ),
+    (
+        "a queued outbox row is in no report, a sent or accepted one is in a report",
+        "SELECT 'outbox #' || id || ' ' || status FROM outbox
+         WHERE (status = 'QUEUED' AND report IS NOT NULL) OR (status IN ('SENT', 'ACCEPTED') AND report IS NULL)",
+    ),
+    (
+        "a report's codes are all in the outbox under it",
+        "SELECT 'report #' || r.id FROM reports r
+         WHERE r.status IN ('SENDING', 'SENT', 'ACCEPTED')
+           AND r.codes <> (SELECT count(*) FROM outbox o WHERE o.report = r.id)",
+    ),
 ];
 
 /// Run every check. An empty list means the ledger is consistent.

@@ -10,6 +10,7 @@ pub mod audit;
 pub mod import;
 pub mod invariants;
 pub mod orders;
+pub mod reports;
 pub mod schema;
 pub mod state;
 
@@ -138,6 +139,8 @@ pub enum StoreError {
     NoSuchOrder(i64),
     #[error("order #{id}: {detail}")]
     OrderState { id: i64, detail: String },
+    #[error("report #{id}: {detail}")]
+    ReportState { id: i64, detail: String },
     #[error("job #{job} is for GTIN {job_gtin}, not {gtin}")]
     JobProductMismatch {
         job: i64,
@@ -295,6 +298,11 @@ impl StationLock {
     /// Claim `data_dir` for one code pull (two pulls must not resume the same order).
     pub fn acquire_pull(data_dir: &Path) -> Result<StationLock, StoreError> {
         Self::acquire_for(data_dir, "pull.lock", "pulling codes")
+    }
+
+    /// Claim `data_dir` for one sync (two syncs must not settle the same report).
+    pub fn acquire_sync(data_dir: &Path) -> Result<StationLock, StoreError> {
+        Self::acquire_for(data_dir, "sync.lock", "sending reports to the registry")
     }
 
     fn acquire_for(
@@ -660,22 +668,17 @@ impl Ledger {
         Ok(())
     }
 
-    /// The registry accepted the code's application report.
+    /// The registry accepted the code's application report `report_id` (a report of this code alone; the
+    /// sync engine reports in batches through [`reports`]).
     pub fn mark_reported(
         &mut self,
         id: CodeId,
         report_id: &str,
         actor: &Actor,
     ) -> Result<(), StoreError> {
-        let at = now_ms();
-        let tx = begin(&mut self.conn)?;
-        apply(&tx, id, Move::Report, actor, None, None, at)?;
-        tx.execute(
-            "UPDATE outbox SET status = 'ACCEPTED', report_id = ?2 WHERE code_id = ?1 AND kind = 'UTILISATION'",
-            params![id.0, report_id],
-        )?;
-        tx.commit()?;
-        Ok(())
+        let batch = self.start_report_for(reports::ReportKind::Utilisation, "manual", &[id])?;
+        self.report_sent(batch.id, report_id)?;
+        self.report_accepted(batch.id, actor)
     }
 
     /// The registry refused the code in a report: a supervisor must look at it.

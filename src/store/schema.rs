@@ -212,6 +212,27 @@ CREATE TABLE packs (
 CREATE TRIGGER packs_no_delete BEFORE DELETE ON packs
 BEGIN SELECT RAISE(ABORT, 'packs are never deleted'); END;
 "#,
+    // 3: reports sent to the registry, and which outbox rows each carries.
+    r#"
+-- A report is written SENDING, with its codes taken off the queue, before the request goes out. If the
+-- answer is lost (or the station stops) it stays SENDING: unknown, and resolved by asking the registry
+-- about its codes, never by sending it again.
+CREATE TABLE reports (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('UTILISATION', 'WRITE_OFF')),
+    api             TEXT NOT NULL,
+    status          TEXT NOT NULL DEFAULT 'SENDING'
+                    CHECK (status IN ('SENDING', 'SENT', 'ACCEPTED', 'REJECTED', 'UNSENT', 'RESOLVED')),
+    registry_id     TEXT,
+    codes           INTEGER NOT NULL,
+    reason          TEXT,
+    created_at      INTEGER NOT NULL,
+    finished_at     INTEGER,
+    CHECK (status NOT IN ('SENT', 'ACCEPTED') OR registry_id IS NOT NULL OR status = 'ACCEPTED')
+) STRICT;
+CREATE INDEX reports_open ON reports (status) WHERE status IN ('SENDING', 'SENT');
+ALTER TABLE outbox ADD COLUMN report INTEGER REFERENCES reports(id);
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`]. Runs inside the migration transaction, so the

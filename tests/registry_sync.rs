@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Application reports against the registry simulator over real HTTP: every verified code is reported
+//! exactly once, through errors, lost answers, refusals and restarts.
+
+mod support;
+
+use std::time::Duration;
+
+use labelstation::codes::CodeFormat;
+use labelstation::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
+use labelstation::registry::pull::{Pull, PullOptions};
+use labelstation::registry::sim::{Faults, RegistrySim, SimConfig};
+use labelstation::registry::sync::{Sync, SyncError, SyncEvent, SyncOptions};
+use labelstation::registry::wire::Secret;
+use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof};
+use support::*;
+
+fn client(sim: &RegistrySim) -> XtraceClient {
+    XtraceClient::new(XtraceSettings {
+        url: sim.url(),
+        login: "station".into(),
+        password: Secret::new("station"),
+        product_group: "shoes".into(),
+        business_place_id: 7,
+        timeout: Duration::from_secs(5),
+        retry: RetryPolicy {
+            attempts: 4,
+            base: Duration::from_millis(5),
+            max: Duration::from_millis(40),
+        },
+    })
+    .unwrap()
+}
+
+fn opts(batch: u32) -> SyncOptions {
+    SyncOptions {
+        batch_size: batch,
+        poll_interval: Duration::from_millis(2),
+        report_timeout: Duration::from_secs(10),
+        default_country: None,
+        expiry_days: 3650,
+    }
+}
+
+/// A ledger with `n` codes pulled from `sim` and all of them printed and verified.
+fn verified_ledger(dir: &std::path::Path, sim: &RegistrySim, n: u32) -> Ledger {
+    let (mut l, gtin, _) = ledger_with_codes(dir, 0, 50);
+    let actor = system();
+    let mut c = client(sim);
+    Pull {
+        ledger: &mut l,
+        registry: &mut c,
+        format: &CodeFormat::default(),
+        opts: PullOptions {
+            poll_interval: Duration::from_millis(1),
+            ..PullOptions::default()
+        },
+        actor: &actor,
+    }
+    .run(&gtin, n, &mut |_| {})
+    .unwrap();
+    verify_all(&mut l, &gtin);
+    l
+}
+
+fn verify_all(l: &mut Ledger, gtin: &labelstation::codes::Gtin) {
+    let op = Actor::operator("op");
+    let job = l.open_job(gtin, JobMode::Batch, &op).unwrap();
+    while let Ok(r) = l.reserve(job, &op) {
+        l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
+        l.mark_printed(r.id, job, &op).unwrap();
+        let raw = r.code.as_str().as_bytes().to_vec();
+        l.verify(
+            r.id,
+            job,
+            &ScanProof {
+                raw: &raw,
+                aim: Some("]d2"),
+            },
+            &op,
+        )
+        .unwrap();
+    }
+}
+
+fn states(l: &Ledger) -> std::collections::BTreeMap<&'static str, u64> {
+    l.balance().unwrap()[0].states.clone()
+}
+
+#[test]
+fn every_verified_code_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            report_polls: 2,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let mut l = verified_ledger(dir.path(), &s, 40);
+    let actor = system();
+    let mut c = client(&s);
+    let mut events = Vec::new();
+    let r = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: opts(16),
+        actor: &actor,
+    }
+    .once(&mut |e| events.push(e))
+    .unwrap();
+    assert_eq!(r.reported, 40);
+    assert_eq!(
+        events
+            .iter()
+            .filter(|e| matches!(e, SyncEvent::Accepted { .. }))
+            .count(),
+        3,
+        "16 + 16 + 8"
+    );
+    assert_eq!(r.backlog.utilisation_queued + r.backlog.reports_open, 0);
+    assert_eq!(states(&l)["REPORTED"], 40);
+    let snap = s.snapshot();
+    assert_eq!((snap.applied, snap.reported_twice), (40, 0));
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    // A second pass has nothing to do.
+    let again = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: opts(16),
+        actor: &actor,
+    }
+    .once(&mut |_| {})
+    .unwrap();
+    assert_eq!(again.reported, 0);
+}
+
+#[test]
+fn a_refused_code_is_isolated_and_the_rest_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let mut l = verified_ledger(dir.path(), &s, 20);
+    // One code the registry never issued (imported from a file), verified like the others.
+    let gtin = l.products().unwrap()[0].gtin.clone();
+    let stranger = codes(&gtin, 1, 999);
+    l.import_codes(
+        &gtin,
+        "stray.txt",
+        code_file(&stranger).as_bytes(),
+        &CodeFormat::default(),
+        &system(),
+    )
+    .unwrap();
+    verify_all(&mut l, &gtin);
+    let actor = system();
+    let mut c = client(&s);
+    let mut events = Vec::new();
+    let r = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: opts(30),
+        actor: &actor,
+    }
+    .once(&mut |e| events.push(e))
+    .unwrap();
+    assert_eq!((r.reported, r.refused), (20, 1));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SyncEvent::Split { codes: 21, .. }))
+    );
+    let refused = l.find_code(&stranger[0]).unwrap().unwrap();
+    assert_eq!(refused.state, CodeState::NeedsReview);
+    assert!(
+        refused
+            .reason
+            .unwrap()
+            .contains("not issued to this participant")
+    );
+    assert_eq!(states(&l)["REPORTED"], 20);
+    assert_eq!(s.snapshot().reported_twice, 0);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn lost_answers_and_outages_neither_lose_nor_repeat_a_report() {
+    for seed in 1..=4 {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RegistrySim::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimConfig {
+                seed,
+                ..SimConfig::default()
+            },
+        )
+        .unwrap();
+        let mut l = verified_ledger(dir.path(), &s, 60);
+        s.set_faults(Faults {
+            error_rate: 0.2,
+            latency: Duration::ZERO,
+            drop_after_commit_rate: 0.4,
+        });
+        let actor = system();
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            assert!(passes < 300, "sync never finished");
+            // A new client each pass, and now and then a restart of the station (a new ledger handle).
+            if passes % 4 == 0 {
+                drop(l);
+                l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+            }
+            let mut c = client(&s);
+            match (Sync {
+                ledger: &mut l,
+                registry: &mut c,
+                opts: opts(7),
+                actor: &actor,
+            })
+            .once(&mut |_| {})
+            {
+                Ok(r) if r.backlog.utilisation_queued + r.backlog.reports_open == 0 => break,
+                Ok(_) => {}
+                Err(e) => assert!(e.is_transient(), "{e}"),
+            }
+        }
+        let snap = s.snapshot();
+        assert!(
+            snap.answers_dropped > 0 && snap.errors_injected > 0,
+            "faults not exercised"
+        );
+        assert_eq!(
+            snap.reported_twice, 0,
+            "seed {seed}: a code was reported twice"
+        );
+        assert_eq!(
+            snap.applied, 60,
+            "seed {seed}: every code applied in the registry"
+        );
+        assert_eq!(states(&l)["REPORTED"], 60, "seed {seed}");
+        assert_eq!(l.check_invariants().unwrap(), vec![]);
+        let resolved: i64 = l
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM reports WHERE status = 'RESOLVED'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        println!(
+            "seed {seed}: {passes} passes, {resolved} reports resolved by lookup, {} dropped answers",
+            snap.answers_dropped
+        );
+    }
+}
+
+#[test]
+fn codes_without_a_country_wait_with_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let mut l = verified_ledger(dir.path(), &s, 3);
+    l.connection()
+        .execute("UPDATE products SET country = NULL", [])
+        .unwrap();
+    let actor = system();
+    let mut c = client(&s);
+    let e = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: opts(10),
+        actor: &actor,
+    }
+    .once(&mut |_| {})
+    .unwrap_err();
+    assert!(matches!(e, SyncError::NoCountry), "{e}");
+    assert_eq!(
+        l.backlog().unwrap().utilisation_queued,
+        3,
+        "nothing lost: still queued"
+    );
+    let r = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: SyncOptions {
+            default_country: Some("CN".into()),
+            ..opts(10)
+        },
+        actor: &actor,
+    }
+    .once(&mut |_| {})
+    .unwrap();
+    assert_eq!(r.reported, 3);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
