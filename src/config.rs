@@ -298,10 +298,7 @@ impl RegistryConfig {
         if r.batch_size == 0 || r.batch_size > 30_000 || r.interval_secs == 0 {
             return Err("registry.report.batch_size must be 1 to 30000 and registry.report.interval_secs > 0".into());
         }
-        if !r.default_country.is_empty()
-            && !(r.default_country.len() == 2
-                && r.default_country.bytes().all(|b| b.is_ascii_uppercase()))
-        {
+        if !r.default_country.is_empty() && !crate::store::is_country_code(&r.default_country) {
             return Err(format!(
                 "registry.report.default_country {:?}: use a two-letter ISO 3166 code such as CN",
                 r.default_country
