@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! A ZPL printer over any [`Transport`]: send jobs, ask for status, wait for a label to finish.
+//!
+//! Every query starts by discarding stale bytes (the tail of a reply that came too late last
+//! time), then counts `STX … ETX` frames instead of reading "for a while": `~HS` has three,
+//! `~HQES` and `~HI` one. Silence until the reply timeout is [`StatusReply::NoReply`], which
+//! Zebra firmware uses for media out, ribbon out and head open, so it is never "ready".
+
+use std::thread;
+use std::time::{Duration, Instant};
+
+use thiserror::Error;
+
+use crate::status::{
+    ExtendedStatus, ExtendedStatusError, FrameSplitter, HostIdentification, HostStatus,
+    HostStatusError, IdentError, Problem, StatusReply,
+};
+use crate::transport::{self, Transport, TransportError};
+use crate::uri::PrinterUri;
+
+/// `~HS`: host status, three frames.
+pub const HOST_STATUS_QUERY: &[u8] = b"~HS";
+/// `~HQES`: extended status, one frame.
+pub const EXTENDED_STATUS_QUERY: &[u8] = b"~HQES";
+/// `~HI`: identification, one frame.
+pub const IDENTIFY_QUERY: &[u8] = b"~HI";
+
+/// Default time a printer has to answer a query. A `~HS` reply takes about 83 ms at 9600 baud
+/// and control commands are handled on receipt, even mid-job.
+pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// Most stale bytes discarded before one query, so a babbling device cannot stall a query.
+const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// A printer the station can print on.
+pub trait Printer: Send {
+    /// Sends a job (ZPL bytes) as is.
+    ///
+    /// # Errors
+    /// [`PrinterError::Transport`], e.g. a disconnect.
+    fn send(&mut self, job: &[u8]) -> Result<(), PrinterError>;
+
+    /// Asks `~HS`; [`StatusReply::NoReply`] when the printer stayed silent.
+    ///
+    /// # Errors
+    /// [`PrinterError::NoStatusChannel`] on a write-only link, a transport error, or a reply
+    /// that does not parse.
+    fn host_status(&mut self) -> Result<StatusReply, PrinterError>;
+
+    /// Asks `~HQES`; `None` when the printer stayed silent (older firmware lacks it).
+    ///
+    /// # Errors
+    /// As [`host_status`](Self::host_status).
+    fn extended_status(&mut self) -> Result<Option<ExtendedStatus>, PrinterError>;
+
+    /// Asks `~HI`; `None` when the printer stayed silent.
+    ///
+    /// # Errors
+    /// As [`host_status`](Self::host_status).
+    fn identify(&mut self) -> Result<Option<HostIdentification>, PrinterError>;
+
+    /// The printer's address, for logs and messages.
+    fn describe(&self) -> String;
+}
+
+/// Why a printer operation failed. Messages name the printer and say what to do.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum PrinterError {
+    /// The link failed; [`TransportError::Disconnected`] means pause the line and reconnect.
+    #[error(transparent)]
+    Transport(#[from] TransportError),
+    /// The link cannot carry replies, so status is unknown (never "ready").
+    #[error(
+        "printer {device} cannot report its status over this link, so printed labels cannot be \
+         confirmed: scan each label, or connect the printer by serial, network or usb://"
+    )]
+    NoStatusChannel {
+        /// The printer address.
+        device: String,
+    },
+    /// A `~HS` reply did not parse.
+    #[error("printer {device}: {source}")]
+    HostStatus {
+        /// The printer address.
+        device: String,
+        /// What was wrong with the reply.
+        source: HostStatusError,
+    },
+    /// A `~HQES` reply did not parse.
+    #[error("printer {device}: {source}")]
+    ExtendedStatus {
+        /// The printer address.
+        device: String,
+        /// What was wrong with the reply.
+        source: ExtendedStatusError,
+    },
+    /// A `~HI` reply did not parse.
+    #[error("printer {device}: {source}")]
+    Ident {
+        /// The printer address.
+        device: String,
+        /// What was wrong with the reply.
+        source: IdentError,
+    },
+    /// The job did not finish in time and no blocking problem explained why.
+    #[error(
+        "printer {device} did not finish within {waited:?} ({last}): check the printer, then \
+         scan the label before deciding whether to print it again"
+    )]
+    JobTimeout {
+        /// The printer address.
+        device: String,
+        /// How long we waited.
+        waited: Duration,
+        /// The last status seen, in words.
+        last: String,
+    },
+}
+
+impl PrinterError {
+    /// Whether the link is gone and must be reopened.
+    #[must_use]
+    pub fn is_disconnect(&self) -> bool {
+        matches!(self, Self::Transport(err) if err.is_disconnect())
+    }
+}
+
+/// How a job ended, as far as the printer can tell.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum JobOutcome {
+    /// No formats buffered, no labels left: the printer finished everything it was sent.
+    Done,
+    /// Printing stopped; `problem` is what the worker must fix first.
+    Blocked {
+        /// The first blocking problem.
+        problem: Problem,
+        /// Everything reported, warnings included, in the order to check them.
+        problems: Vec<Problem>,
+    },
+    /// The link has no status channel: the label may or may not have printed.
+    Unknown {
+        /// The printer address.
+        device: String,
+    },
+}
+
+impl JobOutcome {
+    /// The instruction for the worker, when there is something to do.
+    #[must_use]
+    pub fn remedy(&self) -> Option<&'static str> {
+        match self {
+            Self::Done => None,
+            Self::Blocked { problem, .. } => Some(problem.remedy()),
+            Self::Unknown { .. } => Some(
+                "Printer cannot report back over this connection: scan the label to confirm it \
+                 printed",
+            ),
+        }
+    }
+}
+
+/// A Zebra printer speaking ZPL over any transport.
+pub struct ZebraPrinter {
+    transport: Box<dyn Transport>,
+    reply_timeout: Duration,
+    /// Set by the first disconnect. A socket can accept one more write after the peer hung up,
+    /// so without this a dead link could look alive for one label.
+    lost: Option<String>,
+}
+
+impl std::fmt::Debug for ZebraPrinter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ZebraPrinter")
+            .field("device", &self.transport.describe())
+            .field("reply_timeout", &self.reply_timeout)
+            .finish()
+    }
+}
+
+impl ZebraPrinter {
+    /// A printer on an open transport, with [`DEFAULT_REPLY_TIMEOUT`].
+    #[must_use]
+    pub fn new(transport: Box<dyn Transport>) -> Self {
+        Self {
+            transport,
+            reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            lost: None,
+        }
+    }
+
+    /// Opens the printer at `uri` with default transport limits.
+    ///
+    /// # Errors
+    /// [`PrinterError::Transport`] when the link cannot be opened.
+    pub fn open(uri: &PrinterUri) -> Result<Self, PrinterError> {
+        Ok(Self::new(transport::open(uri)?))
+    }
+
+    /// Sets how long a printer has to answer one query.
+    #[must_use]
+    pub fn with_reply_timeout(mut self, timeout: Duration) -> Self {
+        self.reply_timeout = timeout;
+        self
+    }
+
+    /// Runs `op` on the transport unless the link is already known to be lost, and remembers a
+    /// disconnect for every later call.
+    fn on_link<T>(
+        &mut self,
+        op: impl FnOnce(&mut dyn Transport) -> Result<T, TransportError>,
+    ) -> Result<T, PrinterError> {
+        if let Some(detail) = &self.lost {
+            return Err(TransportError::Disconnected {
+                device: self.transport.describe(),
+                detail: detail.clone(),
+            }
+            .into());
+        }
+        op(self.transport.as_mut()).map_err(|err| {
+            if let TransportError::Disconnected { detail, .. } = &err {
+                self.lost = Some(detail.clone());
+            }
+            err.into()
+        })
+    }
+
+    /// Discards whatever arrived since the last query, so a late reply is not taken for the
+    /// answer to the next one.
+    fn drain(&mut self) -> Result<(), PrinterError> {
+        let mut buf = [0_u8; 256];
+        let mut dropped = 0;
+        while dropped < DRAIN_LIMIT {
+            match self.on_link(|t| t.read(&mut buf, Duration::ZERO))? {
+                0 => break,
+                n => dropped += n,
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends `command` and collects `wanted` frames, or `None` at the reply timeout.
+    fn query(
+        &mut self,
+        command: &[u8],
+        wanted: usize,
+    ) -> Result<Option<Vec<Vec<u8>>>, PrinterError> {
+        if !self.transport.has_status_channel() {
+            return Err(PrinterError::NoStatusChannel {
+                device: self.transport.describe(),
+            });
+        }
+        self.drain()?;
+        self.on_link(|t| t.write_all(command))?;
+        let deadline = Instant::now() + self.reply_timeout;
+        let mut splitter = FrameSplitter::new();
+        let mut frames = Vec::with_capacity(wanted);
+        let mut buf = [0_u8; 256];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let n = self.on_link(|t| t.read(&mut buf, left))?;
+            // Framing errors need no action: the splitter has already resynchronised, and a
+            // reply that lost a frame simply does not complete.
+            frames.extend(splitter.push(&buf[..n]).into_iter().filter_map(Result::ok));
+            if frames.len() >= wanted {
+                frames.truncate(wanted);
+                return Ok(Some(frames));
+            }
+        }
+    }
+}
+
+impl Printer for ZebraPrinter {
+    fn send(&mut self, job: &[u8]) -> Result<(), PrinterError> {
+        self.on_link(|t| t.write_all(job))
+    }
+
+    fn host_status(&mut self) -> Result<StatusReply, PrinterError> {
+        let Some(frames) = self.query(HOST_STATUS_QUERY, 3)? else {
+            return Ok(StatusReply::NoReply);
+        };
+        HostStatus::parse(&frames)
+            .map(StatusReply::Host)
+            .map_err(|source| PrinterError::HostStatus {
+                device: self.transport.describe(),
+                source,
+            })
+    }
+
+    fn extended_status(&mut self) -> Result<Option<ExtendedStatus>, PrinterError> {
+        let Some(frames) = self.query(EXTENDED_STATUS_QUERY, 1)? else {
+            return Ok(None);
+        };
+        frames
+            .first()
+            .map(|frame| ExtendedStatus::parse(frame))
+            .transpose()
+            .map_err(|source| PrinterError::ExtendedStatus {
+                device: self.transport.describe(),
+                source,
+            })
+    }
+
+    fn identify(&mut self) -> Result<Option<HostIdentification>, PrinterError> {
+        let Some(frames) = self.query(IDENTIFY_QUERY, 1)? else {
+            return Ok(None);
+        };
+        frames
+            .first()
+            .map(|frame| HostIdentification::parse(frame))
+            .transpose()
+            .map_err(|source| PrinterError::Ident {
+                device: self.transport.describe(),
+                source,
+            })
+    }
+
+    fn describe(&self) -> String {
+        self.transport.describe()
+    }
+}
+
+/// Polls `~HS` after a job was sent until the printer has finished (formats in buffer and
+/// labels remaining both zero), a blocking problem shows, or `timeout` passes.
+///
+/// Problems (other than a full buffer, which clears by itself) are checked before "finished": a printer that reports paper out with an empty
+/// buffer may not have printed the label, and every code must be accounted for. When `~HS` is
+/// silent, `~HQES` names the reason; if it is silent too the outcome is
+/// [`Problem::NoStatusReply`].
+///
+/// # Errors
+/// [`PrinterError::JobTimeout`] when still busy at the deadline; transport and reply errors as
+/// they come.
+pub fn wait_until_done(
+    printer: &mut dyn Printer,
+    timeout: Duration,
+    poll_interval: Duration,
+) -> Result<JobOutcome, PrinterError> {
+    let started = Instant::now();
+    let deadline = started + timeout;
+    loop {
+        let status = match printer.host_status() {
+            Err(PrinterError::NoStatusChannel { device }) => {
+                return Ok(JobOutcome::Unknown { device });
+            }
+            other => other?,
+        };
+        let last = match status {
+            StatusReply::NoReply => {
+                let mut problems = printer
+                    .extended_status()?
+                    .map(|ext| ext.problems())
+                    .unwrap_or_default();
+                let problem = problems
+                    .iter()
+                    .copied()
+                    .find(Problem::is_blocking)
+                    .unwrap_or(Problem::NoStatusReply);
+                if !problems.contains(&problem) {
+                    problems.insert(0, problem);
+                }
+                return Ok(JobOutcome::Blocked { problem, problems });
+            }
+            StatusReply::Host(status) => {
+                let problems = status.problems();
+                // A full buffer empties as labels print: it is "busy", not a fault to fix.
+                let blocking = |p: &&Problem| p.is_blocking() && **p != Problem::BufferFull;
+                if let Some(&problem) = problems.iter().find(blocking) {
+                    return Ok(JobOutcome::Blocked { problem, problems });
+                }
+                if status.is_idle() {
+                    return Ok(JobOutcome::Done);
+                }
+                format!(
+                    "{} formats in buffer, {} labels remaining{}",
+                    status.formats_in_buffer,
+                    status.labels_remaining,
+                    if status.partial_format {
+                        ", a format half received"
+                    } else {
+                        ""
+                    }
+                )
+            }
+        };
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return Err(PrinterError::JobTimeout {
+                device: printer.describe(),
+                waited: started.elapsed(),
+                last,
+            });
+        }
+        thread::sleep(poll_interval.min(left));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_carry_their_remedy() {
+        assert_eq!(JobOutcome::Done.remedy(), None);
+        let blocked = JobOutcome::Blocked {
+            problem: Problem::HeadOpen,
+            problems: vec![Problem::HeadOpen],
+        };
+        assert_eq!(
+            blocked.remedy(),
+            Some("Printer head open: close the head and tap Resume")
+        );
+        let unknown = JobOutcome::Unknown {
+            device: "file:///dev/usb/lp0".into(),
+        };
+        assert!(unknown.remedy().is_some_and(|r| r.contains("scan")));
+    }
+
+    #[test]
+    fn printer_is_object_safe() {
+        fn takes(_: Option<&mut dyn Printer>) {}
+        takes(None);
+    }
+}
