@@ -62,6 +62,9 @@ pub enum Command {
     /// The audit log.
     #[command(subcommand)]
     Audit(AuditCmd),
+    /// Labels.
+    #[command(subcommand)]
+    Label(LabelCmd),
     /// Configuration.
     #[command(subcommand)]
     Config(ConfigCmd),
@@ -179,6 +182,20 @@ pub enum LedgerCmd {
 }
 
 #[derive(Debug, Subcommand)]
+pub enum LabelCmd {
+    /// Draw a product's label to a PNG, from the same template the printer gets.
+    Preview {
+        #[arg(long)]
+        gtin: Gtin,
+        /// The code to draw; by default a made-up sample code of the right shape.
+        #[arg(long)]
+        code: Option<String>,
+        #[arg(long, value_name = "FILE.png")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Subcommand)]
 pub enum AuditCmd {
     /// Verify the audit log's hash chain; exit status 1 if it is broken.
     Verify,
@@ -256,6 +273,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }) => pull(&ctx, &gtin, quantity, json),
         Command::RegistrySim(args) => registry_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),
+        Command::Label(LabelCmd::Preview { gtin, code, out }) => {
+            label_preview(&ctx, &gtin, code.as_deref(), &out)
+        }
         Command::Products(ProductsCmd::Add(a)) => {
             let p = ctx.ledger()?.add_product(
                 Product {
@@ -606,6 +626,69 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
     loop {
         std::thread::park();
     }
+}
+
+/// The configured label template at the configured resolution.
+pub fn label_template(
+    config: &crate::config::LabelConfig,
+) -> Result<labelstation_zpl::template::Template> {
+    use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
+    let t = match config.template.as_str() {
+        "58x40" => Template::builtin(BuiltinTemplate::Label58x40)?,
+        "43x25" => Template::builtin(BuiltinTemplate::Label43x25)?,
+        path => {
+            let text = std::fs::read_to_string(path).with_context(|| {
+                format!("cannot read the label template {path} (label.template)")
+            })?;
+            Template::from_toml(&text).with_context(|| format!("label template {path}"))?
+        }
+    };
+    let dpi = match config.dpi {
+        300 => Dpi::D300,
+        600 => Dpi::D600,
+        _ => Dpi::D203,
+    };
+    Ok(t.with_dpi(dpi)?)
+}
+
+fn label_preview(
+    ctx: &Ctx,
+    gtin: &Gtin,
+    code: Option<&str>,
+    out: &std::path::Path,
+) -> Result<ExitCode> {
+    let ledger = ctx.ledger()?;
+    let Some(product) = ledger.product(gtin)? else {
+        bail!(
+            "unknown product GTIN {gtin}: add it first with `labelstation products add --gtin {gtin} --name ...`"
+        );
+    };
+    let code = match code {
+        Some(c) => {
+            let c = crate::codes::MarkingCode::parse(c.as_bytes(), &ctx.config.codes.format())?;
+            if c.gtin() != gtin {
+                bail!("the code is for GTIN {}, not {gtin}", c.gtin());
+            }
+            c
+        }
+        None => crate::codes::generate::CodeGenerator::new(1)
+            .with_crypto_len(ctx.config.codes.crypto_length_max)
+            .code(gtin),
+    };
+    let template = label_template(&ctx.config.label)?;
+    let gtin_text = gtin.to_string();
+    let size = product.size.clone().unwrap_or_default();
+    let data = labelstation_zpl::write::LabelData {
+        code: code.as_str(),
+        name: &product.name,
+        size: &size,
+        gtin_text: &gtin_text,
+        serial_text: code.serial(),
+    };
+    let png = labelstation_zpl::preview(&template, &data)?.to_png()?;
+    std::fs::write(out, png).with_context(|| format!("cannot write {}", out.display()))?;
+    println!("wrote {} ({})", out.display(), code.masked());
+    Ok(ExitCode::SUCCESS)
 }
 
 fn import(ctx: &Ctx, gtin: &Gtin, file: &std::path::Path, json: bool) -> Result<ExitCode> {

@@ -117,7 +117,27 @@ impl Paths {
 pub struct Config {
     pub station: StationConfig,
     pub codes: CodesConfig,
+    pub label: LabelConfig,
     pub registry: RegistryConfig,
+}
+
+/// Which label is printed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LabelConfig {
+    /// A built-in template ("58x40", "43x25") or the path of a template TOML file.
+    pub template: String,
+    /// The printer head's resolution: 203, 300 or 600 dpi.
+    pub dpi: u32,
+}
+
+impl Default for LabelConfig {
+    fn default() -> Self {
+        LabelConfig {
+            template: "58x40".into(),
+            dpi: 203,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -364,6 +384,12 @@ impl Config {
         }
         config.codes.validate().map_err(invalid)?;
         config.registry.validate().map_err(invalid)?;
+        if ![203, 300, 600].contains(&config.label.dpi) {
+            return Err(invalid(format!(
+                "label.dpi = {}: use 203, 300 or 600",
+                config.label.dpi
+            )));
+        }
         Ok(config)
     }
 

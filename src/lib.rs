@@ -16,3 +16,4 @@ pub mod config;
 pub mod registry;
 pub mod store;
 pub mod verdict;
+pub mod virtual_scanner;

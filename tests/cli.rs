@@ -556,3 +556,94 @@ fn codes_pull_from_a_registry_simulator_process() {
         stderr(&out)
     );
 }
+
+#[test]
+fn label_preview_draws_a_scannable_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = gtin_from_number(460_333_000_001);
+    assert!(
+        run(cli(dir.path()).args([
+            "products",
+            "add",
+            "--gtin",
+            gtin.as_str(),
+            "--name",
+            "Ботинки мужские / Ер адамдар бәтеңкесі",
+            "--size",
+            "42"
+        ]))
+        .status
+        .success()
+    );
+    let code = support::codes(&gtin, 1, 5).remove(0);
+    let png = dir.path().join("label.png");
+    let out = run(cli(dir.path())
+        .args(["label", "preview", "--gtin", gtin.as_str(), "--code"])
+        .arg(code.as_str().replace('\u{1d}', "<GS>"))
+        .arg("--out")
+        .arg(&png));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        !stdout(&out).contains(code.crypto().unwrap()),
+        "no crypto tail on the terminal"
+    );
+    // The PNG holds a real GS1 DataMatrix carrying exactly the code.
+    let decoder = png::Decoder::new(std::io::BufReader::new(std::fs::File::open(&png).unwrap()));
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let luma: Vec<u8> = match info.color_type {
+        png::ColorType::Grayscale => buf[..info.buffer_size()].to_vec(),
+        png::ColorType::Rgb => buf[..info.buffer_size()].chunks(3).map(|p| p[0]).collect(),
+        png::ColorType::Rgba => buf[..info.buffer_size()].chunks(4).map(|p| p[0]).collect(),
+        other => panic!("unexpected PNG colour type {other:?}"),
+    };
+    let luma = if info.bit_depth == png::BitDepth::One {
+        // 1-bit rows, packed.
+        let row = info.width.div_ceil(8) as usize;
+        (0..info.height as usize)
+            .flat_map(|y| (0..info.width as usize).map(move |x| (y, x)))
+            .map(|(y, x)| {
+                if buf[y * row + x / 8] & (0x80 >> (x % 8)) != 0 {
+                    255
+                } else {
+                    0
+                }
+            })
+            .collect()
+    } else {
+        luma
+    };
+    let r = rxing::helpers::detect_in_luma(
+        luma,
+        info.width,
+        info.height,
+        Some(rxing::BarcodeFormat::DATA_MATRIX),
+    )
+    .unwrap();
+    assert_eq!(r.getText(), code.as_str());
+
+    // Without a code: a sample of the right shape. Errors say what to do.
+    let out = run(cli(dir.path())
+        .args(["label", "preview", "--gtin", gtin.as_str(), "--out"])
+        .arg(&png));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let other = gtin_from_number(460_333_000_002);
+    let out = run(cli(dir.path())
+        .args(["label", "preview", "--gtin", other.as_str(), "--out"])
+        .arg(&png));
+    assert!(stderr(&out).contains("unknown product"), "{}", stderr(&out));
+    let foreign = support::codes(&other, 1, 5).remove(0);
+    let out = run(cli(dir.path())
+        .args([
+            "label",
+            "preview",
+            "--gtin",
+            gtin.as_str(),
+            "--code",
+            foreign.as_str(),
+            "--out",
+        ])
+        .arg(&png));
+    assert!(stderr(&out).contains("is for GTIN"), "{}", stderr(&out));
+}

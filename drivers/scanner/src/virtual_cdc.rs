@@ -131,6 +131,11 @@ impl<W: Write> VirtualCdcScanner<W> {
         self
     }
 
+    /// Change the AIM id sent from now on (a scanner reports the symbology of what it just read).
+    pub fn set_aim(&mut self, aim: Option<[u8; 3]>) {
+        self.aim = aim;
+    }
+
     /// The bytes one scan of `content` with `fault` puts on the wire. Pure apart from the
     /// random generator's state.
     pub fn frame(&mut self, content: &[u8], fault: &Fault) -> Vec<u8> {
