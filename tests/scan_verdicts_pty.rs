@@ -41,9 +41,9 @@ fn label(r: &CodeRecord) -> Bitmap {
 fn next_scan(scanner: &mut dyn Scanner) -> Option<Vec<u8>> {
     let deadline = std::time::Instant::now() + Duration::from_millis(700);
     while std::time::Instant::now() < deadline {
-        match scanner.next_event(Duration::from_millis(100)).unwrap() {
-            Some(ScannerEvent::Scan(s)) => return Some(s.bytes),
-            Some(_) | None => {}
+        if let Some(ScannerEvent::Scan(s)) = scanner.next_event(Duration::from_millis(100)).unwrap()
+        {
+            return Some(s.bytes);
         }
     }
     None
@@ -78,7 +78,8 @@ fn every_fault_gets_its_verdict() {
     assert!(raw.starts_with(b"]d2"));
     assert_eq!(verdict(&l, Some(raw), a), ScanVerdict::Match { code: a.id });
 
-    let cases: Vec<(Fault, Box<dyn Fn(&ScanVerdict) -> bool>)> = vec![
+    type Expect = Box<dyn Fn(&ScanVerdict) -> bool>;
+    let cases: Vec<(Fault, Expect)> = vec![
         (Fault::NoRead, Box::new(|v| *v == ScanVerdict::Timeout)),
         (
             Fault::GsDropped,
