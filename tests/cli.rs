@@ -448,25 +448,9 @@ fn codes_pull_from_a_registry_simulator_process() {
     assert!(stderr(&out).contains("Order declined"), "{}", stderr(&out));
     // The codes are printed and verified on the line (here through the library), then reported.
     {
-        use labelstation::store::{Actor, JobMode, Ledger, ScanProof};
-        let mut l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
-        let op = Actor::operator("op");
-        let job = l.open_job(&gtin, JobMode::Batch, &op).unwrap();
-        while let Ok(r) = l.reserve(job, &op) {
-            l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
-            l.mark_printed(r.id, job, &op).unwrap();
-            let raw = r.code.as_str().as_bytes().to_vec();
-            l.verify(
-                r.id,
-                job,
-                &ScanProof {
-                    raw: &raw,
-                    aim: Some("]d2"),
-                },
-                &op,
-            )
-            .unwrap();
-        }
+        let mut l =
+            labelstation::store::Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
+        support::print_and_verify_all(&mut l, &gtin);
     }
     let sync = |extra: &[&str]| {
         run(cli(dir.path())

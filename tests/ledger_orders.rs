@@ -114,7 +114,10 @@ fn a_bad_pack_stores_nothing() {
     let mut p = pack(&gtin, 2, 7);
     p.push(forged);
     let e = l.store_pack(o.id, "b2", &p, &f, &s).unwrap_err();
-    assert!(e.to_string().contains("different crypto part"), "{e}");
+    assert!(
+        e.to_string().contains("different verification/crypto part"),
+        "{e}"
+    );
     // A code we already hold (same bytes) is counted, not duplicated.
     let mut p = pack(&gtin, 2, 8);
     p.push(existing[1].as_str().to_owned());

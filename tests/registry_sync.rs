@@ -13,7 +13,7 @@ use labelstation::registry::pull::{Pull, PullOptions};
 use labelstation::registry::sim::{Faults, RegistrySim, SimConfig};
 use labelstation::registry::sync::{Sync, SyncError, SyncEvent, SyncOptions};
 use labelstation::registry::wire::Secret;
-use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof};
+use labelstation::store::{CodeState, Ledger};
 use support::*;
 
 fn client(sim: &RegistrySim) -> XtraceClient {
@@ -60,28 +60,8 @@ fn verified_ledger(dir: &std::path::Path, sim: &RegistrySim, n: u32) -> Ledger {
     }
     .run(&gtin, n, &mut |_| {})
     .unwrap();
-    verify_all(&mut l, &gtin);
+    print_and_verify_all(&mut l, &gtin);
     l
-}
-
-fn verify_all(l: &mut Ledger, gtin: &labelstation::codes::Gtin) {
-    let op = Actor::operator("op");
-    let job = l.open_job(gtin, JobMode::Batch, &op).unwrap();
-    while let Ok(r) = l.reserve(job, &op) {
-        l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
-        l.mark_printed(r.id, job, &op).unwrap();
-        let raw = r.code.as_str().as_bytes().to_vec();
-        l.verify(
-            r.id,
-            job,
-            &ScanProof {
-                raw: &raw,
-                aim: Some("]d2"),
-            },
-            &op,
-        )
-        .unwrap();
-    }
 }
 
 fn states(l: &Ledger) -> std::collections::BTreeMap<&'static str, u64> {
@@ -153,7 +133,7 @@ fn a_refused_code_is_isolated_and_the_rest_reported() {
         &system(),
     )
     .unwrap();
-    verify_all(&mut l, &gtin);
+    print_and_verify_all(&mut l, &gtin);
     let actor = system();
     let mut c = client(&s);
     let mut events = Vec::new();

@@ -8,11 +8,10 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 
-use super::{Actor, StoreError, audit, begin, now_ms, product_exists};
+use super::{Actor, StoreError, audit, begin, now_ms, pool, product_exists};
 use crate::codes::{CodeFormat, Gtin, MarkingCode};
 
 /// Refuse files larger than this: a full order of 150 000 codes is about 15 MB.
@@ -164,66 +163,29 @@ impl super::Ledger {
         let sha256 = hex::encode(Sha256::digest(bytes));
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
-        let mut errors = Vec::new();
-        let mut fresh = Vec::with_capacity(file.codes.len());
-        let mut already = 0usize;
-        {
-            let mut by_ident = tx.prepare("SELECT code FROM codes WHERE ident = ?1")?;
-            for (line, code) in &file.codes {
-                let existing: Option<String> = by_ident
-                    .query_row([code.identification()], |r| r.get(0))
-                    .optional()?;
-                match existing {
-                    None => fresh.push(code),
-                    Some(c) if c == code.as_str() => already += 1,
-                    Some(_) => errors.push(LineError {
-                        line: *line,
-                        message: format!(
-                            "the ledger already holds serial {} with a different verification/crypto part: \
-                             one of them is damaged; ask the registry which is valid",
-                            code.serial()
-                        ),
-                    }),
-                }
-            }
-        }
-        if !errors.is_empty() {
+        let sorted = pool::sort(&tx, file.codes.iter().map(|(_, c)| c))?;
+        if !sorted.conflicts.is_empty() {
+            let errors = sorted
+                .conflicts
+                .iter()
+                .map(|&i| LineError {
+                    line: file.codes[i].0,
+                    message: pool::conflict_message(&file.codes[i].1),
+                })
+                .collect();
             return Err(ImportError::Lines(errors));
         }
-        if !fresh.is_empty() {
-            tx.execute(
-                "INSERT INTO code_sources (kind, reference, sha256, gtin, count, actor, at)
-                 VALUES ('IMPORT', ?1, ?2, ?3, ?4, ?5, ?6)",
-                params![
-                    reference,
-                    sha256,
-                    gtin.as_str(),
-                    fresh.len() as i64,
-                    actor.name,
-                    at
-                ],
-            )?;
-            let source = tx.last_insert_rowid();
-            let mut ins = tx.prepare(
-                "INSERT INTO codes (code, ident, gtin, serial, source_id, state, state_at, added_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'AVAILABLE', ?6, ?6)",
-            )?;
-            let mut ev = tx.prepare(
-                "INSERT INTO code_events (code_id, at, move, from_state, to_state, actor)
-                 VALUES (?1, ?2, 'import', NULL, 'AVAILABLE', ?3)",
-            )?;
-            for code in &fresh {
-                ins.execute(params![
-                    code.as_str(),
-                    code.identification(),
-                    gtin.as_str(),
-                    code.serial(),
-                    source,
-                    at
-                ])?;
-                ev.execute(params![tx.last_insert_rowid(), at, actor.name])?;
-            }
+        if !sorted.fresh.is_empty() {
+            let source = pool::Source {
+                kind: "IMPORT",
+                reference,
+                sha256: Some(&sha256),
+                gtin,
+                first_move: "import",
+            };
+            pool::add(&tx, &source, &sorted.fresh, actor, at)?;
         }
+        let (fresh, already) = (sorted.fresh, sorted.already);
         let report = ImportReport {
             gtin: gtin.as_str().to_owned(),
             imported: fresh.len(),

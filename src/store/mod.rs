@@ -10,6 +10,7 @@ pub mod audit;
 pub mod import;
 pub mod invariants;
 pub mod orders;
+mod pool;
 pub mod reports;
 pub mod schema;
 pub mod state;

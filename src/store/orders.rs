@@ -13,7 +13,7 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Actor, Ledger, StoreError, audit, begin, now_ms, product_exists};
+use super::{Actor, Ledger, StoreError, audit, begin, now_ms, pool, product_exists};
 use crate::codes::{CodeFormat, Gtin, MarkingCode};
 
 /// Row id of an order in the ledger (not the registry's id).
@@ -345,66 +345,33 @@ impl Ledger {
         if repeat {
             return Ok(REPEAT);
         }
-        let mut fresh = Vec::with_capacity(parsed.len());
-        let mut already = 0;
-        {
-            let mut by_ident = tx.prepare("SELECT code FROM codes WHERE ident = ?1")?;
-            for (i, c) in parsed.iter().enumerate() {
-                let existing: Option<String> = by_ident
-                    .query_row([c.identification()], |r| r.get(0))
-                    .optional()?;
-                match existing {
-                    None => fresh.push(c),
-                    Some(e) if e == c.as_str() => already += 1,
-                    Some(_) => bad.push((
-                        i,
-                        format!(
-                            "serial {} is already in the ledger with a different crypto part",
-                            c.serial()
-                        ),
-                    )),
-                }
-            }
-        }
-        if !bad.is_empty() {
+        let sorted = pool::sort(&tx, &parsed)?;
+        if !sorted.conflicts.is_empty() {
             return Err(PackError::BadCodes {
                 pack_id: pack_id.to_owned(),
-                bad,
+                bad: sorted
+                    .conflicts
+                    .iter()
+                    .map(|&i| (i, pool::conflict_message(&parsed[i])))
+                    .collect(),
             });
         }
         let registry_id = order.registry_id.as_deref().unwrap_or("?");
-        tx.execute(
-            "INSERT INTO code_sources (kind, reference, gtin, count, actor, at) VALUES ('ORDER', ?1, ?2, ?3, ?4, ?5)",
-            params![
-                format!("{} order {registry_id} pack {pack_id}", order.api),
-                order.gtin.as_str(),
-                fresh.len() as i64,
-                actor.name,
-                at
-            ],
+        let reference = format!("{} order {registry_id} pack {pack_id}", order.api);
+        let source_row = pool::add(
+            &tx,
+            &pool::Source {
+                kind: "ORDER",
+                reference: &reference,
+                sha256: None,
+                gtin: &order.gtin,
+                first_move: "pull",
+            },
+            &sorted.fresh,
+            actor,
+            at,
         )?;
-        let source = tx.last_insert_rowid();
-        {
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO codes (code, ident, gtin, serial, source_id, state, state_at, added_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, 'AVAILABLE', ?6, ?6)",
-            )?;
-            let mut ev = tx.prepare_cached(
-                "INSERT INTO code_events (code_id, at, move, from_state, to_state, actor)
-                 VALUES (?1, ?2, 'pull', NULL, 'AVAILABLE', ?3)",
-            )?;
-            for c in &fresh {
-                ins.execute(params![
-                    c.as_str(),
-                    c.identification(),
-                    order.gtin.as_str(),
-                    c.serial(),
-                    source,
-                    at
-                ])?;
-                ev.execute(params![tx.last_insert_rowid(), at, actor.name])?;
-            }
-        }
+        let (fresh, already, source) = (sorted.fresh, sorted.already, source_row);
         tx.execute(
             "INSERT INTO packs (order_id, pack_id, quantity, source_id, received_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![id.0, pack_id, codes.len() as i64, source, at],

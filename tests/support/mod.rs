@@ -8,7 +8,7 @@ use std::process::{Command, Output};
 
 use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
 use labelstation::codes::{CodeFormat, Gtin, MarkingCode};
-use labelstation::store::{Actor, Ledger, Product};
+use labelstation::store::{Actor, JobMode, Ledger, Product, ScanProof};
 
 pub fn system() -> Actor {
     Actor::system("test")
@@ -84,4 +84,26 @@ pub fn stderr(o: &Output) -> String {
 
 pub fn ledger_path(dir: &Path) -> PathBuf {
     dir.join("ledger.sqlite3")
+}
+
+/// Print and verify every AVAILABLE code of `gtin` (a batch job whose scans all match).
+pub fn print_and_verify_all(l: &mut Ledger, gtin: &Gtin) {
+    let op = Actor::operator("op");
+    let job = l.open_job(gtin, JobMode::Batch, &op).expect("job");
+    while let Ok(r) = l.reserve(job, &op) {
+        l.mark_sent(r.id, job, "sim:", b"", false, &op)
+            .expect("sent");
+        l.mark_printed(r.id, job, &op).expect("printed");
+        let raw = r.code.as_str().as_bytes().to_vec();
+        l.verify(
+            r.id,
+            job,
+            &ScanProof {
+                raw: &raw,
+                aim: Some("]d2"),
+            },
+            &op,
+        )
+        .expect("verified");
+    }
 }
