@@ -397,9 +397,12 @@ fn demo(headless: bool) -> Result<ExitCode> {
     eprintln!(
         "The station demo (virtual printer, virtual scanner, built-in registry simulator) arrives with the\n\
          station engine and is not in this build yet. What works today:\n\
-         \x20 labelstation products add --gtin 4601234567893 --name \"Ботинки мужские\" --size 42\n\
+         \x20 labelstation products add --gtin 4601234567893 --name \"Ботинки мужские\" --size 42 --country CN\n\
+         \x20 labelstation codes pull --gtin 4601234567893 --quantity 100    (from the built-in simulator)\n\
          \x20 labelstation codes import --gtin 4601234567893 codes.txt\n\
          \x20 labelstation codes balance\n\
+         \x20 labelstation label preview --gtin 4601234567893 --out label.png\n\
+         \x20 labelstation registry-sim --listen 127.0.0.1:8900\n\
          \x20 labelstation ledger check"
     );
     Ok(ExitCode::SUCCESS)
