@@ -16,4 +16,5 @@ pub mod config;
 pub mod registry;
 pub mod store;
 pub mod verdict;
+pub mod virtual_printer;
 pub mod virtual_scanner;
