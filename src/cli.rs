@@ -78,6 +78,36 @@ pub enum Command {
     },
     /// Run the registry simulator (xTrace API) on this machine, until interrupted.
     RegistrySim(RegistrySimArgs),
+    /// Run the virtual Zebra printer on loopback TCP or a pseudo-terminal, until interrupted.
+    PrinterSim(PrinterSimArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PrinterSimArgs {
+    /// `tcp://127.0.0.1:9100` (loopback only) or `pty` (prints the serial device path to use).
+    #[arg(long, default_value = "tcp://127.0.0.1:9100")]
+    pub listen: String,
+    /// Write each printed label as a PNG into this directory.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<PathBuf>,
+    /// Head resolution: 203, 300 or 600.
+    #[arg(long, default_value_t = 203)]
+    pub dpi: u32,
+    /// Print speed in inches per second (0: instant).
+    #[arg(long, default_value_t = 0.0)]
+    pub ips: f64,
+    /// Pace reception as a serial link at this baud rate (0: no pacing).
+    #[arg(long, default_value_t = 0)]
+    pub baud: u32,
+    /// Share of labels printed unreadable (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub unreadable_rate: f64,
+    /// Share of jobs lost (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub drop_rate: f64,
+    /// Share of labels printed twice (0 to 1).
+    #[arg(long, default_value_t = 0.0)]
+    pub duplicate_rate: f64,
 }
 
 #[derive(Debug, Args)]
@@ -272,6 +302,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             json,
         }) => pull(&ctx, &gtin, quantity, json),
         Command::RegistrySim(args) => registry_sim(args),
+        Command::PrinterSim(args) => printer_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),
         Command::Label(LabelCmd::Preview { gtin, code, out }) => {
             label_preview(&ctx, &gtin, code.as_deref(), &out)
@@ -584,6 +615,69 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
             ctx.config.registry.report.interval_secs,
         ));
     }
+}
+
+fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
+    use crate::virtual_printer::{PrinterSimConfig, VirtualPrinter};
+    if ![203, 300, 600].contains(&a.dpi) {
+        bail!("--dpi {}: use 203, 300 or 600", a.dpi);
+    }
+    if let Some(dir) = &a.out_dir {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+    }
+    let vp = VirtualPrinter::new(PrinterSimConfig {
+        dpi: a.dpi,
+        ips: (a.ips > 0.0).then_some(a.ips),
+        baud: (a.baud > 0).then_some(a.baud),
+        unreadable_rate: a.unreadable_rate.clamp(0.0, 1.0),
+        drop_rate: a.drop_rate.clamp(0.0, 1.0),
+        duplicate_rate: a.duplicate_rate.clamp(0.0, 1.0),
+        ..PrinterSimConfig::default()
+    });
+    let where_ = if a.listen == "pty" {
+        let path = vp.serve_pty()?;
+        format!("serial://{}", path.display())
+    } else {
+        let addr: std::net::SocketAddr = a
+            .listen
+            .strip_prefix("tcp://")
+            .and_then(|s| s.parse().ok())
+            .ok_or_else(|| {
+                anyhow::anyhow!("--listen {}: use tcp://127.0.0.1:PORT or pty", a.listen)
+            })?;
+        if !addr.ip().is_loopback() {
+            bail!(
+                "--listen {}: the virtual printer listens on loopback addresses only",
+                a.listen
+            );
+        }
+        format!("tcp://{}", vp.serve_tcp(addr)?)
+    };
+    {
+        // A server must not die because whoever started it closed its stdout.
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(
+            out,
+            "virtual printer ready: point the station's printer at {where_}"
+        );
+        let _ = out.flush();
+    }
+    let mut n = 0u64;
+    while let Ok(label) = vp.printed().recv() {
+        n += 1;
+        if let Some(dir) = &a.out_dir {
+            let path = dir.join(format!("label-{n:06}.png"));
+            match label.image.to_png() {
+                Ok(png) => {
+                    if let Err(e) = std::fs::write(&path, png) {
+                        tracing::warn!("cannot write {}: {e}", path.display());
+                    }
+                }
+                Err(e) => tracing::warn!("label {n}: {e}"),
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {

@@ -471,3 +471,34 @@ fn handle(shared: &Shared, unit: &[u8]) -> Vec<u8> {
     }
     reply
 }
+
+/// Open the printer at `uri`. `sim:` starts a virtual printer in this process and talks to it over
+/// loopback TCP with the real driver, so the same bytes cross the same code as with a real Zebra; the
+/// virtual printer is returned too, to read its prints and inject faults. Other URIs open the device.
+pub fn open_printer(
+    uri: &labelstation_printer::PrinterUri,
+    sim: PrinterSimConfig,
+) -> Result<
+    (labelstation_printer::ZebraPrinter, Option<VirtualPrinter>),
+    labelstation_printer::PrinterError,
+> {
+    use labelstation_printer::{PrinterUri, ZebraPrinter};
+    match uri {
+        PrinterUri::Sim => {
+            let vp = VirtualPrinter::new(sim);
+            let addr = vp
+                .serve_tcp(SocketAddr::from(([127, 0, 0, 1], 0)))
+                .map_err(|source| labelstation_printer::TransportError::Io {
+                    device: "sim:".into(),
+                    operation: "start the virtual printer",
+                    source,
+                })?;
+            let tcp = PrinterUri::Tcp {
+                host: addr.ip().to_string(),
+                port: addr.port(),
+            };
+            Ok((ZebraPrinter::open(&tcp)?, Some(vp)))
+        }
+        other => Ok((ZebraPrinter::open(other)?, None)),
+    }
+}

@@ -631,3 +631,88 @@ fn label_preview_draws_a_scannable_label() {
         .arg(&png));
     assert!(stderr(&out).contains("is for GTIN"), "{}", stderr(&out));
 }
+
+#[test]
+fn printer_sim_prints_what_the_driver_sends() {
+    use std::io::{BufRead, BufReader};
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("printed");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut sim = cli(dir.path())
+        .args([
+            "printer-sim",
+            "--listen",
+            &format!("tcp://127.0.0.1:{port}"),
+            "--out-dir",
+        ])
+        .arg(&out_dir)
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .map(KillOnDrop)
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(sim.0.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(
+        first.contains(&format!("tcp://127.0.0.1:{port}")),
+        "{first}"
+    );
+
+    use labelstation_printer::{JobOutcome, Printer, PrinterUri, ZebraPrinter, wait_until_done};
+    let uri = PrinterUri::parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let mut p = ZebraPrinter::open(&uri).unwrap();
+    let gtin = gtin_from_number(460_555_000_009);
+    let code = support::codes(&gtin, 1, 9).remove(0);
+    let t = labelstation_zpl::template::Template::builtin(
+        labelstation_zpl::template::BuiltinTemplate::Label43x25,
+    )
+    .unwrap();
+    let g = gtin.to_string();
+    let data = labelstation_zpl::write::LabelData {
+        code: code.as_str(),
+        name: "Кеды",
+        size: "40",
+        gtin_text: &g,
+        serial_text: code.serial(),
+    };
+    p.send(
+        labelstation_zpl::write::full_label(&t, &data)
+            .unwrap()
+            .as_bytes(),
+    )
+    .unwrap();
+    let outcome = wait_until_done(
+        &mut p,
+        std::time::Duration::from_secs(10),
+        std::time::Duration::from_millis(10),
+    )
+    .unwrap();
+    assert_eq!(outcome, JobOutcome::Done);
+    let png = out_dir.join("label-000001.png");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !png.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.starts_with(b"\x89PNG"), "a PNG of the printed label");
+    drop(sim);
+
+    let out = run(cli(dir.path()).args(["printer-sim", "--listen", "tcp://192.0.2.1:9100"]));
+    assert!(
+        stderr(&out).contains("loopback addresses only"),
+        "{}",
+        stderr(&out)
+    );
+}

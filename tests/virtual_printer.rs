@@ -168,3 +168,20 @@ fn print_faults_and_a_serial_link() {
     let c = vp.counts();
     assert_eq!((c.jobs, c.dropped, c.duplicated, c.damaged), (4, 1, 1, 1));
 }
+
+#[test]
+fn sim_uri_opens_an_in_process_virtual_printer_through_the_real_driver() {
+    let (mut p, vp) =
+        labelstation::virtual_printer::open_printer(&PrinterUri::Sim, PrinterSimConfig::default())
+            .unwrap();
+    let vp = vp.expect("sim: returns the virtual printer");
+    let mut line = Line::new();
+    let (code, zpl) = line.job(false);
+    p.send(zpl.as_bytes()).unwrap();
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    assert_eq!(
+        read_label(&next_print(&vp).image).unwrap().data,
+        code.as_bytes()
+    );
+    assert!(p.describe().contains("127.0.0.1"), "{}", p.describe());
+}
