@@ -18,7 +18,7 @@ use std::sync::mpsc::{Receiver, Sender, channel};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use labelstation_printer::status::{CommSettings, HostStatus, PrintMode};
+use labelstation_printer::status::HostStatus;
 use labelstation_zpl::read::{Event, Immediate, Label};
 use labelstation_zpl::render::{Bitmap, render};
 
@@ -108,29 +108,13 @@ impl State {
 
     fn host_status(&self) -> HostStatus {
         HostStatus {
-            comm_settings: CommSettings::from_raw(0),
             paper_out: self.flags.paper_out,
             paused: self.flags.paused,
-            label_length_dots: 0,
-            formats_in_buffer: 0,
-            buffer_full: false,
-            comm_diagnostic_mode: false,
-            partial_format: false,
-            corrupt_ram: false,
-            under_temperature: false,
-            over_temperature: false,
-            function_settings: 0,
             head_up: self.flags.head_open,
             ribbon_out: self.flags.ribbon_out,
             thermal_transfer: true,
-            print_mode: PrintMode::TearOff,
-            print_width_mode: 0,
-            label_waiting: false,
             labels_remaining: u32::try_from(self.queue.len()).unwrap_or(u32::MAX),
-            format_while_printing: true,
-            graphics_stored: 0,
-            password: 0,
-            static_ram_installed: false,
+            ..HostStatus::default()
         }
     }
 

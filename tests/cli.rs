@@ -8,6 +8,16 @@ use labelstation::codes::generate::gtin_from_number;
 use serde_json::Value;
 use support::*;
 
+/// Kills a simulator process however the test ends: a leaked child would hold the test's output open.
+struct KillOnDrop(std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 #[test]
 fn add_import_and_balance() {
     let dir = tempfile::tempdir().unwrap();
@@ -336,14 +346,6 @@ fn codes_pull_from_a_registry_simulator_process() {
         .local_addr()
         .unwrap()
         .port();
-    /// Kills the simulator however the test ends: a leaked child would hold the test's output open.
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let mut sim = cli(dir.path())
         .args([
             "registry-sim",
@@ -635,13 +637,6 @@ fn label_preview_draws_a_scannable_label() {
 #[test]
 fn printer_sim_prints_what_the_driver_sends() {
     use std::io::{BufRead, BufReader};
-    struct KillOnDrop(std::process::Child);
-    impl Drop for KillOnDrop {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
     let dir = tempfile::tempdir().unwrap();
     let out_dir = dir.path().join("printed");
     let port = std::net::TcpListener::bind("127.0.0.1:0")

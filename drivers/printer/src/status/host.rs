@@ -72,6 +72,37 @@ pub struct HostStatus {
     pub static_ram_installed: bool,
 }
 
+impl Default for HostStatus {
+    /// An idle, ready printer: nothing buffered, no flag raised (format-while-printing is always 1).
+    fn default() -> Self {
+        HostStatus {
+            comm_settings: CommSettings::from_raw(0),
+            paper_out: false,
+            paused: false,
+            label_length_dots: 0,
+            formats_in_buffer: 0,
+            buffer_full: false,
+            comm_diagnostic_mode: false,
+            partial_format: false,
+            corrupt_ram: false,
+            under_temperature: false,
+            over_temperature: false,
+            function_settings: 0,
+            head_up: false,
+            ribbon_out: false,
+            thermal_transfer: false,
+            print_mode: PrintMode::TearOff,
+            print_width_mode: 0,
+            label_waiting: false,
+            labels_remaining: 0,
+            format_while_printing: true,
+            graphics_stored: 0,
+            password: 0,
+            static_ram_installed: false,
+        }
+    }
+}
+
 /// Serial settings from `~HS` field `aaa`: a 3-digit decimal of a 9-bit field `a8…a0`.
 ///
 /// Only what our sources document is decoded: the baud codes for 9600 and 57600, the handshake
