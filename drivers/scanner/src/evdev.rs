@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::frame::DEFAULT_MAX_FRAME;
 use crate::uri::GsKey;
-use crate::{ChannelScanner, Feed, Scan, ScannerError, ScannerEvent, ScannerState};
+use crate::{ChannelScanner, Feed, Scan, ScannerError, ScannerEvent, Session};
 
 /// `EV_KEY` from `linux/input-event-codes.h`.
 pub const EV_KEY: u16 = 1;
@@ -304,73 +304,45 @@ pub fn open_evdev(
 
 fn run(path: PathBuf, gs: GsKey, source: String, feed: Feed) {
     let mut decoder = WedgeDecoder::new(gs, source);
-    let mut attempt: u32 = 0;
-    let mut last_reason = String::new();
-    loop {
-        match EvdevDevice::open(&path) {
-            Ok(mut device) => {
-                attempt = 0;
-                if !feed.send(ScannerEvent::State(ScannerState::Connected)) {
-                    return;
+    crate::keep_open(
+        &feed,
+        || EvdevDevice::open(&path).map_err(|e| e.to_string()),
+        |device| {
+            let reason = loop {
+                if feed.stopped() {
+                    return Session::Stopped;
                 }
-                let reason = loop {
-                    if feed.stopped() {
-                        return;
+                match device.read() {
+                    Ok(events) if events.is_empty() => {
+                        if !feed.sleep(Duration::from_millis(5)) {
+                            return Session::Stopped;
+                        }
                     }
-                    match device.read() {
-                        Ok(events) if events.is_empty() => {
-                            if !feed.sleep(Duration::from_millis(5)) {
-                                return;
+                    Ok(events) => {
+                        for ev in events {
+                            if let Some(out) = decoder.feed(ev)
+                                && !feed.send(out)
+                            {
+                                return Session::Stopped;
                             }
                         }
-                        Ok(events) => {
-                            for ev in events {
-                                if let Some(out) = decoder.feed(ev)
-                                    && !feed.send(out)
-                                {
-                                    return;
-                                }
-                            }
-                        }
-                        Err(e) => {
-                            break format!(
-                                "scanner {} went away ({e}): check the USB cable; it reconnects by itself when plugged back in",
-                                path.display()
-                            );
-                        }
                     }
-                };
-                if let Some(out) = decoder.finish()
-                    && !feed.send(out)
-                {
-                    return;
-                }
-                last_reason = reason.clone();
-                if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
-                    return;
-                }
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                if reason != last_reason {
-                    last_reason = reason.clone();
-                    if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
-                        return;
+                    Err(e) => {
+                        break format!(
+                            "scanner {} went away ({e}): check the USB cable; it reconnects by itself when plugged back in",
+                            path.display()
+                        );
                     }
                 }
+            };
+            if let Some(out) = decoder.finish()
+                && !feed.send(out)
+            {
+                return Session::Stopped;
             }
-        }
-        attempt = attempt.saturating_add(1);
-        let retry_in = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(4)))
-            .min(Duration::from_secs(2));
-        if !feed.send(ScannerEvent::State(ScannerState::Reconnecting {
-            attempt,
-            retry_in,
-        })) || !feed.sleep(retry_in)
-        {
-            return;
-        }
-    }
+            Session::Gone(reason)
+        },
+    );
 }
 
 #[cfg(test)]

@@ -24,7 +24,7 @@ use std::time::Duration;
 
 use crate::frame::{DEFAULT_MAX_FRAME, aim_prefix};
 use crate::uri::HidTarget;
-use crate::{ChannelScanner, Feed, Scan, ScannerError, ScannerEvent, ScannerState};
+use crate::{ChannelScanner, Feed, Scan, ScannerError, ScannerEvent, Session};
 
 /// Where the fields sit in one input report as read from hidraw (report id byte included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -252,78 +252,54 @@ pub fn open_hidraw(path: &Path) -> Result<File, ScannerError> {
 
 fn run(target: HidTarget, layout: HidPosLayout, source: String, feed: Feed) {
     let mut assembler = HidPosAssembler::new(layout, source);
-    let mut attempt: u32 = 0;
-    let mut last_reason = String::new();
-    loop {
-        match resolve(&target).and_then(|p| open_hidraw(&p).map(|f| (p, f))) {
-            Ok((path, mut file)) => {
-                attempt = 0;
-                if !feed.send(ScannerEvent::State(ScannerState::Connected)) {
-                    return;
+    crate::keep_open(
+        &feed,
+        || {
+            resolve(&target)
+                .and_then(|p| open_hidraw(&p).map(|f| (p, f)))
+                .map_err(|e| e.to_string())
+        },
+        |(path, file)| {
+            let mut report = [0u8; 4096];
+            let reason = loop {
+                if feed.stopped() {
+                    return Session::Stopped;
                 }
-                let mut report = [0u8; 4096];
-                let reason = loop {
-                    if feed.stopped() {
-                        return;
+                match file.read(&mut report) {
+                    Ok(0) => {
+                        break format!("scanner {} went away (end of data)", path.display());
                     }
-                    match file.read(&mut report) {
-                        Ok(0) => {
-                            break format!("scanner {} went away (end of data)", path.display());
-                        }
-                        Ok(n) => {
-                            if let Some(ev) = assembler.feed(&report[..n])
-                                && !feed.send(ev)
-                            {
-                                return;
-                            }
-                        }
-                        Err(e)
-                            if e.kind() == ErrorKind::WouldBlock
-                                || e.kind() == ErrorKind::Interrupted =>
+                    Ok(n) => {
+                        if let Some(ev) = assembler.feed(&report[..n])
+                            && !feed.send(ev)
                         {
-                            if !feed.sleep(Duration::from_millis(5)) {
-                                return;
-                            }
-                        }
-                        Err(e) => {
-                            break format!(
-                                "scanner {} went away ({e}): check the USB cable; it reconnects by itself when plugged back in",
-                                path.display()
-                            );
+                            return Session::Stopped;
                         }
                     }
-                };
-                if let Some(ev) = assembler.finish()
-                    && !feed.send(ev)
-                {
-                    return;
-                }
-                last_reason = reason.clone();
-                if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
-                    return;
-                }
-            }
-            Err(e) => {
-                let reason = e.to_string();
-                if reason != last_reason {
-                    last_reason = reason.clone();
-                    if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
-                        return;
+                    Err(e)
+                        if e.kind() == ErrorKind::WouldBlock
+                            || e.kind() == ErrorKind::Interrupted =>
+                    {
+                        if !feed.sleep(Duration::from_millis(5)) {
+                            return Session::Stopped;
+                        }
+                    }
+                    Err(e) => {
+                        break format!(
+                            "scanner {} went away ({e}): check the USB cable; it reconnects by itself when plugged back in",
+                            path.display()
+                        );
                     }
                 }
+            };
+            if let Some(ev) = assembler.finish()
+                && !feed.send(ev)
+            {
+                return Session::Stopped;
             }
-        }
-        attempt = attempt.saturating_add(1);
-        let retry_in = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(4)))
-            .min(Duration::from_secs(2));
-        if !feed.send(ScannerEvent::State(ScannerState::Reconnecting {
-            attempt,
-            retry_in,
-        })) || !feed.sleep(retry_in)
-        {
-            return;
-        }
-    }
+            Session::Gone(reason)
+        },
+    );
 }
 
 #[cfg(test)]

@@ -255,6 +255,57 @@ impl Feed {
     }
 }
 
+/// How one session with an open device ended.
+pub(crate) enum Session {
+    /// The scanner was dropped: the reader thread ends.
+    Stopped,
+    /// The device went away, for this reason (shown to the worker).
+    Gone(String),
+}
+
+/// The life of a device reader: open the device, run a session on it until it goes away, report
+/// Disconnected, wait with growing backoff (Reconnecting), and try again, until the scanner is dropped.
+/// `open` gives the reason as text when the device is missing; a repeated reason is reported once.
+pub(crate) fn keep_open<D>(
+    feed: &Feed,
+    mut open: impl FnMut() -> Result<D, String>,
+    mut session: impl FnMut(&mut D) -> Session,
+) {
+    let mut attempt: u32 = 0;
+    let mut last_reason = String::new();
+    loop {
+        let reason = match open() {
+            Ok(mut device) => {
+                attempt = 0;
+                if !feed.send(ScannerEvent::State(ScannerState::Connected)) {
+                    return;
+                }
+                match session(&mut device) {
+                    Session::Stopped => return,
+                    Session::Gone(reason) => Some(reason),
+                }
+            }
+            Err(reason) => (reason != last_reason).then_some(reason),
+        };
+        if let Some(reason) = reason {
+            last_reason = reason.clone();
+            if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
+                return;
+            }
+        }
+        attempt = attempt.saturating_add(1);
+        let retry_in = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(4)))
+            .min(Duration::from_secs(2));
+        if !feed.send(ScannerEvent::State(ScannerState::Reconnecting {
+            attempt,
+            retry_in,
+        })) || !feed.sleep(retry_in)
+        {
+            return;
+        }
+    }
+}
+
 /// The scanner every device backend returns: events arrive over a channel from a reader thread
 /// (or from a [`SimHandle`]). Dropping it stops the thread and releases the device.
 #[derive(Debug)]
