@@ -119,6 +119,9 @@ pub struct Config {
     pub codes: CodesConfig,
     pub label: LabelConfig,
     pub registry: RegistryConfig,
+    pub printer: PrinterConfig,
+    pub scanner: ScannerConfig,
+    pub line: LineConfig,
 }
 
 /// Which label is printed.
@@ -384,6 +387,9 @@ impl Config {
         }
         config.codes.validate().map_err(invalid)?;
         config.registry.validate().map_err(invalid)?;
+        config.printer.validate().map_err(invalid)?;
+        config.scanner.validate().map_err(invalid)?;
+        config.line.validate().map_err(invalid)?;
         if ![203, 300, 600].contains(&config.label.dpi) {
             return Err(invalid(format!(
                 "label.dpi = {}: use 203, 300 or 600",
@@ -415,6 +421,123 @@ impl Config {
         // Serialising plain structs of strings and integers cannot fail.
         toml::to_string(self).unwrap_or_default()
     }
+}
+
+/// The label printer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PrinterConfig {
+    /// Printer address: "sim:" (the virtual printer), "tcp://HOST:9100", "serial:///dev/ttyUSB0?baud=9600",
+    /// "usb://0a5f:PID", "file:///dev/usb/lp0". `labelstation doctor` lists the printers it finds.
+    pub uri: String,
+    /// Seconds to wait for a label to come out before the line pauses with the printer's state.
+    pub print_timeout_secs: u64,
+    /// Milliseconds between status queries (`~HS`) while a label prints.
+    pub status_poll_ms: u64,
+}
+
+impl Default for PrinterConfig {
+    fn default() -> Self {
+        PrinterConfig {
+            uri: "sim:".into(),
+            print_timeout_secs: 30,
+            status_poll_ms: 100,
+        }
+    }
+}
+
+impl PrinterConfig {
+    fn validate(&self) -> Result<(), String> {
+        labelstation_printer::PrinterUri::parse(&self.uri)
+            .map_err(|e| format!("printer.uri = {:?}: {e}", self.uri))?;
+        if self.print_timeout_secs == 0 || self.status_poll_ms == 0 {
+            return Err(
+                "printer.print_timeout_secs and printer.status_poll_ms must be above 0".into(),
+            );
+        }
+        Ok(())
+    }
+}
+
+/// The scanner that checks each sticker.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ScannerConfig {
+    /// Scanner address: "sim:" (the virtual scanner, which reads what the virtual printer prints),
+    /// "serial:///dev/ttyACM0" (USB-CDC, preferred), "evdev:///dev/input/by-id/...-event-kbd" (keyboard
+    /// wedge), "hidpos://VID:PID". `labelstation doctor` lists the scanners it finds.
+    pub uri: String,
+}
+
+impl Default for ScannerConfig {
+    fn default() -> Self {
+        ScannerConfig { uri: "sim:".into() }
+    }
+}
+
+impl ScannerConfig {
+    fn validate(&self) -> Result<(), String> {
+        labelstation_scanner::ScannerUri::parse(&self.uri)
+            .map(|_| ())
+            .map_err(|e| format!("scanner.uri = {:?}: {e}", self.uri))
+    }
+}
+
+/// How the line runs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LineConfig {
+    /// Seconds the line waits for the scan of a printed sticker (inline mode) before rejecting it.
+    pub scan_timeout_secs: u64,
+    /// Unreadable or not-GS1 reads of the same sticker before it is rejected (the worker may rescan).
+    pub rescans: u32,
+    /// Consecutive failures (rejected labels, unknown codes) that stop the line until a supervisor acts.
+    pub max_consecutive_failures: u32,
+    /// How labels go to the printer: "full" (the whole label each time) or "stored" (the layout once per
+    /// product with ^DF, then only the code: fewer bytes on slow serial links; re-sent after any printer
+    /// error or reconnect, because a printer that lost power forgets it).
+    pub label_mode: LabelMode,
+    /// Warn when a product has fewer AVAILABLE codes than this.
+    pub low_pool_threshold: u64,
+    /// Warn about AVAILABLE codes that expire within this many days.
+    pub expiry_warning_days: u64,
+    /// Seconds the line waits for a paused printer to be fixed before the label is rejected and the run
+    /// stops (the touchscreen may cancel earlier).
+    pub pause_timeout_secs: u64,
+}
+
+impl Default for LineConfig {
+    fn default() -> Self {
+        LineConfig {
+            scan_timeout_secs: 30,
+            rescans: 2,
+            max_consecutive_failures: 3,
+            label_mode: LabelMode::Full,
+            low_pool_threshold: 200,
+            expiry_warning_days: 14,
+            pause_timeout_secs: 600,
+        }
+    }
+}
+
+impl LineConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.scan_timeout_secs == 0 {
+            return Err("line.scan_timeout_secs must be above 0".into());
+        }
+        if self.max_consecutive_failures == 0 {
+            return Err("line.max_consecutive_failures must be at least 1".into());
+        }
+        Ok(())
+    }
+}
+
+/// How labels go to the printer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LabelMode {
+    Full,
+    Stored,
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@
 pub mod cli;
 pub mod codes;
 pub mod config;
+pub mod engine;
 pub mod registry;
 pub mod store;
 pub mod verdict;

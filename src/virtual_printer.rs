@@ -245,6 +245,13 @@ impl VirtualPrinter {
         &self.printed
     }
 
+    /// A handle on this printer's front panel (faults, counts) that other threads may keep.
+    pub fn handle(&self) -> VirtualPrinterHandle {
+        VirtualPrinterHandle {
+            shared: self.shared.clone(),
+        }
+    }
+
     pub fn set_paper_out(&self, on: bool) {
         lock(&self.shared.state).flags.paper_out = on;
     }
@@ -264,6 +271,37 @@ impl VirtualPrinter {
         s.cfg.duplicate_rate = duplicate_rate;
     }
 
+    pub fn counts(&self) -> PrinterCounts {
+        lock(&self.shared.state).counts
+    }
+}
+
+/// The front panel of a [`VirtualPrinter`]: cloneable, for the thread that injects faults while another
+/// thread owns the printer's output.
+#[derive(Clone)]
+pub struct VirtualPrinterHandle {
+    shared: Arc<Shared>,
+}
+
+impl VirtualPrinterHandle {
+    pub fn set_paper_out(&self, on: bool) {
+        lock(&self.shared.state).flags.paper_out = on;
+    }
+    pub fn set_ribbon_out(&self, on: bool) {
+        lock(&self.shared.state).flags.ribbon_out = on;
+    }
+    pub fn set_head_open(&self, on: bool) {
+        lock(&self.shared.state).flags.head_open = on;
+    }
+    pub fn set_paused(&self, on: bool) {
+        lock(&self.shared.state).flags.paused = on;
+    }
+    pub fn set_faults(&self, unreadable_rate: f64, drop_rate: f64, duplicate_rate: f64) {
+        let mut s = lock(&self.shared.state);
+        s.cfg.unreadable_rate = unreadable_rate;
+        s.cfg.drop_rate = drop_rate;
+        s.cfg.duplicate_rate = duplicate_rate;
+    }
     pub fn counts(&self) -> PrinterCounts {
         lock(&self.shared.state).counts
     }

@@ -68,6 +68,8 @@ struct M {
     state: CodeState,
     job: Option<usize>,
     verified: bool,
+    /// Ever handed to a printer: such a code may exist on paper, so it never goes back to the pool.
+    sent: bool,
 }
 
 struct Model {
@@ -86,6 +88,9 @@ impl Model {
         let Some(to) = target(mv, m.state) else {
             return false;
         };
+        if mv == Move::Release && m.sent {
+            return false;
+        }
         if let (Some(h), Some(j)) = (m.job, j)
             && h != j
         {
@@ -110,6 +115,7 @@ impl Model {
             state: to,
             job: new_job,
             verified: m.verified || to == CodeState::Verified,
+            sent: m.sent || to == CodeState::Sent,
         };
         true
     }
@@ -133,7 +139,7 @@ proptest! {
         let ids: Vec<CodeId> = codes.iter().map(|c| l.find_code(c).unwrap().unwrap().id).collect();
         let index: HashMap<CodeId, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
         let mut model = Model {
-            codes: vec![M { state: CodeState::Available, job: None, verified: false }; CODES],
+            codes: vec![M { state: CodeState::Available, job: None, verified: false, sent: false }; CODES],
             jobs: Vec::new(),
         };
         let mut jobs: Vec<JobId> = Vec::new();
@@ -191,6 +197,12 @@ proptest! {
                     let (l2, lk, report) = Ledger::open_station(dir.path(), "station-test", &system()).unwrap();
                     l = l2;
                     lock = Some(lk);
+                    // Reserved codes that never reached a printer go back to the pool.
+                    for c in 0..CODES {
+                        if model.codes[c].state == CodeState::Reserved && !model.codes[c].sent {
+                            prop_assert!(model.step(c, Move::Release, false, None));
+                        }
+                    }
                     for (id, _) in &report.to_review {
                         let c = index[id];
                         prop_assert!(model.step(c, Move::Recover, false, None));

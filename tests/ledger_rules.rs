@@ -269,15 +269,14 @@ fn recovery_sends_unknown_fates_to_review_and_leaves_the_roll_waiting() {
         Ledger::open_station(dir.path(), "station-test", &system()).unwrap();
     assert_eq!(
         report.to_review,
-        vec![
-            (reserved, CodeState::Reserved),
-            (sent, CodeState::Sent),
-            (printed, CodeState::Printed)
-        ]
+        vec![(sent, CodeState::Sent), (printed, CodeState::Printed)]
     );
     assert_eq!(report.printed_waiting, 1);
     assert_eq!(report.jobs_closed, 1);
-    for id in [reserved, sent, printed] {
+    // Never sent to a printer: no sticker can exist, so the code goes back to the pool.
+    assert_eq!(report.released, 1);
+    assert_eq!(l.code(reserved).unwrap().state, CodeState::Available);
+    for id in [sent, printed] {
         let r = l.code(id).unwrap();
         assert_eq!(r.state, CodeState::NeedsReview);
         assert!(r.reason.unwrap().contains("the station stopped"));

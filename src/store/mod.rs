@@ -12,6 +12,7 @@ pub mod invariants;
 pub mod orders;
 mod pool;
 pub mod reports;
+pub mod review;
 pub mod schema;
 pub mod state;
 
@@ -279,6 +280,8 @@ pub struct RecoveryReport {
     pub printed_waiting: u64,
     /// Inline and reprint jobs closed because their run ended.
     pub jobs_closed: u64,
+    /// RESERVED codes never sent to a printer, given back to the pool.
+    pub released: u64,
 }
 
 /// A scan that proves a sticker (the raw bytes as received, and the AIM symbology id if sent).
@@ -590,9 +593,22 @@ impl Ledger {
         Ok(rec)
     }
 
-    /// Give back a reserved code whose label never left the station.
+    /// Give back a reserved code whose label never left the station. Refused for a code that was ever
+    /// handed to a printer (a supervisor's reprint reserves such codes): a sticker of it may exist.
     pub fn release(&mut self, id: CodeId, job: JobId, actor: &Actor) -> Result<(), StoreError> {
-        self.one_move(id, Move::Release, actor, Some(job), None)
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        if ever_sent(&tx, id)? {
+            return Err(StoreError::IllegalMove {
+                id: id.0,
+                state: CodeState::Reserved,
+                mv: Move::Release.as_str(),
+                expected: "a code never sent to a printer".into(),
+            });
+        }
+        apply(&tx, id, Move::Release, actor, Some(job), None, at)?;
+        tx.commit()?;
+        Ok(())
     }
 
     /// Record that the label is going to the printer. Call this *before* the first byte is written, so a
@@ -730,6 +746,21 @@ impl Ledger {
                 report.printed_waiting += 1;
                 continue;
             }
+            // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer
+            // has no sticker anywhere: it goes back to the pool (the line reserves the next label ahead).
+            if state == CodeState::Reserved && !ever_sent(&tx, CodeId(id))? {
+                apply(
+                    &tx,
+                    CodeId(id),
+                    Move::Release,
+                    actor,
+                    None,
+                    Some("the station stopped before this code was sent to a printer"),
+                    at,
+                )?;
+                report.released += 1;
+                continue;
+            }
             let reason = format!(
                 "the station stopped while this code was {state}: check whether its sticker was printed or applied"
             );
@@ -749,9 +780,10 @@ impl Ledger {
             "UPDATE jobs SET closed_at = ?2 WHERE closed_at IS NULL AND station = ?1 AND mode IN ('INLINE', 'REPRINT')",
             params![self.station, at],
         )? as u64;
-        if !report.to_review.is_empty() || report.jobs_closed > 0 {
+        if !report.to_review.is_empty() || report.jobs_closed > 0 || report.released > 0 {
             let detail = serde_json::json!({
                 "to_review": report.to_review.len(),
+                "released": report.released,
                 "printed_waiting": report.printed_waiting,
                 "jobs_closed": report.jobs_closed,
             });
@@ -964,22 +996,6 @@ impl Ledger {
     pub fn check_invariants(&self) -> Result<Vec<invariants::Violation>, StoreError> {
         invariants::check(&self.conn)
     }
-
-    /// Run one move in its own transaction.
-    fn one_move(
-        &mut self,
-        id: CodeId,
-        mv: Move,
-        actor: &Actor,
-        job: Option<JobId>,
-        reason: Option<&str>,
-    ) -> Result<(), StoreError> {
-        let at = now_ms();
-        let tx = begin(&mut self.conn)?;
-        apply(&tx, id, mv, actor, job, reason, at)?;
-        tx.commit()?;
-        Ok(())
-    }
 }
 
 /// Start a write transaction. IMMEDIATE takes the write lock up front, so two writers wait for each other
@@ -1102,6 +1118,15 @@ fn code_row(conn: &Connection, id: CodeId) -> Result<CodeRecord, StoreError> {
         reason,
         verified_at_ms,
     })
+}
+
+/// Whether a code was ever handed to a printer.
+fn ever_sent(conn: &Connection, id: CodeId) -> Result<bool, StoreError> {
+    Ok(conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM print_attempts WHERE code_id = ?1)",
+        [id.0],
+        |r| r.get(0),
+    )?)
 }
 
 fn code_ident(conn: &Connection, id: CodeId) -> Result<String, StoreError> {

@@ -1,0 +1,274 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! What the engine tells its screens (the touchscreen, the CLI, the headless log), and what they ask of it.
+//!
+//! Events carry masked codes only (GTIN and serial, never the crypto tail), so they can be logged and
+//! serialised as JSON lines. The label image for the preview travels beside, never serialised.
+
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::codes::Gtin;
+use crate::store::{CodeId, JobMode};
+use crate::verdict::ScanVerdict;
+use labelstation_zpl::render::Bitmap;
+
+/// Something the station did or saw. The UI keeps the last of each kind; the CLI prints them.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum Event {
+    /// The product the line labels (None: none chosen).
+    Product {
+        product: Option<ProductView>,
+    },
+    /// A label moved along the line.
+    Label {
+        code: CodeId,
+        masked: String,
+        phase: LabelPhase,
+        /// The label as printed, for the preview (only when the engine was asked for previews).
+        #[serde(skip)]
+        preview: Option<Arc<Bitmap>>,
+    },
+    /// A scan was judged.
+    Verdict {
+        verdict: ScanVerdict,
+        /// What happened and what to do, for the worker.
+        message: String,
+        severity: Severity,
+    },
+    Printer {
+        printer: PrinterView,
+    },
+    Scanner {
+        scanner: ScannerView,
+    },
+    /// The registry link, from the background sync.
+    Link {
+        link: LinkView,
+    },
+    Counters {
+        counters: Counters,
+    },
+    Line {
+        line: LineState,
+    },
+    /// Pool levels and alarms for every product.
+    Pool {
+        pool: Vec<PoolView>,
+    },
+    /// A supervisor session began or ended.
+    Supervisor {
+        active: bool,
+        name: Option<String>,
+    },
+    /// The review queue changed (its length).
+    Review {
+        waiting: u64,
+    },
+    /// Anything else worth telling, with what to do.
+    Notice {
+        severity: Severity,
+        message: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Severity {
+    /// Good news (a match).
+    Ok,
+    Info,
+    /// Not counted, but not a fault (a repeated scan, a retail barcode).
+    Warning,
+    /// Needs attention: a rejected label, an unknown code.
+    Alert,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProductView {
+    pub gtin: String,
+    pub name: String,
+    pub size: Option<String>,
+    pub available: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "phase", rename_all = "snake_case")]
+pub enum LabelPhase {
+    /// Taken from the pool; the label is being prepared.
+    Reserved,
+    /// Going to the printer.
+    Sent,
+    /// Out of the printer, waiting for its scan.
+    Printed,
+    /// The scan matched: counted.
+    Verified,
+    /// Not counted; waits for a supervisor.
+    Rejected { reason: String },
+    /// Given back to the pool (never sent).
+    Released,
+}
+
+/// The printer as the worker needs to see it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PrinterView {
+    pub device: String,
+    pub state: PrinterState,
+    /// What is wrong, in words.
+    pub detail: Option<String>,
+    /// What to do about it.
+    pub remedy: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PrinterState {
+    Unknown,
+    Ready,
+    Printing,
+    /// Paper out, ribbon out, head open, paused, ...: `detail` says which.
+    Problem,
+    Offline,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ScannerView {
+    pub device: String,
+    pub connected: bool,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkView {
+    /// "up", "down" or "unknown".
+    pub state: String,
+    pub backlog: u64,
+    pub last_success_ms: Option<i64>,
+    pub last_error: Option<String>,
+}
+
+/// What this run of the station did. Numbers add up: every label sent is printed or rejected, every
+/// printed one verified, rejected, or still waiting for its scan.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Counters {
+    /// Labels handed to the printer.
+    pub sent: u64,
+    /// Labels the printer finished.
+    pub printed: u64,
+    pub verified: u64,
+    pub rejected: u64,
+    /// Scans that were not counted and are no fault (repeats, retail barcodes).
+    pub warnings: u64,
+    /// Unknown codes and wrong stickers.
+    pub alerts: u64,
+    /// Codes a supervisor wrote off or confirmed in this run.
+    pub written_off: u64,
+    pub confirmed: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum LineState {
+    Idle,
+    /// A run is going: `done` of `total` labels finished (verified or rejected; printed for no-verify).
+    Running {
+        mode: Mode,
+        done: u32,
+        total: u32,
+    },
+    /// Waiting for the scan of the sticker just printed.
+    AwaitingScan {
+        masked: String,
+        seconds_left: u64,
+    },
+    /// Batch: printed stickers waiting on the roll for their scans.
+    AwaitingBatch {
+        waiting: u64,
+    },
+    /// The printer needs a person; the run continues when it is fixed.
+    Paused {
+        reason: String,
+        remedy: String,
+    },
+    /// Too many failures in a row: a supervisor must unlock the line.
+    Stopped {
+        reason: String,
+    },
+}
+
+/// How a run prints and verifies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Mode {
+    /// One pair at a time: print, scan, next.
+    Inline,
+    /// Print a roll ahead, verify as stickers are applied, in any order.
+    Batch,
+    /// Print without scanning; codes stay PRINTED until scanned later.
+    NoVerify,
+}
+
+impl Mode {
+    pub fn job_mode(self) -> JobMode {
+        match self {
+            Mode::Inline => JobMode::Inline,
+            Mode::Batch => JobMode::Batch,
+            Mode::NoVerify => JobMode::NoVerify,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PoolView {
+    pub gtin: String,
+    pub available: u64,
+    pub low: bool,
+    pub expiring: u64,
+}
+
+/// What a screen asks of the engine.
+#[derive(Debug, Clone)]
+pub enum Command {
+    /// Choose the product to label.
+    SelectProduct(Gtin),
+    /// Label `count` pairs of the chosen product.
+    Start {
+        count: u32,
+        mode: Mode,
+    },
+    /// Finish the label in hand, then stop the run.
+    Stop,
+    /// Give up on the label in hand (printer error it cannot recover from, sticker lost): it is
+    /// rejected, never reused.
+    CancelLabel,
+    /// The worker says the sticker in hand will not scan: reject it and print the next.
+    Unreadable,
+    /// A supervisor signs in with the PIN.
+    SupervisorLogin {
+        name: String,
+        pin: String,
+    },
+    SupervisorLogout,
+    /// Supervisor: let a stopped line run again.
+    Unlock,
+    /// Supervisor: print a rejected or reviewed code again (its sticker was not applied).
+    Reprint {
+        code: CodeId,
+    },
+    /// Supervisor: withdraw a spoiled code; queued for the registry.
+    WriteOff {
+        code: CodeId,
+        reason: String,
+    },
+    /// Supervisor: the next scan is a manual check of this code's applied sticker.
+    ConfirmApplied {
+        code: CodeId,
+    },
+    /// Print a test label (no marking code) to check the printer.
+    TestPrint,
+    /// Ask for fresh printer status, pool and review counts.
+    Refresh,
+    /// Stop the engine.
+    Shutdown,
+}

@@ -1,0 +1,12 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The station engine: the line (print → verify → confirm), rejects and review, supervisor actions, and
+//! the loop that runs it off the UI thread, publishing [`Event`]s and taking [`Command`]s.
+
+pub mod events;
+pub mod pin;
+pub mod station;
+pub mod virtual_worker;
+
+pub use events::*;
+pub use pin::{PinError, PinStore, Supervisor};
+pub use station::{EngineError, RunSummary, Sink, Station};

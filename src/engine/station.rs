@@ -1,0 +1,1307 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The line: reserve a code, build its label, send it, wait for the printer, wait for the scan, judge it,
+//! record the outcome durably. One [`Station`] owns the ledger connection, the printer and the scanner; it
+//! runs on one thread (the engine's, or the CLI's) and reports through a [`Sink`].
+//!
+//! The order of ledger writes is the safety argument: SENT is recorded before the first byte leaves,
+//! PRINTED only when the printer says the label is out, VERIFIED only on a byte-exact scan, and every
+//! failure is a REJECTED code a supervisor sees. Nothing here ever returns a code that may exist on paper
+//! to the pool.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, TryRecvError};
+use std::time::{Duration, Instant};
+
+use labelstation_printer::{JobOutcome, Printer, PrinterError, wait_until_done};
+use labelstation_scanner::{Scanner, ScannerEvent, ScannerState};
+use labelstation_zpl::template::Template;
+use labelstation_zpl::write::{LabelData, ProductText};
+
+use super::events::*;
+use super::pin::Supervisor;
+use crate::codes::{CodeFormat, Gtin};
+use crate::config::{LabelMode, LineConfig, PrinterConfig};
+use crate::store::{
+    Actor, CodeId, CodeRecord, CodeState, JobId, Ledger, Product, ScanProof, StoreError,
+};
+use crate::verdict::{MismatchKind, ScanVerdict, decide};
+
+/// Where events go.
+pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
+
+/// Errors that end a run. Label-level failures are not errors: they are rejected codes.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(
+        "unknown product GTIN {0}: add it with `labelstation products add --gtin {0} --name ...`"
+    )]
+    UnknownProduct(Gtin),
+    #[error(
+        "no codes left for GTIN {0}: pull more with `labelstation codes pull --gtin {0} --quantity N` or import a file"
+    )]
+    PoolEmpty(Gtin),
+    #[error("cannot build the label: {0}")]
+    Label(String),
+    #[error(
+        "the line stopped after {count} failures in a row (last: {last}): a supervisor must review the rejected labels (`labelstation review list`) and unlock the line"
+    )]
+    LineStopped { count: u32, last: String },
+    #[error(
+        "the printer was not fixed in time ({reason}): the label in hand was rejected; fix the printer and start again"
+    )]
+    PrinterNotFixed { reason: String },
+    #[error("scanner: {0}")]
+    Scanner(String),
+    #[error("printer: {0}")]
+    Printer(#[from] PrinterError),
+    #[error("the run was stopped")]
+    Interrupted,
+}
+
+/// What a finished run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunSummary {
+    pub requested: u32,
+    pub printed: u32,
+    pub verified: u32,
+    pub rejected: u32,
+    /// Batch and no-verify: printed codes still waiting for their scan.
+    pub waiting: u32,
+    /// Software cost of each verification: from the scan's arrival to the durable verdict, microseconds.
+    #[serde(skip)]
+    pub verdict_latency_us: Vec<u64>,
+}
+
+/// Signals a run takes from the screens while it waits.
+#[derive(Debug, Default)]
+struct Signals {
+    stop: bool,
+    cancel: bool,
+    unreadable: bool,
+    unlock: Option<Supervisor>,
+}
+
+/// The line's parts.
+pub struct Station {
+    pub(crate) ledger: Ledger,
+    pub(crate) line: LineConfig,
+    pub(crate) printer_cfg: PrinterConfig,
+    pub(crate) format: CodeFormat,
+    pub(crate) template: Template,
+    pub(crate) printer: Box<dyn Printer>,
+    pub(crate) printer_name: String,
+    pub(crate) scanner: Box<dyn Scanner>,
+    pub(crate) sink: Sink,
+    pub(crate) actor: Actor,
+    pub(crate) counters: Counters,
+    failures: u32,
+    last_failure: String,
+    /// The product whose stored format (^DF) the printer holds, in `stored` label mode.
+    stored_for: Option<String>,
+    pub(crate) commands: Option<Receiver<Command>>,
+    /// Commands that arrived during a run and are for the engine loop (product change, review, ...).
+    pub(crate) deferred: VecDeque<Command>,
+    signals: Signals,
+    /// Render each label for the screen's preview.
+    pub previews: bool,
+    /// Where the supervisor PIN is checked (none: supervisor actions are refused).
+    pub(crate) pins: Option<super::pin::PinStore>,
+    session: Option<(Supervisor, Instant)>,
+    wrong_pins: u32,
+    pin_locked_until: Option<Instant>,
+}
+
+/// A supervisor session ends after this long without an action.
+pub const SESSION_IDLE: Duration = Duration::from_secs(300);
+const MAX_WRONG_PINS: u32 = 5;
+const PIN_LOCKOUT: Duration = Duration::from_secs(60);
+
+/// A scan as it arrived: bytes, AIM id, when.
+type Arrived = (Vec<u8>, Option<String>, Instant);
+
+/// What became of one label at the printer.
+enum Printed {
+    Yes,
+    /// Rejected: printer error the worker cancelled or could not fix in time.
+    Rejected,
+}
+
+/// What became of one scanned label.
+enum Scanned {
+    Verified,
+    Rejected,
+}
+
+impl Station {
+    #[allow(clippy::too_many_arguments)]
+    pub fn new(
+        ledger: Ledger,
+        line: LineConfig,
+        printer_cfg: PrinterConfig,
+        format: CodeFormat,
+        template: Template,
+        printer: Box<dyn Printer>,
+        scanner: Box<dyn Scanner>,
+        sink: Sink,
+        actor: Actor,
+    ) -> Station {
+        let printer_name = printer.describe();
+        Station {
+            ledger,
+            line,
+            printer_cfg,
+            format,
+            template,
+            printer,
+            printer_name,
+            scanner,
+            sink,
+            actor,
+            counters: Counters::default(),
+            failures: 0,
+            last_failure: String::new(),
+            stored_for: None,
+            commands: None,
+            deferred: VecDeque::new(),
+            signals: Signals::default(),
+            previews: false,
+            pins: None,
+            session: None,
+            wrong_pins: 0,
+            pin_locked_until: None,
+        }
+    }
+
+    /// Check supervisor PINs against `pins`.
+    pub fn with_pins(mut self, pins: super::pin::PinStore) -> Station {
+        self.pins = Some(pins);
+        self
+    }
+
+    /// Take commands from a screen while runs wait.
+    pub fn with_commands(mut self, rx: Receiver<Command>) -> Station {
+        self.commands = Some(rx);
+        self
+    }
+
+    pub fn ledger(&self) -> &Ledger {
+        &self.ledger
+    }
+
+    pub fn counters(&self) -> Counters {
+        self.counters
+    }
+
+    pub(crate) fn emit(&self, e: Event) {
+        (self.sink)(e)
+    }
+
+    fn emit_counters(&self) {
+        self.emit(Event::Counters {
+            counters: self.counters,
+        });
+    }
+
+    fn emit_line(&self, line: LineState) {
+        self.emit(Event::Line { line });
+    }
+
+    /// Whether the line is stopped for too many failures.
+    pub fn is_stopped(&self) -> bool {
+        self.failures >= self.line.max_consecutive_failures
+    }
+
+    /// Supervisor: clear the failure count so the line runs again. Audited.
+    pub fn unlock(&mut self, sup: &Supervisor) -> Result<(), EngineError> {
+        let detail = serde_json::json!({ "failures": self.failures, "last": self.last_failure });
+        let station = self.ledger.station().to_owned();
+        self.ledger
+            .audit_note(sup.actor(), "line.unlock", &station, &detail)?;
+        self.failures = 0;
+        self.last_failure.clear();
+        self.emit_line(LineState::Idle);
+        Ok(())
+    }
+
+    fn failure(&mut self, what: &str) {
+        self.failures += 1;
+        self.last_failure = what.to_owned();
+    }
+
+    /// Label `count` pairs of `gtin`. Label-level failures are rejected codes, not errors; an error ends
+    /// the run (pool empty, line stopped, printer not fixed, ledger trouble) with the ledger consistent.
+    pub fn run(&mut self, gtin: &Gtin, mode: Mode, count: u32) -> Result<RunSummary, EngineError> {
+        let product = self
+            .ledger
+            .product(gtin)?
+            .ok_or_else(|| EngineError::UnknownProduct(gtin.clone()))?;
+        if self.is_stopped() {
+            return Err(EngineError::LineStopped {
+                count: self.failures,
+                last: self.last_failure.clone(),
+            });
+        }
+        self.signals = Signals::default();
+        let job = self.ledger.open_job(gtin, mode.job_mode(), &self.actor)?;
+        let mut summary = RunSummary {
+            requested: count,
+            ..RunSummary::default()
+        };
+        let result = match mode {
+            Mode::Inline => self.run_inline(job, &product, count, &mut summary),
+            Mode::Batch | Mode::NoVerify => self.run_roll(job, &product, mode, count, &mut summary),
+        };
+        let closed = self.ledger.close_job(job);
+        self.emit_line(LineState::Idle);
+        result?;
+        closed?;
+        Ok(summary)
+    }
+
+    fn reserve(&mut self, job: JobId, gtin: &Gtin) -> Result<CodeRecord, EngineError> {
+        match self.ledger.reserve(job, &self.actor) {
+            Ok(rec) => {
+                self.emit(Event::Label {
+                    code: rec.id,
+                    masked: rec.code.masked(),
+                    phase: LabelPhase::Reserved,
+                    preview: None,
+                });
+                Ok(rec)
+            }
+            Err(StoreError::PoolEmpty(_)) => Err(EngineError::PoolEmpty(gtin.clone())),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn run_inline(
+        &mut self,
+        job: JobId,
+        product: &Product,
+        count: u32,
+        summary: &mut RunSummary,
+    ) -> Result<(), EngineError> {
+        let mut next: Option<CodeRecord> = None;
+        let mut outcome = Ok(());
+        for i in 0..count {
+            self.emit_line(LineState::Running {
+                mode: Mode::Inline,
+                done: i,
+                total: count,
+            });
+            let rec = match next.take() {
+                Some(r) => r,
+                None => match self.reserve(job, &product.gtin) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        outcome = Err(e);
+                        break;
+                    }
+                },
+            };
+            match self.print_one(job, product, &rec) {
+                Ok(Printed::Yes) => summary.printed += 1,
+                Ok(Printed::Rejected) => {
+                    summary.rejected += 1;
+                    if let Err(e) = self.after_failure() {
+                        outcome = Err(e);
+                        break;
+                    }
+                    continue;
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            // The next label is prepared while the worker applies this one.
+            if i + 1 < count && !self.signals.stop {
+                next = self.ledger.reserve(job, &self.actor).ok();
+            }
+            match self.await_scan(job, &rec, summary) {
+                Ok(Scanned::Verified) => summary.verified += 1,
+                Ok(Scanned::Rejected) => {
+                    summary.rejected += 1;
+                    if let Err(e) = self.after_failure() {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
+                Err(e) => {
+                    outcome = Err(e);
+                    break;
+                }
+            }
+            if self.signals.stop {
+                break;
+            }
+        }
+        if let Some(r) = next {
+            self.ledger.release(r.id, job, &self.actor)?;
+            self.emit(Event::Label {
+                code: r.id,
+                masked: r.code.masked(),
+                phase: LabelPhase::Released,
+                preview: None,
+            });
+        }
+        outcome
+    }
+
+    /// Batch and no-verify: print the roll, then (batch) take scans in any order.
+    fn run_roll(
+        &mut self,
+        job: JobId,
+        product: &Product,
+        mode: Mode,
+        count: u32,
+        summary: &mut RunSummary,
+    ) -> Result<(), EngineError> {
+        for i in 0..count {
+            self.emit_line(LineState::Running {
+                mode,
+                done: i,
+                total: count,
+            });
+            if self.signals.stop {
+                break;
+            }
+            let rec = self.reserve(job, &product.gtin)?;
+            match self.print_one(job, product, &rec)? {
+                Printed::Yes => summary.printed += 1,
+                Printed::Rejected => {
+                    summary.rejected += 1;
+                    self.after_failure()?;
+                }
+            }
+            self.poll_commands();
+        }
+        if mode == Mode::Batch {
+            self.await_batch(job, summary)?;
+        }
+        summary.waiting = u32::try_from(self.waiting_in_job(job)?).unwrap_or(u32::MAX);
+        Ok(())
+    }
+
+    fn waiting_in_job(&self, job: JobId) -> Result<u64, EngineError> {
+        let n: i64 = self
+            .ledger
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM codes WHERE job_id = ?1 AND state = 'PRINTED'",
+                [job.0],
+                |r| r.get(0),
+            )
+            .map_err(StoreError::from)?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// After a rejected label: count it, and stop the line when too many came in a row.
+    fn after_failure(&mut self) -> Result<(), EngineError> {
+        if self.is_stopped() {
+            let reason = format!(
+                "{} failures in a row (last: {}): call the supervisor",
+                self.failures, self.last_failure
+            );
+            self.emit_line(LineState::Stopped {
+                reason: reason.clone(),
+            });
+            // With a screen attached, wait for a supervisor to unlock; otherwise end the run.
+            if self.commands.is_some() {
+                loop {
+                    self.poll_commands();
+                    if let Some(sup) = self.signals.unlock.take() {
+                        self.unlock(&sup)?;
+                        return Ok(());
+                    }
+                    if self.signals.stop {
+                        break;
+                    }
+                    self.idle_wait(Duration::from_millis(100));
+                }
+            }
+            return Err(EngineError::LineStopped {
+                count: self.failures,
+                last: self.last_failure.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Wait a little, keeping the scanner's state current.
+    fn idle_wait(&mut self, d: Duration) {
+        match self.scanner.next_event(d) {
+            Ok(Some(ScannerEvent::State(s))) => self.emit_scanner(&s),
+            Ok(Some(_)) => self.emit(Event::Notice {
+                severity: Severity::Warning,
+                message: "Scan ignored: the line is stopped".into(),
+            }),
+            Ok(None) => {}
+            Err(_) => std::thread::sleep(d),
+        }
+    }
+
+    /// Take commands from the screen; those for the run set signals, the rest wait for the engine loop.
+    pub(crate) fn poll_commands(&mut self) {
+        let Some(rx) = &self.commands else { return };
+        loop {
+            match rx.try_recv() {
+                Ok(Command::Stop) | Ok(Command::Shutdown) => {
+                    self.signals.stop = true;
+                    self.deferred.push_back(Command::Refresh);
+                }
+                Ok(Command::CancelLabel) => self.signals.cancel = true,
+                Ok(Command::Unreadable) => self.signals.unreadable = true,
+                Ok(other) => self.deferred.push_back(other),
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    self.signals.stop = true;
+                    break;
+                }
+            }
+        }
+        // Sign-in, sign-out, unlock and write-off are taken at once, even mid-run: a stopped line needs them.
+        let mut keep = VecDeque::new();
+        while let Some(c) = self.deferred.pop_front() {
+            if let Some(other) = self.session_command(c) {
+                keep.push_back(other);
+            }
+        }
+        self.deferred = keep;
+    }
+
+    /// The supervisor signed in now, if any (sessions end after [`SESSION_IDLE`] without an action).
+    pub fn supervisor(&mut self) -> Option<Supervisor> {
+        match &self.session {
+            Some((s, at)) if at.elapsed() < SESSION_IDLE => {
+                let s = s.clone();
+                self.session = Some((s.clone(), Instant::now()));
+                Some(s)
+            }
+            Some(_) => {
+                self.session = None;
+                self.emit(Event::Supervisor {
+                    active: false,
+                    name: None,
+                });
+                None
+            }
+            None => None,
+        }
+    }
+
+    /// Handle a supervisor command; others are handed back.
+    pub(crate) fn session_command(&mut self, c: Command) -> Option<Command> {
+        match c {
+            Command::SupervisorLogin { name, pin } => {
+                self.login(&name, &pin);
+                None
+            }
+            Command::SupervisorLogout => {
+                self.session = None;
+                self.emit(Event::Supervisor {
+                    active: false,
+                    name: None,
+                });
+                None
+            }
+            Command::Unlock => {
+                match self.supervisor() {
+                    Some(s) => self.signals.unlock = Some(s),
+                    None => self.notice(
+                        Severity::Alert,
+                        "Unlocking the line needs the supervisor PIN",
+                    ),
+                }
+                None
+            }
+            Command::WriteOff { code, reason } => {
+                match self.supervisor() {
+                    Some(s) => {
+                        if let Err(e) = self.write_off(&s, code, &reason) {
+                            self.notice(Severity::Alert, &format!("Write-off failed: {e}"));
+                        }
+                    }
+                    None => self.notice(
+                        Severity::Alert,
+                        "Writing a code off needs the supervisor PIN",
+                    ),
+                }
+                None
+            }
+            other => Some(other),
+        }
+    }
+
+    fn login(&mut self, name: &str, pin: &str) {
+        let Some(store) = &self.pins else {
+            self.notice(
+                Severity::Alert,
+                "Supervisor sign-in is not available on this station",
+            );
+            return;
+        };
+        if let Some(until) = self.pin_locked_until
+            && Instant::now() < until
+        {
+            self.notice(
+                Severity::Alert,
+                &format!(
+                    "Too many wrong PINs: try again in {} s",
+                    until.saturating_duration_since(Instant::now()).as_secs() + 1
+                ),
+            );
+            return;
+        }
+        let name = if name.trim().is_empty() {
+            "supervisor"
+        } else {
+            name.trim()
+        };
+        match store.check(pin, name) {
+            Ok(sup) => {
+                self.wrong_pins = 0;
+                let station = self.ledger.station().to_owned();
+                let _ = self.ledger.audit_note(
+                    sup.actor(),
+                    "supervisor.login",
+                    &station,
+                    &serde_json::json!({}),
+                );
+                self.emit(Event::Supervisor {
+                    active: true,
+                    name: Some(name.to_owned()),
+                });
+                self.session = Some((sup, Instant::now()));
+            }
+            Err(e) => {
+                if matches!(e, super::pin::PinError::Wrong) {
+                    self.wrong_pins += 1;
+                    if self.wrong_pins >= MAX_WRONG_PINS {
+                        self.wrong_pins = 0;
+                        self.pin_locked_until = Some(Instant::now() + PIN_LOCKOUT);
+                    }
+                    let station = self.ledger.station().to_owned();
+                    let _ = self.ledger.audit_note(
+                        &self.actor,
+                        "supervisor.pin_refused",
+                        &station,
+                        &serde_json::json!({ "name": name }),
+                    );
+                }
+                self.notice(Severity::Alert, &e.to_string());
+            }
+        }
+    }
+
+    /// The label bytes for a code (with the stored format first when the printer needs it).
+    fn label_bytes(&mut self, product: &Product, rec: &CodeRecord) -> Result<Vec<u8>, EngineError> {
+        let gtin_text = product.gtin.to_string();
+        let size = product.size.clone().unwrap_or_default();
+        let data = LabelData {
+            code: rec.code.as_str(),
+            name: &product.name,
+            size: &size,
+            gtin_text: &gtin_text,
+            serial_text: rec.code.serial(),
+        };
+        let label_err = |e: labelstation_zpl::write::WriteError| EngineError::Label(e.to_string());
+        match self.line.label_mode {
+            LabelMode::Full => Ok(labelstation_zpl::write::full_label(&self.template, &data)
+                .map_err(label_err)?
+                .into_bytes()),
+            LabelMode::Stored => {
+                let mut out = String::new();
+                if self.stored_for.as_deref() != Some(gtin_text.as_str()) {
+                    let text = ProductText {
+                        name: &product.name,
+                        size: &size,
+                        gtin_text: &gtin_text,
+                    };
+                    out.push_str(
+                        &labelstation_zpl::write::stored_product_format(&self.template, &text)
+                            .map_err(label_err)?,
+                    );
+                }
+                out.push_str(
+                    &labelstation_zpl::write::recall_code(
+                        &self.template,
+                        rec.code.as_str(),
+                        rec.code.serial(),
+                    )
+                    .map_err(label_err)?,
+                );
+                Ok(out.into_bytes())
+            }
+        }
+    }
+
+    fn preview(
+        &self,
+        product: &Product,
+        rec: &CodeRecord,
+    ) -> Option<Arc<labelstation_zpl::render::Bitmap>> {
+        if !self.previews {
+            return None;
+        }
+        let gtin_text = product.gtin.to_string();
+        let size = product.size.clone().unwrap_or_default();
+        let data = LabelData {
+            code: rec.code.as_str(),
+            name: &product.name,
+            size: &size,
+            gtin_text: &gtin_text,
+            serial_text: rec.code.serial(),
+        };
+        labelstation_zpl::preview(&self.template, &data)
+            .ok()
+            .map(Arc::new)
+    }
+
+    /// Send one label and wait until the printer has it out. SENT is recorded before the first byte.
+    fn print_one(
+        &mut self,
+        job: JobId,
+        product: &Product,
+        rec: &CodeRecord,
+    ) -> Result<Printed, EngineError> {
+        let zpl = self.label_bytes(product, rec)?;
+        self.ledger
+            .mark_sent(rec.id, job, &self.printer_name, &zpl, true, &self.actor)?;
+        self.counters.sent += 1;
+        self.emit(Event::Label {
+            code: rec.id,
+            masked: rec.code.masked(),
+            phase: LabelPhase::Sent,
+            preview: self.preview(product, rec),
+        });
+        self.emit_printer(PrinterState::Printing, None, None);
+        let sent = self.printer.send(&zpl);
+        if sent.is_ok() && self.line.label_mode == LabelMode::Stored {
+            self.stored_for = Some(product.gtin.to_string());
+        }
+        let mut problem: Option<(String, String)> = match sent {
+            Ok(()) => None,
+            Err(e) => {
+                self.stored_for = None;
+                Some((
+                    format!("sending the label failed: {e}"),
+                    "Check the printer cable or network and that the printer is on".into(),
+                ))
+            }
+        };
+        let timeout = Duration::from_secs(self.printer_cfg.print_timeout_secs);
+        let poll = Duration::from_millis(self.printer_cfg.status_poll_ms);
+        let paused_at = Instant::now();
+        loop {
+            if problem.is_none() {
+                match wait_until_done(self.printer.as_mut(), timeout, poll) {
+                    Ok(JobOutcome::Done) | Ok(JobOutcome::Unknown { .. }) => {
+                        self.ledger.mark_printed(rec.id, job, &self.actor)?;
+                        self.counters.printed += 1;
+                        self.emit_printer(PrinterState::Ready, None, None);
+                        self.emit(Event::Label {
+                            code: rec.id,
+                            masked: rec.code.masked(),
+                            phase: LabelPhase::Printed,
+                            preview: None,
+                        });
+                        self.emit_counters();
+                        return Ok(Printed::Yes);
+                    }
+                    Ok(JobOutcome::Blocked { problem: p, .. }) => {
+                        problem = Some((p.to_string(), p.remedy().to_owned()));
+                    }
+                    Ok(_) => {
+                        problem = Some((
+                            "the printer reported an unexpected state".into(),
+                            "Check the printer's display".into(),
+                        ));
+                    }
+                    Err(e) => {
+                        if e.is_disconnect() {
+                            self.stored_for = None;
+                        }
+                        problem = Some((
+                            e.to_string(),
+                            "Check the printer is on, connected and not showing an error".into(),
+                        ));
+                    }
+                }
+            }
+            // The printer needs a person. The label stays SENT: when the printer is fixed it finishes the
+            // label it holds (a Zebra keeps its buffer); a label lost on the way is caught at the scan.
+            let Some((reason, remedy)) = problem.clone() else {
+                continue;
+            };
+            // Any printer trouble may mean it restarted and forgot the stored format.
+            self.stored_for = None;
+            self.emit_printer(
+                PrinterState::Problem,
+                Some(reason.clone()),
+                Some(remedy.clone()),
+            );
+            self.emit_line(LineState::Paused {
+                reason: reason.clone(),
+                remedy: remedy.clone(),
+            });
+            self.poll_commands();
+            let gave_up = paused_at.elapsed() >= Duration::from_secs(self.line.pause_timeout_secs);
+            if self.signals.cancel || gave_up || (self.signals.stop && self.commands.is_none()) {
+                self.signals.cancel = false;
+                let why = format!("printer error while printing: {reason}");
+                self.reject(job, rec, &why)?;
+                if gave_up {
+                    return Err(EngineError::PrinterNotFixed { reason });
+                }
+                return Ok(Printed::Rejected);
+            }
+            std::thread::sleep(Duration::from_millis(500).min(timeout));
+            // Look again: when the printer answers without a blocking problem, wait for the label.
+            match self.printer.host_status() {
+                Ok(labelstation_printer::status::StatusReply::Host(s))
+                    if !s.problems().iter().any(|p| p.is_blocking()) =>
+                {
+                    problem = None;
+                }
+                Err(PrinterError::NoStatusChannel { .. }) => problem = None,
+                _ => {}
+            }
+        }
+    }
+
+    fn reject(&mut self, job: JobId, rec: &CodeRecord, reason: &str) -> Result<(), EngineError> {
+        self.ledger.reject(rec.id, job, reason, &self.actor)?;
+        self.counters.rejected += 1;
+        self.failure(reason);
+        self.emit(Event::Label {
+            code: rec.id,
+            masked: rec.code.masked(),
+            phase: LabelPhase::Rejected {
+                reason: reason.to_owned(),
+            },
+            preview: None,
+        });
+        self.emit_counters();
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        Ok(())
+    }
+
+    pub(crate) fn review_len(&self) -> u64 {
+        self.ledger
+            .connection()
+            .query_row(
+                "SELECT count(*) FROM codes WHERE state IN ('REJECTED', 'NEEDS_REVIEW')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
+            .map(|n| u64::try_from(n).unwrap_or(0))
+            .unwrap_or(0)
+    }
+
+    pub(crate) fn emit_printer(
+        &self,
+        state: PrinterState,
+        detail: Option<String>,
+        remedy: Option<String>,
+    ) {
+        self.emit(Event::Printer {
+            printer: PrinterView {
+                device: self.printer_name.clone(),
+                state,
+                detail,
+                remedy,
+            },
+        });
+    }
+
+    pub(crate) fn emit_scanner(&self, s: &ScannerState) {
+        let (connected, detail) = match s {
+            ScannerState::Connected => (true, "connected".to_owned()),
+            ScannerState::Connecting => (false, "connecting".to_owned()),
+            ScannerState::Disconnected { reason } | ScannerState::Stopped { reason } => {
+                (false, reason.clone())
+            }
+            ScannerState::Reconnecting { attempt, retry_in } => (
+                false,
+                format!("reconnecting (attempt {attempt}, next in {retry_in:?})"),
+            ),
+        };
+        self.emit(Event::Scanner {
+            scanner: ScannerView {
+                device: self.scanner.source().to_owned(),
+                connected,
+                detail,
+            },
+        });
+    }
+
+    /// The next scan (bytes and AIM id), or None at the deadline or when the run is signalled.
+    fn next_scan(&mut self, until: Instant) -> Result<Option<Arrived>, EngineError> {
+        loop {
+            self.poll_commands();
+            if self.signals.cancel || self.signals.unreadable {
+                return Ok(None);
+            }
+            let left = until.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let ev = self
+                .scanner
+                .next_event(left.min(Duration::from_millis(50)))
+                .map_err(|e| EngineError::Scanner(e.to_string()))?;
+            match ev {
+                None => {}
+                Some(ScannerEvent::Scan(scan)) => {
+                    let aim = scan.aim.map(|a| String::from_utf8_lossy(&a).into_owned());
+                    return Ok(Some((scan.bytes, aim, Instant::now())));
+                }
+                Some(ScannerEvent::State(s)) => self.emit_scanner(&s),
+                Some(ScannerEvent::Incomplete(_)) => self.notice(
+                    Severity::Warning,
+                    "The scan was cut off (scanner disconnected): scan again",
+                ),
+                Some(ScannerEvent::UnmappedKeys { .. }) => self.notice(
+                    Severity::Warning,
+                    "The scanner sent keys the station cannot map: set the scanner to USB-CDC mode, then scan again",
+                ),
+                Some(ScannerEvent::Overlong { len, cap, .. }) => self.notice(
+                    Severity::Warning,
+                    &format!("Scanner noise ignored ({len} bytes, over the {cap}-byte limit): scan again"),
+                ),
+                Some(ScannerEvent::BadReport { reason, .. }) => {
+                    self.notice(Severity::Warning, &format!("Scanner report ignored: {reason}"))
+                }
+            }
+        }
+    }
+
+    pub(crate) fn notice(&self, severity: Severity, message: &str) {
+        self.emit(Event::Notice {
+            severity,
+            message: message.to_owned(),
+        });
+    }
+
+    fn emit_verdict(&self, verdict: &ScanVerdict) {
+        let severity = match verdict {
+            ScanVerdict::Match { .. } => Severity::Ok,
+            ScanVerdict::Retail { .. } => Severity::Warning,
+            ScanVerdict::Mismatch {
+                kind: MismatchKind::AlreadyVerified { .. },
+                ..
+            } => Severity::Warning,
+            _ => Severity::Alert,
+        };
+        self.emit(Event::Verdict {
+            verdict: verdict.clone(),
+            message: verdict.message(),
+            severity,
+        });
+    }
+
+    fn verdict_name(verdict: &ScanVerdict) -> &'static str {
+        match verdict {
+            ScanVerdict::Match { .. } => "MATCH",
+            ScanVerdict::Mismatch { kind, .. } => match kind {
+                MismatchKind::SeparatorsMissing => "SEPARATORS_MISSING",
+                MismatchKind::AlreadyVerified { .. } => "ALREADY_VERIFIED",
+                MismatchKind::OurOther { .. } => "OUR_OTHER",
+                MismatchKind::Foreign => "FOREIGN",
+            },
+            ScanVerdict::NotGs1 { .. } => "NOT_GS1",
+            ScanVerdict::Unreadable { .. } => "UNREADABLE",
+            ScanVerdict::Retail { .. } => "RETAIL",
+            ScanVerdict::Timeout => "TIMEOUT",
+        }
+    }
+
+    /// Inline: wait for the scan of the sticker just printed and judge it.
+    fn await_scan(
+        &mut self,
+        job: JobId,
+        rec: &CodeRecord,
+        summary: &mut RunSummary,
+    ) -> Result<Scanned, EngineError> {
+        let timeout = Duration::from_secs(self.line.scan_timeout_secs);
+        let mut deadline = Instant::now() + timeout;
+        let mut bad_reads = 0u32;
+        self.emit_line(LineState::AwaitingScan {
+            masked: rec.code.masked(),
+            seconds_left: timeout.as_secs(),
+        });
+        loop {
+            let scan = self.next_scan(deadline)?;
+            if self.signals.cancel || self.signals.unreadable {
+                let why = if self.signals.unreadable {
+                    "the worker reported the sticker unreadable"
+                } else {
+                    "the label was cancelled at the station"
+                };
+                self.signals.cancel = false;
+                self.signals.unreadable = false;
+                self.reject(job, rec, why)?;
+                return Ok(Scanned::Rejected);
+            }
+            let Some((raw, aim, arrived)) = scan else {
+                // A scanner that is away does not make the worker late: wait for it to come back.
+                if !matches!(self.scanner.state(), ScannerState::Connected) {
+                    deadline = Instant::now() + timeout;
+                    continue;
+                }
+                let verdict = ScanVerdict::Timeout;
+                self.emit_verdict(&verdict);
+                self.reject(job, rec, &format!("no scan within {} s", timeout.as_secs()))?;
+                return Ok(Scanned::Rejected);
+            };
+            let current = self.ledger.code(rec.id)?;
+            let verdict = decide(&self.ledger, &raw, &self.format, Some(&current), None)?;
+            self.emit_verdict(&verdict);
+            match &verdict {
+                ScanVerdict::Match { code } => {
+                    let proof = ScanProof {
+                        raw: &raw,
+                        aim: aim.as_deref(),
+                    };
+                    self.ledger.verify(*code, job, &proof, &self.actor)?;
+                    summary
+                        .verdict_latency_us
+                        .push(u64::try_from(arrived.elapsed().as_micros()).unwrap_or(u64::MAX));
+                    self.counters.verified += 1;
+                    self.failures = 0;
+                    self.emit(Event::Label {
+                        code: rec.id,
+                        masked: rec.code.masked(),
+                        phase: LabelPhase::Verified,
+                        preview: None,
+                    });
+                    self.emit_counters();
+                    return Ok(Scanned::Verified);
+                }
+                other => {
+                    let name = Self::verdict_name(other);
+                    let about = match other {
+                        ScanVerdict::Mismatch {
+                            kind:
+                                MismatchKind::AlreadyVerified { code }
+                                | MismatchKind::OurOther { code, .. },
+                            ..
+                        } => Some(*code),
+                        _ => None,
+                    };
+                    self.ledger
+                        .record_scan(&raw, aim.as_deref(), name, about, Some(job))?;
+                    match other {
+                        ScanVerdict::Retail { .. }
+                        | ScanVerdict::Mismatch {
+                            kind: MismatchKind::AlreadyVerified { .. },
+                            ..
+                        } => {
+                            self.counters.warnings += 1;
+                        }
+                        ScanVerdict::Mismatch {
+                            kind: MismatchKind::Foreign | MismatchKind::OurOther { .. },
+                            ..
+                        } => {
+                            // A wrong sticker is an alert; the one just printed still waits.
+                            self.counters.alerts += 1;
+                            self.failure(&other.message());
+                            if self.is_stopped() {
+                                let why = format!("stopped on {}: {}", name, other.message());
+                                self.failures -= 1;
+                                self.reject(job, rec, &why)?;
+                                return Ok(Scanned::Rejected);
+                            }
+                        }
+                        _ => {
+                            // Unreadable, not GS1, separators missing: the worker may scan again.
+                            bad_reads += 1;
+                            if bad_reads > self.line.rescans {
+                                self.reject(job, rec, &other.message())?;
+                                return Ok(Scanned::Rejected);
+                            }
+                        }
+                    }
+                    self.emit_counters();
+                }
+            }
+        }
+    }
+
+    /// Batch: take scans in any order until every printed code of the job is verified, the worker stops,
+    /// or no scan comes for the scan timeout (the rest wait on the roll, still PRINTED).
+    fn await_batch(&mut self, job: JobId, summary: &mut RunSummary) -> Result<(), EngineError> {
+        let quiet = Duration::from_secs(self.line.scan_timeout_secs);
+        let mut deadline = Instant::now() + quiet;
+        loop {
+            let waiting = self.waiting_in_job(job)?;
+            if waiting == 0 || self.signals.stop {
+                return Ok(());
+            }
+            self.emit_line(LineState::AwaitingBatch { waiting });
+            let Some((raw, aim, arrived)) = self.next_scan(deadline)? else {
+                self.signals.cancel = false;
+                self.signals.unreadable = false;
+                if Instant::now() >= deadline {
+                    self.notice(
+                        Severity::Info,
+                        &format!(
+                            "{waiting} printed stickers wait on the roll; scan them when applied"
+                        ),
+                    );
+                    return Ok(());
+                }
+                continue;
+            };
+            deadline = Instant::now() + quiet;
+            if self.judge_loose_scan(&raw, aim.as_deref(), Some(job), arrived, summary)? {
+                summary.verified += 1;
+            }
+        }
+    }
+
+    /// A scan with no label expected: a batch sticker, a leftover of a roll, a retail barcode, noise.
+    /// Returns whether it verified a code.
+    pub(crate) fn judge_loose_scan(
+        &mut self,
+        raw: &[u8],
+        aim: Option<&str>,
+        job: Option<JobId>,
+        arrived: Instant,
+        summary: &mut RunSummary,
+    ) -> Result<bool, EngineError> {
+        let verdict = decide(&self.ledger, raw, &self.format, None, None)?;
+        self.emit_verdict(&verdict);
+        if let ScanVerdict::Match { code } = verdict {
+            let rec = self.ledger.code(code)?;
+            let proof = ScanProof { raw, aim };
+            let Some(held_by) = rec.job else {
+                return Ok(false);
+            };
+            self.ledger.verify(code, held_by, &proof, &self.actor)?;
+            summary
+                .verdict_latency_us
+                .push(u64::try_from(arrived.elapsed().as_micros()).unwrap_or(u64::MAX));
+            self.counters.verified += 1;
+            self.failures = 0;
+            self.emit(Event::Label {
+                code,
+                masked: rec.code.masked(),
+                phase: LabelPhase::Verified,
+                preview: None,
+            });
+            self.emit_counters();
+            return Ok(true);
+        }
+        let about = match &verdict {
+            ScanVerdict::Mismatch {
+                kind: MismatchKind::AlreadyVerified { code } | MismatchKind::OurOther { code, .. },
+                ..
+            } => Some(*code),
+            _ => None,
+        };
+        self.ledger
+            .record_scan(raw, aim, Self::verdict_name(&verdict), about, job)?;
+        match verdict {
+            ScanVerdict::Retail { .. }
+            | ScanVerdict::Mismatch {
+                kind: MismatchKind::AlreadyVerified { .. },
+                ..
+            } => self.counters.warnings += 1,
+            ScanVerdict::Mismatch { .. } => self.counters.alerts += 1,
+            _ => {}
+        }
+        self.emit_counters();
+        Ok(false)
+    }
+
+    /// Outside a run: take scans for `period` (stickers of a roll applied later, a retail barcode that
+    /// picks the product, noise). Returns how many codes were verified.
+    pub fn take_scans(
+        &mut self,
+        period: Duration,
+    ) -> Result<(u32, Vec<crate::codes::Gtin>), EngineError> {
+        let until = Instant::now() + period;
+        let mut verified = 0;
+        let mut retail = Vec::new();
+        let mut summary = RunSummary::default();
+        while let Some((raw, aim, arrived)) = self.next_scan(until)? {
+            if let crate::verdict::ScanContent::Retail { gtin } =
+                crate::verdict::classify(&raw, &self.format)
+            {
+                retail.push(gtin);
+                continue;
+            }
+            if self.judge_loose_scan(&raw, aim.as_deref(), None, arrived, &mut summary)? {
+                verified += 1;
+            }
+        }
+        self.signals.cancel = false;
+        self.signals.unreadable = false;
+        Ok((verified, retail))
+    }
+
+    // ---- supervisor -----------------------------------------------------------------------------
+
+    /// Supervisor: print a REJECTED or NEEDS_REVIEW code again (its sticker was not applied), then wait
+    /// for its scan unless `verify` is false. Audited in the ledger.
+    pub fn reprint(
+        &mut self,
+        sup: &Supervisor,
+        code: CodeId,
+        reason: &str,
+        verify: bool,
+    ) -> Result<RunSummary, EngineError> {
+        let rec = self.ledger.code(code)?;
+        let product = self
+            .ledger
+            .product(rec.code.gtin())?
+            .ok_or_else(|| EngineError::UnknownProduct(rec.code.gtin().clone()))?;
+        let job =
+            self.ledger
+                .open_job(rec.code.gtin(), crate::store::JobMode::Reprint, sup.actor())?;
+        let result = (|| -> Result<RunSummary, EngineError> {
+            self.ledger.reprint(code, job, reason, sup.actor())?;
+            let rec = self.ledger.code(code)?;
+            let mut summary = RunSummary {
+                requested: 1,
+                ..RunSummary::default()
+            };
+            match self.print_one(job, &product, &rec)? {
+                Printed::Yes => summary.printed += 1,
+                Printed::Rejected => {
+                    summary.rejected += 1;
+                    return Ok(summary);
+                }
+            }
+            if verify {
+                match self.await_scan(job, &rec, &mut summary)? {
+                    Scanned::Verified => summary.verified += 1,
+                    Scanned::Rejected => summary.rejected += 1,
+                }
+            } else {
+                summary.waiting = 1;
+            }
+            Ok(summary)
+        })();
+        let closed = self.ledger.close_job(job);
+        let summary = result?;
+        closed?;
+        Ok(summary)
+    }
+
+    /// Supervisor: withdraw a spoiled code (queued for the registry). Audited in the ledger.
+    pub fn write_off(
+        &mut self,
+        sup: &Supervisor,
+        code: CodeId,
+        reason: &str,
+    ) -> Result<(), EngineError> {
+        if reason.trim().is_empty() {
+            return Err(EngineError::Label(
+                "a write-off needs a reason (e.g. \"torn sticker\")".into(),
+            ));
+        }
+        self.ledger.write_off(code, reason.trim(), sup.actor())?;
+        self.counters.written_off += 1;
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        self.emit_counters();
+        Ok(())
+    }
+
+    /// Supervisor: wait for a manual scan of a reviewed code's sticker; a byte-exact scan of that code
+    /// confirms it applied. Returns whether it was confirmed.
+    pub fn confirm_applied(
+        &mut self,
+        sup: &Supervisor,
+        code: CodeId,
+        timeout: Duration,
+    ) -> Result<bool, EngineError> {
+        let rec = self.ledger.code(code)?;
+        if !matches!(rec.state, CodeState::Rejected | CodeState::NeedsReview) {
+            return Err(StoreError::IllegalMove {
+                id: code.0,
+                state: rec.state,
+                mv: "confirm_applied",
+                expected: "REJECTED or NEEDS_REVIEW".into(),
+            }
+            .into());
+        }
+        self.emit_line(LineState::AwaitingScan {
+            masked: rec.code.masked(),
+            seconds_left: timeout.as_secs(),
+        });
+        let deadline = Instant::now() + timeout;
+        while let Some((raw, aim, _)) = self.next_scan(deadline)? {
+            let confirmed = self.confirm_with_scan(sup, &rec, &raw, aim.as_deref())?;
+            if confirmed {
+                return Ok(true);
+            }
+        }
+        self.emit_line(LineState::Idle);
+        Ok(false)
+    }
+
+    /// Supervisor: confirm a reviewed code with scan bytes given (a manual scan). Returns whether the
+    /// bytes are exactly that code.
+    pub fn confirm_with_scan(
+        &mut self,
+        sup: &Supervisor,
+        rec: &CodeRecord,
+        raw: &[u8],
+        aim: Option<&str>,
+    ) -> Result<bool, EngineError> {
+        let exact = match crate::verdict::classify(raw, &self.format) {
+            crate::verdict::ScanContent::Code { code, exact, .. } => {
+                code == rec.code && exact == rec.code.as_str().as_bytes()
+            }
+            _ => false,
+        };
+        if !exact {
+            self.ledger
+                .record_scan(raw, aim, "CONFIRM_MISMATCH", Some(rec.id), None)?;
+            self.notice(
+                Severity::Alert,
+                &format!(
+                    "This scan is not {} byte for byte: not confirmed",
+                    rec.code.masked()
+                ),
+            );
+            return Ok(false);
+        }
+        self.ledger
+            .confirm_applied(rec.id, &ScanProof { raw, aim }, sup.actor())?;
+        self.counters.confirmed += 1;
+        self.emit(Event::Label {
+            code: rec.id,
+            masked: rec.code.masked(),
+            phase: LabelPhase::Verified,
+            preview: None,
+        });
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        self.emit_counters();
+        Ok(true)
+    }
+
+    /// Print a label with no marking code on it, to check the printer.
+    pub fn test_print(&mut self) -> Result<JobOutcome, EngineError> {
+        let zpl = b"^XA^FO40,40^A0N,40,40^FDlabelstation test^FS^FO40,100^A0N,28,28^FDno marking code^FS^XZ";
+        self.printer.send(zpl)?;
+        let outcome = wait_until_done(
+            self.printer.as_mut(),
+            Duration::from_secs(self.printer_cfg.print_timeout_secs),
+            Duration::from_millis(self.printer_cfg.status_poll_ms),
+        )?;
+        Ok(outcome)
+    }
+}

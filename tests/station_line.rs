@@ -1,0 +1,297 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The station engine end to end over the virtual line: the real Zebra driver over loopback TCP to the
+//! virtual printer, the virtual worker scanning each printed label into a pseudo-terminal, the real serial
+//! scanner driver reading it, and a real ledger file.
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use labelstation::codes::CodeFormat;
+use labelstation::config::{LineConfig, PrinterConfig};
+use labelstation::engine::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices};
+use labelstation::engine::{EngineError, Event, LineState, Mode, PinStore, Station};
+use labelstation::store::{CodeState, Ledger};
+use labelstation::virtual_printer::PrinterSimConfig;
+use labelstation_zpl::template::{BuiltinTemplate, Template};
+use support::*;
+
+type Events = Arc<Mutex<Vec<Event>>>;
+
+fn station(
+    ledger: Ledger,
+    worker: WorkerConfig,
+    line: LineConfig,
+) -> (Station, Events, VirtualLine) {
+    let Devices {
+        printer,
+        scanner,
+        virtual_line,
+    } = open_devices("sim:", "sim:", PrinterSimConfig::default(), worker).unwrap();
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let events = events.clone();
+        Arc::new(move |e: Event| events.lock().unwrap().push(e))
+    };
+    let st = Station::new(
+        ledger,
+        line,
+        PrinterConfig::default(),
+        CodeFormat::default(),
+        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
+        printer,
+        scanner,
+        sink,
+        system(),
+    );
+    (st, events, virtual_line.unwrap())
+}
+
+fn quick_worker(fault_rate: f64) -> WorkerConfig {
+    WorkerConfig {
+        apply_time: Duration::from_millis(30),
+        fault_rate,
+        ..WorkerConfig::default()
+    }
+}
+
+fn quick_line() -> LineConfig {
+    LineConfig {
+        scan_timeout_secs: 2,
+        ..LineConfig::default()
+    }
+}
+
+#[test]
+fn inline_run_verifies_every_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 8, 1);
+    let (mut st, _events, _dev) = station(ledger, quick_worker(0.0), quick_line());
+    let s = st.run(&gtin, Mode::Inline, 5).unwrap();
+    assert_eq!((s.printed, s.verified, s.rejected), (5, 5, 0), "{s:?}");
+    let b = &st.ledger().balance().unwrap()[0].states;
+    assert_eq!((b["VERIFIED"], b["AVAILABLE"], b["RESERVED"]), (5, 3, 0));
+    assert_eq!(st.ledger().check_invariants().unwrap(), vec![]);
+}
+
+fn states(st: &Station) -> std::collections::BTreeMap<&'static str, u64> {
+    st.ledger().balance().unwrap()[0].states.clone()
+}
+
+/// Every code is somewhere the ledger can explain, and nothing is left in flight.
+fn accounted(st: &Station, total: u64) {
+    let b = states(st);
+    assert_eq!(b.values().sum::<u64>(), total, "{b:?}");
+    assert_eq!(b["RESERVED"] + b["SENT"], 0, "{b:?}");
+    assert_eq!(st.ledger().check_invariants().unwrap(), vec![]);
+    assert!(st.ledger().verify_audit().unwrap().breaks.is_empty());
+}
+
+#[test]
+fn batch_run_verifies_the_roll_in_any_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 10, 2);
+    let (mut st, _events, _line) = station(ledger, quick_worker(0.0), quick_line());
+    let s = st.run(&gtin, Mode::Batch, 6).unwrap();
+    assert_eq!((s.printed, s.verified, s.waiting), (6, 6, 0), "{s:?}");
+    assert_eq!(states(&st)["VERIFIED"], 6);
+    accounted(&st, 10);
+}
+
+#[test]
+fn no_verify_codes_stay_printed_until_scanned_later() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 3);
+    let (mut st, _events, _line) = station(ledger, quick_worker(0.0), quick_line());
+    let s = st.run(&gtin, Mode::NoVerify, 4).unwrap();
+    assert_eq!((s.printed, s.verified, s.waiting), (4, 0, 4), "{s:?}");
+    assert_eq!(states(&st)["PRINTED"], 4);
+    // The worker applies and scans them later; the station, idle, counts each once.
+    let (verified, _) = st.take_scans(Duration::from_secs(2)).unwrap();
+    assert_eq!(verified, 4);
+    assert_eq!((states(&st)["PRINTED"], states(&st)["VERIFIED"]), (0, 4));
+    accounted(&st, 6);
+}
+
+#[test]
+fn faults_end_as_verified_or_rejected_never_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 40, 4);
+    let line = LineConfig {
+        scan_timeout_secs: 1,
+        max_consecutive_failures: 1000,
+        ..LineConfig::default()
+    };
+    let (mut st, events, vline) = station(ledger, quick_worker(0.5), line);
+    let s = st.run(&gtin, Mode::Inline, 30).unwrap();
+    assert_eq!(s.verified + s.rejected, 30, "{s:?}");
+    assert!(s.rejected > 0 && s.verified > 0, "{s:?}");
+    let b = states(&st);
+    assert_eq!(
+        (b["VERIFIED"], b["REJECTED"]),
+        (u64::from(s.verified), u64::from(s.rejected))
+    );
+    accounted(&st, 40);
+    // Every rejected code carries a reason a supervisor can act on, and is in the review queue.
+    let queue = st.ledger().review_queue(100).unwrap();
+    assert_eq!(queue.len() as u32, s.rejected);
+    assert!(
+        queue
+            .iter()
+            .all(|r| r.reason.as_deref().is_some_and(|t| !t.is_empty()))
+    );
+    assert!(queue.iter().all(|r| !r.masked.contains('\u{1d}')));
+    // The counters the screen shows add up with the ledger.
+    let c = st.counters();
+    assert_eq!(
+        (c.verified, c.rejected),
+        (u64::from(s.verified), u64::from(s.rejected))
+    );
+    assert!(
+        vline
+            .counts
+            .faulty_scans
+            .load(std::sync::atomic::Ordering::Relaxed)
+            > 0
+    );
+    let verdicts = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, Event::Verdict { .. }))
+        .count();
+    assert!(verdicts >= 30, "{verdicts}");
+}
+
+#[test]
+fn paper_out_pauses_the_line_with_the_remedy_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 5);
+    let (mut st, events, vline) = station(ledger, quick_worker(0.0), quick_line());
+    vline.printer.set_paper_out(true);
+    let panel = vline.printer.clone();
+    let fixer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(1200));
+        panel.set_paper_out(false);
+    });
+    let s = st.run(&gtin, Mode::Inline, 2).unwrap();
+    fixer.join().unwrap();
+    assert_eq!((s.printed, s.verified), (2, 2), "{s:?}");
+    let paused = events.lock().unwrap().iter().find_map(|e| match e {
+        Event::Line {
+            line: LineState::Paused { reason, remedy },
+        } => Some((reason.clone(), remedy.clone())),
+        _ => None,
+    });
+    let (reason, remedy) = paused.expect("the line paused");
+    assert!(
+        reason.to_lowercase().contains("paper") || reason.to_lowercase().contains("status"),
+        "{reason}"
+    );
+    assert!(!remedy.is_empty());
+    accounted(&st, 4);
+}
+
+#[test]
+fn consecutive_failures_stop_the_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 10, 6);
+    let line = LineConfig {
+        scan_timeout_secs: 1,
+        max_consecutive_failures: 2,
+        ..LineConfig::default()
+    };
+    // A worker who never scans: every label times out.
+    let worker = WorkerConfig {
+        fault_rate: 0.0,
+        apply_time: Duration::from_secs(3600),
+        ..quick_worker(0.0)
+    };
+    let (mut st, _events, _vline) = station(ledger, worker, line);
+    let err = st.run(&gtin, Mode::Inline, 5).unwrap_err();
+    assert!(
+        matches!(err, EngineError::LineStopped { count: 2, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("supervisor"));
+    assert_eq!(states(&st)["REJECTED"], 2);
+    // Still stopped: a new run is refused until a supervisor unlocks the line.
+    assert!(matches!(
+        st.run(&gtin, Mode::Inline, 1),
+        Err(EngineError::LineStopped { .. })
+    ));
+    let pins = PinStore::new(dir.path());
+    pins.set("2468").unwrap();
+    let sup = pins.check("2468", "lead").unwrap();
+    st.unlock(&sup).unwrap();
+    assert!(!st.is_stopped());
+    accounted(&st, 10);
+}
+
+#[test]
+fn supervisor_reprints_and_writes_off_rejected_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 7);
+    let line = LineConfig {
+        scan_timeout_secs: 1,
+        max_consecutive_failures: 10,
+        ..LineConfig::default()
+    };
+    let worker = WorkerConfig {
+        apply_time: Duration::from_secs(3600),
+        ..quick_worker(0.0)
+    };
+    let (mut st, _events, _vline) = station(ledger, worker, line.clone());
+    let s = st.run(&gtin, Mode::Inline, 2).unwrap();
+    assert_eq!(s.rejected, 2);
+    drop(st);
+    drop(_vline);
+    let queue_ids: Vec<_> = {
+        let l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+        l.review_queue(10)
+            .unwrap()
+            .into_iter()
+            .map(|r| r.id)
+            .collect()
+    };
+    assert_eq!(queue_ids.len(), 2);
+    // A prompt worker now.
+    let l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+    let (mut st, _events, _vline) = station(l, quick_worker(0.0), line);
+    let pins = PinStore::new(dir.path());
+    pins.set("2468").unwrap();
+    assert!(matches!(
+        pins.check("1111", "x"),
+        Err(labelstation::engine::PinError::Wrong)
+    ));
+    let sup = pins.check("2468", "lead").unwrap();
+    let r = st
+        .reprint(&sup, queue_ids[0], "sticker torn before applying", true)
+        .unwrap();
+    assert_eq!((r.printed, r.verified), (1, 1), "{r:?}");
+    st.write_off(&sup, queue_ids[1], "sticker lost").unwrap();
+    assert_eq!(
+        st.ledger().code(queue_ids[0]).unwrap().state,
+        CodeState::Verified
+    );
+    assert_eq!(
+        st.ledger().code(queue_ids[1]).unwrap().state,
+        CodeState::WrittenOff
+    );
+    assert!(st.ledger().review_queue(10).unwrap().is_empty());
+    // Both actions are in the audit log under the supervisor's name.
+    let actors: Vec<String> = st
+        .ledger()
+        .connection()
+        .prepare("SELECT actor FROM audit_log WHERE action IN ('code.reprint', 'code.write_off')")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(actors.len(), 2, "{actors:?}");
+    assert!(actors.iter().all(|a| a.contains("lead")), "{actors:?}");
+    accounted(&st, 6);
+}
