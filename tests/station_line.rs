@@ -295,3 +295,75 @@ fn supervisor_reprints_and_writes_off_rejected_codes() {
     assert!(actors.iter().all(|a| a.contains("lead")), "{actors:?}");
     accounted(&st, 6);
 }
+
+#[test]
+fn engine_thread_takes_commands_and_publishes_events() {
+    use labelstation::engine::{Command, Engine, Severity};
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 8);
+    let (st, _unused, _vline) = station(ledger, quick_worker(0.0), quick_line());
+    let (engine, events) = Engine::spawn(st, None, None);
+    // Starting without a product is refused with what to do.
+    engine.send(Command::Start {
+        count: 1,
+        mode: Mode::Inline,
+    });
+    engine.send(Command::SelectProduct(gtin.clone()));
+    engine.send(Command::Start {
+        count: 3,
+        mode: Mode::Inline,
+    });
+    let mut seen = Vec::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while std::time::Instant::now() < deadline {
+        let Ok(e) = events.recv_timeout(Duration::from_millis(200)) else {
+            continue;
+        };
+        let done =
+            matches!(&e, Event::Notice { message, .. } if message.starts_with("Run finished"));
+        seen.push(e);
+        if done {
+            break;
+        }
+    }
+    let notices: Vec<String> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice { severity, message } => Some(format!("{severity:?}: {message}")),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("Choose the product first")),
+        "{notices:?}"
+    );
+    assert!(
+        notices
+            .iter()
+            .any(|n| n.contains("3 printed, 3 verified, 0 rejected")),
+        "{notices:?}"
+    );
+    assert!(
+        seen.iter()
+            .any(|e| matches!(e, Event::Product { product: Some(p) } if p.gtin == gtin.as_str()))
+    );
+    assert!(seen.iter().any(|e| matches!(
+        e,
+        Event::Verdict {
+            severity: Severity::Ok,
+            ..
+        }
+    )));
+    assert!(seen.iter().any(|e| matches!(e, Event::Printer { .. })));
+    // Events serialise without the crypto tail.
+    for e in &seen {
+        let json = serde_json::to_string(e).unwrap();
+        assert!(
+            !json.contains("\\u001d92") && !json.contains("\u{1d}92"),
+            "{json}"
+        );
+    }
+    engine.shutdown();
+}

@@ -4,9 +4,12 @@
 
 pub mod events;
 pub mod pin;
+pub mod run;
+pub mod setup;
 pub mod station;
 pub mod virtual_worker;
 
 pub use events::*;
 pub use pin::{PinError, PinStore, Supervisor};
+pub use run::{Engine, LinkSource};
 pub use station::{EngineError, RunSummary, Sink, Station};

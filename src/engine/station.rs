@@ -449,9 +449,10 @@ impl Station {
         let Some(rx) = &self.commands else { return };
         loop {
             match rx.try_recv() {
-                Ok(Command::Stop) | Ok(Command::Shutdown) => {
+                Ok(Command::Stop) => self.signals.stop = true,
+                Ok(Command::Shutdown) => {
                     self.signals.stop = true;
-                    self.deferred.push_back(Command::Refresh);
+                    self.deferred.push_back(Command::Shutdown);
                 }
                 Ok(Command::CancelLabel) => self.signals.cancel = true,
                 Ok(Command::Unreadable) => self.signals.unreadable = true,

@@ -1,0 +1,299 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The engine thread: runs a [`Station`] off the UI thread, takes [`Command`]s, publishes [`Event`]s.
+//! Between runs it keeps listening to the scanner (stickers of a roll applied later are verified; a
+//! retail barcode picks the product), and refreshes printer state, pool alarms and the registry link.
+
+use std::sync::Arc;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::events::*;
+use super::station::{Sink, Station};
+use crate::codes::Gtin;
+use crate::store::now_ms;
+
+/// How often idle state is refreshed.
+const STATUS_EVERY: Duration = Duration::from_secs(3);
+
+/// A source of the registry link's state (the background sync).
+pub type LinkSource = Box<dyn Fn() -> Option<LinkView> + Send>;
+
+/// A running engine. Dropping it shuts the engine down and waits for it.
+pub struct Engine {
+    commands: Sender<Command>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Engine {
+    /// Start the engine on its own thread with `station` (its sink is replaced by the returned event
+    /// channel). `product` is the product chosen at start; `link` reports the registry link.
+    pub fn spawn(
+        station: Station,
+        product: Option<Gtin>,
+        link: Option<LinkSource>,
+    ) -> (Engine, Receiver<Event>) {
+        let (cmd_tx, cmd_rx) = channel();
+        let (ev_tx, ev_rx) = channel::<Event>();
+        let ev_tx = std::sync::Mutex::new(ev_tx);
+        let sink: Sink = Arc::new(move |e| {
+            if let Ok(tx) = ev_tx.lock() {
+                let _ = tx.send(e);
+            }
+        });
+        let mut station = station;
+        station.sink = sink;
+        let station = station.with_commands(cmd_rx);
+        let thread = std::thread::Builder::new()
+            .name("station-engine".into())
+            .spawn(move || engine_loop(station, product, link))
+            .ok();
+        (
+            Engine {
+                commands: cmd_tx,
+                thread,
+            },
+            ev_rx,
+        )
+    }
+
+    /// Send a command; false when the engine has stopped.
+    pub fn send(&self, c: Command) -> bool {
+        self.commands.send(c).is_ok()
+    }
+
+    /// A sender for screens on other threads.
+    pub fn commands(&self) -> Sender<Command> {
+        self.commands.clone()
+    }
+
+    /// Stop the engine (after the label in hand) and wait for it.
+    pub fn shutdown(mut self) {
+        self.stop();
+    }
+
+    fn stop(&mut self) {
+        let _ = self.commands.send(Command::Shutdown);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSource>) {
+    publish_product(&st, product.as_ref());
+    publish_status(&mut st);
+    st.emit(Event::Line {
+        line: if st.is_stopped() {
+            LineState::Stopped {
+                reason: "too many failures: a supervisor must unlock the line".into(),
+            }
+        } else {
+            LineState::Idle
+        },
+    });
+    let mut last_status = Instant::now();
+    let mut last_link: Option<LinkView> = None;
+    loop {
+        st.poll_commands();
+        while let Some(cmd) = st.deferred.pop_front() {
+            match cmd {
+                Command::Shutdown => return,
+                Command::SelectProduct(g) => select(&st, &mut product, g),
+                Command::Start { count, mode } => {
+                    let Some(g) = product.clone() else {
+                        st.notice(
+                            Severity::Alert,
+                            "Choose the product first (list or scan the box)",
+                        );
+                        continue;
+                    };
+                    match st.run(&g, mode, count) {
+                        Ok(s) => st.notice(
+                            Severity::Info,
+                            &format!(
+                                "Run finished: {} printed, {} verified, {} rejected, {} waiting for their scan",
+                                s.printed, s.verified, s.rejected, s.waiting
+                            ),
+                        ),
+                        Err(e) => st.notice(Severity::Alert, &e.to_string()),
+                    }
+                    publish_product(&st, product.as_ref());
+                    publish_pool(&st);
+                }
+                Command::Reprint { code } => match st.supervisor() {
+                    Some(sup) => {
+                        if let Err(e) =
+                            st.reprint(&sup, code, "reprint from the review screen", true)
+                        {
+                            st.notice(Severity::Alert, &format!("Reprint failed: {e}"));
+                        }
+                    }
+                    None => st.notice(Severity::Alert, "Reprinting needs the supervisor PIN"),
+                },
+                Command::ConfirmApplied { code } => match st.supervisor() {
+                    Some(sup) => match st.confirm_applied(&sup, code, Duration::from_secs(60)) {
+                        Ok(true) => st.notice(Severity::Ok, "Confirmed as applied"),
+                        Ok(false) => st.notice(Severity::Alert, "Not confirmed: no matching scan"),
+                        Err(e) => st.notice(Severity::Alert, &format!("Confirm failed: {e}")),
+                    },
+                    None => st.notice(Severity::Alert, "Confirming needs the supervisor PIN"),
+                },
+                Command::TestPrint => match st.test_print() {
+                    Ok(outcome) => match outcome.remedy() {
+                        None => st.notice(Severity::Ok, "Test label printed"),
+                        Some(r) => st.notice(Severity::Alert, &format!("Test label: {r}")),
+                    },
+                    Err(e) => st.notice(Severity::Alert, &format!("Test print failed: {e}")),
+                },
+                Command::Refresh => {
+                    publish_status(&mut st);
+                    last_status = Instant::now();
+                }
+                // Run signals with no run going, and session commands already handled.
+                _ => {}
+            }
+        }
+        match st.take_scans(Duration::from_millis(100)) {
+            Ok((_, retail)) => {
+                for g in retail {
+                    select(&st, &mut product, g);
+                }
+            }
+            Err(e) => {
+                st.notice(Severity::Alert, &e.to_string());
+                std::thread::sleep(Duration::from_millis(500));
+            }
+        }
+        if last_status.elapsed() >= STATUS_EVERY {
+            publish_status(&mut st);
+            last_status = Instant::now();
+        }
+        if let Some(view) = link.as_ref().and_then(|f| f())
+            && last_link.as_ref() != Some(&view)
+        {
+            st.emit(Event::Link { link: view.clone() });
+            last_link = Some(view);
+        }
+    }
+}
+
+fn select(st: &Station, product: &mut Option<Gtin>, g: Gtin) {
+    match st.ledger().product(&g) {
+        Ok(Some(_)) => {
+            *product = Some(g);
+            publish_product(st, product.as_ref());
+        }
+        Ok(None) => st.notice(
+            Severity::Alert,
+            &format!("Product {g} is not registered on this station: ask the supervisor to add it"),
+        ),
+        Err(e) => st.notice(Severity::Alert, &e.to_string()),
+    }
+}
+
+fn publish_product(st: &Station, gtin: Option<&Gtin>) {
+    let product = gtin
+        .and_then(|g| st.ledger().product(g).ok().flatten())
+        .map(|p| {
+            let available = st
+                .ledger()
+                .balance()
+                .ok()
+                .and_then(|b| b.into_iter().find(|b| b.gtin == p.gtin.as_str()))
+                .map(|b| b.states.get("AVAILABLE").copied().unwrap_or(0))
+                .unwrap_or(0);
+            ProductView {
+                gtin: p.gtin.to_string(),
+                name: p.name,
+                size: p.size,
+                available,
+            }
+        });
+    st.emit(Event::Product { product });
+}
+
+fn publish_pool(st: &Station) {
+    let horizon = now_ms()
+        + i64::try_from(st.line.expiry_warning_days)
+            .unwrap_or(0)
+            .saturating_mul(86_400_000);
+    match st.ledger().pool_levels(horizon) {
+        Ok(levels) => {
+            let pool = levels
+                .into_iter()
+                .map(|(gtin, available, expiring)| PoolView {
+                    low: available < st.line.low_pool_threshold,
+                    gtin,
+                    available,
+                    expiring,
+                })
+                .collect();
+            st.emit(Event::Pool { pool });
+        }
+        Err(e) => st.notice(Severity::Alert, &e.to_string()),
+    }
+}
+
+/// Printer state, pool, review queue and counters, for a screen that just connected or refreshes.
+fn publish_status(st: &mut Station) {
+    use labelstation_printer::status::StatusReply;
+    let view = match st.printer.host_status() {
+        Ok(StatusReply::Host(s)) => {
+            let problems = s.problems();
+            match problems.iter().find(|p| p.is_blocking()) {
+                Some(p) => (
+                    PrinterState::Problem,
+                    Some(p.to_string()),
+                    Some(p.remedy().to_owned()),
+                ),
+                None if s.is_idle() => (PrinterState::Ready, None, None),
+                None => (PrinterState::Printing, None, None),
+            }
+        }
+        Ok(StatusReply::NoReply) => {
+            let p = st
+                .printer
+                .extended_status()
+                .ok()
+                .flatten()
+                .and_then(|e| e.problems().into_iter().find(|p| p.is_blocking()));
+            match p {
+                Some(p) => (
+                    PrinterState::Problem,
+                    Some(p.to_string()),
+                    Some(p.remedy().to_owned()),
+                ),
+                None => (
+                    PrinterState::Problem,
+                    Some("the printer does not answer status requests".into()),
+                    Some("Check the printer's display for an error (paper, ribbon, head)".into()),
+                ),
+            }
+        }
+        Err(labelstation_printer::PrinterError::NoStatusChannel { .. }) => {
+            (PrinterState::Unknown, None, None)
+        }
+        Err(e) => (
+            PrinterState::Offline,
+            Some(e.to_string()),
+            Some("Check the printer is on and connected".into()),
+        ),
+    };
+    st.emit_printer(view.0, view.1, view.2);
+    let state = st.scanner.state().clone();
+    st.emit_scanner(&state);
+    publish_pool(st);
+    st.emit(Event::Review {
+        waiting: st.review_len(),
+    });
+    st.emit(Event::Counters {
+        counters: st.counters(),
+    });
+}
