@@ -45,11 +45,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the station on its embedded default (virtual printer, scanner and registry).
-    Demo {
-        /// Run without the touchscreen UI.
+    Demo(crate::station_cli::DemoArgs),
+    /// Print and verify labels: `--count N` pairs of `--gtin G`.
+    Print(crate::station_cli::PrintArgs),
+    /// Supervisor review of rejected labels: list, reprint, write off, confirm, show.
+    #[command(subcommand)]
+    Review(crate::station_cli::ReviewCmd),
+    /// Supervisor settings (the PIN).
+    #[command(subcommand)]
+    Supervisor(crate::station_cli::SupervisorCmd),
+    /// The station at a glance: pool per product, review queue, registry backlog, alarms.
+    Status {
         #[arg(long)]
-        headless: bool,
+        json: bool,
     },
+    /// Run the station (the touchscreen, or `--headless` driven by the scanner).
+    Run(crate::station_cli::RunArgs),
     /// Marking codes: import and balance.
     #[command(subcommand)]
     Codes(CodesCmd),
@@ -293,7 +304,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(&paths)?;
     let ctx = Ctx { paths, config };
     match cli.command {
-        Command::Demo { headless } => demo(headless),
+        Command::Demo(a) => crate::station_cli::demo(&ctx.config, &a),
+        Command::Print(a) => crate::station_cli::print(&ctx.paths, &ctx.config, &a),
+        Command::Review(c) => crate::station_cli::review(&ctx.paths, &ctx.config, &c),
+        Command::Supervisor(c) => crate::station_cli::supervisor_cmd(&ctx.paths, &ctx.config, &c),
+        Command::Status { json } => crate::station_cli::status(&ctx.paths, &ctx.config, json),
+        Command::Run(a) => crate::station_cli::run(&ctx.paths, &ctx.config, &a),
         Command::Codes(CodesCmd::Import { gtin, file, json }) => import(&ctx, &gtin, &file, json),
         Command::Codes(CodesCmd::Balance { json }) => balance(&ctx, json),
         Command::Codes(CodesCmd::Pull {
@@ -421,22 +437,6 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
     }
-}
-
-fn demo(headless: bool) -> Result<ExitCode> {
-    let _ = headless;
-    eprintln!(
-        "The station demo (virtual printer, virtual scanner, built-in registry simulator) arrives with the\n\
-         station engine and is not in this build yet. What works today:\n\
-         \x20 labelstation products add --gtin 4601234567893 --name \"Ботинки мужские\" --size 42 --country CN\n\
-         \x20 labelstation codes pull --gtin 4601234567893 --quantity 100    (from the built-in simulator)\n\
-         \x20 labelstation codes import --gtin 4601234567893 codes.txt\n\
-         \x20 labelstation codes balance\n\
-         \x20 labelstation label preview --gtin 4601234567893 --out label.png\n\
-         \x20 labelstation registry-sim --listen 127.0.0.1:8900\n\
-         \x20 labelstation ledger check"
-    );
-    Ok(ExitCode::SUCCESS)
 }
 
 /// The configured registry client, and the in-process simulator behind it when `api = "sim"`.

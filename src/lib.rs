@@ -15,6 +15,7 @@ pub mod codes;
 pub mod config;
 pub mod engine;
 pub mod registry;
+pub mod station_cli;
 pub mod store;
 pub mod verdict;
 pub mod virtual_printer;

@@ -2,6 +2,7 @@
 //! The station engine: the line (print → verify → confirm), rejects and review, supervisor actions, and
 //! the loop that runs it off the UI thread, publishing [`Event`]s and taking [`Command`]s.
 
+pub mod demo;
 pub mod events;
 pub mod pin;
 pub mod run;

@@ -248,11 +248,10 @@ fn publish_status(st: &mut Station) {
         Ok(StatusReply::Host(s)) => {
             let problems = s.problems();
             match problems.iter().find(|p| p.is_blocking()) {
-                Some(p) => (
-                    PrinterState::Problem,
-                    Some(p.to_string()),
-                    Some(p.remedy().to_owned()),
-                ),
+                Some(p) => {
+                    let (what, todo) = super::station::split_remedy(p);
+                    (PrinterState::Problem, Some(what), Some(todo))
+                }
                 None if s.is_idle() => (PrinterState::Ready, None, None),
                 None => (PrinterState::Printing, None, None),
             }
@@ -265,11 +264,10 @@ fn publish_status(st: &mut Station) {
                 .flatten()
                 .and_then(|e| e.problems().into_iter().find(|p| p.is_blocking()));
             match p {
-                Some(p) => (
-                    PrinterState::Problem,
-                    Some(p.to_string()),
-                    Some(p.remedy().to_owned()),
-                ),
+                Some(p) => {
+                    let (what, todo) = super::station::split_remedy(&p);
+                    (PrinterState::Problem, Some(what), Some(todo))
+                }
                 None => (
                     PrinterState::Problem,
                     Some("the printer does not answer status requests".into()),

@@ -119,6 +119,21 @@ pub const SESSION_IDLE: Duration = Duration::from_secs(300);
 const MAX_WRONG_PINS: u32 = 5;
 const PIN_LOCKOUT: Duration = Duration::from_secs(60);
 
+/// A printer problem as (what, what to do): the driver's remedy text reads "What: do this".
+pub(crate) fn split_remedy(p: &labelstation_printer::status::Problem) -> (String, String) {
+    let text = p.remedy();
+    match text.split_once(": ") {
+        Some((what, todo)) => {
+            let mut todo = todo.to_owned();
+            if let Some(first) = todo.get(..1) {
+                todo.replace_range(..1, &first.to_uppercase());
+            }
+            (what.to_owned(), todo)
+        }
+        None => (text.to_owned(), "Check the printer's display".to_owned()),
+    }
+}
+
 /// A scan as it arrived: bytes, AIM id, when.
 type Arrived = (Vec<u8>, Option<String>, Instant);
 
@@ -714,7 +729,7 @@ impl Station {
                         return Ok(Printed::Yes);
                     }
                     Ok(JobOutcome::Blocked { problem: p, .. }) => {
-                        problem = Some((p.to_string(), p.remedy().to_owned()));
+                        problem = Some(split_remedy(&p));
                     }
                     Ok(_) => {
                         problem = Some((

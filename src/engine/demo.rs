@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The headless demo: the registry simulator on loopback, the virtual printer on loopback TCP, the virtual
+//! scanner on a pseudo-terminal, a fresh ledger. It pulls codes, labels pairs with faults injected, lets a
+//! demo supervisor unlock the line when it stops, syncs the confirmations, and reports numbers that must
+//! add up.
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use super::events::{Counters, Event, LabelPhase, LineState, Mode};
+use super::pin::PinStore;
+use super::setup::{self, Overrides};
+use super::station::EngineError;
+use crate::codes::generate::gtin_from_number;
+use crate::config::{Config, Paths};
+use crate::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
+use crate::registry::pull::{Pull, PullOptions};
+use crate::registry::sim::{RegistrySim, SimConfig};
+use crate::registry::sync::{Sync, SyncOptions};
+use crate::registry::wire::Secret;
+use crate::station_cli::DemoArgs;
+use crate::store::{Actor, Ledger, Product};
+
+/// The demo's supervisor PIN (shown on screen: it is a demo).
+pub const DEMO_PIN: &str = "1234";
+
+/// What the demo did. `adds_up` checks the numbers against each other and against the ledger.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DemoReport {
+    pub requested: u32,
+    pub pulled: u64,
+    pub printed: u32,
+    pub verified: u32,
+    pub rejected: u32,
+    /// Codes the registry accepted as applied.
+    pub reported: u64,
+    /// Confirmations still queued for the registry.
+    pub backlog: u64,
+    /// Codes waiting for a supervisor (the rejected ones).
+    pub review_waiting: u64,
+    /// Times the line stopped and the demo supervisor unlocked it.
+    pub unlocks: u32,
+    pub seconds: f64,
+    /// Ledger counts by state at the end.
+    pub ledger: std::collections::BTreeMap<&'static str, u64>,
+    /// Ledger invariant violations (must be none).
+    pub violations: usize,
+}
+
+impl DemoReport {
+    pub fn adds_up(&self) -> bool {
+        let st = |k: &str| self.ledger.get(k).copied().unwrap_or(0);
+        self.verified + self.rejected == self.requested
+            && self.reported + self.backlog == u64::from(self.verified)
+            && st("VERIFIED") + st("REPORTED") == u64::from(self.verified)
+            && st("REPORTED") == self.reported
+            && st("REJECTED") == u64::from(self.rejected)
+            && self.review_waiting == u64::from(self.rejected)
+            && st("RESERVED") + st("SENT") + st("PRINTED") == 0
+            && self.ledger.values().sum::<u64>() == self.pulled
+            && self.violations == 0
+    }
+
+    pub fn summary_line(&self) -> String {
+        format!(
+            "demo: {} labels requested: {} printed, {} verified, {} rejected (waiting for a supervisor), {} reported to the registry, {} in the backlog; {} line stop(s) unlocked by the supervisor; {:.1} s; {}",
+            self.requested,
+            self.printed,
+            self.verified,
+            self.rejected,
+            self.reported,
+            self.backlog,
+            self.unlocks,
+            self.seconds,
+            if self.adds_up() {
+                "every code accounted for"
+            } else {
+                "NUMBERS DO NOT ADD UP"
+            }
+        )
+    }
+}
+
+/// Run the headless demo in `paths.data_dir` (fresh or kept), writing live progress to `progress`.
+pub fn run(
+    paths: &Paths,
+    config: &Config,
+    a: &DemoArgs,
+    progress: &mut (dyn Write + Send),
+) -> Result<DemoReport> {
+    let started = Instant::now();
+    let actor = Actor::system("demo");
+    let gtin = gtin_from_number(460_123_456_789);
+    let extra = 10;
+    {
+        let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+        if ledger.product(&gtin)?.is_none() {
+            ledger.add_product(
+                Product {
+                    gtin: gtin.clone(),
+                    name: "Ботинки мужские / Ер адам бәтеңкесі".into(),
+                    size: Some("42".into()),
+                    colour: Some("black".into()),
+                    model: Some("DEMO-1".into()),
+                    country: Some("CN".into()),
+                },
+                &actor,
+            )?;
+        }
+    }
+    PinStore::new(&paths.data_dir).set(DEMO_PIN)?;
+
+    // The registry simulator, for the whole demo.
+    let sim_cfg = SimConfig {
+        crypto_len: config.codes.crypto_length_min,
+        seed: a.seed,
+        ..SimConfig::default()
+    };
+    let sim = RegistrySim::start(([127, 0, 0, 1], 0).into(), sim_cfg.clone())
+        .context("cannot start the registry simulator")?;
+    let mut client = XtraceClient::new(XtraceSettings {
+        url: sim.url(),
+        login: sim_cfg.login.clone(),
+        password: Secret::new(sim_cfg.password.clone()),
+        product_group: config.registry.xtrace.product_group.clone(),
+        business_place_id: config.registry.xtrace.business_place_id,
+        timeout: Duration::from_secs(config.registry.timeout_secs),
+        retry: RetryPolicy::default(),
+    })?;
+    let _ = writeln!(progress, "registry simulator on {}", sim.url());
+    let format = config.codes.format();
+    let pulled = {
+        let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+        let r = Pull {
+            ledger: &mut ledger,
+            registry: &mut client,
+            format: &format,
+            opts: PullOptions {
+                poll_interval: Duration::from_millis(20),
+                ..PullOptions::default()
+            },
+            actor: &actor,
+        }
+        .run(&gtin, a.labels + extra, &mut |_| {})?;
+        r.new_codes as u64
+    };
+    let _ = writeln!(
+        progress,
+        "pulled {pulled} codes for GTIN {gtin}; labelling {} pairs with {:.0}% faults (supervisor PIN {DEMO_PIN})",
+        a.labels,
+        a.fault_rate * 100.0
+    );
+
+    // The line, on the virtual printer and scanner.
+    let live = Arc::new(Mutex::new((Counters::default(), String::new())));
+    let tty = std::io::stderr().is_terminal();
+    let sink = {
+        let live = live.clone();
+        Arc::new(move |e: Event| {
+            let Ok(mut l) = live.lock() else { return };
+            match e {
+                Event::Counters { counters } => l.0 = counters,
+                Event::Label {
+                    masked,
+                    phase: LabelPhase::Rejected { reason },
+                    ..
+                } => l.1 = format!("rejected {masked}: {reason}"),
+                Event::Label {
+                    masked,
+                    phase: LabelPhase::Verified,
+                    ..
+                } => l.1 = format!("verified {masked}"),
+                Event::Line {
+                    line: LineState::Paused { reason, remedy },
+                } => l.1 = format!("printer: {reason}. {remedy}"),
+                _ => return,
+            }
+            let c = l.0;
+            let line = format!(
+                "printed {:>4}  verified {:>4}  rejected {:>3}  warnings {:>3}  | {}",
+                c.printed, c.verified, c.rejected, c.warnings, l.1
+            );
+            if tty {
+                eprint!("\r\x1b[2K{}", line.chars().take(160).collect::<String>());
+            } else {
+                eprintln!("{line}");
+            }
+        })
+    };
+    let overrides = Overrides {
+        printer: Some("sim:".into()),
+        scanner: Some("sim:".into()),
+        fault_rate: Some(a.fault_rate),
+        apply_time: Some(Duration::from_millis(150)),
+        seed: Some(a.seed),
+        ..Overrides::default()
+    };
+    let mut opened = setup::open(paths, config, &overrides, actor.clone(), Some(sink))?;
+    let pins = PinStore::new(&paths.data_dir);
+    let mut report = DemoReport {
+        requested: a.labels,
+        pulled,
+        ..DemoReport::default()
+    };
+    let mut left = a.labels;
+    while left > 0 {
+        match opened.station.run(&gtin, Mode::Inline, left) {
+            Ok(s) => {
+                report.printed += s.printed;
+                report.verified += s.verified;
+                report.rejected += s.rejected;
+                left = 0;
+            }
+            Err(EngineError::LineStopped { .. }) => {
+                // Every label of the stopped run is verified or rejected; count from the ledger.
+                let done = opened.station.counters();
+                report.printed = u32::try_from(done.printed).unwrap_or(u32::MAX);
+                report.verified = u32::try_from(done.verified).unwrap_or(u32::MAX);
+                report.rejected = u32::try_from(done.rejected).unwrap_or(u32::MAX);
+                left = a.labels.saturating_sub(report.verified + report.rejected);
+                let sup = pins.check(DEMO_PIN, "demo-supervisor")?;
+                opened.station.unlock(&sup)?;
+                report.unlocks += 1;
+                if tty {
+                    eprintln!();
+                }
+                let _ = writeln!(
+                    progress,
+                    "the line stopped after failures in a row; the demo supervisor reviewed and unlocked it"
+                );
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if tty {
+        eprintln!();
+    }
+    let c = opened.station.counters();
+    report.printed = u32::try_from(c.printed).unwrap_or(u32::MAX);
+    report.verified = u32::try_from(c.verified).unwrap_or(u32::MAX);
+    report.rejected = u32::try_from(c.rejected).unwrap_or(u32::MAX);
+    // Scans still in flight (a double scan of the last sticker) are judged before the count closes.
+    let _ = opened.station.take_scans(Duration::from_millis(300));
+    drop(opened.virtual_line.take());
+
+    // Sync the confirmations.
+    let ledger = &mut opened.station.ledger;
+    let r = &config.registry.report;
+    let opts = SyncOptions {
+        batch_size: r.batch_size,
+        default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
+        expiry_days: r.expiry_days,
+        poll_interval: Duration::from_millis(20),
+        ..SyncOptions::default()
+    };
+    for _ in 0..5 {
+        let s = Sync {
+            ledger,
+            registry: &mut client,
+            opts: opts.clone(),
+            actor: &actor,
+        }
+        .once(&mut |_| {})?;
+        report.reported += s.reported;
+        if s.backlog.utilisation_queued == 0 && s.backlog.reports_open == 0 {
+            break;
+        }
+    }
+    let _ = writeln!(
+        progress,
+        "synced: {} application(s) reported to the registry",
+        report.reported
+    );
+    let backlog = ledger.backlog()?;
+    report.backlog = backlog.utilisation_queued + backlog.reports_open;
+    report.review_waiting = ledger.review_queue(100_000)?.len() as u64;
+    report.ledger = ledger
+        .balance()?
+        .into_iter()
+        .find(|b| b.gtin == gtin.as_str())
+        .map(|b| b.states)
+        .unwrap_or_default();
+    report.reported = report.ledger.get("REPORTED").copied().unwrap_or(0);
+    report.violations = ledger.check_invariants()?.len();
+    report.seconds = started.elapsed().as_secs_f64();
+    Ok(report)
+}

@@ -1,0 +1,705 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The station's own commands: `print`, `review`, `supervisor`, `status`, `run` and `demo`. Thin shells over
+//! [`crate::engine`]; `cli.rs` parses and dispatches.
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result, anyhow, bail};
+use clap::{Args, Subcommand};
+use serde::Serialize;
+
+use crate::codes::Gtin;
+use crate::config::{Config, Paths};
+use crate::engine::setup::{self, Overrides};
+use crate::engine::{
+    Command, Engine, EngineError, Event, LabelPhase, LineState, Mode, PinStore, Severity,
+    Supervisor,
+};
+use crate::store::{Actor, CodeId, Ledger, StationLock, StoreError};
+
+/// Environment variable a script may use to pass the supervisor PIN (else it is asked on the terminal).
+pub const PIN_ENV: &str = "LABELSTATION_SUPERVISOR_PIN";
+/// Environment variable holding the new PIN for `supervisor set-pin` (else asked on the terminal).
+pub const NEW_PIN_ENV: &str = "LABELSTATION_NEW_PIN";
+
+#[derive(Debug, Args)]
+pub struct Devices {
+    /// Printer address (default: printer.uri from the config). `sim:` is the virtual printer.
+    #[arg(long, value_name = "URI")]
+    pub printer: Option<String>,
+    /// Scanner address (default: scanner.uri from the config). `sim:` reads what the virtual printer
+    /// prints, so it goes with `--printer sim:`.
+    #[arg(long, value_name = "URI")]
+    pub scanner: Option<String>,
+    /// Virtual line only: share of labels that meet a fault (0 to 1): no read, misread, GS dropped, wrong
+    /// symbology, double scan, damaged print, lost job, second copy, paper out.
+    #[arg(long, value_name = "F")]
+    pub fault_rate: Option<f64>,
+}
+
+impl Devices {
+    fn overrides(&self) -> Result<Overrides> {
+        if let Some(f) = self.fault_rate
+            && !(0.0..=1.0).contains(&f)
+        {
+            bail!("--fault-rate {f}: give a share between 0 and 1");
+        }
+        Ok(Overrides {
+            printer: self.printer.clone(),
+            scanner: self.scanner.clone(),
+            fault_rate: self.fault_rate,
+            ..Overrides::default()
+        })
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct PrintArgs {
+    /// The product to label.
+    #[arg(long)]
+    pub gtin: Gtin,
+    /// How many labels.
+    #[arg(long, default_value_t = 1)]
+    pub count: u32,
+    /// Print the roll ahead, then verify stickers in any order as they are applied.
+    #[arg(long, conflicts_with = "no_verify")]
+    pub batch: bool,
+    /// Print without scanning: the codes stay PRINTED until their stickers are scanned later.
+    #[arg(long)]
+    pub no_verify: bool,
+    #[command(flatten)]
+    pub devices: Devices,
+    /// Events as JSON lines on stdout, and the summary as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ReviewCmd {
+    /// Codes waiting for a supervisor: rejected labels and codes recovery could not settle.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Print a code again (only if its earlier sticker was NOT applied), then verify the new sticker.
+    Reprint {
+        /// The code: its number from `review list` (e.g. 17 or #17), or (01)GTIN(21)SERIAL.
+        code: String,
+        /// Why, for the audit log.
+        #[arg(long, default_value = "reprint after review")]
+        reason: String,
+        /// Do not wait for the scan of the new sticker.
+        #[arg(long)]
+        no_verify: bool,
+        #[command(flatten)]
+        devices: Devices,
+        /// Supervisor name for the audit log (default: $USER).
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Withdraw a spoiled code; the write-off is queued for the registry.
+    WriteOff {
+        code: String,
+        /// Why (e.g. "torn sticker"); recorded and sent.
+        #[arg(long)]
+        reason: String,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Confirm a reviewed code as applied after scanning its sticker by hand.
+    Confirm {
+        code: String,
+        /// Seconds to wait for the scan.
+        #[arg(long, default_value_t = 60)]
+        timeout: u64,
+        #[command(flatten)]
+        devices: Devices,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// The history of one code: every move, who made it, and why.
+    Show { code: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SupervisorCmd {
+    /// Set or change the supervisor PIN (4 to 12 digits). Changing it needs the current PIN.
+    SetPin,
+}
+
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Without the touchscreen: the scanner drives the line (scan a box's barcode to print its label).
+    #[arg(long)]
+    pub headless: bool,
+    /// The product selected at start.
+    #[arg(long)]
+    pub gtin: Option<Gtin>,
+    #[command(flatten)]
+    pub devices: Devices,
+}
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// Without the touchscreen UI.
+    #[arg(long)]
+    pub headless: bool,
+    /// Pairs to label.
+    #[arg(long, default_value_t = 20)]
+    pub labels: u32,
+    /// Share of labels that meet a fault (0 to 1).
+    #[arg(long, default_value_t = 0.1)]
+    pub fault_rate: f64,
+    /// Seed of the virtual line's faults (the same seed replays the same faults).
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Keep the demo's ledger in this directory (default: a temporary one, removed at the end).
+    #[arg(long, value_name = "DIR")]
+    pub keep: Option<PathBuf>,
+}
+
+/// The person or tool acting from the command line.
+fn operator() -> Actor {
+    let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+    Actor::operator(format!("cli:{user}"))
+}
+
+// ---- print ------------------------------------------------------------------------------------------
+
+pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> {
+    let mode = if a.no_verify {
+        Mode::NoVerify
+    } else if a.batch {
+        Mode::Batch
+    } else {
+        Mode::Inline
+    };
+    if a.count == 0 {
+        bail!("--count 0: nothing to print");
+    }
+    let json = a.json;
+    let mut opened = setup::open(
+        paths,
+        config,
+        &a.devices.overrides()?,
+        operator(),
+        Some(Arc::new(move |e| report_event(&e, json))),
+    )?;
+    say_recovery(&opened.recovery);
+    let result = opened.station.run(&a.gtin, mode, a.count);
+    finish_run(result, json)
+}
+
+fn finish_run(
+    result: Result<crate::engine::RunSummary, EngineError>,
+    json: bool,
+) -> Result<ExitCode> {
+    match result {
+        Ok(s) => {
+            if json {
+                println!(
+                    "{}",
+                    serde_json::to_string(&serde_json::json!({ "summary": s }))?
+                );
+            } else {
+                println!(
+                    "{} requested: {} printed, {} verified, {} rejected, {} waiting for their scan",
+                    s.requested, s.printed, s.verified, s.rejected, s.waiting
+                );
+                if s.rejected > 0 {
+                    println!("rejected codes wait for a supervisor: `labelstation review list`");
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+fn say_recovery(r: &crate::store::RecoveryReport) {
+    if !r.to_review.is_empty() || r.released > 0 {
+        eprintln!(
+            "start-up recovery: the last run stopped mid-label; {} code(s) moved to review, {} never-sent code(s) back to the pool",
+            r.to_review.len(),
+            r.released
+        );
+    }
+    if r.printed_waiting > 0 {
+        eprintln!(
+            "{} printed sticker(s) of earlier rolls wait for their scan",
+            r.printed_waiting
+        );
+    }
+}
+
+/// The CLI's view of engine events: one line per event that matters, on stderr (JSON lines on stdout).
+fn report_event(e: &Event, json: bool) {
+    if json {
+        if let Ok(line) = serde_json::to_string(e) {
+            println!("{line}");
+        }
+        return;
+    }
+    match e {
+        Event::Label {
+            code,
+            masked,
+            phase,
+            ..
+        } => match phase {
+            LabelPhase::Printed => eprintln!("#{} {masked}: printed", code.0),
+            LabelPhase::Verified => eprintln!("#{} {masked}: verified", code.0),
+            LabelPhase::Rejected { reason } => {
+                eprintln!("#{} {masked}: REJECTED: {reason}", code.0)
+            }
+            _ => {}
+        },
+        Event::Verdict {
+            message, severity, ..
+        } if *severity != Severity::Ok => eprintln!("scan: {message}"),
+        Event::Line {
+            line: LineState::Paused { reason, remedy },
+        } => eprintln!("printer: {reason}. {remedy}"),
+        Event::Line {
+            line: LineState::Stopped { reason },
+        } => eprintln!("line stopped: {reason}"),
+        Event::Notice { message, .. } => eprintln!("{message}"),
+        _ => {}
+    }
+}
+
+// ---- review -----------------------------------------------------------------------------------------
+
+/// Find a code from what a supervisor typed: `17`, `#17`, `(01)…(21)…` as `review list` shows it, or
+/// `01…21…`.
+pub fn resolve_code(ledger: &Ledger, text: &str) -> Result<CodeId> {
+    let t = text.trim();
+    let digits = t.strip_prefix('#').unwrap_or(t);
+    if !digits.is_empty() && digits.len() < 12 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        let id = CodeId(digits.parse()?);
+        ledger.code(id)?;
+        return Ok(id);
+    }
+    let ident: String = t
+        .split("(91)")
+        .next()
+        .unwrap_or(t)
+        .split("(93)")
+        .next()
+        .unwrap_or(t)
+        .chars()
+        .filter(|c| *c != '(' && *c != ')')
+        .collect();
+    let id: Option<i64> = ledger
+        .connection()
+        .query_row(
+            "SELECT id FROM codes WHERE ident = ?1 OR code = ?2",
+            [&ident, t],
+            |r| r.get(0),
+        )
+        .ok();
+    id.map(CodeId).ok_or_else(|| {
+        anyhow!("no code {t:?} in the ledger: give its number from `labelstation review list` (e.g. 17) or (01)GTIN(21)SERIAL")
+    })
+}
+
+/// The supervisor PIN, from the environment or asked on the terminal.
+fn read_pin(prompt: &str, env: &str) -> Result<String> {
+    if let Ok(p) = std::env::var(env) {
+        return Ok(p);
+    }
+    if !std::io::stdin().is_terminal() {
+        bail!("{prompt}: no terminal to ask on; set {env}");
+    }
+    eprint!("{prompt}: ");
+    let _ = std::io::stderr().flush();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line)?;
+    Ok(line.trim().to_owned())
+}
+
+fn supervisor(paths: &Paths, name: Option<&str>) -> Result<Supervisor> {
+    let pins = PinStore::new(&paths.data_dir);
+    let name = name
+        .map(str::to_owned)
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "supervisor".into());
+    let pin = read_pin("Supervisor PIN", PIN_ENV)?;
+    let sup = pins.check(&pin, &format!("cli:{name}"));
+    match sup {
+        Ok(s) => Ok(s),
+        Err(e) => {
+            if let Ok(mut l) = Ledger::open(&paths.ledger(), "cli") {
+                let _ = l.audit_note(
+                    &operator(),
+                    "supervisor.pin_refused",
+                    "cli",
+                    &serde_json::json!({ "name": name }),
+                );
+            }
+            Err(e.into())
+        }
+    }
+}
+
+pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCode> {
+    match cmd {
+        ReviewCmd::List { json } => {
+            let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let queue = ledger.review_queue(10_000)?;
+            if *json {
+                println!("{}", serde_json::to_string_pretty(&queue)?);
+            } else if queue.is_empty() {
+                println!("nothing to review");
+            } else {
+                for r in &queue {
+                    println!(
+                        "#{:<6} {:<12} {}  {}  by {}: {}",
+                        r.id.0,
+                        r.state.as_str(),
+                        crate::store::format_ms(r.at_ms),
+                        r.masked,
+                        r.actor,
+                        r.reason.as_deref().unwrap_or("-")
+                    );
+                }
+                println!(
+                    "{} code(s). Actions: reprint (sticker not applied), write-off (spoiled), confirm (applied: scan it)",
+                    queue.len()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::Show { code } => {
+            let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let id = resolve_code(&ledger, code)?;
+            let rec = ledger.code(id)?;
+            println!("#{} {} {}", id.0, rec.code.masked(), rec.state.as_str());
+            for e in ledger.events(id)? {
+                println!(
+                    "  {}  {:<16} {:>12} -> {:<12} {}{}",
+                    crate::store::format_ms(e.at_ms),
+                    e.mv,
+                    e.from.map(|s| s.as_str()).unwrap_or("-"),
+                    e.to.as_str(),
+                    e.actor,
+                    e.reason.map(|r| format!(": {r}")).unwrap_or_default()
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::WriteOff { code, reason, name } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let _lock = StationLock::acquire(&paths.data_dir)?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let id = resolve_code(&ledger, code)?;
+            if reason.trim().is_empty() {
+                bail!("--reason is empty: say why the code is written off");
+            }
+            ledger.write_off(id, reason.trim(), sup.actor())?;
+            println!(
+                "#{} written off; the write-off is queued for the registry",
+                id.0
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::Reprint {
+            code,
+            reason,
+            no_verify,
+            devices,
+            name,
+        } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let mut opened = setup::open(
+                paths,
+                config,
+                &devices.overrides()?,
+                operator(),
+                Some(Arc::new(|e| report_event(&e, false))),
+            )?;
+            let id = resolve_code(opened.station.ledger(), code)?;
+            let s = opened.station.reprint(&sup, id, reason, !no_verify)?;
+            println!(
+                "#{}: reprinted ({} printed, {} verified, {} rejected)",
+                id.0, s.printed, s.verified, s.rejected
+            );
+            Ok(if s.rejected > 0 {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        ReviewCmd::Confirm {
+            code,
+            timeout,
+            devices,
+            name,
+        } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let mut opened = setup::open(
+                paths,
+                config,
+                &devices.overrides()?,
+                operator(),
+                Some(Arc::new(|e| report_event(&e, false))),
+            )?;
+            let id = resolve_code(opened.station.ledger(), code)?;
+            eprintln!("scan the sticker of #{} now", id.0);
+            if opened
+                .station
+                .confirm_applied(&sup, id, Duration::from_secs(*timeout))?
+            {
+                println!("#{}: confirmed as applied", id.0);
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!("#{}: not confirmed (no matching scan)", id.0);
+                Ok(ExitCode::FAILURE)
+            }
+        }
+    }
+}
+
+pub fn supervisor_cmd(paths: &Paths, config: &Config, cmd: &SupervisorCmd) -> Result<ExitCode> {
+    match cmd {
+        SupervisorCmd::SetPin => {
+            let pins = PinStore::new(&paths.data_dir);
+            // Make sure the data dir exists with its permissions (the ledger creates it).
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let actor = if pins.is_set() {
+                let old = read_pin("Current supervisor PIN", PIN_ENV)?;
+                pins.check(&old, "cli")?.actor().clone()
+            } else {
+                operator()
+            };
+            let new = read_pin("New supervisor PIN (4 to 12 digits)", NEW_PIN_ENV)?;
+            pins.set(&new)?;
+            ledger.audit_note(
+                &actor,
+                "supervisor.set_pin",
+                &config.station.id,
+                &serde_json::json!({}),
+            )?;
+            println!("supervisor PIN set");
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+// ---- status -----------------------------------------------------------------------------------------
+
+#[derive(Debug, Serialize)]
+struct Status {
+    station: String,
+    /// Whether a station process holds this data dir now.
+    running: bool,
+    products: Vec<ProductStatus>,
+    review_waiting: usize,
+    backlog: crate::store::reports::Backlog,
+    alarms: Vec<String>,
+}
+
+#[derive(Debug, Serialize)]
+struct ProductStatus {
+    gtin: String,
+    name: Option<String>,
+    states: std::collections::BTreeMap<&'static str, u64>,
+    low: bool,
+    expiring_soon: u64,
+}
+
+pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
+    let running = match StationLock::acquire(&paths.data_dir) {
+        Ok(_lock) => false,
+        Err(StoreError::Busy { .. }) => true,
+        Err(e) => return Err(e.into()),
+    };
+    let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+    let horizon = crate::store::now_ms()
+        + i64::try_from(config.line.expiry_warning_days)
+            .unwrap_or(0)
+            .saturating_mul(86_400_000);
+    let levels = ledger.pool_levels(horizon)?;
+    let mut alarms = Vec::new();
+    let products: Vec<ProductStatus> = ledger
+        .balance()?
+        .into_iter()
+        .map(|b| {
+            let (available, expiring) = levels
+                .iter()
+                .find(|l| l.0 == b.gtin)
+                .map(|l| (l.1, l.2))
+                .unwrap_or((0, 0));
+            let low = available < config.line.low_pool_threshold;
+            if low {
+                alarms.push(format!(
+                    "GTIN {}: only {available} code(s) left (threshold {}): pull more",
+                    b.gtin, config.line.low_pool_threshold
+                ));
+            }
+            if expiring > 0 {
+                alarms.push(format!(
+                    "GTIN {}: {expiring} code(s) expire within {} days: use them first or write them off",
+                    b.gtin, config.line.expiry_warning_days
+                ));
+            }
+            ProductStatus {
+                gtin: b.gtin,
+                name: b.name,
+                states: b.states,
+                low,
+                expiring_soon: expiring,
+            }
+        })
+        .collect();
+    let review_waiting = ledger.review_queue(100_000)?.len();
+    if review_waiting > 0 {
+        alarms.push(format!(
+            "{review_waiting} code(s) wait for a supervisor: `labelstation review list`"
+        ));
+    }
+    let s = Status {
+        station: config.station.id.clone(),
+        running,
+        products,
+        review_waiting,
+        backlog: ledger.backlog()?,
+        alarms,
+    };
+    if json {
+        println!("{}", serde_json::to_string_pretty(&s)?);
+    } else {
+        println!(
+            "station {}: {}",
+            s.station,
+            if s.running { "running" } else { "not running" }
+        );
+        for p in &s.products {
+            let st = |k: &str| p.states.get(k).copied().unwrap_or(0);
+            println!(
+                "  {} {}: {} available, {} printed (waiting for scan), {} verified, {} reported, {} to review, {} written off",
+                p.gtin,
+                p.name.as_deref().unwrap_or(""),
+                st("AVAILABLE"),
+                st("PRINTED"),
+                st("VERIFIED"),
+                st("REPORTED"),
+                st("REJECTED") + st("NEEDS_REVIEW"),
+                st("WRITTEN_OFF")
+            );
+        }
+        println!(
+            "  registry backlog: {} application(s), {} write-off(s) queued, {} report(s) awaiting an answer",
+            s.backlog.utilisation_queued, s.backlog.write_off_queued, s.backlog.reports_open
+        );
+        for a in &s.alarms {
+            println!("  ! {a}");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---- run --------------------------------------------------------------------------------------------
+
+pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
+    if !a.headless {
+        bail!(
+            "the touchscreen UI is not in this build: run `labelstation run --headless` (the scanner drives the line)"
+        );
+    }
+    let opened = setup::open(paths, config, &a.devices.overrides()?, operator(), None)?;
+    say_recovery(&opened.recovery);
+    let setup::Opened {
+        station,
+        lock: _lock,
+        virtual_line: _vline,
+        ..
+    } = opened;
+    let (engine, events) = Engine::spawn(station, a.gtin.clone(), None);
+    eprintln!(
+        "station running headless: scan a box's barcode to print its label, then scan the sticker. Ctrl-C stops."
+    );
+    // Headless: a box scan selects the product and prints one label (the engine does the rest).
+    for e in events {
+        report_event(&e, false);
+        if let Event::Product { product: Some(p) } = &e {
+            eprintln!(
+                "product: {} {} ({} codes left)",
+                p.gtin, p.name, p.available
+            );
+            engine.send(Command::Start {
+                count: 1,
+                mode: Mode::Inline,
+            });
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+// ---- demo -------------------------------------------------------------------------------------------
+
+/// Where the demo keeps its ledger.
+enum DemoDir {
+    Temp(tempfile::TempDir),
+    Kept(PathBuf),
+}
+
+impl DemoDir {
+    fn path(&self) -> &Path {
+        match self {
+            DemoDir::Temp(t) => t.path(),
+            DemoDir::Kept(p) => p,
+        }
+    }
+}
+
+pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
+    if !(0.0..=1.0).contains(&a.fault_rate) {
+        bail!(
+            "--fault-rate {}: give a share between 0 and 1",
+            a.fault_rate
+        );
+    }
+    if a.labels == 0 {
+        bail!("--labels 0: nothing to do");
+    }
+    if !a.headless {
+        eprintln!(
+            "The touchscreen UI is not in this build; running the demo headless (--headless)."
+        );
+    }
+    let dir = match &a.keep {
+        Some(p) => DemoDir::Kept(p.clone()),
+        None => DemoDir::Temp(
+            tempfile::Builder::new()
+                .prefix("labelstation-demo-")
+                .tempdir()
+                .context("cannot create a temporary directory for the demo")?,
+        ),
+    };
+    let paths = Paths {
+        data_dir: dir.path().to_path_buf(),
+        data_dir_origin: crate::config::Origin::Flag,
+        config_file: dir.path().join("config.toml"),
+        config_origin: crate::config::Origin::Flag,
+    };
+    let mut config = config.clone();
+    config.printer.uri = "sim:".into();
+    config.scanner.uri = "sim:".into();
+    config.line.scan_timeout_secs = 3;
+    config.registry.api = crate::config::RegistryApi::Sim;
+    let report = crate::engine::demo::run(&paths, &config, a, &mut std::io::stderr())?;
+    println!("{}", report.summary_line());
+    if a.keep.is_some() {
+        println!("the demo's ledger is in {}", dir.path().display());
+    }
+    Ok(if report.adds_up() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The station commands through the real binary: `print` on the virtual line, `review` with the supervisor
+//! PIN, `status`, the headless demo, and SIGKILL of a printing station followed by a restart.
+
+mod support;
+
+use std::path::Path;
+use std::time::Duration;
+
+use labelstation::codes::generate::gtin_from_number;
+use labelstation::store::Ledger;
+use support::*;
+
+/// A data dir with one product and `n` imported codes, and a config with a short scan timeout.
+fn setup(dir: &Path, n: usize, seed: u64) -> (std::path::PathBuf, String) {
+    let data = dir.join("data");
+    let gtin = gtin_from_number(460_700_000_000 + seed);
+    let out = run(cli(&data).args([
+        "products",
+        "add",
+        "--gtin",
+        gtin.as_str(),
+        "--name",
+        "Туфли",
+        "--size",
+        "38",
+        "--country",
+        "TR",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = dir.join("codes.txt");
+    std::fs::write(&file, code_file(&codes(&gtin, n, seed))).unwrap();
+    let out = run(cli(&data)
+        .args(["codes", "import", "--gtin", gtin.as_str()])
+        .arg(&file));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let cfg = dir.join("station.toml");
+    std::fs::write(
+        &cfg,
+        "[line]\nscan_timeout_secs = 1\nmax_consecutive_failures = 1000\n",
+    )
+    .unwrap();
+    (data, gtin.to_string())
+}
+
+fn with_cfg(data: &Path) -> std::process::Command {
+    let mut c = cli(data);
+    c.env(
+        "LABELSTATION_CONFIG",
+        data.parent().unwrap().join("station.toml"),
+    );
+    c
+}
+
+fn states(data: &Path) -> serde_json::Value {
+    let out = run(cli(data).args(["status", "--json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    v["products"][0]["states"].clone()
+}
+
+#[test]
+fn print_on_the_virtual_line_then_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, gtin) = setup(dir.path(), 6, 1);
+    let out = run(with_cfg(&data).args([
+        "print",
+        "--gtin",
+        &gtin,
+        "--count",
+        "3",
+        "--printer",
+        "sim:",
+        "--scanner",
+        "sim:",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 requested: 3 printed, 3 verified, 0 rejected"),
+        "{}",
+        stdout(&out)
+    );
+    // Progress names codes masked, never with the crypto tail.
+    assert!(
+        stderr(&out).contains("verified") && stderr(&out).contains("(92)****"),
+        "{}",
+        stderr(&out)
+    );
+    let s = states(&data);
+    assert_eq!(
+        (s["VERIFIED"].as_u64(), s["AVAILABLE"].as_u64()),
+        (Some(3), Some(3))
+    );
+    let out = run(cli(&data).args(["status"]));
+    assert!(stdout(&out).contains("3 available"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("3 application(s)"),
+        "{}",
+        stdout(&out)
+    );
+    // A sim scanner without the sim printer is refused with what to do.
+    let out = run(with_cfg(&data).args([
+        "print",
+        "--gtin",
+        &gtin,
+        "--printer",
+        "tcp://127.0.0.1:9",
+        "--scanner",
+        "sim:",
+    ]));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("needs printer \"sim:\""),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn no_verify_then_batch_json_events() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, gtin) = setup(dir.path(), 6, 2);
+    let out = run(with_cfg(&data).args(["print", "--gtin", &gtin, "--count", "2", "--no-verify"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 printed, 0 verified, 0 rejected, 2 waiting"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(states(&data)["PRINTED"].as_u64(), Some(2));
+    let out = run(with_cfg(&data).args([
+        "print", "--gtin", &gtin, "--count", "3", "--batch", "--json",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let lines: Vec<serde_json::Value> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let summary = lines.last().unwrap();
+    assert_eq!(
+        summary["summary"]["verified"].as_u64(),
+        Some(3),
+        "{summary}"
+    );
+    assert!(lines.iter().any(|l| l["event"] == "verdict"));
+    assert!(!stdout(&out).contains("\\u001d92"));
+}
+
+#[test]
+fn rejects_are_reviewed_with_the_supervisor_pin() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, gtin) = setup(dir.path(), 12, 3);
+    // Every label meets a fault; with a one-second scan timeout some end rejected.
+    let out = run(with_cfg(&data).args([
+        "print",
+        "--gtin",
+        &gtin,
+        "--count",
+        "8",
+        "--fault-rate",
+        "1",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cli(&data).args(["review", "list", "--json"]));
+    let queue: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    assert!(queue.len() >= 2, "{queue:?}\n{}", stderr(&out));
+    let first = queue[0]["id"].as_i64().unwrap().to_string();
+    let second = queue[1]["id"].as_i64().unwrap().to_string();
+    assert!(
+        queue
+            .iter()
+            .all(|r| r["reason"].as_str().is_some_and(|s| !s.is_empty()))
+    );
+
+    // No PIN set: refused with what to do.
+    let out = run(cli(&data)
+        .args(["review", "write-off", &first, "--reason", "torn"])
+        .env("LABELSTATION_SUPERVISOR_PIN", "1234"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("supervisor set-pin"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(cli(&data)
+        .args(["supervisor", "set-pin"])
+        .env("LABELSTATION_NEW_PIN", "2468"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Wrong PIN: refused, and the code stays where it was.
+    let out = run(cli(&data)
+        .args(["review", "write-off", &first, "--reason", "torn"])
+        .env("LABELSTATION_SUPERVISOR_PIN", "1111"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("wrong supervisor PIN"),
+        "{}",
+        stderr(&out)
+    );
+    let out = run(cli(&data)
+        .args(["review", "write-off", &first, "--reason", "torn"])
+        .env("LABELSTATION_SUPERVISOR_PIN", "2468")
+        .env("USER", "aigerim"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Reprint the second on a clean line; the new sticker is verified.
+    let out = run(with_cfg(&data)
+        .args(["review", "reprint", &format!("#{second}")])
+        .env("LABELSTATION_SUPERVISOR_PIN", "2468"));
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(stdout(&out).contains("1 verified"), "{}", stdout(&out));
+    let out = run(cli(&data).args(["review", "show", &first]));
+    assert!(
+        stdout(&out).contains("write_off") && stdout(&out).contains("cli:aigerim"),
+        "{}",
+        stdout(&out)
+    );
+    let l = Ledger::open(&ledger_path(&data), "x").unwrap();
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    assert!(l.verify_audit().unwrap().breaks.is_empty());
+    let actions: Vec<String> = l
+        .connection()
+        .prepare("SELECT action FROM audit_log")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    for a in [
+        "supervisor.set_pin",
+        "supervisor.pin_refused",
+        "code.write_off",
+        "code.reprint",
+    ] {
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
+    }
+    // The PIN never lands in the ledger or the PIN file in clear.
+    let raw = std::fs::read(ledger_path(&data)).unwrap();
+    assert!(!raw.windows(4).any(|w| w == b"2468"));
+}
+
+#[test]
+fn headless_demo_adds_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = run(cli(&dir.path().join("unused"))
+        .args([
+            "demo",
+            "--headless",
+            "--labels",
+            "6",
+            "--fault-rate",
+            "0.2",
+            "--keep",
+        ])
+        .arg(dir.path().join("demo")));
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    assert!(
+        stdout(&out).contains("every code accounted for"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("6 labels requested"),
+        "{}",
+        stdout(&out)
+    );
+    // The kept ledger agrees.
+    let out = run(cli(&dir.path().join("demo")).args(["ledger", "check"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+#[test]
+fn sigkill_mid_run_then_restart_accounts_for_every_code() {
+    let rounds: u64 = std::env::var("LABELSTATION_STATION_KILLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(6);
+    let dir = tempfile::tempdir().unwrap();
+    let total = 10 * rounds + 10;
+    let (data, gtin) = setup(dir.path(), total as usize, 4);
+    let mut verified_before = 0;
+    for round in 0..rounds {
+        let mut child = with_cfg(&data)
+            .args([
+                "print",
+                "--gtin",
+                &gtin,
+                "--count",
+                "8",
+                "--fault-rate",
+                "0.2",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // Kill at a different point of the line each round.
+        std::thread::sleep(Duration::from_millis(150 + (round * 373) % 1200));
+        let _ = child.kill();
+        let _ = child.wait();
+        // The next start recovers; nothing is lost, nothing counted twice, nothing left in flight.
+        let out = run(with_cfg(&data).args(["print", "--gtin", &gtin, "--count", "1"]));
+        assert!(out.status.success(), "round {round}: {}", stderr(&out));
+        let s = states(&data);
+        let sum: u64 = s
+            .as_object()
+            .unwrap()
+            .values()
+            .map(|v| v.as_u64().unwrap())
+            .sum();
+        assert_eq!(sum, total, "round {round}: {s}");
+        assert_eq!(
+            s["RESERVED"].as_u64().unwrap() + s["SENT"].as_u64().unwrap(),
+            0,
+            "round {round}: {s}"
+        );
+        let verified = s["VERIFIED"].as_u64().unwrap();
+        assert!(
+            verified >= verified_before,
+            "round {round}: verified went back"
+        );
+        verified_before = verified;
+        let out = run(cli(&data).args(["ledger", "check"]));
+        assert!(out.status.success(), "round {round}: {}", stderr(&out));
+    }
+}
