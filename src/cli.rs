@@ -61,6 +61,18 @@ pub enum Command {
     },
     /// Run the station (the touchscreen, or `--headless` driven by the scanner).
     Run(crate::station_cli::RunArgs),
+    /// Measure speed and memory on the virtual line (see docs/benchmarks.md).
+    Bench {
+        /// A smaller run that finishes within a minute.
+        #[arg(long)]
+        quick: bool,
+        /// Labels in the software-cost run (e.g. 50000 for a shift).
+        #[arg(long)]
+        labels: Option<u32>,
+        /// One JSON object on stdout.
+        #[arg(long)]
+        json: bool,
+    },
     /// Marking codes: import and balance.
     #[command(subcommand)]
     Codes(CodesCmd),
@@ -310,6 +322,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Supervisor(c) => crate::station_cli::supervisor_cmd(&ctx.paths, &ctx.config, &c),
         Command::Status { json } => crate::station_cli::status(&ctx.paths, &ctx.config, json),
         Command::Run(a) => crate::station_cli::run(&ctx.paths, &ctx.config, &a),
+        Command::Bench {
+            quick,
+            labels,
+            json,
+        } => {
+            let r = crate::bench::run(quick, labels)?;
+            if json {
+                println!("{}", serde_json::to_string(&r)?);
+            } else {
+                crate::bench::print_text(&r);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Codes(CodesCmd::Import { gtin, file, json }) => import(&ctx, &gtin, &file, json),
         Command::Codes(CodesCmd::Balance { json }) => balance(&ctx, json),
         Command::Codes(CodesCmd::Pull {

@@ -10,6 +10,7 @@
 //! - [`registry`]: the national registry's two APIs (so far their wire model).
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
 
+pub mod bench;
 pub mod cli;
 pub mod codes;
 pub mod config;

@@ -367,3 +367,53 @@ fn engine_thread_takes_commands_and_publishes_events() {
     }
     engine.shutdown();
 }
+
+#[test]
+fn stored_format_mode_prints_scannable_labels_and_resends_after_printer_trouble() {
+    use labelstation::config::LabelMode;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 9);
+    let line = LineConfig {
+        label_mode: LabelMode::Stored,
+        ..quick_line()
+    };
+    let (mut st, _events, vline) = station(ledger, quick_worker(0.0), line);
+    let s = st.run(&gtin, Mode::Inline, 2).unwrap();
+    assert_eq!(s.verified, 2, "{s:?}");
+    // Only the first label of the product carries the ^DF format.
+    let sent: Vec<Vec<u8>> = st
+        .ledger()
+        .connection()
+        .prepare("SELECT zpl FROM print_attempts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let has_df = |z: &Vec<u8>| z.windows(3).any(|w| w == b"^DF");
+    assert!(has_df(&sent[0]) && !has_df(&sent[1]));
+    // After the printer had trouble it may have restarted: the format goes again.
+    vline.printer.set_head_open(true);
+    let panel = vline.printer.clone();
+    let fixer = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(800));
+        panel.set_head_open(false);
+    });
+    let s = st.run(&gtin, Mode::Inline, 2).unwrap();
+    fixer.join().unwrap();
+    assert_eq!(s.verified, 2, "{s:?}");
+    let sent: Vec<Vec<u8>> = st
+        .ledger()
+        .connection()
+        .prepare("SELECT zpl FROM print_attempts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        has_df(&sent[3]),
+        "the label after the head was closed re-sends the format"
+    );
+    accounted(&st, 6);
+}

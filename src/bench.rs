@@ -1,0 +1,278 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! `labelstation bench`: the station's speed and memory, measured on the virtual line (real driver over
+//! loopback TCP to the virtual printer, virtual scanner on a pseudo-terminal, real SQLite with
+//! synchronous=FULL in a temporary directory).
+//!
+//! - Software cost: the printer prints instantly and the scanner reads at once, so what remains is the
+//!   station's own work per label (ledger transactions, label building, driver I/O, the verdict). Latency
+//!   is from the scan's bytes arriving to the verification being durable.
+//! - Throughput: a 203-dpi printer at 6 ips behind a 9600-baud link, inline verification by an instant
+//!   scanner, against the physical limit of that printer and link (bytes on the wire at 10 bits a byte,
+//!   plus the label's length at 6 inches a second).
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+
+use crate::codes::generate::{CodeGenerator, gtin_from_number};
+use crate::config::{Config, LabelMode, Paths};
+use crate::engine::Mode;
+use crate::engine::setup::{self, Overrides};
+use crate::store::{Actor, Ledger, Product};
+
+#[derive(Debug, Clone, Serialize)]
+pub struct BenchReport {
+    pub quick: bool,
+    pub machine: String,
+    /// Labels in the software-cost run.
+    pub software_labels: u32,
+    pub software_cost_ms_p50: f64,
+    pub software_cost_ms_p99: f64,
+    /// Whole cycle per label on instant devices (reserve → print → scan → durable verdict).
+    pub software_cycle_ms: f64,
+    pub software_labels_per_s: f64,
+    /// Inline on the simulated 203-dpi 6-ips printer at 9600 baud, full labels.
+    pub achieved_labels_per_min: f64,
+    pub physical_limit_labels_per_min: f64,
+    /// The same with the stored format (only the code crosses the link).
+    pub achieved_labels_per_min_stored: f64,
+    pub physical_limit_labels_per_min_stored: f64,
+    pub bytes_per_label_full: usize,
+    pub bytes_per_label_stored: usize,
+    /// From nothing to a station ready to print (ledger open + recovery + devices), with the ledger of
+    /// the software run in place.
+    pub startup_ms: f64,
+    /// Pulling 150 000 codes from the registry simulator into a fresh ledger (seconds), when measured.
+    pub pull_150k_s: Option<f64>,
+    /// Draining 100 000 queued confirmations to the registry simulator (seconds), when measured.
+    pub drain_100k_s: Option<f64>,
+    /// Resident memory after the software run, and the peak over the whole bench.
+    pub rss_after_shift_mb: f64,
+    pub peak_rss_mb: f64,
+}
+
+/// Run the bench. `quick` finishes within a minute; `labels` overrides the software run's size (a shift).
+pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
+    let software_labels = labels.unwrap_or(if quick { 150 } else { 2000 });
+    let throughput_labels = if quick { 8 } else { 30 };
+    let dir = tempfile::Builder::new()
+        .prefix("labelstation-bench-")
+        .tempdir()
+        .context("cannot create a temporary directory for the bench")?;
+    let paths = Paths {
+        data_dir: dir.path().to_path_buf(),
+        data_dir_origin: crate::config::Origin::Flag,
+        config_file: dir.path().join("none.toml"),
+        config_origin: crate::config::Origin::Flag,
+    };
+    let config = Config::default();
+    let gtin = gtin_from_number(460_555_000_001);
+    fill(
+        &paths,
+        &config,
+        &gtin,
+        software_labels + 2 * throughput_labels + 10,
+    )?;
+
+    // Software cost on instant devices.
+    let instant = Overrides {
+        printer: Some("sim:".into()),
+        scanner: Some("sim:".into()),
+        apply_time: Some(Duration::ZERO),
+        ..Overrides::default()
+    };
+    let (cycle, mut latencies) = {
+        let mut opened = setup::open(&paths, &config, &instant, Actor::system("bench"), None)?;
+        let t = Instant::now();
+        let s = opened.station.run(&gtin, Mode::Inline, software_labels)?;
+        anyhow::ensure!(
+            s.verified == software_labels,
+            "the bench line lost labels: {s:?}"
+        );
+        (
+            t.elapsed().as_secs_f64() / f64::from(software_labels),
+            s.verdict_latency_us,
+        )
+    };
+    let rss_after_shift_mb = rss_mb("VmRSS");
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        let i = ((latencies.len() as f64 - 1.0) * p).round() as usize;
+        latencies.get(i).copied().unwrap_or(0) as f64 / 1000.0
+    };
+
+    // Start-up with that ledger in place.
+    let t = Instant::now();
+    drop(setup::open(
+        &paths,
+        &config,
+        &instant,
+        Actor::system("bench"),
+        None,
+    )?);
+    let startup_ms = t.elapsed().as_secs_f64() * 1000.0;
+
+    // Throughput against the simulated printer and link.
+    let template = crate::cli::label_template(&config.label)?;
+    let (full_bytes, stored_bytes) = label_sizes(&template)?;
+    let slow = Overrides {
+        sim_ips: Some(6.0),
+        sim_baud: Some(9600),
+        ..instant.clone()
+    };
+    let per_min = |mode: LabelMode| -> Result<f64> {
+        let mut cfg = config.clone();
+        cfg.line.label_mode = mode;
+        cfg.printer.status_poll_ms = 20;
+        let mut opened = setup::open(&paths, &cfg, &slow, Actor::system("bench"), None)?;
+        let t = Instant::now();
+        let s = opened.station.run(&gtin, Mode::Inline, throughput_labels)?;
+        anyhow::ensure!(
+            s.verified == throughput_labels,
+            "the bench line lost labels: {s:?}"
+        );
+        Ok(f64::from(throughput_labels) * 60.0 / t.elapsed().as_secs_f64())
+    };
+    let achieved = per_min(LabelMode::Full)?;
+    let achieved_stored = per_min(LabelMode::Stored)?;
+    let print_s = template.height_mm() / 25.4 / 6.0;
+    let limit = |bytes: usize| 60.0 / (bytes as f64 * 10.0 / 9600.0 + print_s);
+
+    let (pull_150k_s, drain_100k_s) = registry_figures(quick)?;
+    Ok(BenchReport {
+        quick,
+        machine: machine(),
+        software_labels,
+        software_cost_ms_p50: pct(0.5),
+        software_cost_ms_p99: pct(0.99),
+        software_cycle_ms: cycle * 1000.0,
+        software_labels_per_s: 1.0 / cycle,
+        achieved_labels_per_min: achieved,
+        physical_limit_labels_per_min: limit(full_bytes),
+        achieved_labels_per_min_stored: achieved_stored,
+        physical_limit_labels_per_min_stored: limit(stored_bytes),
+        bytes_per_label_full: full_bytes,
+        bytes_per_label_stored: stored_bytes,
+        startup_ms,
+        pull_150k_s,
+        drain_100k_s,
+        rss_after_shift_mb,
+        peak_rss_mb: rss_mb("VmHWM"),
+    })
+}
+
+/// The registry figures. Not measured in this build: the registry bench functions come with the
+/// registry work (issue #5); until then the fields are null rather than invented.
+fn registry_figures(_quick: bool) -> Result<(Option<f64>, Option<f64>)> {
+    Ok((None, None))
+}
+
+/// Bytes on the wire per label: a full label, and a code recall of the per-product stored format.
+fn label_sizes(template: &labelstation_zpl::template::Template) -> Result<(usize, usize)> {
+    let gtin = gtin_from_number(460_555_000_001);
+    let code = CodeGenerator::new(3).with_crypto_len(44).code(&gtin);
+    let gtin_text = gtin.to_string();
+    let data = labelstation_zpl::write::LabelData {
+        code: code.as_str(),
+        name: "Ботинки мужские",
+        size: "42",
+        gtin_text: &gtin_text,
+        serial_text: code.serial(),
+    };
+    let full = labelstation_zpl::write::full_label(template, &data)?.len();
+    let stored =
+        labelstation_zpl::write::recall_code(template, code.as_str(), code.serial())?.len();
+    Ok((full, stored))
+}
+
+fn fill(paths: &Paths, config: &Config, gtin: &crate::codes::Gtin, n: u32) -> Result<()> {
+    let actor = Actor::system("bench");
+    let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+    ledger.add_product(
+        Product {
+            gtin: gtin.clone(),
+            name: "Ботинки мужские".into(),
+            size: Some("42".into()),
+            colour: None,
+            model: None,
+            country: Some("CN".into()),
+        },
+        &actor,
+    )?;
+    let mut g = CodeGenerator::new(11).with_crypto_len(44);
+    let text: String = (0..n)
+        .map(|_| format!("{}\n", g.code(gtin).as_str()))
+        .collect();
+    ledger.import_codes(
+        gtin,
+        "bench",
+        text.as_bytes(),
+        &config.codes.format(),
+        &actor,
+    )?;
+    Ok(())
+}
+
+/// A line of `/proc/self/status` in MiB (0 where unavailable).
+fn rss_mb(key: &str) -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with(key))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let model = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    format!("{cores} cores, {model}")
+}
+
+/// Shared with the CLI: print the report as text.
+pub fn print_text(r: &BenchReport) {
+    println!("machine: {}", r.machine);
+    println!(
+        "software cost ({} labels on instant virtual devices): scan to durable verdict p50 {:.2} ms, p99 {:.2} ms; whole cycle {:.2} ms/label ({:.0} labels/s)",
+        r.software_labels,
+        r.software_cost_ms_p50,
+        r.software_cost_ms_p99,
+        r.software_cycle_ms,
+        r.software_labels_per_s
+    );
+    println!(
+        "203 dpi, 6 ips, 9600 baud, inline: full labels {:.1}/min of a physical limit of {:.1}/min ({} bytes); stored format {:.1}/min of {:.1}/min ({} bytes)",
+        r.achieved_labels_per_min,
+        r.physical_limit_labels_per_min,
+        r.bytes_per_label_full,
+        r.achieved_labels_per_min_stored,
+        r.physical_limit_labels_per_min_stored,
+        r.bytes_per_label_stored
+    );
+    println!("start-up to a ready station: {:.0} ms", r.startup_ms);
+    match (r.pull_150k_s, r.drain_100k_s) {
+        (Some(p), Some(d)) => {
+            println!("pull 150 000 codes: {p:.1} s; drain 100 000 confirmations: {d:.1} s")
+        }
+        _ => println!("registry pull/drain: not measured in this build"),
+    }
+    println!(
+        "memory: {:.1} MiB resident after the run, {:.1} MiB peak",
+        r.rss_after_shift_mb, r.peak_rss_mb
+    );
+}
