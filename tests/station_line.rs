@@ -417,3 +417,152 @@ fn stored_format_mode_prints_scannable_labels_and_resends_after_printer_trouble(
     );
     accounted(&st, 6);
 }
+
+/// What the scripted worker does with one printed label.
+#[derive(Clone, Copy, Debug)]
+enum Act {
+    /// A code of another company first (an alert), then the right sticker.
+    ForeignThenRight,
+    /// Three reads of a plain (non-GS1) Data Matrix.
+    PlainDataMatrix,
+    /// Three reads of noise.
+    Garbage,
+    /// Three reads without the GS separators.
+    GsDropped,
+    /// Nothing at all.
+    Nothing,
+    /// The right sticker, twice.
+    RightTwice,
+}
+
+#[test]
+fn every_reject_path_with_a_scripted_worker() {
+    use labelstation::engine::Command;
+    use labelstation::virtual_printer::open_printer;
+    use labelstation_printer::PrinterUri;
+    use labelstation_scanner::ScannerUri;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 10, 10);
+    let foreign = labelstation::codes::generate::CodeGenerator::new(999).code(&gtin);
+    let (printer, vp) = open_printer(&PrinterUri::Sim, PrinterSimConfig::default()).unwrap();
+    let vp = vp.unwrap();
+    let panel = vp.handle();
+    let opened = labelstation_scanner::open(&ScannerUri::Sim {
+        name: "script".into(),
+    })
+    .unwrap();
+    let hand = opened.sim.unwrap();
+    let script = [
+        Act::ForeignThenRight,
+        Act::PlainDataMatrix,
+        Act::Garbage,
+        Act::GsDropped,
+        Act::Nothing,
+        Act::RightTwice,
+    ];
+    let worker = std::thread::spawn(move || {
+        for act in script {
+            let label = vp.printed().recv_timeout(Duration::from_secs(10)).unwrap();
+            let r = labelstation::virtual_scanner::read_label(&label.image).unwrap();
+            let right = [b"]d2".as_slice(), &r.data].concat();
+            std::thread::sleep(Duration::from_millis(50));
+            match act {
+                Act::ForeignThenRight => {
+                    hand.scan([b"]d2".as_slice(), foreign.as_str().as_bytes()].concat());
+                    hand.scan(right);
+                }
+                Act::PlainDataMatrix => (0..3).for_each(|_| {
+                    hand.scan([b"]d1".as_slice(), &r.data].concat());
+                }),
+                Act::Garbage => (0..3).for_each(|_| {
+                    hand.scan(b"%%noise%%".to_vec());
+                }),
+                Act::GsDropped => (0..3).for_each(|_| {
+                    hand.scan(
+                        right
+                            .iter()
+                            .copied()
+                            .filter(|b| *b != 0x1d)
+                            .collect::<Vec<u8>>(),
+                    );
+                }),
+                Act::Nothing => {}
+                Act::RightTwice => {
+                    hand.scan(right.clone());
+                    hand.scan(right);
+                }
+            }
+        }
+        // The printer jams on the next label; the worker cancels it at the screen.
+        (vp, hand)
+    });
+    let events = Arc::new(Mutex::new(Vec::new()));
+    let sink = {
+        let events = events.clone();
+        Arc::new(move |e: Event| events.lock().unwrap().push(e))
+    };
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut st = Station::new(
+        ledger,
+        LineConfig {
+            scan_timeout_secs: 1,
+            max_consecutive_failures: 100,
+            ..LineConfig::default()
+        },
+        PrinterConfig::default(),
+        CodeFormat::default(),
+        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
+        Box::new(printer),
+        opened.scanner,
+        sink,
+        system(),
+    )
+    .with_commands(rx);
+    let s = st.run(&gtin, Mode::Inline, script.len() as u32).unwrap();
+    let (_vp, _hand) = worker.join().unwrap();
+    assert_eq!((s.verified, s.rejected), (2, 4), "{s:?}");
+    let reasons: Vec<String> = st
+        .ledger()
+        .review_queue(10)
+        .unwrap()
+        .into_iter()
+        .map(|r| r.reason.unwrap())
+        .collect();
+    assert!(reasons[0].contains("Not a GS1 DataMatrix"), "{reasons:?}");
+    assert!(reasons[1].contains("Unreadable"), "{reasons:?}");
+    assert!(reasons[2].contains("Separators missing"), "{reasons:?}");
+    assert!(reasons[3].contains("no scan within 1 s"), "{reasons:?}");
+    let c = st.counters();
+    assert_eq!(c.alerts, 1, "the foreign code is an alert: {c:?}");
+    // The second read of the verified sticker arrives after its label is done: judged as a warning
+    // when the station next listens, never a second count.
+    let (verified, _) = st.take_scans(Duration::from_millis(500)).unwrap();
+    assert_eq!(verified, 0);
+    assert_eq!(st.counters().warnings, 1);
+
+    // A printer error mid-job that the worker cancels: the code is rejected, never reused.
+    panel.set_paper_out(true);
+    let cancel = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(700));
+        tx.send(Command::CancelLabel).unwrap();
+        tx
+    });
+    let s = st.run(&gtin, Mode::Inline, 1).unwrap();
+    let _tx = cancel.join().unwrap();
+    assert_eq!((s.printed, s.rejected), (0, 1), "{s:?}");
+    let last = st.ledger().review_queue(10).unwrap().pop().unwrap();
+    assert!(last.reason.unwrap().contains("printer error"));
+    // Scans of all kinds were kept as evidence.
+    let scans: i64 = st
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM scans WHERE verdict <> 'MATCH'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(scans >= 10, "{scans}");
+    accounted(&st, 10);
+}
