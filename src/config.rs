@@ -118,6 +118,9 @@ pub struct Config {
     pub station: StationConfig,
     pub codes: CodesConfig,
     pub label: LabelConfig,
+    pub backup: crate::ops::BackupConfig,
+    pub log: crate::ops::LogConfig,
+    pub metrics: crate::ops::MetricsConfig,
     pub registry: RegistryConfig,
 }
 
@@ -383,6 +386,7 @@ impl Config {
             ));
         }
         config.codes.validate().map_err(invalid)?;
+        crate::ops::validate_config(&config).map_err(invalid)?;
         config.registry.validate().map_err(invalid)?;
         if ![203, 300, 600].contains(&config.label.dpi) {
             return Err(invalid(format!(

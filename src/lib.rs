@@ -8,11 +8,13 @@
 //! - [`config`]: paths and the TOML configuration.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
 //! - [`registry`]: the national registry's two APIs (so far their wire model).
+//! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
 
 pub mod cli;
 pub mod codes;
 pub mod config;
+pub mod ops;
 pub mod registry;
 pub mod store;
 pub mod verdict;
