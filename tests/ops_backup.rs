@@ -177,6 +177,48 @@ fn backup_restore_round_trip() {
     assert!(out.status.success(), "{}", stdout(&out));
     let out = run(cli(&data).args(["audit", "verify"]));
     assert!(out.status.success(), "{}", stdout(&out));
+
+    // Restoring twice within a second never replaces the ledger set aside the first time.
+    for _ in 0..2 {
+        let out = run(cli(&data).arg("restore").arg(&b));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let kept: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| {
+            n.starts_with("ledger.sqlite3.before-restore-")
+                && !n.ends_with("-wal")
+                && !n.ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+}
+
+#[test]
+fn backup_and_restore_refuse_to_run_as_another_user_than_the_data_dirs_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 1, 16));
+    let b = backup(&data, &[]);
+    // Only root can hand the data dir to another user; elsewhere there is nothing to test.
+    if std::process::Command::new("chown")
+        .arg("54321")
+        .arg(&data)
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        eprintln!("SKIPPED: cannot chown (not root)");
+        return;
+    }
+    for args in [
+        vec!["backup"],
+        vec!["restore", b.to_str().unwrap(), "--force"],
+    ] {
+        let out = run(cli(&data).args(&args));
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains("station's user"), "{}", stderr(&out));
+    }
 }
 
 #[test]

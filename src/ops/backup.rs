@@ -66,8 +66,26 @@ pub enum BackupError {
          Restore only if the current ledger is damaged or you have accounted for those codes; then add --force (the current ledger is kept aside, never deleted). Nothing was changed."
     )]
     WouldUndo { newer: i64, newest: String },
+    #[error(
+        "{path} belongs to uid {owner}, but this runs as uid {me}: files written now would lock the station out. Run it as the station's user (on a packaged install: sudo labelstation-admin ...)."
+    )]
+    WrongUser { path: PathBuf, owner: u32, me: u32 },
     #[error("{0}")]
     Store(#[from] StoreError),
+}
+
+/// Refuse to write into `dir` (the data dir) as another user than its owner: a backup dir or a restored
+/// ledger owned by root would leave the station unable to open or prune them.
+fn same_user(dir: &Path) -> Result<(), BackupError> {
+    let me = rustix::process::geteuid().as_raw();
+    match super::owner_of(dir) {
+        Ok(owner) if owner != me => Err(BackupError::WrongUser {
+            path: dir.to_path_buf(),
+            owner,
+            me,
+        }),
+        _ => Ok(()),
+    }
 }
 
 /// What a ledger file holds, from the checks a copy must pass.
@@ -283,6 +301,9 @@ pub fn backup(
     if !ledger.is_file() {
         return Err(BackupError::NoLedger(ledger.to_path_buf()));
     }
+    if let Some(data_dir) = ledger.parent() {
+        same_user(data_dir)?;
+    }
     prepare_dir(dir)?;
     let stamp = file_stamp(SystemTime::now());
     let base = format!("ledger-{}-{stamp}", file_safe(station));
@@ -395,6 +416,7 @@ pub fn restore(
         StoreError::Busy { .. } => BackupError::StationRunning(data_dir.to_path_buf()),
         other => BackupError::Store(other),
     };
+    same_user(data_dir)?;
     let _station = StationLock::acquire(data_dir).map_err(busy)?;
     let _pull = StationLock::acquire_pull(data_dir).map_err(busy)?;
     let _sync = StationLock::acquire_sync(data_dir).map_err(busy)?;
@@ -462,11 +484,21 @@ pub fn restore(
             }
         }
     }
+    // rename() replaces an existing file, so the name for the set-aside ledger must be new.
+    let mut aside_base = format!("{LEDGER_FILE}.before-restore-{stamp}");
+    let mut n = 2;
+    while ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .any(|sfx| data_dir.join(format!("{aside_base}{sfx}")).exists())
+    {
+        aside_base = format!("{LEDGER_FILE}.before-restore-{stamp}-{n:03}");
+        n += 1;
+    }
     let mut set_aside = Vec::new();
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let f = data_dir.join(format!("{LEDGER_FILE}{suffix}"));
         if f.exists() {
-            let to = data_dir.join(format!("{LEDGER_FILE}.before-restore-{stamp}{suffix}"));
+            let to = data_dir.join(format!("{aside_base}{suffix}"));
             std::fs::rename(&f, &to).map_err(|source| BackupError::Io {
                 what: "cannot set the current ledger aside as",
                 path: to.clone(),
