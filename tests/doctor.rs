@@ -232,6 +232,28 @@ fn a_printer_on_a_closed_port_fails() {
 }
 
 #[test]
+fn a_running_station_keeps_its_printer() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 1, 6));
+    let _station = labelstation::store::StationLock::acquire(&data).unwrap();
+    // Even a printer address that would fail is not opened while the station holds the devices.
+    let (ok, findings) = doctor(&data, &["--printer", "tcp://127.0.0.1:1"]);
+    assert!(ok, "{:?}", all_fails(&findings));
+    let p: Vec<_> = findings
+        .iter()
+        .filter(|f| f["check"] == "printer")
+        .collect();
+    assert!(
+        p[0]["what"]
+            .as_str()
+            .unwrap()
+            .contains("station is running"),
+        "{p:?}"
+    );
+}
+
+#[test]
 fn no_printer_configured_lists_what_is_there() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");

@@ -86,6 +86,20 @@ fn backup_is_private_verified_and_pruned() {
     assert!(out.status.success());
     assert!(stdout(&out).contains("no backup due"), "{}", stdout(&out));
 
+    // An existing directory open to others is refused, and left as it was.
+    let open = dir.path().join("shared");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(cli(&data).arg("backup").arg("--to").arg(&open));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("open to other users"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mode(&open), 0o755);
+    assert_eq!(std::fs::read_dir(&open).unwrap().count(), 0);
+
     // The default directory is backups/ inside the data dir.
     let f = backup(&data, &[]);
     assert_eq!(f.parent().unwrap(), data.join("backups"));

@@ -49,14 +49,9 @@ pub enum BackupError {
     )]
     SourceBroken { path: PathBuf, problems: String },
     #[error(
-        "the backup directory {path} is open to other users (mode {mode:o}) and cannot be made private: {source}. Use a directory owned by the station's user, mode 0700."
+        "the backup directory {path} is open to other users (mode {mode:04o}), and backups hold complete codes: use a directory only the station's user can open (chmod 700 it, or name a new one: it is created 0700)."
     )]
-    OpenDir {
-        path: PathBuf,
-        mode: u32,
-        #[source]
-        source: std::io::Error,
-    },
+    OpenDir { path: PathBuf, mode: u32 },
     #[error(
         "another labelstation process is using {0}: stop the station (`systemctl stop labelstation`) and any `sync` or `codes pull`, then restore again. Nothing was changed."
     )]
@@ -235,7 +230,8 @@ fn snapshot(from: &Connection, from_path: &Path, to: &Path) -> Result<(), Backup
         })
 }
 
-/// The backup directory, created 0700 or made private.
+/// The backup directory: created 0700 when missing; an existing one must already be private (it is never
+/// chmod-ed: `--to /tmp` must not change /tmp).
 fn prepare_dir(dir: &Path) -> Result<(), BackupError> {
     private_dir(dir).map_err(|source| BackupError::Io {
         what: "cannot create the backup directory",
@@ -248,14 +244,10 @@ fn prepare_dir(dir: &Path) -> Result<(), BackupError> {
         source,
     })?;
     if mode & 0o077 != 0 {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).map_err(
-            |source| BackupError::OpenDir {
-                path: dir.to_path_buf(),
-                mode,
-                source,
-            },
-        )?;
+        return Err(BackupError::OpenDir {
+            path: dir.to_path_buf(),
+            mode,
+        });
     }
     Ok(())
 }

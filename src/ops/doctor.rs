@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::mode_of;
 use crate::config::{Config, ConfigError, LEDGER_FILE, Paths, RegistryApi};
-use crate::store::{Ledger, StationLock, StoreError};
+use crate::store::Ledger;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -149,11 +149,7 @@ pub fn run(paths: &Paths, opts: &Options) -> Report {
         check_backups(paths, c, &mut out);
     }
     // The station holds the printer and scanner while it runs; opening them here would disturb it.
-    let station_running = paths.data_dir.is_dir()
-        && matches!(
-            StationLock::acquire(&paths.data_dir),
-            Err(StoreError::Busy { .. })
-        );
+    let station_running = station_running(&paths.data_dir);
     let printer = opts
         .printer
         .clone()
@@ -179,6 +175,15 @@ pub fn run(paths: &Paths, opts: &Options) -> Report {
         healthy,
         findings: out,
     }
+}
+
+/// Whether a station process holds the data dir. Probes the existing lock file without creating it (a
+/// lock file made by root would keep the station's user out) and releases it at once.
+fn station_running(data_dir: &Path) -> bool {
+    let Ok(file) = std::fs::File::open(data_dir.join("station.lock")) else {
+        return false;
+    };
+    matches!(file.try_lock(), Err(std::fs::TryLockError::WouldBlock))
 }
 
 /// `printer.uri` / `scanner.uri` when the configuration has such a key (read through the serialised
