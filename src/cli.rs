@@ -103,6 +103,18 @@ pub enum Command {
     RegistrySim(RegistrySimArgs),
     /// Run the virtual Zebra printer on loopback TCP or a pseudo-terminal, until interrupted.
     PrinterSim(PrinterSimArgs),
+    /// Check this station: config, permissions, ledger, clock, disk, printer, scanner, registry.
+    /// Exit status 1 when anything fails.
+    Doctor(crate::ops::cmd::DoctorArgs),
+    /// Back up the ledger (safe while the station runs), verify the copy, keep the newest [backup] keep.
+    Backup(crate::ops::cmd::BackupArgs),
+    /// Replace the ledger with a verified backup; the station must be stopped. Nothing is deleted.
+    Restore(crate::ops::cmd::RestoreArgs),
+    /// CSV exports: the ledger, the shift report.
+    #[command(subcommand)]
+    Export(crate::ops::cmd::ExportCmd),
+    /// Serve the Prometheus metrics endpoint until interrupted.
+    Metrics(crate::ops::cmd::MetricsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -268,7 +280,7 @@ pub enum ConfigCmd {
 /// Entry point of the binary.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging(cli.verbose);
+    let _log = crate::ops::logging::init(cli.verbose, cli.data_dir.clone(), cli.config.clone());
     match run(cli) {
         Ok(code) => code,
         Err(e) => {
@@ -276,21 +288,6 @@ pub fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
-}
-
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "warn",
-        1 => "info",
-        2 => "debug",
-        _ => "trace",
-    };
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .try_init();
 }
 
 /// The person or tool acting from the command line; recorded in the audit log.
@@ -313,6 +310,10 @@ impl Ctx {
 /// Run a parsed command line.
 pub fn run(cli: Cli) -> Result<ExitCode> {
     let paths = Paths::resolve(cli.data_dir, cli.config)?;
+    // Doctor reports a broken config as a finding, so it runs before the config is loaded.
+    if let Command::Doctor(a) = &cli.command {
+        return crate::ops::cmd::doctor(&paths, a);
+    }
     let config = Config::load(&paths)?;
     let ctx = Ctx { paths, config };
     match cli.command {
@@ -345,6 +346,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::RegistrySim(args) => registry_sim(args),
         Command::PrinterSim(args) => printer_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),
+        Command::Doctor(a) => crate::ops::cmd::doctor(&ctx.paths, &a),
+        Command::Backup(a) => crate::ops::cmd::backup(&ctx.paths, &ctx.config, &a),
+        Command::Restore(a) => crate::ops::cmd::restore(&ctx.paths, &a, &cli_actor()),
+        Command::Export(c) => crate::ops::cmd::export(&ctx.paths, &ctx.config, &c),
+        Command::Metrics(a) => crate::ops::cmd::metrics(&ctx.paths, &ctx.config, &a),
         Command::Label(LabelCmd::Preview { gtin, code, out }) => {
             label_preview(&ctx, &gtin, code.as_deref(), &out)
         }

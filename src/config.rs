@@ -118,6 +118,9 @@ pub struct Config {
     pub station: StationConfig,
     pub codes: CodesConfig,
     pub label: LabelConfig,
+    pub backup: crate::ops::BackupConfig,
+    pub log: crate::ops::LogConfig,
+    pub metrics: crate::ops::MetricsConfig,
     pub registry: RegistryConfig,
     pub printer: PrinterConfig,
     pub scanner: ScannerConfig,
@@ -386,6 +389,7 @@ impl Config {
             ));
         }
         config.codes.validate().map_err(invalid)?;
+        crate::ops::validate_config(&config).map_err(invalid)?;
         config.registry.validate().map_err(invalid)?;
         config.printer.validate().map_err(invalid)?;
         config.scanner.validate().map_err(invalid)?;

@@ -8,6 +8,8 @@
 //! - [`config`]: paths and the TOML configuration.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
 //! - [`registry`]: the national registry's two APIs (so far their wire model).
+//! - [`engine`]: the station engine: the line, rejects and review, supervisor PIN, the engine thread.
+//! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
 
 pub mod bench;
@@ -15,6 +17,7 @@ pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod engine;
+pub mod ops;
 pub mod registry;
 pub mod station_cli;
 pub mod store;

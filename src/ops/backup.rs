@@ -1,0 +1,540 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Backups of the ledger with SQLite's online backup API, and restore.
+//!
+//! A backup is a consistent snapshot taken while the station may be running. It is written under a
+//! temporary name, switched to a self-contained rollback-journal file (no `-wal` beside it), checked as
+//! thoroughly as `ledger check` checks the live ledger, and only then renamed to
+//! `ledger-<station>-<UTC time>.sqlite3`. Old backups are deleted only after the new one passed.
+//!
+//! A restore never deletes anything: the current ledger (with its `-wal`/`-shm`) is renamed aside, and
+//! the backup is installed only after a copy of it passed the same checks.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use rusqlite::backup::{Backup, StepResult};
+use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
+
+use super::{file_safe, file_stamp, mode_of, private_dir, private_file, sync_dir};
+use crate::config::LEDGER_FILE;
+use crate::store::{Actor, StationLock, StoreError, audit, invariants, schema};
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error(
+        "there is no ledger at {0}: nothing to back up. Check --data-dir / LABELSTATION_DATA_DIR."
+    )]
+    NoLedger(PathBuf),
+    #[error("{what} {path}: {source}")]
+    Io {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{what} {path}: {source}")]
+    Sqlite {
+        what: &'static str,
+        path: PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error(
+        "the copy {path} failed its checks, so it was not kept: {problems}. The ledger itself may be damaged: run `labelstation doctor`."
+    )]
+    CopyBroken { path: PathBuf, problems: String },
+    #[error(
+        "{path} is not a sound labelstation ledger ({problems}); nothing was changed. Pick another backup (`ls` the backup directory, newest last)."
+    )]
+    SourceBroken { path: PathBuf, problems: String },
+    #[error(
+        "the backup directory {path} is open to other users (mode {mode:04o}), and backups hold complete codes: use a directory only the station's user can open (chmod 700 it, or name a new one: it is created 0700)."
+    )]
+    OpenDir { path: PathBuf, mode: u32 },
+    #[error(
+        "another labelstation process is using {0}: stop the station (`systemctl stop labelstation`) and any `sync` or `codes pull`, then restore again. Nothing was changed."
+    )]
+    StationRunning(PathBuf),
+    #[error(
+        "the current ledger has {newer} code move(s) the backup lacks (the newest at {newest}). Restoring would undo them, and codes printed since the backup would look unused and could be printed twice. \
+         Restore only if the current ledger is damaged or you have accounted for those codes; then add --force (the current ledger is kept aside, never deleted). Nothing was changed."
+    )]
+    WouldUndo { newer: i64, newest: String },
+    #[error(
+        "{path} belongs to uid {owner}, but this runs as uid {me}: files written now would lock the station out. Run it as the station's user (on a packaged install: sudo labelstation-admin ...)."
+    )]
+    WrongUser { path: PathBuf, owner: u32, me: u32 },
+    #[error("{0}")]
+    Store(#[from] StoreError),
+}
+
+/// Refuse to write into `dir` (the data dir) as another user than its owner: a backup dir or a restored
+/// ledger owned by root would leave the station unable to open or prune them.
+fn same_user(dir: &Path) -> Result<(), BackupError> {
+    let me = rustix::process::geteuid().as_raw();
+    match super::owner_of(dir) {
+        Ok(owner) if owner != me => Err(BackupError::WrongUser {
+            path: dir.to_path_buf(),
+            owner,
+            me,
+        }),
+        _ => Ok(()),
+    }
+}
+
+/// What a ledger file holds, from the checks a copy must pass.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileCheck {
+    pub schema: i64,
+    pub codes: i64,
+    pub events: i64,
+    pub audit_entries: u64,
+    /// Id of the newest code event (0: none); events are append-only, so a newer ledger has higher ids.
+    pub last_event_id: i64,
+    /// Timestamp (ms) of the newest code event, if any.
+    pub newest_event_ms: Option<i64>,
+}
+
+/// Check a ledger file without changing it: SQLite's full integrity check, the schema version, every
+/// ledger invariant and the audit chain. `Err` lists what is wrong.
+pub fn check_file(path: &Path) -> Result<FileCheck, String> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| format!("cannot open it: {e}"))?;
+    let sql = |e: rusqlite::Error| e.to_string();
+    let integrity: Vec<String> = conn
+        .prepare("PRAGMA integrity_check")
+        .and_then(|mut s| {
+            s.query_map([], |r| r.get::<_, String>(0))?
+                .collect::<rusqlite::Result<Vec<_>>>()
+        })
+        .map_err(|e| format!("integrity check failed to run: {e}"))?;
+    if integrity != ["ok"] {
+        return Err(format!(
+            "integrity check: {}",
+            integrity
+                .iter()
+                .take(5)
+                .cloned()
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    let schema: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql)?;
+    let known = schema::MIGRATIONS.len() as i64;
+    if schema == 0 {
+        return Err("it holds no labelstation ledger (schema version 0)".into());
+    }
+    if schema > known {
+        return Err(format!(
+            "it was written by a newer labelstation (schema {schema}; this one knows up to {known})"
+        ));
+    }
+    let mut problems = Vec::new();
+    match invariants::check(&conn) {
+        Ok(v) => problems.extend(v.iter().map(|v| format!("{}: {}", v.rule, v.detail))),
+        Err(e) => problems.push(format!("invariant checks failed to run: {e}")),
+    }
+    let audit_entries = match audit::verify(&conn) {
+        Ok(r) => {
+            problems.extend(r.breaks.iter().map(|b| b.to_string()));
+            r.entries
+        }
+        Err(e) => {
+            problems.push(format!("audit chain check failed to run: {e}"));
+            0
+        }
+    };
+    if !problems.is_empty() {
+        return Err(problems.join("; "));
+    }
+    let (codes, events, last_event_id, newest_event_ms) = conn
+        .query_row(
+            "SELECT (SELECT count(*) FROM codes), (SELECT count(*) FROM code_events),
+                    (SELECT ifnull(max(id), 0) FROM code_events), (SELECT max(at) FROM code_events)",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+        )
+        .map_err(sql)?;
+    Ok(FileCheck {
+        schema,
+        codes,
+        events,
+        audit_entries,
+        last_event_id,
+        newest_event_ms,
+    })
+}
+
+/// Copy the database at `from` into the new file `to` with the online backup API, then make `to` a
+/// self-contained rollback-journal file.
+fn snapshot(from: &Connection, from_path: &Path, to: &Path) -> Result<(), BackupError> {
+    let sqlite = |what, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| BackupError::Sqlite { what, path, source }
+    };
+    private_file(to).map_err(|source| BackupError::Io {
+        what: "cannot create",
+        path: to.to_path_buf(),
+        source,
+    })?;
+    let mut dst = Connection::open(to).map_err(sqlite("cannot open", to))?;
+    {
+        let backup = Backup::new(from, &mut dst).map_err(sqlite("cannot read", from_path))?;
+        let mut waits = 0;
+        loop {
+            // All pages in one step: one read transaction, so the copy is one consistent snapshot.
+            match backup.step(-1).map_err(sqlite("cannot copy", from_path))? {
+                StepResult::Done => break,
+                StepResult::More => {}
+                StepResult::Busy | StepResult::Locked => {
+                    waits += 1;
+                    if waits > 300 {
+                        return Err(BackupError::Sqlite {
+                            what: "stayed locked for a minute",
+                            path: from_path.to_path_buf(),
+                            source: rusqlite::Error::SqliteFailure(
+                                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+                                None,
+                            ),
+                        });
+                    }
+                    std::thread::sleep(Duration::from_millis(200));
+                }
+                _ => std::thread::sleep(Duration::from_millis(200)),
+            }
+        }
+    }
+    let mode: String = dst
+        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+        .map_err(sqlite("cannot finish", to))?;
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(BackupError::CopyBroken {
+            path: to.to_path_buf(),
+            problems: format!("could not leave WAL mode (got {mode})"),
+        });
+    }
+    dst.close()
+        .map_err(|(_, e)| sqlite("cannot close", to)(e))?;
+    std::fs::File::open(to)
+        .and_then(|f| f.sync_all())
+        .map_err(|source| BackupError::Io {
+            what: "cannot flush",
+            path: to.to_path_buf(),
+            source,
+        })
+}
+
+/// The backup directory: created 0700 when missing; an existing one must already be private (it is never
+/// chmod-ed: `--to /tmp` must not change /tmp).
+fn prepare_dir(dir: &Path) -> Result<(), BackupError> {
+    private_dir(dir).map_err(|source| BackupError::Io {
+        what: "cannot create the backup directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let mode = mode_of(dir).map_err(|source| BackupError::Io {
+        what: "cannot inspect",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    if mode & 0o077 != 0 {
+        return Err(BackupError::OpenDir {
+            path: dir.to_path_buf(),
+            mode,
+        });
+    }
+    Ok(())
+}
+
+/// This station's backups in `dir`, oldest first.
+pub fn list_backups(dir: &Path, station: &str) -> Vec<PathBuf> {
+    let prefix = format!("ledger-{}-", file_safe(station));
+    let mut out: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".sqlite3"))
+        })
+        .collect();
+    // The UTC stamp in the name sorts in time order; a same-second backup's suffix (`-002`) sorts after it
+    // once the extension is left out.
+    out.sort_by_key(|p| p.to_string_lossy().trim_end_matches(".sqlite3").to_owned());
+    out
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BackupReport {
+    pub file: PathBuf,
+    pub bytes: u64,
+    pub codes: i64,
+    pub events: i64,
+    pub audit_entries: u64,
+    /// Older backups deleted to keep `[backup] keep`.
+    pub pruned: Vec<PathBuf>,
+}
+
+/// Back up the ledger at `ledger` into `dir`, verify the copy, then keep the newest `keep` (0: all).
+pub fn backup(
+    ledger: &Path,
+    dir: &Path,
+    station: &str,
+    keep: u32,
+) -> Result<BackupReport, BackupError> {
+    if !ledger.is_file() {
+        return Err(BackupError::NoLedger(ledger.to_path_buf()));
+    }
+    if let Some(data_dir) = ledger.parent() {
+        same_user(data_dir)?;
+    }
+    prepare_dir(dir)?;
+    let stamp = file_stamp(SystemTime::now());
+    let base = format!("ledger-{}-{stamp}", file_safe(station));
+    let mut file = dir.join(format!("{base}.sqlite3"));
+    let mut n = 2;
+    while file.exists() {
+        file = dir.join(format!("{base}-{n:03}.sqlite3"));
+        n += 1;
+    }
+    let partial = dir.join(format!(
+        ".{}.partial",
+        file.file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("backup")
+    ));
+    let _ = std::fs::remove_file(&partial);
+
+    let src = Connection::open_with_flags(
+        ledger,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| BackupError::Sqlite {
+        what: "cannot open the ledger",
+        path: ledger.to_path_buf(),
+        source,
+    })?;
+    let _ = src.busy_timeout(Duration::from_secs(10));
+    let result = snapshot(&src, ledger, &partial).and_then(|()| {
+        check_file(&partial).map_err(|problems| BackupError::CopyBroken {
+            path: partial.clone(),
+            problems,
+        })
+    });
+    let check = match result {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            let _ = std::fs::remove_file(partial.with_extension("partial-journal"));
+            return Err(e);
+        }
+    };
+    std::fs::rename(&partial, &file).map_err(|source| BackupError::Io {
+        what: "cannot rename the verified copy to",
+        path: file.clone(),
+        source,
+    })?;
+    sync_dir(dir).map_err(|source| BackupError::Io {
+        what: "cannot flush the directory",
+        path: dir.to_path_buf(),
+        source,
+    })?;
+    let bytes = std::fs::metadata(&file).map(|m| m.len()).unwrap_or(0);
+    let mut pruned = Vec::new();
+    if keep > 0 {
+        let all = list_backups(dir, station);
+        let excess = all.len().saturating_sub(keep as usize);
+        for old in all.into_iter().take(excess) {
+            if old != file && std::fs::remove_file(&old).is_ok() {
+                pruned.push(old);
+            }
+        }
+    }
+    tracing::info!(file = %file.display(), codes = check.codes, "backup written and verified");
+    Ok(BackupReport {
+        file,
+        bytes,
+        codes: check.codes,
+        events: check.events,
+        audit_entries: check.audit_entries,
+        pruned,
+    })
+}
+
+/// Whether a scheduled backup is due: no backup of this station in `dir` younger than `interval`.
+pub fn due(dir: &Path, station: &str, interval: Duration) -> bool {
+    let newest = list_backups(dir, station)
+        .iter()
+        .filter_map(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok())
+        .max();
+    match newest {
+        Some(t) => SystemTime::now()
+            .duration_since(t)
+            .map(|age| age >= interval)
+            .unwrap_or(false),
+        None => true,
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RestoreReport {
+    pub restored_from: PathBuf,
+    pub ledger: PathBuf,
+    /// The files of the replaced ledger, renamed (never deleted).
+    pub set_aside: Vec<PathBuf>,
+    pub codes: i64,
+    /// Code moves in the replaced ledger that the backup lacks (restored with --force).
+    pub undone_moves: i64,
+}
+
+/// Install the backup `from` as the ledger of `data_dir`. Refuses while any labelstation process
+/// (station, pull, sync) holds the data dir, and when the current ledger is healthy and newer than the
+/// backup unless `force`.
+pub fn restore(
+    data_dir: &Path,
+    from: &Path,
+    force: bool,
+    actor: &Actor,
+) -> Result<RestoreReport, BackupError> {
+    let busy = |e: StoreError| match e {
+        StoreError::Busy { .. } => BackupError::StationRunning(data_dir.to_path_buf()),
+        other => BackupError::Store(other),
+    };
+    same_user(data_dir)?;
+    let _station = StationLock::acquire(data_dir).map_err(busy)?;
+    let _pull = StationLock::acquire_pull(data_dir).map_err(busy)?;
+    let _sync = StationLock::acquire_sync(data_dir).map_err(busy)?;
+
+    if !from.is_file() {
+        return Err(BackupError::Io {
+            what: "cannot read the backup",
+            path: from.to_path_buf(),
+            source: std::io::Error::from(std::io::ErrorKind::NotFound),
+        });
+    }
+    // Check the backup as it is first, without touching it, then work on a private copy.
+    check_file(from).map_err(|problems| BackupError::SourceBroken {
+        path: from.to_path_buf(),
+        problems,
+    })?;
+    let stamp = file_stamp(SystemTime::now());
+    let staged = data_dir.join(format!(".restore-{stamp}.sqlite3"));
+    let _ = std::fs::remove_file(&staged);
+    let src = Connection::open_with_flags(
+        from,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| BackupError::Sqlite {
+        what: "cannot open the backup",
+        path: from.to_path_buf(),
+        source,
+    })?;
+    let staged_check = snapshot(&src, from, &staged).and_then(|()| {
+        check_file(&staged).map_err(|problems| BackupError::CopyBroken {
+            path: staged.clone(),
+            problems,
+        })
+    });
+    drop(src);
+    let staged_check = match staged_check {
+        Ok(c) => c,
+        Err(e) => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(e);
+        }
+    };
+
+    let ledger = data_dir.join(LEDGER_FILE);
+    let mut undone_moves = 0;
+    if ledger.exists() {
+        // A current ledger that opens is checkpointed, so the file set aside is complete on its own.
+        if let Ok(cur) = Connection::open(&ledger) {
+            let _ = cur.busy_timeout(Duration::from_secs(5));
+            let _ = cur.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            let newer: rusqlite::Result<(i64, Option<i64>)> = cur.query_row(
+                "SELECT count(*), max(at) FROM code_events WHERE id > ?1",
+                [staged_check.last_event_id],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            );
+            if let Ok((n, newest)) = newer {
+                undone_moves = n;
+                if n > 0 && !force {
+                    let _ = std::fs::remove_file(&staged);
+                    return Err(BackupError::WouldUndo {
+                        newer: n,
+                        newest: newest.map(crate::store::format_ms).unwrap_or_default(),
+                    });
+                }
+            }
+        }
+    }
+    // rename() replaces an existing file, so the name for the set-aside ledger must be new.
+    let mut aside_base = format!("{LEDGER_FILE}.before-restore-{stamp}");
+    let mut n = 2;
+    while ["", "-wal", "-shm", "-journal"]
+        .iter()
+        .any(|sfx| data_dir.join(format!("{aside_base}{sfx}")).exists())
+    {
+        aside_base = format!("{LEDGER_FILE}.before-restore-{stamp}-{n:03}");
+        n += 1;
+    }
+    let mut set_aside = Vec::new();
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let f = data_dir.join(format!("{LEDGER_FILE}{suffix}"));
+        if f.exists() {
+            let to = data_dir.join(format!("{aside_base}{suffix}"));
+            std::fs::rename(&f, &to).map_err(|source| BackupError::Io {
+                what: "cannot set the current ledger aside as",
+                path: to.clone(),
+                source,
+            })?;
+            set_aside.push(to);
+        }
+    }
+    std::fs::rename(&staged, &ledger).map_err(|source| BackupError::Io {
+        what: "cannot install the backup as",
+        path: ledger.clone(),
+        source,
+    })?;
+    sync_dir(data_dir).map_err(|source| BackupError::Io {
+        what: "cannot flush the directory",
+        path: data_dir.to_path_buf(),
+        source,
+    })?;
+    // Record the restore in the restored ledger's audit log (opening also brings back WAL mode).
+    let l = crate::store::Ledger::open(&ledger, "restore")?;
+    let tx = l
+        .connection()
+        .unchecked_transaction()
+        .map_err(StoreError::from)?;
+    let aside = set_aside
+        .first()
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "none (there was no ledger)".into());
+    audit::append(
+        &tx,
+        crate::store::now_ms(),
+        actor,
+        "ledger restore",
+        &from.display().to_string(),
+        &format!("previous ledger kept as {aside}; {undone_moves} code move(s) not in the backup"),
+    )
+    .map_err(StoreError::from)?;
+    tx.commit().map_err(StoreError::from)?;
+    tracing::warn!(from = %from.display(), aside = %aside, undone_moves, "ledger restored from a backup");
+    Ok(RestoreReport {
+        restored_from: from.to_path_buf(),
+        ledger,
+        set_aside,
+        codes: staged_check.codes,
+        undone_moves,
+    })
+}

@@ -1,0 +1,220 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The operations commands of the `labelstation` command line: doctor, backup, restore, export, metrics.
+//! `cli.rs` holds one variant and one dispatch arm per command; the arguments and the work are here.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, Subcommand};
+
+use crate::config::{Config, Paths};
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// Print the findings as JSON: {"healthy": bool, "findings": [{check, severity, what, remedy}]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Check this printer address instead of the configured one (e.g. tcp://10.0.0.5:9100).
+    #[arg(long, value_name = "URI")]
+    pub printer: Option<String>,
+    /// Check this scanner address instead of the configured one (e.g. serial:///dev/scanner-0).
+    #[arg(long, value_name = "URI")]
+    pub scanner: Option<String>,
+    /// Seconds the registry may take to answer.
+    #[arg(long, default_value_t = 5)]
+    pub registry_timeout: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Directory for the backup (default: [backup] dir, else backups/ in the data dir). Created 0700.
+    #[arg(long, value_name = "DIR")]
+    pub to: Option<PathBuf>,
+    /// Only if the newest backup is older than [backup] interval_hours (for the hourly timer).
+    #[arg(long)]
+    pub if_due: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file (ledger-<station>-<time>.sqlite3).
+    pub from: PathBuf,
+    /// Restore even though the current ledger is healthy and has code moves the backup lacks.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ExportCmd {
+    /// Every code with its state, as CSV. Codes are masked unless --full.
+    Ledger {
+        #[arg(long, value_name = "FILE.csv")]
+        out: PathBuf,
+        /// Complete codes, crypto tails included (GS written as <GS>). Keep such a file private.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Per product: codes printed, verified, rejected and written off in a time window, as CSV.
+    Shift {
+        /// Start (inclusive): 2026-11-24, 2026-11-24T08:00 or 2026-11-24T08:00+05:00 (no offset: UTC).
+        #[arg(long, value_name = "TIME")]
+        from: String,
+        /// End (exclusive); default now.
+        #[arg(long, value_name = "TIME")]
+        to: Option<String>,
+        #[arg(long, value_name = "FILE.csv")]
+        out: PathBuf,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct MetricsArgs {
+    /// Address to serve on (default: [metrics] listen, else 127.0.0.1:9464).
+    #[arg(long)]
+    pub listen: Option<SocketAddr>,
+}
+
+pub fn doctor(paths: &Paths, a: &DoctorArgs) -> Result<ExitCode> {
+    let opts = super::doctor::Options {
+        printer: a.printer.clone(),
+        scanner: a.scanner.clone(),
+        registry_timeout: Duration::from_secs(a.registry_timeout.max(1)),
+        ..super::doctor::Options::default()
+    };
+    let report = super::doctor::run(paths, &opts);
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.render());
+    }
+    Ok(if report.healthy {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+pub fn backup(paths: &Paths, config: &Config, a: &BackupArgs) -> Result<ExitCode> {
+    let dir =
+        a.to.clone()
+            .unwrap_or_else(|| config.backup.dir_for(&paths.data_dir));
+    let station = &config.station.id;
+    if a.if_due {
+        let interval = Duration::from_secs(u64::from(config.backup.interval_hours) * 3600);
+        if !super::backup::due(&dir, station, interval) {
+            println!(
+                "no backup due: the newest in {} is younger than {} h",
+                dir.display(),
+                config.backup.interval_hours
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+    }
+    let r = super::backup::backup(&paths.ledger(), &dir, station, config.backup.keep)?;
+    if a.json {
+        println!("{}", serde_json::to_string_pretty(&r)?);
+    } else {
+        println!(
+            "backup {} written and verified: {} codes, {} code moves, {} audit entries, {} KiB",
+            r.file.display(),
+            r.codes,
+            r.events,
+            r.audit_entries,
+            r.bytes / 1024
+        );
+        for p in &r.pruned {
+            println!("deleted old backup {}", p.display());
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn restore(paths: &Paths, a: &RestoreArgs, actor: &crate::store::Actor) -> Result<ExitCode> {
+    let r = super::backup::restore(&paths.data_dir, &a.from, a.force, actor)?;
+    println!(
+        "restored {} as {} ({} codes)",
+        r.restored_from.display(),
+        r.ledger.display(),
+        r.codes
+    );
+    for p in &r.set_aside {
+        println!("the replaced ledger is kept as {}", p.display());
+    }
+    if r.undone_moves > 0 {
+        println!(
+            "WARNING: {} code move(s) recorded after this backup are not in the restored ledger. Codes printed since the backup show as they were then: \
+             compare with the kept ledger before printing again, and scan or write off stickers of that period (README: Restore).",
+            r.undone_moves
+        );
+    }
+    println!(
+        "Run `labelstation doctor`, then start the station: start-up recovery moves codes left in flight to NEEDS_REVIEW."
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCode> {
+    let ledger = crate::store::Ledger::open(&paths.ledger(), &config.station.id)?;
+    let conn = ledger.connection();
+    match cmd {
+        ExportCmd::Ledger { out, full } => {
+            if *full {
+                eprintln!(
+                    "warning: {} will hold complete codes with their crypto tails: anyone with the file can print valid stickers. \
+                     It is created 0600; keep it off shared drives and delete it when done.",
+                    out.display()
+                );
+            }
+            let n = super::export::ledger_csv(conn, out, *full)?;
+            println!(
+                "wrote {} code(s) to {}{}",
+                n,
+                out.display(),
+                if *full {
+                    " (complete codes)"
+                } else {
+                    " (masked codes)"
+                }
+            );
+        }
+        ExportCmd::Shift { from, to, out } => {
+            let f = super::export::parse_time(from)?;
+            let t = match to {
+                Some(t) => super::export::parse_time(t)?,
+                None => super::export::now_ms(),
+            };
+            if t <= f {
+                bail!("--to must be after --from");
+            }
+            let lines = super::export::shift_csv(conn, f, t, out)?;
+            println!(
+                "wrote the shift report {} to {} ({} product(s))",
+                crate::store::format_ms(f) + " .. " + &crate::store::format_ms(t),
+                out.display(),
+                lines.len()
+            );
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn metrics(paths: &Paths, config: &Config, a: &MetricsArgs) -> Result<ExitCode> {
+    let listen = match a.listen {
+        Some(l) => l,
+        None => config
+            .metrics
+            .address()
+            .map_err(anyhow::Error::msg)?
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
+    };
+    let server = super::metrics::serve(listen, paths.ledger(), super::metrics::no_extra())
+        .context("metrics endpoint")?;
+    println!("metrics on http://{}/metrics", server.addr());
+    server.wait();
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,406 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Backups, restore, CSV exports and logs through the real binary, on real ledger files.
+
+mod support;
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+
+use labelstation::store::StationLock;
+use rusqlite::Connection;
+use serde_json::Value;
+use support::*;
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+fn backup(data: &Path, args: &[&str]) -> PathBuf {
+    let out = run(cli(data).arg("backup").arg("--json").args(args));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    PathBuf::from(v["file"].as_str().unwrap())
+}
+
+/// Every row of `table`, as text, in rowid order.
+fn rows(db: &Path, table: &str) -> Vec<String> {
+    let conn = Connection::open(db).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("SELECT * FROM {table} ORDER BY rowid"))
+        .unwrap();
+    let n = stmt.column_count();
+    stmt.query_map([], |r| {
+        let mut s = Vec::new();
+        for i in 0..n {
+            let v: rusqlite::types::Value = r.get(i)?;
+            s.push(format!("{v:?}"));
+        }
+        Ok(s.join("|"))
+    })
+    .unwrap()
+    .collect::<Result<_, _>>()
+    .unwrap()
+}
+
+#[test]
+fn backup_is_private_verified_and_pruned() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 20, 11));
+    let to = dir.path().join("backups");
+    let config = dir.path().join("config.toml");
+    std::fs::write(&config, "[station]\nid = \"post 7\"\n[backup]\nkeep = 2\n").unwrap();
+    let c = config.to_str().unwrap();
+    let mut files = Vec::new();
+    for _ in 0..3 {
+        files.push(backup(
+            &data,
+            &["--config", c, "--to", to.to_str().unwrap()],
+        ));
+    }
+    assert_eq!(mode(&to), 0o700);
+    let name = files[0].file_name().unwrap().to_str().unwrap().to_owned();
+    assert!(
+        name.starts_with("ledger-post_7-20") && name.ends_with("Z.sqlite3"),
+        "{name}"
+    );
+    let left: Vec<PathBuf> = std::fs::read_dir(&to)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(left.len(), 2, "keep = 2: {left:?}");
+    assert!(!files[0].exists() && files[1].exists() && files[2].exists());
+    for f in &left {
+        assert_eq!(mode(f), 0o600, "{}", f.display());
+        // A self-contained file: no -wal beside it, and it holds what the ledger holds.
+        assert_eq!(rows(f, "codes"), rows(&ledger_path(&data), "codes"));
+    }
+    let check = labelstation::ops::backup::check_file(&files[2]).unwrap();
+    assert_eq!(check.codes, 20);
+
+    // --if-due: a fresh backup exists, so nothing happens.
+    let out = run(cli(&data)
+        .args(["backup", "--if-due", "--config", c, "--to"])
+        .arg(&to));
+    assert!(out.status.success());
+    assert!(stdout(&out).contains("no backup due"), "{}", stdout(&out));
+
+    // An existing directory open to others is refused, and left as it was.
+    let open = dir.path().join("shared");
+    std::fs::create_dir(&open).unwrap();
+    std::fs::set_permissions(&open, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let out = run(cli(&data).arg("backup").arg("--to").arg(&open));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("open to other users"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(mode(&open), 0o755);
+    assert_eq!(std::fs::read_dir(&open).unwrap().count(), 0);
+
+    // The default directory is backups/ inside the data dir.
+    let f = backup(&data, &[]);
+    assert_eq!(f.parent().unwrap(), data.join("backups"));
+}
+
+#[test]
+fn backup_restore_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut ledger, gtin, _) = ledger_with_codes(&data, 10, 12);
+    let b = backup(&data, &[]);
+    let before = rows(&b, "code_events");
+
+    // The ledger moves on: every code printed and verified.
+    print_and_verify_all(&mut ledger, &gtin);
+    drop(ledger);
+    assert_ne!(rows(&ledger_path(&data), "code_events"), before);
+
+    // While a station holds the data dir, restore refuses and changes nothing.
+    {
+        let _station = StationLock::acquire(&data).unwrap();
+        let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
+        assert!(!out.status.success());
+        assert!(
+            stderr(&out).contains("stop the station"),
+            "{}",
+            stderr(&out)
+        );
+    }
+    // The current ledger is healthy and newer: restore wants --force.
+    let out = run(cli(&data).arg("restore").arg(&b));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("--force") && err.contains("code move"),
+        "{err}"
+    );
+    assert_ne!(rows(&ledger_path(&data), "code_events"), before);
+
+    let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("WARNING"), "{}", stdout(&out));
+    let ledger = ledger_path(&data);
+    for table in ["codes", "code_events", "products", "outbox", "jobs"] {
+        assert_eq!(rows(&ledger, table), rows(&b, table), "{table}");
+    }
+    // The audit log is the backup's plus one entry recording the restore.
+    let audit = rows(&ledger, "audit_log");
+    let backup_audit = rows(&b, "audit_log");
+    assert_eq!(audit.len(), backup_audit.len() + 1);
+    assert_eq!(audit[..backup_audit.len()], backup_audit[..]);
+    assert!(audit.last().unwrap().contains("ledger restore"));
+    assert_eq!(mode(&ledger), 0o600);
+
+    // The replaced ledger is kept, complete, beside it.
+    let aside: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("ledger.sqlite3.before-restore-")
+        })
+        .collect();
+    assert!(!aside.is_empty());
+    let kept = aside
+        .iter()
+        .find(|p| {
+            let n = p.to_str().unwrap();
+            !n.ends_with("-wal") && !n.ends_with("-shm")
+        })
+        .unwrap();
+    let verified: i64 = Connection::open(kept)
+        .unwrap()
+        .query_row(
+            "SELECT count(*) FROM codes WHERE state = 'VERIFIED'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(
+        verified, 10,
+        "the set-aside ledger still holds the newer moves"
+    );
+
+    let out = run(cli(&data).args(["ledger", "check"]));
+    assert!(out.status.success(), "{}", stdout(&out));
+    let out = run(cli(&data).args(["audit", "verify"]));
+    assert!(out.status.success(), "{}", stdout(&out));
+
+    // Restoring twice within a second never replaces the ledger set aside the first time.
+    for _ in 0..2 {
+        let out = run(cli(&data).arg("restore").arg(&b));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let kept: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| {
+            n.starts_with("ledger.sqlite3.before-restore-")
+                && !n.ends_with("-wal")
+                && !n.ends_with("-shm")
+        })
+        .collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+}
+
+#[test]
+fn backup_and_restore_refuse_to_run_as_another_user_than_the_data_dirs_owner() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 1, 16));
+    let b = backup(&data, &[]);
+    // Only root can hand the data dir to another user; elsewhere there is nothing to test.
+    if std::process::Command::new("chown")
+        .arg("54321")
+        .arg(&data)
+        .status()
+        .map_or(true, |s| !s.success())
+    {
+        eprintln!("SKIPPED: cannot chown (not root)");
+        return;
+    }
+    for args in [
+        vec!["backup"],
+        vec!["restore", b.to_str().unwrap(), "--force"],
+    ] {
+        let out = run(cli(&data).args(&args));
+        assert!(!out.status.success(), "{args:?}");
+        assert!(stderr(&out).contains("station's user"), "{}", stderr(&out));
+    }
+}
+
+#[test]
+fn restore_refuses_a_damaged_backup_and_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 3, 13));
+    let junk = dir.path().join("junk.sqlite3");
+    std::fs::write(&junk, b"this is not a ledger at all, just some bytes").unwrap();
+    let before = rows(&ledger_path(&data), "code_events");
+    let out = run(cli(&data).arg("restore").arg(&junk).arg("--force"));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("not a sound labelstation ledger"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(rows(&ledger_path(&data), "code_events"), before);
+    let names: Vec<String> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(
+        !names
+            .iter()
+            .any(|n| n.contains("before-restore") || n.contains(".restore-")),
+        "{names:?}"
+    );
+}
+
+#[test]
+fn exports_mask_codes_unless_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut ledger, gtin, codes) = ledger_with_codes(&data, 4, 14);
+    print_and_verify_all(&mut ledger, &gtin);
+    drop(ledger);
+    let tail = |c: &labelstation::codes::MarkingCode| {
+        c.as_str().rsplit('\u{1d}').next().unwrap().to_owned()
+    };
+
+    let masked = dir.path().join("ledger.csv");
+    let out = run(cli(&data).args(["export", "ledger", "--out"]).arg(&masked));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&masked).unwrap();
+    assert_eq!(mode(&masked), 0o600);
+    assert_eq!(text.lines().count(), 5, "{text}");
+    assert!(text.starts_with("id,gtin,serial,code,state"));
+    assert!(text.contains("(91)****(92)****") && text.contains("VERIFIED"));
+    for c in &codes {
+        assert!(
+            !text.contains(&tail(c)),
+            "a crypto tail leaked into the masked export"
+        );
+    }
+    // Never overwrites.
+    let out = run(cli(&data).args(["export", "ledger", "--out"]).arg(&masked));
+    assert!(!out.status.success());
+
+    let full = dir.path().join("full.csv");
+    let out = run(cli(&data)
+        .args(["export", "ledger", "--full", "--out"])
+        .arg(&full));
+    assert!(out.status.success());
+    assert!(stderr(&out).contains("complete codes"), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&full).unwrap();
+    assert_eq!(mode(&full), 0o600);
+    for c in &codes {
+        assert!(text.contains(&c.as_str().replace('\u{1d}', "<GS>")));
+    }
+
+    let shift = dir.path().join("shift.csv");
+    let out = run(cli(&data)
+        .args(["export", "shift", "--from", "2026-01-01", "--out"])
+        .arg(&shift));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = std::fs::read_to_string(&shift).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(
+        lines[0],
+        "from,to,gtin,product,printed,verified,rejected,written_off"
+    );
+    assert!(lines[1].contains(&format!(",{},", gtin.as_str())), "{text}");
+    assert!(lines[1].ends_with(",4,4,0,0"), "{text}");
+    assert!(
+        lines[2].contains(",TOTAL,") && lines[2].ends_with(",4,4,0,0"),
+        "{text}"
+    );
+
+    // A window before anything happened is empty.
+    let empty = dir.path().join("empty.csv");
+    let out = run(cli(&data)
+        .args([
+            "export",
+            "shift",
+            "--from",
+            "2026-01-01",
+            "--to",
+            "2026-01-02T00:00+05:00",
+            "--out",
+        ])
+        .arg(&empty));
+    assert!(out.status.success());
+    let text = std::fs::read_to_string(&empty).unwrap();
+    assert_eq!(text.lines().count(), 2, "{text}");
+}
+
+#[test]
+fn logs_go_to_rotating_files_or_journald_and_never_carry_tails() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (_, gtin, _) = ledger_with_codes(&data, 0, 15);
+    let codes = support::codes(&gtin, 3, 15);
+    let file = dir.path().join("codes.txt");
+    std::fs::write(&file, code_file(&codes)).unwrap();
+    let logs = dir.path().join("logs");
+    let config = dir.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("[log]\ndir = \"{}\"\nkeep_files = 3\n", logs.display()),
+    )
+    .unwrap();
+    let c = config.to_str().unwrap();
+    let out = run(cli(&data)
+        .args([
+            "-vvv",
+            "--config",
+            c,
+            "codes",
+            "import",
+            "--gtin",
+            gtin.as_str(),
+        ])
+        .arg(&file));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cli(&data).args(["-v", "--config", c, "backup"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(mode(&logs), 0o700);
+    let mut text = String::new();
+    for e in std::fs::read_dir(&logs).unwrap() {
+        let p = e.unwrap().path();
+        assert!(
+            p.file_name()
+                .unwrap()
+                .to_str()
+                .unwrap()
+                .starts_with("labelstation.log"),
+            "{}",
+            p.display()
+        );
+        text.push_str(&std::fs::read_to_string(&p).unwrap());
+    }
+    assert!(text.contains("backup written and verified"), "{text}");
+    for c in &codes {
+        let tail = c.as_str().rsplit('\u{1d}').next().unwrap();
+        assert!(!text.contains(tail), "a crypto tail reached the log");
+    }
+
+    // Under systemd: no timestamps (journald has them), a syslog priority on each line.
+    let out = run(cli(&data)
+        .env("JOURNAL_STREAM", "8:12345")
+        .args(["-v", "backup"]));
+    assert!(out.status.success());
+    let err = stderr(&out);
+    let line = err
+        .lines()
+        .find(|l| l.contains("backup written"))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(line.starts_with("<6>"), "{line}");
+    assert!(line[3..].trim_start().starts_with("INFO"), "{line}");
+}
