@@ -560,6 +560,7 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
         batch_size: r.batch_size,
         default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
         expiry_days: r.expiry_days,
+        write_off_reason: r.write_off_reason.clone(),
         ..SyncOptions::default()
     };
     let actor = cli_actor();
@@ -582,6 +583,15 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
             }
             SyncEvent::Refused { code, reason } => {
                 eprintln!("code #{code}: refused by the registry ({reason}); it waits for a supervisor")
+            }
+            SyncEvent::WriteOffRefused { code, reason } => {
+                eprintln!("code #{code}: write-off refused by the registry ({reason}); it waits for a supervisor")
+            }
+            SyncEvent::WriteOffUnsupported { codes, reason } => {
+                eprintln!("{codes} write-off(s) wait for a supervisor: {reason}")
+            }
+            SyncEvent::Unresolvable { report, reason } => {
+                eprintln!("report #{report}: {reason}")
             }
         });
         let backlog = ledger.backlog()?;

@@ -113,6 +113,12 @@ struct Report {
     outcome: Result<(), String>,
 }
 
+/// A processed document (withdrawal): its outcome and, when refused, the per-code errors.
+struct Document {
+    polls: u32,
+    errors: Vec<serde_json::Value>,
+}
+
 struct SimState {
     cfg: SimConfig,
     rng: CodeGenerator,
@@ -120,10 +126,16 @@ struct SimState {
     refresh_tokens: HashSet<String>,
     orders: BTreeMap<String, Order>,
     codes: HashMap<String, SimCodeState>,
-    idents: HashSet<String>,
+    /// Identification part (no crypto tail) → full code: documents name codes by it.
+    idents: HashMap<String, String>,
     reports: HashMap<String, Report>,
+    documents: HashMap<String, Document>,
     /// Codes that were sent in a report again after being applied (the station must never do this).
     reported_twice: u64,
+    /// Codes written off again after a write-off (the station must never do this).
+    written_off_twice: u64,
+    /// Codes sent in an application report after they were written off (never, either).
+    reported_after_write_off: u64,
     requests: u64,
     errors_injected: u64,
     answers_dropped: u64,
@@ -164,6 +176,8 @@ pub struct SimSnapshot {
     pub applied: usize,
     pub written_off: usize,
     pub reported_twice: u64,
+    pub written_off_twice: u64,
+    pub reported_after_write_off: u64,
     pub orders: usize,
     pub open_orders: usize,
     pub requests: u64,
@@ -202,9 +216,12 @@ impl RegistrySim {
             refresh_tokens: HashSet::new(),
             orders: BTreeMap::new(),
             codes: HashMap::new(),
-            idents: HashSet::new(),
+            idents: HashMap::new(),
             reports: HashMap::new(),
+            documents: HashMap::new(),
             reported_twice: 0,
+            written_off_twice: 0,
+            reported_after_write_off: 0,
             requests: 0,
             errors_injected: 0,
             answers_dropped: 0,
@@ -283,6 +300,8 @@ impl RegistrySim {
             applied: count(SimCodeState::Applied),
             written_off: count(SimCodeState::WrittenOff),
             reported_twice: s.reported_twice,
+            written_off_twice: s.written_off_twice,
+            reported_after_write_off: s.reported_after_write_off,
             orders: s.orders.len(),
             open_orders: s
                 .orders
@@ -324,6 +343,12 @@ fn router(state: Shared) -> Router {
         .route("/api/utilisation", post(utilisation))
         .route("/api/utilisation/{id}", get(utilisation_status))
         .route("/public/api/cod/public/codes", post(lookup_codes))
+        .route("/public/api/v1/doc/withdrawal", post(withdrawal))
+        .route("/public/api/v1/doc/storage/docs/{id}", get(document_status))
+        .route(
+            "/public/api/v1/doc/storage/errors/{id}",
+            get(document_errors),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), faults))
         .with_state(state)
 }
@@ -677,7 +702,8 @@ async fn take_codes(
         let c = s.rng.element_string(&gtin);
         // Serials are unique per GTIN: a new one is drawn in the (rare) case of a repeat.
         let ident = c.split('\u{1d}').next().unwrap_or_default().to_owned();
-        if s.idents.insert(ident) {
+        if let std::collections::hash_map::Entry::Vacant(v) = s.idents.entry(ident) {
+            v.insert(c.clone());
             s.codes.insert(c.clone(), SimCodeState::Received);
             codes.push(c);
         }
@@ -770,8 +796,10 @@ async fn utilisation(State(state): State<Shared>, headers: HeaderMap, body: Byte
             )),
             Some(SimCodeState::Received) => {}
             Some(st) => {
-                if *st == SimCodeState::Applied {
-                    s.reported_twice += 1;
+                match st {
+                    SimCodeState::Applied => s.reported_twice += 1,
+                    SimCodeState::WrittenOff => s.reported_after_write_off += 1,
+                    SimCodeState::Received => {}
                 }
                 problems.push(format!(
                     "{}: not in RECEIVED state ({st:?})",
@@ -842,4 +870,107 @@ async fn lookup_codes(State(state): State<Shared>, headers: HeaderMap, body: Byt
         })
         .collect();
     axum::Json(json!({ "codes": found })).into_response()
+}
+
+/// `POST /public/api/v1/doc/withdrawal`: a base64 document; only `WRITE_OFF` is simulated. Processed as a
+/// whole, asynchronously: any bad code refuses the document, with per-code errors.
+async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let env: xtrace::DocumentEnvelope = match parse(&body) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let doc: xtrace::Withdrawal = match xtrace::decode_document(&env.document_body) {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    if doc.withdrawal_type != xtrace::WithdrawalType::WriteOff {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the simulator handles withdrawalType WRITE_OFF only",
+        );
+    }
+    if doc.codes.is_empty() || doc.withdrawal_reason.trim().is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "codes and withdrawalReason are required",
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    let mut full = Vec::new();
+    for (i, c) in doc.codes.iter().enumerate() {
+        let problem = match s.idents.get(&c.code) {
+            _ if !seen.insert(&c.code) => Some("DUPLICATE_IN_DOCUMENT"),
+            None => Some("CODE_NOT_FOUND"),
+            Some(code) => match s.codes.get(code) {
+                Some(SimCodeState::Received) => {
+                    full.push(code.clone());
+                    None
+                }
+                Some(SimCodeState::WrittenOff) => {
+                    s.written_off_twice += 1;
+                    Some("CODE_ALREADY_WRITTEN_OFF")
+                }
+                _ => Some("CODE_NOT_RECEIVED"),
+            },
+        };
+        if let Some(p) = problem {
+            errors.push(
+                json!({ "propertyName": "codes", "index": i, "errorCode": p, "errorTags": [] }),
+            );
+        }
+    }
+    if errors.is_empty() {
+        for c in full {
+            s.codes.insert(c, SimCodeState::WrittenOff);
+        }
+    }
+    let id = s.id();
+    s.documents
+        .insert(id.clone(), Document { polls: 0, errors });
+    axum::Json(json!({ "documentId": id })).into_response()
+}
+
+async fn document_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let polls = s.cfg.report_polls;
+    let Some(d) = s.documents.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, &format!("document {id} not found"));
+    };
+    d.polls += 1;
+    let status = match () {
+        _ if d.polls <= polls => "IN_PROCESS",
+        _ if d.errors.is_empty() => "SUCCESS",
+        _ => "ERROR",
+    };
+    axum::Json(json!({ "documentId": id, "documentType": "WITHDRAWAL", "status": status }))
+        .into_response()
+}
+
+async fn document_errors(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let Some(d) = s.documents.get(&id) else {
+        return error(StatusCode::NOT_FOUND, &format!("document {id} not found"));
+    };
+    axum::Json(json!({ "documentErrors": d.errors })).into_response()
 }
