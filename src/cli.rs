@@ -76,7 +76,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the registry simulator (xTrace API) on this machine, until interrupted.
+    /// Run the registry simulator (xTrace or oms-v2 API) on this machine, until interrupted.
     RegistrySim(RegistrySimArgs),
     /// Run the virtual Zebra printer on loopback TCP or a pseudo-terminal, until interrupted.
     PrinterSim(PrinterSimArgs),
@@ -115,9 +115,15 @@ pub struct RegistrySimArgs {
     /// Address to listen on; only loopback addresses are accepted.
     #[arg(long, default_value = "127.0.0.1:8900")]
     pub listen: std::net::SocketAddr,
-    /// The API to speak (only xtrace in this build).
+    /// The API to speak: xtrace or oms-v2.
     #[arg(long, default_value = "xtrace")]
-    pub api: String,
+    pub api: crate::registry::sim::SimApi,
+    /// oms-v2: the omsId the simulator accepts.
+    #[arg(long, default_value = "cc7e2a41-5f3b-4d0e-9a57-3d1c0b6a2e10")]
+    pub oms_id: String,
+    /// oms-v2: the clientToken the simulator accepts (a simulator: not a secret).
+    #[arg(long, default_value = "sim-client-token")]
+    pub client_token: String,
     /// Length of the crypto tails issued (44 or 88).
     #[arg(long, default_value_t = 44)]
     pub crypto_len: usize,
@@ -478,9 +484,25 @@ fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
             ))?;
             Ok((Box::new(client), None))
         }
-        RegistryApi::OmsV2 => bail!(
-            "the oms-v2 registry client is not in this build yet; use api = \"xtrace\" (or \"sim\" to try the station)"
-        ),
+        RegistryApi::OmsV2 => {
+            let o = &r.oms;
+            let var = &o.client_token_env;
+            let token = std::env::var(var).map_err(|_| {
+                anyhow::anyhow!("the registry client token is not set: put it in the environment variable {var} (named by registry.oms.client_token_env)")
+            })?;
+            let client = crate::registry::oms_client::OmsClient::new(
+                crate::registry::oms_client::OmsSettings {
+                    url: r.url.clone(),
+                    oms_id: o.oms_id.clone(),
+                    client_token: Secret::new(token),
+                    extension: o.extension.clone(),
+                    contact_person: o.contact_person.clone(),
+                    timeout: Duration::from_secs(r.timeout_secs),
+                    retry: RetryPolicy::default(),
+                },
+            )?;
+            Ok((Box::new(client), None))
+        }
     }
 }
 
@@ -691,9 +713,6 @@ fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
 }
 
 fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
-    if a.api != "xtrace" {
-        bail!("--api {}: this build simulates the xtrace API only", a.api);
-    }
     if !a.listen.ip().is_loopback() {
         bail!(
             "--listen {}: the simulator listens on loopback addresses only (127.0.0.0/8 or ::1)",
@@ -717,17 +736,30 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
                 latency: Duration::from_millis(a.latency_ms),
                 drop_after_commit_rate: a.drop_rate.clamp(0.0, 1.0),
             },
+            api: a.api,
+            oms_id: a.oms_id.clone(),
+            client_token: a.client_token.clone(),
             ..SimConfig::default()
         },
     )
     .with_context(|| format!("cannot listen on {}", a.listen))?;
     // A server must not die because whoever started it closed its stdout: ignore write errors.
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "registry simulator (xtrace) listening on {url}\npoint a station at it with: [registry] api = \"xtrace\", url = \"{url}\"",
-        url = sim.url()
-    );
+    let _ = match a.api {
+        crate::registry::sim::SimApi::Xtrace => writeln!(
+            out,
+            "registry simulator (xtrace) listening on {url}\npoint a station at it with: [registry] api = \"xtrace\", url = \"{url}\"",
+            url = sim.url()
+        ),
+        crate::registry::sim::SimApi::OmsV2 => writeln!(
+            out,
+            "registry simulator (oms-v2) listening on {url}\npoint a station at it with: [registry] api = \"oms-v2\", url = \"{url}\", \
+             [registry.oms] oms_id = \"{oms}\", contact_person = \"...\", and the client token {token} in the environment variable named by client_token_env",
+            url = sim.url(),
+            oms = a.oms_id,
+            token = a.client_token,
+        ),
+    };
     let _ = out.flush();
     drop(out);
     loop {

@@ -31,4 +31,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<oms::BufferInfo>(body);
     let _ = serde_json::from_slice::<oms::CodesBlock>(body);
     let _ = serde_json::from_slice::<oms::Blocks>(body);
+    let _ = serde_json::from_slice::<oms::OrderSummaries>(body);
+    let _ = serde_json::from_slice::<oms::ReportInfo>(body);
+    let _ = serde_json::from_slice::<oms::OrderResult>(body);
 });

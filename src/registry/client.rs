@@ -187,7 +187,13 @@ pub trait Registry: Send {
         quantity: u32,
         last_pack: Option<&str>,
     ) -> Result<CodePack, RegistryError>;
-    fn close_order(&mut self, order_id: &str, gtin: &Gtin) -> Result<(), RegistryError>;
+    /// Close a sub-order; `last_pack` is the last pack stored (the older platform wants to know it).
+    fn close_order(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        last_pack: Option<&str>,
+    ) -> Result<(), RegistryError>;
     /// Send an application report; returns the registry's report id. Not retried when its answer is
     /// lost (see the module docs).
     fn send_utilisation(
@@ -234,7 +240,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Exponential backoff with full jitter: spreads retries of many stations after an outage.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub fn delay(&self, attempt: u32) -> Duration {
         let exp = self
             .base
             .saturating_mul(1u32 << attempt.min(16))
@@ -499,7 +505,7 @@ impl XtraceClient {
     }
 }
 
-fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
     serde_json::from_slice(body).map_err(|e| RegistryError::Protocol {
         what: what.to_owned(),
         detail: e.to_string(),
@@ -593,7 +599,12 @@ impl Registry for XtraceClient {
         })
     }
 
-    fn close_order(&mut self, order_id: &str, gtin: &Gtin) -> Result<(), RegistryError> {
+    fn close_order(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        _last_pack: Option<&str>,
+    ) -> Result<(), RegistryError> {
         let q = [
             ("orderId", order_id.to_owned()),
             ("gtin", gtin.as_str().to_owned()),
