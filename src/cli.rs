@@ -445,6 +445,9 @@ fn demo(headless: bool) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where the built-in simulator (`registry.api = "sim"`) keeps its state, in the data dir.
+pub const SIM_STATE_FILE: &str = "registry-sim.json";
+
 /// The configured registry client, and the in-process simulator behind it when `api = "sim"`.
 fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
     let r = &ctx.config.registry;
@@ -463,6 +466,8 @@ fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
                 ([127, 0, 0, 1], 0).into(),
                 SimConfig {
                     crypto_len: ctx.config.codes.crypto_length_min,
+                    // Kept in the data dir, so codes pulled now can be reported by a later `sync`.
+                    state_file: Some(ctx.paths.data_dir.join(SIM_STATE_FILE)),
                     ..SimConfig::default()
                 },
             )
@@ -512,7 +517,8 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
     let (mut client, sim) = registry(ctx)?;
     if sim.is_some() {
         eprintln!(
-            "registry: the built-in simulator (registry.api = \"sim\"); it forgets the codes it issued when this command ends"
+            "registry: the built-in simulator (registry.api = \"sim\"), its state kept in {}",
+            ctx.paths.data_dir.join(SIM_STATE_FILE).display()
         );
     }
     let format = ctx.config.codes.format();
@@ -567,13 +573,6 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
 }
 
 fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
-    if ctx.config.registry.api == RegistryApi::Sim {
-        bail!(
-            "registry.api = \"sim\": the built-in simulator lives only as long as one command, so it would not know the codes \
-             pulled earlier and would refuse every report. Run `labelstation registry-sim` and set api = \"xtrace\" with its url, \
-             or use the demo, which keeps one simulator for the whole session"
-        );
-    }
     let _lock = StationLock::acquire_sync(&ctx.paths.data_dir)?;
     let mut ledger = ctx.ledger()?;
     let (mut client, _sim) = registry(ctx)?;

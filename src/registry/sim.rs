@@ -64,6 +64,10 @@ pub struct SimConfig {
     pub seed: u64,
     /// Which API it speaks.
     pub api: SimApi,
+    /// Keep the state (orders, codes and their states, reports) in this JSON file, loaded on start and
+    /// rewritten atomically (0600) before each change is answered: the embedded simulator outlives one
+    /// command. `None`: in memory only.
+    pub state_file: Option<std::path::PathBuf>,
     /// oms-v2: the omsId and clientToken it accepts, and the product extension in its paths.
     pub oms_id: String,
     pub client_token: String,
@@ -105,6 +109,7 @@ impl Default for SimConfig {
             faults: Faults::default(),
             seed: 1,
             api: SimApi::Xtrace,
+            state_file: None,
             oms_id: "cc7e2a41-5f3b-4d0e-9a57-3d1c0b6a2e10".into(),
             client_token: "sim-client-token".into(),
             extension: "shoes".into(),
@@ -113,7 +118,7 @@ impl Default for SimConfig {
 }
 
 /// The state of one code as the registry sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum SimCodeState {
     /// Issued to the participant ("Получен").
     Received,
@@ -122,11 +127,13 @@ pub enum SimCodeState {
     WrittenOff,
 }
 
+#[derive(Serialize, serde::Deserialize)]
 struct Pack {
     id: String,
     codes: Vec<String>,
 }
 
+#[derive(Serialize, serde::Deserialize)]
 struct Order {
     id: String,
     po_number: Option<String>,
@@ -140,12 +147,14 @@ struct Order {
     packs: Vec<Pack>,
 }
 
+#[derive(Serialize, serde::Deserialize)]
 struct Report {
     polls: u32,
     outcome: Result<(), String>,
 }
 
 /// A processed document (withdrawal): its outcome and, when refused, the per-code errors.
+#[derive(Serialize, serde::Deserialize)]
 struct Document {
     polls: u32,
     errors: Vec<serde_json::Value>,
@@ -225,6 +234,8 @@ pub struct RegistrySim {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Held while running with a state file: one simulator per state file.
+    _state_lock: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for RegistrySim {
@@ -238,11 +249,23 @@ impl std::fmt::Debug for RegistrySim {
 impl RegistrySim {
     /// Listen on `listen` (port 0 picks a free port) and serve on a thread of its own.
     pub fn start(listen: SocketAddr, cfg: SimConfig) -> std::io::Result<RegistrySim> {
+        let state_lock = cfg.state_file.as_deref().map(lock_state_file).transpose()?;
+        let loaded = match &cfg.state_file {
+            Some(path) => load_state(path)?,
+            None => None,
+        };
         let std_listener = std::net::TcpListener::bind(listen)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
+        // A simulator that resumes a saved state draws from a fresh seed, so it does not replay serials.
+        let seed = match &loaded {
+            Some(p) => {
+                cfg.seed ^ (crate::store::now_ms() as u64).rotate_left(17) ^ p.codes.len() as u64
+            }
+            None => cfg.seed,
+        };
         let state: Shared = Arc::new(Mutex::new(SimState {
-            rng: CodeGenerator::new(cfg.seed).with_crypto_len(cfg.crypto_len),
+            rng: CodeGenerator::new(seed).with_crypto_len(cfg.crypto_len),
             cfg,
             tokens: HashMap::new(),
             refresh_tokens: HashSet::new(),
@@ -258,6 +281,9 @@ impl RegistrySim {
             errors_injected: 0,
             answers_dropped: 0,
         }));
+        if let Some(p) = loaded {
+            lock(&state).restore(p);
+        }
         let app = match lock(&state).cfg.api {
             SimApi::Xtrace => router(state.clone()),
             SimApi::OmsV2 => oms_router(state.clone()),
@@ -303,6 +329,7 @@ impl RegistrySim {
             addr,
             shutdown: Some(tx),
             thread: Some(thread),
+            _state_lock: state_lock,
         })
     }
 
@@ -429,6 +456,22 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
         || (path.starts_with("/api/v2/") && path.ends_with("/codes"));
     let auth = req.uri().path().starts_with("/api/users/");
     let resp = next.run(req).await;
+    if changes && !auth && resp.status().is_success() {
+        // Saved before the answer goes out: an answer the client saw is never forgotten.
+        let s = lock(&state);
+        if let Some(path) = &s.cfg.state_file
+            && let Err(e) = save_state(&s, path)
+        {
+            tracing::error!(
+                "registry simulator: cannot save its state to {}: {e}",
+                path.display()
+            );
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the simulator could not save its state; see its log",
+            );
+        }
+    }
     let drop = changes && !auth && resp.status().is_success() && {
         let mut s = lock(&state);
         let d = s.chance(drop_p);
@@ -1505,4 +1548,141 @@ fn apply_utilisation(s: &mut SimState, sntins: &[String]) -> Result<(), String> 
     } else {
         Err(problems.join("; "))
     }
+}
+
+// ---- persistence (the embedded simulator) -------------------------------------------------------
+
+/// Format version of the state file.
+const STATE_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct PersistRef<'a> {
+    version: u32,
+    orders: &'a BTreeMap<String, Order>,
+    codes: &'a HashMap<String, SimCodeState>,
+    reports: &'a HashMap<String, Report>,
+    documents: &'a HashMap<String, Document>,
+    reported_twice: u64,
+    written_off_twice: u64,
+    reported_after_write_off: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct Persisted {
+    version: u32,
+    orders: BTreeMap<String, Order>,
+    codes: HashMap<String, SimCodeState>,
+    reports: HashMap<String, Report>,
+    documents: HashMap<String, Document>,
+    reported_twice: u64,
+    written_off_twice: u64,
+    reported_after_write_off: u64,
+}
+
+impl SimState {
+    fn restore(&mut self, p: Persisted) {
+        self.idents = p
+            .codes
+            .keys()
+            .map(|c| {
+                (
+                    c.split('\u{1d}').next().unwrap_or_default().to_owned(),
+                    c.clone(),
+                )
+            })
+            .collect();
+        self.orders = p.orders;
+        self.codes = p.codes;
+        self.reports = p.reports;
+        self.documents = p.documents;
+        self.reported_twice = p.reported_twice;
+        self.written_off_twice = p.written_off_twice;
+        self.reported_after_write_off = p.reported_after_write_off;
+    }
+}
+
+fn lock_state_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let lock_path = path.with_extension("lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "another labelstation process is using the built-in registry simulator ({}): wait for it to finish",
+                path.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+fn load_state(path: &std::path::Path) -> std::io::Result<Option<Persisted>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let p: Persisted = serde_json::from_slice(&bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the simulator state {} is damaged ({e}); move it aside to start the simulator afresh",
+                path.display()
+            ),
+        )
+    })?;
+    if p.version != STATE_VERSION {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the simulator state {} has format {}, this program knows {STATE_VERSION}",
+                path.display(),
+                p.version
+            ),
+        ));
+    }
+    Ok(Some(p))
+}
+
+/// Write the state atomically: a temporary file (0600), flushed to disk, renamed over the old one.
+fn save_state(s: &SimState, path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    let state = PersistRef {
+        version: STATE_VERSION,
+        orders: &s.orders,
+        codes: &s.codes,
+        reports: &s.reports,
+        documents: &s.documents,
+        reported_twice: s.reported_twice,
+        written_off_twice: s.written_off_twice,
+        reported_after_write_off: s.reported_after_write_off,
+    };
+    let mut w = std::io::BufWriter::new(&mut f);
+    serde_json::to_writer(&mut w, &state).map_err(std::io::Error::other)?;
+    w.flush()?;
+    drop(w);
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }
