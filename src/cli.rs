@@ -615,6 +615,9 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
                 eprintln!("report #{report}: {reason}")
             }
         });
+        if let Err(e) = crate::registry::sync::record_pass(&mut ledger, &result) {
+            tracing::warn!("cannot record the sync pass in the ledger: {e}");
+        }
         let backlog = ledger.backlog()?;
         match result {
             Ok(r) => {

@@ -212,6 +212,8 @@ pub trait Registry: Send {
         meta: &WriteOffMeta,
     ) -> Result<String, RegistryError>;
     fn write_off_outcome(&mut self, document_id: &str) -> Result<ReportOutcome, RegistryError>;
+    /// A cheap request that changes nothing, to tell whether the registry answers (link state).
+    fn ping(&mut self) -> Result<(), RegistryError>;
 }
 
 /// The identification part of a full code (`01` GTIN `21` serial, up to the first GS): what documents
@@ -676,6 +678,16 @@ impl Registry for XtraceClient {
             })
             .collect())
     }
+    fn ping(&mut self) -> Result<(), RegistryError> {
+        // xTrace documents no ping: the smallest read is an order listing with a filter that matches
+        // nothing of ours (an empty list with 200 is normal).
+        let q = [
+            ("poNumber", "labelstation-link-check".to_owned()),
+            ("productGroup", self.s.product_group.clone()),
+        ];
+        self.call(Method::GET, "/api/orders", &q, None).map(|_| ())
+    }
+
     fn send_write_off(
         &mut self,
         codes: &[String],

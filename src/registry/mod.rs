@@ -11,6 +11,7 @@
 //! background); [`sim`] is the registry simulator for both APIs (the embedded default, the demo and the
 //! tests).
 
+pub mod background;
 pub mod client;
 pub mod oms;
 pub mod oms_client;

@@ -389,6 +389,10 @@ impl Registry for OmsClient {
         })
     }
 
+    fn ping(&mut self) -> Result<(), RegistryError> {
+        self.get("ping", &[]).map(|_| ())
+    }
+
     fn code_states(&mut self, _codes: &[String]) -> Result<Vec<RegistryCodeState>, RegistryError> {
         Err(unsupported(
             "looking up codes",

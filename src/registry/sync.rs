@@ -23,6 +23,7 @@ use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
+pub use super::background::{Background, ClientFactory, LinkState, SyncState, record_pass};
 use super::client::{
     Registry, RegistryCodeState, RegistryError, ReportOutcome, UtilisationMeta, WriteOffMeta,
 };

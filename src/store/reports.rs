@@ -558,6 +558,80 @@ impl Ledger {
     }
 }
 
+/// How the registry sync last went, as recorded in the ledger (readable from any process).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// `UNKNOWN` (never ran), `UP` or `DOWN`.
+    pub link: String,
+    pub link_since_ms: Option<i64>,
+    pub last_attempt_ms: Option<i64>,
+    pub last_success_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_ms: Option<i64>,
+    pub backlog: Backlog,
+}
+
+impl Ledger {
+    /// Record one sync pass: `Ok` (the registry answered) or the error, and whether the link is down.
+    pub fn record_sync(&mut self, outcome: Result<(), (&str, bool)>) -> Result<(), StoreError> {
+        let at = now_ms();
+        let (link, error) = match outcome {
+            Ok(()) => ("UP", None),
+            Err((e, true)) => ("DOWN", Some(e)),
+            Err((e, false)) => ("UP", Some(e)),
+        };
+        let tx = begin(&mut self.conn)?;
+        tx.execute(
+            "INSERT INTO sync_state (id, link, link_since, last_attempt_at) VALUES (1, ?1, ?2, ?2)
+             ON CONFLICT (id) DO UPDATE SET
+                 link_since = CASE WHEN link = ?1 THEN link_since ELSE ?2 END,
+                 link = ?1, last_attempt_at = ?2",
+            params![link, at],
+        )?;
+        match error {
+            None => tx.execute(
+                "UPDATE sync_state SET last_success_at = ?1 WHERE id = 1",
+                [at],
+            )?,
+            Some(e) => tx.execute(
+                "UPDATE sync_state SET last_error = ?1, last_error_at = ?2 WHERE id = 1",
+                params![crate::registry::wire::clean(e), at],
+            )?,
+        };
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The last recorded sync pass and the current backlog.
+    pub fn sync_status(&self) -> Result<SyncStatus, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT link, link_since, last_attempt_at, last_success_at, last_error, last_error_at
+                 FROM sync_state WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SyncStatus {
+                        link: r.get(0)?,
+                        link_since_ms: r.get(1)?,
+                        last_attempt_ms: r.get(2)?,
+                        last_success_ms: r.get(3)?,
+                        last_error: r.get(4)?,
+                        last_error_ms: r.get(5)?,
+                        backlog: Backlog::default(),
+                    })
+                },
+            )
+            .optional()?;
+        let mut st = row.unwrap_or_else(|| SyncStatus {
+            link: "UNKNOWN".into(),
+            ..SyncStatus::default()
+        });
+        st.backlog = self.backlog()?;
+        Ok(st)
+    }
+}
+
 fn need_supervisor(actor: &Actor, what: &'static str) -> Result<(), StoreError> {
     if actor.role == Role::Supervisor {
         Ok(())
