@@ -99,7 +99,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Run the registry simulator (xTrace API) on this machine, until interrupted.
+    /// Run the registry simulator (xTrace or oms-v2 API) on this machine, until interrupted.
     RegistrySim(RegistrySimArgs),
     /// Run the virtual Zebra printer on loopback TCP or a pseudo-terminal, until interrupted.
     PrinterSim(PrinterSimArgs),
@@ -150,9 +150,15 @@ pub struct RegistrySimArgs {
     /// Address to listen on; only loopback addresses are accepted.
     #[arg(long, default_value = "127.0.0.1:8900")]
     pub listen: std::net::SocketAddr,
-    /// The API to speak (only xtrace in this build).
+    /// The API to speak: xtrace or oms-v2.
     #[arg(long, default_value = "xtrace")]
-    pub api: String,
+    pub api: crate::registry::sim::SimApi,
+    /// oms-v2: the omsId the simulator accepts.
+    #[arg(long, default_value = "cc7e2a41-5f3b-4d0e-9a57-3d1c0b6a2e10")]
+    pub oms_id: String,
+    /// oms-v2: the clientToken the simulator accepts (a simulator: not a secret).
+    #[arg(long, default_value = "sim-client-token")]
+    pub client_token: String,
     /// Length of the crypto tails issued (44 or 88).
     #[arg(long, default_value_t = 44)]
     pub crypto_len: usize,
@@ -470,6 +476,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// Where the built-in simulator (`registry.api = "sim"`) keeps its state, in the data dir.
+pub const SIM_STATE_FILE: &str = "registry-sim.json";
+
 /// The configured registry client, and the in-process simulator behind it when `api = "sim"`.
 fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
     let r = &ctx.config.registry;
@@ -488,6 +497,8 @@ fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
                 ([127, 0, 0, 1], 0).into(),
                 SimConfig {
                     crypto_len: ctx.config.codes.crypto_length_min,
+                    // Kept in the data dir, so codes pulled now can be reported by a later `sync`.
+                    state_file: Some(ctx.paths.data_dir.join(SIM_STATE_FILE)),
                     ..SimConfig::default()
                 },
             )
@@ -509,9 +520,25 @@ fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
             ))?;
             Ok((Box::new(client), None))
         }
-        RegistryApi::OmsV2 => bail!(
-            "the oms-v2 registry client is not in this build yet; use api = \"xtrace\" (or \"sim\" to try the station)"
-        ),
+        RegistryApi::OmsV2 => {
+            let o = &r.oms;
+            let var = &o.client_token_env;
+            let token = std::env::var(var).map_err(|_| {
+                anyhow::anyhow!("the registry client token is not set: put it in the environment variable {var} (named by registry.oms.client_token_env)")
+            })?;
+            let client = crate::registry::oms_client::OmsClient::new(
+                crate::registry::oms_client::OmsSettings {
+                    url: r.url.clone(),
+                    oms_id: o.oms_id.clone(),
+                    client_token: Secret::new(token),
+                    extension: o.extension.clone(),
+                    contact_person: o.contact_person.clone(),
+                    timeout: Duration::from_secs(r.timeout_secs),
+                    retry: RetryPolicy::default(),
+                },
+            )?;
+            Ok((Box::new(client), None))
+        }
     }
 }
 
@@ -521,7 +548,8 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
     let (mut client, sim) = registry(ctx)?;
     if sim.is_some() {
         eprintln!(
-            "registry: the built-in simulator (registry.api = \"sim\"); it forgets the codes it issued when this command ends"
+            "registry: the built-in simulator (registry.api = \"sim\"), its state kept in {}",
+            ctx.paths.data_dir.join(SIM_STATE_FILE).display()
         );
     }
     let format = ctx.config.codes.format();
@@ -576,13 +604,6 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
 }
 
 fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
-    if ctx.config.registry.api == RegistryApi::Sim {
-        bail!(
-            "registry.api = \"sim\": the built-in simulator lives only as long as one command, so it would not know the codes \
-             pulled earlier and would refuse every report. Run `labelstation registry-sim` and set api = \"xtrace\" with its url, \
-             or use the demo, which keeps one simulator for the whole session"
-        );
-    }
     let _lock = StationLock::acquire_sync(&ctx.paths.data_dir)?;
     let mut ledger = ctx.ledger()?;
     let (mut client, _sim) = registry(ctx)?;
@@ -591,6 +612,7 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
         batch_size: r.batch_size,
         default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
         expiry_days: r.expiry_days,
+        write_off_reason: r.write_off_reason.clone(),
         ..SyncOptions::default()
     };
     let actor = cli_actor();
@@ -614,7 +636,19 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
             SyncEvent::Refused { code, reason } => {
                 eprintln!("code #{code}: refused by the registry ({reason}); it waits for a supervisor")
             }
+            SyncEvent::WriteOffRefused { code, reason } => {
+                eprintln!("code #{code}: write-off refused by the registry ({reason}); it waits for a supervisor")
+            }
+            SyncEvent::WriteOffUnsupported { codes, reason } => {
+                eprintln!("{codes} write-off(s) wait for a supervisor: {reason}")
+            }
+            SyncEvent::Unresolvable { report, reason } => {
+                eprintln!("report #{report}: {reason}")
+            }
         });
+        if let Err(e) = crate::registry::sync::record_pass(&mut ledger, &result) {
+            tracing::warn!("cannot record the sync pass in the ledger: {e}");
+        }
         let backlog = ledger.backlog()?;
         match result {
             Ok(r) => {
@@ -712,9 +746,6 @@ fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
 }
 
 fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
-    if a.api != "xtrace" {
-        bail!("--api {}: this build simulates the xtrace API only", a.api);
-    }
     if !a.listen.ip().is_loopback() {
         bail!(
             "--listen {}: the simulator listens on loopback addresses only (127.0.0.0/8 or ::1)",
@@ -738,17 +769,30 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
                 latency: Duration::from_millis(a.latency_ms),
                 drop_after_commit_rate: a.drop_rate.clamp(0.0, 1.0),
             },
+            api: a.api,
+            oms_id: a.oms_id.clone(),
+            client_token: a.client_token.clone(),
             ..SimConfig::default()
         },
     )
     .with_context(|| format!("cannot listen on {}", a.listen))?;
     // A server must not die because whoever started it closed its stdout: ignore write errors.
     let mut out = std::io::stdout().lock();
-    let _ = writeln!(
-        out,
-        "registry simulator (xtrace) listening on {url}\npoint a station at it with: [registry] api = \"xtrace\", url = \"{url}\"",
-        url = sim.url()
-    );
+    let _ = match a.api {
+        crate::registry::sim::SimApi::Xtrace => writeln!(
+            out,
+            "registry simulator (xtrace) listening on {url}\npoint a station at it with: [registry] api = \"xtrace\", url = \"{url}\"",
+            url = sim.url()
+        ),
+        crate::registry::sim::SimApi::OmsV2 => writeln!(
+            out,
+            "registry simulator (oms-v2) listening on {url}\npoint a station at it with: [registry] api = \"oms-v2\", url = \"{url}\", \
+             [registry.oms] oms_id = \"{oms}\", contact_person = \"...\", and the client token {token} in the environment variable named by client_token_env",
+            url = sim.url(),
+            oms = a.oms_id,
+            token = a.client_token,
+        ),
+    };
     let _ = out.flush();
     drop(out);
     loop {

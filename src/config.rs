@@ -242,6 +242,9 @@ pub struct ReportConfig {
     pub expiry_days: u32,
     /// Seconds between sync passes when `labelstation sync` runs continuously.
     pub interval_secs: u64,
+    /// Reason declared in write-offs (xtrace withdrawal documents): a value of the registry's reason
+    /// dictionary, which its API document does not publish.
+    pub write_off_reason: String,
 }
 
 impl Default for ReportConfig {
@@ -251,6 +254,7 @@ impl Default for ReportConfig {
             default_country: String::new(),
             expiry_days: 3650,
             interval_secs: 60,
+            write_off_reason: "DEFECT".into(),
         }
     }
 }
@@ -323,6 +327,9 @@ impl RegistryConfig {
         let r = &self.report;
         if r.batch_size == 0 || r.batch_size > 30_000 || r.interval_secs == 0 {
             return Err("registry.report.batch_size must be 1 to 30000 and registry.report.interval_secs > 0".into());
+        }
+        if r.write_off_reason.trim().is_empty() {
+            return Err("registry.report.write_off_reason is empty: set a reason from the registry's dictionary, e.g. DEFECT".into());
         }
         if !r.default_country.is_empty() && !crate::store::is_country_code(&r.default_country) {
             return Err(format!(

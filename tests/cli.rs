@@ -535,11 +535,6 @@ fn codes_pull_from_a_registry_simulator_process() {
         ours["states"]["VERIFIED"], 1,
         "the waiting confirmation is kept"
     );
-    // The embedded default cannot report (its simulator forgets between commands): said clearly.
-    let out = run(cli(dir.path()).args(["sync", "--once"]));
-    assert_eq!(out.status.code(), Some(1));
-    assert!(stderr(&out).contains("registry-sim"), "{}", stderr(&out));
-
     let out = run(cli(dir.path()).args(["registry-sim", "--listen", "10.1.2.3:8900"]));
     assert!(
         stderr(&out).contains("loopback addresses only"),

@@ -8,12 +8,14 @@ mod support;
 use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
+use labelstation::registry::client::{
+    Registry, RetryPolicy, UtilisationMeta, WriteOffMeta, XtraceClient, XtraceSettings,
+};
 use labelstation::registry::pull::{Pull, PullOptions};
 use labelstation::registry::sim::{Faults, RegistrySim, SimConfig};
 use labelstation::registry::sync::{Sync, SyncError, SyncEvent, SyncOptions};
 use labelstation::registry::wire::Secret;
-use labelstation::store::{CodeState, Ledger};
+use labelstation::store::{Actor, CodeState, Ledger};
 use support::*;
 
 fn client(sim: &RegistrySim) -> XtraceClient {
@@ -38,8 +40,7 @@ fn opts(batch: u32) -> SyncOptions {
         batch_size: batch,
         poll_interval: Duration::from_millis(2),
         report_timeout: Duration::from_secs(10),
-        default_country: None,
-        expiry_days: 3650,
+        ..SyncOptions::default()
     }
 }
 
@@ -273,4 +274,284 @@ fn codes_without_a_country_wait_with_a_clear_error() {
     .unwrap();
     assert_eq!(r.reported, 3);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+/// A ledger with `n` codes pulled from `sim`, nothing printed yet.
+fn pulled_ledger(dir: &std::path::Path, sim: &RegistrySim, n: u32) -> Ledger {
+    let (mut l, gtin, _) = ledger_with_codes(dir, 0, 50);
+    let actor = system();
+    let mut c = client(sim);
+    Pull {
+        ledger: &mut l,
+        registry: &mut c,
+        format: &CodeFormat::default(),
+        opts: PullOptions {
+            poll_interval: Duration::from_millis(1),
+            ..PullOptions::default()
+        },
+        actor: &actor,
+    }
+    .run(&gtin, n, &mut |_| {})
+    .unwrap();
+    l
+}
+
+/// Write off the first `n` AVAILABLE codes (a supervisor's move), then print and verify the rest.
+fn write_off_some_verify_rest(l: &mut Ledger, n: u32) {
+    let sup = Actor::supervisor("sup");
+    for c in l.codes_in_state(CodeState::Available, n).unwrap() {
+        l.write_off(c.id, "sticker torn", &sup).unwrap();
+    }
+    let gtin = l.products().unwrap()[0].gtin.clone();
+    print_and_verify_all(l, &gtin);
+}
+
+#[test]
+fn write_offs_reach_the_registry_once_beside_the_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            report_polls: 2,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let mut l = pulled_ledger(dir.path(), &s, 30);
+    write_off_some_verify_rest(&mut l, 10);
+    assert_eq!(l.backlog().unwrap().write_off_queued, 10);
+    let actor = system();
+    let mut c = client(&s);
+    let r = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: opts(4),
+        actor: &actor,
+    }
+    .once(&mut |_| {})
+    .unwrap();
+    assert_eq!(
+        (r.reported, r.written_off, r.write_off_refused),
+        (20, 10, 0)
+    );
+    assert_eq!(r.backlog.write_off_queued + r.backlog.reports_open, 0);
+    let snap = s.snapshot();
+    assert_eq!((snap.applied, snap.written_off), (20, 10));
+    assert_eq!(
+        (
+            snap.reported_twice,
+            snap.written_off_twice,
+            snap.reported_after_write_off
+        ),
+        (0, 0, 0)
+    );
+    let accepted: i64 = l
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM outbox WHERE kind = 'WRITE_OFF' AND status = 'ACCEPTED'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(accepted, 10);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn a_refused_write_off_waits_for_a_supervisor_and_is_never_retried_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let mut l = pulled_ledger(dir.path(), &s, 6);
+    // A code the registry never issued, written off with the others.
+    let gtin = l.products().unwrap()[0].gtin.clone();
+    let stranger = codes(&gtin, 1, 4242);
+    l.import_codes(
+        &gtin,
+        "stray.txt",
+        code_file(&stranger).as_bytes(),
+        &CodeFormat::default(),
+        &system(),
+    )
+    .unwrap();
+    write_off_some_verify_rest(&mut l, 7);
+    let actor = system();
+    let mut c = client(&s);
+    let mut events = Vec::new();
+    let r = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: opts(30),
+        actor: &actor,
+    }
+    .once(&mut |e| events.push(e))
+    .unwrap();
+    assert_eq!((r.written_off, r.write_off_refused), (6, 1));
+    assert!(
+        events
+            .iter()
+            .any(|e| matches!(e, SyncEvent::WriteOffRefused { .. }))
+    );
+    let problems = l.write_off_problems(10).unwrap();
+    assert_eq!(problems.len(), 1);
+    let stray = l.find_code(&stranger[0]).unwrap().unwrap();
+    assert_eq!(problems[0].code, stray.id);
+    assert!(
+        problems[0]
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("CODE_NOT_FOUND"),
+        "{:?}",
+        problems[0].error
+    );
+    assert!(!problems[0].ident.contains('\u{1d}'), "no crypto tail");
+    assert_eq!(r.backlog.write_off_refused, 1);
+    // Another pass leaves it alone.
+    let before = s.snapshot().requests;
+    let again = Sync {
+        ledger: &mut l,
+        registry: &mut c,
+        opts: opts(30),
+        actor: &actor,
+    }
+    .once(&mut |_| {})
+    .unwrap();
+    assert_eq!((again.written_off, again.write_off_refused), (0, 0));
+    assert!(s.snapshot().requests - before <= 1, "nothing re-sent");
+    // Only a supervisor may settle it; done by hand in the cabinet, it is accounted for.
+    assert!(
+        l.write_off_done(stray.id, "withdrawn in the cabinet", &actor)
+            .is_err()
+    );
+    l.write_off_done(
+        stray.id,
+        "withdrawn in the cabinet",
+        &Actor::supervisor("sup"),
+    )
+    .unwrap();
+    assert!(l.write_off_problems(10).unwrap().is_empty());
+    assert_eq!(l.backlog().unwrap().write_off_refused, 0);
+    assert_eq!(s.snapshot().written_off_twice, 0);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn write_offs_survive_lost_answers_and_outages() {
+    for seed in 1..=3 {
+        let dir = tempfile::tempdir().unwrap();
+        let s = RegistrySim::start(
+            "127.0.0.1:0".parse().unwrap(),
+            SimConfig {
+                seed,
+                ..SimConfig::default()
+            },
+        )
+        .unwrap();
+        let mut l = pulled_ledger(dir.path(), &s, 50);
+        write_off_some_verify_rest(&mut l, 20);
+        s.set_faults(Faults {
+            error_rate: 0.2,
+            latency: Duration::ZERO,
+            drop_after_commit_rate: 0.4,
+        });
+        let actor = system();
+        let mut passes = 0;
+        loop {
+            passes += 1;
+            assert!(passes < 300, "sync never finished");
+            if passes % 3 == 0 {
+                drop(l);
+                l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+            }
+            let mut c = client(&s);
+            match (Sync {
+                ledger: &mut l,
+                registry: &mut c,
+                opts: opts(6),
+                actor: &actor,
+            })
+            .once(&mut |_| {})
+            {
+                Ok(r)
+                    if r.backlog.utilisation_queued
+                        + r.backlog.write_off_queued
+                        + r.backlog.reports_open
+                        == 0 =>
+                {
+                    break;
+                }
+                Ok(_) => {}
+                Err(e) => assert!(e.is_transient(), "{e}"),
+            }
+        }
+        let snap = s.snapshot();
+        assert!(snap.answers_dropped > 0, "faults not exercised");
+        assert_eq!(
+            (
+                snap.reported_twice,
+                snap.written_off_twice,
+                snap.reported_after_write_off
+            ),
+            (0, 0, 0),
+            "seed {seed}"
+        );
+        assert_eq!((snap.applied, snap.written_off), (30, 20), "seed {seed}");
+        assert_eq!(l.backlog().unwrap().write_off_refused, 0, "seed {seed}");
+        assert_eq!(l.check_invariants().unwrap(), vec![]);
+    }
+}
+
+#[test]
+fn the_simulator_counts_a_second_write_off_and_a_report_after_write_off() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            report_polls: 0,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let l = pulled_ledger(dir.path(), &s, 2);
+    let code = l.codes_in_state(CodeState::Available, 1).unwrap()[0]
+        .code
+        .as_str()
+        .to_owned();
+    let mut c = client(&s);
+    let meta = WriteOffMeta {
+        date: "2026-01-31".into(),
+        reason: "DEFECT".into(),
+        reason_other: None,
+    };
+    let first = c
+        .send_write_off(std::slice::from_ref(&code), &meta)
+        .unwrap();
+    assert_eq!(
+        c.write_off_outcome(&first).unwrap(),
+        labelstation::registry::client::ReportOutcome::Accepted
+    );
+    let second = c
+        .send_write_off(std::slice::from_ref(&code), &meta)
+        .unwrap();
+    let outcome = c.write_off_outcome(&second).unwrap();
+    assert!(
+        matches!(&outcome, labelstation::registry::client::ReportOutcome::Rejected(r) if r.contains("CODE_ALREADY_WRITTEN_OFF")),
+        "{outcome:?}"
+    );
+    let util = UtilisationMeta {
+        country: "CN".into(),
+        production_date: "2026-01-31".into(),
+        expiration_date: "2036-01-31".into(),
+    };
+    c.send_utilisation(std::slice::from_ref(&code), &util)
+        .unwrap();
+    let snap = s.snapshot();
+    assert_eq!(
+        (
+            snap.written_off,
+            snap.written_off_twice,
+            snap.reported_after_write_off
+        ),
+        (1, 1, 1)
+    );
 }

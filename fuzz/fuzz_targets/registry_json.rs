@@ -23,7 +23,15 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<xtrace::CodesPack>(body);
     let _ = serde_json::from_slice::<xtrace::Packs>(body);
     let _ = serde_json::from_slice::<xtrace::UtilisationStatus>(body);
+    let _ = serde_json::from_slice::<xtrace::DocumentInfo>(body);
+    if let Ok(e) = serde_json::from_slice::<xtrace::DocumentErrors>(body) {
+        let _ = wire::clean(&e.summary());
+    }
+    let _ = xtrace::decode_document::<xtrace::Withdrawal>(&String::from_utf8_lossy(body));
     let _ = serde_json::from_slice::<oms::BufferInfo>(body);
     let _ = serde_json::from_slice::<oms::CodesBlock>(body);
     let _ = serde_json::from_slice::<oms::Blocks>(body);
+    let _ = serde_json::from_slice::<oms::OrderSummaries>(body);
+    let _ = serde_json::from_slice::<oms::ReportInfo>(body);
+    let _ = serde_json::from_slice::<oms::OrderResult>(body);
 });

@@ -40,6 +40,13 @@ pub enum RegistryError {
     Protocol { what: String, detail: String },
     #[error("registry configuration: {0}")]
     Config(String),
+    /// The registry's API has no such operation. Not transient: retrying will not help.
+    #[error("{what} is not supported by this registry ({api}): {remedy}")]
+    Unsupported {
+        api: &'static str,
+        what: &'static str,
+        remedy: &'static str,
+    },
 }
 
 fn remedy(class: ErrorClass) -> &'static str {
@@ -131,6 +138,17 @@ pub struct UtilisationMeta {
     pub expiration_date: String,
 }
 
+/// What a write-off (withdrawal document) declares besides its codes.
+#[derive(Debug, Clone)]
+pub struct WriteOffMeta {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// A value of the registry's reason dictionary (`registry.report.write_off_reason`).
+    pub reason: String,
+    /// Free text sent with the reason `OTHER`.
+    pub reason_other: Option<String>,
+}
+
 /// Where a sent report stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportOutcome {
@@ -169,7 +187,13 @@ pub trait Registry: Send {
         quantity: u32,
         last_pack: Option<&str>,
     ) -> Result<CodePack, RegistryError>;
-    fn close_order(&mut self, order_id: &str, gtin: &Gtin) -> Result<(), RegistryError>;
+    /// Close a sub-order; `last_pack` is the last pack stored (the older platform wants to know it).
+    fn close_order(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        last_pack: Option<&str>,
+    ) -> Result<(), RegistryError>;
     /// Send an application report; returns the registry's report id. Not retried when its answer is
     /// lost (see the module docs).
     fn send_utilisation(
@@ -180,6 +204,22 @@ pub trait Registry: Send {
     fn report_outcome(&mut self, report_id: &str) -> Result<ReportOutcome, RegistryError>;
     /// The registry's state of each code, in the order given.
     fn code_states(&mut self, codes: &[String]) -> Result<Vec<RegistryCodeState>, RegistryError>;
+    /// Send a write-off of spoiled codes (full codes; the client sends what its API wants); returns the
+    /// registry's document id. Like `send_utilisation`, never retried when its answer is lost.
+    fn send_write_off(
+        &mut self,
+        codes: &[String],
+        meta: &WriteOffMeta,
+    ) -> Result<String, RegistryError>;
+    fn write_off_outcome(&mut self, document_id: &str) -> Result<ReportOutcome, RegistryError>;
+    /// A cheap request that changes nothing, to tell whether the registry answers (link state).
+    fn ping(&mut self) -> Result<(), RegistryError>;
+}
+
+/// The identification part of a full code (`01` GTIN `21` serial, up to the first GS): what documents
+/// such as the withdrawal carry instead of the code with its crypto tail.
+pub fn identification(code: &str) -> &str {
+    code.split('\u{1d}').next().unwrap_or(code)
 }
 
 /// How hard to try.
@@ -202,7 +242,7 @@ impl Default for RetryPolicy {
 
 impl RetryPolicy {
     /// Exponential backoff with full jitter: spreads retries of many stations after an outage.
-    fn delay(&self, attempt: u32) -> Duration {
+    pub fn delay(&self, attempt: u32) -> Duration {
         let exp = self
             .base
             .saturating_mul(1u32 << attempt.min(16))
@@ -467,7 +507,7 @@ impl XtraceClient {
     }
 }
 
-fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
+pub(crate) fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
     serde_json::from_slice(body).map_err(|e| RegistryError::Protocol {
         what: what.to_owned(),
         detail: e.to_string(),
@@ -561,7 +601,12 @@ impl Registry for XtraceClient {
         })
     }
 
-    fn close_order(&mut self, order_id: &str, gtin: &Gtin) -> Result<(), RegistryError> {
+    fn close_order(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        _last_pack: Option<&str>,
+    ) -> Result<(), RegistryError> {
         let q = [
             ("orderId", order_id.to_owned()),
             ("gtin", gtin.as_str().to_owned()),
@@ -632,5 +677,76 @@ impl Registry for XtraceClient {
                 }
             })
             .collect())
+    }
+    fn ping(&mut self) -> Result<(), RegistryError> {
+        // xTrace documents no ping: the smallest read is an order listing with a filter that matches
+        // nothing of ours (an empty list with 200 is normal).
+        let q = [
+            ("poNumber", "labelstation-link-check".to_owned()),
+            ("productGroup", self.s.product_group.clone()),
+        ];
+        self.call(Method::GET, "/api/orders", &q, None).map(|_| ())
+    }
+
+    fn send_write_off(
+        &mut self,
+        codes: &[String],
+        meta: &WriteOffMeta,
+    ) -> Result<String, RegistryError> {
+        let doc = xtrace::Withdrawal {
+            business_place_id: self.s.business_place_id,
+            withdrawal_type: xtrace::WithdrawalType::WriteOff,
+            withdrawal_date: meta.date.clone(),
+            withdrawal_reason: meta.reason.clone(),
+            withdrawal_reason_other: meta.reason_other.clone(),
+            codes: codes
+                .iter()
+                .map(|c| xtrace::WithdrawalCode {
+                    code: identification(c).to_owned(),
+                })
+                .collect(),
+        };
+        let envelope = xtrace::DocumentEnvelope {
+            document_body: xtrace::encode_document(&doc)
+                .map_err(|e| RegistryError::Config(e.to_string()))?,
+            // Reserved by the registry and not sent (shared research, section 3).
+            signature: None,
+        };
+        let body =
+            serde_json::to_value(&envelope).map_err(|e| RegistryError::Config(e.to_string()))?;
+        let answer = self.call(
+            Method::POST,
+            "/public/api/v1/doc/withdrawal",
+            &[],
+            Some(&body),
+        )?;
+        Ok(decode::<xtrace::DocumentCreated>("withdrawal", &answer)?.document_id)
+    }
+
+    fn write_off_outcome(&mut self, document_id: &str) -> Result<ReportOutcome, RegistryError> {
+        let path = format!("/public/api/v1/doc/storage/docs/{document_id}");
+        let answer = self.call(Method::GET, &path, &[], None)?;
+        let info: xtrace::DocumentInfo = decode("document status", &answer)?;
+        Ok(match info.status {
+            xtrace::DocumentStatus::Success => ReportOutcome::Accepted,
+            // A document is processed as a whole for write-offs in the simulator; a partial result is
+            // treated as a refusal so the codes are split and each learns its own fate.
+            xtrace::DocumentStatus::Error | xtrace::DocumentStatus::PartiallyProcessed => {
+                let path = format!("/public/api/v1/doc/storage/errors/{document_id}");
+                let reason = match self.call(Method::GET, &path, &[], None) {
+                    Ok(b) => decode::<xtrace::DocumentErrors>("document errors", &b)
+                        .map(|e| e.summary())
+                        .unwrap_or_else(|e| e.to_string()),
+                    Err(e) => {
+                        format!("the registry refused the document (details unavailable: {e})")
+                    }
+                };
+                ReportOutcome::Rejected(super::wire::clean(&reason))
+            }
+            xtrace::DocumentStatus::Created
+            | xtrace::DocumentStatus::Validating
+            | xtrace::DocumentStatus::InProcess
+            | xtrace::DocumentStatus::Unknown => ReportOutcome::InProcess,
+        })
     }
 }

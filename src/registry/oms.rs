@@ -2,8 +2,9 @@
 //! Messages of the older platform's code-ordering API v2, extension `shoes` (Kazakhstan's swagger; shared
 //! research, registry API section 2). Every call carries the `clientToken` header and `omsId` parameter.
 //!
-//! Kazakhstan's `shoes` extension has no utilisation and no dropout endpoint, so reports and write-offs
-//! are not possible through it: the client says so to the supervisor rather than pretending.
+//! Kazakhstan's `shoes` extension has no utilisation and no dropout endpoint. The client sends
+//! utilisation reports in the RU v2 shape (where a registry has the endpoint) and refuses write-offs
+//! with a message for the supervisor rather than pretending.
 
 use serde::{Deserialize, Serialize};
 
@@ -51,6 +52,9 @@ pub struct CreateOrder {
     /// Country of production, ISO 3166-1 alpha-2.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub country: Option<String>,
+    /// The station's own key for the order, so that an order whose answer was lost can be found again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub production_order_id: Option<String>,
     pub products: Vec<OrderProduct>,
 }
 
@@ -147,6 +151,100 @@ pub struct OmsAck {
     pub oms_id: String,
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum OrderStatus {
+    Created,
+    Pending,
+    Declined,
+    Approved,
+    Ready,
+    Expired,
+    Closed,
+    #[serde(other)]
+    Unknown,
+}
+
+/// One order in `GET /api/v2/{extension}/orders` (`OrderSummaryInfo`). Whether the registry echoes
+/// `productionOrderId` here is not documented (shared research, section 2): the station finds a lost
+/// order by it when present; the simulator echoes it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderSummary {
+    pub order_id: String,
+    pub order_status: OrderStatus,
+    #[serde(default)]
+    pub production_order_id: Option<String>,
+    #[serde(default)]
+    pub decline_reason: Option<String>,
+}
+
+/// `GET /api/v2/{extension}/orders`: for recovery only (the registry says so).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct OrderSummaries {
+    #[serde(default)]
+    pub order_infos: Vec<OrderSummary>,
+}
+
+/// `usageType` of a utilisation report; only PRINTED and VERIFIED are live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum UsageType {
+    Printed,
+    Verified,
+}
+
+/// `POST /api/v2/{extension}/utilisation` as the RU v2 swagger has it for shoes. Kazakhstan's `shoes`
+/// swagger has no such endpoint (shared research, section 0): sent only where the registry has it.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Utilisation {
+    pub sntins: Vec<String>,
+    pub usage_type: UsageType,
+}
+
+impl std::fmt::Debug for Utilisation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Utilisation")
+            .field("sntins", &self.sntins.len())
+            .field("usage_type", &self.usage_type)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportResult {
+    pub oms_id: String,
+    pub report_id: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ReportStatus {
+    Draft,
+    Pending,
+    Check,
+    ReadyToSend,
+    Rejected,
+    Sent,
+    /// RU only, utilisation.
+    Processed,
+    #[serde(other)]
+    Unknown,
+}
+
+/// `GET /api/v2/{extension}/report/info`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ReportInfo {
+    pub report_id: String,
+    pub report_status: ReportStatus,
+    #[serde(default)]
+    pub error_reason: Option<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -158,6 +256,7 @@ mod tests {
             release_method_type: ReleaseMethod::Import,
             create_method_type: CreateMethod::SelfMade,
             country: Some("CN".into()),
+            production_order_id: None,
             products: vec![OrderProduct {
                 gtin: "04601234567893".into(),
                 quantity: 150_000,
@@ -182,5 +281,51 @@ mod tests {
         let blocks: Blocks =
             serde_json::from_str(r#"{"omsId":"x","orderId":"o","gtin":"g","blocks":[{"blockId":"b-1","blockDateTime":1700000000000,"quantity":10}]}"#).unwrap();
         assert_eq!(blocks.blocks[0].quantity, 10);
+    }
+
+    #[test]
+    fn orders_and_reports_parse() {
+        let o: OrderSummaries = serde_json::from_str(
+            r#"{"omsId":"x","orderInfos":[{"orderId":"o-1","orderStatus":"READY","createdTimestamp":1,"buffers":[],"productionOrderId":"k-1"},{"orderId":"o-2","orderStatus":"ARCHIVED","declineReason":"no"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(o.order_infos[0].production_order_id.as_deref(), Some("k-1"));
+        assert_eq!(o.order_infos[1].order_status, OrderStatus::Unknown);
+        let table: &[(&str, Option<ReportStatus>)] = &[
+            (
+                r#"{"omsId":"x","reportId":"r","reportStatus":"SENT"}"#,
+                Some(ReportStatus::Sent),
+            ),
+            (
+                r#"{"reportId":"r","reportStatus":"READY_TO_SEND"}"#,
+                Some(ReportStatus::ReadyToSend),
+            ),
+            (
+                r#"{"reportId":"r","reportStatus":"REJECTED","errorReason":"bad"}"#,
+                Some(ReportStatus::Rejected),
+            ),
+            (
+                r#"{"reportId":"r","reportStatus":"LOST_IN_SPACE"}"#,
+                Some(ReportStatus::Unknown),
+            ),
+            (r#"{"reportStatus":"SENT"}"#, None),
+            (r#"{"reportId":5,"reportStatus":"SENT"}"#, None),
+        ];
+        for (body, want) in table {
+            let got = serde_json::from_str::<ReportInfo>(body)
+                .ok()
+                .map(|r| r.report_status);
+            assert_eq!(got, *want, "{body}");
+        }
+        let u = Utilisation {
+            sntins: vec!["c\u{1d}secret".into()],
+            usage_type: UsageType::Verified,
+        };
+        assert!(
+            serde_json::to_string(&u)
+                .unwrap()
+                .contains(r#""usageType":"VERIFIED""#)
+        );
+        assert!(!format!("{u:?}").contains("secret"));
     }
 }

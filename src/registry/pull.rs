@@ -202,7 +202,11 @@ impl Pull<'_> {
                 quantity: o.quantity,
             });
         }
-        if let Err(e) = self.registry.close_order(&registry_id, &gtin) {
+        let last = self.ledger.order(id)?.last_pack_id;
+        if let Err(e) = self
+            .registry
+            .close_order(&registry_id, &gtin, last.as_deref())
+        {
             // Closing is housekeeping: every code is stored, and the registry closes orders itself.
             tracing::warn!("registry order {registry_id}: could not close it: {e}");
         }

@@ -62,6 +62,38 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Seed of codes, ids and fault draws, so a run can be replayed.
     pub seed: u64,
+    /// Which API it speaks.
+    pub api: SimApi,
+    /// Keep the state (orders, codes and their states, reports) in this JSON file, loaded on start and
+    /// rewritten atomically (0600) before each change is answered: the embedded simulator outlives one
+    /// command. `None`: in memory only.
+    pub state_file: Option<std::path::PathBuf>,
+    /// oms-v2: the omsId and clientToken it accepts, and the product extension in its paths.
+    pub oms_id: String,
+    pub client_token: String,
+    pub extension: String,
+}
+
+/// The API a simulator speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum SimApi {
+    /// markirovka.kz xTrace ICOM API.
+    Xtrace,
+    /// The older platform's code-ordering API v2.
+    OmsV2,
+}
+
+impl std::str::FromStr for SimApi {
+    type Err = String;
+    fn from_str(s: &str) -> Result<SimApi, String> {
+        match s {
+            "xtrace" => Ok(SimApi::Xtrace),
+            "oms-v2" => Ok(SimApi::OmsV2),
+            other => Err(format!(
+                "unknown registry API {other:?}: use xtrace or oms-v2"
+            )),
+        }
+    }
 }
 
 impl Default for SimConfig {
@@ -76,12 +108,17 @@ impl Default for SimConfig {
             report_polls: 1,
             faults: Faults::default(),
             seed: 1,
+            api: SimApi::Xtrace,
+            state_file: None,
+            oms_id: "cc7e2a41-5f3b-4d0e-9a57-3d1c0b6a2e10".into(),
+            client_token: "sim-client-token".into(),
+            extension: "shoes".into(),
         }
     }
 }
 
 /// The state of one code as the registry sees it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
 pub enum SimCodeState {
     /// Issued to the participant ("Получен").
     Received,
@@ -90,11 +127,13 @@ pub enum SimCodeState {
     WrittenOff,
 }
 
+#[derive(Serialize, serde::Deserialize)]
 struct Pack {
     id: String,
     codes: Vec<String>,
 }
 
+#[derive(Serialize, serde::Deserialize)]
 struct Order {
     id: String,
     po_number: Option<String>,
@@ -108,9 +147,17 @@ struct Order {
     packs: Vec<Pack>,
 }
 
+#[derive(Serialize, serde::Deserialize)]
 struct Report {
     polls: u32,
     outcome: Result<(), String>,
+}
+
+/// A processed document (withdrawal): its outcome and, when refused, the per-code errors.
+#[derive(Serialize, serde::Deserialize)]
+struct Document {
+    polls: u32,
+    errors: Vec<serde_json::Value>,
 }
 
 struct SimState {
@@ -120,10 +167,16 @@ struct SimState {
     refresh_tokens: HashSet<String>,
     orders: BTreeMap<String, Order>,
     codes: HashMap<String, SimCodeState>,
-    idents: HashSet<String>,
+    /// Identification part (no crypto tail) → full code: documents name codes by it.
+    idents: HashMap<String, String>,
     reports: HashMap<String, Report>,
+    documents: HashMap<String, Document>,
     /// Codes that were sent in a report again after being applied (the station must never do this).
     reported_twice: u64,
+    /// Codes written off again after a write-off (the station must never do this).
+    written_off_twice: u64,
+    /// Codes sent in an application report after they were written off (never, either).
+    reported_after_write_off: u64,
     requests: u64,
     errors_injected: u64,
     answers_dropped: u64,
@@ -164,6 +217,8 @@ pub struct SimSnapshot {
     pub applied: usize,
     pub written_off: usize,
     pub reported_twice: u64,
+    pub written_off_twice: u64,
+    pub reported_after_write_off: u64,
     pub orders: usize,
     pub open_orders: usize,
     pub requests: u64,
@@ -179,6 +234,8 @@ pub struct RegistrySim {
     addr: SocketAddr,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
+    /// Held while running with a state file: one simulator per state file.
+    _state_lock: Option<std::fs::File>,
 }
 
 impl std::fmt::Debug for RegistrySim {
@@ -192,24 +249,45 @@ impl std::fmt::Debug for RegistrySim {
 impl RegistrySim {
     /// Listen on `listen` (port 0 picks a free port) and serve on a thread of its own.
     pub fn start(listen: SocketAddr, cfg: SimConfig) -> std::io::Result<RegistrySim> {
+        let state_lock = cfg.state_file.as_deref().map(lock_state_file).transpose()?;
+        let loaded = match &cfg.state_file {
+            Some(path) => load_state(path)?,
+            None => None,
+        };
         let std_listener = std::net::TcpListener::bind(listen)?;
         std_listener.set_nonblocking(true)?;
         let addr = std_listener.local_addr()?;
+        // A simulator that resumes a saved state draws from a fresh seed, so it does not replay serials.
+        let seed = match &loaded {
+            Some(p) => {
+                cfg.seed ^ (crate::store::now_ms() as u64).rotate_left(17) ^ p.codes.len() as u64
+            }
+            None => cfg.seed,
+        };
         let state: Shared = Arc::new(Mutex::new(SimState {
-            rng: CodeGenerator::new(cfg.seed).with_crypto_len(cfg.crypto_len),
+            rng: CodeGenerator::new(seed).with_crypto_len(cfg.crypto_len),
             cfg,
             tokens: HashMap::new(),
             refresh_tokens: HashSet::new(),
             orders: BTreeMap::new(),
             codes: HashMap::new(),
-            idents: HashSet::new(),
+            idents: HashMap::new(),
             reports: HashMap::new(),
+            documents: HashMap::new(),
             reported_twice: 0,
+            written_off_twice: 0,
+            reported_after_write_off: 0,
             requests: 0,
             errors_injected: 0,
             answers_dropped: 0,
         }));
-        let app = router(state.clone());
+        if let Some(p) = loaded {
+            lock(&state).restore(p);
+        }
+        let app = match lock(&state).cfg.api {
+            SimApi::Xtrace => router(state.clone()),
+            SimApi::OmsV2 => oms_router(state.clone()),
+        };
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -251,6 +329,7 @@ impl RegistrySim {
             addr,
             shutdown: Some(tx),
             thread: Some(thread),
+            _state_lock: state_lock,
         })
     }
 
@@ -283,6 +362,8 @@ impl RegistrySim {
             applied: count(SimCodeState::Applied),
             written_off: count(SimCodeState::WrittenOff),
             reported_twice: s.reported_twice,
+            written_off_twice: s.written_off_twice,
+            reported_after_write_off: s.reported_after_write_off,
             orders: s.orders.len(),
             open_orders: s
                 .orders
@@ -324,19 +405,30 @@ fn router(state: Shared) -> Router {
         .route("/api/utilisation", post(utilisation))
         .route("/api/utilisation/{id}", get(utilisation_status))
         .route("/public/api/cod/public/codes", post(lookup_codes))
+        .route("/public/api/v1/doc/withdrawal", post(withdrawal))
+        .route("/public/api/v1/doc/storage/docs/{id}", get(document_status))
+        .route(
+            "/public/api/v1/doc/storage/errors/{id}",
+            get(document_errors),
+        )
         .layer(middleware::from_fn_with_state(state.clone(), faults))
         .with_state(state)
 }
 
 /// Every request passes here: count, `Accept` check, latency, injected errors, dropped answers.
 async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let (latency, fail, drop_p) = {
+    let (latency, fail, drop_p, xtrace) = {
         let mut s = lock(&state);
         s.requests += 1;
         let f = s.cfg.faults.clone();
         let fail = s.chance(f.error_rate);
         s.errors_injected += u64::from(fail);
-        (f.latency, fail, f.drop_after_commit_rate)
+        (
+            f.latency,
+            fail,
+            f.drop_after_commit_rate,
+            s.cfg.api == SimApi::Xtrace,
+        )
     };
     let accepts = req
         .headers()
@@ -344,7 +436,7 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
         .iter()
         .filter_map(|v| v.to_str().ok())
         .any(|v| v.contains("*/*"));
-    if !accepts {
+    if !accepts && xtrace {
         return StatusCode::NOT_ACCEPTABLE.into_response();
     }
     if !latency.is_zero() {
@@ -360,9 +452,26 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
     let path = req.uri().path();
     let changes = (req.method() == axum::http::Method::POST
         && !path.starts_with("/public/api/cod/"))
-        || path == "/api/codes";
+        || path == "/api/codes"
+        || (path.starts_with("/api/v2/") && path.ends_with("/codes"));
     let auth = req.uri().path().starts_with("/api/users/");
     let resp = next.run(req).await;
+    if changes && !auth && resp.status().is_success() {
+        // Saved before the answer goes out: an answer the client saw is never forgotten.
+        let s = lock(&state);
+        if let Some(path) = &s.cfg.state_file
+            && let Err(e) = save_state(&s, path)
+        {
+            tracing::error!(
+                "registry simulator: cannot save its state to {}: {e}",
+                path.display()
+            );
+            return error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "the simulator could not save its state; see its log",
+            );
+        }
+    }
     let drop = changes && !auth && resp.status().is_success() && {
         let mut s = lock(&state);
         let d = s.chance(drop_p);
@@ -677,7 +786,8 @@ async fn take_codes(
         let c = s.rng.element_string(&gtin);
         // Serials are unique per GTIN: a new one is drawn in the (rare) case of a repeat.
         let ident = c.split('\u{1d}').next().unwrap_or_default().to_owned();
-        if s.idents.insert(ident) {
+        if let std::collections::hash_map::Entry::Vacant(v) = s.idents.entry(ident) {
+            v.insert(c.clone());
             s.codes.insert(c.clone(), SimCodeState::Received);
             codes.push(c);
         }
@@ -755,39 +865,7 @@ async fn utilisation(State(state): State<Shared>, headers: HeaderMap, body: Byte
     if req.sntins.is_empty() {
         return error(StatusCode::BAD_REQUEST, "sntins is empty");
     }
-    // Processed atomically: any bad code fails the whole report, as the registry documents.
-    let mut seen = HashSet::new();
-    let mut problems = Vec::new();
-    for c in &req.sntins {
-        match s.codes.get(c) {
-            _ if !seen.insert(c) => problems.push(format!(
-                "{}: repeated in the report",
-                super::wire::redact_codes(c)
-            )),
-            None => problems.push(format!(
-                "{}: not issued to this participant",
-                super::wire::redact_codes(c)
-            )),
-            Some(SimCodeState::Received) => {}
-            Some(st) => {
-                if *st == SimCodeState::Applied {
-                    s.reported_twice += 1;
-                }
-                problems.push(format!(
-                    "{}: not in RECEIVED state ({st:?})",
-                    super::wire::redact_codes(c)
-                ));
-            }
-        }
-    }
-    let outcome = if problems.is_empty() {
-        for c in &req.sntins {
-            s.codes.insert(c.clone(), SimCodeState::Applied);
-        }
-        Ok(())
-    } else {
-        Err(problems.join("; "))
-    };
+    let outcome = apply_utilisation(s, &req.sntins);
     let id = s.id();
     s.reports.insert(id.clone(), Report { polls: 0, outcome });
     axum::Json(json!({ "reportId": id })).into_response()
@@ -842,4 +920,769 @@ async fn lookup_codes(State(state): State<Shared>, headers: HeaderMap, body: Byt
         })
         .collect();
     axum::Json(json!({ "codes": found })).into_response()
+}
+
+/// `POST /public/api/v1/doc/withdrawal`: a base64 document; only `WRITE_OFF` is simulated. Processed as a
+/// whole, asynchronously: any bad code refuses the document, with per-code errors.
+async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let env: xtrace::DocumentEnvelope = match parse(&body) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let doc: xtrace::Withdrawal = match xtrace::decode_document(&env.document_body) {
+        Ok(d) => d,
+        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+    };
+    if doc.withdrawal_type != xtrace::WithdrawalType::WriteOff {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the simulator handles withdrawalType WRITE_OFF only",
+        );
+    }
+    if doc.codes.is_empty() || doc.withdrawal_reason.trim().is_empty() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "codes and withdrawalReason are required",
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    let mut full = Vec::new();
+    for (i, c) in doc.codes.iter().enumerate() {
+        let problem = match s.idents.get(&c.code) {
+            _ if !seen.insert(&c.code) => Some("DUPLICATE_IN_DOCUMENT"),
+            None => Some("CODE_NOT_FOUND"),
+            Some(code) => match s.codes.get(code) {
+                Some(SimCodeState::Received) => {
+                    full.push(code.clone());
+                    None
+                }
+                Some(SimCodeState::WrittenOff) => {
+                    s.written_off_twice += 1;
+                    Some("CODE_ALREADY_WRITTEN_OFF")
+                }
+                _ => Some("CODE_NOT_RECEIVED"),
+            },
+        };
+        if let Some(p) = problem {
+            errors.push(
+                json!({ "propertyName": "codes", "index": i, "errorCode": p, "errorTags": [] }),
+            );
+        }
+    }
+    if errors.is_empty() {
+        for c in full {
+            s.codes.insert(c, SimCodeState::WrittenOff);
+        }
+    }
+    let id = s.id();
+    s.documents
+        .insert(id.clone(), Document { polls: 0, errors });
+    axum::Json(json!({ "documentId": id })).into_response()
+}
+
+async fn document_status(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let polls = s.cfg.report_polls;
+    let Some(d) = s.documents.get_mut(&id) else {
+        return error(StatusCode::NOT_FOUND, &format!("document {id} not found"));
+    };
+    d.polls += 1;
+    let status = match () {
+        _ if d.polls <= polls => "IN_PROCESS",
+        _ if d.errors.is_empty() => "SUCCESS",
+        _ => "ERROR",
+    };
+    axum::Json(json!({ "documentId": id, "documentType": "WITHDRAWAL", "status": status }))
+        .into_response()
+}
+
+async fn document_errors(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let Some(d) = s.documents.get(&id) else {
+        return error(StatusCode::NOT_FOUND, &format!("document {id} not found"));
+    };
+    axum::Json(json!({ "documentErrors": d.errors })).into_response()
+}
+
+// ---- oms-v2 -------------------------------------------------------------------------------------
+
+fn oms_router(state: Shared) -> Router {
+    Router::new()
+        .route(
+            "/api/v2/{ext}/orders",
+            post(oms_create_order).get(oms_orders),
+        )
+        .route("/api/v2/{ext}/buffer/status", get(oms_buffer))
+        .route("/api/v2/{ext}/codes", get(oms_codes))
+        .route("/api/v2/{ext}/codes/blocks", get(oms_blocks))
+        .route("/api/v2/{ext}/codes/retry", get(oms_retry))
+        .route("/api/v2/{ext}/buffer/close", post(oms_close))
+        .route("/api/v2/{ext}/utilisation", post(oms_utilisation))
+        .route("/api/v2/{ext}/report/info", get(oms_report_info))
+        .route("/api/v2/{ext}/ping", get(oms_ping))
+        .route("/api/v2/{ext}/version", get(oms_version))
+        .layer(middleware::from_fn_with_state(state.clone(), faults))
+        .with_state(state)
+}
+
+/// Check the extension, the `clientToken` header and the `omsId` parameter.
+fn oms_authorised(
+    s: &SimState,
+    ext: &str,
+    headers: &HeaderMap,
+    q: &HashMap<String, String>,
+) -> Result<(), Response> {
+    if ext != s.cfg.extension {
+        return Err(error(
+            StatusCode::NOT_FOUND,
+            &format!("extension {ext} is not served here"),
+        ));
+    }
+    let token = headers.get("clientToken").and_then(|v| v.to_str().ok());
+    if token != Some(s.cfg.client_token.as_str()) {
+        return Err(error(StatusCode::UNAUTHORIZED, "clientToken is invalid"));
+    }
+    if q.get("omsId") != Some(&s.cfg.oms_id) {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            "omsId is missing or unknown",
+        ));
+    }
+    Ok(())
+}
+
+fn oms_buffer_json(o: &Order, oms_id: &str, pending: u32) -> serde_json::Value {
+    json!({
+        "omsId": oms_id,
+        "orderId": o.id,
+        "gtin": o.gtin,
+        "bufferStatus": oms_buffer_status(o, pending),
+        "totalCodes": o.quantity,
+        "availableCodes": o.quantity - o.issued,
+        "leftInBuffer": o.quantity - o.issued,
+        "unavailableCodes": 0,
+        "totalPassed": o.issued,
+        "poolsExhausted": o.issued >= o.quantity,
+        "rejectionReason": o.rejected,
+        "expiredDate": 0,
+        "poolInfos": [],
+    })
+}
+
+/// Unlike xTrace, an OMS buffer that gave every code is EXHAUSTED until it is closed.
+fn oms_buffer_status(o: &Order, pending: u32) -> &'static str {
+    if o.rejected.is_some() {
+        "REJECTED"
+    } else if o.closed {
+        "CLOSED"
+    } else if o.polls <= pending {
+        "PENDING"
+    } else if o.issued >= o.quantity {
+        "EXHAUSTED"
+    } else {
+        "ACTIVE"
+    }
+}
+
+async fn oms_create_order(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let mut s = lock(&state);
+    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
+        return r;
+    }
+    let req: super::oms::CreateOrder = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.products.is_empty() || req.products.len() > 10 {
+        return error(StatusCode::BAD_REQUEST, "an order holds 1 to 10 GTINs");
+    }
+    if req.contact_person.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "contactPerson is required");
+    }
+    for p in &req.products {
+        if !(1..=150_000).contains(&p.quantity) {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!(
+                    "quantity {} for {}: must be 1 to 150000",
+                    p.quantity, p.gtin
+                ),
+            );
+        }
+        if p.template_id != 1 {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("templateId {}: footwear uses template 1", p.template_id),
+            );
+        }
+        if Gtin::parse(&p.gtin)
+            .map(|g| g.as_str() != p.gtin)
+            .unwrap_or(true)
+        {
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("gtin {:?} is not a valid GTIN-14", p.gtin),
+            );
+        }
+    }
+    let active: HashSet<&str> = s
+        .orders
+        .values()
+        .filter(|o| !o.closed && o.rejected.is_none())
+        .map(|o| o.id.as_str())
+        .collect();
+    if active.len() >= 100 {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "100 active orders at most: close finished orders first",
+        );
+    }
+    let id = s.id();
+    for p in &req.products {
+        let rejected = match &s.cfg.known_gtins {
+            Some(known) if !known.contains(&p.gtin) => Some(format!(
+                "Order declined: 0106: GTIN {} not found in the GTIN registry",
+                p.gtin
+            )),
+            _ => None,
+        };
+        s.orders.insert(
+            format!("{id}/{}", p.gtin),
+            Order {
+                id: id.clone(),
+                po_number: req.production_order_id.clone(),
+                product_group: ext.clone(),
+                gtin: p.gtin.clone(),
+                quantity: p.quantity,
+                issued: 0,
+                polls: 0,
+                rejected,
+                closed: false,
+                packs: Vec::new(),
+            },
+        );
+    }
+    let expected = crate::store::now_ms() + 1_000;
+    axum::Json(
+        json!({ "omsId": s.cfg.oms_id, "orderId": id, "expectedCompleteTimestamp": expected }),
+    )
+    .into_response()
+}
+
+async fn oms_orders(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
+        return r;
+    }
+    let pending = s.cfg.pending_polls;
+    let mut by_id: BTreeMap<&str, Vec<&Order>> = BTreeMap::new();
+    for o in s.orders.values() {
+        by_id.entry(o.id.as_str()).or_default().push(o);
+    }
+    let infos: Vec<_> = by_id
+        .into_iter()
+        .map(|(id, subs)| {
+            let first = subs[0];
+            let status = if first.rejected.is_some() {
+                "DECLINED"
+            } else if subs.iter().all(|o| o.closed) {
+                "CLOSED"
+            } else {
+                "READY"
+            };
+            json!({
+                "orderId": id,
+                "orderStatus": status,
+                "createdTimestamp": 0,
+                "declineReason": first.rejected,
+                "productionOrderId": first.po_number,
+                "buffers": subs.iter().map(|o| oms_buffer_json(o, &s.cfg.oms_id, pending)).collect::<Vec<_>>(),
+            })
+        })
+        .collect();
+    axum::Json(json!({ "omsId": s.cfg.oms_id, "orderInfos": infos })).into_response()
+}
+
+/// The sub-order a query names (`orderId` and `gtin`), or the error to send.
+fn oms_sub_order_key(q: &HashMap<String, String>) -> Result<String, Response> {
+    match (q.get("orderId"), q.get("gtin")) {
+        (Some(o), Some(g)) => Ok(format!("{o}/{g}")),
+        _ => Err(error(
+            StatusCode::BAD_REQUEST,
+            "orderId and gtin are required",
+        )),
+    }
+}
+
+async fn oms_buffer(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
+        return r;
+    }
+    let key = match oms_sub_order_key(&q) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let pending = s.cfg.pending_polls;
+    let Some(o) = s.orders.get_mut(&key) else {
+        return error(StatusCode::NOT_FOUND, &format!("sub-order {key} not found"));
+    };
+    o.polls = o.polls.saturating_add(1);
+    axum::Json(oms_buffer_json(o, &s.cfg.oms_id, pending)).into_response()
+}
+
+async fn oms_codes(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
+        return r;
+    }
+    let key = match oms_sub_order_key(&q) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let Some(Ok(quantity)) = q.get("quantity").map(|v| v.parse::<u32>()) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "quantity is required and must be a number",
+        );
+    };
+    let pending = s.cfg.pending_polls;
+    let Some(o) = s.orders.get_mut(&key) else {
+        return error(StatusCode::NOT_FOUND, &format!("sub-order {key} not found"));
+    };
+    // lastBlockId names the newest block the client holds ("0": none); anything else means the
+    // client missed a block: it must recover it through /codes/blocks and /codes/retry.
+    let last = q.get("lastBlockId").map_or("0", String::as_str);
+    let newest = o.packs.last().map_or("0", |p| p.id.as_str());
+    if last != newest {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("lastBlockId {last} is not the last block issued ({newest})"),
+        );
+    }
+    match oms_buffer_status(o, pending) {
+        "ACTIVE" => {}
+        other => return error(StatusCode::BAD_REQUEST, &format!("the buffer is {other}")),
+    }
+    let take = quantity.clamp(1, o.quantity - o.issued);
+    let gtin = o.gtin.clone();
+    let (block_id, codes) = match issue(s, &key, &gtin, take) {
+        Ok(b) => b,
+        Err(r) => return r,
+    };
+    axum::Json(json!({ "omsId": s.cfg.oms_id, "codes": codes, "blockId": block_id }))
+        .into_response()
+}
+
+/// Issue `take` new codes for a sub-order as one pack (block). Returns its id and codes.
+fn issue(
+    s: &mut SimState,
+    key: &str,
+    gtin: &str,
+    take: u32,
+) -> Result<(String, Vec<String>), Response> {
+    let gtin =
+        Gtin::parse(gtin).map_err(|e| error(StatusCode::INTERNAL_SERVER_ERROR, &e.to_string()))?;
+    let mut codes = Vec::with_capacity(take as usize);
+    while codes.len() < take as usize {
+        let c = s.rng.element_string(&gtin);
+        let ident = c.split('\u{1d}').next().unwrap_or_default().to_owned();
+        if let std::collections::hash_map::Entry::Vacant(v) = s.idents.entry(ident) {
+            v.insert(c.clone());
+            s.codes.insert(c.clone(), SimCodeState::Received);
+            codes.push(c);
+        }
+    }
+    let id = s.id();
+    let Some(o) = s.orders.get_mut(key) else {
+        return Err(error(StatusCode::NOT_FOUND, "sub-order vanished"));
+    };
+    o.issued += take;
+    o.packs.push(Pack {
+        id: id.clone(),
+        codes: codes.clone(),
+    });
+    Ok((id, codes))
+}
+
+async fn oms_blocks(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
+        return r;
+    }
+    let key = match oms_sub_order_key(&q) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let Some(o) = s.orders.get(&key) else {
+        return error(StatusCode::NOT_FOUND, &format!("sub-order {key} not found"));
+    };
+    let blocks: Vec<_> = o
+        .packs
+        .iter()
+        .map(|p| json!({ "blockId": p.id, "blockDateTime": 0, "quantity": p.codes.len() }))
+        .collect();
+    axum::Json(json!({ "omsId": s.cfg.oms_id, "orderId": o.id, "gtin": o.gtin, "blocks": blocks }))
+        .into_response()
+}
+
+async fn oms_retry(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
+        return r;
+    }
+    let key = match oms_sub_order_key(&q) {
+        Ok(k) => k,
+        Err(r) => return r,
+    };
+    let Some(block) = q.get("blockId") else {
+        return error(StatusCode::BAD_REQUEST, "blockId is required");
+    };
+    match s
+        .orders
+        .get(&key)
+        .and_then(|o| o.packs.iter().find(|p| p.id == *block))
+    {
+        Some(p) => axum::Json(json!({ "omsId": s.cfg.oms_id, "codes": p.codes, "blockId": p.id }))
+            .into_response(),
+        None => error(StatusCode::NOT_FOUND, &format!("block {block} not found")),
+    }
+}
+
+async fn oms_close(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
+        return r;
+    }
+    let Some(order_id) = q.get("orderId") else {
+        return error(StatusCode::BAD_REQUEST, "orderId is required");
+    };
+    let mut found = false;
+    for o in s.orders.values_mut() {
+        if o.id == *order_id && q.get("gtin").is_none_or(|g| *g == o.gtin) {
+            found = true;
+            if o.rejected.is_none() {
+                o.closed = true;
+            }
+        }
+    }
+    if !found {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("order {order_id} not found"),
+        );
+    }
+    axum::Json(json!({ "omsId": s.cfg.oms_id })).into_response()
+}
+
+async fn oms_utilisation(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
+        return r;
+    }
+    let req: super::oms::Utilisation = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.sntins.is_empty() || req.sntins.len() > 30_000 {
+        return error(StatusCode::BAD_REQUEST, "sntins must hold 1 to 30000 codes");
+    }
+    let outcome = apply_utilisation(s, &req.sntins);
+    let id = s.id();
+    s.reports.insert(id.clone(), Report { polls: 0, outcome });
+    axum::Json(json!({ "omsId": s.cfg.oms_id, "reportId": id })).into_response()
+}
+
+async fn oms_report_info(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
+        return r;
+    }
+    let Some(id) = q.get("reportId") else {
+        return error(StatusCode::BAD_REQUEST, "reportId is required");
+    };
+    let polls = s.cfg.report_polls;
+    let oms_id = s.cfg.oms_id.clone();
+    let Some(r) = s.reports.get_mut(id) else {
+        return error(StatusCode::NOT_FOUND, &format!("report {id} not found"));
+    };
+    r.polls += 1;
+    // PENDING, then READY_TO_SEND, then SENT or REJECTED (the KZ enum).
+    let (status, reason) = match &r.outcome {
+        _ if r.polls <= polls => ("PENDING", None),
+        _ if r.polls == polls + 1 && r.outcome.is_ok() => ("READY_TO_SEND", None),
+        Ok(()) => ("SENT", None),
+        Err(e) => ("REJECTED", Some(e.clone())),
+    };
+    axum::Json(
+        json!({ "omsId": oms_id, "reportId": id, "reportStatus": status, "errorReason": reason }),
+    )
+    .into_response()
+}
+
+async fn oms_ping(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
+        return r;
+    }
+    axum::Json(json!({ "omsId": s.cfg.oms_id })).into_response()
+}
+
+async fn oms_version() -> Response {
+    axum::Json(json!({ "apiVersion": "2.0.0.54", "omsVersion": "3.1.8.0-sim" })).into_response()
+}
+
+/// Apply an application report: processed atomically, any bad code fails the whole report, as the
+/// registry documents. Counts codes reported twice or after a write-off.
+fn apply_utilisation(s: &mut SimState, sntins: &[String]) -> Result<(), String> {
+    // Processed atomically: any bad code fails the whole report, as the registry documents.
+    let mut seen = HashSet::new();
+    let mut problems = Vec::new();
+    for c in sntins {
+        match s.codes.get(c) {
+            _ if !seen.insert(c) => problems.push(format!(
+                "{}: repeated in the report",
+                super::wire::redact_codes(c)
+            )),
+            None => problems.push(format!(
+                "{}: not issued to this participant",
+                super::wire::redact_codes(c)
+            )),
+            Some(SimCodeState::Received) => {}
+            Some(st) => {
+                match st {
+                    SimCodeState::Applied => s.reported_twice += 1,
+                    SimCodeState::WrittenOff => s.reported_after_write_off += 1,
+                    SimCodeState::Received => {}
+                }
+                problems.push(format!(
+                    "{}: not in RECEIVED state ({st:?})",
+                    super::wire::redact_codes(c)
+                ));
+            }
+        }
+    }
+    if problems.is_empty() {
+        for c in sntins {
+            s.codes.insert(c.clone(), SimCodeState::Applied);
+        }
+        Ok(())
+    } else {
+        Err(problems.join("; "))
+    }
+}
+
+// ---- persistence (the embedded simulator) -------------------------------------------------------
+
+/// Format version of the state file.
+const STATE_VERSION: u32 = 1;
+
+#[derive(Serialize)]
+struct PersistRef<'a> {
+    version: u32,
+    orders: &'a BTreeMap<String, Order>,
+    codes: &'a HashMap<String, SimCodeState>,
+    reports: &'a HashMap<String, Report>,
+    documents: &'a HashMap<String, Document>,
+    reported_twice: u64,
+    written_off_twice: u64,
+    reported_after_write_off: u64,
+}
+
+#[derive(serde::Deserialize)]
+struct Persisted {
+    version: u32,
+    orders: BTreeMap<String, Order>,
+    codes: HashMap<String, SimCodeState>,
+    reports: HashMap<String, Report>,
+    documents: HashMap<String, Document>,
+    reported_twice: u64,
+    written_off_twice: u64,
+    reported_after_write_off: u64,
+}
+
+impl SimState {
+    fn restore(&mut self, p: Persisted) {
+        self.idents = p
+            .codes
+            .keys()
+            .map(|c| {
+                (
+                    c.split('\u{1d}').next().unwrap_or_default().to_owned(),
+                    c.clone(),
+                )
+            })
+            .collect();
+        self.orders = p.orders;
+        self.codes = p.codes;
+        self.reports = p.reports;
+        self.documents = p.documents;
+        self.reported_twice = p.reported_twice;
+        self.written_off_twice = p.written_off_twice;
+        self.reported_after_write_off = p.reported_after_write_off;
+    }
+}
+
+fn lock_state_file(path: &std::path::Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let lock_path = path.with_extension("lock");
+    let f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o600)
+        .open(&lock_path)?;
+    match f.try_lock() {
+        Ok(()) => Ok(f),
+        Err(std::fs::TryLockError::WouldBlock) => Err(std::io::Error::new(
+            std::io::ErrorKind::WouldBlock,
+            format!(
+                "another labelstation process is using the built-in registry simulator ({}): wait for it to finish",
+                path.display()
+            ),
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(e),
+    }
+}
+
+fn load_state(path: &std::path::Path) -> std::io::Result<Option<Persisted>> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(e),
+    };
+    let p: Persisted = serde_json::from_slice(&bytes).map_err(|e| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the simulator state {} is damaged ({e}); move it aside to start the simulator afresh",
+                path.display()
+            ),
+        )
+    })?;
+    if p.version != STATE_VERSION {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "the simulator state {} has format {}, this program knows {STATE_VERSION}",
+                path.display(),
+                p.version
+            ),
+        ));
+    }
+    Ok(Some(p))
+}
+
+/// Write the state atomically: a temporary file (0600), flushed to disk, renamed over the old one.
+fn save_state(s: &SimState, path: &std::path::Path) -> std::io::Result<()> {
+    use std::io::Write as _;
+    use std::os::unix::fs::OpenOptionsExt;
+    let tmp = path.with_extension("tmp");
+    let mut f = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(true)
+        .write(true)
+        .mode(0o600)
+        .open(&tmp)?;
+    let state = PersistRef {
+        version: STATE_VERSION,
+        orders: &s.orders,
+        codes: &s.codes,
+        reports: &s.reports,
+        documents: &s.documents,
+        reported_twice: s.reported_twice,
+        written_off_twice: s.written_off_twice,
+        reported_after_write_off: s.reported_after_write_off,
+    };
+    let mut w = std::io::BufWriter::new(&mut f);
+    serde_json::to_writer(&mut w, &state).map_err(std::io::Error::other)?;
+    w.flush()?;
+    drop(w);
+    f.sync_all()?;
+    std::fs::rename(&tmp, path)?;
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::File::open(dir)?.sync_all()?;
+    }
+    Ok(())
 }

@@ -9,14 +9,24 @@
 //!    each outcome. A refused report is split in halves and re-sent until every refused code stands alone:
 //!    those go to a supervisor with the registry's reason, the rest are reported.
 //!
+//! 3. send queued write-offs the same way (a withdrawal document of type WRITE_OFF on xtrace). A registry
+//!    without write-offs (oms-v2) gets none: those rows wait for a supervisor with a clear reason.
+//!
 //! A pass stops at the first error that needs the link back (transport, 5xx, 429) and leaves everything
-//! resumable; the next pass carries on. Nothing is ever re-sent blindly.
+//! resumable; the next pass carries on. Nothing is ever re-sent blindly. A report whose answer was lost on
+//! a registry that cannot be asked about codes (oms-v2) waits for a supervisor
+//! (`Ledger::settle_report`); the pass goes on with the rest.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
 use serde::Serialize;
 
-use super::client::{Registry, RegistryCodeState, RegistryError, ReportOutcome, UtilisationMeta};
+pub use super::background::{Background, ClientFactory, LinkState, SyncState, record_pass};
+use super::client::{
+    Registry, RegistryCodeState, RegistryError, ReportOutcome, UtilisationMeta, WriteOffMeta,
+};
 use crate::store::reports::{Backlog, ReportBatch, ReportId, ReportKind, ReportStatus};
 use crate::store::{Actor, CodeId, Ledger, StoreError};
 
@@ -33,6 +43,12 @@ pub struct SyncOptions {
     /// The expiration date declared is this many days after the production date (footwear has none,
     /// but the registry requires one).
     pub expiry_days: u32,
+    /// The reason declared in write-offs, from the registry's dictionary (not published; see
+    /// `registry.report.write_off_reason`).
+    pub write_off_reason: String,
+    /// When set, the pass stops at the next wait and leaves everything resumable (the background
+    /// runner's stop).
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for SyncOptions {
@@ -43,6 +59,8 @@ impl Default for SyncOptions {
             report_timeout: Duration::from_secs(600),
             default_country: None,
             expiry_days: 3650,
+            write_off_reason: "DEFECT".into(),
+            cancel: None,
         }
     }
 }
@@ -75,6 +93,21 @@ pub enum SyncEvent {
         code: i64,
         reason: String,
     },
+    /// A write-off of one code the registry refused: it waits for a supervisor.
+    WriteOffRefused {
+        code: i64,
+        reason: String,
+    },
+    /// The registry has no write-off: these codes wait for a supervisor to withdraw them by hand.
+    WriteOffUnsupported {
+        codes: usize,
+        reason: String,
+    },
+    /// A report whose answer was lost cannot be settled by asking this registry: a supervisor must.
+    Unresolvable {
+        report: i64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -91,6 +124,8 @@ pub enum SyncError {
         "report #{report}: the registry has not decided after {waited_s} s; the next sync asks again"
     )]
     Undecided { report: i64, waited_s: u64 },
+    #[error("sync stopped; it carries on where it left off when started again")]
+    Cancelled,
 }
 
 impl SyncError {
@@ -98,7 +133,7 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Registry(e) => e.is_transient() || e.maybe_committed(),
-            SyncError::Undecided { .. } => true,
+            SyncError::Undecided { .. } | SyncError::Cancelled => true,
             _ => false,
         }
     }
@@ -110,6 +145,12 @@ pub struct SyncReport {
     pub reported: u64,
     pub refused: u64,
     pub resolved_reports: u64,
+    /// Codes whose write-off the registry accepted.
+    pub written_off: u64,
+    /// Write-offs refused (one code each) or not supported by the registry: a supervisor's turn.
+    pub write_off_refused: u64,
+    /// Open reports only a supervisor can settle (their answer was lost on a registry that cannot be asked).
+    pub unresolved_reports: u64,
     pub backlog: Backlog,
 }
 
@@ -122,12 +163,19 @@ pub struct Sync<'a> {
 }
 
 impl Sync<'_> {
-    /// One pass: settle open reports, then send the queue.
+    /// One pass: settle open reports, then send the queues (application reports, then write-offs).
     pub fn once(&mut self, progress: &mut dyn FnMut(SyncEvent)) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         let result = self.pass(&mut report, progress);
         report.backlog = self.ledger.backlog()?;
         result.map(|()| report)
+    }
+
+    fn cancelled(&self) -> bool {
+        self.opts
+            .cancel
+            .as_ref()
+            .is_some_and(|c| c.load(Ordering::Relaxed))
     }
 
     fn pass(
@@ -136,24 +184,36 @@ impl Sync<'_> {
         progress: &mut dyn FnMut(SyncEvent),
     ) -> Result<(), SyncError> {
         for open in self.ledger.open_reports()? {
-            if open.kind != ReportKind::Utilisation {
-                continue;
+            if self.cancelled() {
+                return Err(SyncError::Cancelled);
             }
             match (open.status, open.registry_id.clone()) {
                 (ReportStatus::Sent, Some(rid)) => {
-                    self.await_outcome(open.id, &rid, report, progress)?
+                    self.await_outcome(open.id, open.kind, &rid, report, progress)?
                 }
                 _ => self.resolve(open, report, progress)?,
             }
         }
         let api = self.registry.api();
-        while let Some(batch) =
-            self.ledger
-                .start_report(ReportKind::Utilisation, api, self.opts.batch_size)?
-        {
-            self.send(batch, report, progress)?;
+        let mut deferred = None;
+        for kind in [ReportKind::Utilisation, ReportKind::WriteOff] {
+            while let Some(batch) = self.ledger.start_report(kind, api, self.opts.batch_size)? {
+                if self.cancelled() {
+                    self.ledger.report_unsent(batch.id, "sync stopped")?;
+                    return Err(SyncError::Cancelled);
+                }
+                match self.send(batch, report, progress) {
+                    // The queue's head has no country: nothing of this kind can go before it is fixed,
+                    // but write-offs need no country, so they still go.
+                    Err(SyncError::NoCountry) => {
+                        deferred = Some(SyncError::NoCountry);
+                        break;
+                    }
+                    other => other?,
+                }
+            }
         }
-        Ok(())
+        deferred.map_or(Ok(()), Err)
     }
 
     fn meta(&self, batch: &ReportBatch) -> Option<UtilisationMeta> {
@@ -176,27 +236,50 @@ impl Sync<'_> {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent),
     ) -> Result<(), SyncError> {
-        let Some(meta) = self.meta(&batch) else {
-            self.ledger
-                .report_unsent(batch.id, "no country of origin")?;
-            return Err(SyncError::NoCountry);
-        };
         let codes: Vec<String> = batch
             .codes
             .iter()
             .map(|(_, c)| c.as_str().to_owned())
             .collect();
-        match self.registry.send_utilisation(&codes, &meta) {
+        let sent = match batch.kind {
+            ReportKind::Utilisation => {
+                let Some(meta) = self.meta(&batch) else {
+                    self.ledger
+                        .report_unsent(batch.id, "no country of origin")?;
+                    return Err(SyncError::NoCountry);
+                };
+                self.registry.send_utilisation(&codes, &meta)
+            }
+            ReportKind::WriteOff => {
+                let meta = WriteOffMeta {
+                    date: date(SystemTime::now()),
+                    reason: self.opts.write_off_reason.clone(),
+                    reason_other: None,
+                };
+                self.registry.send_write_off(&codes, &meta)
+            }
+        };
+        match sent {
             Ok(rid) => {
                 self.ledger.report_sent(batch.id, &rid)?;
                 progress(SyncEvent::Sent {
                     report: batch.id.0,
                     codes: codes.len(),
                 });
-                self.await_outcome(batch.id, &rid, report, progress)
+                self.await_outcome(batch.id, batch.kind, &rid, report, progress)
             }
             // The answer is lost: the report may exist. It stays SENDING and is resolved, not re-sent.
             Err(e) if e.maybe_committed() => Err(e.into()),
+            Err(e @ RegistryError::Unsupported { .. }) if batch.kind == ReportKind::WriteOff => {
+                let reason = e.to_string();
+                self.ledger.report_refused_all(batch.id, &reason)?;
+                report.write_off_refused += codes.len() as u64;
+                progress(SyncEvent::WriteOffUnsupported {
+                    codes: codes.len(),
+                    reason,
+                });
+                Ok(())
+            }
             Err(e) if e.is_transient() => {
                 self.ledger.report_unsent(batch.id, &e.to_string())?;
                 Err(e.into())
@@ -206,7 +289,7 @@ impl Sync<'_> {
                 if error.class() == super::wire::ErrorClass::Rejected =>
             {
                 let reason = error.to_string();
-                self.rejected(batch.id, codes.len(), &reason, report, progress)
+                self.rejected(batch.id, batch.kind, codes.len(), &reason, report, progress)
             }
             Err(e) => {
                 self.ledger.report_unsent(batch.id, &e.to_string())?;
@@ -218,17 +301,25 @@ impl Sync<'_> {
     fn await_outcome(
         &mut self,
         id: ReportId,
+        kind: ReportKind,
         rid: &str,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent),
     ) -> Result<(), SyncError> {
         let started = Instant::now();
         loop {
-            match self.registry.report_outcome(rid)? {
+            let outcome = match kind {
+                ReportKind::Utilisation => self.registry.report_outcome(rid)?,
+                ReportKind::WriteOff => self.registry.write_off_outcome(rid)?,
+            };
+            match outcome {
                 ReportOutcome::Accepted => {
                     let n = self.ledger.report(id)?.codes.len();
                     self.ledger.report_accepted(id, self.actor)?;
-                    report.reported += n as u64;
+                    match kind {
+                        ReportKind::Utilisation => report.reported += n as u64,
+                        ReportKind::WriteOff => report.written_off += n as u64,
+                    }
                     progress(SyncEvent::Accepted {
                         report: id.0,
                         codes: n,
@@ -237,9 +328,12 @@ impl Sync<'_> {
                 }
                 ReportOutcome::Rejected(reason) => {
                     let n = self.ledger.report(id)?.codes.len();
-                    return self.rejected(id, n, &reason, report, progress);
+                    return self.rejected(id, kind, n, &reason, report, progress);
                 }
                 ReportOutcome::InProcess => {
+                    if self.cancelled() {
+                        return Err(SyncError::Cancelled);
+                    }
                     if started.elapsed() >= self.opts.report_timeout {
                         return Err(SyncError::Undecided {
                             report: id.0,
@@ -256,6 +350,7 @@ impl Sync<'_> {
     fn rejected(
         &mut self,
         id: ReportId,
+        kind: ReportKind,
         n: usize,
         reason: &str,
         report: &mut SyncReport,
@@ -264,12 +359,18 @@ impl Sync<'_> {
         let single = self.ledger.report(id)?.codes.first().map(|(c, _)| *c);
         let requeued = self.ledger.report_rejected(id, reason, self.actor)?;
         if requeued.is_empty() {
-            report.refused += 1;
             if let Some(code) = single {
-                progress(SyncEvent::Refused {
-                    code: code.0,
-                    reason: reason.to_owned(),
-                });
+                let (code, reason) = (code.0, reason.to_owned());
+                match kind {
+                    ReportKind::Utilisation => {
+                        report.refused += 1;
+                        progress(SyncEvent::Refused { code, reason });
+                    }
+                    ReportKind::WriteOff => {
+                        report.write_off_refused += 1;
+                        progress(SyncEvent::WriteOffRefused { code, reason });
+                    }
+                }
             }
             return Ok(());
         }
@@ -280,9 +381,9 @@ impl Sync<'_> {
         });
         let (a, b) = requeued.split_at(requeued.len() / 2);
         for half in [a, b] {
-            let batch =
-                self.ledger
-                    .start_report_for(ReportKind::Utilisation, self.registry.api(), half)?;
+            let batch = self
+                .ledger
+                .start_report_for(kind, self.registry.api(), half)?;
             self.send(batch, report, progress)?;
         }
         Ok(())
@@ -300,21 +401,44 @@ impl Sync<'_> {
             .iter()
             .map(|(_, c)| c.as_str().to_owned())
             .collect();
-        let states = self.registry.code_states(&codes)?;
-        let applied: Vec<CodeId> = open
+        let states = match self.registry.code_states(&codes) {
+            Ok(s) => s,
+            Err(e @ RegistryError::Unsupported { .. }) => {
+                let reason = format!(
+                    "the answer to this report was lost and {e}; look the report's codes up in the registry's web cabinet, then settle it"
+                );
+                if self.ledger.report_note(open.id, &reason)? {
+                    progress(SyncEvent::Unresolvable {
+                        report: open.id.0,
+                        reason,
+                    });
+                }
+                report.unresolved_reports += 1;
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        };
+        let done_state = match open.kind {
+            ReportKind::Utilisation => RegistryCodeState::Applied,
+            ReportKind::WriteOff => RegistryCodeState::WrittenOff,
+        };
+        let done: Vec<CodeId> = open
             .codes
             .iter()
             .zip(&states)
-            .filter(|(_, s)| **s == RegistryCodeState::Applied)
+            .filter(|(_, s)| **s == done_state)
             .map(|((id, _), _)| *id)
             .collect();
-        self.ledger.report_resolved(open.id, &applied, self.actor)?;
+        self.ledger.report_resolved(open.id, &done, self.actor)?;
         report.resolved_reports += 1;
-        report.reported += applied.len() as u64;
+        match open.kind {
+            ReportKind::Utilisation => report.reported += done.len() as u64,
+            ReportKind::WriteOff => report.written_off += done.len() as u64,
+        }
         progress(SyncEvent::Resolved {
             report: open.id.0,
-            applied: applied.len(),
-            requeued: codes.len() - applied.len(),
+            applied: done.len(),
+            requeued: codes.len() - done.len(),
         });
         Ok(())
     }

@@ -277,8 +277,132 @@ pub struct Withdrawal {
     pub withdrawal_type: WithdrawalType,
     /// `YYYY-MM-DD`.
     pub withdrawal_date: String,
+    /// From the registry's reason dictionary, which its document does not publish (shared research,
+    /// section 5: DEFECT, LOST, DESTRUCTION, OTHER … seen in client code): configurable.
     pub withdrawal_reason: String,
+    /// Free text, for `OTHER`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub withdrawal_reason_other: Option<String>,
     pub codes: Vec<WithdrawalCode>,
+}
+
+/// A document's processing status (`GET /public/api/v1/doc/storage/docs/{id}`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DocumentStatus {
+    Created,
+    Validating,
+    InProcess,
+    PartiallyProcessed,
+    Success,
+    Error,
+    #[serde(other)]
+    Unknown,
+}
+
+/// `GET /public/api/v1/doc/storage/docs/{id}`. The research names the statuses but not the exact
+/// layout of the answer: the status is read from `status` or `documentStatus`, to be confirmed against
+/// the live test environment.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentInfo {
+    #[serde(default)]
+    pub document_id: Option<String>,
+    #[serde(alias = "documentStatus")]
+    pub status: DocumentStatus,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentError {
+    #[serde(default)]
+    pub property_name: Option<String>,
+    #[serde(default)]
+    pub index: Option<i64>,
+    #[serde(default)]
+    pub error_code: Option<serde_json::Value>,
+    #[serde(default)]
+    pub error_tags: Option<serde_json::Value>,
+}
+
+/// `GET /public/api/v1/doc/storage/errors/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentErrors {
+    #[serde(default)]
+    pub document_errors: Vec<DocumentError>,
+}
+
+impl DocumentErrors {
+    /// One line a supervisor can read: `codes[0]: CODE_NOT_RECEIVED; …` (bounded by the caller).
+    pub fn summary(&self) -> String {
+        let parts: Vec<String> = self
+            .document_errors
+            .iter()
+            .take(20)
+            .map(|e| {
+                let code = match &e.error_code {
+                    Some(serde_json::Value::String(s)) => s.clone(),
+                    Some(v) => v.to_string(),
+                    None => "error".into(),
+                };
+                let tags = match &e.error_tags {
+                    Some(serde_json::Value::Array(a)) if !a.is_empty() => format!(
+                        " ({})",
+                        a.iter()
+                            .map(|t| t.as_str().map_or_else(|| t.to_string(), str::to_owned))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                    Some(serde_json::Value::String(s)) => format!(" ({s})"),
+                    _ => String::new(),
+                };
+                match (&e.property_name, e.index) {
+                    (Some(p), Some(i)) => format!("{p}[{i}]: {code}{tags}"),
+                    (Some(p), None) => format!("{p}: {code}{tags}"),
+                    _ => format!("{code}{tags}"),
+                }
+            })
+            .collect();
+        if parts.is_empty() {
+            "the registry refused the document without details".into()
+        } else {
+            parts.join("; ")
+        }
+    }
+}
+
+/// Encode a document body the way `/public/api/v1/doc/*` wants it: JSON with every object's keys
+/// sorted A–Z (the registry checks a canonical form), then base64.
+pub fn encode_document<T: Serialize>(body: &T) -> Result<String, serde_json::Error> {
+    use base64::Engine as _;
+    let v = sorted(serde_json::to_value(body)?);
+    let text = serde_json::to_string(&v)?;
+    Ok(base64::engine::general_purpose::STANDARD.encode(text.as_bytes()))
+}
+
+/// Decode a document body (the simulator's side of [`encode_document`]).
+pub fn decode_document<T: serde::de::DeserializeOwned>(b64: &str) -> Result<T, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| format!("documentBody is not base64: {e}"))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("documentBody is not the expected JSON: {e}"))
+}
+
+/// The same JSON with the keys of every object in A–Z order, whatever map type serde_json was built with.
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            let mut entries: Vec<(String, Value)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
 }
 
 /// `POST /public/api/v1/doc/*` envelope: base64 of the JSON body with keys sorted A–Z.
@@ -359,6 +483,76 @@ mod tests {
         assert_eq!(st.report_status, ReportStatus::Error);
         let empty: Orders = serde_json::from_str("{}").unwrap();
         assert!(empty.order_infos.is_empty());
+    }
+
+    #[test]
+    fn withdrawal_documents() {
+        let w = Withdrawal {
+            business_place_id: 7,
+            withdrawal_type: WithdrawalType::WriteOff,
+            withdrawal_date: "2026-01-31".into(),
+            withdrawal_reason: "DEFECT".into(),
+            withdrawal_reason_other: None,
+            codes: vec![WithdrawalCode {
+                code: "0104601234567893215ABCDEFGH1234".into(),
+            }],
+        };
+        let b64 = encode_document(&w).unwrap();
+        use base64::Engine as _;
+        let text = String::from_utf8(
+            base64::engine::general_purpose::STANDARD
+                .decode(&b64)
+                .unwrap(),
+        )
+        .unwrap();
+        // Keys A–Z at every level.
+        assert_eq!(
+            text,
+            r#"{"businessPlaceId":7,"codes":[{"code":"0104601234567893215ABCDEFGH1234"}],"withdrawalDate":"2026-01-31","withdrawalReason":"DEFECT","withdrawalType":"WRITE_OFF"}"#
+        );
+        assert_eq!(decode_document::<Withdrawal>(&b64).unwrap(), w);
+        assert!(decode_document::<Withdrawal>("not base64!").is_err());
+        assert!(
+            decode_document::<Withdrawal>("e30=").is_err(),
+            "{{}} lacks fields"
+        );
+    }
+
+    #[test]
+    fn document_status_and_errors() {
+        let table: &[(&str, Option<DocumentStatus>)] = &[
+            (
+                r#"{"documentId":"d","status":"SUCCESS"}"#,
+                Some(DocumentStatus::Success),
+            ),
+            (
+                r#"{"documentStatus":"IN_PROCESS"}"#,
+                Some(DocumentStatus::InProcess),
+            ),
+            (
+                r#"{"status":"PARTIALLY_PROCESSED"}"#,
+                Some(DocumentStatus::PartiallyProcessed),
+            ),
+            (r#"{"status":"ARCHIVED"}"#, Some(DocumentStatus::Unknown)),
+            (r#"{"status":7}"#, None),
+            (r#"{}"#, None),
+            (r#"[]"#, None),
+        ];
+        for (body, want) in table {
+            let got = serde_json::from_str::<DocumentInfo>(body)
+                .ok()
+                .map(|d| d.status);
+            assert_eq!(got, *want, "{body}");
+        }
+        let e: DocumentErrors = serde_json::from_str(
+            r#"{"documentErrors":[{"propertyName":"codes","index":0,"errorCode":"CODE_NOT_RECEIVED","errorTags":["WRITTEN_OFF"]},{"errorCode":17}]}"#,
+        )
+        .unwrap();
+        assert_eq!(e.summary(), "codes[0]: CODE_NOT_RECEIVED (WRITTEN_OFF); 17");
+        assert_eq!(
+            DocumentErrors::default().summary(),
+            "the registry refused the document without details"
+        );
     }
 
     #[test]

@@ -9,13 +9,20 @@
 //! 3. Its outcome: [`Ledger::report_accepted`] (codes REPORTED) or [`Ledger::report_rejected`] (codes
 //!    queued again to be re-sent in smaller reports; a code refused on its own goes to a supervisor).
 //! 4. A report left SENDING (lost answer, crash) is unknown. [`Ledger::report_resolved`] settles it from
-//!    what the registry says of each code: applied ones are REPORTED, the others queued again.
+//!    what the registry says of each code: applied ones are REPORTED, the others queued again. A registry
+//!    that cannot be asked (oms-v2) leaves it to a supervisor: [`Ledger::report_note`] says so on the
+//!    report and [`Ledger::settle_report`] records what the supervisor found in the registry's cabinet.
+//!
+//! Write-offs travel the same way (kind WRITE_OFF; their codes are WRITTEN_OFF already and do not move).
+//! A write-off the registry refuses, or cannot take at all ([`Ledger::report_refused_all`]), stays
+//! REJECTED in the outbox with its reason until a supervisor requeues it or marks it done
+//! ([`Ledger::write_off_requeue`], [`Ledger::write_off_done`]); it is never retried on its own.
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::state::Move;
-use super::{Actor, CodeId, Ledger, StoreError, apply, begin, code_row, now_ms};
+use super::state::{Move, Role};
+use super::{Actor, CodeId, Ledger, StoreError, apply, audit, begin, code_ident, code_row, now_ms};
 use crate::codes::MarkingCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -81,6 +88,17 @@ pub struct Backlog {
     pub write_off_queued: u64,
     /// Reports sent (or being sent) whose outcome is not known yet.
     pub reports_open: u64,
+    /// Write-offs the registry refused or cannot take: a supervisor's turn.
+    pub write_off_refused: u64,
+}
+
+/// A write-off waiting for a supervisor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct WriteOffProblem {
+    pub code: CodeId,
+    /// The identification part (no crypto tail), to find the code in the registry's cabinet.
+    pub ident: String,
+    pub error: Option<String>,
 }
 
 impl Ledger {
@@ -98,10 +116,16 @@ impl Ledger {
             [],
             |r| r.get(0),
         )?;
+        let refused: i64 = self.conn.query_row(
+            "SELECT count(*) FROM outbox WHERE status = 'REJECTED' AND kind = 'WRITE_OFF'",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Backlog {
             utilisation_queued: q("UTILISATION")?,
             write_off_queued: q("WRITE_OFF")?,
             reports_open: u64::try_from(open).unwrap_or(0),
+            write_off_refused: u64::try_from(refused).unwrap_or(0),
         })
     }
 
@@ -362,6 +386,261 @@ impl Ledger {
         }
         tx.commit()?;
         Ok(())
+    }
+}
+
+impl Ledger {
+    /// A write-off report the registry cannot take at all (its API has no write-off): every code in it
+    /// waits for a supervisor with `reason`, and none is retried by itself.
+    pub fn report_refused_all(&mut self, id: ReportId, reason: &str) -> Result<(), StoreError> {
+        let at = now_ms();
+        let batch = self.report(id)?;
+        if batch.kind != ReportKind::WriteOff {
+            return Err(StoreError::ReportState {
+                id: id.0,
+                detail: "only a write-off can be refused as a whole without review".into(),
+            });
+        }
+        let tx = begin(&mut self.conn)?;
+        set_report(&tx, id, &["SENDING"], "REJECTED", None, Some(reason), at)?;
+        tx.execute(
+            "UPDATE outbox SET status = 'REJECTED', last_error = ?2 WHERE report = ?1",
+            params![id.0, reason],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Write a note on an open report (why it waits). Returns whether the note changed.
+    pub fn report_note(&mut self, id: ReportId, note: &str) -> Result<bool, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE reports SET reason = ?2 WHERE id = ?1 AND status IN ('SENDING', 'SENT') AND reason IS NOT ?2",
+            params![id.0, note],
+        )?;
+        Ok(n > 0)
+    }
+
+    /// Supervisor: settle a report whose fate the registry cannot be asked about, from what the supervisor
+    /// saw in the registry's web cabinet: `in_registry` (it arrived and was accepted) or not (its codes are
+    /// queued to be sent again). A report is processed as a whole, so there is no partial answer.
+    pub fn settle_report(
+        &mut self,
+        id: ReportId,
+        in_registry: bool,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        need_supervisor(actor, "settle report")?;
+        let batch = self.report(id)?;
+        if batch.status != ReportStatus::Sending {
+            return Err(StoreError::ReportState {
+                id: id.0,
+                detail: format!(
+                    "it is {:?}; only a report whose answer was lost can be settled by hand",
+                    batch.status
+                ),
+            });
+        }
+        let applied: Vec<CodeId> = if in_registry {
+            batch.codes.iter().map(|(c, _)| *c).collect()
+        } else {
+            Vec::new()
+        };
+        self.report_resolved(id, &applied, actor)?;
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let detail = serde_json::json!({ "report": id.0, "kind": batch.kind.as_str(), "codes": batch.codes.len(), "in_registry": in_registry });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "report.settle",
+            &format!("report #{}", id.0),
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Write-offs waiting for a supervisor (refused, or not supported by the registry), oldest first.
+    pub fn write_off_problems(&self, limit: u32) -> Result<Vec<WriteOffProblem>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = self
+            .conn
+            .prepare(
+                "SELECT code_id, last_error FROM outbox WHERE kind = 'WRITE_OFF' AND status = 'REJECTED'
+                 ORDER BY id LIMIT ?1",
+            )?
+            .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter()
+            .map(|(c, error)| {
+                Ok(WriteOffProblem {
+                    code: CodeId(c),
+                    ident: code_ident(&self.conn, CodeId(c))?,
+                    error,
+                })
+            })
+            .collect()
+    }
+
+    /// Supervisor: a refused write-off is to be sent again (e.g. after the cause was fixed).
+    pub fn write_off_requeue(&mut self, code: CodeId, actor: &Actor) -> Result<(), StoreError> {
+        need_supervisor(actor, "requeue write-off")?;
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let n = tx.execute(
+            "UPDATE outbox SET status = 'QUEUED', report = NULL
+             WHERE code_id = ?1 AND kind = 'WRITE_OFF' AND status = 'REJECTED'",
+            [code.0],
+        )?;
+        if n != 1 {
+            return Err(StoreError::ReportState {
+                id: 0,
+                detail: format!("code #{} has no refused write-off", code.0),
+            });
+        }
+        let ident = code_ident(&tx, code)?;
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "write_off.requeue",
+            &ident,
+            &serde_json::json!({ "code_id": code.0 }).to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Supervisor: a refused or unsupported write-off was done by hand in the registry's web cabinet.
+    /// Recorded as a report of its own (api `manual`), so the outbox stays consistent.
+    pub fn write_off_done(
+        &mut self,
+        code: CodeId,
+        note: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        need_supervisor(actor, "mark write-off done")?;
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let refused: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE code_id = ?1 AND kind = 'WRITE_OFF' AND status = 'REJECTED')",
+            [code.0],
+            |r| r.get(0),
+        )?;
+        if !refused {
+            return Err(StoreError::ReportState {
+                id: 0,
+                detail: format!("code #{} has no refused write-off", code.0),
+            });
+        }
+        tx.execute(
+            "INSERT INTO reports (kind, api, status, codes, reason, created_at, finished_at)
+             VALUES ('WRITE_OFF', 'manual', 'ACCEPTED', 1, ?1, ?2, ?2)",
+            params![note, at],
+        )?;
+        let report = tx.last_insert_rowid();
+        tx.execute(
+            "UPDATE outbox SET status = 'ACCEPTED', report = ?2 WHERE code_id = ?1 AND kind = 'WRITE_OFF'",
+            params![code.0, report],
+        )?;
+        let ident = code_ident(&tx, code)?;
+        let detail = serde_json::json!({ "code_id": code.0, "report": report, "note": note });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "write_off.done_by_hand",
+            &ident,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// How the registry sync last went, as recorded in the ledger (readable from any process).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct SyncStatus {
+    /// `UNKNOWN` (never ran), `UP` or `DOWN`.
+    pub link: String,
+    pub link_since_ms: Option<i64>,
+    pub last_attempt_ms: Option<i64>,
+    pub last_success_ms: Option<i64>,
+    pub last_error: Option<String>,
+    pub last_error_ms: Option<i64>,
+    pub backlog: Backlog,
+}
+
+impl Ledger {
+    /// Record one sync pass: `Ok` (the registry answered) or the error, and whether the link is down.
+    pub fn record_sync(&mut self, outcome: Result<(), (&str, bool)>) -> Result<(), StoreError> {
+        let at = now_ms();
+        let (link, error) = match outcome {
+            Ok(()) => ("UP", None),
+            Err((e, true)) => ("DOWN", Some(e)),
+            Err((e, false)) => ("UP", Some(e)),
+        };
+        let tx = begin(&mut self.conn)?;
+        tx.execute(
+            "INSERT INTO sync_state (id, link, link_since, last_attempt_at) VALUES (1, ?1, ?2, ?2)
+             ON CONFLICT (id) DO UPDATE SET
+                 link_since = CASE WHEN link = ?1 THEN link_since ELSE ?2 END,
+                 link = ?1, last_attempt_at = ?2",
+            params![link, at],
+        )?;
+        match error {
+            None => tx.execute(
+                "UPDATE sync_state SET last_success_at = ?1 WHERE id = 1",
+                [at],
+            )?,
+            Some(e) => tx.execute(
+                "UPDATE sync_state SET last_error = ?1, last_error_at = ?2 WHERE id = 1",
+                params![crate::registry::wire::clean(e), at],
+            )?,
+        };
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The last recorded sync pass and the current backlog.
+    pub fn sync_status(&self) -> Result<SyncStatus, StoreError> {
+        let row = self
+            .conn
+            .query_row(
+                "SELECT link, link_since, last_attempt_at, last_success_at, last_error, last_error_at
+                 FROM sync_state WHERE id = 1",
+                [],
+                |r| {
+                    Ok(SyncStatus {
+                        link: r.get(0)?,
+                        link_since_ms: r.get(1)?,
+                        last_attempt_ms: r.get(2)?,
+                        last_success_ms: r.get(3)?,
+                        last_error: r.get(4)?,
+                        last_error_ms: r.get(5)?,
+                        backlog: Backlog::default(),
+                    })
+                },
+            )
+            .optional()?;
+        let mut st = row.unwrap_or_else(|| SyncStatus {
+            link: "UNKNOWN".into(),
+            ..SyncStatus::default()
+        });
+        st.backlog = self.backlog()?;
+        Ok(st)
+    }
+}
+
+fn need_supervisor(actor: &Actor, what: &'static str) -> Result<(), StoreError> {
+    if actor.role == Role::Supervisor {
+        Ok(())
+    } else {
+        Err(StoreError::NeedsSupervisor {
+            mv: what,
+            actor: actor.name.clone(),
+            role: actor.role.as_str(),
+        })
     }
 }
 

@@ -233,6 +233,18 @@ CREATE TABLE reports (
 CREATE INDEX reports_open ON reports (status) WHERE status IN ('SENDING', 'SENT');
 ALTER TABLE outbox ADD COLUMN report INTEGER REFERENCES reports(id);
 "#,
+    // 4: how the registry sync last went, for `status` in another process (one row).
+    r#"
+CREATE TABLE sync_state (
+    id              INTEGER PRIMARY KEY CHECK (id = 1),
+    link            TEXT NOT NULL CHECK (link IN ('UNKNOWN', 'UP', 'DOWN')),
+    link_since      INTEGER,
+    last_attempt_at INTEGER,
+    last_success_at INTEGER,
+    last_error      TEXT,
+    last_error_at   INTEGER
+) STRICT;
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`]. Runs inside the migration transaction, so the

@@ -1,0 +1,420 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The older platform's code-ordering API v2 (`/api/v2/{extension}/...`), behind the same [`Registry`]
+//! trait as xTrace (shared research, registry API section 2).
+//!
+//! Every call carries the `clientToken` header (a long-lived token issued in the OMS web UI, read from
+//! the environment variable named by `registry.oms.client_token_env`) and the `omsId` parameter.
+//! Same retry rule as the xTrace client: requests that change nothing are retried with backoff and
+//! jitter; requests that change something are sent once. Taking a block of codes changes something (the
+//! codes are issued), so a lost block is recovered by listing the blocks issued (`/codes/blocks`) and
+//! downloading the missing one again (`/codes/retry`), never by asking for new codes blindly.
+//!
+//! What this API cannot do, the client says plainly ([`RegistryError::Unsupported`]):
+//! - write-offs (Kazakhstan's `shoes` extension has no dropout endpoint): a supervisor withdraws the
+//!   code in the registry's web cabinet and marks it done in the station;
+//! - looking up codes: a report whose answer was lost is settled by a supervisor from the cabinet.
+//!
+//! Utilisation is sent in the RU v2 shape (`{sntins, usageType: VERIFIED}`); Kazakhstan's `shoes`
+//! swagger has no utilisation endpoint, so against the real KZ platform it may answer 404 (see README).
+
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::blocking::Client;
+
+use super::client::{
+    BufferState, CodePack, NewOrder, Registry, RegistryCodeState, RegistryError, ReportOutcome,
+    RetryPolicy, UtilisationMeta, WriteOffMeta, check_url, decode,
+};
+use super::oms;
+use super::wire::{ErrorClass, Secret, parse_error_body};
+use crate::codes::Gtin;
+
+/// The API's name in the ledger and in messages.
+pub const API: &str = "oms-v2";
+
+/// Settings of the oms-v2 client.
+#[derive(Debug, Clone)]
+pub struct OmsSettings {
+    /// Base URL, e.g. `https://omscloud.ismet.kz`.
+    pub url: String,
+    pub oms_id: String,
+    pub client_token: Secret,
+    /// Product extension in the path (`shoes`).
+    pub extension: String,
+    /// Sent with orders (`contactPerson` is required).
+    pub contact_person: String,
+    pub timeout: Duration,
+    pub retry: RetryPolicy,
+}
+
+/// The oms-v2 client.
+pub struct OmsClient {
+    http: Client,
+    base: reqwest::Url,
+    s: OmsSettings,
+}
+
+impl std::fmt::Debug for OmsClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OmsClient")
+            .field("base", &self.base.as_str())
+            .field("oms_id", &self.s.oms_id)
+            .finish()
+    }
+}
+
+impl OmsClient {
+    pub fn new(settings: OmsSettings) -> Result<OmsClient, RegistryError> {
+        let base = check_url(&settings.url)?;
+        if settings.oms_id.trim().is_empty() || settings.client_token.is_empty() {
+            return Err(RegistryError::Config(
+                "registry.oms.oms_id and the client token (environment variable named by registry.oms.client_token_env) must be set".into(),
+            ));
+        }
+        if settings.contact_person.trim().is_empty() {
+            return Err(RegistryError::Config(
+                "registry.oms.contact_person must be set: the registry requires it with every order"
+                    .into(),
+            ));
+        }
+        let ext = &settings.extension;
+        if ext.is_empty() || !ext.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(RegistryError::Config(format!(
+                "registry.oms.extension {ext:?}: use the product extension, e.g. shoes"
+            )));
+        }
+        let mut headers = reqwest::header::HeaderMap::new();
+        headers.insert(
+            reqwest::header::ACCEPT,
+            reqwest::header::HeaderValue::from_static("*/*"),
+        );
+        let mut token = reqwest::header::HeaderValue::from_str(settings.client_token.expose())
+            .map_err(|_| {
+                RegistryError::Config(
+                    "the client token holds characters a header cannot carry".into(),
+                )
+            })?;
+        token.set_sensitive(true);
+        headers.insert("clientToken", token);
+        let http = Client::builder()
+            .default_headers(headers)
+            .user_agent(concat!("labelstation/", env!("CARGO_PKG_VERSION")))
+            .timeout(settings.timeout)
+            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
+            .build()
+            .map_err(|e| RegistryError::Config(format!("cannot set up HTTPS: {e}")))?;
+        Ok(OmsClient {
+            http,
+            base,
+            s: settings,
+        })
+    }
+
+    fn send(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&serde_json::Value>,
+        changes: bool,
+    ) -> Result<Vec<u8>, RegistryError> {
+        let url = self
+            .base
+            .join(&format!("/api/v2/{}/{path}", self.s.extension))
+            .map_err(|e| RegistryError::Config(format!("bad path {path}: {e}")))?;
+        // OMS compares ids case-sensitively and issues them lower-case (shared research, section 2).
+        let mut q: Vec<(&str, String)> = vec![("omsId", self.s.oms_id.to_lowercase())];
+        q.extend(query.iter().cloned());
+        let mut req = self.http.request(method.clone(), url).query(&q);
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let transport = |e: reqwest::Error| {
+            // A request that never connected cannot have taken effect.
+            let connected = !e.is_connect();
+            RegistryError::Transport {
+                url: self.base.to_string(),
+                detail: e.without_url().to_string(),
+                maybe_committed: changes && connected,
+            }
+        };
+        let resp = req.send().map_err(transport)?;
+        let status = resp.status();
+        let bytes = resp.bytes().map_err(transport)?;
+        tracing::debug!(%method, path, status = status.as_u16(), bytes = bytes.len(), "registry (oms-v2)");
+        if status.is_success() {
+            return Ok(bytes.to_vec());
+        }
+        let error = parse_error_body(status.as_u16(), &bytes);
+        if error.class() == ErrorClass::Unauthorized {
+            // The token is static: refreshing cannot help, a person must issue a new one.
+            return Err(RegistryError::Config(format!(
+                "the registry refused the client token ({error}): issue a new one in the OMS web UI and put it in the environment variable named by registry.oms.client_token_env"
+            )));
+        }
+        Err(RegistryError::Api {
+            error,
+            maybe_committed: changes && matches!(status.as_u16(), 500 | 502 | 504),
+        })
+    }
+
+    /// A request that changes nothing, retried on transient errors.
+    fn get(&self, path: &str, query: &[(&str, String)]) -> Result<Vec<u8>, RegistryError> {
+        let mut attempt = 0;
+        loop {
+            match self.send(Method::GET, path, query, None, false) {
+                Err(e) if e.is_transient() && attempt + 1 < self.s.retry.attempts => {
+                    let wait = self.s.retry.delay(attempt);
+                    tracing::warn!("registry: {e}; retrying in {} ms", wait.as_millis());
+                    std::thread::sleep(wait);
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    fn order_gtin(order_id: &str, gtin: &Gtin) -> [(&'static str, String); 2] {
+        [
+            ("orderId", order_id.to_lowercase()),
+            ("gtin", gtin.as_str().to_owned()),
+        ]
+    }
+
+    /// The block issued right after `last` (the first block when `None`), downloaded again, if the
+    /// registry issued one: how an answer lost on its way is recovered.
+    fn recover_block(
+        &self,
+        order_id: &str,
+        gtin: &Gtin,
+        last: Option<&str>,
+    ) -> Result<Option<CodePack>, RegistryError> {
+        let answer = self.get("codes/blocks", &Self::order_gtin(order_id, gtin))?;
+        let blocks: oms::Blocks = decode("codes/blocks", &answer)?;
+        let next = match last {
+            None => blocks.blocks.first(),
+            Some(l) => blocks
+                .blocks
+                .iter()
+                .position(|b| b.block_id == l)
+                .and_then(|i| blocks.blocks.get(i + 1)),
+        };
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        let mut q = Self::order_gtin(order_id, gtin).to_vec();
+        q.push(("blockId", next.block_id.clone()));
+        let answer = self.get("codes/retry", &q)?;
+        let block: oms::CodesBlock = decode("codes/retry", &answer)?;
+        tracing::info!(
+            "registry: block {} recovered after a lost answer",
+            block.block_id
+        );
+        Ok(Some(CodePack {
+            id: block.block_id,
+            codes: block.codes,
+        }))
+    }
+}
+
+fn unsupported(what: &'static str, remedy: &'static str) -> RegistryError {
+    RegistryError::Unsupported {
+        api: API,
+        what,
+        remedy,
+    }
+}
+
+fn json<T: serde::Serialize>(v: &T) -> Result<serde_json::Value, RegistryError> {
+    serde_json::to_value(v).map_err(|e| RegistryError::Config(e.to_string()))
+}
+
+impl Registry for OmsClient {
+    fn api(&self) -> &'static str {
+        API
+    }
+
+    fn create_order(&mut self, order: &NewOrder<'_>) -> Result<String, RegistryError> {
+        let req = oms::CreateOrder {
+            contact_person: self.s.contact_person.clone(),
+            release_method_type: oms::ReleaseMethod::Import,
+            create_method_type: oms::CreateMethod::SelfMade,
+            country: None,
+            production_order_id: Some(order.key.to_owned()),
+            products: vec![oms::OrderProduct {
+                gtin: order.gtin.as_str().to_owned(),
+                quantity: order.quantity,
+                serial_number_type: "OPERATOR".into(),
+                template_id: 1,
+            }],
+        };
+        let answer = self.send(Method::POST, "orders", &[], Some(&json(&req)?), true)?;
+        Ok(decode::<oms::OrderResult>("create order", &answer)?.order_id)
+    }
+
+    fn find_order(&mut self, key: &str) -> Result<Option<String>, RegistryError> {
+        let answer = self.get("orders", &[])?;
+        let orders: oms::OrderSummaries = decode("list orders", &answer)?;
+        Ok(orders
+            .order_infos
+            .into_iter()
+            .find(|o| o.production_order_id.as_deref() == Some(key))
+            .map(|o| o.order_id))
+    }
+
+    fn buffer(&mut self, order_id: &str, gtin: &Gtin) -> Result<BufferState, RegistryError> {
+        let answer = self.get("buffer/status", &Self::order_gtin(order_id, gtin))?;
+        let b: oms::BufferInfo = decode("buffer status", &answer)?;
+        Ok(match b.buffer_status {
+            oms::BufferStatus::Active => BufferState::Ready,
+            oms::BufferStatus::Exhausted => BufferState::Exhausted,
+            oms::BufferStatus::Closed => BufferState::Closed,
+            oms::BufferStatus::Rejected => BufferState::Rejected(super::wire::clean(
+                b.rejection_reason.as_deref().unwrap_or("no reason given"),
+            )),
+            oms::BufferStatus::Expired => BufferState::Rejected(
+                "the order expired before its codes were taken; order again".into(),
+            ),
+            oms::BufferStatus::Pending | oms::BufferStatus::Unknown => BufferState::Pending,
+        })
+    }
+
+    fn take_pack(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        quantity: u32,
+        last_pack: Option<&str>,
+    ) -> Result<CodePack, RegistryError> {
+        let mut q = Self::order_gtin(order_id, gtin).to_vec();
+        q.push(("quantity", quantity.to_string()));
+        q.push(("lastBlockId", last_pack.unwrap_or("0").to_owned()));
+        let mut attempt = 0;
+        loop {
+            let e = match self.send(Method::GET, "codes", &q, None, true) {
+                Ok(answer) => {
+                    let block: oms::CodesBlock = decode("take codes", &answer)?;
+                    return Ok(CodePack {
+                        id: block.block_id,
+                        codes: block.codes,
+                    });
+                }
+                Err(e) => e,
+            };
+            // 400 is also how the registry says lastBlockId is not its newest block: an earlier
+            // answer was lost. Either way, look for a block issued after ours before anything else.
+            let mismatch = matches!(&e, RegistryError::Api { error, .. } if error.status == 400);
+            if !(e.maybe_committed() || e.is_transient() || mismatch) {
+                return Err(e);
+            }
+            match self.recover_block(order_id, gtin, last_pack) {
+                Ok(Some(pack)) => return Ok(pack),
+                // Nothing was issued: a refusal stands; a transient failure may be asked again.
+                Ok(None) if mismatch => return Err(e),
+                Ok(None) => {}
+                Err(r) if r.is_transient() => {}
+                Err(r) => return Err(r),
+            }
+            attempt += 1;
+            if attempt >= self.s.retry.attempts {
+                return Err(e);
+            }
+            let wait = self.s.retry.delay(attempt);
+            tracing::warn!("registry: {e}; asking again in {} ms", wait.as_millis());
+            std::thread::sleep(wait);
+        }
+    }
+
+    fn close_order(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        last_pack: Option<&str>,
+    ) -> Result<(), RegistryError> {
+        let mut q = Self::order_gtin(order_id, gtin).to_vec();
+        q.push(("lastBlockId", last_pack.unwrap_or("0").to_owned()));
+        // Closing twice is harmless, and an order left open counts against the registry's 100 active
+        // orders: retried like a read.
+        let mut attempt = 0;
+        loop {
+            match self.send(Method::POST, "buffer/close", &q, None, true) {
+                Ok(_) => return Ok(()),
+                Err(e)
+                    if (e.is_transient() || e.maybe_committed())
+                        && attempt + 1 < self.s.retry.attempts =>
+                {
+                    std::thread::sleep(self.s.retry.delay(attempt));
+                    attempt += 1;
+                }
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn send_utilisation(
+        &mut self,
+        codes: &[String],
+        _meta: &UtilisationMeta,
+    ) -> Result<String, RegistryError> {
+        let req = oms::Utilisation {
+            sntins: codes.to_vec(),
+            usage_type: oms::UsageType::Verified,
+        };
+        let answer = match self.send(Method::POST, "utilisation", &[], Some(&json(&req)?), true) {
+            Err(RegistryError::Api { error, .. }) if error.class() == ErrorClass::NotFound => {
+                return Err(unsupported(
+                    "an application (utilisation) report",
+                    "this registry has no utilisation endpoint for the configured extension; ask the operator whether application is recorded automatically",
+                ));
+            }
+            other => other?,
+        };
+        Ok(decode::<oms::ReportResult>("utilisation", &answer)?.report_id)
+    }
+
+    fn report_outcome(&mut self, report_id: &str) -> Result<ReportOutcome, RegistryError> {
+        let answer = self.get("report/info", &[("reportId", report_id.to_owned())])?;
+        let r: oms::ReportInfo = decode("report info", &answer)?;
+        Ok(match r.report_status {
+            oms::ReportStatus::Sent | oms::ReportStatus::Processed => ReportOutcome::Accepted,
+            oms::ReportStatus::Rejected => ReportOutcome::Rejected(super::wire::clean(
+                r.error_reason.as_deref().unwrap_or("no reason given"),
+            )),
+            oms::ReportStatus::Draft
+            | oms::ReportStatus::Pending
+            | oms::ReportStatus::Check
+            | oms::ReportStatus::ReadyToSend
+            | oms::ReportStatus::Unknown => ReportOutcome::InProcess,
+        })
+    }
+
+    fn ping(&mut self) -> Result<(), RegistryError> {
+        self.get("ping", &[]).map(|_| ())
+    }
+
+    fn code_states(&mut self, _codes: &[String]) -> Result<Vec<RegistryCodeState>, RegistryError> {
+        Err(unsupported(
+            "looking up codes",
+            "the API has no code lookup",
+        ))
+    }
+
+    fn send_write_off(
+        &mut self,
+        _codes: &[String],
+        _meta: &WriteOffMeta,
+    ) -> Result<String, RegistryError> {
+        Err(unsupported(
+            "write-off",
+            "withdraw the code in the registry's web cabinet, then mark it done",
+        ))
+    }
+
+    fn write_off_outcome(&mut self, _document_id: &str) -> Result<ReportOutcome, RegistryError> {
+        Err(unsupported(
+            "write-off",
+            "withdraw the code in the registry's web cabinet, then mark it done",
+        ))
+    }
+}
