@@ -479,9 +479,53 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
 /// Where the built-in simulator (`registry.api = "sim"`) keeps its state, in the data dir.
 pub const SIM_STATE_FILE: &str = "registry-sim.json";
 
+/// How reports are made, from `[registry.report]`.
+pub fn sync_options(config: &Config) -> SyncOptions {
+    let r = &config.registry.report;
+    SyncOptions {
+        batch_size: r.batch_size,
+        default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
+        expiry_days: r.expiry_days,
+        write_off_reason: r.write_off_reason.clone(),
+        ..SyncOptions::default()
+    }
+}
+
 /// The configured registry client, and the in-process simulator behind it when `api = "sim"`.
 fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
-    let r = &ctx.config.registry;
+    registry_for(&ctx.paths, &ctx.config)
+}
+
+/// The configured registry client, and the in-process simulator behind it when `api = "sim"` (keep it as
+/// long as clients of it are used).
+pub fn registry_for(
+    paths: &Paths,
+    config: &Config,
+) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
+    if config.registry.api == RegistryApi::Sim {
+        let sim = RegistrySim::start(
+            ([127, 0, 0, 1], 0).into(),
+            SimConfig {
+                crypto_len: config.codes.crypto_length_min,
+                // Kept in the data dir, so codes pulled now can be reported by a later `sync`.
+                state_file: Some(paths.data_dir.join(SIM_STATE_FILE)),
+                ..SimConfig::default()
+            },
+        )
+        .context("cannot start the built-in registry simulator")?;
+        let client = registry_client(config, Some(&sim.url()))?;
+        return Ok((client, Some(sim)));
+    }
+    Ok((registry_client(config, None)?, None))
+}
+
+/// A new client of the configured registry; with `api = "sim"`, of the simulator at `sim_url`.
+pub fn registry_client(
+    config: &Config,
+    sim_url: Option<&str>,
+) -> Result<Box<dyn Registry>, crate::registry::client::RegistryError> {
+    use crate::registry::client::RegistryError;
+    let r = &config.registry;
     let settings = |url: String, login: String, password: Secret| XtraceSettings {
         url,
         login,
@@ -493,38 +537,34 @@ fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
     };
     match r.api {
         RegistryApi::Sim => {
-            let sim = RegistrySim::start(
-                ([127, 0, 0, 1], 0).into(),
-                SimConfig {
-                    crypto_len: ctx.config.codes.crypto_length_min,
-                    // Kept in the data dir, so codes pulled now can be reported by a later `sync`.
-                    state_file: Some(ctx.paths.data_dir.join(SIM_STATE_FILE)),
-                    ..SimConfig::default()
-                },
-            )
-            .context("cannot start the built-in registry simulator")?;
+            let url = sim_url.ok_or_else(|| {
+                RegistryError::Config("the built-in registry simulator is not running".into())
+            })?;
             let cfg = SimConfig::default();
-            let client =
-                XtraceClient::new(settings(sim.url(), cfg.login, Secret::new(cfg.password)))?;
-            Ok((Box::new(client), Some(sim)))
+            let client = XtraceClient::new(settings(
+                url.to_owned(),
+                cfg.login,
+                Secret::new(cfg.password),
+            ))?;
+            Ok(Box::new(client))
         }
         RegistryApi::Xtrace => {
             let var = &r.xtrace.password_env;
             let password = std::env::var(var).map_err(|_| {
-                anyhow::anyhow!("the registry password is not set: put it in the environment variable {var} (named by registry.xtrace.password_env)")
+                RegistryError::Config(format!("the registry password is not set: put it in the environment variable {var} (named by registry.xtrace.password_env)"))
             })?;
             let client = XtraceClient::new(settings(
                 r.url.clone(),
                 r.xtrace.login.clone(),
                 Secret::new(password),
             ))?;
-            Ok((Box::new(client), None))
+            Ok(Box::new(client))
         }
         RegistryApi::OmsV2 => {
             let o = &r.oms;
             let var = &o.client_token_env;
             let token = std::env::var(var).map_err(|_| {
-                anyhow::anyhow!("the registry client token is not set: put it in the environment variable {var} (named by registry.oms.client_token_env)")
+                RegistryError::Config(format!("the registry client token is not set: put it in the environment variable {var} (named by registry.oms.client_token_env)"))
             })?;
             let client = crate::registry::oms_client::OmsClient::new(
                 crate::registry::oms_client::OmsSettings {
@@ -537,7 +577,7 @@ fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
                     retry: RetryPolicy::default(),
                 },
             )?;
-            Ok((Box::new(client), None))
+            Ok(Box::new(client))
         }
     }
 }
@@ -607,14 +647,7 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
     let _lock = StationLock::acquire_sync(&ctx.paths.data_dir)?;
     let mut ledger = ctx.ledger()?;
     let (mut client, _sim) = registry(ctx)?;
-    let r = &ctx.config.registry.report;
-    let opts = SyncOptions {
-        batch_size: r.batch_size,
-        default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
-        expiry_days: r.expiry_days,
-        write_off_reason: r.write_off_reason.clone(),
-        ..SyncOptions::default()
-    };
+    let opts = sync_options(&ctx.config);
     let actor = cli_actor();
     let mut link_up = None;
     loop {

@@ -500,6 +500,7 @@ struct Status {
     products: Vec<ProductStatus>,
     review_waiting: usize,
     backlog: crate::store::reports::Backlog,
+    sync: crate::store::reports::SyncStatus,
     alarms: Vec<String>,
 }
 
@@ -568,6 +569,7 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         products,
         review_waiting,
         backlog: ledger.backlog()?,
+        sync: ledger.sync_status()?,
         alarms,
     };
     if json {
@@ -596,6 +598,20 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
             "  registry backlog: {} application(s), {} write-off(s) queued, {} report(s) awaiting an answer",
             s.backlog.utilisation_queued, s.backlog.write_off_queued, s.backlog.reports_open
         );
+        let when = |ms: Option<i64>| {
+            ms.map(crate::store::format_ms)
+                .unwrap_or_else(|| "never".into())
+        };
+        println!(
+            "  registry link: {} (last success {}){}",
+            s.sync.link.to_lowercase(),
+            when(s.sync.last_success_ms),
+            s.sync
+                .last_error
+                .as_deref()
+                .map(|e| format!("; last error: {e}"))
+                .unwrap_or_default()
+        );
         for a in &s.alarms {
             println!("  ! {a}");
         }
@@ -619,25 +635,95 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
         virtual_line: _vline,
         ..
     } = opened;
-    let (engine, events) = Engine::spawn(station, a.gtin.clone(), None);
+    // Reports go to the registry in the background, whatever the link does.
+    let (first, _sim) = crate::cli::registry_for(paths, config)?;
+    drop(first);
+    let sim_url = _sim.as_ref().map(|s| s.url());
+    let client_config = config.clone();
+    let sync = crate::registry::sync::Background::spawn(
+        &paths.ledger(),
+        &config.station.id,
+        Box::new(move || crate::cli::registry_client(&client_config, sim_url.as_deref())),
+        crate::cli::sync_options(config),
+        Duration::from_secs(config.registry.report.interval_secs),
+    )
+    .context("cannot start the background sync")?;
+    let sync = Arc::new(std::sync::Mutex::new(sync));
+    let link = {
+        let sync = sync.clone();
+        Box::new(move || sync.lock().ok().map(|s| link_view(&s.state())))
+    };
+    // Metrics for the fleet, when configured (off by default, loopback unless told otherwise).
+    let _metrics = match config.metrics.address().map_err(|e| anyhow!(e))? {
+        Some(addr) => {
+            let sync = sync.clone();
+            let extra: crate::ops::metrics::Extra = Arc::new(move || {
+                sync.lock()
+                    .map(|s| {
+                        let st = s.state();
+                        vec![
+                            (
+                                "labelstation_registry_link_up".to_owned(),
+                                f64::from(u8::from(matches!(
+                                    st.link,
+                                    crate::registry::sync::LinkState::Up
+                                ))),
+                            ),
+                            ("labelstation_sync_backlog".to_owned(), st.backlog as f64),
+                        ]
+                    })
+                    .unwrap_or_default()
+            });
+            Some(crate::ops::metrics::serve(addr, paths.ledger(), extra)?)
+        }
+        None => None,
+    };
+    let (engine, events) = Engine::spawn(station, a.gtin.clone(), Some(link));
     eprintln!(
         "station running headless: scan a box's barcode to print its label, then scan the sticker. Ctrl-C stops."
     );
-    // Headless: a box scan selects the product and prints one label (the engine does the rest).
+    // Headless: each scan of a box's own barcode selects its product and prints one label; the engine
+    // then waits for the scan of that sticker. Product events after a run (updated counts) print nothing.
+    let mut box_scanned = false;
     for e in events {
         report_event(&e, false);
-        if let Event::Product { product: Some(p) } = &e {
-            eprintln!(
-                "product: {} {} ({} codes left)",
-                p.gtin, p.name, p.available
-            );
-            engine.send(Command::Start {
-                count: 1,
-                mode: Mode::Inline,
-            });
+        match &e {
+            Event::Verdict {
+                verdict: crate::verdict::ScanVerdict::Retail { .. },
+                ..
+            } => box_scanned = true,
+            Event::Product { product: Some(p) } if box_scanned => {
+                box_scanned = false;
+                eprintln!(
+                    "product: {} {} ({} codes left)",
+                    p.gtin, p.name, p.available
+                );
+                engine.send(Command::Start {
+                    count: 1,
+                    mode: Mode::Inline,
+                });
+            }
+            Event::Notice { .. } => box_scanned = false,
+            _ => {}
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The registry link as the screens show it.
+pub fn link_view(s: &crate::registry::sync::SyncState) -> crate::engine::LinkView {
+    use crate::registry::sync::LinkState;
+    crate::engine::LinkView {
+        state: match &s.link {
+            LinkState::Up => "up",
+            LinkState::Down { .. } => "down",
+            LinkState::Unknown => "unknown",
+        }
+        .to_owned(),
+        backlog: s.backlog,
+        last_success_ms: s.last_success_ms,
+        last_error: s.last_error.clone(),
+    }
 }
 
 // ---- demo -------------------------------------------------------------------------------------------

@@ -326,3 +326,96 @@ fn sigkill_mid_run_then_restart_accounts_for_every_code() {
         assert!(out.status.success(), "round {round}: {}", stderr(&out));
     }
 }
+
+#[test]
+fn headless_station_labels_a_scanned_box_and_reports_it_in_the_background() {
+    use labelstation::virtual_printer::{PrinterSimConfig, VirtualPrinter};
+    use labelstation::virtual_scanner::{VirtualScanner, read_label};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gtin = gtin_from_number(460_700_123_001);
+    let out = run(cli(&data).args([
+        "products",
+        "add",
+        "--gtin",
+        gtin.as_str(),
+        "--name",
+        "Кеды",
+        "--country",
+        "KZ",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // Codes from the built-in registry simulator, which keeps its state in the data dir.
+    let out = run(cli(&data).args(["codes", "pull", "--gtin", gtin.as_str(), "--quantity", "5"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    // A virtual Zebra on loopback TCP and a virtual USB-CDC scanner on a pseudo-terminal, held by this test.
+    let vp = VirtualPrinter::new(PrinterSimConfig::default());
+    let addr = vp.serve_tcp(([127, 0, 0, 1], 0).into()).unwrap();
+    let mut scanner = VirtualScanner::pty(5).unwrap();
+    let cfg = dir.path().join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[registry.report]\ninterval_secs = 1\n[printer]\nuri = \"tcp://{addr}\"\n[scanner]\nuri = \"serial://{}\"\n",
+            scanner.path().display()
+        ),
+    )
+    .unwrap();
+    let child = cli(&data)
+        .env("LABELSTATION_CONFIG", &cfg)
+        .args(["run", "--headless"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("station.log")).unwrap())
+        .spawn()
+        .unwrap();
+    let log = || std::fs::read_to_string(dir.path().join("station.log")).unwrap_or_default();
+    let _guard = Kill(child);
+    std::thread::sleep(Duration::from_millis(1500));
+    // The worker scans the box (EAN-13), the label prints, the worker scans the sticker.
+    let ean = &gtin.as_str()[1..];
+    for _ in 0..2 {
+        scanner.scan_text(*b"]E0", ean.as_bytes()).unwrap();
+        let label = vp
+            .printed()
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("no label printed; station log:\n{}", log()));
+        assert!(read_label(&label.image).is_some());
+        std::thread::sleep(Duration::from_millis(200));
+        scanner
+            .scan_label(&label.image, &labelstation_scanner::Fault::None)
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mut last = serde_json::Value::Null;
+    while std::time::Instant::now() < deadline {
+        let out = run(cli(&data)
+            .env("LABELSTATION_CONFIG", &cfg)
+            .args(["status", "--json"]));
+        if out.status.success() {
+            last = serde_json::from_str(&stdout(&out)).unwrap();
+            if last["products"][0]["states"]["REPORTED"].as_u64() == Some(2) {
+                break;
+            }
+        }
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let states = &last["products"][0]["states"];
+    assert_eq!(
+        (states["REPORTED"].as_u64(), states["AVAILABLE"].as_u64()),
+        (Some(2), Some(3)),
+        "{last}\n{}",
+        log()
+    );
+    assert_eq!(last["running"].as_bool(), Some(true), "{last}");
+    assert_eq!(last["sync"]["link"].as_str(), Some("UP"), "{last}");
+}
+
+struct Kill(std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}

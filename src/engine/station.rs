@@ -1151,6 +1151,9 @@ impl Station {
             if let crate::verdict::ScanContent::Retail { gtin } =
                 crate::verdict::classify(&raw, &self.format)
             {
+                self.emit_verdict(&ScanVerdict::Retail {
+                    gtin: gtin.to_string(),
+                });
                 retail.push(gtin);
                 continue;
             }
