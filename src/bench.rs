@@ -250,16 +250,28 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
     );
 
     // Set-up: verify `drain_n` codes through the ledger's moves, without fsync (a bench file only).
-    ledger.connection().execute_batch("PRAGMA synchronous = OFF")?;
+    ledger
+        .connection()
+        .execute_batch("PRAGMA synchronous = OFF")?;
     let job = ledger.open_job(&gtin, JobMode::Batch, &actor)?;
     for _ in 0..drain_n {
         let r = ledger.reserve(job, &actor)?;
         ledger.mark_sent(r.id, job, "bench", b"", false, &actor)?;
         ledger.mark_printed(r.id, job, &actor)?;
         let raw = r.code.as_str().as_bytes().to_vec();
-        ledger.verify(r.id, job, &ScanProof { raw: &raw, aim: Some("]d2") }, &actor)?;
+        ledger.verify(
+            r.id,
+            job,
+            &ScanProof {
+                raw: &raw,
+                aim: Some("]d2"),
+            },
+            &actor,
+        )?;
     }
-    ledger.connection().execute_batch("PRAGMA synchronous = FULL")?;
+    ledger
+        .connection()
+        .execute_batch("PRAGMA synchronous = FULL")?;
 
     let t = Instant::now();
     let opts = SyncOptions {

@@ -123,6 +123,40 @@ pub enum ReviewCmd {
     },
     /// The history of one code: every move, who made it, and why.
     Show { code: String },
+    /// Write-offs the registry refused or cannot take (oms-v2), and reports whose answer was lost on a
+    /// registry that cannot be asked: what a supervisor must settle in the registry's web cabinet.
+    Registry {
+        #[arg(long)]
+        json: bool,
+    },
+    /// A refused write-off: `--retry` queues it again (after fixing the cause), `--done` records that it
+    /// was withdrawn in the registry's web cabinet.
+    WriteOffFix {
+        code: String,
+        #[arg(long, conflicts_with = "done", required_unless_present = "done")]
+        retry: bool,
+        /// What was done, for the audit log (e.g. "withdrawn in the cabinet, doc 123").
+        #[arg(long, value_name = "NOTE")]
+        done: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// A report whose answer was lost, settled from the registry's web cabinet: `--applied` if its codes
+    /// show as applied there, `--not-applied` to queue them again.
+    Settle {
+        /// The report number from `review registry`.
+        report: i64,
+        #[arg(
+            long,
+            conflicts_with = "not_applied",
+            required_unless_present = "not_applied"
+        )]
+        applied: bool,
+        #[arg(long)]
+        not_applied: bool,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -390,6 +424,98 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     e.reason.map(|r| format!(": {r}")).unwrap_or_default()
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::Registry { json } => {
+            let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let problems = ledger.write_off_problems(10_000)?;
+            let unsettled: Vec<_> = ledger
+                .open_reports()?
+                .into_iter()
+                .filter(|r| r.status == crate::store::reports::ReportStatus::Sending)
+                .collect();
+            if *json {
+                let reports: Vec<_> = unsettled
+                    .iter()
+                    .map(|r| serde_json::json!({ "report": r.id.0, "codes": r.codes.len() }))
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(
+                        &serde_json::json!({ "write_offs": problems, "unsettled_reports": reports })
+                    )?
+                );
+                return Ok(ExitCode::SUCCESS);
+            }
+            if problems.is_empty() && unsettled.is_empty() {
+                println!("nothing waits on the registry");
+            }
+            for p in &problems {
+                println!(
+                    "write-off of #{} {}: {}",
+                    p.code.0,
+                    p.ident,
+                    p.error.as_deref().unwrap_or("refused")
+                );
+            }
+            if !problems.is_empty() {
+                println!(
+                    "settle each: `labelstation review write-off-fix CODE --retry` or `--done \"what was done\"`"
+                );
+            }
+            for r in &unsettled {
+                println!(
+                    "report #{} ({} code(s)): sent, its answer not received yet or lost",
+                    r.id.0,
+                    r.codes.len()
+                );
+            }
+            if !unsettled.is_empty() {
+                println!(
+                    "`labelstation sync` settles these itself where the registry can be asked (xtrace); on oms-v2 check each in the registry's web cabinet, then `labelstation review settle REPORT --applied` or `--not-applied`"
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::WriteOffFix {
+            code,
+            retry,
+            done,
+            name,
+        } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let id = resolve_code(&ledger, code)?;
+            if *retry {
+                ledger.write_off_requeue(id, sup.actor())?;
+                println!("#{}: write-off queued again", id.0);
+            } else if let Some(note) = done {
+                ledger.write_off_done(id, note, sup.actor())?;
+                println!("#{}: write-off recorded as done in the registry", id.0);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::Settle {
+            report,
+            applied,
+            name,
+            ..
+        } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            ledger.settle_report(
+                crate::store::reports::ReportId(*report),
+                *applied,
+                sup.actor(),
+            )?;
+            println!(
+                "report #{report}: settled as {}",
+                if *applied {
+                    "applied in the registry"
+                } else {
+                    "not applied; its codes are queued again"
+                }
+            );
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::WriteOff { code, reason, name } => {

@@ -419,3 +419,57 @@ impl Drop for Kill {
         let _ = self.0.wait();
     }
 }
+
+#[test]
+fn refused_write_off_is_settled_by_a_supervisor() {
+    let dir = tempfile::tempdir().unwrap();
+    // Imported codes the built-in registry never issued: it refuses their write-off.
+    let (data, _gtin) = setup(dir.path(), 3, 30);
+    let pin = |c: &mut std::process::Command| {
+        c.env("LABELSTATION_SUPERVISOR_PIN", "2468");
+    };
+    assert!(
+        run(cli(&data)
+            .args(["supervisor", "set-pin"])
+            .env("LABELSTATION_NEW_PIN", "2468"))
+        .status
+        .success()
+    );
+    let mut c = cli(&data);
+    pin(c.args(["review", "write-off", "1", "--reason", "damaged box"]));
+    let out = run(&mut c);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cli(&data).args(["sync", "--once"]));
+    assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+    let out = run(cli(&data).args(["review", "registry", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["write_offs"].as_array().map(Vec::len), Some(1), "{v}");
+    assert!(!stdout(&out).contains("\u{1d}"));
+    // Without the PIN nothing happens; with it the supervisor records what was done in the cabinet.
+    let out = run(cli(&data)
+        .args([
+            "review",
+            "write-off-fix",
+            "1",
+            "--done",
+            "withdrawn in the cabinet",
+        ])
+        .env("LABELSTATION_SUPERVISOR_PIN", "0000"));
+    assert!(!out.status.success());
+    let mut c = cli(&data);
+    pin(c.args([
+        "review",
+        "write-off-fix",
+        "1",
+        "--done",
+        "withdrawn in the cabinet",
+    ]));
+    let out = run(&mut c);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cli(&data).args(["review", "registry"]));
+    assert!(
+        stdout(&out).contains("nothing waits on the registry"),
+        "{}",
+        stdout(&out)
+    );
+}
