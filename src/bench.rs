@@ -56,7 +56,9 @@ pub struct BenchReport {
     pub pull_150k_s: Option<f64>,
     /// Draining 100 000 queued confirmations to the registry simulator (seconds), when measured.
     pub drain_100k_s: Option<f64>,
-    /// Resident memory after the software run, and the peak over the whole bench.
+    /// Resident memory of the station ready and idle (ledger, devices, virtual line open), after the
+    /// software run (a shift of `software_labels`), and the peak over the whole bench.
+    pub rss_idle_mb: f64,
     pub rss_after_shift_mb: f64,
     pub peak_rss_mb: f64,
 }
@@ -91,8 +93,10 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         apply_time: Some(Duration::ZERO),
         ..Overrides::default()
     };
-    let (cycle, mut latencies) = {
+    let (cycle, mut latencies, rss_idle_mb) = {
         let mut opened = setup::open(&paths, &config, &instant, Actor::system("bench"), None)?;
+        std::thread::sleep(Duration::from_millis(200));
+        let idle = rss_mb("VmRSS");
         let t = Instant::now();
         let s = opened.station.run(&gtin, Mode::Inline, software_labels)?;
         anyhow::ensure!(
@@ -102,6 +106,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         (
             t.elapsed().as_secs_f64() / f64::from(software_labels),
             s.verdict_latency_us,
+            idle,
         )
     };
     let rss_after_shift_mb = rss_mb("VmRSS");
@@ -166,6 +171,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         startup_ms,
         pull_150k_s,
         drain_100k_s,
+        rss_idle_mb,
         rss_after_shift_mb,
         peak_rss_mb: rss_mb("VmHWM"),
     })
@@ -403,7 +409,7 @@ pub fn print_text(r: &BenchReport) {
         _ => println!("registry pull/drain: not measured in this build"),
     }
     println!(
-        "memory: {:.1} MiB resident after the run, {:.1} MiB peak",
-        r.rss_after_shift_mb, r.peak_rss_mb
+        "memory: {:.1} MiB resident idle, {:.1} MiB after {} labels, {:.1} MiB peak (the registry bench included)",
+        r.rss_idle_mb, r.rss_after_shift_mb, r.software_labels, r.peak_rss_mb
     );
 }

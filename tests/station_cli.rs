@@ -276,7 +276,7 @@ fn sigkill_mid_run_then_restart_accounts_for_every_code() {
     let rounds: u64 = std::env::var("LABELSTATION_STATION_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(6);
+        .unwrap_or(30);
     let dir = tempfile::tempdir().unwrap();
     let total = 10 * rounds + 10;
     let (data, gtin) = setup(dir.path(), total as usize, 4);
@@ -297,7 +297,7 @@ fn sigkill_mid_run_then_restart_accounts_for_every_code() {
             .spawn()
             .unwrap();
         // Kill at a different point of the line each round.
-        std::thread::sleep(Duration::from_millis(150 + (round * 373) % 1200));
+        std::thread::sleep(Duration::from_millis(60 + (round * 373) % 900));
         let _ = child.kill();
         let _ = child.wait();
         // The next start recovers; nothing is lost, nothing counted twice, nothing left in flight.
