@@ -443,8 +443,25 @@ fn next_unit(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
         pending.drain(..1);
         return next_unit(pending);
     }
-    let end = pending.windows(3).position(|w| w == b"^XZ")?;
-    Some(pending.drain(..end + 3).collect())
+    if let Some(end) = pending.windows(3).position(|w| w == b"^XZ") {
+        return Some(pending.drain(..end + 3).collect());
+    }
+    // A format still arriving: a Zebra acts on `~` commands at once, even in the middle of one (a status
+    // query after a link broke mid-label must still be answered). `~JA` also drops the partial format.
+    let tilde = pending.iter().position(|&b| b == b'~')?;
+    let len = if pending.get(tilde + 1..tilde + 3) == Some(b"HQ") {
+        5
+    } else {
+        3
+    };
+    if pending.len() < tilde + len {
+        return None;
+    }
+    let unit: Vec<u8> = pending.drain(tilde..tilde + len).collect();
+    if unit == b"~JA" {
+        pending.clear();
+    }
+    Some(unit)
 }
 
 /// Act on one unit; returns what the printer sends back.

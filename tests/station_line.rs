@@ -566,3 +566,119 @@ fn every_reject_path_with_a_scripted_worker() {
     assert!(scans >= 10, "{scans}");
     accounted(&st, 10);
 }
+
+#[test]
+fn paper_runs_out_mid_batch_and_the_roll_completes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 10, 11);
+    let (mut st, events, vline) = station(ledger, quick_worker(0.0), quick_line());
+    let panel = vline.printer.clone();
+    let fault = std::thread::spawn(move || {
+        while panel.counts().printed < 2 {
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        panel.set_paper_out(true);
+        std::thread::sleep(Duration::from_millis(900));
+        panel.set_paper_out(false);
+    });
+    let s = st.run(&gtin, Mode::Batch, 6).unwrap();
+    fault.join().unwrap();
+    assert_eq!((s.printed, s.verified, s.rejected), (6, 6, 0), "{s:?}");
+    assert!(events.lock().unwrap().iter().any(|e| matches!(
+        e,
+        Event::Line {
+            line: LineState::Paused { .. }
+        }
+    )));
+    accounted(&st, 10);
+}
+
+/// The real driver, with the link failing once in the middle of a send (as a cable pulled out would).
+struct LinkFailsOnce {
+    inner: Box<dyn labelstation_printer::Printer>,
+    failed: bool,
+}
+
+impl labelstation_printer::Printer for LinkFailsOnce {
+    fn send(&mut self, job: &[u8]) -> Result<(), labelstation_printer::PrinterError> {
+        if !self.failed {
+            self.failed = true;
+            // Half the label reaches the printer, then the link drops.
+            let _ = self.inner.send(&job[..job.len() / 2]);
+            return Err(labelstation_printer::TransportError::Io {
+                device: "test".into(),
+                operation: "write",
+                source: std::io::Error::from(std::io::ErrorKind::BrokenPipe),
+            }
+            .into());
+        }
+        self.inner.send(job)
+    }
+    fn host_status(
+        &mut self,
+    ) -> Result<labelstation_printer::status::StatusReply, labelstation_printer::PrinterError> {
+        self.inner.host_status()
+    }
+    fn extended_status(
+        &mut self,
+    ) -> Result<
+        Option<labelstation_printer::status::ExtendedStatus>,
+        labelstation_printer::PrinterError,
+    > {
+        self.inner.extended_status()
+    }
+    fn identify(
+        &mut self,
+    ) -> Result<
+        Option<labelstation_printer::status::HostIdentification>,
+        labelstation_printer::PrinterError,
+    > {
+        self.inner.identify()
+    }
+    fn describe(&self) -> String {
+        self.inner.describe()
+    }
+}
+
+#[test]
+fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 5, 12);
+    let Devices {
+        printer,
+        scanner,
+        virtual_line,
+    } = open_devices(
+        "sim:",
+        "sim:",
+        PrinterSimConfig::default(),
+        quick_worker(0.0),
+    )
+    .unwrap();
+    let mut st = Station::new(
+        ledger,
+        quick_line(),
+        PrinterConfig::default(),
+        CodeFormat::default(),
+        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
+        Box::new(LinkFailsOnce {
+            inner: printer,
+            failed: false,
+        }),
+        scanner,
+        Arc::new(|_: Event| {}),
+        system(),
+    );
+    let s = st.run(&gtin, Mode::Inline, 2).unwrap();
+    drop(virtual_line);
+    assert_eq!((s.printed, s.verified, s.rejected), (1, 1, 1), "{s:?}");
+    let q = st.ledger().review_queue(5).unwrap();
+    assert_eq!(q.len(), 1);
+    assert!(
+        q[0].reason
+            .as_deref()
+            .unwrap()
+            .contains("may not have reached the printer")
+    );
+    accounted(&st, 5);
+}

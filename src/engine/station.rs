@@ -699,6 +699,9 @@ impl Station {
         if sent.is_ok() && self.line.label_mode == LabelMode::Stored {
             self.stored_for = Some(product.gtin.to_string());
         }
+        // A failed send may have left a whole label, part of one, or nothing in the printer: never count
+        // such a code as printed. Once the printer is back, it is rejected for the supervisor.
+        let send_failed = sent.is_err();
         let mut problem: Option<(String, String)> = match sent {
             Ok(()) => None,
             Err(e) => {
@@ -713,6 +716,17 @@ impl Station {
         let poll = Duration::from_millis(self.printer_cfg.status_poll_ms);
         let paused_at = Instant::now();
         loop {
+            if problem.is_none() && send_failed {
+                // Clear whatever part of the label reached the printer, so it cannot merge with the next.
+                let _ = self.printer.send(b"~JA");
+                self.emit_printer(PrinterState::Ready, None, None);
+                self.reject(
+                    job,
+                    rec,
+                    "the label may not have reached the printer (the link failed while sending): if a sticker came out, set it aside for the supervisor",
+                )?;
+                return Ok(Printed::Rejected);
+            }
             if problem.is_none() {
                 match wait_until_done(self.printer.as_mut(), timeout, poll) {
                     Ok(JobOutcome::Done) | Ok(JobOutcome::Unknown { .. }) => {
