@@ -981,7 +981,10 @@ impl Station {
             }
             let Some((raw, aim, arrived)) = scan else {
                 // A scanner that is away does not make the worker late: wait for it to come back.
-                if !matches!(self.scanner.state(), ScannerState::Connected) {
+                if matches!(
+                    self.scanner.state(),
+                    ScannerState::Disconnected { .. } | ScannerState::Reconnecting { .. }
+                ) {
                     deadline = Instant::now() + timeout;
                     continue;
                 }
