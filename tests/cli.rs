@@ -9,14 +9,6 @@ use serde_json::Value;
 use support::*;
 
 /// Kills a simulator process however the test ends: a leaked child would hold the test's output open.
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 #[test]
 fn add_import_and_balance() {

@@ -369,7 +369,7 @@ fn headless_station_labels_a_scanned_box_and_reports_it_in_the_background() {
         .spawn()
         .unwrap();
     let log = || std::fs::read_to_string(dir.path().join("station.log")).unwrap_or_default();
-    let _guard = Kill(child);
+    let _guard = KillOnDrop(child);
     std::thread::sleep(Duration::from_millis(1500));
     // The worker scans the box (EAN-13), the label prints, the worker scans the sticker.
     let ean = &gtin.as_str()[1..];
@@ -409,15 +409,6 @@ fn headless_station_labels_a_scanned_box_and_reports_it_in_the_background() {
     );
     assert_eq!(last["running"].as_bool(), Some(true), "{last}");
     assert_eq!(last["sync"]["link"].as_str(), Some("UP"), "{last}");
-}
-
-struct Kill(std::process::Child);
-
-impl Drop for Kill {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 #[test]

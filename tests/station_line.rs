@@ -35,17 +35,7 @@ fn station(
         let events = events.clone();
         Arc::new(move |e: Event| events.lock().unwrap().push(e))
     };
-    let st = Station::new(
-        ledger,
-        line,
-        PrinterConfig::default(),
-        CodeFormat::default(),
-        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
-        printer,
-        scanner,
-        sink,
-        system(),
-    );
+    let st = station_over(ledger, line, printer, scanner, sink);
     (st, events, virtual_line.unwrap())
 }
 
@@ -55,6 +45,44 @@ fn quick_worker(fault_rate: f64) -> WorkerConfig {
         fault_rate,
         ..WorkerConfig::default()
     }
+}
+
+/// A worker who never scans: every label times out.
+fn never_scans() -> WorkerConfig {
+    WorkerConfig {
+        apply_time: Duration::from_secs(3600),
+        ..quick_worker(0.0)
+    }
+}
+
+/// A line with a one-second scan timeout that stops after `max_failures` in a row.
+fn strict_line(max_failures: u32) -> LineConfig {
+    LineConfig {
+        scan_timeout_secs: 1,
+        max_consecutive_failures: max_failures,
+        ..LineConfig::default()
+    }
+}
+
+/// A station over the given printer and scanner, with the 58x40 template.
+fn station_over(
+    ledger: Ledger,
+    line: LineConfig,
+    printer: Box<dyn labelstation_printer::Printer>,
+    scanner: Box<dyn labelstation_scanner::Scanner>,
+    sink: labelstation::engine::Sink,
+) -> Station {
+    Station::new(
+        ledger,
+        line,
+        PrinterConfig::default(),
+        CodeFormat::default(),
+        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
+        printer,
+        scanner,
+        sink,
+        system(),
+    )
 }
 
 fn quick_line() -> LineConfig {
@@ -119,12 +147,7 @@ fn no_verify_codes_stay_printed_until_scanned_later() {
 fn faults_end_as_verified_or_rejected_never_lost() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 40, 4);
-    let line = LineConfig {
-        scan_timeout_secs: 1,
-        max_consecutive_failures: 1000,
-        ..LineConfig::default()
-    };
-    let (mut st, events, vline) = station(ledger, quick_worker(0.5), line);
+    let (mut st, events, vline) = station(ledger, quick_worker(0.5), strict_line(1000));
     let s = st.run(&gtin, Mode::Inline, 30).unwrap();
     assert_eq!(s.verified + s.rejected, 30, "{s:?}");
     assert!(s.rejected > 0 && s.verified > 0, "{s:?}");
@@ -198,18 +221,7 @@ fn paper_out_pauses_the_line_with_the_remedy_and_resumes() {
 fn consecutive_failures_stop_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 10, 6);
-    let line = LineConfig {
-        scan_timeout_secs: 1,
-        max_consecutive_failures: 2,
-        ..LineConfig::default()
-    };
-    // A worker who never scans: every label times out.
-    let worker = WorkerConfig {
-        fault_rate: 0.0,
-        apply_time: Duration::from_secs(3600),
-        ..quick_worker(0.0)
-    };
-    let (mut st, _events, _vline) = station(ledger, worker, line);
+    let (mut st, _events, _vline) = station(ledger, never_scans(), strict_line(2));
     let err = st.run(&gtin, Mode::Inline, 5).unwrap_err();
     assert!(
         matches!(err, EngineError::LineStopped { count: 2, .. }),
@@ -234,16 +246,8 @@ fn consecutive_failures_stop_the_line() {
 fn supervisor_reprints_and_writes_off_rejected_codes() {
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 7);
-    let line = LineConfig {
-        scan_timeout_secs: 1,
-        max_consecutive_failures: 10,
-        ..LineConfig::default()
-    };
-    let worker = WorkerConfig {
-        apply_time: Duration::from_secs(3600),
-        ..quick_worker(0.0)
-    };
-    let (mut st, _events, _vline) = station(ledger, worker, line.clone());
+    let line = strict_line(10);
+    let (mut st, _events, _vline) = station(ledger, never_scans(), line.clone());
     let s = st.run(&gtin, Mode::Inline, 2).unwrap();
     assert_eq!(s.rejected, 2);
     drop(st);
@@ -503,20 +507,12 @@ fn every_reject_path_with_a_scripted_worker() {
         Arc::new(move |e: Event| events.lock().unwrap().push(e))
     };
     let (tx, rx) = std::sync::mpsc::channel();
-    let mut st = Station::new(
+    let mut st = station_over(
         ledger,
-        LineConfig {
-            scan_timeout_secs: 1,
-            max_consecutive_failures: 100,
-            ..LineConfig::default()
-        },
-        PrinterConfig::default(),
-        CodeFormat::default(),
-        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
+        strict_line(100),
         Box::new(printer),
         opened.scanner,
         sink,
-        system(),
     )
     .with_commands(rx);
     let s = st.run(&gtin, Mode::Inline, script.len() as u32).unwrap();
@@ -655,19 +651,15 @@ fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
         quick_worker(0.0),
     )
     .unwrap();
-    let mut st = Station::new(
+    let mut st = station_over(
         ledger,
         quick_line(),
-        PrinterConfig::default(),
-        CodeFormat::default(),
-        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
         Box::new(LinkFailsOnce {
             inner: printer,
             failed: false,
         }),
         scanner,
         Arc::new(|_: Event| {}),
-        system(),
     );
     let s = st.run(&gtin, Mode::Inline, 2).unwrap();
     drop(virtual_line);

@@ -107,3 +107,13 @@ pub fn print_and_verify_all(l: &mut Ledger, gtin: &Gtin) {
         .expect("verified");
     }
 }
+
+/// A child process killed and reaped when the guard goes out of scope (also when a test fails).
+pub struct KillOnDrop(pub std::process::Child);
+
+impl Drop for KillOnDrop {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
