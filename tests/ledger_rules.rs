@@ -497,3 +497,27 @@ fn products_are_validated() {
     assert!(l.add_product(blank, &system()).is_err());
     assert_eq!(l.products().unwrap().len(), 1);
 }
+
+#[test]
+fn taking_the_next_code_reads_the_index_not_the_whole_pool() {
+    // With 150 000 codes of one product, sorting the pool on every reservation would cost a second or
+    // more per label; the plan must walk an index in `reserve`'s order.
+    let dir = tempfile::tempdir().unwrap();
+    let (l, gtin, _) = ledger_with_codes(dir.path(), 3, 41);
+    let plan: Vec<String> = l
+        .connection()
+        .prepare(
+            "EXPLAIN QUERY PLAN SELECT id FROM codes WHERE gtin = ?1 AND state = 'AVAILABLE'
+             ORDER BY expires_at IS NULL, expires_at, id LIMIT 1",
+        )
+        .unwrap()
+        .query_map([gtin.as_str()], |r| r.get::<_, String>(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert!(
+        plan.iter().any(|p| p.contains("INDEX codes_pool_next")),
+        "{plan:?}"
+    );
+    assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+}
