@@ -9,6 +9,7 @@
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
 //! - [`registry`]: the national registry's two APIs (so far their wire model).
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
+//! - `ui` (feature `ui`, on by default): the touchscreen, in Slint.
 
 pub mod cli;
 pub mod codes;
@@ -16,6 +17,8 @@ pub mod config;
 pub mod engine;
 pub mod registry;
 pub mod store;
+#[cfg(feature = "ui")]
+pub mod ui;
 pub mod verdict;
 pub mod virtual_printer;
 pub mod virtual_scanner;
