@@ -11,6 +11,7 @@
 //! - [`engine`]: the station engine: the line, rejects and review, supervisor PIN, the engine thread.
 //! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
+//! - `ui` (feature `ui`, on by default): the touchscreen, in Slint.
 
 pub mod bench;
 pub mod cli;
@@ -21,6 +22,8 @@ pub mod ops;
 pub mod registry;
 pub mod station_cli;
 pub mod store;
+#[cfg(feature = "ui")]
+pub mod ui;
 pub mod verdict;
 pub mod virtual_printer;
 pub mod virtual_scanner;

@@ -748,23 +748,26 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
 // ---- run --------------------------------------------------------------------------------------------
 
 pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
+    let overrides = a.devices.overrides()?;
     if !a.headless {
+        #[cfg(feature = "ui")]
+        {
+            if !crate::ui::display_available() {
+                bail!(
+                    "no display (neither WAYLAND_DISPLAY nor DISPLAY is set): start the station in its kiosk session (deploy/kiosk), or run `labelstation run --headless` (the scanner drives the line)"
+                );
+            }
+        }
+        #[cfg(not(feature = "ui"))]
         bail!(
-            "the touchscreen UI is not in this build: run `labelstation run --headless` (the scanner drives the line)"
+            "this build has no touchscreen (feature `ui`): run `labelstation run --headless` (the scanner drives the line)"
         );
     }
-    let opened = setup::open(paths, config, &a.devices.overrides()?, operator(), None)?;
-    say_recovery(&opened.recovery);
-    let setup::Opened {
-        station,
-        lock: _lock,
-        virtual_line: _vline,
-        ..
-    } = opened;
     // Reports go to the registry in the background, whatever the link does.
-    let (first, _sim) = crate::cli::registry_for(paths, config)?;
+    let (first, sim) = crate::cli::registry_for(paths, config)?;
     drop(first);
-    let sim_url = _sim.as_ref().map(|s| s.url());
+    let sim_url = sim.as_ref().map(|s| s.url());
+    let test_url = sim_url.clone();
     let client_config = config.clone();
     let sync = crate::registry::sync::Background::spawn(
         &paths.ledger(),
@@ -804,6 +807,33 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
         }
         None => None,
     };
+    #[cfg(feature = "ui")]
+    if !a.headless {
+        let test_config = config.clone();
+        let registry_test: crate::ui::RegistryTest = Arc::new(move || {
+            let mut client = crate::cli::registry_client(&test_config, test_url.as_deref())
+                .map_err(|e| e.to_string())?;
+            client.ping().map_err(|e| e.to_string())?;
+            Ok("the registry answers".to_owned())
+        });
+        crate::ui::demo::run_station_ui(
+            paths,
+            config,
+            &overrides,
+            Some(link),
+            Some(registry_test),
+        )?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = &test_url;
+    let opened = setup::open(paths, config, &overrides, operator(), None)?;
+    say_recovery(&opened.recovery);
+    let setup::Opened {
+        station,
+        lock: _lock,
+        virtual_line: _vline,
+        ..
+    } = opened;
     let (engine, events) = Engine::spawn(station, a.gtin.clone(), Some(link));
     eprintln!(
         "station running headless: scan a box's barcode to print its label, then scan the sticker. Ctrl-C stops."
@@ -854,6 +884,18 @@ pub fn link_view(s: &crate::registry::sync::SyncState) -> crate::engine::LinkVie
 
 // ---- demo -------------------------------------------------------------------------------------------
 
+/// Whether the touchscreen can open here.
+fn ui_available() -> bool {
+    #[cfg(feature = "ui")]
+    {
+        crate::ui::display_available()
+    }
+    #[cfg(not(feature = "ui"))]
+    {
+        false
+    }
+}
+
 /// Where the demo keeps its ledger.
 enum DemoDir {
     Temp(tempfile::TempDir),
@@ -879,9 +921,10 @@ pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
     if a.labels == 0 {
         bail!("--labels 0: nothing to do");
     }
-    if !a.headless {
+    let with_ui = !a.headless && ui_available();
+    if !a.headless && !with_ui {
         eprintln!(
-            "The touchscreen UI is not in this build; running the demo headless (--headless)."
+            "No display (WAYLAND_DISPLAY / DISPLAY unset) or no touchscreen in this build: running the demo headless (--headless)."
         );
     }
     let dir = match &a.keep {
@@ -904,6 +947,12 @@ pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
     config.scanner.uri = "sim:".into();
     config.line.scan_timeout_secs = 3;
     config.registry.api = crate::config::RegistryApi::Sim;
+    #[cfg(feature = "ui")]
+    if with_ui {
+        crate::ui::demo::run_demo_ui(&paths, &config)?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let _ = with_ui;
     let report = crate::engine::demo::run(&paths, &config, a, &mut std::io::stderr())?;
     println!("{}", report.summary_line());
     if a.keep.is_some() {

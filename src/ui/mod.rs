@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The touchscreen (feature `ui`): a Slint window on the software renderer, driving the station engine.
+//!
+//! The screens talk to Rust only through Slint globals (`*Adapter`): one file here per global fills it
+//! and wires its callbacks. Three threads keep the UI thread free: the engine (devices and the ledger's
+//! writes), a forwarder that turns engine [`Event`]s into [`Update`]s, and a reader (ledger reads for the
+//! lists, CSV export, device detection, the registry test). Updates reach the window through
+//! `invoke_from_event_loop`; tests apply them on their own thread with [`Ui::pump`].
+
+pub mod demo;
+mod devices;
+mod line;
+mod reader;
+mod review;
+mod settings;
+
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use slint::ComponentHandle;
+
+use crate::config::Config;
+use crate::engine::{Command, Counters, Engine, Event};
+
+pub use demo::{DEMO_PIN, run_demo_ui, run_station_ui};
+pub use reader::RegistryTest;
+
+#[allow(
+    clippy::all,
+    clippy::pedantic,
+    clippy::unwrap_used,
+    unsafe_code,
+    unused_qualifications
+)]
+mod generated {
+    slint::include_modules!();
+}
+pub use generated::*;
+
+/// What the screens need besides the engine.
+pub struct UiContext {
+    /// The station's data dir: the ledger is read from here, shift reports are written here.
+    pub data_dir: PathBuf,
+    /// The configuration in force (devices, label, station id).
+    pub config: Config,
+    /// Where Settings saves the configuration; None: settings cannot be saved (the demo).
+    pub config_file: Option<PathBuf>,
+    /// A line shown in the header and on the PIN pad (the demo's PIN).
+    pub demo_hint: Option<String>,
+    /// Checks the registry connection for Settings; None: the test says it is not available.
+    pub registry_test: Option<RegistryTest>,
+    /// The language to start in: "en", "ru" or "kk" (None: the one saved on this station, else Russian).
+    pub language: Option<String>,
+}
+
+/// Something for the window to show: an engine event or a reader's answer.
+pub enum Update {
+    Event(Event),
+    Products(Vec<reader::ProductInfo>),
+    Review(Vec<crate::store::review::ReviewItem>),
+    ReviewImage {
+        id: crate::store::CodeId,
+        image: Option<Arc<labelstation_zpl::render::Bitmap>>,
+    },
+    Audit(Vec<reader::AuditLine>),
+    Exported(Result<PathBuf, String>),
+    Devices {
+        printers: Vec<(String, String)>,
+        scanners: Vec<(String, String)>,
+    },
+    RegistryTested(String),
+    Saved(String),
+    Failed(String),
+}
+
+/// What the UI keeps between updates (touched only under its lock, never across a wait).
+#[derive(Default)]
+struct State {
+    products: Vec<reader::ProductInfo>,
+    review: Vec<crate::store::review::ReviewItem>,
+    last_label: String,
+    counters: Counters,
+    pin_pending: bool,
+    scan_test: bool,
+    supervisor: bool,
+}
+
+/// The window with its wiring; `run` shows it, tests drive it with `pump`.
+pub struct Ui {
+    pub app: AppWindow,
+    updates: Option<Receiver<Update>>,
+    shared: Shared,
+}
+
+/// What the callbacks and the update path share.
+#[derive(Clone)]
+struct Shared {
+    state: Arc<Mutex<State>>,
+    commands: Sender<Command>,
+    asks: Sender<reader::Ask>,
+}
+
+impl Shared {
+    fn send(&self, c: Command) {
+        if self.commands.send(c).is_err() {
+            tracing::warn!("the station engine has stopped; the command was not delivered");
+        }
+    }
+    fn ask(&self, a: reader::Ask) {
+        let _ = self.asks.send(a);
+    }
+    fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
+        let mut guard = match self.state.lock() {
+            Ok(g) => g,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        f(&mut guard)
+    }
+}
+
+impl Ui {
+    /// Build the window and its helper threads. `events` are the engine's; `commands` its inbox.
+    pub fn new(commands: Sender<Command>, events: Receiver<Event>, ctx: UiContext) -> Result<Ui> {
+        let app = AppWindow::new().context("cannot create the station window")?;
+        let (tx, rx) = channel::<Update>();
+        {
+            let tx = tx.clone();
+            std::thread::Builder::new()
+                .name("ui-events".into())
+                .spawn(move || {
+                    for e in events {
+                        if tx.send(Update::Event(e)).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .context("cannot start the UI's event thread")?;
+        }
+        let language = ctx
+            .language
+            .clone()
+            .or_else(|| settings::saved_language(&ctx.data_dir))
+            .unwrap_or_else(|| "ru".to_owned());
+        let asks = reader::spawn(&ctx, tx)?;
+        let shared = Shared {
+            state: Arc::new(Mutex::new(State::default())),
+            commands,
+            asks,
+        };
+        line::wire(&app, &shared);
+        review::wire(&app, &shared, ctx.demo_hint.as_deref());
+        settings::wire(&app, &shared, &ctx);
+        settings::set_language(&app, &ctx.data_dir, &language, false);
+        shared.ask(reader::Ask::Products);
+        shared.ask(reader::Ask::Review);
+        shared.send(Command::Refresh);
+        Ok(Ui {
+            app,
+            updates: Some(rx),
+            shared,
+        })
+    }
+
+    /// Apply one update to the window (on the UI thread).
+    pub fn apply(&self, update: Update) {
+        apply(&self.app, &self.shared, update);
+    }
+
+    /// Tests: apply updates as they arrive until `done` holds or `timeout` passes; whether it held.
+    pub fn pump(&self, timeout: Duration, done: impl Fn(&AppWindow) -> bool) -> bool {
+        let deadline = Instant::now() + timeout;
+        let Some(rx) = &self.updates else {
+            return false;
+        };
+        loop {
+            if done(&self.app) {
+                return true;
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return false;
+            }
+            match rx.recv_timeout(left.min(Duration::from_millis(50))) {
+                Ok(u) => self.apply(u),
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => return done(&self.app),
+            }
+        }
+    }
+
+    /// Show the window and run until it is closed. Updates reach it from a bridge thread.
+    pub fn run(mut self) -> Result<()> {
+        let rx = self
+            .updates
+            .take()
+            .context("the window's update channel was already taken")?;
+        let weak = self.app.as_weak();
+        let shared = self.shared.clone();
+        std::thread::Builder::new()
+            .name("ui-bridge".into())
+            .spawn(move || {
+                for u in rx {
+                    let shared = shared.clone();
+                    if weak
+                        .upgrade_in_event_loop(move |app| apply(&app, &shared, u))
+                        .is_err()
+                    {
+                        break;
+                    }
+                }
+            })
+            .context("cannot start the UI's bridge thread")?;
+        self.app
+            .run()
+            .context("the touchscreen window failed (is a display there?)")?;
+        Ok(())
+    }
+}
+
+fn apply(app: &AppWindow, shared: &Shared, update: Update) {
+    match update {
+        Update::Event(e) => match e {
+            Event::Printer { .. }
+            | Event::Scanner { .. }
+            | Event::Link { .. }
+            | Event::Pool { .. } => devices::apply(app, shared, e),
+            Event::Supervisor { .. } | Event::Review { .. } => review::apply_event(app, shared, e),
+            Event::Notice { .. } => {
+                review::on_notice(app, shared, &e);
+                line::apply(app, shared, e);
+            }
+            other => {
+                settings::on_event(app, shared, &other);
+                line::apply(app, shared, other);
+            }
+        },
+        Update::Products(p) => line::set_products(app, shared, p),
+        Update::Review(items) => review::set_queue(app, shared, items),
+        Update::ReviewImage { id, image } => review::set_image(app, shared, id, image),
+        Update::Audit(lines) => review::set_audit(app, lines),
+        Update::Exported(r) => review::exported(app, r),
+        Update::Devices { printers, scanners } => settings::set_devices(app, printers, scanners),
+        Update::RegistryTested(t) => app
+            .global::<SettingsAdapter>()
+            .set_registry_test_result(t.into()),
+        Update::Saved(t) => app.global::<SettingsAdapter>().set_save_result(t.into()),
+        Update::Failed(t) => app.global::<ReviewAdapter>().set_result(t.into()),
+    }
+}
+
+/// A rendered label as an image for the screen.
+pub fn image(bitmap: &labelstation_zpl::render::Bitmap) -> slint::Image {
+    let luma = bitmap.to_luma();
+    let mut buf = slint::SharedPixelBuffer::<slint::Rgb8Pixel>::new(bitmap.width, bitmap.height);
+    for (px, l) in buf.make_mut_slice().iter_mut().zip(luma) {
+        *px = slint::Rgb8Pixel { r: l, g: l, b: l };
+    }
+    slint::Image::from_rgb8(buf)
+}
+
+/// Local wall-clock time of a ledger timestamp, for lists.
+pub(crate) fn local_time(ms: i64) -> String {
+    use chrono::TimeZone;
+    match chrono::Local.timestamp_millis_opt(ms).single() {
+        Some(t) => t.format("%d.%m %H:%M").to_string(),
+        None => String::new(),
+    }
+}
+
+/// Run the touchscreen on a running engine until the window is closed, then stop the engine.
+pub fn run(engine: Engine, events: Receiver<Event>, ctx: UiContext) -> Result<()> {
+    let ui = Ui::new(engine.commands(), events, ctx)?;
+    let result = ui.run();
+    engine.shutdown();
+    result
+}
+
+/// Whether a window can be shown here: a Wayland or X11 display, or (kiosk) a DRM device for linuxkms.
+pub fn display_available() -> bool {
+    let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
+    set("WAYLAND_DISPLAY") || set("DISPLAY")
+}

@@ -1,0 +1,173 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![cfg(feature = "ui")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The touchscreen driven headless (Slint's testing backend, no display) against a real engine on the
+//! virtual line: print → MATCH; a sticker reported unreadable → rejected; the supervisor's PIN (a wrong
+//! one refused, the right one opens the review); a write-off empties the queue; the language switch.
+//! One #[test]: the testing backend is once per process.
+
+use std::time::Duration;
+
+use i_slint_backend_testing::ElementHandle;
+use labelstation::config::{Config, Origin, Paths};
+use labelstation::engine::setup::Overrides;
+use labelstation::ui::demo::{StationUi, seed_demo};
+use labelstation::ui::{AppWindow, LineAdapter, ReviewAdapter, Ui};
+use slint::{ComponentHandle, Model};
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn press(app: &AppWindow, id: &str) {
+    let e = ElementHandle::find_by_element_id(app, id)
+        .next()
+        .unwrap_or_else(|| panic!("no element {id} on screen"));
+    e.invoke_accessible_default_action();
+}
+
+fn label_of(app: &AppWindow, id: &str) -> String {
+    ElementHandle::find_by_element_id(app, id)
+        .next()
+        .unwrap_or_else(|| panic!("no element {id} on screen"))
+        .accessible_label()
+        .unwrap_or_default()
+        .to_string()
+}
+
+fn pin(app: &AppWindow, digits: &str) {
+    for d in digits.chars() {
+        press(app, &format!("PinPad::k{d}"));
+    }
+    press(app, "PinPad::ok");
+}
+
+#[test]
+fn print_review_and_language() {
+    i_slint_backend_testing::init_no_event_loop();
+    let dir = tempfile::tempdir().unwrap();
+    let paths = Paths {
+        data_dir: dir.path().to_path_buf(),
+        data_dir_origin: Origin::Flag,
+        config_file: dir.path().join("labelstation.toml"),
+        config_origin: Origin::Flag,
+    };
+    let config = Config::default();
+    seed_demo(&paths, &config).unwrap();
+    labelstation::engine::PinStore::new(dir.path())
+        .set("4821")
+        .unwrap();
+    // No faults; the worker takes a moment, so the test can report a sticker unreadable in time.
+    let overrides = Overrides {
+        printer: Some("sim:".into()),
+        scanner: Some("sim:".into()),
+        fault_rate: Some(0.0),
+        apply_time: Some(Duration::from_millis(1500)),
+        ..Overrides::default()
+    };
+    let (engine, events, mut ctx, guard) = StationUi::open(&paths, &config, &overrides, None)
+        .unwrap()
+        .into_parts();
+    ctx.language = Some("en".into());
+    let ui = Ui::new(engine.commands(), events, ctx).unwrap();
+    let app = &ui.app;
+    app.window().set_size(slint::PhysicalSize::new(1024, 600));
+
+    // Choose the first product from the list.
+    press(app, "OperatorPage::change-product");
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<LineAdapter>().get_products().row_count() == 3
+    ));
+    press(app, "ProductChooser::product-row");
+    assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_has_product()));
+    assert_eq!(
+        label_of(app, "OperatorPage::product-name"),
+        "Ботинки мужские"
+    );
+
+    // Print one: the banner says MATCH and the preview shows the label.
+    press(app, "OperatorPage::print-button");
+    assert!(
+        ui.pump(WAIT, |a| a.global::<LineAdapter>().get_verdict_kind()
+            == "match"),
+        "no MATCH: {}",
+        app.global::<LineAdapter>().get_verdict_message()
+    );
+    assert!(label_of(app, "VerdictBanner::title").starts_with("MATCH"));
+    assert!(app.global::<LineAdapter>().get_has_preview());
+    assert!(
+        !app.global::<LineAdapter>()
+            .get_preview_code()
+            .contains('\u{1d}')
+    );
+
+    // Print one more and report it unreadable before the worker scans it: rejected, queued for review.
+    assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
+        == "idle"));
+    press(app, "OperatorPage::print-button");
+    assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
+        == "awaiting-scan"));
+    press(app, "OperatorPage::unreadable");
+    assert!(
+        ui.pump(WAIT, |a| a.global::<LineAdapter>().get_waiting_review()
+            == 1)
+    );
+    assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
+        == "idle"));
+
+    // The supervisor page asks for the PIN; a wrong one is refused.
+    press(app, "AppWindow::supervisor-tab");
+    pin(app, "9999");
+    assert!(
+        ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_pin_error_kind()
+            == "wrong")
+    );
+    assert!(!app.global::<ReviewAdapter>().get_active());
+    pin(app, "4821");
+    assert!(ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_active()));
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<ReviewAdapter>().get_queue().row_count() == 1
+    ));
+    let row = app
+        .global::<ReviewAdapter>()
+        .get_queue()
+        .row_data(0)
+        .unwrap();
+    assert!(row.reason.contains("unreadable"), "{}", row.reason);
+    assert!(
+        row.masked.contains("****") && !row.masked.contains('\u{1d}'),
+        "masked code only: {}",
+        row.masked
+    );
+
+    // Select it (its label image loads), write it off: the queue empties.
+    press(app, "SupervisorPage::review-row");
+    assert!(ui.pump(WAIT, |a| {
+        a.global::<ReviewAdapter>().get_has_selected_image()
+    }));
+    press(app, "SupervisorPage::write-off");
+    press(app, "WriteOffChooser::reason");
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<ReviewAdapter>().get_queue().row_count() == 0
+    ));
+    assert!(
+        ui.pump(WAIT, |a| a.global::<LineAdapter>().get_waiting_review()
+            == 0)
+    );
+
+    // Language: the Print button speaks Russian, then Kazakh, and the choice is remembered.
+    press(app, "AppWindow::work-tab");
+    assert_eq!(label_of(app, "OperatorPage::print-button"), "PRINT");
+    press(app, "AppWindow::lang-ru");
+    assert_eq!(label_of(app, "OperatorPage::print-button"), "ПЕЧАТЬ");
+    press(app, "AppWindow::lang-kk");
+    assert_eq!(label_of(app, "OperatorPage::print-button"), "БАСЫП ШЫҒАРУ");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("ui-language")).unwrap(),
+        "kk"
+    );
+    drop(ui);
+    engine.shutdown();
+    drop(guard);
+}
