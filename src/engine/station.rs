@@ -1279,6 +1279,7 @@ impl Station {
         while let Some((raw, aim, _)) = self.next_scan(deadline)? {
             let confirmed = self.confirm_with_scan(sup, &rec, &raw, aim.as_deref())?;
             if confirmed {
+                self.emit_line(LineState::Idle);
                 return Ok(true);
             }
         }
