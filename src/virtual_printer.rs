@@ -164,6 +164,7 @@ fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
 /// A running virtual printer. Its threads stop when it is dropped.
 pub struct VirtualPrinter {
     shared: Arc<Shared>,
+    panel: VirtualPrinterHandle,
     printed: Receiver<PrintedLabel>,
 }
 
@@ -189,6 +190,9 @@ impl VirtualPrinter {
             .spawn(move || print_loop(&engine))
             .ok();
         VirtualPrinter {
+            panel: VirtualPrinterHandle {
+                shared: shared.clone(),
+            },
             shared,
             printed: rx,
         }
@@ -247,32 +251,15 @@ impl VirtualPrinter {
 
     /// A handle on this printer's front panel (faults, counts) that other threads may keep.
     pub fn handle(&self) -> VirtualPrinterHandle {
-        VirtualPrinterHandle {
-            shared: self.shared.clone(),
-        }
+        self.panel.clone()
     }
+}
 
-    pub fn set_paper_out(&self, on: bool) {
-        lock(&self.shared.state).flags.paper_out = on;
-    }
-    pub fn set_ribbon_out(&self, on: bool) {
-        lock(&self.shared.state).flags.ribbon_out = on;
-    }
-    pub fn set_head_open(&self, on: bool) {
-        lock(&self.shared.state).flags.head_open = on;
-    }
-    pub fn set_paused(&self, on: bool) {
-        lock(&self.shared.state).flags.paused = on;
-    }
-    pub fn set_faults(&self, unreadable_rate: f64, drop_rate: f64, duplicate_rate: f64) {
-        let mut s = lock(&self.shared.state);
-        s.cfg.unreadable_rate = unreadable_rate;
-        s.cfg.drop_rate = drop_rate;
-        s.cfg.duplicate_rate = duplicate_rate;
-    }
-
-    pub fn counts(&self) -> PrinterCounts {
-        lock(&self.shared.state).counts
+/// The front panel (faults, counts) is the printer's own: `printer.set_paper_out(true)` works on both.
+impl std::ops::Deref for VirtualPrinter {
+    type Target = VirtualPrinterHandle;
+    fn deref(&self) -> &VirtualPrinterHandle {
+        &self.panel
     }
 }
 

@@ -104,6 +104,18 @@ fn inline_run_verifies_every_label() {
     assert_eq!(st.ledger().check_invariants().unwrap(), vec![]);
 }
 
+/// The exact bytes of every label sent, in order.
+fn sent_labels(st: &Station) -> Vec<Vec<u8>> {
+    st.ledger()
+        .connection()
+        .prepare("SELECT zpl FROM print_attempts ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 fn states(st: &Station) -> std::collections::BTreeMap<&'static str, u64> {
     st.ledger().balance().unwrap()[0].states.clone()
 }
@@ -385,15 +397,7 @@ fn stored_format_mode_prints_scannable_labels_and_resends_after_printer_trouble(
     let s = st.run(&gtin, Mode::Inline, 2).unwrap();
     assert_eq!(s.verified, 2, "{s:?}");
     // Only the first label of the product carries the ^DF format.
-    let sent: Vec<Vec<u8>> = st
-        .ledger()
-        .connection()
-        .prepare("SELECT zpl FROM print_attempts ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let sent = sent_labels(&st);
     let has_df = |z: &Vec<u8>| z.windows(3).any(|w| w == b"^DF");
     assert!(has_df(&sent[0]) && !has_df(&sent[1]));
     // After the printer had trouble it may have restarted: the format goes again.
@@ -406,15 +410,7 @@ fn stored_format_mode_prints_scannable_labels_and_resends_after_printer_trouble(
     let s = st.run(&gtin, Mode::Inline, 2).unwrap();
     fixer.join().unwrap();
     assert_eq!(s.verified, 2, "{s:?}");
-    let sent: Vec<Vec<u8>> = st
-        .ledger()
-        .connection()
-        .prepare("SELECT zpl FROM print_attempts ORDER BY id")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let sent = sent_labels(&st);
     assert!(
         has_df(&sent[3]),
         "the label after the head was closed re-sends the format"

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
-use labelstation::virtual_printer::{PrinterSimConfig, VirtualPrinter};
+use labelstation::virtual_printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
 use labelstation::virtual_scanner::read_label;
 use labelstation_printer::status::Problem;
 use labelstation_printer::{JobOutcome, Printer, PrinterUri, ZebraPrinter, wait_until_done};
@@ -90,12 +90,12 @@ fn prints_over_tcp_and_reports_its_state() {
     // Paper out: the printer goes silent to ~HS, ~HQES says why, nothing prints until it is fixed.
     for (set, expect) in [
         (
-            VirtualPrinter::set_paper_out as fn(&VirtualPrinter, bool),
+            VirtualPrinterHandle::set_paper_out as fn(&VirtualPrinterHandle, bool),
             Problem::PaperOut,
         ),
-        (VirtualPrinter::set_head_open, Problem::HeadOpen),
-        (VirtualPrinter::set_ribbon_out, Problem::RibbonOut),
-        (VirtualPrinter::set_paused, Problem::Paused),
+        (VirtualPrinterHandle::set_head_open, Problem::HeadOpen),
+        (VirtualPrinterHandle::set_ribbon_out, Problem::RibbonOut),
+        (VirtualPrinterHandle::set_paused, Problem::Paused),
     ] {
         set(&vp, true);
         let (code, zpl) = line.job(false);

@@ -214,9 +214,9 @@ pub fn run(
             Ok(_) => left = 0,
             Err(EngineError::LineStopped { .. }) => {
                 let done = opened.station.counters();
-                left = a
-                    .labels
-                    .saturating_sub(u32::try_from(done.verified + done.rejected).unwrap_or(u32::MAX));
+                left = a.labels.saturating_sub(
+                    u32::try_from(done.verified + done.rejected).unwrap_or(u32::MAX),
+                );
                 let sup = pins.check(DEMO_PIN, "demo-supervisor")?;
                 opened.station.unlock(&sup)?;
                 report.unlocks += 1;
