@@ -128,7 +128,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
     let startup_ms = t.elapsed().as_secs_f64() * 1000.0;
 
     // Throughput against the simulated printer and link.
-    let template = crate::cli::label_template(&config.label)?;
+    let template = config.label.template()?;
     let (full_bytes, stored_bytes) = label_sizes(&template)?;
     let slow = Overrides {
         sim_ips: Some(6.0),

@@ -833,29 +833,6 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
     }
 }
 
-/// The configured label template at the configured resolution.
-pub fn label_template(
-    config: &crate::config::LabelConfig,
-) -> Result<labelstation_zpl::template::Template> {
-    use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
-    let t = match config.template.as_str() {
-        "58x40" => Template::builtin(BuiltinTemplate::Label58x40)?,
-        "43x25" => Template::builtin(BuiltinTemplate::Label43x25)?,
-        path => {
-            let text = std::fs::read_to_string(path).with_context(|| {
-                format!("cannot read the label template {path} (label.template)")
-            })?;
-            Template::from_toml(&text).with_context(|| format!("label template {path}"))?
-        }
-    };
-    let dpi = match config.dpi {
-        300 => Dpi::D300,
-        600 => Dpi::D600,
-        _ => Dpi::D203,
-    };
-    Ok(t.with_dpi(dpi)?)
-}
-
 fn label_preview(
     ctx: &Ctx,
     gtin: &Gtin,
@@ -880,7 +857,7 @@ fn label_preview(
             .with_crypto_len(ctx.config.codes.crypto_length_max)
             .code(gtin),
     };
-    let template = label_template(&ctx.config.label)?;
+    let template = ctx.config.label.template()?;
     let gtin_text = gtin.to_string();
     let size = product.size.clone().unwrap_or_default();
     let data = labelstation_zpl::write::LabelData {

@@ -137,6 +137,30 @@ pub struct LabelConfig {
     pub dpi: u32,
 }
 
+impl LabelConfig {
+    /// The configured label template at the configured resolution.
+    pub fn template(&self) -> anyhow::Result<labelstation_zpl::template::Template> {
+        use anyhow::Context as _;
+        use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
+        let t = match self.template.as_str() {
+            "58x40" => Template::builtin(BuiltinTemplate::Label58x40)?,
+            "43x25" => Template::builtin(BuiltinTemplate::Label43x25)?,
+            path => {
+                let text = std::fs::read_to_string(path).with_context(|| {
+                    format!("cannot read the label template {path} (label.template)")
+                })?;
+                Template::from_toml(&text).with_context(|| format!("label template {path}"))?
+            }
+        };
+        let dpi = match self.dpi {
+            300 => Dpi::D300,
+            600 => Dpi::D600,
+            _ => Dpi::D203,
+        };
+        Ok(t.with_dpi(dpi)?)
+    }
+}
+
 impl Default for LabelConfig {
     fn default() -> Self {
         LabelConfig {

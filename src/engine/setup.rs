@@ -49,7 +49,7 @@ pub fn open(
 ) -> Result<Opened> {
     let (ledger, lock, recovery) =
         Ledger::open_station(&paths.data_dir, &config.station.id, &actor)?;
-    let template = crate::cli::label_template(&config.label)?;
+    let template = config.label.template()?;
     let printer_uri = overrides.printer.as_deref().unwrap_or(&config.printer.uri);
     let scanner_uri = overrides.scanner.as_deref().unwrap_or(&config.scanner.uri);
     let sim = PrinterSimConfig {

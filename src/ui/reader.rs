@@ -73,7 +73,7 @@ pub(super) fn spawn(ctx: &UiContext, out: Sender<Update>) -> Result<Sender<Ask>>
         station: ctx.config.station.id.clone(),
         config: ctx.config.clone(),
         config_file: ctx.config_file.clone(),
-        template: crate::cli::label_template(&ctx.config.label).ok(),
+        template: ctx.config.label.template().ok(),
         registry_test: ctx.registry_test.clone(),
         ledger: None,
         started_ms: now_ms(),
@@ -299,7 +299,7 @@ impl Reader {
         config.scanner.uri = scanner;
         config.label.template = template;
         config.label.dpi = dpi;
-        crate::cli::label_template(&config.label)?;
+        config.label.template()?;
         if let Some(dir) = path.parent() {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("cannot create {}", dir.display()))?;
