@@ -334,13 +334,7 @@ impl XtraceClient {
             reqwest::header::ACCEPT,
             reqwest::header::HeaderValue::from_static("*/*"),
         );
-        let http = Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("labelstation/", env!("CARGO_PKG_VERSION")))
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| RegistryError::Config(format!("cannot set up HTTPS: {e}")))?;
+        let http = http_client(headers, settings.timeout)?;
         Ok(XtraceClient {
             http,
             base,
@@ -749,4 +743,19 @@ impl Registry for XtraceClient {
             | xtrace::DocumentStatus::Unknown => ReportOutcome::InProcess,
         })
     }
+}
+
+/// The HTTP client both registry APIs use: rustls with certificate checks, our user agent, `headers` on
+/// every request, and `timeout` per request (connecting gives up sooner).
+pub(crate) fn http_client(
+    headers: reqwest::header::HeaderMap,
+    timeout: Duration,
+) -> Result<Client, RegistryError> {
+    Client::builder()
+        .default_headers(headers)
+        .user_agent(concat!("labelstation/", env!("CARGO_PKG_VERSION")))
+        .timeout(timeout)
+        .connect_timeout(timeout.min(Duration::from_secs(10)))
+        .build()
+        .map_err(|e| RegistryError::Config(format!("cannot set up HTTPS: {e}")))
 }

@@ -97,13 +97,7 @@ impl OmsClient {
             })?;
         token.set_sensitive(true);
         headers.insert("clientToken", token);
-        let http = Client::builder()
-            .default_headers(headers)
-            .user_agent(concat!("labelstation/", env!("CARGO_PKG_VERSION")))
-            .timeout(settings.timeout)
-            .connect_timeout(settings.timeout.min(Duration::from_secs(10)))
-            .build()
-            .map_err(|e| RegistryError::Config(format!("cannot set up HTTPS: {e}")))?;
+        let http = super::client::http_client(headers, settings.timeout)?;
         Ok(OmsClient {
             http,
             base,
