@@ -92,12 +92,11 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "cannot open the ledger {path}: {source}. Check that the file and its directory are readable and writable by this user."
+        "cannot open {path}: {cause}. Check that the data directory and its files are readable and writable by this user."
     )]
     Open {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
     #[error(
         "the ledger {path} is damaged or is not a labelstation ledger ({detail}). Nothing was changed. Stop the station, keep this file for inspection, and restore the newest backup (README: Operations, Recovery)."
@@ -116,7 +115,7 @@ pub enum StoreError {
     )]
     DiskFull,
     #[error(
-        "the ledger is read-only for this user: nothing was changed. Fix the permissions of the data directory and ledger file."
+        "the ledger cannot be written (read-only file, directory or file system): nothing was changed. Fix the permissions of the data directory and the ledger file; if the file system turned read-only after disk errors (see `dmesg` and `mount`), check the disk and restart the PC. The ledger itself is intact."
     )]
     ReadOnly,
     #[error(
@@ -172,6 +171,19 @@ pub enum StoreError {
     AlreadyVerified(i64),
     #[error("ledger database error: {0}")]
     Sqlite(rusqlite::Error),
+}
+
+impl StoreError {
+    /// A file of the data dir could not be opened: a read-only file system is said as such.
+    pub(crate) fn open(path: &Path, e: std::io::Error) -> StoreError {
+        match e.kind() {
+            std::io::ErrorKind::ReadOnlyFilesystem => StoreError::ReadOnly,
+            _ => StoreError::Open {
+                path: path.to_path_buf(),
+                cause: e,
+            },
+        }
+    }
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -327,14 +339,11 @@ impl StationLock {
             .write(true)
             .mode(0o600)
             .open(&path)
-            .map_err(|source| StoreError::Open {
-                path: path.clone(),
-                source,
-            })?;
+            .map_err(|e| StoreError::open(&path, e))?;
         match file.try_lock() {
             Ok(()) => Ok(StationLock { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(StoreError::Busy { path, what }),
-            Err(std::fs::TryLockError::Error(source)) => Err(StoreError::Open { path, source }),
+            Err(std::fs::TryLockError::Error(e)) => Err(StoreError::open(&path, e)),
         }
     }
 }
@@ -390,12 +399,7 @@ impl Ledger {
         {
             Ok(_) => {}
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {}
-            Err(source) => {
-                return Err(StoreError::Open {
-                    path: path.to_path_buf(),
-                    source,
-                });
-            }
+            Err(e) => return Err(StoreError::open(path, e)),
         }
         let corrupt = |e: &rusqlite::Error| StoreError::Corrupt {
             path: path.to_path_buf(),
