@@ -754,7 +754,7 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
         {
             if !crate::ui::display_available() {
                 bail!(
-                    "no display (neither WAYLAND_DISPLAY nor DISPLAY is set): start the station in its kiosk session (deploy/kiosk), or run `labelstation run --headless` (the scanner drives the line)"
+                    "no display (neither WAYLAND_DISPLAY nor DISPLAY is set, nor SLINT_BACKEND=linuxkms): start the station in its kiosk session (deploy/kiosk), or run `labelstation run --headless` (the scanner drives the line)"
                 );
             }
         }

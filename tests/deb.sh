@@ -43,6 +43,7 @@ expect=(
     "lib/systemd/system/labelstation-backup.service 644"
     "lib/systemd/system/labelstation-backup.timer 644"
     "lib/systemd/system/labelstation-kiosk.service 644"
+    "lib/systemd/system/labelstation-kms.service 644"
     "lib/udev/rules.d/60-labelstation.rules 644"
     "etc/labelstation/config.toml 640"
     "usr/share/doc/labelstation/labelstation.example.toml 644"
@@ -88,7 +89,7 @@ if command -v systemd-analyze >/dev/null 2>&1 && [ -d /lib/systemd/system ]; the
     mkdir -p "$root/usr/bin"
     printf '#!/bin/sh\nexec "$@"\n' > "$root/usr/bin/cage" && chmod 755 "$root/usr/bin/cage"
     out=$(systemd-analyze verify --root="$root" labelstation.service labelstation-backup.service \
-        labelstation-backup.timer labelstation-kiosk.service 2>&1) || fail "systemd-analyze verify: $out"
+        labelstation-backup.timer labelstation-kiosk.service labelstation-kms.service 2>&1) || fail "systemd-analyze verify: $out"
     [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
 else
     echo "note: systemd-analyze not available, packaged units not verified (tests/ops_deploy.rs verifies deploy/)"

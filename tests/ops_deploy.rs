@@ -72,6 +72,7 @@ fn systemd_units_pass_systemd_analyze_verify() {
         "deploy/systemd/labelstation-backup.service",
         "deploy/systemd/labelstation-backup.timer",
         "deploy/kiosk/labelstation-kiosk.service",
+        "deploy/kiosk/labelstation-kms.service",
     ];
     for u in ours {
         let src = repo().join(u);

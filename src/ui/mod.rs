@@ -124,7 +124,7 @@ impl Shared {
 impl Ui {
     /// Build the window and its helper threads. `events` are the engine's; `commands` its inbox.
     pub fn new(commands: Sender<Command>, events: Receiver<Event>, ctx: UiContext) -> Result<Ui> {
-        let app = AppWindow::new().context("cannot create the station window")?;
+        let app = AppWindow::new().map_err(|e| anyhow::anyhow!("{}", window_failed(&e)))?;
         let (tx, rx) = channel::<Update>();
         {
             let tx = tx.clone();
@@ -215,7 +215,7 @@ impl Ui {
             .context("cannot start the UI's bridge thread")?;
         self.app
             .run()
-            .context("the touchscreen window failed (is a display there?)")?;
+            .map_err(|e| anyhow::anyhow!("{}", window_failed(&e)))?;
         Ok(())
     }
 }
@@ -278,8 +278,34 @@ pub fn run(engine: Engine, events: Receiver<Event>, ctx: UiContext) -> Result<()
     result
 }
 
-/// Whether a window can be shown here: a Wayland or X11 display, or (kiosk) a DRM device for linuxkms.
+/// Whether a window can be shown here: a Wayland or X11 display, or the kiosk asked to draw on the screen
+/// itself (`SLINT_BACKEND=linuxkms…`: DRM/KMS and libinput, no compositor; deploy/kiosk).
+///
+/// A DRM device alone is not enough: a headless station on a PC with a graphics card must not grab its
+/// console, so drawing without a compositor is opt-in.
 pub fn display_available() -> bool {
     let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    set("WAYLAND_DISPLAY") || set("DISPLAY")
+    set("WAYLAND_DISPLAY") || set("DISPLAY") || kms_requested()
+}
+
+/// Whether `SLINT_BACKEND` asks for the linuxkms backend (with any renderer).
+pub fn kms_requested() -> bool {
+    std::env::var("SLINT_BACKEND")
+        .is_ok_and(|v| v.trim().to_ascii_lowercase().starts_with("linuxkms"))
+}
+
+/// Why the window could not open, and what to do.
+fn window_failed(e: &dyn std::fmt::Display) -> String {
+    if kms_requested() {
+        format!(
+            "the touchscreen could not draw on the display directly (SLINT_BACKEND=linuxkms): {e}. \
+             Check that /dev/dri/card0 and /dev/input/event* exist and that the service user is in the groups \
+             video, render and input (deploy/kiosk/README.md), or use the cage kiosk instead"
+        )
+    } else {
+        format!(
+            "the touchscreen window could not open: {e}. Check the display (WAYLAND_DISPLAY or DISPLAY), \
+             or run `labelstation run --headless`"
+        )
+    }
 }
