@@ -464,3 +464,30 @@ fn refused_write_off_is_settled_by_a_supervisor() {
         stdout(&out)
     );
 }
+
+#[cfg(feature = "ui")]
+#[test]
+fn kiosk_without_a_compositor_uses_linuxkms_and_says_what_to_check() {
+    // The build carries Slint's linuxkms backend: asked for with SLINT_BACKEND, it is the one that tries
+    // (an unknown backend would fall back to winit). Where a DRM device exists it could take the screen,
+    // so this runs only where there is none (CI, containers).
+    if std::path::Path::new("/dev/dri").exists() {
+        eprintln!("skipped: /dev/dri exists here; the linuxkms backend would take the console");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _gtin) = setup(dir.path(), 2, 41);
+    let out = run(with_cfg(&data)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("SLINT_BACKEND", "linuxkms-software")
+        .args(["run"]));
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(!err.contains("Could not load rendering backend"), "{err}");
+    assert!(
+        err.contains("SLINT_BACKEND=linuxkms") && err.contains("video, render and input"),
+        "{err}"
+    );
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -670,3 +670,82 @@ fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
     );
     accounted(&st, 5);
 }
+
+#[test]
+fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
+    use labelstation::config::LabelConfig;
+    use labelstation::engine::{DeviceChoice, SimSetup, SwitchError};
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 12, 31);
+    let (st, _events, vline) = station(ledger, quick_worker(0.0), quick_line());
+    let first = DeviceChoice {
+        printer: "sim:".into(),
+        scanner: "sim:".into(),
+        label: LabelConfig::default(),
+    };
+    let mut st = st.with_choice(
+        first.clone(),
+        SimSetup {
+            worker: quick_worker(0.0),
+            ..SimSetup::default()
+        },
+    );
+    let pins = PinStore::new(dir.path());
+    pins.set("2468").unwrap();
+    let sup = pins.check("2468", "lead").unwrap();
+    assert_eq!(st.run(&gtin, Mode::Inline, 2).unwrap().verified, 2);
+    // A printer that is not there: refused with the reason, and the station keeps what it had.
+    let missing = DeviceChoice {
+        printer: "serial:///dev/labelstation-no-such-printer".into(),
+        scanner: "serial:///dev/labelstation-no-such-scanner".into(),
+        ..first.clone()
+    };
+    let err = st.apply_settings(&sup, &missing).unwrap_err();
+    assert!(matches!(err, SwitchError::Device(_)), "{err:?}");
+    assert!(err.to_string().contains("no-such-printer"), "{err}");
+    assert_eq!(st.device_choice(), first);
+    assert_eq!(st.run(&gtin, Mode::Inline, 1).unwrap().verified, 1);
+    // A bad template file: refused, nothing changed.
+    let bad_label = DeviceChoice {
+        label: LabelConfig {
+            template: dir.path().join("no-template.toml").display().to_string(),
+            dpi: 203,
+        },
+        ..first.clone()
+    };
+    let err = st.apply_settings(&sup, &bad_label).unwrap_err();
+    assert!(matches!(err, SwitchError::Template(_)), "{err:?}");
+    assert_eq!(st.device_choice(), first);
+    // Another label and resolution: a new virtual printer at 300 dpi, no restart; the next labels print
+    // on it with the small template and still verify.
+    drop(vline);
+    let small = DeviceChoice {
+        label: LabelConfig {
+            template: "43x25".into(),
+            dpi: 300,
+        },
+        ..first.clone()
+    };
+    let done = st.apply_settings(&sup, &small).unwrap();
+    assert!(done.printer && done.scanner && done.label, "{done:?}");
+    assert_eq!(st.device_choice(), small);
+    assert_eq!(st.run(&gtin, Mode::Inline, 2).unwrap().verified, 2);
+    let labels = sent_labels(&st);
+    let last = String::from_utf8_lossy(labels.last().unwrap()).to_string();
+    // 43 mm at 300 dpi is 508 dots wide (^PW); the first labels were 58 mm at 203 dpi (464 dots).
+    assert!(last.contains("^PW508"), "{last}");
+    let first_label = String::from_utf8_lossy(&labels[0]).to_string();
+    assert!(first_label.contains("^PW464"), "{first_label}");
+    // The change is in the audit log under the supervisor's name.
+    let who: String = st
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT actor FROM audit_log WHERE action = 'station.settings'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(who.contains("lead"), "{who}");
+    accounted(&st, 12);
+}

@@ -66,6 +66,16 @@ pub enum Event {
     Review {
         waiting: u64,
     },
+    /// The answer to [`Command::ApplySettings`]: the devices and label in use now, and whether the asked-for
+    /// ones were applied (`message` says why not).
+    Settings {
+        applied: bool,
+        printer: String,
+        scanner: String,
+        template: String,
+        dpi: u32,
+        message: String,
+    },
     /// Anything else worth telling, with what to do.
     Notice {
         severity: Severity,
@@ -265,6 +275,9 @@ pub enum Command {
     ConfirmApplied {
         code: CodeId,
     },
+    /// Supervisor: run with these devices and this label from now on (the Settings page); answered by
+    /// [`Event::Settings`].
+    ApplySettings(super::switch::DeviceChoice),
     /// Print a test label (no marking code) to check the printer.
     TestPrint,
     /// Ask for fresh printer status, pool and review counts.

@@ -8,9 +8,11 @@ pub mod pin;
 pub mod run;
 pub mod setup;
 pub mod station;
+pub mod switch;
 pub mod virtual_worker;
 
 pub use events::*;
 pub use pin::{PinError, PinStore, Supervisor};
 pub use run::{Engine, LinkSource};
 pub use station::{EngineError, RunSummary, Sink, Station};
+pub use switch::{DeviceChoice, SimSetup, SwitchError, Switched};

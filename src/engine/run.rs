@@ -145,6 +145,7 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                     },
                     None => st.notice(Severity::Alert, "Confirming needs the supervisor PIN"),
                 },
+                Command::ApplySettings(choice) => apply_settings(&mut st, &choice),
                 Command::TestPrint => match st.test_print() {
                     Ok(outcome) => match outcome.remedy() {
                         None => st.notice(Severity::Ok, "Test label printed"),
@@ -294,4 +295,37 @@ fn publish_status(st: &mut Station) {
     st.emit(Event::Counters {
         counters: st.counters(),
     });
+}
+
+/// Apply the Settings page's choice (supervisor only) and answer with what is in use now.
+fn apply_settings(st: &mut Station, choice: &super::switch::DeviceChoice) {
+    let outcome = match st.supervisor() {
+        None => Err("Changing the settings needs the supervisor PIN".to_owned()),
+        Some(sup) => st.apply_settings(&sup, choice).map_err(|e| e.to_string()),
+    };
+    let now = st.device_choice();
+    let (applied, message) = match outcome {
+        Ok(_) => (
+            true,
+            format!(
+                "Applied: printer {}, scanner {}, label {} at {} dpi",
+                now.printer, now.scanner, now.label.template, now.label.dpi
+            ),
+        ),
+        Err(e) => (
+            false,
+            format!("Not applied, the station keeps its settings: {e}"),
+        ),
+    };
+    st.emit(Event::Settings {
+        applied,
+        printer: now.printer,
+        scanner: now.scanner,
+        template: now.label.template,
+        dpi: now.label.dpi,
+        message,
+    });
+    if applied {
+        publish_status(st);
+    }
 }

@@ -71,7 +71,7 @@ pub fn open(
         printer,
         scanner,
         virtual_line,
-    } = open_devices(printer_uri, scanner_uri, sim, worker)
+    } = open_devices(printer_uri, scanner_uri, sim.clone(), worker.clone())
         .with_context(|| format!("opening printer {printer_uri} and scanner {scanner_uri}"))?;
     let sink = sink.unwrap_or_else(|| Arc::new(|_: Event| {}));
     let station = Station::new(
@@ -85,7 +85,18 @@ pub fn open(
         sink,
         actor,
     )
-    .with_pins(PinStore::new(&paths.data_dir));
+    .with_pins(PinStore::new(&paths.data_dir))
+    .with_choice(
+        super::switch::DeviceChoice {
+            printer: printer_uri.to_owned(),
+            scanner: scanner_uri.to_owned(),
+            label: config.label.clone(),
+        },
+        super::switch::SimSetup {
+            printer: sim,
+            worker,
+        },
+    );
     Ok(Opened {
         station,
         lock,

@@ -100,7 +100,12 @@ pub struct Station {
     failures: u32,
     last_failure: String,
     /// The product whose stored format (^DF) the printer holds, in `stored` label mode.
-    stored_for: Option<String>,
+    pub(crate) stored_for: Option<String>,
+    /// The devices and label the station was opened with or switched to (Settings).
+    pub(crate) choice: super::switch::DeviceChoice,
+    pub(crate) sim: super::switch::SimSetup,
+    /// A virtual line opened by a settings change (the first one belongs to whoever opened the station).
+    pub(crate) own_line: Option<super::virtual_worker::VirtualLine>,
     pub(crate) commands: Option<Receiver<Command>>,
     /// Commands that arrived during a run and are for the engine loop (product change, review, ...).
     pub(crate) deferred: VecDeque<Command>,
@@ -179,6 +184,13 @@ impl Station {
             failures: 0,
             last_failure: String::new(),
             stored_for: None,
+            choice: super::switch::DeviceChoice {
+                printer: String::new(),
+                scanner: String::new(),
+                label: crate::config::LabelConfig::default(),
+            },
+            sim: super::switch::SimSetup::default(),
+            own_line: None,
             commands: None,
             deferred: VecDeque::new(),
             signals: Signals::default(),

@@ -146,10 +146,7 @@ impl Reader {
                 template,
                 dpi,
             } => Update::Saved(match self.save(printer, scanner, template, dpi) {
-                Ok(path) => format!(
-                    "Saved to {}: restart the station to use the new devices",
-                    path.display()
-                ),
+                Ok(path) => format!("In use now, and saved to {}", path.display()),
                 Err(e) => format!("Not saved: {e:#}"),
             }),
         }

@@ -8,7 +8,8 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::reader::Ask;
 use super::{AppWindow, Choice, Lang, SettingsAdapter, Shared, UiContext};
-use crate::engine::{Command, Event};
+use crate::config::LabelConfig;
+use crate::engine::{Command, DeviceChoice, Event};
 use crate::verdict::ScanVerdict;
 
 /// The file in the data dir that remembers the screen's language.
@@ -54,12 +55,16 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, ctx: &UiContext) {
         s.on_save(move || {
             let Some(app) = weak.upgrade() else { return };
             let s = app.global::<SettingsAdapter>();
-            shared.ask(Ask::Save {
-                printer: s.get_printer_uri().to_string(),
-                scanner: s.get_scanner_uri().to_string(),
-                template: s.get_template().to_string(),
-                dpi: u32::try_from(s.get_dpi()).unwrap_or(203),
-            });
+            s.set_save_result("…".into());
+            // The engine applies them first; only settings that work are saved (Event::Settings).
+            shared.send(Command::ApplySettings(DeviceChoice {
+                printer: s.get_printer_uri().trim().to_owned(),
+                scanner: s.get_scanner_uri().trim().to_owned(),
+                label: LabelConfig {
+                    template: s.get_template().to_string(),
+                    dpi: u32::try_from(s.get_dpi()).unwrap_or(203),
+                },
+            }));
         });
     }
     {
@@ -100,8 +105,34 @@ fn language_file(data_dir: &Path) -> PathBuf {
     data_dir.join(LANGUAGE_FILE)
 }
 
+/// Settings the engine applied are saved for the next start (when this station has a config file).
+fn on_settings(app: &AppWindow, shared: &Shared, e: &Event) {
+    let Event::Settings {
+        applied,
+        printer,
+        scanner,
+        template,
+        dpi,
+        message,
+    } = e
+    else {
+        return;
+    };
+    let s = app.global::<SettingsAdapter>();
+    s.set_save_result(message.as_str().into());
+    if *applied && s.get_can_save() {
+        shared.ask(Ask::Save {
+            printer: printer.clone(),
+            scanner: scanner.clone(),
+            template: template.clone(),
+            dpi: *dpi,
+        });
+    }
+}
+
 /// The scanner test shows what the next scan held (masked: never a crypto tail).
 pub(super) fn on_event(app: &AppWindow, shared: &Shared, e: &Event) {
+    on_settings(app, shared, e);
     let Event::Verdict { verdict, .. } = e else {
         return;
     };
