@@ -18,8 +18,10 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
     let rounds: u64 = std::env::var("LABELSTATION_SYNC_KILLS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(8);
-    let n = 60;
+        .unwrap_or(40);
+    // Enough codes that every round's kill lands in work still to report.
+    let n = 4 * rounds + 20;
+    assert!(n / 2 >= 2 * rounds, "more codes than the rounds verify");
     let sim_cfg = SimConfig {
         faults: Faults {
             error_rate: 0.0,
@@ -37,7 +39,7 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
     std::fs::write(
         &cfg,
         format!(
-            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"{}\"\npassword_env = \"LS_TEST_REGISTRY_PW\"\nbusiness_place_id = 5\n[registry.report]\nbatch_size = 4\ndefault_country = \"CN\"\n",
+            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"{}\"\npassword_env = \"LS_TEST_REGISTRY_PW\"\nbusiness_place_id = 5\n[registry.report]\nbatch_size = 10\ndefault_country = \"CN\"\n",
             sim.url(),
             sim_cfg.login
         ),
@@ -70,11 +72,18 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
         &n.to_string(),
     ]));
     assert!(out.status.success(), "{}", stderr(&out));
+    // Half the codes are verified before the first kill, the rest a few at a time between kills, so every
+    // kill lands in a pass with reports to send or settle, and the last passes (traced below) have work.
     {
         let mut l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
-        print_and_verify_all(&mut l, &gtin);
+        print_and_verify(&mut l, &gtin, (n / 2) as usize);
     }
+    let mut interrupted = 0;
     for round in 0..rounds {
+        if round % 2 == 0 {
+            let mut l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+            print_and_verify(&mut l, &gtin, 4);
+        }
         let mut child = cmd()
             .args(["sync", "--once"])
             .stdout(std::process::Stdio::null())
@@ -82,13 +91,25 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
             .spawn()
             .unwrap();
         std::thread::sleep(Duration::from_millis(40 + (round * 97) % 400));
+        if child.try_wait().unwrap().is_none() {
+            interrupted += 1;
+        }
         let _ = child.kill();
         let _ = child.wait();
         let l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
         assert_eq!(l.check_invariants().unwrap(), vec![], "round {round}");
         assert_eq!(sim.snapshot().reported_twice, 0, "round {round}");
     }
+    eprintln!("sync crash suite: {interrupted} of {rounds} passes killed mid-way, {n} codes");
+    assert!(
+        interrupted * 2 >= rounds,
+        "only {interrupted} of {rounds} kills hit a running pass"
+    );
     // Then the link stays up until the backlog is drained.
+    {
+        let mut l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+        print_and_verify_all(&mut l, &gtin);
+    }
     let mut logs = String::new();
     for _ in 0..30 {
         // A lost answer ends a pass with a transient error; the next pass settles it.

@@ -88,9 +88,15 @@ pub fn ledger_path(dir: &Path) -> PathBuf {
 
 /// Print and verify every AVAILABLE code of `gtin` (a batch job whose scans all match).
 pub fn print_and_verify_all(l: &mut Ledger, gtin: &Gtin) {
+    print_and_verify(l, gtin, usize::MAX);
+}
+
+/// Print and verify up to `n` AVAILABLE codes of `gtin`.
+pub fn print_and_verify(l: &mut Ledger, gtin: &Gtin, n: usize) {
     let op = Actor::operator("op");
     let job = l.open_job(gtin, JobMode::Batch, &op).expect("job");
-    while let Ok(r) = l.reserve(job, &op) {
+    for _ in 0..n {
+        let Ok(r) = l.reserve(job, &op) else { break };
         l.mark_sent(r.id, job, "sim:", b"", false, &op)
             .expect("sent");
         l.mark_printed(r.id, job, &op).expect("printed");
