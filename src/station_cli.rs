@@ -764,24 +764,12 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
         );
     }
     // Reports go to the registry in the background, whatever the link does.
-    let (first, sim) = crate::cli::registry_for(paths, config)?;
-    drop(first);
-    let sim_url = sim.as_ref().map(|s| s.url());
-    let test_url = sim_url.clone();
-    let client_config = config.clone();
-    let sync = crate::registry::sync::Background::spawn(
-        &paths.ledger(),
-        &config.station.id,
-        Box::new(move || crate::cli::registry_client(&client_config, sim_url.as_deref())),
-        crate::cli::sync_options(config),
-        Duration::from_secs(config.registry.report.interval_secs),
-    )
-    .context("cannot start the background sync")?;
-    let sync = Arc::new(std::sync::Mutex::new(sync));
-    let link = {
-        let sync = sync.clone();
-        Box::new(move || sync.lock().ok().map(|s| link_view(&s.state())))
-    };
+    let SyncParts {
+        sync,
+        link,
+        test_url,
+        _sim,
+    } = start_sync(paths, config)?;
     // Metrics for the fleet, when configured (off by default, loopback unless told otherwise).
     let _metrics = match config.metrics.address().map_err(|e| anyhow!(e))? {
         Some(addr) => {
@@ -809,19 +797,12 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
     };
     #[cfg(feature = "ui")]
     if !a.headless {
-        let test_config = config.clone();
-        let registry_test: crate::ui::RegistryTest = Arc::new(move || {
-            let mut client = crate::cli::registry_client(&test_config, test_url.as_deref())
-                .map_err(|e| e.to_string())?;
-            client.ping().map_err(|e| e.to_string())?;
-            Ok("the registry answers".to_owned())
-        });
         crate::ui::demo::run_station_ui(
             paths,
             config,
             &overrides,
             Some(link),
-            Some(registry_test),
+            Some(registry_test(config, test_url)),
         )?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -864,6 +845,57 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// The background sync of a running station and what the screens need of it.
+struct SyncParts {
+    sync: Arc<std::sync::Mutex<crate::registry::sync::Background>>,
+    link: crate::engine::LinkSource,
+    /// The built-in simulator's address (`registry.api = "sim"`), for the connection test.
+    test_url: Option<String>,
+    /// The built-in simulator, kept running while the station runs.
+    _sim: Option<crate::registry::sim::RegistrySim>,
+}
+
+/// Start reporting to the configured registry in the background (the built-in simulator with
+/// `registry.api = "sim"`).
+fn start_sync(paths: &Paths, config: &Config) -> Result<SyncParts> {
+    let (first, sim) = crate::cli::registry_for(paths, config)?;
+    drop(first);
+    let sim_url = sim.as_ref().map(|s| s.url());
+    let test_url = sim_url.clone();
+    let client_config = config.clone();
+    let sync = crate::registry::sync::Background::spawn(
+        &paths.ledger(),
+        &config.station.id,
+        Box::new(move || crate::cli::registry_client(&client_config, sim_url.as_deref())),
+        crate::cli::sync_options(config),
+        Duration::from_secs(config.registry.report.interval_secs),
+    )
+    .context("cannot start the background sync")?;
+    let sync = Arc::new(std::sync::Mutex::new(sync));
+    let link: crate::engine::LinkSource = {
+        let sync = sync.clone();
+        Box::new(move || sync.lock().ok().map(|s| link_view(&s.state())))
+    };
+    Ok(SyncParts {
+        sync,
+        link,
+        test_url,
+        _sim: sim,
+    })
+}
+
+/// The Settings page's registry connection test.
+#[cfg(feature = "ui")]
+fn registry_test(config: &Config, url: Option<String>) -> crate::ui::RegistryTest {
+    let config = config.clone();
+    Arc::new(move || {
+        let mut client =
+            crate::cli::registry_client(&config, url.as_deref()).map_err(|e| e.to_string())?;
+        client.ping().map_err(|e| e.to_string())?;
+        Ok("the registry answers".to_owned())
+    })
 }
 
 /// The registry link as the screens show it.
@@ -949,7 +981,21 @@ pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
     config.registry.api = crate::config::RegistryApi::Sim;
     #[cfg(feature = "ui")]
     if with_ui {
-        crate::ui::demo::run_demo_ui(&paths, &config)?;
+        // Codes come from the built-in registry simulator, and confirmations go back to it in the
+        // background, so the status strip shows a live link and its backlog.
+        crate::ui::demo::seed_demo(&paths, &config)?;
+        let SyncParts {
+            sync: _sync,
+            link,
+            test_url,
+            _sim,
+        } = start_sync(&paths, &config)?;
+        crate::ui::demo::run_demo_ui(
+            &paths,
+            &config,
+            Some(link),
+            Some(registry_test(&config, test_url)),
+        )?;
         return Ok(ExitCode::SUCCESS);
     }
     let _ = with_ui;

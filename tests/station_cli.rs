@@ -502,3 +502,47 @@ fn kiosk_without_a_compositor_uses_linuxkms_and_says_what_to_check() {
     );
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[cfg(feature = "ui")]
+#[test]
+fn demo_codes_come_from_the_built_in_registry_which_accepts_their_reports() {
+    use labelstation::config::{Config, Origin, Paths, RegistryApi};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let paths = Paths {
+        data_dir: data.clone(),
+        data_dir_origin: Origin::Flag,
+        config_file: dir.path().join("demo.toml"),
+        config_origin: Origin::Flag,
+    };
+    let mut config = Config::default();
+    config.registry.api = RegistryApi::Sim;
+    labelstation::ui::demo::seed_demo(&paths, &config).unwrap();
+    // Seeding twice adds nothing.
+    labelstation::ui::demo::seed_demo(&paths, &config).unwrap();
+    let gtin = {
+        let mut l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+        let balance = l.balance().unwrap();
+        let total: u64 = balance.iter().map(|b| b.states["AVAILABLE"]).sum();
+        assert_eq!(total, 612, "{balance:?}");
+        let gtin = balance[0].gtin.clone();
+        let g = labelstation::codes::Gtin::parse(&gtin).unwrap();
+        print_and_verify(&mut l, &g, 3);
+        gtin
+    };
+    std::fs::write(dir.path().join("demo.toml"), "[registry]\napi = \"sim\"\n").unwrap();
+    let out = run(cli(&data)
+        .env("LABELSTATION_CONFIG", dir.path().join("demo.toml"))
+        .args(["sync", "--once"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+    let states = &l
+        .balance()
+        .unwrap()
+        .into_iter()
+        .find(|b| b.gtin == gtin)
+        .unwrap()
+        .states;
+    assert_eq!(states["REPORTED"], 3, "{states:?}");
+}

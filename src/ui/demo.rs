@@ -71,7 +71,12 @@ impl StationUi {
 
     /// The demo in `paths.data_dir` (a fresh, temporary directory): products and codes when the ledger
     /// has none, the PIN 1234, the virtual line with about one fault in ten labels.
-    pub fn demo(paths: &Paths, config: &Config) -> Result<StationUi> {
+    pub fn demo(
+        paths: &Paths,
+        config: &Config,
+        link: Option<LinkSource>,
+        registry_test: Option<RegistryTest>,
+    ) -> Result<StationUi> {
         seed_demo(paths, config)?;
         PinStore::new(&paths.data_dir)
             .set(DEMO_PIN)
@@ -84,8 +89,9 @@ impl StationUi {
             sim_ips: Some(6.0),
             ..Overrides::default()
         };
-        let mut s = StationUi::open(paths, config, &overrides, None)?;
+        let mut s = StationUi::open(paths, config, &overrides, link)?;
         s.ctx.config_file = None;
+        s.ctx.registry_test = registry_test;
         s.ctx.demo_hint = Some(format!("Demo — supervisor PIN {DEMO_PIN}"));
         Ok(s)
     }
@@ -132,9 +138,15 @@ pub fn run_station_ui(
     s.run()
 }
 
-/// `labelstation demo` with the touchscreen, in `paths.data_dir` (give it a fresh temporary directory).
-pub fn run_demo_ui(paths: &Paths, config: &Config) -> Result<()> {
-    StationUi::demo(paths, config)?.run()
+/// `labelstation demo` with the touchscreen, in `paths.data_dir` (give it a fresh temporary directory),
+/// with the registry link of the background sync when there is one.
+pub fn run_demo_ui(
+    paths: &Paths,
+    config: &Config,
+    link: Option<LinkSource>,
+    registry_test: Option<RegistryTest>,
+) -> Result<()> {
+    StationUi::demo(paths, config, link, registry_test)?.run()
 }
 
 /// Three products with 300 codes each, unless the ledger already has products.
@@ -148,6 +160,12 @@ pub fn seed_demo(paths: &Paths, config: &Config) -> Result<()> {
     }
     let actor = Actor::system("demo");
     let format = config.codes.format();
+    let (mut registry, _sim) = if config.registry.api == crate::config::RegistryApi::Sim {
+        let (client, sim) = crate::cli::registry_for(paths, config)?;
+        (Some(client), sim)
+    } else {
+        (None, None)
+    };
     let products = [
         ("Ботинки мужские", "42", 1),
         ("Кроссовки женские", "38", 2),
@@ -166,13 +184,31 @@ pub fn seed_demo(paths: &Paths, config: &Config) -> Result<()> {
             },
             &actor,
         )?;
+        // The last product runs low, to show the warning.
+        let count = if i == 2 { 12 } else { 300 };
+        if let Some(registry) = registry.as_mut() {
+            // From the built-in registry simulator, which then accepts their reports.
+            crate::registry::pull::Pull {
+                ledger: &mut ledger,
+                registry: registry.as_mut(),
+                format: &format,
+                opts: crate::registry::pull::PullOptions {
+                    pack_size: config.registry.pack_size,
+                    // The simulator runs in this process: no need to wait seconds between polls.
+                    poll_interval: Duration::from_millis(50),
+                    ..Default::default()
+                },
+                actor: &actor,
+            }
+            .run(&gtin, count, &mut |_| {})
+            .with_context(|| format!("cannot pull the demo codes for {gtin}"))?;
+            continue;
+        }
         let mut g = CodeGenerator::new(100 + n).with_crypto_len(
             44usize
                 .max(config.codes.crypto_length_min)
                 .min(config.codes.crypto_length_max),
         );
-        // The last product runs low, to show the warning.
-        let count = if i == 2 { 12 } else { 300 };
         let file: String = (0..count)
             .map(|_| format!("{}\n", g.code(&gtin).as_str()))
             .collect();
