@@ -11,17 +11,15 @@ use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
 use labelstation::config::{LineConfig, PrinterConfig};
-use labelstation::engine::virtual_worker::{Devices, WorkerConfig, open_devices};
+use labelstation::engine::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices};
 use labelstation::engine::{EngineError, Event, Mode, Station};
 use labelstation::store::{Ledger, StoreError};
 use labelstation::virtual_printer::PrinterSimConfig;
 use labelstation_zpl::template::{BuiltinTemplate, Template};
 use support::*;
 
-#[test]
-fn disk_full_mid_line_stops_with_a_clear_error_and_loses_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 400, 21);
+/// A station on the virtual line with a quick worker and a two-second scan timeout.
+fn station_on_the_virtual_line(ledger: Ledger) -> (Station, VirtualLine) {
     let Devices {
         printer,
         scanner,
@@ -36,7 +34,7 @@ fn disk_full_mid_line_stops_with_a_clear_error_and_loses_nothing() {
         },
     )
     .unwrap();
-    let mut st = Station::new(
+    let st = Station::new(
         ledger,
         LineConfig {
             scan_timeout_secs: 2,
@@ -50,6 +48,14 @@ fn disk_full_mid_line_stops_with_a_clear_error_and_loses_nothing() {
         Arc::new(|_: Event| {}),
         system(),
     );
+    (st, virtual_line.unwrap())
+}
+
+#[test]
+fn disk_full_mid_line_stops_with_a_clear_error_and_loses_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 400, 21);
+    let (mut st, virtual_line) = station_on_the_virtual_line(ledger);
     let s = st.run(&gtin, Mode::Inline, 3).unwrap();
     assert_eq!(s.verified, 3);
     // The disk is now full: the database may not grow by a page.
@@ -85,35 +91,8 @@ fn read_only_ledger_mid_line_stops_with_a_clear_error_and_loses_nothing() {
     // turns read-only under it (SQLITE_READONLY).
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 100, 22);
-    let Devices {
-        printer,
-        scanner,
-        virtual_line,
-    } = open_devices(
-        "sim:",
-        "sim:",
-        PrinterSimConfig::default(),
-        WorkerConfig {
-            apply_time: Duration::from_millis(10),
-            ..WorkerConfig::default()
-        },
-    )
-    .unwrap();
-    let handle = virtual_line.as_ref().unwrap().printer.clone();
-    let mut st = Station::new(
-        ledger,
-        LineConfig {
-            scan_timeout_secs: 2,
-            ..LineConfig::default()
-        },
-        PrinterConfig::default(),
-        CodeFormat::default(),
-        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
-        printer,
-        scanner,
-        Arc::new(|_: Event| {}),
-        system(),
-    );
+    let (mut st, virtual_line) = station_on_the_virtual_line(ledger);
+    let handle = virtual_line.printer.clone();
     assert_eq!(st.run(&gtin, Mode::Inline, 2).unwrap().verified, 2);
     st.ledger()
         .connection()
@@ -174,21 +153,7 @@ fn read_only_file_system_refuses_with_what_to_do_and_the_ledger_survives() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let gtin = labelstation::codes::generate::gtin_from_number(460_700_000_321);
-    let out = run(cli(&data).args([
-        "products",
-        "add",
-        "--gtin",
-        gtin.as_str(),
-        "--name",
-        "Ботинки",
-    ]));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let file = dir.path().join("codes.txt");
-    std::fs::write(&file, code_file(&codes(&gtin, 40, 23))).unwrap();
-    let out = run(cli(&data)
-        .args(["codes", "import", "--gtin", gtin.as_str()])
-        .arg(&file));
-    assert!(out.status.success(), "{}", stderr(&out));
+    cli_product_with_codes(&data, &gtin, "Ботинки", 40, 23);
     let cfg = dir.path().join("station.toml");
     std::fs::write(&cfg, "[line]\nscan_timeout_secs = 2\n").unwrap();
     let out = run(cli(&data).env("LABELSTATION_CONFIG", &cfg).args([

@@ -16,25 +16,7 @@ use support::*;
 fn setup(dir: &Path, n: usize, seed: u64) -> (std::path::PathBuf, String) {
     let data = dir.join("data");
     let gtin = gtin_from_number(460_700_000_000 + seed);
-    let out = run(cli(&data).args([
-        "products",
-        "add",
-        "--gtin",
-        gtin.as_str(),
-        "--name",
-        "Туфли",
-        "--size",
-        "38",
-        "--country",
-        "TR",
-    ]));
-    assert!(out.status.success(), "{}", stderr(&out));
-    let file = dir.join("codes.txt");
-    std::fs::write(&file, code_file(&codes(&gtin, n, seed))).unwrap();
-    let out = run(cli(&data)
-        .args(["codes", "import", "--gtin", gtin.as_str()])
-        .arg(&file));
-    assert!(out.status.success(), "{}", stderr(&out));
+    cli_product_with_codes(&data, &gtin, "Туфли", n, seed);
     let cfg = dir.join("station.toml");
     std::fs::write(
         &cfg,

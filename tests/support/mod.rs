@@ -70,6 +70,30 @@ pub fn cli(data_dir: &Path) -> Command {
     c
 }
 
+/// Through the binary: `products add` (name, size 38, made in Turkey) and `codes import` of `n` generated
+/// codes, so the data dir is ready to label.
+pub fn cli_product_with_codes(data_dir: &Path, gtin: &Gtin, name: &str, n: usize, seed: u64) {
+    let out = run(cli(data_dir).args([
+        "products",
+        "add",
+        "--gtin",
+        gtin.as_str(),
+        "--name",
+        name,
+        "--size",
+        "38",
+        "--country",
+        "TR",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let file = data_dir.with_extension("codes.txt");
+    std::fs::write(&file, code_file(&codes(gtin, n, seed))).unwrap();
+    let out = run(cli(data_dir)
+        .args(["codes", "import", "--gtin", gtin.as_str()])
+        .arg(&file));
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
 pub fn run(cmd: &mut Command) -> Output {
     cmd.output().expect("run labelstation")
 }
