@@ -9,8 +9,10 @@ pub mod run;
 pub mod setup;
 pub mod station;
 pub mod virtual_worker;
+pub mod words;
 
 pub use events::*;
 pub use pin::{PinError, PinStore, Supervisor};
 pub use run::{Engine, LinkSource};
 pub use station::{EngineError, RunSummary, Sink, Station};
+pub use words::RejectReason;

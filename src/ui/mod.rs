@@ -247,7 +247,11 @@ fn apply(app: &AppWindow, shared: &Shared, update: Update) {
             .global::<SettingsAdapter>()
             .set_registry_test_result(t.into()),
         Update::Saved(t) => app.global::<SettingsAdapter>().set_save_result(t.into()),
-        Update::Failed(t) => app.global::<ReviewAdapter>().set_result(t.into()),
+        Update::Failed(t) => {
+            let r = app.global::<ReviewAdapter>();
+            r.set_result(t.into());
+            r.set_result_key(slint::SharedString::new());
+        }
     }
 }
 
