@@ -287,7 +287,7 @@ fn report_event(e: &Event, json: bool) {
         } => match phase {
             LabelPhase::Printed => eprintln!("#{} {masked}: printed", code.0),
             LabelPhase::Verified => eprintln!("#{} {masked}: verified", code.0),
-            LabelPhase::Rejected { reason } => {
+            LabelPhase::Rejected { reason, .. } => {
                 eprintln!("#{} {masked}: REJECTED: {reason}", code.0)
             }
             _ => {}
@@ -296,10 +296,10 @@ fn report_event(e: &Event, json: bool) {
             message, severity, ..
         } if *severity != Severity::Ok => eprintln!("scan: {message}"),
         Event::Line {
-            line: LineState::Paused { reason, remedy },
+            line: LineState::Paused { reason, remedy, .. },
         } => eprintln!("printer: {reason}. {remedy}"),
         Event::Line {
-            line: LineState::Stopped { reason },
+            line: LineState::Stopped { reason, .. },
         } => eprintln!("line stopped: {reason}"),
         Event::Notice { message, .. } => eprintln!("{message}"),
         _ => {}

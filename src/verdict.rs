@@ -117,6 +117,46 @@ impl ScanVerdict {
         matches!(self, ScanVerdict::Match { .. })
     }
 
+    /// The verdict's kind for screens, which word it in the worker's language (`LineAdapter.verdict-title`
+    /// in `ui/globals.slint`): match, separators, already, wrong-printed, wrong, foreign, not-gs1,
+    /// unreadable, retail, timeout.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ScanVerdict::Match { .. } => "match",
+            ScanVerdict::Mismatch { kind, .. } => match kind {
+                MismatchKind::SeparatorsMissing => "separators",
+                MismatchKind::AlreadyVerified { .. } => "already",
+                MismatchKind::OurOther {
+                    state: CodeState::Printed,
+                    ..
+                } => "wrong-printed",
+                MismatchKind::OurOther { .. } => "wrong",
+                MismatchKind::Foreign => "foreign",
+            },
+            ScanVerdict::NotGs1 { .. } => "not-gs1",
+            ScanVerdict::Unreadable { .. } => "unreadable",
+            ScanVerdict::Retail { .. } => "retail",
+            ScanVerdict::Timeout => "timeout",
+        }
+    }
+
+    /// The short upper-case name the ledger records a scan with.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ScanVerdict::Match { .. } => "MATCH",
+            ScanVerdict::Mismatch { kind, .. } => match kind {
+                MismatchKind::SeparatorsMissing => "SEPARATORS_MISSING",
+                MismatchKind::AlreadyVerified { .. } => "ALREADY_VERIFIED",
+                MismatchKind::OurOther { .. } => "OUR_OTHER",
+                MismatchKind::Foreign => "FOREIGN",
+            },
+            ScanVerdict::NotGs1 { .. } => "NOT_GS1",
+            ScanVerdict::Unreadable { .. } => "UNREADABLE",
+            ScanVerdict::Retail { .. } => "RETAIL",
+            ScanVerdict::Timeout => "TIMEOUT",
+        }
+    }
+
     /// One line for the worker's screen: what happened and what to do.
     pub fn message(&self) -> String {
         match self {

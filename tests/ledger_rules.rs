@@ -281,6 +281,19 @@ fn recovery_sends_unknown_fates_to_review_and_leaves_the_roll_waiting() {
         assert_eq!(r.state, CodeState::NeedsReview);
         assert!(r.reason.unwrap().contains("the station stopped"));
     }
+    // The review screen words the reason from its key: the state the code was left in.
+    let queue = l.review_queue(10).unwrap();
+    let keyed: Vec<(Option<&str>, Vec<String>)> = queue
+        .iter()
+        .map(|i| (i.reason_key.as_deref(), i.reason_args.clone()))
+        .collect();
+    assert_eq!(
+        keyed,
+        vec![
+            (Some("station-stopped"), vec!["SENT".to_owned()]),
+            (Some("station-stopped"), vec!["PRINTED".to_owned()]),
+        ]
+    );
     assert_eq!(l.code(on_roll).unwrap().state, CodeState::Printed);
     // The roll's sticker can still be verified after the restart.
     l.verify(on_roll, batch, &scan(b"x"), &op).unwrap();
@@ -520,4 +533,91 @@ fn taking_the_next_code_reads_the_index_not_the_whole_pool() {
         "{plan:?}"
     );
     assert!(!plan.iter().any(|p| p.contains("TEMP B-TREE")), "{plan:?}");
+}
+
+#[test]
+fn rejection_reasons_keep_their_key_and_an_older_ledger_gets_keys_when_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 5, 11);
+    let op = Actor::operator("op");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        let id = l.reserve(job, &op).unwrap().id;
+        l.mark_sent(id, job, "sim:", b"", false, &op).unwrap();
+        ids.push(id);
+    }
+    l.reject_keyed(
+        ids[0],
+        job,
+        "no scan within 30 s",
+        "no-scan",
+        &["30".to_owned()],
+        &op,
+    )
+    .unwrap();
+    // As a build before keys wrote them: English only.
+    l.reject(
+        ids[1],
+        job,
+        "the worker reported the sticker unreadable",
+        &op,
+    )
+    .unwrap();
+    l.reject(ids[2], job, "no scan within 45 s", &op).unwrap();
+    l.reject(ids[3], job, "scan did not match: something new", &op)
+        .unwrap();
+    let keys = |l: &Ledger| -> Vec<(Option<String>, Vec<String>)> {
+        l.review_queue(10)
+            .unwrap()
+            .into_iter()
+            .map(|i| (i.reason_key, i.reason_args))
+            .collect()
+    };
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        keys(&l),
+        vec![
+            (Some("no-scan".into()), s(&["30"])),
+            (None, vec![]),
+            (None, vec![]),
+            (None, vec![]),
+        ]
+    );
+    // A later move clears the key: a written-off code keeps the supervisor's reason, in words only.
+    l.reject_keyed(ids[4], job, "x", "cancelled", &[], &op)
+        .unwrap();
+    l.write_off(ids[4], "torn sticker", &Actor::supervisor("boss"))
+        .unwrap();
+    let (reason, key): (String, Option<String>) = l
+        .connection()
+        .query_row(
+            "SELECT reason, reason_key FROM codes WHERE id = ?1",
+            [ids[4].0],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((reason.as_str(), key), ("torn sticker", None));
+    drop(l);
+
+    // The same ledger as schema 5 left it (no key columns), opened by this build: migration 6 keys the
+    // engine's fixed sentences; any other reason stays English only.
+    let raw = Connection::open(ledger_path(dir.path())).unwrap();
+    raw.execute_batch(
+        "ALTER TABLE codes DROP COLUMN reason_key; ALTER TABLE codes DROP COLUMN reason_args;
+         PRAGMA user_version = 5;",
+    )
+    .unwrap();
+    drop(raw);
+    let l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+    assert_eq!(
+        keys(&l),
+        vec![
+            (Some("no-scan".into()), s(&["30"])),
+            (Some("worker-unreadable".into()), vec![]),
+            (Some("no-scan".into()), s(&["45"])),
+            (None, vec![]),
+        ]
+    );
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
 }

@@ -216,16 +216,27 @@ fn paper_out_pauses_the_line_with_the_remedy_and_resumes() {
     assert_eq!((s.printed, s.verified), (2, 2), "{s:?}");
     let paused = events.lock().unwrap().iter().find_map(|e| match e {
         Event::Line {
-            line: LineState::Paused { reason, remedy },
-        } => Some((reason.clone(), remedy.clone())),
+            line:
+                LineState::Paused {
+                    reason,
+                    remedy,
+                    key,
+                    ..
+                },
+        } => Some((reason.clone(), remedy.clone(), *key)),
         _ => None,
     });
-    let (reason, remedy) = paused.expect("the line paused");
+    let (reason, remedy, key) = paused.expect("the line paused");
     assert!(
         reason.to_lowercase().contains("paper") || reason.to_lowercase().contains("status"),
         "{reason}"
     );
     assert!(!remedy.is_empty());
+    // The screen words the pause from its key: the printer's own problem, or its silence.
+    assert!(
+        ["paper-out", "no-status-reply", "no-status"].contains(&key),
+        "{key}"
+    );
     accounted(&st, 4);
 }
 
@@ -345,7 +356,9 @@ fn engine_thread_takes_commands_and_publishes_events() {
     let notices: Vec<String> = seen
         .iter()
         .filter_map(|e| match e {
-            Event::Notice { severity, message } => Some(format!("{severity:?}: {message}")),
+            Event::Notice {
+                severity, message, ..
+            } => Some(format!("{severity:?}: {message}")),
             _ => None,
         })
         .collect();

@@ -4,6 +4,8 @@
 //! The touchscreen driven headless (Slint's testing backend, no display) against a real engine on the
 //! virtual line: print → MATCH; a sticker reported unreadable → rejected; the supervisor's PIN (a wrong
 //! one refused, the right one opens the review); a write-off empties the queue; the language switch.
+//! The engine's own sentences too: a notice, a rejection reason read back from the ledger, a printer
+//! out of paper and the line it pauses, in Russian and in English.
 //! One #[test]: the testing backend is once per process.
 
 use std::time::Duration;
@@ -12,7 +14,9 @@ use i_slint_backend_testing::ElementHandle;
 use labelstation::config::{Config, Origin, Paths};
 use labelstation::engine::setup::Overrides;
 use labelstation::ui::demo::{StationUi, seed_demo};
-use labelstation::ui::{AppWindow, LineAdapter, ReviewAdapter, Ui};
+use labelstation::ui::{
+    AppWindow, DevicesAdapter, LineAdapter, ReviewAdapter, SettingsAdapter, Ui,
+};
 use slint::{ComponentHandle, Model};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -100,6 +104,20 @@ fn print_review_and_language() {
             .contains('\u{1d}')
     );
 
+    // The run's notice comes with its key: English, then Russian, from the same event.
+    assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_notice_key()
+        == "run-finished"));
+    assert_eq!(
+        label_of(app, "OperatorPage::notice"),
+        "Run finished: printed 1, good 1, rejected 0, waiting for a scan 0"
+    );
+    press(app, "AppWindow::lang-ru");
+    assert_eq!(
+        label_of(app, "OperatorPage::notice"),
+        "Готово: напечатано 1, годных 1, отклонено 0, ждут скана 0"
+    );
+    press(app, "AppWindow::lang-en");
+
     // Print one more and report it unreadable before the worker scans it: rejected, queued for review.
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
         == "idle"));
@@ -134,6 +152,7 @@ fn print_review_and_language() {
         .row_data(0)
         .unwrap();
     assert!(row.reason.contains("unreadable"), "{}", row.reason);
+    assert_eq!(row.reason_key, "worker-unreadable");
     assert!(
         row.masked.contains("****") && !row.masked.contains('\u{1d}'),
         "masked code only: {}",
@@ -145,6 +164,17 @@ fn print_review_and_language() {
     assert!(ui.pump(WAIT, |a| {
         a.global::<ReviewAdapter>().get_has_selected_image()
     }));
+    // Its reason, read back from the ledger, in the supervisor's language.
+    assert_eq!(
+        label_of(app, "SupervisorPage::current-reason"),
+        "The worker reported the sticker unreadable"
+    );
+    press(app, "AppWindow::lang-ru");
+    assert_eq!(
+        label_of(app, "SupervisorPage::current-reason"),
+        "Работник отметил стикер как нечитаемый"
+    );
+    press(app, "AppWindow::lang-en");
     press(app, "SupervisorPage::write-off");
     press(app, "WriteOffChooser::reason");
     assert!(ui.pump(
@@ -167,6 +197,60 @@ fn print_review_and_language() {
         std::fs::read_to_string(dir.path().join("ui-language")).unwrap(),
         "kk"
     );
+
+    // The printer runs out of paper: the red bar says so in Russian, and in English.
+    press(app, "AppWindow::lang-ru");
+    let panel = guard.printer().expect("the virtual printer").clone();
+    panel.set_paper_out(true);
+    assert!(
+        ui.pump(WAIT, |a| a.global::<DevicesAdapter>().get_printer_key()
+            == "paper-out")
+    );
+    assert_eq!(
+        label_of(app, "AppWindow::printer-alert"),
+        "Принтер: Закончились этикетки — Вставьте новый рулон этикеток и нажмите FEED"
+    );
+    press(app, "AppWindow::lang-en");
+    assert_eq!(
+        label_of(app, "AppWindow::printer-alert"),
+        "Printer: Paper out — Load a new roll of labels and press FEED"
+    );
+
+    // Printing now pauses the line with the printer's remedy, in Russian; loading paper resumes it.
+    press(app, "AppWindow::lang-ru");
+    press(app, "OperatorPage::print-button");
+    assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
+        == "paused"));
+    let line_reason = label_of(app, "OperatorPage::line-reason");
+    assert!(
+        line_reason == "Закончились этикетки: Вставьте новый рулон этикеток и нажмите FEED"
+            || line_reason.starts_with("Принтер не отвечает:"),
+        "{line_reason}"
+    );
+    panel.set_paper_out(false);
+    assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
+        == "idle"));
+    press(app, "AppWindow::lang-en");
+
+    // Settings: another label, applied by the engine at once and then saved (the supervisor is signed in).
+    press(app, "AppWindow::settings-tab");
+    app.global::<SettingsAdapter>().set_template("43x25".into());
+    press(app, "SettingsPage::save");
+    assert!(
+        ui.pump(WAIT, |a| a.global::<SettingsAdapter>().get_save_key()
+            == "settings-saved"),
+        "{}",
+        app.global::<SettingsAdapter>().get_save_result()
+    );
+    let saved = std::fs::read_to_string(&paths.config_file).unwrap();
+    assert!(saved.contains("template = \"43x25\""), "{saved}");
+    press(app, "AppWindow::lang-ru");
+    assert!(
+        label_of(app, "SettingsPage::save-result").starts_with("Применено и сохранено в"),
+        "{}",
+        label_of(app, "SettingsPage::save-result")
+    );
+    press(app, "AppWindow::lang-en");
     drop(ui);
     engine.shutdown();
     drop(guard);

@@ -27,7 +27,7 @@ use labelstation_zpl::template::{BuiltinTemplate, Template};
 use labelstation_zpl::write::LabelData;
 use slint::platform::software_renderer::{MinimalSoftwareWindow, RepaintBufferType, Rgb565Pixel};
 use slint::platform::{Platform, PlatformError, WindowAdapter};
-use slint::{ComponentHandle, ModelRc, VecModel};
+use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 struct Headless {
     window: Rc<MinimalSoftwareWindow>,
@@ -158,6 +158,8 @@ fn every_page_at_both_sizes() {
             state: PrinterState::Ready,
             detail: None,
             remedy: None,
+            key: None,
+            args: Vec::new(),
         },
     });
     send(Event::Scanner {
@@ -252,14 +254,18 @@ fn every_page_at_both_sizes() {
         printer: PrinterView {
             device: "tcp://192.168.1.40:9100".into(),
             state: PrinterState::Problem,
-            detail: Some("paper out".into()),
-            remedy: Some("Load labels and close the head".into()),
+            detail: Some("Paper out".into()),
+            remedy: Some("Load a new roll of labels and press FEED".into()),
+            key: Some("paper-out"),
+            args: Vec::new(),
         },
     });
     send(Event::Line {
         line: LineState::Paused {
-            reason: "paper out".into(),
-            remedy: "Load labels and close the head".into(),
+            reason: "Paper out".into(),
+            remedy: "Load a new roll of labels and press FEED".into(),
+            key: "paper-out",
+            args: Vec::new(),
         },
     });
     ui.pump(Duration::from_millis(300), |_| false);
@@ -274,6 +280,8 @@ fn every_page_at_both_sizes() {
             state: PrinterState::Ready,
             detail: None,
             remedy: None,
+            key: None,
+            args: Vec::new(),
         },
     });
     send(Event::Line {
@@ -293,20 +301,38 @@ fn every_page_at_both_sizes() {
     review.set_active(true);
     review.set_supervisor_name("supervisor".into());
     let rows: Vec<ReviewRowData> = [
-        (6, "the worker reported the sticker unreadable", "10:42"),
-        (7, "scan did not match: separators missing", "10:57"),
+        (
+            6,
+            "the worker reported the sticker unreadable",
+            "worker-unreadable",
+            vec![],
+            "10:42",
+        ),
+        (
+            7,
+            "Not counted: separators missing",
+            "rescans-failed",
+            vec!["separators"],
+            "10:57",
+        ),
         (
             8,
-            "printer: paper out; the label was not printed whole",
+            "printer error while printing: Paper out",
+            "printer-error",
+            vec!["paper-out", "", "Paper out"],
             "11:13",
         ),
     ]
     .iter()
     .enumerate()
-    .map(|(i, (s, r, t))| ReviewRowData {
+    .map(|(i, (s, r, k, a, t))| ReviewRowData {
         id: i as i32 + 1,
         masked: masked(*s).into(),
         reason: (*r).into(),
+        reason_key: (*k).into(),
+        reason_args: ModelRc::new(VecModel::from(
+            a.iter().map(|x| SharedString::from(*x)).collect::<Vec<_>>(),
+        )),
         time: format!("24.11 {t}").into(),
         actor: "station-1:screen".into(),
         state: "REJECTED".into(),

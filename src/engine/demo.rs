@@ -166,7 +166,7 @@ pub fn run(
                 Event::Counters { counters } => l.0 = counters,
                 Event::Label {
                     masked,
-                    phase: LabelPhase::Rejected { reason },
+                    phase: LabelPhase::Rejected { reason, .. },
                     ..
                 } => l.1 = format!("rejected {masked}: {reason}"),
                 Event::Label {
@@ -175,7 +175,7 @@ pub fn run(
                     ..
                 } => l.1 = format!("verified {masked}"),
                 Event::Line {
-                    line: LineState::Paused { reason, remedy },
+                    line: LineState::Paused { reason, remedy, .. },
                 } => l.1 = format!("printer: {reason}. {remedy}"),
                 _ => return,
             }

@@ -75,11 +75,21 @@ pub enum Event {
         template: String,
         dpi: u32,
         message: String,
+        /// The message's key and values (`engine::words::SETTINGS_KEYS`), for the screen's language.
+        key: &'static str,
+        args: Vec<String>,
     },
     /// Anything else worth telling, with what to do.
     Notice {
         severity: Severity,
+        /// In English, for the CLI and the logs.
         message: String,
+        /// The sentence for screens to word in the worker's language (see [`words::NOTICE_KEYS`]).
+        ///
+        /// [`words::NOTICE_KEYS`]: super::words::NOTICE_KEYS
+        key: &'static str,
+        /// The sentence's values, in order.
+        args: Vec<String>,
     },
 }
 
@@ -114,8 +124,13 @@ pub enum LabelPhase {
     Printed,
     /// The scan matched: counted.
     Verified,
-    /// Not counted; waits for a supervisor.
-    Rejected { reason: String },
+    /// Not counted; waits for a supervisor. `reason` is English; `key` and `args` word it on screens
+    /// (see [`RejectReason`](super::words::RejectReason)).
+    Rejected {
+        reason: String,
+        key: &'static str,
+        args: Vec<String>,
+    },
     /// Given back to the pool (never sent).
     Released,
 }
@@ -129,6 +144,12 @@ pub struct PrinterView {
     pub detail: Option<String>,
     /// What to do about it.
     pub remedy: Option<String>,
+    /// The problem for screens to word in the worker's language: a printer
+    /// [`Problem`](labelstation_printer::status::Problem) key or one of
+    /// [`ENGINE_PRINTER_KEYS`](super::words::ENGINE_PRINTER_KEYS). None with no problem.
+    pub key: Option<&'static str>,
+    /// The key's values (an error text), or empty.
+    pub args: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -196,14 +217,20 @@ pub enum LineState {
     AwaitingBatch {
         waiting: u64,
     },
-    /// The printer needs a person; the run continues when it is fixed.
+    /// The printer needs a person; the run continues when it is fixed. `key` and `args` as in
+    /// [`PrinterView`].
     Paused {
         reason: String,
         remedy: String,
+        key: &'static str,
+        args: Vec<String>,
     },
-    /// Too many failures in a row: a supervisor must unlock the line.
+    /// Too many failures in a row: a supervisor must unlock the line. `key` is one of
+    /// [`STOPPED_KEYS`](super::words::STOPPED_KEYS).
     Stopped {
         reason: String,
+        key: &'static str,
+        args: Vec<String>,
     },
 }
 

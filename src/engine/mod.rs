@@ -10,9 +10,11 @@ pub mod setup;
 pub mod station;
 pub mod switch;
 pub mod virtual_worker;
+pub mod words;
 
 pub use events::*;
 pub use pin::{PinError, PinStore, Supervisor};
 pub use run::{Engine, LinkSource};
 pub use station::{EngineError, RunSummary, Sink, Station};
 pub use switch::{DeviceChoice, SimSetup, SwitchError, Switched};
+pub use words::RejectReason;

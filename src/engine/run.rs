@@ -93,6 +93,8 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
         line: if st.is_stopped() {
             LineState::Stopped {
                 reason: "too many failures: a supervisor must unlock the line".into(),
+                key: "line-locked",
+                args: Vec::new(),
             }
         } else {
             LineState::Idle
@@ -110,6 +112,8 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                     let Some(g) = product.clone() else {
                         st.notice(
                             Severity::Alert,
+                            "choose-product-first",
+                            vec![],
                             "Choose the product first (list or scan the box)",
                         );
                         continue;
@@ -117,12 +121,17 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                     match st.run(&g, mode, count) {
                         Ok(s) => st.notice(
                             Severity::Info,
+                            "run-finished",
+                            [s.printed, s.verified, s.rejected, s.waiting]
+                                .iter()
+                                .map(u32::to_string)
+                                .collect(),
                             &format!(
                                 "Run finished: {} printed, {} verified, {} rejected, {} waiting for their scan",
                                 s.printed, s.verified, s.rejected, s.waiting
                             ),
                         ),
-                        Err(e) => st.notice(Severity::Alert, &e.to_string()),
+                        Err(e) => st.notice_error(&e),
                     }
                     publish_product(&st, product.as_ref());
                     publish_pool(&st);
@@ -132,26 +141,63 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                         if let Err(e) =
                             st.reprint(&sup, code, "reprint from the review screen", true)
                         {
-                            st.notice(Severity::Alert, &format!("Reprint failed: {e}"));
+                            st.notice(
+                                Severity::Alert,
+                                "reprint-failed",
+                                vec![e.to_string()],
+                                &format!("Reprint failed: {e}"),
+                            );
                         }
                     }
-                    None => st.notice(Severity::Alert, "Reprinting needs the supervisor PIN"),
+                    None => st.notice(
+                        Severity::Alert,
+                        "reprint-needs-pin",
+                        vec![],
+                        "Reprinting needs the supervisor PIN",
+                    ),
                 },
                 Command::ConfirmApplied { code } => match st.supervisor() {
                     Some(sup) => match st.confirm_applied(&sup, code, Duration::from_secs(60)) {
-                        Ok(true) => st.notice(Severity::Ok, "Confirmed as applied"),
-                        Ok(false) => st.notice(Severity::Alert, "Not confirmed: no matching scan"),
-                        Err(e) => st.notice(Severity::Alert, &format!("Confirm failed: {e}")),
+                        Ok(true) => {
+                            st.notice(Severity::Ok, "confirmed", vec![], "Confirmed as applied")
+                        }
+                        Ok(false) => st.notice(
+                            Severity::Alert,
+                            "not-confirmed",
+                            vec![],
+                            "Not confirmed: no matching scan",
+                        ),
+                        Err(e) => st.notice(
+                            Severity::Alert,
+                            "confirm-failed",
+                            vec![e.to_string()],
+                            &format!("Confirm failed: {e}"),
+                        ),
                     },
-                    None => st.notice(Severity::Alert, "Confirming needs the supervisor PIN"),
+                    None => st.notice(
+                        Severity::Alert,
+                        "confirm-needs-pin",
+                        vec![],
+                        "Confirming needs the supervisor PIN",
+                    ),
                 },
                 Command::ApplySettings(choice) => apply_settings(&mut st, &choice),
                 Command::TestPrint => match st.test_print() {
-                    Ok(outcome) => match outcome.remedy() {
-                        None => st.notice(Severity::Ok, "Test label printed"),
-                        Some(r) => st.notice(Severity::Alert, &format!("Test label: {r}")),
+                    Ok(outcome) => match (outcome.key(), outcome.remedy()) {
+                        (Some(key), Some(r)) => st.notice(
+                            Severity::Alert,
+                            "test-print-problem",
+                            vec![key.to_owned()],
+                            &format!("Test label: {r}"),
+                        ),
+                        _ => st.notice(Severity::Ok, "test-printed", vec![], "Test label printed"),
                     },
-                    Err(e) => st.notice(Severity::Alert, &format!("Test print failed: {e}")),
+                    Err(e) => st.notice(
+                        Severity::Alert,
+                        "test-print-failed",
+                        vec![e.to_string()],
+                        &format!("Test print failed: {e}"),
+                    ),
                 },
                 Command::Refresh => {
                     publish_status(&mut st);
@@ -168,7 +214,7 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                 }
             }
             Err(e) => {
-                st.notice(Severity::Alert, &e.to_string());
+                st.notice_error(&e);
                 std::thread::sleep(Duration::from_millis(500));
             }
         }
@@ -193,9 +239,11 @@ fn select(st: &Station, product: &mut Option<Gtin>, g: Gtin) {
         }
         Ok(None) => st.notice(
             Severity::Alert,
+            "product-not-registered",
+            vec![g.to_string()],
             &format!("Product {g} is not registered on this station: ask the supervisor to add it"),
         ),
-        Err(e) => st.notice(Severity::Alert, &e.to_string()),
+        Err(e) => st.notice_error(&e.into()),
     }
 }
 
@@ -238,23 +286,21 @@ fn publish_pool(st: &Station) {
                 .collect();
             st.emit(Event::Pool { pool });
         }
-        Err(e) => st.notice(Severity::Alert, &e.to_string()),
+        Err(e) => st.notice_error(&e.into()),
     }
 }
 
 /// Printer state, pool, review queue and counters, for a screen that just connected or refreshes.
 fn publish_status(st: &mut Station) {
+    use super::station::Trouble;
     use labelstation_printer::status::StatusReply;
     let view = match st.printer.host_status() {
         Ok(StatusReply::Host(s)) => {
             let problems = s.problems();
             match problems.iter().find(|p| p.is_blocking()) {
-                Some(p) => {
-                    let (what, todo) = super::station::split_remedy(p);
-                    (PrinterState::Problem, Some(what), Some(todo))
-                }
-                None if s.is_idle() => (PrinterState::Ready, None, None),
-                None => (PrinterState::Printing, None, None),
+                Some(p) => (PrinterState::Problem, Some(Trouble::of(p))),
+                None if s.is_idle() => (PrinterState::Ready, None),
+                None => (PrinterState::Printing, None),
             }
         }
         Ok(StatusReply::NoReply) => {
@@ -265,27 +311,32 @@ fn publish_status(st: &mut Station) {
                 .flatten()
                 .and_then(|e| e.problems().into_iter().find(|p| p.is_blocking()));
             match p {
-                Some(p) => {
-                    let (what, todo) = super::station::split_remedy(&p);
-                    (PrinterState::Problem, Some(what), Some(todo))
-                }
+                Some(p) => (PrinterState::Problem, Some(Trouble::of(&p))),
                 None => (
                     PrinterState::Problem,
-                    Some("the printer does not answer status requests".into()),
-                    Some("Check the printer's display for an error (paper, ribbon, head)".into()),
+                    Some(Trouble::new(
+                        "no-status",
+                        None,
+                        "the printer does not answer status requests",
+                        "Check the printer's display for an error (paper, ribbon, head)",
+                    )),
                 ),
             }
         }
         Err(labelstation_printer::PrinterError::NoStatusChannel { .. }) => {
-            (PrinterState::Unknown, None, None)
+            (PrinterState::Unknown, None)
         }
         Err(e) => (
             PrinterState::Offline,
-            Some(e.to_string()),
-            Some("Check the printer is on and connected".into()),
+            Some(Trouble::new(
+                "offline",
+                Some(e.to_string()),
+                e.to_string(),
+                "Check the printer is on and connected",
+            )),
         ),
     };
-    st.emit_printer(view.0, view.1, view.2);
+    st.emit_printer(view.0, view.1.as_ref());
     let state = st.scanner.state().clone();
     st.emit_scanner(&state);
     publish_pool(st);
@@ -300,21 +351,38 @@ fn publish_status(st: &mut Station) {
 /// Apply the Settings page's choice (supervisor only) and answer with what is in use now.
 fn apply_settings(st: &mut Station, choice: &super::switch::DeviceChoice) {
     let outcome = match st.supervisor() {
-        None => Err("Changing the settings needs the supervisor PIN".to_owned()),
-        Some(sup) => st.apply_settings(&sup, choice).map_err(|e| e.to_string()),
+        None => Err(None),
+        Some(sup) => st
+            .apply_settings(&sup, choice)
+            .map_err(|e| Some(e.to_string())),
     };
     let now = st.device_choice();
-    let (applied, message) = match outcome {
+    let (applied, message, key, args) = match outcome {
         Ok(_) => (
             true,
             format!(
                 "Applied: printer {}, scanner {}, label {} at {} dpi",
                 now.printer, now.scanner, now.label.template, now.label.dpi
             ),
+            "settings-applied",
+            vec![
+                now.printer.clone(),
+                now.scanner.clone(),
+                now.label.template.clone(),
+                now.label.dpi.to_string(),
+            ],
         ),
-        Err(e) => (
+        Err(None) => (
+            false,
+            "Changing the settings needs the supervisor PIN".to_owned(),
+            "settings-need-pin",
+            vec![],
+        ),
+        Err(Some(e)) => (
             false,
             format!("Not applied, the station keeps its settings: {e}"),
+            "settings-not-applied",
+            vec![e],
         ),
     };
     st.emit(Event::Settings {
@@ -324,6 +392,8 @@ fn apply_settings(st: &mut Station, choice: &super::switch::DeviceChoice) {
         template: now.label.template,
         dpi: now.label.dpi,
         message,
+        key,
+        args,
     });
     if applied {
         publish_status(st);

@@ -20,6 +20,7 @@ use labelstation_zpl::write::{LabelData, ProductText};
 
 use super::events::*;
 use super::pin::Supervisor;
+use super::words::RejectReason;
 use crate::codes::{CodeFormat, Gtin};
 use crate::config::{LabelMode, LineConfig, PrinterConfig};
 use crate::store::{
@@ -136,6 +137,46 @@ pub(crate) fn split_remedy(p: &labelstation_printer::status::Problem) -> (String
             (what.to_owned(), todo)
         }
         None => (text.to_owned(), "Check the printer's display".to_owned()),
+    }
+}
+
+/// A printer that needs a person: its key and value for screens, and (what, what to do) in English.
+#[derive(Debug, Clone)]
+pub(crate) struct Trouble {
+    pub key: &'static str,
+    /// The key's value (an error text), if it takes one.
+    pub arg: Option<String>,
+    pub what: String,
+    pub todo: String,
+}
+
+impl Trouble {
+    pub(crate) fn of(p: &labelstation_printer::status::Problem) -> Trouble {
+        let (what, todo) = split_remedy(p);
+        Trouble {
+            key: p.key(),
+            arg: None,
+            what,
+            todo,
+        }
+    }
+
+    pub(crate) fn new(
+        key: &'static str,
+        arg: Option<String>,
+        what: impl Into<String>,
+        todo: impl Into<String>,
+    ) -> Trouble {
+        Trouble {
+            key,
+            arg,
+            what: what.into(),
+            todo: todo.into(),
+        }
+    }
+
+    pub(crate) fn args(&self) -> Vec<String> {
+        self.arg.iter().cloned().collect()
     }
 }
 
@@ -434,7 +475,9 @@ impl Station {
                 self.failures, self.last_failure
             );
             self.emit_line(LineState::Stopped {
-                reason: reason.clone(),
+                reason,
+                key: "too-many-failures",
+                args: vec![self.failures.to_string()],
             });
             // With a screen attached, wait for a supervisor to unlock; otherwise end the run.
             if self.commands.is_some() {
@@ -462,10 +505,12 @@ impl Station {
     fn idle_wait(&mut self, d: Duration) {
         match self.scanner.next_event(d) {
             Ok(Some(ScannerEvent::State(s))) => self.emit_scanner(&s),
-            Ok(Some(_)) => self.emit(Event::Notice {
-                severity: Severity::Warning,
-                message: "Scan ignored: the line is stopped".into(),
-            }),
+            Ok(Some(_)) => self.notice(
+                Severity::Warning,
+                "scan-ignored-stopped",
+                vec![],
+                "Scan ignored: the line is stopped",
+            ),
             Ok(None) => {}
             Err(_) => std::thread::sleep(d),
         }
@@ -541,6 +586,8 @@ impl Station {
                     Some(s) => self.signals.unlock = Some(s),
                     None => self.notice(
                         Severity::Alert,
+                        "unlock-needs-pin",
+                        vec![],
                         "Unlocking the line needs the supervisor PIN",
                     ),
                 }
@@ -550,11 +597,18 @@ impl Station {
                 match self.supervisor() {
                     Some(s) => {
                         if let Err(e) = self.write_off(&s, code, &reason) {
-                            self.notice(Severity::Alert, &format!("Write-off failed: {e}"));
+                            self.notice(
+                                Severity::Alert,
+                                "write-off-failed",
+                                vec![e.to_string()],
+                                &format!("Write-off failed: {e}"),
+                            );
                         }
                     }
                     None => self.notice(
                         Severity::Alert,
+                        "write-off-needs-pin",
+                        vec![],
                         "Writing a code off needs the supervisor PIN",
                     ),
                 }
@@ -568,6 +622,8 @@ impl Station {
         let Some(store) = &self.pins else {
             self.notice(
                 Severity::Alert,
+                "sign-in-unavailable",
+                vec![],
                 "Supervisor sign-in is not available on this station",
             );
             return;
@@ -575,12 +631,12 @@ impl Station {
         if let Some(until) = self.pin_locked_until
             && Instant::now() < until
         {
+            let secs = until.saturating_duration_since(Instant::now()).as_secs() + 1;
             self.notice(
                 Severity::Alert,
-                &format!(
-                    "Too many wrong PINs: try again in {} s",
-                    until.saturating_duration_since(Instant::now()).as_secs() + 1
-                ),
+                "pin-locked",
+                vec![secs.to_string()],
+                &format!("Too many wrong PINs: try again in {secs} s"),
             );
             return;
         }
@@ -620,7 +676,12 @@ impl Station {
                         &serde_json::json!({ "name": name }),
                     );
                 }
-                self.notice(Severity::Alert, &e.to_string());
+                self.notice(
+                    Severity::Alert,
+                    super::words::pin_key(&e),
+                    vec![e.to_string()],
+                    &e.to_string(),
+                );
             }
         }
     }
@@ -706,7 +767,7 @@ impl Station {
             phase: LabelPhase::Sent,
             preview: self.preview(product, rec),
         });
-        self.emit_printer(PrinterState::Printing, None, None);
+        self.emit_printer(PrinterState::Printing, None);
         let sent = self.printer.send(&zpl);
         if sent.is_ok() && self.line.label_mode == LabelMode::Stored {
             self.stored_for = Some(product.gtin.to_string());
@@ -714,13 +775,15 @@ impl Station {
         // A failed send may have left a whole label, part of one, or nothing in the printer: never count
         // such a code as printed. Once the printer is back, it is rejected for the supervisor.
         let send_failed = sent.is_err();
-        let mut problem: Option<(String, String)> = match sent {
+        let mut problem: Option<Trouble> = match sent {
             Ok(()) => None,
             Err(e) => {
                 self.stored_for = None;
-                Some((
+                Some(Trouble::new(
+                    "send-failed",
+                    Some(e.to_string()),
                     format!("sending the label failed: {e}"),
-                    "Check the printer cable or network and that the printer is on".into(),
+                    "Check the printer cable or network and that the printer is on",
                 ))
             }
         };
@@ -731,12 +794,8 @@ impl Station {
             if problem.is_none() && send_failed {
                 // Clear whatever part of the label reached the printer, so it cannot merge with the next.
                 let _ = self.printer.send(b"~JA");
-                self.emit_printer(PrinterState::Ready, None, None);
-                self.reject(
-                    job,
-                    rec,
-                    "the label may not have reached the printer (the link failed while sending): if a sticker came out, set it aside for the supervisor",
-                )?;
+                self.emit_printer(PrinterState::Ready, None);
+                self.reject(job, rec, &RejectReason::MaybeNotSent)?;
                 return Ok(Printed::Rejected);
             }
             if problem.is_none() {
@@ -744,7 +803,7 @@ impl Station {
                     Ok(JobOutcome::Done) | Ok(JobOutcome::Unknown { .. }) => {
                         self.ledger.mark_printed(rec.id, job, &self.actor)?;
                         self.counters.printed += 1;
-                        self.emit_printer(PrinterState::Ready, None, None);
+                        self.emit_printer(PrinterState::Ready, None);
                         self.emit(Event::Label {
                             code: rec.id,
                             masked: rec.code.masked(),
@@ -755,49 +814,57 @@ impl Station {
                         return Ok(Printed::Yes);
                     }
                     Ok(JobOutcome::Blocked { problem: p, .. }) => {
-                        problem = Some(split_remedy(&p));
+                        problem = Some(Trouble::of(&p));
                     }
                     Ok(_) => {
-                        problem = Some((
-                            "the printer reported an unexpected state".into(),
-                            "Check the printer's display".into(),
+                        problem = Some(Trouble::new(
+                            "unexpected-state",
+                            None,
+                            "the printer reported an unexpected state",
+                            "Check the printer's display",
                         ));
                     }
                     Err(e) => {
                         if e.is_disconnect() {
                             self.stored_for = None;
                         }
-                        problem = Some((
+                        problem = Some(Trouble::new(
+                            "link-error",
+                            Some(e.to_string()),
                             e.to_string(),
-                            "Check the printer is on, connected and not showing an error".into(),
+                            "Check the printer is on, connected and not showing an error",
                         ));
                     }
                 }
             }
             // The printer needs a person. The label stays SENT: when the printer is fixed it finishes the
             // label it holds (a Zebra keeps its buffer); a label lost on the way is caught at the scan.
-            let Some((reason, remedy)) = problem.clone() else {
+            let Some(trouble) = problem.clone() else {
                 continue;
             };
             // Any printer trouble may mean it restarted and forgot the stored format.
             self.stored_for = None;
-            self.emit_printer(
-                PrinterState::Problem,
-                Some(reason.clone()),
-                Some(remedy.clone()),
-            );
+            self.emit_printer(PrinterState::Problem, Some(&trouble));
             self.emit_line(LineState::Paused {
-                reason: reason.clone(),
-                remedy: remedy.clone(),
+                reason: trouble.what.clone(),
+                remedy: trouble.todo.clone(),
+                key: trouble.key,
+                args: trouble.args(),
             });
             self.poll_commands();
             let gave_up = paused_at.elapsed() >= Duration::from_secs(self.line.pause_timeout_secs);
             if self.signals.cancel || gave_up || (self.signals.stop && self.commands.is_none()) {
                 self.signals.cancel = false;
-                let why = format!("printer error while printing: {reason}");
+                let why = RejectReason::PrinterError {
+                    key: trouble.key,
+                    arg: trouble.arg.clone().unwrap_or_default(),
+                    detail: trouble.what.clone(),
+                };
                 self.reject(job, rec, &why)?;
                 if gave_up {
-                    return Err(EngineError::PrinterNotFixed { reason });
+                    return Err(EngineError::PrinterNotFixed {
+                        reason: trouble.what,
+                    });
                 }
                 return Ok(Printed::Rejected);
             }
@@ -815,15 +882,25 @@ impl Station {
         }
     }
 
-    fn reject(&mut self, job: JobId, rec: &CodeRecord, reason: &str) -> Result<(), EngineError> {
-        self.ledger.reject(rec.id, job, reason, &self.actor)?;
+    fn reject(
+        &mut self,
+        job: JobId,
+        rec: &CodeRecord,
+        why: &RejectReason,
+    ) -> Result<(), EngineError> {
+        let reason = why.text();
+        let args = why.args();
+        self.ledger
+            .reject_keyed(rec.id, job, &reason, why.key(), &args, &self.actor)?;
         self.counters.rejected += 1;
-        self.failure(reason);
+        self.failure(&reason);
         self.emit(Event::Label {
             code: rec.id,
             masked: rec.code.masked(),
             phase: LabelPhase::Rejected {
-                reason: reason.to_owned(),
+                reason,
+                key: why.key(),
+                args,
             },
             preview: None,
         });
@@ -846,18 +923,15 @@ impl Station {
             .unwrap_or(0)
     }
 
-    pub(crate) fn emit_printer(
-        &self,
-        state: PrinterState,
-        detail: Option<String>,
-        remedy: Option<String>,
-    ) {
+    pub(crate) fn emit_printer(&self, state: PrinterState, trouble: Option<&Trouble>) {
         self.emit(Event::Printer {
             printer: PrinterView {
                 device: self.printer_name.clone(),
                 state,
-                detail,
-                remedy,
+                detail: trouble.map(|t| t.what.clone()),
+                remedy: trouble.map(|t| t.todo.clone()),
+                key: trouble.map(|t| t.key),
+                args: trouble.map(Trouble::args).unwrap_or_default(),
             },
         });
     }
@@ -907,28 +981,52 @@ impl Station {
                 Some(ScannerEvent::State(s)) => self.emit_scanner(&s),
                 Some(ScannerEvent::Incomplete(_)) => self.notice(
                     Severity::Warning,
+                    "scan-cut-off",
+                    vec![],
                     "The scan was cut off (scanner disconnected): scan again",
                 ),
                 Some(ScannerEvent::UnmappedKeys { .. }) => self.notice(
                     Severity::Warning,
+                    "scanner-unmapped-keys",
+                    vec![],
                     "The scanner sent keys the station cannot map: set the scanner to USB-CDC mode, then scan again",
                 ),
                 Some(ScannerEvent::Overlong { len, cap, .. }) => self.notice(
                     Severity::Warning,
+                    "scanner-noise",
+                    vec![len.to_string(), cap.to_string()],
                     &format!("Scanner noise ignored ({len} bytes, over the {cap}-byte limit): scan again"),
                 ),
-                Some(ScannerEvent::BadReport { reason, .. }) => {
-                    self.notice(Severity::Warning, &format!("Scanner report ignored: {reason}"))
-                }
+                Some(ScannerEvent::BadReport { reason, .. }) => self.notice(
+                    Severity::Warning,
+                    "scanner-bad-report",
+                    vec![reason.to_string()],
+                    &format!("Scanner report ignored: {reason}"),
+                ),
             }
         }
     }
 
-    pub(crate) fn notice(&self, severity: Severity, message: &str) {
+    /// Tell the screens something: `key` (one of [`NOTICE_KEYS`](super::words::NOTICE_KEYS)) and `args`
+    /// for the worker's language, `message` in English.
+    pub(crate) fn notice(
+        &self,
+        severity: Severity,
+        key: &'static str,
+        args: Vec<String>,
+        message: &str,
+    ) {
         self.emit(Event::Notice {
             severity,
             message: message.to_owned(),
+            key,
+            args,
         });
+    }
+
+    /// Tell the screens an error that ended what they asked for.
+    pub(crate) fn notice_error(&self, e: &EngineError) {
+        self.notice(Severity::Alert, e.key(), e.args(), &e.to_string());
     }
 
     fn emit_verdict(&self, verdict: &ScanVerdict) {
@@ -949,19 +1047,7 @@ impl Station {
     }
 
     fn verdict_name(verdict: &ScanVerdict) -> &'static str {
-        match verdict {
-            ScanVerdict::Match { .. } => "MATCH",
-            ScanVerdict::Mismatch { kind, .. } => match kind {
-                MismatchKind::SeparatorsMissing => "SEPARATORS_MISSING",
-                MismatchKind::AlreadyVerified { .. } => "ALREADY_VERIFIED",
-                MismatchKind::OurOther { .. } => "OUR_OTHER",
-                MismatchKind::Foreign => "FOREIGN",
-            },
-            ScanVerdict::NotGs1 { .. } => "NOT_GS1",
-            ScanVerdict::Unreadable { .. } => "UNREADABLE",
-            ScanVerdict::Retail { .. } => "RETAIL",
-            ScanVerdict::Timeout => "TIMEOUT",
-        }
+        verdict.name()
     }
 
     /// Inline: wait for the scan of the sticker just printed and judge it.
@@ -982,13 +1068,13 @@ impl Station {
             let scan = self.next_scan(deadline)?;
             if self.signals.cancel || self.signals.unreadable {
                 let why = if self.signals.unreadable {
-                    "the worker reported the sticker unreadable"
+                    RejectReason::WorkerUnreadable
                 } else {
-                    "the label was cancelled at the station"
+                    RejectReason::Cancelled
                 };
                 self.signals.cancel = false;
                 self.signals.unreadable = false;
-                self.reject(job, rec, why)?;
+                self.reject(job, rec, &why)?;
                 return Ok(Scanned::Rejected);
             }
             let Some((raw, aim, arrived)) = scan else {
@@ -1002,7 +1088,10 @@ impl Station {
                 }
                 let verdict = ScanVerdict::Timeout;
                 self.emit_verdict(&verdict);
-                self.reject(job, rec, &format!("no scan within {} s", timeout.as_secs()))?;
+                let why = RejectReason::NoScan {
+                    secs: timeout.as_secs(),
+                };
+                self.reject(job, rec, &why)?;
                 return Ok(Scanned::Rejected);
             };
             let current = self.ledger.code(rec.id)?;
@@ -1058,7 +1147,9 @@ impl Station {
                             self.counters.alerts += 1;
                             self.failure(&other.message());
                             if self.is_stopped() {
-                                let why = format!("stopped on {}: {}", name, other.message());
+                                let why = RejectReason::StoppedOnWrongScan {
+                                    verdict: other.clone(),
+                                };
                                 self.failures -= 1;
                                 self.reject(job, rec, &why)?;
                                 return Ok(Scanned::Rejected);
@@ -1068,7 +1159,10 @@ impl Station {
                             // Unreadable, not GS1, separators missing: the worker may scan again.
                             bad_reads += 1;
                             if bad_reads > self.line.rescans {
-                                self.reject(job, rec, &other.message())?;
+                                let why = RejectReason::RescansFailed {
+                                    verdict: other.clone(),
+                                };
+                                self.reject(job, rec, &why)?;
                                 return Ok(Scanned::Rejected);
                             }
                         }
@@ -1096,6 +1190,8 @@ impl Station {
                 if Instant::now() >= deadline {
                     self.notice(
                         Severity::Info,
+                        "roll-waiting",
+                        vec![waiting.to_string()],
                         &format!(
                             "{waiting} printed stickers wait on the roll; scan them when applied"
                         ),
@@ -1317,12 +1413,12 @@ impl Station {
         if !exact {
             self.ledger
                 .record_scan(raw, aim, "CONFIRM_MISMATCH", Some(rec.id), None)?;
+            let masked = rec.code.masked();
             self.notice(
                 Severity::Alert,
-                &format!(
-                    "This scan is not {} byte for byte: not confirmed",
-                    rec.code.masked()
-                ),
+                "confirm-mismatch",
+                vec![masked.clone()],
+                &format!("This scan is not {masked} byte for byte: not confirmed"),
             );
             return Ok(false);
         }

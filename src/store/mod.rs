@@ -670,9 +670,26 @@ impl Ledger {
         reason: &str,
         actor: &Actor,
     ) -> Result<(), StoreError> {
+        self.reject_keyed(id, job, reason, "", &[], actor)
+    }
+
+    /// [`reject`](Ledger::reject), with the reason also as a key and its values (see the engine's
+    /// `words::REASON_KEYS`), so screens word it in the reader's language. An empty key stores none.
+    pub fn reject_keyed(
+        &mut self,
+        id: CodeId,
+        job: JobId,
+        reason: &str,
+        key: &str,
+        args: &[String],
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         apply(&tx, id, Move::Reject, actor, Some(job), Some(reason), at)?;
+        if !key.is_empty() {
+            set_reason_key(&tx, id, key, args)?;
+        }
         finish_attempt(&tx, id, at, "REJECTED")?;
         tx.commit()?;
         Ok(())
@@ -717,6 +734,7 @@ impl Ledger {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         apply(&tx, id, Move::RegistryRefuse, actor, None, Some(reason), at)?;
+        set_reason_key(&tx, id, "registry-refused", &[reason.to_owned()])?;
         tx.execute(
             "UPDATE outbox SET status = 'REJECTED', last_error = ?2 WHERE code_id = ?1 AND kind = 'UTILISATION'",
             params![id.0, reason],
@@ -776,6 +794,12 @@ impl Ledger {
                 None,
                 Some(&reason),
                 at,
+            )?;
+            set_reason_key(
+                &tx,
+                CodeId(id),
+                "station-stopped",
+                &[state.as_str().to_owned()],
             )?;
             finish_attempt(&tx, CodeId(id), at, "INTERRUPTED")?;
             report.to_review.push((CodeId(id), state));
@@ -1174,6 +1198,24 @@ fn record_match(
     Ok(())
 }
 
+/// Key the reason [`apply`] just wrote (it clears the key with every move).
+fn set_reason_key(
+    tx: &Transaction<'_>,
+    id: CodeId,
+    key: &str,
+    args: &[String],
+) -> Result<(), StoreError> {
+    let args = serde_json::to_string(args).map_err(|e| StoreError::Corrupt {
+        path: PathBuf::from("ledger"),
+        detail: format!("reason values: {e}"),
+    })?;
+    tx.execute(
+        "UPDATE codes SET reason_key = ?2, reason_args = ?3 WHERE id = ?1",
+        params![id.0, key, args],
+    )?;
+    Ok(())
+}
+
 /// The one place where a code changes state. Checks the move against [`state::TRANSITIONS`], the actor's
 /// role, and the job that holds the code; writes the new state and the event row. Returns the old state.
 fn apply(
@@ -1253,6 +1295,7 @@ fn apply(
     );
     tx.execute(
         "UPDATE codes SET state = ?2, job_id = ?3, state_at = ?4, reason = ?5,
+             reason_key = NULL, reason_args = NULL,
              verified_at = CASE WHEN ?2 = 'VERIFIED' THEN ?4 ELSE verified_at END
          WHERE id = ?1",
         params![

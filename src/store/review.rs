@@ -16,7 +16,13 @@ pub struct ReviewItem {
     /// GTIN and serial only, never the crypto tail.
     pub masked: String,
     pub state: CodeState,
+    /// Why, in English.
     pub reason: Option<String>,
+    /// Why, as a key for screens to word in the reader's language (the engine's `words::REASON_KEYS`),
+    /// None for reasons with no key (written before keys, or by hand).
+    pub reason_key: Option<String>,
+    /// The key's values.
+    pub reason_args: Vec<String>,
     pub at_ms: i64,
     /// Who (or what) made the move that put the code here.
     pub actor: String,
@@ -33,7 +39,8 @@ impl Ledger {
             "SELECT c.id, c.gtin, c.state, c.reason, c.state_at,
                     (SELECT e.actor FROM code_events e WHERE e.code_id = c.id ORDER BY e.id DESC LIMIT 1),
                     (SELECT count(*) FROM print_attempts p WHERE p.code_id = c.id AND p.zpl IS NOT NULL),
-                    (SELECT count(*) FROM print_attempts p WHERE p.code_id = c.id)
+                    (SELECT count(*) FROM print_attempts p WHERE p.code_id = c.id),
+                    c.reason_key, c.reason_args
              FROM codes c WHERE c.state IN ('REJECTED', 'NEEDS_REVIEW')
              ORDER BY c.state_at, c.id LIMIT ?1",
         )?;
@@ -47,11 +54,17 @@ impl Ledger {
                 r.get::<_, Option<String>>(5)?,
                 r.get::<_, i64>(6)?,
                 r.get::<_, i64>(7)?,
+                r.get::<_, Option<String>>(8)?,
+                r.get::<_, Option<String>>(9)?,
             ))
         })?;
         let mut out = Vec::new();
         for row in rows {
-            let (id, gtin, state, reason, at_ms, actor, with_zpl, attempts) = row?;
+            let (id, gtin, state, reason, at_ms, actor, with_zpl, attempts, key, args) = row?;
+            // Values that do not parse only cost the translation: the English reason stays.
+            let reason_args = args
+                .and_then(|a| serde_json::from_str::<Vec<String>>(&a).ok())
+                .unwrap_or_default();
             let state: CodeState = state.parse().map_err(|e| corrupt_row(&self.path, e))?;
             let masked = self.code(CodeId(id))?.code.masked();
             out.push(ReviewItem {
@@ -60,6 +73,8 @@ impl Ledger {
                 masked,
                 state,
                 reason,
+                reason_key: key.filter(|k| !k.is_empty()),
+                reason_args,
                 at_ms,
                 actor: actor.unwrap_or_default(),
                 has_label: with_zpl > 0,

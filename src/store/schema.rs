@@ -251,6 +251,28 @@ CREATE TABLE sync_state (
     r#"
 CREATE INDEX codes_pool_next ON codes (gtin, state, expires_at IS NULL, expires_at, id);
 "#,
+    // 6: why a code waits for review, as a key and its values (a JSON array of strings) beside the English
+    // `reason`, so the review screen words it in the supervisor's language. Cleared with `reason` when the
+    // code moves on. Codes already waiting are keyed from the engine's fixed English sentences; any other
+    // reason keeps no key and shows in English.
+    r#"
+ALTER TABLE codes ADD COLUMN reason_key TEXT;
+ALTER TABLE codes ADD COLUMN reason_args TEXT;
+UPDATE codes SET reason_key = 'worker-unreadable', reason_args = '[]'
+    WHERE state IN ('REJECTED', 'NEEDS_REVIEW') AND reason = 'the worker reported the sticker unreadable';
+UPDATE codes SET reason_key = 'cancelled', reason_args = '[]'
+    WHERE state IN ('REJECTED', 'NEEDS_REVIEW') AND reason = 'the label was cancelled at the station';
+UPDATE codes SET reason_key = 'maybe-not-sent', reason_args = '[]'
+    WHERE state IN ('REJECTED', 'NEEDS_REVIEW')
+      AND reason = 'the label may not have reached the printer (the link failed while sending): if a sticker came out, set it aside for the supervisor';
+UPDATE codes SET reason_key = 'no-scan', reason_args = json_array(substr(reason, 16, length(reason) - 17))
+    WHERE state IN ('REJECTED', 'NEEDS_REVIEW') AND reason GLOB 'no scan within [0-9]* s'
+      AND substr(reason, 16, length(reason) - 17) NOT GLOB '*[^0-9]*';
+UPDATE codes SET reason_key = 'station-stopped',
+                 reason_args = json_array(substr(reason, 41, instr(reason, ':') - 41))
+    WHERE state IN ('REJECTED', 'NEEDS_REVIEW')
+      AND reason GLOB 'the station stopped while this code was [A-Z]*: check whether its sticker was printed or applied';
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`]. Runs inside the migration transaction, so the

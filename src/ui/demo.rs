@@ -124,6 +124,13 @@ pub struct StationGuard {
     _line: Option<VirtualLine>,
 }
 
+impl StationGuard {
+    /// The virtual printer's front panel (faults), when the printer is `sim:`.
+    pub fn printer(&self) -> Option<&crate::virtual_printer::VirtualPrinterHandle> {
+        self._line.as_ref().map(|l| &l.printer)
+    }
+}
+
 /// `labelstation run` with the touchscreen: the configured station. `registry_test` backs the Settings
 /// button (None: it shows the configured URL and points at the status strip).
 pub fn run_station_ui(

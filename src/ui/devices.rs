@@ -24,6 +24,8 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
             d.set_printer_device(printer.device.into());
             d.set_printer_detail(printer.detail.unwrap_or_default().into());
             d.set_printer_remedy(printer.remedy.unwrap_or_default().into());
+            d.set_printer_key(printer.key.unwrap_or_default().into());
+            d.set_printer_args(super::line::args(printer.args));
         }
         Event::Scanner { scanner } => {
             d.set_scanner_connected(scanner.connected);

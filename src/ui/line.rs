@@ -7,8 +7,7 @@ use super::reader::ProductInfo;
 use super::{AppWindow, LineAdapter, ProductRow, Shared, image};
 use crate::codes::Gtin;
 use crate::engine::{Command, Event, LabelPhase, LineState, Mode, Severity};
-use crate::store::CodeState;
-use crate::verdict::{MismatchKind, ScanVerdict};
+use crate::verdict::ScanVerdict;
 
 pub(super) fn wire(app: &AppWindow, shared: &Shared) {
     let line = app.global::<LineAdapter>();
@@ -106,27 +105,6 @@ fn show_products(app: &AppWindow, shared: &Shared, filter: &str) {
         .set_products(ModelRc::new(VecModel::from(rows)));
 }
 
-/// The banner's kind for a verdict (the screen words it in the worker's language).
-pub(crate) fn verdict_kind(v: &ScanVerdict) -> &'static str {
-    match v {
-        ScanVerdict::Match { .. } => "match",
-        ScanVerdict::Mismatch { kind, .. } => match kind {
-            MismatchKind::SeparatorsMissing => "separators",
-            MismatchKind::AlreadyVerified { .. } => "already",
-            MismatchKind::OurOther {
-                state: CodeState::Printed,
-                ..
-            } => "wrong-printed",
-            MismatchKind::OurOther { .. } => "wrong",
-            MismatchKind::Foreign => "foreign",
-        },
-        ScanVerdict::NotGs1 { .. } => "not-gs1",
-        ScanVerdict::Unreadable { .. } => "unreadable",
-        ScanVerdict::Retail { .. } => "retail",
-        ScanVerdict::Timeout => "timeout",
-    }
-}
-
 fn severity(s: Severity) -> &'static str {
     match s {
         Severity::Ok => "ok",
@@ -134,6 +112,13 @@ fn severity(s: Severity) -> &'static str {
         Severity::Warning => "warning",
         Severity::Alert => "alert",
     }
+}
+
+/// An engine sentence's values, for a `Words` function.
+pub(super) fn args(v: Vec<String>) -> ModelRc<SharedString> {
+    ModelRc::new(VecModel::from(
+        v.into_iter().map(SharedString::from).collect::<Vec<_>>(),
+    ))
 }
 
 fn n(v: u64) -> i32 {
@@ -184,11 +169,13 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
                 ScanVerdict::Retail { gtin } => gtin.clone(),
                 _ => String::new(),
             };
-            l.set_verdict_kind(verdict_kind(&verdict).into());
+            l.set_verdict_kind(verdict.kind().into());
             l.set_verdict_message(message.into());
             l.set_verdict_code(code.into());
         }
         Event::Line { line } => {
+            let mut key = "";
+            let mut values = Vec::new();
             let (kind, detail, remedy) = match line {
                 LineState::Idle => ("idle", String::new(), String::new()),
                 LineState::Running { done, total, .. } => {
@@ -207,11 +194,26 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
                     l.set_done(n(waiting));
                     ("awaiting-batch", String::new(), String::new())
                 }
-                LineState::Paused { reason, remedy } => {
-                    ("paused", reason.clone(), { format!("{reason}: {remedy}") })
+                LineState::Paused {
+                    reason,
+                    remedy,
+                    key: k,
+                    args: a,
+                } => {
+                    (key, values) = (k, a);
+                    ("paused", reason, remedy)
                 }
-                LineState::Stopped { reason } => ("stopped", String::new(), reason),
+                LineState::Stopped {
+                    reason,
+                    key: k,
+                    args: a,
+                } => {
+                    (key, values) = (k, a);
+                    ("stopped", String::new(), reason)
+                }
             };
+            l.set_line_key(key.into());
+            l.set_line_args(args(values));
             l.set_line_kind(kind.into());
             l.set_line_detail(detail.into());
             l.set_line_remedy(remedy.into());
@@ -226,8 +228,12 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
         Event::Notice {
             severity: s,
             message,
+            key,
+            args: values,
         } => {
             l.set_notice(message.into());
+            l.set_notice_key(key.into());
+            l.set_notice_args(args(values));
             l.set_notice_severity(severity(s).into());
         }
         _ => {}

@@ -72,7 +72,8 @@ pub enum Update {
         scanners: Vec<(String, String)>,
     },
     RegistryTested(String),
-    Saved(String),
+    /// Settings saved to the config file (its path), or why not.
+    Saved(Result<PathBuf, String>),
     Failed(String),
 }
 
@@ -246,8 +247,12 @@ fn apply(app: &AppWindow, shared: &Shared, update: Update) {
         Update::RegistryTested(t) => app
             .global::<SettingsAdapter>()
             .set_registry_test_result(t.into()),
-        Update::Saved(t) => app.global::<SettingsAdapter>().set_save_result(t.into()),
-        Update::Failed(t) => app.global::<ReviewAdapter>().set_result(t.into()),
+        Update::Saved(r) => settings::saved(app, r),
+        Update::Failed(t) => {
+            let r = app.global::<ReviewAdapter>();
+            r.set_result(t.into());
+            r.set_result_key(slint::SharedString::new());
+        }
     }
 }
 

@@ -145,10 +145,10 @@ impl Reader {
                 scanner,
                 template,
                 dpi,
-            } => Update::Saved(match self.save(printer, scanner, template, dpi) {
-                Ok(path) => format!("In use now, and saved to {}", path.display()),
-                Err(e) => format!("Not saved: {e:#}"),
-            }),
+            } => Update::Saved(
+                self.save(printer, scanner, template, dpi)
+                    .map_err(|e| format!("{e:#}")),
+            ),
         }
     }
 

@@ -25,6 +25,7 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
                 r.set_pin_busy(true);
                 r.set_pin_error_kind(SharedString::new());
                 r.set_pin_error(SharedString::new());
+                r.set_pin_error_key(SharedString::new());
             }
             shared.send(Command::SupervisorLogin {
                 name: "supervisor".into(),
@@ -143,27 +144,34 @@ pub(super) fn apply_event(app: &AppWindow, shared: &Shared, e: Event) {
 
 /// A refused PIN arrives as an alert notice while the sign-in is pending.
 pub(super) fn on_notice(app: &AppWindow, shared: &Shared, e: &Event) {
-    let Event::Notice { severity, message } = e else {
+    let Event::Notice {
+        severity,
+        message,
+        key,
+        args,
+    } = e
+    else {
         return;
     };
     let r = app.global::<ReviewAdapter>();
     if *severity == Severity::Alert && shared.with_state(|s| std::mem::take(&mut s.pin_pending)) {
         r.set_pin_busy(false);
-        let kind = if message.contains("wrong supervisor PIN") {
-            "wrong"
-        } else if message.starts_with("Too many wrong PINs") {
-            "locked"
-        } else if message.contains("no supervisor PIN is set") {
-            "not-set"
-        } else {
-            "other"
+        let kind = match *key {
+            "pin-wrong" => "wrong",
+            "pin-locked" => "locked",
+            "pin-not-set" => "not-set",
+            _ => "other",
         };
         r.set_pin_error_kind(kind.into());
         r.set_pin_error(message.as_str().into());
+        r.set_pin_error_key((*key).into());
+        r.set_pin_error_args(super::line::args(args.clone()));
         return;
     }
     if !r.get_action().is_empty() {
         r.set_result(message.as_str().into());
+        r.set_result_key((*key).into());
+        r.set_result_args(super::line::args(args.clone()));
         r.set_action(SharedString::new());
     }
 }
@@ -183,6 +191,8 @@ pub(super) fn set_queue(app: &AppWindow, shared: &Shared, items: Vec<ReviewItem>
             id: i32::try_from(i.id.0).unwrap_or(-1),
             masked: i.masked.as_str().into(),
             reason: i.reason.clone().unwrap_or_default().into(),
+            reason_key: i.reason_key.clone().unwrap_or_default().into(),
+            reason_args: super::line::args(i.reason_args.clone()),
             time: super::local_time(i.at_ms).into(),
             actor: i.actor.as_str().into(),
             state: i.state.as_str().into(),
@@ -253,6 +263,7 @@ pub(super) fn exported(app: &AppWindow, r: Result<PathBuf, String>) {
         Err(e) => {
             a.set_export_path(SharedString::new());
             a.set_result(e.into());
+            a.set_result_key(SharedString::new());
         }
     }
 }

@@ -56,6 +56,7 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, ctx: &UiContext) {
             let Some(app) = weak.upgrade() else { return };
             let s = app.global::<SettingsAdapter>();
             s.set_save_result("…".into());
+            s.set_save_key(SharedString::new());
             // The engine applies them first; only settings that work are saved (Event::Settings).
             shared.send(Command::ApplySettings(DeviceChoice {
                 printer: s.get_printer_uri().trim().to_owned(),
@@ -105,6 +106,26 @@ fn language_file(data_dir: &Path) -> PathBuf {
     data_dir.join(LANGUAGE_FILE)
 }
 
+/// The config file took the applied settings, or not.
+pub(super) fn saved(app: &AppWindow, r: Result<PathBuf, String>) {
+    let (english, key, value) = match r {
+        Ok(path) => (
+            format!("In use now, and saved to {}", path.display()),
+            "settings-saved",
+            path.display().to_string(),
+        ),
+        Err(e) => (
+            format!("In use now, but not saved for the next start: {e}"),
+            "settings-not-saved",
+            e,
+        ),
+    };
+    let s = app.global::<SettingsAdapter>();
+    s.set_save_result(english.into());
+    s.set_save_key(key.into());
+    s.set_save_args(super::line::args(vec![value]));
+}
+
 /// Settings the engine applied are saved for the next start (when this station has a config file).
 fn on_settings(app: &AppWindow, shared: &Shared, e: &Event) {
     let Event::Settings {
@@ -114,12 +135,16 @@ fn on_settings(app: &AppWindow, shared: &Shared, e: &Event) {
         template,
         dpi,
         message,
+        key,
+        args,
     } = e
     else {
         return;
     };
     let s = app.global::<SettingsAdapter>();
     s.set_save_result(message.as_str().into());
+    s.set_save_key((*key).into());
+    s.set_save_args(super::line::args(args.clone()));
     if *applied && s.get_can_save() {
         shared.ask(Ask::Save {
             printer: printer.clone(),

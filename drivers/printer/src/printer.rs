@@ -147,6 +147,17 @@ pub enum JobOutcome {
 }
 
 impl JobOutcome {
+    /// A stable key for the [`remedy`](JobOutcome::remedy), for screens that word it in the
+    /// worker's language: the problem's [`Problem::key`], or `no-status-channel`.
+    #[must_use]
+    pub fn key(&self) -> Option<&'static str> {
+        match self {
+            Self::Done => None,
+            Self::Blocked { problem, .. } => Some(problem.key()),
+            Self::Unknown { .. } => Some("no-status-channel"),
+        }
+    }
+
     /// The instruction for the worker, when there is something to do.
     #[must_use]
     pub fn remedy(&self) -> Option<&'static str> {

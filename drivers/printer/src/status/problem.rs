@@ -66,6 +66,63 @@ pub enum Problem {
 }
 
 impl Problem {
+    /// Every key [`key`](Problem::key) returns, for screens that word each problem in the worker's
+    /// language (a test checks each has a translation).
+    pub const ALL_KEYS: &'static [&'static str] = &[
+        "no-status-reply",
+        "paper-out",
+        "ribbon-out",
+        "head-open",
+        "paused",
+        "buffer-full",
+        "corrupt-ram",
+        "under-temperature",
+        "over-temperature",
+        "cutter-fault",
+        "head-over-temperature",
+        "motor-over-temperature",
+        "bad-head-element",
+        "head-detection-error",
+        "invalid-firmware-config",
+        "head-thermistor-open",
+        "unrecognised-error",
+        "needs-calibration",
+        "clean-head",
+        "replace-head",
+        "paper-near-end",
+        "unrecognised-warning",
+    ];
+
+    /// A stable, language-neutral name for the problem: screens word it from this (the English
+    /// [`remedy`](Problem::remedy) stays for logs and the CLI). Never renamed once shipped.
+    #[must_use]
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::NoStatusReply => "no-status-reply",
+            Self::PaperOut => "paper-out",
+            Self::RibbonOut => "ribbon-out",
+            Self::HeadOpen => "head-open",
+            Self::Paused => "paused",
+            Self::BufferFull => "buffer-full",
+            Self::CorruptRam => "corrupt-ram",
+            Self::UnderTemperature => "under-temperature",
+            Self::OverTemperature => "over-temperature",
+            Self::CutterFault => "cutter-fault",
+            Self::HeadOverTemperature => "head-over-temperature",
+            Self::MotorOverTemperature => "motor-over-temperature",
+            Self::BadHeadElement => "bad-head-element",
+            Self::HeadDetectionError => "head-detection-error",
+            Self::InvalidFirmwareConfig => "invalid-firmware-config",
+            Self::HeadThermistorOpen => "head-thermistor-open",
+            Self::UnrecognisedError { .. } => "unrecognised-error",
+            Self::NeedsCalibration => "needs-calibration",
+            Self::CleanHead => "clean-head",
+            Self::ReplaceHead => "replace-head",
+            Self::PaperNearEnd => "paper-near-end",
+            Self::UnrecognisedWarning { .. } => "unrecognised-warning",
+        }
+    }
+
     /// The one-line instruction shown to the worker.
     #[must_use]
     pub fn remedy(&self) -> &'static str {
@@ -186,6 +243,12 @@ mod tests {
             assert!(!what.is_empty() && !action.is_empty(), "{p:?}: {r:?}");
             assert_eq!(p.to_string(), r);
         }
+    }
+
+    #[test]
+    fn every_problem_has_its_own_listed_key() {
+        let keys: Vec<&str> = ALL.iter().map(Problem::key).collect();
+        assert_eq!(keys, Problem::ALL_KEYS);
     }
 
     #[test]

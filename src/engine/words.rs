@@ -1,0 +1,298 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The engine's sentences for people, as stable keys with their values.
+//!
+//! Every sentence the engine shows a worker (a notice, a printer problem, why the line paused or stopped,
+//! why a label was rejected) carries a language-neutral key and its values next to the English text. The
+//! touchscreen words the key in the worker's language (`ui/words.slint`, one branch per key); the English
+//! text stays for the CLI, the logs and as the screen's fallback. Keys are never renamed once shipped:
+//! rejection keys are stored in the ledger. Each kind lists its keys here, and a test checks that every
+//! listed key has its branch in `ui/words.slint`.
+
+use super::pin::PinError;
+use super::station::EngineError;
+use crate::verdict::ScanVerdict;
+
+/// Keys of [`Event::Notice`](super::Event::Notice).
+pub const NOTICE_KEYS: &[&str] = &[
+    "scan-ignored-stopped",
+    "unlock-needs-pin",
+    "write-off-failed",
+    "write-off-needs-pin",
+    "sign-in-unavailable",
+    "pin-locked",
+    "pin-wrong",
+    "pin-not-set",
+    "pin-error",
+    "scan-cut-off",
+    "scanner-unmapped-keys",
+    "scanner-noise",
+    "scanner-bad-report",
+    "roll-waiting",
+    "confirm-mismatch",
+    "choose-product-first",
+    "run-finished",
+    "reprint-failed",
+    "reprint-needs-pin",
+    "confirmed",
+    "not-confirmed",
+    "confirm-failed",
+    "confirm-needs-pin",
+    "test-printed",
+    "test-print-problem",
+    "test-print-failed",
+    "product-not-registered",
+    // An [`EngineError`] told as a notice.
+    "storage-error",
+    "unknown-product",
+    "pool-empty",
+    "label-error",
+    "line-stopped",
+    "printer-not-fixed",
+    "scanner-error",
+    "printer-link-error",
+    "interrupted",
+];
+
+/// Keys of [`Event::Settings`](super::Event::Settings) and of the screen's save result.
+pub const SETTINGS_KEYS: &[&str] = &[
+    // args: printer, scanner, template, dpi.
+    "settings-applied",
+    "settings-need-pin",
+    // args: the error.
+    "settings-not-applied",
+    // args: the config file.
+    "settings-saved",
+    // args: the error.
+    "settings-not-saved",
+];
+
+/// Printer keys the engine adds to the driver's [`Problem::ALL_KEYS`] (in [`PrinterView`] and
+/// [`LineState::Paused`]): troubles of the link rather than of the printer.
+///
+/// [`Problem::ALL_KEYS`]: labelstation_printer::status::Problem::ALL_KEYS
+/// [`PrinterView`]: super::PrinterView
+/// [`LineState::Paused`]: super::LineState::Paused
+pub const ENGINE_PRINTER_KEYS: &[&str] = &[
+    // args: the error.
+    "send-failed",
+    "unexpected-state",
+    // args: the error.
+    "link-error",
+    "no-status",
+    // args: the error.
+    "offline",
+    // The link carries no replies (JobOutcome::Unknown).
+    "no-status-channel",
+];
+
+/// Every printer key: the driver's problems and the engine's own.
+pub fn printer_keys() -> Vec<&'static str> {
+    labelstation_printer::status::Problem::ALL_KEYS
+        .iter()
+        .chain(ENGINE_PRINTER_KEYS)
+        .copied()
+        .collect()
+}
+
+/// Keys of [`LineState::Stopped`](super::LineState::Stopped).
+pub const STOPPED_KEYS: &[&str] = &["too-many-failures", "line-locked"];
+
+/// Keys of rejection reasons: [`RejectReason::key`] and the ledger's own (written by the store when it
+/// moves a code to review).
+pub const REASON_KEYS: &[&str] = &[
+    "maybe-not-sent",
+    "printer-error",
+    "worker-unreadable",
+    "cancelled",
+    "no-scan",
+    "stopped-on-wrong-scan",
+    "rescans-failed",
+    // Written by the store (`Ledger::recover`, `Ledger::registry_refused`).
+    "station-stopped",
+    "registry-refused",
+];
+
+/// Why a label was rejected: a key for the screens, values, and the English text for the ledger's
+/// `reason` column, the CLI and the audit.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RejectReason {
+    /// The link failed while sending: the label may or may not be on paper.
+    MaybeNotSent,
+    /// The printer could not print it (cancelled or not fixed in time).
+    PrinterError {
+        /// The printer key (a [`Problem`](labelstation_printer::status::Problem) key or an engine one).
+        key: &'static str,
+        /// The printer key's value (an error text), or empty.
+        arg: String,
+        /// What was wrong, in English.
+        detail: String,
+    },
+    WorkerUnreadable,
+    Cancelled,
+    NoScan {
+        secs: u64,
+    },
+    /// Too many wrong scans in a row stopped the line on this label.
+    StoppedOnWrongScan {
+        verdict: ScanVerdict,
+    },
+    /// Unreadable (or not GS1, or separators missing) after every rescan allowed.
+    RescansFailed {
+        verdict: ScanVerdict,
+    },
+}
+
+impl RejectReason {
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::MaybeNotSent => "maybe-not-sent",
+            Self::PrinterError { .. } => "printer-error",
+            Self::WorkerUnreadable => "worker-unreadable",
+            Self::Cancelled => "cancelled",
+            Self::NoScan { .. } => "no-scan",
+            Self::StoppedOnWrongScan { .. } => "stopped-on-wrong-scan",
+            Self::RescansFailed { .. } => "rescans-failed",
+        }
+    }
+
+    /// The values the screen's sentence takes (verdicts as their kind, see [`ScanVerdict::kind`]).
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            Self::PrinterError { key, arg, detail } => {
+                vec![(*key).to_owned(), arg.clone(), detail.clone()]
+            }
+            Self::NoScan { secs } => vec![secs.to_string()],
+            Self::StoppedOnWrongScan { verdict } | Self::RescansFailed { verdict } => {
+                vec![verdict.kind().to_owned()]
+            }
+            Self::MaybeNotSent | Self::WorkerUnreadable | Self::Cancelled => Vec::new(),
+        }
+    }
+
+    /// The English text (as the ledger has always stored it).
+    pub fn text(&self) -> String {
+        match self {
+            Self::MaybeNotSent => "the label may not have reached the printer (the link failed while sending): if a sticker came out, set it aside for the supervisor".into(),
+            Self::PrinterError { detail, .. } => format!("printer error while printing: {detail}"),
+            Self::WorkerUnreadable => "the worker reported the sticker unreadable".into(),
+            Self::Cancelled => "the label was cancelled at the station".into(),
+            Self::NoScan { secs } => format!("no scan within {secs} s"),
+            Self::StoppedOnWrongScan { verdict } => {
+                format!("stopped on {}: {}", verdict.name(), verdict.message())
+            }
+            Self::RescansFailed { verdict } => verdict.message(),
+        }
+    }
+}
+
+impl EngineError {
+    /// The notice key this error is told with (one of [`NOTICE_KEYS`]).
+    pub fn key(&self) -> &'static str {
+        match self {
+            Self::Store(_) => "storage-error",
+            Self::UnknownProduct(_) => "unknown-product",
+            Self::PoolEmpty(_) => "pool-empty",
+            Self::Label(_) => "label-error",
+            Self::LineStopped { .. } => "line-stopped",
+            Self::PrinterNotFixed { .. } => "printer-not-fixed",
+            Self::Scanner(_) => "scanner-error",
+            Self::Printer(_) => "printer-link-error",
+            Self::Interrupted => "interrupted",
+        }
+    }
+
+    /// The values of the notice. Internal errors travel in English inside a translated frame.
+    pub fn args(&self) -> Vec<String> {
+        match self {
+            Self::Store(e) => vec![e.to_string()],
+            Self::UnknownProduct(g) | Self::PoolEmpty(g) => vec![g.to_string()],
+            Self::Label(e) | Self::Scanner(e) => vec![e.clone()],
+            Self::LineStopped { count, .. } => vec![count.to_string()],
+            Self::PrinterNotFixed { reason } => vec![reason.clone()],
+            Self::Printer(e) => vec![e.to_string()],
+            Self::Interrupted => Vec::new(),
+        }
+    }
+}
+
+/// The notice key for a refused PIN.
+pub fn pin_key(e: &PinError) -> &'static str {
+    match e {
+        PinError::Wrong => "pin-wrong",
+        PinError::NotSet => "pin-not-set",
+        _ => "pin-error",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_unique_within_each_kind() {
+        for keys in [
+            NOTICE_KEYS.iter().chain(SETTINGS_KEYS).copied().collect(),
+            printer_keys(),
+            STOPPED_KEYS.to_vec(),
+            REASON_KEYS.to_vec(),
+        ] {
+            let mut sorted = keys.clone();
+            sorted.sort_unstable();
+            sorted.dedup();
+            assert_eq!(sorted.len(), keys.len(), "{keys:?}");
+        }
+    }
+
+    #[test]
+    fn reject_reasons_keep_their_english_text_and_list_their_keys() {
+        let all = [
+            RejectReason::MaybeNotSent,
+            RejectReason::PrinterError {
+                key: "paper-out",
+                arg: String::new(),
+                detail: "Paper out".into(),
+            },
+            RejectReason::WorkerUnreadable,
+            RejectReason::Cancelled,
+            RejectReason::NoScan { secs: 30 },
+            RejectReason::StoppedOnWrongScan {
+                verdict: ScanVerdict::Timeout,
+            },
+            RejectReason::RescansFailed {
+                verdict: ScanVerdict::Timeout,
+            },
+        ];
+        for r in &all {
+            assert!(REASON_KEYS.contains(&r.key()), "{r:?}");
+            assert!(!r.text().is_empty());
+        }
+        assert_eq!(all[4].text(), "no scan within 30 s");
+        assert_eq!(all[4].args(), vec!["30".to_owned()]);
+        assert_eq!(
+            all[1].text(),
+            "printer error while printing: Paper out",
+            "the ledger's English text is unchanged"
+        );
+        assert_eq!(all[2].text(), "the worker reported the sticker unreadable");
+    }
+
+    #[test]
+    fn engine_errors_and_pin_errors_are_told_with_listed_keys() {
+        let errors = [
+            EngineError::Interrupted,
+            EngineError::Label("x".into()),
+            EngineError::Scanner("x".into()),
+            EngineError::LineStopped {
+                count: 3,
+                last: "x".into(),
+            },
+            EngineError::PrinterNotFixed { reason: "x".into() },
+        ];
+        for e in &errors {
+            assert!(NOTICE_KEYS.contains(&e.key()), "{e:?}");
+        }
+        for e in [PinError::Wrong, PinError::NotSet, PinError::BadFormat] {
+            assert!(NOTICE_KEYS.contains(&pin_key(&e)));
+        }
+    }
+}
