@@ -81,6 +81,28 @@ fn print_review_and_language() {
         WAIT,
         |a| a.global::<LineAdapter>().get_products().row_count() == 3
     ));
+    // Search with the on-screen keyboard (no keyboard at the station): "КР" finds only the trainers,
+    // Delete leaves "К" (in all three names), Clear shows all.
+    press(app, "ProductChooser::keyboard-toggle");
+    let key = |label: &str| {
+        ElementHandle::find_by_accessible_label(app, label)
+            .next()
+            .unwrap_or_else(|| panic!("no key {label} on screen"))
+            .invoke_accessible_default_action();
+    };
+    let shown = |a: &AppWindow| a.global::<LineAdapter>().get_products().row_count();
+    key("К");
+    key("Р");
+    assert_eq!(app.global::<LineAdapter>().get_product_filter(), "КР");
+    assert_eq!(shown(app), 1);
+    key("Delete");
+    assert_eq!(app.global::<LineAdapter>().get_product_filter(), "К");
+    assert_eq!(shown(app), 3);
+    key("Б");
+    assert_eq!(shown(app), 0);
+    key("Clear");
+    assert_eq!(shown(app), 3);
+    press(app, "ProductChooser::keyboard-toggle");
     press(app, "ProductChooser::product-row");
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_has_product()));
     assert_eq!(

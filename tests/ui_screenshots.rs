@@ -237,6 +237,23 @@ fn every_page_at_both_sizes() {
         shoot(&window, &out, "operator-en", size);
     }
 
+    // The product chooser with its on-screen keyboard (Kazakh letters when the screen speaks Kazakh).
+    line.set_choosing_product(true);
+    ui.pump(Duration::from_millis(200), |_| false);
+    i_slint_backend_testing::ElementHandle::find_by_element_id(
+        app,
+        "ProductChooser::keyboard-toggle",
+    )
+    .next()
+    .expect("the keyboard button")
+    .invoke_accessible_default_action();
+    for size in sizes {
+        lang("kk");
+        app.set_page(0);
+        shoot(&window, &out, "products-keyboard-kk", size);
+    }
+    line.set_choosing_product(false);
+
     // A bad sticker and a printer out of paper, in Russian.
     send(Event::Verdict {
         verdict: ScanVerdict::Mismatch {

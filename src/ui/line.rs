@@ -69,6 +69,23 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared) {
     }
     {
         let (shared, weak) = (shared.clone(), app.as_weak());
+        line.on_filter_key(move |key| {
+            let Some(app) = weak.upgrade() else { return };
+            let l = app.global::<LineAdapter>();
+            let mut text = l.get_product_filter().to_string();
+            match key.as_str() {
+                "" => text.clear(),
+                "\u{8}" => {
+                    text.pop();
+                }
+                k => text.push_str(k),
+            }
+            l.set_product_filter(text.as_str().into());
+            show_products(&app, &shared, &text);
+        });
+    }
+    {
+        let (shared, weak) = (shared.clone(), app.as_weak());
         line.on_filter_products(move |text| {
             if let Some(app) = weak.upgrade() {
                 show_products(&app, &shared, &text);
