@@ -689,7 +689,7 @@ fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
     use labelstation::config::LabelConfig;
     use labelstation::engine::{DeviceChoice, SimSetup, SwitchError};
     let dir = tempfile::tempdir().unwrap();
-    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 12, 31);
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 13, 31);
     let (st, _events, vline) = station(ledger, quick_worker(0.0), quick_line());
     let first = DeviceChoice {
         printer: "sim:".into(),
@@ -716,6 +716,18 @@ fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
     let err = st.apply_settings(&sup, &missing).unwrap_err();
     assert!(matches!(err, SwitchError::Device(_)), "{err:?}");
     assert!(err.to_string().contains("no-such-printer"), "{err}");
+    assert_eq!(st.device_choice(), first);
+    assert_eq!(st.run(&gtin, Mode::Inline, 1).unwrap().verified, 1);
+    // A printer that opens (a network printer on loopback) with a scanner address that does not parse:
+    // the printer that did open is let go again, and the station still runs on what it had.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let half = DeviceChoice {
+        printer: format!("tcp://{}", listener.local_addr().unwrap()),
+        scanner: "bogus://scanner".into(),
+        ..first.clone()
+    };
+    let err = st.apply_settings(&sup, &half).unwrap_err();
+    assert!(err.to_string().contains("bogus"), "{err}");
     assert_eq!(st.device_choice(), first);
     assert_eq!(st.run(&gtin, Mode::Inline, 1).unwrap().verified, 1);
     // A bad template file: refused, nothing changed.
@@ -760,5 +772,5 @@ fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
         )
         .unwrap();
     assert!(who.contains("lead"), "{who}");
-    accounted(&st, 12);
+    accounted(&st, 13);
 }

@@ -6,12 +6,13 @@
 //! that is not plugged in, a scanner the user may not read) leaves the station as it was, with the reason.
 //! A device whose address did not change is kept as it is (a serial port can be open only once).
 
-use labelstation_printer::PrinterUri;
 use labelstation_scanner::ScannerUri;
 
 use super::pin::Supervisor;
 use super::station::Station;
-use super::virtual_worker::{DeviceError, Devices, VirtualLine, WorkerConfig, open_devices};
+use super::virtual_worker::{
+    DeviceError, Devices, VirtualLine, WorkerConfig, open_devices, open_printer_alone,
+};
 use crate::config::LabelConfig;
 use crate::virtual_printer::PrinterSimConfig;
 
@@ -78,13 +79,14 @@ impl Station {
             scanner: choice.scanner != old.scanner,
             label: choice.label != old.label,
         };
-        let sim_involved = [&choice.printer, &choice.scanner, &old.printer, &old.scanner]
-            .iter()
-            .any(|u| is_sim(u));
         // The virtual printer renders at the head resolution: a new dpi is a new virtual printer.
         let sim_dpi = is_sim(&choice.printer) && choice.label.dpi != old.label.dpi;
-        if sim_involved && (done.printer || done.scanner || sim_dpi) {
-            // The virtual line comes as a pair (its worker scans what its printer prints).
+        // A virtual scanner reads what its own virtual printer prints: they come and go as a pair.
+        let need_printer = done.printer
+            || sim_dpi
+            || (done.scanner && (is_sim(&choice.scanner) || is_sim(&old.scanner)));
+        let need_scanner = done.scanner || (need_printer && is_sim(&choice.scanner));
+        if is_sim(&choice.scanner) && need_printer {
             let sim = PrinterSimConfig {
                 dpi: choice.label.dpi,
                 ..self.sim.printer.clone()
@@ -99,36 +101,42 @@ impl Station {
                 sim,
                 self.sim.worker.clone(),
             )?;
-            self.replace_printer(printer);
+            self.replace_printer(printer, virtual_line);
             self.scanner = scanner;
-            self.replace_line(virtual_line);
-            done.printer = true;
-            done.scanner = true;
         } else {
-            if done.printer {
-                let uri = PrinterUri::parse(&choice.printer).map_err(|source| {
-                    DeviceError::PrinterUri {
-                        uri: choice.printer.clone(),
-                        source,
-                    }
-                })?;
-                let (printer, vp) =
-                    crate::virtual_printer::open_printer(&uri, self.sim.printer.clone())
-                        .map_err(DeviceError::from)?;
-                drop(vp);
-                self.replace_printer(Box::new(printer));
+            // Open what changed first; only when all of it opened are the old devices let go. A device
+            // whose address stays is kept open (a serial port can be open only once).
+            let printer = match need_printer {
+                true => Some(open_printer_alone(
+                    &choice.printer,
+                    PrinterSimConfig {
+                        dpi: choice.label.dpi,
+                        ..self.sim.printer.clone()
+                    },
+                )?),
+                false => None,
+            };
+            let scanner = match need_scanner {
+                true => {
+                    let uri = ScannerUri::parse(&choice.scanner).map_err(|source| {
+                        DeviceError::ScannerUri {
+                            uri: choice.scanner.clone(),
+                            source,
+                        }
+                    })?;
+                    Some(labelstation_scanner::open(&uri).map_err(DeviceError::from)?)
+                }
+                false => None,
+            };
+            if let Some((printer, line)) = printer {
+                self.replace_printer(printer, line);
             }
-            if done.scanner {
-                let uri = ScannerUri::parse(&choice.scanner).map_err(|source| {
-                    DeviceError::ScannerUri {
-                        uri: choice.scanner.clone(),
-                        source,
-                    }
-                })?;
-                let opened = labelstation_scanner::open(&uri).map_err(DeviceError::from)?;
+            if let Some(opened) = scanner {
                 self.scanner = opened.scanner;
             }
         }
+        done.printer = need_printer;
+        done.scanner = need_scanner;
         self.template = template;
         // A stored format (^DF) belongs to the old template and printer: send it again.
         self.stored_for = None;
@@ -137,12 +145,13 @@ impl Station {
         Ok(done)
     }
 
-    fn replace_printer(&mut self, printer: Box<dyn labelstation_printer::Printer>) {
+    fn replace_printer(
+        &mut self,
+        printer: Box<dyn labelstation_printer::Printer>,
+        line: Option<VirtualLine>,
+    ) {
         self.printer_name = printer.describe();
         self.printer = printer;
-    }
-
-    fn replace_line(&mut self, line: Option<VirtualLine>) {
         self.own_line = line;
     }
 

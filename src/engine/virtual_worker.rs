@@ -126,36 +126,56 @@ pub fn open_devices(
         }
         (_, ScannerUri::Sim { .. }) => Err(DeviceError::SimScannerNeedsSimPrinter),
         (p, s) => {
-            let (printer, vp) = crate::virtual_printer::open_printer(&p, printer_sim)?;
+            let (printer, virtual_line) = printer_alone(&p, printer_sim)?;
             let opened = labelstation_scanner::open(&s)?;
-            // A virtual printer with a real scanner: the printer stays up while the station runs.
-            let virtual_line = vp.map(|vp| {
-                let handle = vp.handle();
-                let stop = Arc::new(AtomicBool::new(false));
-                let flag = stop.clone();
-                let worker = std::thread::Builder::new()
-                    .name("virtual-printer-keeper".into())
-                    .spawn(move || {
-                        while !flag.load(Ordering::Relaxed) {
-                            while vp.printed().try_recv().is_ok() {}
-                            std::thread::sleep(Duration::from_millis(50));
-                        }
-                    })
-                    .ok();
-                VirtualLine {
-                    printer: handle,
-                    counts: Arc::default(),
-                    stop,
-                    worker,
-                }
-            });
             Ok(Devices {
-                printer: Box::new(printer),
+                printer,
                 scanner: opened.scanner,
                 virtual_line,
             })
         }
     }
+}
+
+/// Open a printer without a scanner. A virtual one (with a real scanner) stays up, its labels taken off
+/// the head, while the returned line lives.
+pub fn open_printer_alone(
+    printer_uri: &str,
+    printer_sim: PrinterSimConfig,
+) -> Result<(Box<dyn labelstation_printer::Printer>, Option<VirtualLine>), DeviceError> {
+    let p = PrinterUri::parse(printer_uri).map_err(|source| DeviceError::PrinterUri {
+        uri: printer_uri.into(),
+        source,
+    })?;
+    printer_alone(&p, printer_sim)
+}
+
+fn printer_alone(
+    p: &PrinterUri,
+    printer_sim: PrinterSimConfig,
+) -> Result<(Box<dyn labelstation_printer::Printer>, Option<VirtualLine>), DeviceError> {
+    let (printer, vp) = crate::virtual_printer::open_printer(p, printer_sim)?;
+    let virtual_line = vp.map(|vp| {
+        let handle = vp.handle();
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let worker = std::thread::Builder::new()
+            .name("virtual-printer-keeper".into())
+            .spawn(move || {
+                while !flag.load(Ordering::Relaxed) {
+                    while vp.printed().try_recv().is_ok() {}
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+            })
+            .ok();
+        VirtualLine {
+            printer: handle,
+            counts: Arc::default(),
+            stop,
+            worker,
+        }
+    });
+    Ok((Box::new(printer), virtual_line))
 }
 
 /// Start a virtual printer (loopback TCP) and a virtual scanner (pseudo-terminal) with a worker between.
