@@ -123,13 +123,27 @@ fn units_keep_their_promises() {
         "ReadWritePaths=/var/lib/labelstation",
         "PrivateTmp=yes",
         "DevicePolicy=closed",
-        "ExecStart=/usr/bin/labelstation run",
+        // No screen in this unit: without --headless a touchscreen build refuses to start.
+        "ExecStart=/usr/bin/labelstation run --headless",
         "EnvironmentFile=-/etc/labelstation/registry.env",
         "UMask=0077",
     ] {
         assert!(
             unit.lines().any(|l| l.trim() == line),
             "labelstation.service lacks {line}"
+        );
+    }
+    // The kiosk without a compositor asks for linuxkms, which `run` takes as a display.
+    let kms = std::fs::read_to_string(repo().join("deploy/kiosk/labelstation-kms.service")).unwrap();
+    for line in [
+        "Environment=SLINT_BACKEND=linuxkms-software",
+        "ExecStart=/usr/bin/labelstation run",
+        "DeviceAllow=char-drm rw",
+        "UMask=0077",
+    ] {
+        assert!(
+            kms.lines().any(|l| l.trim() == line),
+            "labelstation-kms.service lacks {line}"
         );
     }
     let timer =
