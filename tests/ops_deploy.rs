@@ -134,7 +134,8 @@ fn units_keep_their_promises() {
         );
     }
     // The kiosk without a compositor asks for linuxkms, which `run` takes as a display.
-    let kms = std::fs::read_to_string(repo().join("deploy/kiosk/labelstation-kms.service")).unwrap();
+    let kms =
+        std::fs::read_to_string(repo().join("deploy/kiosk/labelstation-kms.service")).unwrap();
     for line in [
         "Environment=SLINT_BACKEND=linuxkms-software",
         "ExecStart=/usr/bin/labelstation run",
