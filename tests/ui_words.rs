@@ -12,6 +12,11 @@ use labelstation::engine::words::{
 
 /// The keys `function` branches on (`if key == "..."`).
 fn branches(function: &str) -> BTreeSet<String> {
+    branches_on(function, "key")
+}
+
+/// The values `function` branches on (`if <var> == "..."`).
+fn branches_on(function: &str, var: &str) -> BTreeSet<String> {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/ui/words.slint");
     let text = std::fs::read_to_string(path).unwrap();
     let start = text
@@ -23,7 +28,7 @@ fn branches(function: &str) -> BTreeSet<String> {
         .map_or(body.len(), |e| e + 1);
     let body = &body[..end];
     let mut keys = BTreeSet::new();
-    for part in body.split("key == \"").skip(1) {
+    for part in body.split(&format!("{var} == \"")).skip(1) {
         keys.insert(part[..part.find('"').unwrap()].to_owned());
     }
     assert!(!keys.is_empty(), "{function} has no branches");
@@ -67,4 +72,53 @@ fn every_stop_reason_is_worded() {
 #[test]
 fn every_rejection_reason_is_worded() {
     check("reason", REASON_KEYS);
+}
+
+#[test]
+fn every_audit_action_is_listed_and_worded() {
+    use labelstation::store::audit::ACTIONS;
+    let listed: BTreeSet<String> = ACTIONS.iter().map(|a| (*a).to_owned()).collect();
+    assert_eq!(branches_on("audit-action", "action"), listed);
+    // Every action the code appends is listed: the first string literal after an append call is the action.
+    let mut found = BTreeSet::new();
+    let mut stack = vec![std::path::PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/src"
+    ))];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            let lines: Vec<&str> = text.lines().collect();
+            for (i, line) in lines.iter().enumerate() {
+                if !(line.contains("audit::append(") || line.contains(".audit_note("))
+                    || line.contains("fn ")
+                {
+                    continue;
+                }
+                let window = lines[i..(i + 8).min(lines.len())].join("\n");
+                let literal = window.split('"').nth(1).map(str::to_owned);
+                // A formatted action (`order.{}`) is listed by hand with its expansions.
+                if let Some(action) = literal.filter(|a| !a.contains("{}")) {
+                    found.insert(action);
+                }
+            }
+        }
+    }
+    let missing: Vec<_> = found.difference(&listed).collect();
+    assert!(
+        missing.is_empty(),
+        "audit actions not in store::audit::ACTIONS: {missing:?}"
+    );
+    assert!(
+        found.len() >= 10,
+        "the scan found too few actions: {found:?}"
+    );
 }

@@ -13,6 +13,32 @@ use sha2::{Digest, Sha256};
 use super::state::Role;
 
 /// The hash the first entry chains to.
+/// Every action the station writes to the log. The supervisor's screen words each in their language
+/// (`Words.audit-action` in ui/words.slint; tests/ui_words.rs keeps the two in step); an action missing
+/// here shows as written.
+pub const ACTIONS: &[&str] = &[
+    "code.confirm_applied",
+    "code.reprint",
+    "code.write_off",
+    "codes.import",
+    "codes.pull",
+    "ledger.recover",
+    "ledger restore",
+    "line.unlock",
+    "order.request",
+    // `order.` + the order's end state, lower case.
+    "order.closed",
+    "order.rejected",
+    "product.add",
+    "report.settle",
+    "station.settings",
+    "supervisor.login",
+    "supervisor.pin_refused",
+    "supervisor.set_pin",
+    "write_off.done_by_hand",
+    "write_off.requeue",
+];
+
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
 
 /// Who acts on the ledger. `name` is a person's login or a component (`station-1`, `cli:root`).
