@@ -858,16 +858,9 @@ fn label_preview(
             .code(gtin),
     };
     let template = ctx.config.label.template()?;
-    let gtin_text = gtin.to_string();
-    let size = product.size.clone().unwrap_or_default();
-    let data = labelstation_zpl::write::LabelData {
-        code: code.as_str(),
-        name: &product.name,
-        size: &size,
-        gtin_text: &gtin_text,
-        serial_text: code.serial(),
-    };
-    let png = labelstation_zpl::preview(&template, &data)?.to_png()?;
+    let png = product
+        .with_label_data(&code, |data| labelstation_zpl::preview(&template, data))?
+        .to_png()?;
     std::fs::write(out, png).with_context(|| format!("cannot write {}", out.display()))?;
     println!("wrote {} ({})", out.display(), code.masked());
     Ok(ExitCode::SUCCESS)

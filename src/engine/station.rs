@@ -687,28 +687,23 @@ impl Station {
     }
 
     /// The label bytes for a code (with the stored format first when the printer needs it).
-    fn label_bytes(&mut self, product: &Product, rec: &CodeRecord) -> Result<Vec<u8>, EngineError> {
-        let gtin_text = product.gtin.to_string();
-        let size = product.size.clone().unwrap_or_default();
-        let data = LabelData {
-            code: rec.code.as_str(),
-            name: &product.name,
-            size: &size,
-            gtin_text: &gtin_text,
-            serial_text: rec.code.serial(),
-        };
+    fn label_bytes(&self, product: &Product, rec: &CodeRecord) -> Result<Vec<u8>, EngineError> {
+        product.with_label_data(&rec.code, |data| self.label_zpl(data))
+    }
+
+    fn label_zpl(&self, data: &LabelData<'_>) -> Result<Vec<u8>, EngineError> {
         let label_err = |e: labelstation_zpl::write::WriteError| EngineError::Label(e.to_string());
         match self.line.label_mode {
-            LabelMode::Full => Ok(labelstation_zpl::write::full_label(&self.template, &data)
+            LabelMode::Full => Ok(labelstation_zpl::write::full_label(&self.template, data)
                 .map_err(label_err)?
                 .into_bytes()),
             LabelMode::Stored => {
                 let mut out = String::new();
-                if self.stored_for.as_deref() != Some(gtin_text.as_str()) {
+                if self.stored_for.as_deref() != Some(data.gtin_text) {
                     let text = ProductText {
-                        name: &product.name,
-                        size: &size,
-                        gtin_text: &gtin_text,
+                        name: data.name,
+                        size: data.size,
+                        gtin_text: data.gtin_text,
                     };
                     out.push_str(
                         &labelstation_zpl::write::stored_product_format(&self.template, &text)
@@ -718,8 +713,8 @@ impl Station {
                 out.push_str(
                     &labelstation_zpl::write::recall_code(
                         &self.template,
-                        rec.code.as_str(),
-                        rec.code.serial(),
+                        data.code,
+                        data.serial_text,
                     )
                     .map_err(label_err)?,
                 );
@@ -736,16 +731,10 @@ impl Station {
         if !self.previews {
             return None;
         }
-        let gtin_text = product.gtin.to_string();
-        let size = product.size.clone().unwrap_or_default();
-        let data = LabelData {
-            code: rec.code.as_str(),
-            name: &product.name,
-            size: &size,
-            gtin_text: &gtin_text,
-            serial_text: rec.code.serial(),
-        };
-        labelstation_zpl::preview(&self.template, &data)
+        product
+            .with_label_data(&rec.code, |data| {
+                labelstation_zpl::preview(&self.template, data)
+            })
             .ok()
             .map(Arc::new)
     }

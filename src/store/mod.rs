@@ -228,6 +228,24 @@ pub struct Product {
 }
 
 impl Product {
+    /// Hand `f` what a label of `code` prints: the code, the product's name and size, the GTIN and serial
+    /// as text.
+    pub fn with_label_data<R>(
+        &self,
+        code: &crate::codes::MarkingCode,
+        f: impl FnOnce(&labelstation_zpl::write::LabelData<'_>) -> R,
+    ) -> R {
+        let gtin_text = self.gtin.to_string();
+        let size = self.size.clone().unwrap_or_default();
+        f(&labelstation_zpl::write::LabelData {
+            code: code.as_str(),
+            name: &self.name,
+            size: &size,
+            gtin_text: &gtin_text,
+            serial_text: code.serial(),
+        })
+    }
+
     /// Trim the text fields, drop empty optional ones, upper-case and check the country.
     pub fn normalised(mut self) -> Result<Product, StoreError> {
         self.name = self.name.trim().to_owned();

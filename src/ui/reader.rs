@@ -10,7 +10,6 @@ use std::sync::mpsc::{Sender, channel};
 
 use anyhow::{Context, Result};
 use labelstation_zpl::template::Template;
-use labelstation_zpl::write::LabelData;
 
 use super::{UiContext, Update};
 use crate::config::Config;
@@ -186,16 +185,10 @@ impl Reader {
         let product = ledger
             .product(rec.code.gtin())?
             .context("the code's product is not registered")?;
-        let gtin_text = product.gtin.to_string();
-        let size = product.size.clone().unwrap_or_default();
-        let data = LabelData {
-            code: rec.code.as_str(),
-            name: &product.name,
-            size: &size,
-            gtin_text: &gtin_text,
-            serial_text: rec.code.serial(),
-        };
-        Ok(labelstation_zpl::preview(&template, &data)?)
+        Ok(
+            product
+                .with_label_data(&rec.code, |data| labelstation_zpl::preview(&template, data))?,
+        )
     }
 
     fn audit(&mut self, limit: u32) -> Result<Vec<AuditLine>> {
