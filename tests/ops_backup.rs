@@ -404,3 +404,87 @@ fn logs_go_to_rotating_files_or_journald_and_never_carry_tails() {
     assert!(line.starts_with("<6>"), "{line}");
     assert!(line[3..].trim_start().starts_with("INFO"), "{line}");
 }
+
+/// The data dir's ledger files (ledger, -wal, -shm) removed, as when the disk holding them died.
+fn lose_ledger(data: &Path) {
+    for sfx in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("ledger.sqlite3{sfx}")));
+    }
+}
+
+#[test]
+fn restore_over_a_missing_or_unreadable_ledger_needs_force_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 6, 17));
+    let b = backup(&data, &[]);
+
+    // Missing: codes printed since the backup cannot be told from unused ones.
+    lose_ledger(&data);
+    let out = run(cli(&data).arg("restore").arg(&b));
+    assert!(!out.status.success(), "restored over a missing ledger without --force");
+    let err = stderr(&out);
+    assert!(err.contains("--force") && err.contains("look unused"), "{err}");
+    assert!(!ledger_path(&data).exists(), "nothing was changed");
+
+    // Unreadable: garbage where the ledger was.
+    std::fs::write(ledger_path(&data), b"not a database, only bytes left by a failing disk").unwrap();
+    let out = run(cli(&data).arg("restore").arg(&b));
+    assert!(!out.status.success(), "restored over a damaged ledger without --force");
+    let err = stderr(&out);
+    assert!(err.contains("--force") && err.contains("look unused"), "{err}");
+    assert_eq!(
+        std::fs::read(ledger_path(&data)).unwrap(),
+        b"not a database, only bytes left by a failing disk"
+    );
+
+    let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("held"), "{}", stdout(&out));
+    // The damaged file is kept aside, byte for byte.
+    let kept: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().contains("before-restore"))
+        .collect();
+    assert!(kept.iter().any(|p| std::fs::read(p).unwrap() == b"not a database, only bytes left by a failing disk"), "{kept:?}");
+}
+
+#[test]
+fn after_a_restore_codes_used_since_the_backup_go_to_review_and_the_rest_are_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut ledger, gtin, codes) = ledger_with_codes(&data, 10, 18);
+    let b = backup(&data, &[]);
+    // Four codes printed and verified after the backup.
+    print_and_verify(&mut ledger, &gtin, 4);
+    drop(ledger);
+    let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+    // The kept ledger shows which codes were used: they wait for a supervisor, never return to the pool.
+    let state_of = |l: &labelstation::store::Ledger, c: &labelstation::codes::MarkingCode| {
+        l.find_code(c).unwrap().unwrap()
+    };
+    for c in &codes[..4] {
+        let r = state_of(&l, c);
+        assert_eq!(r.state, labelstation::store::CodeState::NeedsReview, "{}", c.masked());
+        assert!(r.reason.as_deref().unwrap_or("").contains("VERIFIED"), "{:?}", r.reason);
+    }
+    // The others are held: nothing can reserve them until they are checked or released.
+    for c in &codes[4..] {
+        assert_eq!(state_of(&l, c).state, labelstation::store::CodeState::Available);
+    }
+    let op = labelstation::store::Actor::operator("op");
+    let job = l.open_job(&gtin, labelstation::store::JobMode::Inline, &op).unwrap();
+    let e = l.reserve(job, &op).unwrap_err();
+    assert!(e.to_string().contains("held"), "{e}");
+    // Nor can raw SQL move a held code on.
+    let raw = l.connection().execute(
+        "UPDATE codes SET state = 'RESERVED', job_id = ?1 WHERE state = 'AVAILABLE'",
+        [job.0],
+    );
+    assert!(raw.is_err(), "the schema let a held code be reserved");
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}

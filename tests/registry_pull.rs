@@ -260,3 +260,208 @@ fn refusals_are_clear() {
     let e = check_url("http://prod.markirovka.kz").unwrap_err();
     assert!(e.to_string().contains("use https://"), "{e}");
 }
+
+// ---- orders that cannot be finished, on both APIs ------------------------------------------------
+
+use labelstation::codes::Gtin;
+use labelstation::codes::generate::gtin_from_number;
+use labelstation::registry::client::Registry;
+use labelstation::registry::oms_client::{OmsClient, OmsSettings};
+use labelstation::registry::sim::{OrderFaults, OrderSearch, SimApi};
+
+const APIS: [SimApi; 2] = [SimApi::Xtrace, SimApi::OmsV2];
+
+fn sim_for(api: SimApi, cfg: SimConfig) -> RegistrySim {
+    sim(SimConfig { api, ..cfg })
+}
+
+fn client_for(s: &RegistrySim, api: SimApi) -> Box<dyn Registry> {
+    match api {
+        SimApi::Xtrace => Box::new(client(s, "station")),
+        SimApi::OmsV2 => Box::new(
+            OmsClient::new(OmsSettings {
+                url: s.url(),
+                oms_id: SimConfig::default().oms_id,
+                client_token: Secret::new(SimConfig::default().client_token),
+                extension: "shoes".into(),
+                contact_person: "Склад №3".into(),
+                timeout: Duration::from_secs(5),
+                retry: RetryPolicy {
+                    attempts: 3,
+                    base: Duration::from_millis(5),
+                    max: Duration::from_millis(20),
+                },
+            })
+            .unwrap(),
+        ),
+    }
+}
+
+/// A ledger with two products and no codes.
+fn two_products(dir: &std::path::Path, seed: u64) -> (labelstation::store::Ledger, Gtin, Gtin) {
+    let (mut l, a, _) = ledger_with_codes(dir, 0, seed);
+    let b = gtin_from_number(460_700_100_000 + seed);
+    l.add_product(product(&b), &system()).unwrap();
+    (l, a, b)
+}
+
+fn pull_with(
+    l: &mut labelstation::store::Ledger,
+    r: &mut dyn Registry,
+    gtin: &Gtin,
+    n: u32,
+    opts: PullOptions,
+) -> Result<labelstation::registry::pull::PullReport, PullError> {
+    let f = CodeFormat::default();
+    let actor = system();
+    Pull {
+        ledger: l,
+        registry: r,
+        format: &f,
+        opts,
+        actor: &actor,
+    }
+    .run(gtin, n, &mut |_| {})
+}
+
+/// The codes of the ledger that came from registry orders, by GTIN, must be exactly the codes the
+/// registry handed out for orders carrying one of the ledger's keys.
+fn only_our_orders_codes(l: &labelstation::store::Ledger, s: &RegistrySim) {
+    let keys: HashSet<String> = l
+        .connection()
+        .prepare("SELECT order_key FROM orders")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let ours: u32 = s
+        .orders()
+        .iter()
+        .filter(|o| o.key.as_ref().is_some_and(|k| keys.contains(k)))
+        .map(|o| o.issued)
+        .sum();
+    assert_eq!(ledger_codes(l).len() as u32, ours);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn an_order_refused_for_a_reason_unrelated_to_its_gtin_blocks_no_other_product() {
+    for (i, api) in APIS.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut l, a, b) = two_products(dir.path(), 50 + i as u64);
+        let s = sim_for(api, SimConfig::default());
+        // The registry refuses every order now: the balance is spent.
+        s.set_order_faults(OrderFaults {
+            refuse: vec!["insufficient balance on the personal account".into(); 5],
+            ..OrderFaults::default()
+        });
+        let mut c = client_for(&s, api);
+        let e = pull_with(&mut l, c.as_mut(), &a, 4, opts(5)).unwrap_err();
+        assert!(e.to_string().contains("insufficient balance"), "{api:?}: {e}");
+        // The balance is topped up; product B's pull goes through, and A's refused order is not sent
+        // again behind the operator's back.
+        s.set_order_faults(OrderFaults::default());
+        let r = pull_with(&mut l, c.as_mut(), &b, 3, opts(5));
+        assert!(r.is_ok(), "{api:?}: {:?}", r.err().map(|e| e.to_string()));
+        let available = |l: &labelstation::store::Ledger, g: &Gtin| {
+            l.balance().unwrap().iter().find(|x| x.gtin == g.as_str()).unwrap().states["AVAILABLE"]
+        };
+        assert_eq!(available(&l, &b), 3, "{api:?}");
+        assert_eq!(available(&l, &a), 0, "{api:?}");
+        assert!(
+            s.orders().iter().all(|o| o.gtin != a.as_str()),
+            "{api:?}: the refused order was sent again"
+        );
+        // The refused order is over (the registry never made it) and says why.
+        let first = l.order(labelstation::store::orders::OrderId(1)).unwrap();
+        assert_eq!(first.status, OrderStatus::Rejected, "{api:?}");
+        assert!(
+            first.reason.as_deref().unwrap_or("").contains("insufficient balance"),
+            "{api:?}: {first:?}"
+        );
+        // Ordering A again is possible and places a new order.
+        pull_with(&mut l, c.as_mut(), &a, 2, opts(5)).unwrap();
+        only_our_orders_codes(&l, &s);
+    }
+}
+
+#[test]
+fn an_order_the_registry_has_not_made_yet_blocks_no_other_product() {
+    for (i, api) in APIS.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut l, a, b) = two_products(dir.path(), 60 + i as u64);
+        let s = sim_for(
+            api,
+            SimConfig {
+                pending_polls: 1_000_000,
+                ..SimConfig::default()
+            },
+        );
+        let mut c = client_for(&s, api);
+        let short = PullOptions {
+            ready_timeout: Duration::from_millis(30),
+            ..opts(5)
+        };
+        let e = pull_with(&mut l, c.as_mut(), &a, 4, short).unwrap_err();
+        assert!(matches!(e, PullError::NotReady { .. }), "{api:?}: {e}");
+        // Product B's pull is not held up by A's order (whose codes are still being made)...
+        let mut c2 = client_for(&s, api);
+        let e = pull_with(&mut l, c2.as_mut(), &b, 3, short).unwrap_err();
+        // ...here B's own order is slow too; it is B's order that says so, not A's.
+        match e {
+            PullError::NotReady { order, .. } => assert_ne!(order, 1, "{api:?}: A's order held B up"),
+            e => panic!("{api:?}: {e}"),
+        }
+        assert_eq!(l.unfinished_orders().unwrap().len(), 2, "{api:?}");
+    }
+}
+
+#[test]
+fn an_order_search_that_answers_someone_elses_order_is_not_taken() {
+    let cases = [
+        (SimApi::Xtrace, OrderSearch::Misdirected, false),
+        (SimApi::Xtrace, OrderSearch::Misdirected, true),
+        (SimApi::Xtrace, OrderSearch::IgnoresKey, true),
+        (SimApi::OmsV2, OrderSearch::Misdirected, true),
+    ];
+    for (i, (api, search, echo)) in cases.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut l, a, b) = two_products(dir.path(), 70 + i as u64);
+        let s = sim_for(api, SimConfig::default());
+        let mut c = client_for(&s, api);
+        // Another order exists in the registry (product A, finished normally).
+        pull_with(&mut l, c.as_mut(), &a, 3, opts(5)).unwrap();
+        // B's order is made, its answer lost; the search then answers A's order.
+        s.set_order_faults(OrderFaults {
+            lose_create_answers: 1,
+            search,
+            echo_po_number: echo,
+            ..OrderFaults::default()
+        });
+        let case = format!("{api:?} {search:?} echo={echo}");
+        for _ in 0..3 {
+            let _ = pull_with(&mut l, c.as_mut(), &b, 2, opts(5));
+            if l.unfinished_orders().unwrap().is_empty() {
+                break;
+            }
+        }
+        let a_order = &s.orders()[0];
+        let taken: Vec<Option<String>> = l
+            .connection()
+            .prepare("SELECT registry_id FROM orders WHERE gtin = ?1")
+            .unwrap()
+            .query_map([b.as_str()], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            !taken.iter().flatten().any(|id| *id == a_order.id),
+            "{case}: B's order took A's registry order"
+        );
+        only_our_orders_codes(&l, &s);
+        for code in ledger_codes(&l) {
+            assert!(code.starts_with(&format!("01{}", a.as_str())) || code.starts_with(&format!("01{}", b.as_str())));
+        }
+    }
+}
