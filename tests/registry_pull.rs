@@ -358,14 +358,22 @@ fn an_order_refused_for_a_reason_unrelated_to_its_gtin_blocks_no_other_product()
         });
         let mut c = client_for(&s, api);
         let e = pull_with(&mut l, c.as_mut(), &a, 4, opts(5)).unwrap_err();
-        assert!(e.to_string().contains("insufficient balance"), "{api:?}: {e}");
+        assert!(
+            e.to_string().contains("insufficient balance"),
+            "{api:?}: {e}"
+        );
         // The balance is topped up; product B's pull goes through, and A's refused order is not sent
         // again behind the operator's back.
         s.set_order_faults(OrderFaults::default());
         let r = pull_with(&mut l, c.as_mut(), &b, 3, opts(5));
         assert!(r.is_ok(), "{api:?}: {:?}", r.err().map(|e| e.to_string()));
         let available = |l: &labelstation::store::Ledger, g: &Gtin| {
-            l.balance().unwrap().iter().find(|x| x.gtin == g.as_str()).unwrap().states["AVAILABLE"]
+            l.balance()
+                .unwrap()
+                .iter()
+                .find(|x| x.gtin == g.as_str())
+                .unwrap()
+                .states["AVAILABLE"]
         };
         assert_eq!(available(&l, &b), 3, "{api:?}");
         assert_eq!(available(&l, &a), 0, "{api:?}");
@@ -377,7 +385,11 @@ fn an_order_refused_for_a_reason_unrelated_to_its_gtin_blocks_no_other_product()
         let first = l.order(labelstation::store::orders::OrderId(1)).unwrap();
         assert_eq!(first.status, OrderStatus::Rejected, "{api:?}");
         assert!(
-            first.reason.as_deref().unwrap_or("").contains("insufficient balance"),
+            first
+                .reason
+                .as_deref()
+                .unwrap_or("")
+                .contains("insufficient balance"),
             "{api:?}: {first:?}"
         );
         // Ordering A again is possible and places a new order.
@@ -410,7 +422,9 @@ fn an_order_the_registry_has_not_made_yet_blocks_no_other_product() {
         let e = pull_with(&mut l, c2.as_mut(), &b, 3, short).unwrap_err();
         // ...here B's own order is slow too; it is B's order that says so, not A's.
         match e {
-            PullError::NotReady { order, .. } => assert_ne!(order, 1, "{api:?}: A's order held B up"),
+            PullError::NotReady { order, .. } => {
+                assert_ne!(order, 1, "{api:?}: A's order held B up")
+            }
             e => panic!("{api:?}: {e}"),
         }
         assert_eq!(l.unfinished_orders().unwrap().len(), 2, "{api:?}");
@@ -419,13 +433,29 @@ fn an_order_the_registry_has_not_made_yet_blocks_no_other_product() {
 
 #[test]
 fn an_order_search_that_answers_someone_elses_order_is_not_taken() {
+    /// What becomes of B's order whose creation answer was lost.
+    #[derive(Debug, Clone, Copy, PartialEq)]
+    enum Then {
+        /// The other order does not show its key and is for another GTIN: not found, ordered again.
+        OrderedAgain,
+        /// The answer claims the station's key for an order of another GTIN: the order waits for a
+        /// supervisor rather than taking a guess.
+        Stuck,
+        /// Every order is listed with its own key: B's is found among them.
+        Found,
+    }
     let cases = [
-        (SimApi::Xtrace, OrderSearch::Misdirected, false),
-        (SimApi::Xtrace, OrderSearch::Misdirected, true),
-        (SimApi::Xtrace, OrderSearch::IgnoresKey, true),
-        (SimApi::OmsV2, OrderSearch::Misdirected, true),
+        (
+            SimApi::Xtrace,
+            OrderSearch::Misdirected,
+            false,
+            Then::OrderedAgain,
+        ),
+        (SimApi::Xtrace, OrderSearch::Misdirected, true, Then::Stuck),
+        (SimApi::Xtrace, OrderSearch::IgnoresKey, true, Then::Found),
+        (SimApi::OmsV2, OrderSearch::Misdirected, true, Then::Stuck),
     ];
-    for (i, (api, search, echo)) in cases.into_iter().enumerate() {
+    for (i, (api, search, echo, then)) in cases.into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let (mut l, a, b) = two_products(dir.path(), 70 + i as u64);
         let s = sim_for(api, SimConfig::default());
@@ -460,8 +490,210 @@ fn an_order_search_that_answers_someone_elses_order_is_not_taken() {
             "{case}: B's order took A's registry order"
         );
         only_our_orders_codes(&l, &s);
-        for code in ledger_codes(&l) {
-            assert!(code.starts_with(&format!("01{}", a.as_str())) || code.starts_with(&format!("01{}", b.as_str())));
+        let first_b = l.order(labelstation::store::orders::OrderId(2)).unwrap();
+        let registry_b: Vec<_> = s
+            .orders()
+            .into_iter()
+            .filter(|o| o.key.as_deref() == Some(first_b.order_key.as_str()))
+            .collect();
+        match then {
+            Then::OrderedAgain => {
+                assert_eq!(first_b.status, OrderStatus::Closed, "{case}");
+                assert_eq!(
+                    registry_b.len(),
+                    2,
+                    "{case}: the lost one and the one sent again"
+                );
+            }
+            Then::Stuck => {
+                assert_eq!(first_b.status, OrderStatus::Requested, "{case}");
+                assert!(
+                    first_b
+                        .last_error
+                        .as_deref()
+                        .unwrap_or("")
+                        .contains("not the order the station made"),
+                    "{case}: {first_b:?}"
+                );
+                assert_eq!(registry_b.len(), 1, "{case}: sent twice");
+            }
+            Then::Found => {
+                assert_eq!(first_b.status, OrderStatus::Closed, "{case}");
+                assert_eq!(registry_b.len(), 1, "{case}: sent twice");
+                assert_eq!(
+                    first_b.registry_id.as_deref(),
+                    Some(registry_b[0].id.as_str())
+                );
+            }
         }
+    }
+}
+
+fn supervisor() -> labelstation::store::Actor {
+    labelstation::store::Actor::supervisor("sup")
+}
+
+fn close_abandoned(l: &mut labelstation::store::Ledger, r: &mut dyn Registry) -> Vec<PullEvent> {
+    let f = CodeFormat::default();
+    let actor = system();
+    let mut events = Vec::new();
+    Pull {
+        ledger: l,
+        registry: r,
+        format: &f,
+        opts: opts(5),
+        actor: &actor,
+    }
+    .close_abandoned(&mut |e| events.push(e))
+    .unwrap();
+    events
+}
+
+#[test]
+fn a_stuck_order_holds_up_its_product_until_abandoned_and_its_codes_never_arrive() {
+    use labelstation::store::orders::OrderId;
+    for (i, api) in APIS.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut l, a, b) = two_products(dir.path(), 80 + i as u64);
+        let s = sim_for(api, SimConfig::default());
+        let mut c = client_for(&s, api);
+        let short = PullOptions {
+            ready_timeout: Duration::from_millis(30),
+            ..opts(5)
+        };
+        // The registry takes its time making A's codes.
+        s.set_order_faults(OrderFaults {
+            hold_pending: true,
+            ..OrderFaults::default()
+        });
+        assert!(matches!(
+            pull_with(&mut l, c.as_mut(), &a, 4, short).unwrap_err(),
+            PullError::NotReady { .. }
+        ));
+        // More of A is not ordered while A's order is stuck.
+        let e = pull_with(&mut l, c.as_mut(), &a, 2, short).unwrap_err();
+        assert!(
+            matches!(e, PullError::Stuck { order: 1, .. }),
+            "{api:?}: {e}"
+        );
+        assert!(e.to_string().contains("abandons it"), "{e}");
+        let o1 = l.order(OrderId(1)).unwrap();
+        assert!(
+            o1.last_error
+                .as_deref()
+                .unwrap_or("")
+                .contains("not made the codes"),
+            "{o1:?}"
+        );
+        // Only a supervisor abandons.
+        assert!(
+            l.order_abandoned(OrderId(1), "registry too slow", &system())
+                .is_err()
+        );
+        let o = l
+            .order_abandoned(OrderId(1), "registry too slow", &supervisor())
+            .unwrap();
+        assert_eq!(o.status, OrderStatus::Abandoned);
+        // While the registry still makes the codes, xTrace refuses to close a PENDING order: the
+        // abandoned order stays watched.
+        let events = close_abandoned(&mut l, c.as_mut());
+        let a_order = s
+            .orders()
+            .into_iter()
+            .find(|o| o.gtin == a.as_str())
+            .unwrap();
+        match api {
+            SimApi::Xtrace => {
+                assert!(
+                    events
+                        .iter()
+                        .any(|e| matches!(e, PullEvent::AbandonedOpen { order: 1, .. })),
+                    "{events:?}"
+                );
+                assert!(!a_order.closed);
+                assert_eq!(l.order(OrderId(1)).unwrap().registry_closed_at_ms, None);
+            }
+            SimApi::OmsV2 => {
+                assert!(a_order.closed, "{events:?}");
+            }
+        }
+        // The registry finishes A's codes; the next pull (for B) closes the abandoned order first, and
+        // none of its codes is taken.
+        s.set_order_faults(OrderFaults::default());
+        let r = pull_with(&mut l, c.as_mut(), &b, 3, opts(5)).unwrap();
+        assert_eq!(r.new_codes, 3);
+        let a_order = s
+            .orders()
+            .into_iter()
+            .find(|o| o.gtin == a.as_str())
+            .unwrap();
+        assert!(
+            a_order.closed,
+            "{api:?}: the abandoned registry order is still open"
+        );
+        assert_eq!(
+            a_order.issued, 0,
+            "{api:?}: codes of the abandoned order were handed out"
+        );
+        assert!(l.order(OrderId(1)).unwrap().registry_closed_at_ms.is_some());
+        // A pack for it is refused.
+        let pack = vec!["not even a code: the order is checked first".to_owned()];
+        assert!(
+            l.store_pack(OrderId(1), "late", &pack, &CodeFormat::default(), &system())
+                .is_err()
+        );
+        // A is ordered again as a new order.
+        let r = pull_with(&mut l, c.as_mut(), &a, 2, opts(5)).unwrap();
+        assert_eq!(r.new_codes, 2);
+        only_our_orders_codes(&l, &s);
+    }
+}
+
+#[test]
+fn an_abandoned_order_whose_creation_surfaces_late_is_found_and_closed() {
+    use labelstation::store::orders::OrderId;
+    for (i, api) in APIS.into_iter().enumerate() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut l, a, b) = two_products(dir.path(), 90 + i as u64);
+        let s = sim_for(api, SimConfig::default());
+        let mut c = client_for(&s, api);
+        // The registry makes A's order, the answer is lost, and the order shows in searches only later.
+        s.set_order_faults(OrderFaults {
+            lose_create_answers: 1,
+            search_lag: Duration::from_millis(600),
+            echo_po_number: true,
+            ..OrderFaults::default()
+        });
+        let e = pull_with(&mut l, c.as_mut(), &a, 4, opts(5)).unwrap_err();
+        assert!(e.stops_every_order(), "{api:?}: {e}");
+        assert_eq!(l.order(OrderId(1)).unwrap().status, OrderStatus::Requested);
+        l.order_abandoned(OrderId(1), "ordered by mistake", &supervisor())
+            .unwrap();
+        let events = close_abandoned(&mut l, c.as_mut());
+        assert!(
+            events
+                .iter()
+                .any(|e| matches!(e, PullEvent::AbandonedOpen { order: 1, .. })),
+            "{api:?}: {events:?}"
+        );
+        std::thread::sleep(Duration::from_millis(700));
+        pull_with(&mut l, c.as_mut(), &b, 2, opts(5)).unwrap();
+        let a_order = s
+            .orders()
+            .into_iter()
+            .find(|o| o.gtin == a.as_str())
+            .unwrap();
+        let o1 = l.order(OrderId(1)).unwrap();
+        assert_eq!(
+            o1.registry_id.as_deref(),
+            Some(a_order.id.as_str()),
+            "{api:?}"
+        );
+        assert!(
+            a_order.closed && a_order.issued == 0,
+            "{api:?}: {a_order:?}"
+        );
+        assert!(o1.registry_closed_at_ms.is_some());
+        only_our_orders_codes(&l, &s);
     }
 }

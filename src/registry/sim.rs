@@ -60,6 +60,8 @@ pub struct OrderFaults {
     pub echo_po_number: bool,
     /// A new order shows in searches only after this long: the registry creates orders asynchronously.
     pub search_lag: Duration,
+    /// Every buffer stays PENDING while this is set: the registry is still making the codes.
+    pub hold_pending: bool,
 }
 
 /// How the registry's order search answers.
@@ -248,6 +250,15 @@ impl SimState {
             &hex[17..20],
             &hex[20..32]
         )
+    }
+
+    /// Status polls a buffer answers PENDING; all of them while the orders are held pending.
+    fn pending_polls(&self) -> u32 {
+        if self.cfg.orders.hold_pending {
+            u32::MAX
+        } else {
+            self.cfg.pending_polls
+        }
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -695,7 +706,12 @@ async fn create_order(State(state): State<Shared>, headers: HeaderMap, body: Byt
     if let Some(reason) = take_first(&mut s.cfg.orders.refuse) {
         return error(StatusCode::BAD_REQUEST, &reason);
     }
-    let id = new_orders(&mut s, &req.products, req.po_number.as_deref(), &req.product_group);
+    let id = new_orders(
+        &mut s,
+        &req.products,
+        req.po_number.as_deref(),
+        &req.product_group,
+    );
     let answer = axum::Json(json!({ "orderId": id })).into_response();
     lose_create_answer(&mut s, answer)
 }
@@ -863,7 +879,7 @@ async fn sub_orders(
     let Some(order_id) = q.get("orderId") else {
         return error(StatusCode::BAD_REQUEST, "orderId is required");
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let infos: Vec<_> = s
         .orders
         .values_mut()
@@ -913,7 +929,7 @@ async fn take_codes(
     let Ok(quantity) = quantity.parse::<u32>() else {
         return error(StatusCode::BAD_REQUEST, "quantity must be a number");
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&format!("{order_id}/{gtin}")) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -1013,7 +1029,7 @@ async fn close_order(
     let (Some(order_id), Some(gtin)) = (q.get("orderId"), q.get("gtin")) else {
         return error(StatusCode::BAD_REQUEST, "orderId and gtin are required");
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&format!("{order_id}/{gtin}")) else {
         return error(StatusCode::NOT_FOUND, "sub-order not found");
     };
@@ -1371,12 +1387,15 @@ async fn oms_orders(
     if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
         return r;
     }
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let mut by_id: BTreeMap<&str, Vec<&Order>> = BTreeMap::new();
     for o in searchable(&s) {
         by_id.entry(o.id.as_str()).or_default().push(o);
     }
-    let keys: Vec<Option<&String>> = by_id.values().map(|subs| subs[0].po_number.as_ref()).collect();
+    let keys: Vec<Option<&String>> = by_id
+        .values()
+        .map(|subs| subs[0].po_number.as_ref())
+        .collect();
     let infos: Vec<_> = by_id
         .into_iter()
         .enumerate()
@@ -1433,7 +1452,7 @@ async fn oms_buffer(
         Ok(k) => k,
         Err(r) => return r,
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&key) else {
         return error(StatusCode::NOT_FOUND, &format!("sub-order {key} not found"));
     };
@@ -1462,7 +1481,7 @@ async fn oms_codes(
             "quantity is required and must be a number",
         );
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&key) else {
         return error(StatusCode::NOT_FOUND, &format!("sub-order {key} not found"));
     };
