@@ -174,6 +174,18 @@ pub struct RegistrySimArgs {
     /// Only these GTINs may be ordered (repeat the flag); default: any valid GTIN.
     #[arg(long = "known-gtin")]
     pub known_gtins: Vec<Gtin>,
+    /// Refuse the next order outright with this reason (repeat for more orders).
+    #[arg(long = "refuse-order", value_name = "REASON")]
+    pub refuse_orders: Vec<String>,
+    /// Accept the next order, then decline it with this reason (repeat for more orders).
+    #[arg(long = "decline-order", value_name = "REASON")]
+    pub decline_orders: Vec<String>,
+    /// How order searches answer: faithful, ignores-key or misdirected (someone else's order).
+    #[arg(long, default_value = "faithful")]
+    pub order_search: crate::registry::sim::OrderSearch,
+    /// List orders with their poNumber (xtrace; the description does not say it does).
+    #[arg(long)]
+    pub echo_po_number: bool,
     #[arg(long, default_value = "station")]
     pub login: String,
     /// The password the simulator accepts (it is a simulator: this is not a secret).
@@ -845,6 +857,13 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
                 error_rate: a.error_rate.clamp(0.0, 1.0),
                 latency: Duration::from_millis(a.latency_ms),
                 drop_after_commit_rate: a.drop_rate.clamp(0.0, 1.0),
+            },
+            orders: crate::registry::sim::OrderFaults {
+                refuse: a.refuse_orders.clone(),
+                decline: a.decline_orders.clone(),
+                search: a.order_search,
+                echo_po_number: a.echo_po_number,
+                ..Default::default()
             },
             api: a.api,
             oms_id: a.oms_id.clone(),

@@ -717,3 +717,56 @@ fn held_codes_are_checked_against_the_registry_and_released_after_the_last_stick
     assert!(text.contains("codes.found_used"), "{text}");
     ok(run(cli(&data).args(["ledger", "check"])));
 }
+
+#[test]
+fn held_codes_follow_the_pools_order_nearest_expiry_first() {
+    use labelstation::store::holds::Release;
+    use labelstation::store::{Actor, CodeId, JobMode, Ledger};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (l, gtin, _) = ledger_with_codes(&data, 6, 19);
+    // Codes #5 and #3 expire (in that order): the line takes them first.
+    l.connection()
+        .execute_batch(
+            "UPDATE codes SET expires_at = 2000000000000 WHERE id = 5;
+             UPDATE codes SET expires_at = 2100000000000 WHERE id = 3;",
+        )
+        .unwrap();
+    drop(l);
+    let b = backup(&data, &[]);
+    lose_ledger(&data);
+    let r = labelstation::ops::backup::restore(&data, &b, true, &system()).unwrap();
+    assert_eq!((r.holds.held, r.holds.used), (6, 0));
+    assert_eq!(r.current_unreadable.as_deref(), Some("is missing"));
+
+    let mut l = Ledger::open(&ledger_path(&data), "station-test").unwrap();
+    let order: Vec<i64> = l
+        .held_codes(Some(&gtin), 100)
+        .unwrap()
+        .iter()
+        .map(|h| h.id.0)
+        .collect();
+    assert_eq!(order, vec![5, 3, 1, 2, 4, 6]);
+    // Only a supervisor releases.
+    let e = l.release_held(&Release::All, "x", &system()).unwrap_err();
+    assert!(e.to_string().contains("supervisor"), "{e}");
+    // The last sticker printed was #1: #5, #3 and #1 were printed; #2, #4, #6 were not.
+    let sup = Actor::supervisor("sup");
+    let done = l
+        .release_held(&Release::After(CodeId(1)), "last box: #1", &sup)
+        .unwrap();
+    assert_eq!((done.released, done.to_review), (3, 3));
+    for id in [5, 3, 1] {
+        assert_eq!(
+            l.code(CodeId(id)).unwrap().state,
+            labelstation::store::CodeState::NeedsReview
+        );
+    }
+    let op = Actor::operator("op");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    assert_eq!(l.reserve(job, &op).unwrap().id.0, 2);
+    // Nothing is held any more: a second release says so.
+    let e = l.release_held(&Release::All, "x", &sup).unwrap_err();
+    assert!(e.to_string().contains("no code is held"), "{e}");
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}

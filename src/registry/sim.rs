@@ -77,6 +77,20 @@ pub enum OrderSearch {
     Misdirected,
 }
 
+impl std::str::FromStr for OrderSearch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<OrderSearch, String> {
+        match s {
+            "faithful" => Ok(OrderSearch::Faithful),
+            "ignores-key" => Ok(OrderSearch::IgnoresKey),
+            "misdirected" => Ok(OrderSearch::Misdirected),
+            other => Err(format!(
+                "unknown order search {other:?}: use faithful, ignores-key or misdirected"
+            )),
+        }
+    }
+}
+
 /// One order as the simulator holds it, for tests.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct SimOrder {

@@ -26,6 +26,7 @@ use crate::codes::{CodeFormat, Gtin, MarkingCode};
 pub struct OrderId(pub i64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     /// Written before the create request; the registry's id is not known yet.
     Requested,
@@ -63,6 +64,12 @@ impl OrderStatus {
     /// Whether a pull still works on it.
     pub const fn is_unfinished(self) -> bool {
         matches!(self, OrderStatus::Requested | OrderStatus::Open)
+    }
+}
+
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -116,7 +123,7 @@ pub enum PackError {
         total: u64,
         quantity: u32,
     },
-    #[error("order #{0} is {1:?}: packs can only be stored for an open order")]
+    #[error("order #{0} is {1}: packs can only be stored for an open order")]
     NotOpen(i64, OrderStatus),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -261,7 +268,7 @@ impl Ledger {
                 return Err(StoreError::OrderState {
                     id: id.0,
                     detail: format!(
-                        "it is {:?} with registry id {:?}; cannot record registry id {registry_id}",
+                        "it is {} with registry id {:?}; cannot record registry id {registry_id}",
                         o.status, o.registry_id
                     ),
                 });
@@ -305,7 +312,7 @@ impl Ledger {
                 id: id.0,
                 detail: format!(
                     "it is {}: only a REQUESTED or OPEN order can be abandoned",
-                    o.status.as_str()
+                    o.status
                 ),
             });
         }
