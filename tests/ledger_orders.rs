@@ -205,4 +205,19 @@ fn orders_and_packs_of_a_ledger_from_before_abandoning_survive_the_upgrade() {
     assert!(l.unfinished_orders().unwrap().is_empty());
     assert_eq!(l.abandoned_orders_open("xtrace").unwrap()[0].id, OrderId(1));
     assert_eq!(l.check_invariants().unwrap(), vec![]);
+    // A pack stored behind the ledger's back after the abandon is caught by the ledger check.
+    l.connection()
+        .execute(
+            "INSERT INTO packs (order_id, pack_id, quantity, source_id, received_at)
+             VALUES (1, 'late', 0, 1, (SELECT closed_at + 1 FROM orders WHERE id = 1))",
+            [],
+        )
+        .unwrap();
+    let broken = l.check_invariants().unwrap();
+    assert!(
+        broken
+            .iter()
+            .any(|v| v.rule.contains("abandoned order took no pack")),
+        "{broken:?}"
+    );
 }

@@ -223,9 +223,13 @@ impl Ledger {
                     continue;
                 };
                 if k.used() {
+                    let what_to_do = if k.state == "WRITTEN_OFF" {
+                        "Write it off here too (its write-off may have reached the registry already: if the registry refuses it as done, settle it in the registry review)"
+                    } else {
+                        "Its sticker exists: confirm it by scanning, or write it off; never print it again"
+                    };
                     let reason = format!(
-                        "used after the backup: the ledger kept aside at the restore shows it {} since {}. \
-                         Its sticker exists: confirm it by scanning, or write it off; never print it again",
+                        "used after the backup: the ledger kept aside at the restore shows it {} since {}. {what_to_do}",
                         k.state,
                         super::format_ms(k.at_ms)
                     );
