@@ -278,7 +278,9 @@ UPDATE codes SET reason_key = 'station-stopped',
     // `packs` that refer to it are rebuilt: SQLite cannot alter a CHECK, and rebuilding both keeps the
     // foreign key valid at every step). Codes held after a restore: AVAILABLE in the restored ledger, but a
     // station may have printed them after the backup; the pool skips them until the registry or a
-    // supervisor clears them, and a trigger refuses to reserve one.
+    // supervisor clears them, and a trigger refuses to reserve one. (Run again on a ledger whose version
+    // was set back by hand, as a test does, it still succeeds: the rebuild copies the orders, dropping
+    // only their last failures, and the rest exists already.)
     r#"
 CREATE TABLE orders_new (
     id              INTEGER PRIMARY KEY,
@@ -322,7 +324,7 @@ CREATE UNIQUE INDEX orders_registry ON orders (api, registry_id, gtin) WHERE reg
 CREATE TRIGGER packs_no_delete BEFORE DELETE ON packs
 BEGIN SELECT RAISE(ABORT, 'packs are never deleted'); END;
 
-CREATE TABLE code_holds (
+CREATE TABLE IF NOT EXISTS code_holds (
     id              INTEGER PRIMARY KEY,
     code_id         INTEGER NOT NULL REFERENCES codes(id),
     held_at         INTEGER NOT NULL,
@@ -337,15 +339,15 @@ CREATE TABLE code_holds (
     outcome         TEXT,
     CHECK ((ended_at IS NULL) = (outcome IS NULL))
 ) STRICT;
-CREATE UNIQUE INDEX code_holds_open ON code_holds (code_id) WHERE ended_at IS NULL;
-CREATE TRIGGER code_holds_no_delete BEFORE DELETE ON code_holds
+CREATE UNIQUE INDEX IF NOT EXISTS code_holds_open ON code_holds (code_id) WHERE ended_at IS NULL;
+CREATE TRIGGER IF NOT EXISTS code_holds_no_delete BEFORE DELETE ON code_holds
 BEGIN SELECT RAISE(ABORT, 'holds are never deleted'); END;
-CREATE TRIGGER codes_held_not_reserved BEFORE UPDATE OF state ON codes
+CREATE TRIGGER IF NOT EXISTS codes_held_not_reserved BEFORE UPDATE OF state ON codes
 WHEN NEW.state = 'RESERVED'
  AND EXISTS (SELECT 1 FROM code_holds WHERE code_id = OLD.id AND ended_at IS NULL)
 BEGIN SELECT RAISE(ABORT, 'the code is held after a restore until it is checked or released'); END;
 -- A held code that leaves the pool otherwise (written off, found used) is no longer held.
-CREATE TRIGGER codes_hold_ends AFTER UPDATE OF state ON codes
+CREATE TRIGGER IF NOT EXISTS codes_hold_ends AFTER UPDATE OF state ON codes
 WHEN OLD.state = 'AVAILABLE' AND NEW.state <> 'AVAILABLE'
 BEGIN
     UPDATE code_holds SET ended_at = NEW.state_at, ended_by = 'ledger', outcome = NEW.state
@@ -353,7 +355,7 @@ BEGIN
 END;
 -- A code found used after a restore (the kept ledger or the registry says so) has a sticker somewhere:
 -- a supervisor confirms it (scan) or writes it off, never prints it again.
-CREATE TRIGGER codes_found_used_not_reprinted BEFORE UPDATE OF state ON codes
+CREATE TRIGGER IF NOT EXISTS codes_found_used_not_reprinted BEFORE UPDATE OF state ON codes
 WHEN OLD.state = 'NEEDS_REVIEW' AND NEW.state = 'RESERVED'
  AND (SELECT move FROM code_events WHERE code_id = OLD.id ORDER BY id DESC LIMIT 1) = 'found_used'
 BEGIN SELECT RAISE(ABORT, 'the code was used after the backup the ledger was restored from: its sticker exists; confirm or write it off, never print it again'); END;
