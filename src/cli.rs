@@ -73,7 +73,7 @@ pub enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Marking codes: import and balance.
+    /// Marking codes: import, pull, balance, held codes, orders.
     #[command(subcommand)]
     Codes(CodesCmd),
     /// Products (GTINs) the station labels.
@@ -174,6 +174,18 @@ pub struct RegistrySimArgs {
     /// Only these GTINs may be ordered (repeat the flag); default: any valid GTIN.
     #[arg(long = "known-gtin")]
     pub known_gtins: Vec<Gtin>,
+    /// Refuse the next order outright with this reason (repeat for more orders).
+    #[arg(long = "refuse-order", value_name = "REASON")]
+    pub refuse_orders: Vec<String>,
+    /// Accept the next order, then decline it with this reason (repeat for more orders).
+    #[arg(long = "decline-order", value_name = "REASON")]
+    pub decline_orders: Vec<String>,
+    /// How order searches answer: faithful, ignores-key or misdirected (someone else's order).
+    #[arg(long, default_value = "faithful")]
+    pub order_search: crate::registry::sim::OrderSearch,
+    /// List orders with their poNumber (xtrace; the description does not say it does).
+    #[arg(long)]
+    pub echo_po_number: bool,
     #[arg(long, default_value = "station")]
     pub login: String,
     /// The password the simulator accepts (it is a simulator: this is not a secret).
@@ -209,6 +221,21 @@ pub enum CodesCmd {
     /// Codes per product by state.
     Balance {
         /// JSON: [{"gtin": "...", "states": {"AVAILABLE": n, ...}}]
+        #[arg(long)]
+        json: bool,
+    },
+    /// Codes held after a ledger restore (a station may have printed them after the backup): list them;
+    /// `check` asks the registry, `release` (supervisor) returns them to the pool.
+    Held {
+        #[command(subcommand)]
+        cmd: Option<crate::codes_cli::HeldCmd>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Registry orders with their state and why; `abandon` (supervisor) gives one up.
+    Orders {
+        #[command(subcommand)]
+        cmd: Option<crate::codes_cli::OrdersCmd>,
         #[arg(long)]
         json: bool,
     },
@@ -344,6 +371,18 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Codes(CodesCmd::Import { gtin, file, json }) => import(&ctx, &gtin, &file, json),
         Command::Codes(CodesCmd::Balance { json }) => balance(&ctx, json),
+        Command::Codes(CodesCmd::Held { cmd: None, json }) => {
+            crate::codes_cli::held_list(&ctx.paths, &ctx.config, json)
+        }
+        Command::Codes(CodesCmd::Held { cmd: Some(c), .. }) => {
+            crate::codes_cli::held(&ctx.paths, &ctx.config, &c)
+        }
+        Command::Codes(CodesCmd::Orders { cmd: None, json }) => {
+            crate::codes_cli::orders_list(&ctx.paths, &ctx.config, json)
+        }
+        Command::Codes(CodesCmd::Orders { cmd: Some(c), .. }) => {
+            crate::codes_cli::orders(&ctx.paths, &ctx.config, &c)
+        }
         Command::Codes(CodesCmd::Pull {
             gtin,
             quantity,
@@ -630,6 +669,18 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
             quantity,
         } => eprintln!("order #{order}: {received}/{quantity} codes"),
         PullEvent::Closed { order } => eprintln!("order #{order}: closed"),
+        PullEvent::Refused { order, gtin, reason } => {
+            eprintln!("order #{order} (GTIN {gtin}): refused by the registry: {reason}")
+        }
+        PullEvent::Stuck { order, gtin, reason } => eprintln!(
+            "order #{order} (GTIN {gtin}) cannot be finished now: {reason}. Other products go on; `labelstation codes orders` lists it, and a supervisor can abandon it"
+        ),
+        PullEvent::AbandonedClosed { order, note } => {
+            eprintln!("abandoned order #{order}: {note}")
+        }
+        PullEvent::AbandonedOpen { order, reason } => eprintln!(
+            "abandoned order #{order}: its registry order is not closed yet ({reason}); the next pull tries again"
+        ),
     })?;
     if json {
         println!("{}", serde_json::to_string_pretty(&report)?);
@@ -640,7 +691,12 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
             report.orders.len()
         );
     }
-    Ok(ExitCode::SUCCESS)
+    // Only resuming was asked for, and something could not be resumed: say so in the exit status.
+    Ok(if quantity == 0 && !report.stuck.is_empty() {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
 fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
@@ -801,6 +857,13 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
                 error_rate: a.error_rate.clamp(0.0, 1.0),
                 latency: Duration::from_millis(a.latency_ms),
                 drop_after_commit_rate: a.drop_rate.clamp(0.0, 1.0),
+            },
+            orders: crate::registry::sim::OrderFaults {
+                refuse: a.refuse_orders.clone(),
+                decline: a.decline_orders.clone(),
+                search: a.order_search,
+                echo_po_number: a.echo_po_number,
+                ..Default::default()
             },
             api: a.api,
             oms_id: a.oms_id.clone(),

@@ -16,6 +16,7 @@
 pub mod bench;
 pub mod cli;
 pub mod codes;
+pub mod codes_cli;
 pub mod config;
 pub mod engine;
 pub mod ops;

@@ -356,7 +356,8 @@ fn read_pin(prompt: &str, env: &str) -> Result<String> {
     Ok(line.trim().to_owned())
 }
 
-fn supervisor(paths: &Paths, name: Option<&str>) -> Result<Supervisor> {
+/// Sign a supervisor in with the PIN (from the environment or the terminal); a refused PIN is audited.
+pub(crate) fn supervisor(paths: &Paths, name: Option<&str>) -> Result<Supervisor> {
     let pins = PinStore::new(&paths.data_dir);
     let name = name
         .map(str::to_owned)
@@ -635,6 +636,8 @@ struct ProductStatus {
     gtin: String,
     name: Option<String>,
     states: std::collections::BTreeMap<&'static str, u64>,
+    /// AVAILABLE codes held after a ledger restore (not printed until checked or released).
+    held: u64,
     low: bool,
     expiring_soon: u64,
 }
@@ -651,6 +654,7 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
             .unwrap_or(0)
             .saturating_mul(86_400_000);
     let levels = ledger.pool_levels(horizon)?;
+    let held = ledger.held_products()?;
     let mut alarms = Vec::new();
     let products: Vec<ProductStatus> = ledger
         .balance()?
@@ -674,15 +678,34 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
                     b.gtin, config.line.expiry_warning_days
                 ));
             }
+            let held = held
+                .iter()
+                .find(|h| h.gtin == b.gtin)
+                .map_or(0, |h| h.held);
+            if held > 0 {
+                alarms.push(format!(
+                    "GTIN {}: {held} code(s) held after a ledger restore: they are not printed until checked against the registry or released by a supervisor (`labelstation codes held`)",
+                    b.gtin
+                ));
+            }
             ProductStatus {
                 gtin: b.gtin,
                 name: b.name,
                 states: b.states,
+                held,
                 low,
                 expiring_soon: expiring,
             }
         })
         .collect();
+    for o in ledger.unfinished_orders()? {
+        if let Some(e) = &o.last_error {
+            alarms.push(format!(
+                "order #{} for GTIN {} cannot be finished ({e}): `labelstation codes orders`",
+                o.id.0, o.gtin
+            ));
+        }
+    }
     let review_waiting = ledger.review_queue(100_000)?.len();
     if review_waiting > 0 {
         alarms.push(format!(
@@ -709,10 +732,15 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         for p in &s.products {
             let st = |k: &str| p.states.get(k).copied().unwrap_or(0);
             println!(
-                "  {} {}: {} available, {} printed (waiting for scan), {} verified, {} reported, {} to review, {} written off",
+                "  {} {}: {} available{}, {} printed (waiting for scan), {} verified, {} reported, {} to review, {} written off",
                 p.gtin,
                 p.name.as_deref().unwrap_or(""),
                 st("AVAILABLE"),
+                if p.held > 0 {
+                    format!(" ({} held after a restore)", p.held)
+                } else {
+                    String::new()
+                },
                 st("PRINTED"),
                 st("VERIFIED"),
                 st("REPORTED"),

@@ -703,3 +703,175 @@ fn printer_sim_prints_what_the_driver_sends() {
         stderr(&out)
     );
 }
+
+#[test]
+fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
+    use labelstation::registry::sim::{OrderFaults, OrderSearch, RegistrySim, SimConfig};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let sim = RegistrySim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            pending_polls: 0,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let cfg = data.join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 5\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let a = gtin_from_number(460_222_000_011);
+    let b = gtin_from_number(460_222_000_012);
+    for (g, name) in [(&a, "Кеды"), (&b, "Сапоги")] {
+        let out = run(cli(data).args(["products", "add", "--gtin", g.as_str(), "--name", name]));
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let labelstation = || {
+        let mut c = cli(data);
+        c.env("LABELSTATION_REGISTRY_PASSWORD", "station")
+            .arg("--config")
+            .arg(&cfg);
+        c
+    };
+    let pull = |g: &labelstation::codes::Gtin, n: &str| {
+        run(labelstation().args(["codes", "pull", "--gtin", g.as_str(), "--quantity", n]))
+    };
+    let orders = || -> Vec<Value> {
+        let out = run(labelstation().args(["codes", "orders", "--json"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str::<Value>(&stdout(&out))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+    let order = |id: i64| orders().into_iter().find(|o| o["id"] == id).unwrap();
+    assert!(pull(&a, "3").status.success());
+
+    // B's order is made, the answer lost, and the registry's search answers A's order under B's key.
+    sim.set_order_faults(OrderFaults {
+        lose_create_answers: 1,
+        search: OrderSearch::Misdirected,
+        echo_po_number: true,
+        ..OrderFaults::default()
+    });
+    let out = pull(&b, "2");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("not the order the station made"),
+        "{}",
+        stderr(&out)
+    );
+    let o2 = order(2);
+    assert_eq!(o2["status"], "REQUESTED");
+    assert!(
+        o2["last_error"].as_str().unwrap().contains("not the order"),
+        "{o2}"
+    );
+    // A goes on; B's order is reported, not in the way.
+    let out = pull(&a, "1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("order #2"), "{}", stderr(&out));
+    let out = pull(&b, "1");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("abandons it"), "{}", stderr(&out));
+    let out = run(labelstation().args(["codes", "orders"]));
+    assert!(stdout(&out).contains("stuck"), "{}", stdout(&out));
+    let out = run(labelstation().args(["status", "--json"]));
+    assert!(
+        stdout(&out).contains("cannot be finished"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Abandoning needs the supervisor's PIN.
+    let abandon = |pin: &str| {
+        run(labelstation()
+            .env("LABELSTATION_SUPERVISOR_PIN", pin)
+            .args([
+                "codes",
+                "orders",
+                "abandon",
+                "2",
+                "--reason",
+                "the registry answers another order",
+                "--as",
+                "Dana",
+            ]))
+    };
+    let out = run(cli(data)
+        .env("LABELSTATION_NEW_PIN", "2468")
+        .args(["supervisor", "set-pin"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!abandon("1111").status.success());
+    assert_eq!(order(2)["status"], "REQUESTED");
+    let out = abandon("2468");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("order #2 abandoned"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(order(2)["status"], "ABANDONED");
+    // The search still answers the wrong order: the abandoned one's registry order is not closed yet.
+    assert!(stdout(&out).contains("not closed yet"), "{}", stdout(&out));
+
+    // The registry answers faithfully again: the next pull closes it, none of its codes taken.
+    sim.set_order_faults(OrderFaults::default());
+    let out = pull(&b, "2");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("abandoned order #2"),
+        "{}",
+        stderr(&out)
+    );
+    let key = order(2)["order_key"].as_str().unwrap().to_owned();
+    let lost = sim
+        .orders()
+        .into_iter()
+        .find(|o| o.key.as_deref() == Some(key.as_str()))
+        .unwrap();
+    assert!(lost.closed && lost.issued == 0, "{lost:?}");
+    let out = run(labelstation().args(["codes", "orders"]));
+    assert!(
+        stdout(&out).contains("ABANDONED") && stdout(&out).contains("another order"),
+        "{}",
+        stdout(&out)
+    );
+
+    // A refusal of the whole order: the order ends with the registry's reason, and is not sent again.
+    sim.set_order_faults(OrderFaults {
+        refuse: vec!["business place 5 is not registered for this product group".into()],
+        ..OrderFaults::default()
+    });
+    let out = pull(&a, "1");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("business place 5"),
+        "{}",
+        stderr(&out)
+    );
+    let refused = orders().into_iter().next().unwrap();
+    assert_eq!(refused["status"], "REJECTED");
+    assert!(
+        refused["reason"]
+            .as_str()
+            .unwrap()
+            .contains("business place 5")
+    );
+    assert!(pull(&b, "1").status.success());
+
+    let out = run(cli(data).args(["audit", "show", "--limit", "40"]));
+    assert!(
+        stdout(&out).contains("order.abandoned") && stdout(&out).contains("Dana"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(run(cli(data).args(["ledger", "check"])).status.success());
+}

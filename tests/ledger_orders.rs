@@ -139,3 +139,85 @@ fn a_bad_pack_stores_nothing() {
     ));
     assert!(l.order_requested("xtrace", &gtin, 1, "key-2", &s).is_err());
 }
+
+#[test]
+fn orders_and_packs_of_a_ledger_from_before_abandoning_survive_the_upgrade() {
+    use labelstation::store::Actor;
+    use labelstation::store::orders::OrderId;
+    use labelstation::store::schema::MIGRATIONS;
+    let dir = tempfile::tempdir().unwrap();
+    let path = ledger_path(dir.path());
+    // A ledger as the station wrote it before orders could be abandoned (schema 6), with an open order
+    // and one of its packs.
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        conn.execute_batch("PRAGMA foreign_keys = ON;").unwrap();
+        let tx = conn.transaction().unwrap();
+        for sql in &MIGRATIONS[..6] {
+            tx.execute_batch(sql).unwrap();
+        }
+        labelstation::store::schema::sync_transitions(&tx).unwrap();
+        tx.execute_batch(
+            "INSERT INTO products (gtin, name, created_at) VALUES ('04607000000007', 'Туфли', 1);
+             INSERT INTO code_sources (kind, reference, gtin, count, actor, at)
+                 VALUES ('ORDER', 'xtrace order r-1 pack p-1', '04607000000007', 0, 'test', 1);
+             INSERT INTO orders (api, order_key, registry_id, gtin, quantity, received, last_pack_id, status, created_at)
+                 VALUES ('xtrace', 'key-old', 'r-1', '04607000000007', 10, 0, 'p-1', 'OPEN', 1);
+             INSERT INTO packs (order_id, pack_id, quantity, source_id, received_at) VALUES (1, 'p-1', 0, 1, 1);
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+        tx.commit().unwrap();
+    }
+    let mut l = Ledger::open(&path, "station-test").unwrap();
+    let o = l.order(OrderId(1)).unwrap();
+    assert_eq!(
+        (
+            o.status,
+            o.registry_id.as_deref(),
+            o.last_pack_id.as_deref()
+        ),
+        (OrderStatus::Open, Some("r-1"), Some("p-1"))
+    );
+    assert!(l.has_pack(OrderId(1), "p-1").unwrap());
+    let fk: i64 = l
+        .connection()
+        .query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |r| {
+            r.get(0)
+        })
+        .unwrap();
+    assert_eq!(fk, 0, "a pack refers to no order after the upgrade");
+    // Packs are still never deleted; a pack still needs its order.
+    assert!(l.connection().execute("DELETE FROM packs", []).is_err());
+    assert!(
+        l.connection()
+            .execute(
+                "INSERT INTO packs (order_id, pack_id, quantity, source_id, received_at) VALUES (9, 'x', 0, 1, 1)",
+                [],
+            )
+            .is_err()
+    );
+    // The old order can be abandoned now, by a supervisor, and says so.
+    let o = l
+        .order_abandoned(OrderId(1), "upgrade test", &Actor::supervisor("sup"))
+        .unwrap();
+    assert_eq!(o.status, OrderStatus::Abandoned);
+    assert!(l.unfinished_orders().unwrap().is_empty());
+    assert_eq!(l.abandoned_orders_open("xtrace").unwrap()[0].id, OrderId(1));
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    // A pack stored behind the ledger's back after the abandon is caught by the ledger check.
+    l.connection()
+        .execute(
+            "INSERT INTO packs (order_id, pack_id, quantity, source_id, received_at)
+             VALUES (1, 'late', 0, 1, (SELECT closed_at + 1 FROM orders WHERE id = 1))",
+            [],
+        )
+        .unwrap();
+    let broken = l.check_invariants().unwrap();
+    assert!(
+        broken
+            .iter()
+            .any(|v| v.rule.contains("abandoned order took no pack")),
+        "{broken:?}"
+    );
+}

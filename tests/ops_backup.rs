@@ -143,9 +143,24 @@ fn backup_restore_round_trip() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stdout(&out).contains("WARNING"), "{}", stdout(&out));
     let ledger = ledger_path(&data);
-    for table in ["codes", "code_events", "products", "outbox", "jobs"] {
+    for table in ["products", "outbox", "jobs"] {
         assert_eq!(rows(&ledger, table), rows(&b, table), "{table}");
     }
+    // The backup's history is kept whole; each code the replaced ledger shows verified since the backup
+    // adds one move: to review, never back to the pool.
+    let events = rows(&ledger, "code_events");
+    assert_eq!(events[..before.len()], before[..]);
+    assert_eq!(events.len(), before.len() + 10);
+    assert!(
+        events[before.len()..]
+            .iter()
+            .all(|e| e.contains("found_used") && e.contains("NEEDS_REVIEW"))
+    );
+    assert!(
+        stdout(&out).contains("10 code(s) the replaced ledger shows used"),
+        "{}",
+        stdout(&out)
+    );
     // The audit log is the backup's plus one entry recording the restore.
     let audit = rows(&ledger, "audit_log");
     let backup_audit = rows(&b, "audit_log");
@@ -192,9 +207,10 @@ fn backup_restore_round_trip() {
     let out = run(cli(&data).args(["audit", "verify"]));
     assert!(out.status.success(), "{}", stdout(&out));
 
-    // Restoring twice within a second never replaces the ledger set aside the first time.
+    // Restoring twice within a second never replaces the ledger set aside the first time. (The
+    // restored ledger has moves the backup lacks, the codes sent to review: --force again.)
     for _ in 0..2 {
-        let out = run(cli(&data).arg("restore").arg(&b));
+        let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
         assert!(out.status.success(), "{}", stderr(&out));
     }
     let kept: Vec<String> = std::fs::read_dir(&data)
@@ -403,4 +419,354 @@ fn logs_go_to_rotating_files_or_journald_and_never_carry_tails() {
         .unwrap_or_else(|| panic!("{err}"));
     assert!(line.starts_with("<6>"), "{line}");
     assert!(line[3..].trim_start().starts_with("INFO"), "{line}");
+}
+
+/// The data dir's ledger files (ledger, -wal, -shm) removed, as when the disk holding them died.
+fn lose_ledger(data: &Path) {
+    for sfx in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(data.join(format!("ledger.sqlite3{sfx}")));
+    }
+}
+
+#[test]
+fn restore_over_a_missing_or_unreadable_ledger_needs_force_and_says_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 6, 17));
+    let b = backup(&data, &[]);
+
+    // Missing: codes printed since the backup cannot be told from unused ones.
+    lose_ledger(&data);
+    let out = run(cli(&data).arg("restore").arg(&b));
+    assert!(
+        !out.status.success(),
+        "restored over a missing ledger without --force"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("--force") && err.contains("look unused"),
+        "{err}"
+    );
+    assert!(!ledger_path(&data).exists(), "nothing was changed");
+
+    // Unreadable: garbage where the ledger was.
+    std::fs::write(
+        ledger_path(&data),
+        b"not a database, only bytes left by a failing disk",
+    )
+    .unwrap();
+    let out = run(cli(&data).arg("restore").arg(&b));
+    assert!(
+        !out.status.success(),
+        "restored over a damaged ledger without --force"
+    );
+    let err = stderr(&out);
+    assert!(
+        err.contains("--force") && err.contains("look unused"),
+        "{err}"
+    );
+    assert_eq!(
+        std::fs::read(ledger_path(&data)).unwrap(),
+        b"not a database, only bytes left by a failing disk"
+    );
+
+    let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("held"), "{}", stdout(&out));
+    // The damaged file is kept aside, byte for byte.
+    let kept: Vec<PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_str().unwrap().contains("before-restore"))
+        .collect();
+    assert!(
+        kept.iter()
+            .any(|p| std::fs::read(p).unwrap()
+                == b"not a database, only bytes left by a failing disk"),
+        "{kept:?}"
+    );
+}
+
+#[test]
+fn after_a_restore_codes_used_since_the_backup_go_to_review_and_the_rest_are_held() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (mut ledger, gtin, codes) = ledger_with_codes(&data, 10, 18);
+    let b = backup(&data, &[]);
+    // Four codes printed and verified after the backup.
+    print_and_verify(&mut ledger, &gtin, 4);
+    drop(ledger);
+    let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+    // The kept ledger shows which codes were used: they wait for a supervisor, never return to the pool.
+    let state_of = |l: &labelstation::store::Ledger, c: &labelstation::codes::MarkingCode| {
+        l.find_code(c).unwrap().unwrap()
+    };
+    for c in &codes[..4] {
+        let r = state_of(&l, c);
+        assert_eq!(
+            r.state,
+            labelstation::store::CodeState::NeedsReview,
+            "{}",
+            c.masked()
+        );
+        assert!(
+            r.reason.as_deref().unwrap_or("").contains("VERIFIED"),
+            "{:?}",
+            r.reason
+        );
+    }
+    // The others are held: nothing can reserve them until they are checked or released.
+    for c in &codes[4..] {
+        assert_eq!(
+            state_of(&l, c).state,
+            labelstation::store::CodeState::Available
+        );
+    }
+    let op = labelstation::store::Actor::operator("op");
+    let job = l
+        .open_job(&gtin, labelstation::store::JobMode::Inline, &op)
+        .unwrap();
+    let e = l.reserve(job, &op).unwrap_err();
+    assert!(e.to_string().contains("held"), "{e}");
+    // Nor can raw SQL move a held code on.
+    let raw = l.connection().execute(
+        "UPDATE codes SET state = 'RESERVED', job_id = ?1 WHERE state = 'AVAILABLE'",
+        [job.0],
+    );
+    assert!(raw.is_err(), "the schema let a held code be reserved");
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+/// The state and reason of code #`id` in the ledger of `data`.
+fn code_state(data: &Path, id: i64) -> (String, Option<String>) {
+    Connection::open(ledger_path(data))
+        .unwrap()
+        .query_row("SELECT state, reason FROM codes WHERE id = ?1", [id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap()
+}
+
+#[test]
+fn held_codes_are_checked_against_the_registry_and_released_after_the_last_sticker() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gtin = labelstation::codes::generate::gtin_from_number(460_333_000_001);
+    let ok = |out: std::process::Output| {
+        assert!(out.status.success(), "{}\n{}", stdout(&out), stderr(&out));
+        out
+    };
+    ok(run(cli(&data).args([
+        "products",
+        "add",
+        "--gtin",
+        gtin.as_str(),
+        "--name",
+        "Ботинки",
+        "--country",
+        "CN",
+    ])));
+    // Ten codes from the (embedded, simulated) registry, then a backup.
+    ok(run(cli(&data).args([
+        "codes",
+        "pull",
+        "--gtin",
+        gtin.as_str(),
+        "--quantity",
+        "10",
+    ])));
+    let b = backup(&data, &[]);
+    // After the backup: four codes printed, verified and reported; two more printed and verified, not
+    // reported yet. Then the disk holding the ledger dies.
+    {
+        let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+        print_and_verify(&mut l, &gtin, 4);
+    }
+    ok(run(cli(&data).args(["sync", "--once"])));
+    {
+        let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+        print_and_verify(&mut l, &gtin, 2);
+    }
+    lose_ledger(&data);
+    let out = ok(run(cli(&data).arg("restore").arg(&b).arg("--force")));
+    assert!(
+        stdout(&out).contains("10 AVAILABLE code(s) are held"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Held: listed in pool order, shown by status and doctor; the line cannot take them.
+    let out = ok(run(cli(&data).args(["codes", "held", "--json"])));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["products"][0]["held"], 10);
+    let places: Vec<u64> = v["codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["position"].as_u64().unwrap())
+        .collect();
+    assert_eq!(places, (1..=10).collect::<Vec<_>>());
+    assert!(
+        !stdout(&out).contains("\u{1d}92"),
+        "a crypto tail in the listing"
+    );
+    let out = ok(run(cli(&data).args(["status", "--json"])));
+    let st: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(st["products"][0]["held"], 10);
+    assert!(
+        st["alarms"]
+            .to_string()
+            .contains("held after a ledger restore"),
+        "{st}"
+    );
+    let out = run(cli(&data).args(["doctor", "--json"]));
+    assert!(
+        stdout(&out).contains("held since a ledger restore"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(cli(&data).args(["print", "--gtin", gtin.as_str(), "--count", "1"]));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("held after a ledger restore"),
+        "{}",
+        stderr(&out)
+    );
+
+    // The registry knows four were applied: those go to review. The two printed but unreported show
+    // RECEIVED: no proof, they stay held.
+    let out = ok(run(cli(&data).args(["codes", "held", "check", "--json"])));
+    let r: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        (
+            r["checked"].as_u64(),
+            r["used"].as_u64(),
+            r["received"].as_u64()
+        ),
+        (Some(10), Some(4), Some(6)),
+        "{r}"
+    );
+    for id in 1..=4 {
+        let (state, reason) = code_state(&data, id);
+        assert_eq!(state, "NEEDS_REVIEW");
+        assert!(reason.unwrap().contains("registry shows it applied"));
+    }
+    for id in 5..=10 {
+        assert_eq!(code_state(&data, id).0, "AVAILABLE");
+    }
+
+    // Release needs the supervisor's PIN.
+    ok(run(cli(&data)
+        .env("LABELSTATION_NEW_PIN", "4321")
+        .args(["supervisor", "set-pin"])));
+    let release = |pin: &str, args: &[&str]| {
+        run(cli(&data)
+            .env("LABELSTATION_SUPERVISOR_PIN", pin)
+            .args(["codes", "held", "release", "--as", "Aigerim"])
+            .args(args))
+    };
+    let out = release("0000", &["--all", "--checked", "x"]);
+    assert!(!out.status.success());
+    assert_eq!(code_state(&data, 7).0, "AVAILABLE");
+    // The newest sticker found on the boxes is code #6: #5 and #6 were printed, #7..#10 were not.
+    let out = release(
+        "4321",
+        &[
+            "--after",
+            "6",
+            "--checked",
+            "last box: sticker #6; kept ledger lost with the disk",
+        ],
+    );
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("released 4"), "{}", stdout(&out));
+    for id in [5, 6] {
+        let (state, reason) = code_state(&data, id);
+        assert_eq!(state, "NEEDS_REVIEW");
+        assert!(reason.unwrap().contains("last sticker"));
+    }
+    let out = ok(run(cli(&data).args(["codes", "held", "--json"])));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(v["codes"].as_array().unwrap().len(), 0);
+    // A code found used is never printed again, even by a supervisor's reprint.
+    {
+        let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+        let sup = labelstation::store::Actor::supervisor("Aigerim");
+        let job = l
+            .open_job(&gtin, labelstation::store::JobMode::Reprint, &sup)
+            .unwrap();
+        let e = l.reprint(labelstation::store::CodeId(5), job, "test", &sup);
+        assert!(e.is_err(), "a code found used was reserved for a reprint");
+        // The line takes #7 next: the first code after the last sticker.
+        let op = labelstation::store::Actor::operator("op");
+        let job = l
+            .open_job(&gtin, labelstation::store::JobMode::Inline, &op)
+            .unwrap();
+        assert_eq!(l.reserve(job, &op).unwrap().id.0, 7);
+        assert_eq!(l.check_invariants().unwrap(), vec![]);
+    }
+    let out = ok(run(cli(&data).args(["audit", "show", "--limit", "5"])));
+    let text = stdout(&out);
+    assert!(
+        text.contains("codes.hold_release") && text.contains("Aigerim"),
+        "{text}"
+    );
+    assert!(text.contains("codes.found_used"), "{text}");
+    ok(run(cli(&data).args(["ledger", "check"])));
+}
+
+#[test]
+fn held_codes_follow_the_pools_order_nearest_expiry_first() {
+    use labelstation::store::holds::Release;
+    use labelstation::store::{Actor, CodeId, JobMode, Ledger};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let (l, gtin, _) = ledger_with_codes(&data, 6, 19);
+    // Codes #5 and #3 expire (in that order): the line takes them first.
+    l.connection()
+        .execute_batch(
+            "UPDATE codes SET expires_at = 2000000000000 WHERE id = 5;
+             UPDATE codes SET expires_at = 2100000000000 WHERE id = 3;",
+        )
+        .unwrap();
+    drop(l);
+    let b = backup(&data, &[]);
+    lose_ledger(&data);
+    let r = labelstation::ops::backup::restore(&data, &b, true, &system()).unwrap();
+    assert_eq!((r.holds.held, r.holds.used), (6, 0));
+    assert_eq!(r.current_unreadable.as_deref(), Some("is missing"));
+
+    let mut l = Ledger::open(&ledger_path(&data), "station-test").unwrap();
+    let order: Vec<i64> = l
+        .held_codes(Some(&gtin), 100)
+        .unwrap()
+        .iter()
+        .map(|h| h.id.0)
+        .collect();
+    assert_eq!(order, vec![5, 3, 1, 2, 4, 6]);
+    // Only a supervisor releases.
+    let e = l.release_held(&Release::All, "x", &system()).unwrap_err();
+    assert!(e.to_string().contains("supervisor"), "{e}");
+    // The last sticker printed was #1: #5, #3 and #1 were printed; #2, #4, #6 were not.
+    let sup = Actor::supervisor("sup");
+    let done = l
+        .release_held(&Release::After(CodeId(1)), "last box: #1", &sup)
+        .unwrap();
+    assert_eq!((done.released, done.to_review), (3, 3));
+    for id in [5, 3, 1] {
+        assert_eq!(
+            l.code(CodeId(id)).unwrap().state,
+            labelstation::store::CodeState::NeedsReview
+        );
+    }
+    let op = Actor::operator("op");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    assert_eq!(l.reserve(job, &op).unwrap().id.0, 2);
+    // Nothing is held any more: a second release says so.
+    let e = l.release_held(&Release::All, "x", &sup).unwrap_err();
+    assert!(e.to_string().contains("no code is held"), "{e}");
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
 }

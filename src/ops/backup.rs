@@ -8,6 +8,12 @@
 //!
 //! A restore never deletes anything: the current ledger (with its `-wal`/`-shm`) is renamed aside, and
 //! the backup is installed only after a copy of it passed the same checks.
+//!
+//! A restore never returns used codes to the pool silently. Over a healthy current ledger with moves the
+//! backup lacks, or over a missing or unreadable one (which cannot say what it lacks), it needs `force`.
+//! Before the copy is installed, codes the current ledger shows used since the backup go to NEEDS_REVIEW
+//! and every other AVAILABLE code is held (`store::holds`): a station may have printed them after the
+//! backup. Held codes are never reserved until the registry or a supervisor clears them.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -61,6 +67,11 @@ pub enum BackupError {
          Restore only if the current ledger is damaged or you have accounted for those codes; then add --force (the current ledger is kept aside, never deleted). Nothing was changed."
     )]
     WouldUndo { newer: i64, newest: String },
+    #[error(
+        "the current ledger {path} {why}, so this restore cannot tell which codes were printed since the backup: restored, those codes would look unused. \
+         Restore only if the ledger is lost or damaged beyond repair; then add --force. Every AVAILABLE code of the backup is then held until checked against the registry or released by a supervisor (README: Restore). Nothing was changed."
+    )]
+    CurrentUnknown { path: PathBuf, why: String },
     #[error(
         "{path} belongs to uid {owner}, but this runs as uid {me}: files written now would lock the station out. Run it as the station's user (on a packaged install: sudo labelstation-admin ...)."
     )]
@@ -393,6 +404,10 @@ pub struct RestoreReport {
     pub codes: i64,
     /// Code moves in the replaced ledger that the backup lacks (restored with --force).
     pub undone_moves: i64,
+    /// Why the replaced ledger could not be read (missing or damaged), if so.
+    pub current_unreadable: Option<String>,
+    /// Codes used since the backup, as the replaced ledger shows, and codes now held.
+    pub holds: crate::store::holds::RestoreHolds,
 }
 
 /// Install the backup `from` as the ledger of `data_dir`. Refuses while any labelstation process
@@ -453,29 +468,25 @@ pub fn restore(
     };
 
     let ledger = data_dir.join(LEDGER_FILE);
-    let mut undone_moves = 0;
-    if ledger.exists() {
-        // A current ledger that opens is checkpointed, so the file set aside is complete on its own.
-        if let Ok(cur) = Connection::open(&ledger) {
-            let _ = cur.busy_timeout(Duration::from_secs(5));
-            let _ = cur.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-            let newer: rusqlite::Result<(i64, Option<i64>)> = cur.query_row(
-                "SELECT count(*), max(at) FROM code_events WHERE id > ?1",
-                [staged_check.last_event_id],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            );
-            if let Ok((n, newest)) = newer {
-                undone_moves = n;
-                if n > 0 && !force {
-                    let _ = std::fs::remove_file(&staged);
-                    return Err(BackupError::WouldUndo {
-                        newer: n,
-                        newest: newest.map(crate::store::format_ms).unwrap_or_default(),
-                    });
-                }
-            }
+    let current = match current_moves(&ledger, staged_check.last_event_id) {
+        Ok(m) => Ok(m),
+        Err(why) if force => Err(why),
+        Err(why) => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(BackupError::CurrentUnknown { path: ledger, why });
         }
-    }
+    };
+    let undone_moves = match &current {
+        Ok((n, newest)) if *n > 0 && !force => {
+            let _ = std::fs::remove_file(&staged);
+            return Err(BackupError::WouldUndo {
+                newer: *n,
+                newest: newest.map(crate::store::format_ms).unwrap_or_default(),
+            });
+        }
+        Ok((n, _)) => *n,
+        Err(_) => 0,
+    };
     // rename() replaces an existing file, so the name for the set-aside ledger must be new.
     let mut aside_base = format!("{LEDGER_FILE}.before-restore-{stamp}");
     let mut n = 2;
@@ -486,6 +497,19 @@ pub fn restore(
         aside_base = format!("{LEDGER_FILE}.before-restore-{stamp}-{n:03}");
         n += 1;
     }
+    let aside = if ledger.exists() {
+        data_dir.join(&aside_base).display().to_string()
+    } else {
+        "none (there was no ledger)".into()
+    };
+    // Hold the pool and record the restore in the copy, before it is installed: an installed ledger
+    // never lacks its holds.
+    let holds =
+        hold_in_copy(&staged, &ledger, from, &aside, undone_moves, actor).inspect_err(|_| {
+            for sfx in ["", "-wal", "-shm", "-journal"] {
+                let _ = std::fs::remove_file(format!("{}{sfx}", staged.display()));
+            }
+        })?;
     let mut set_aside = Vec::new();
     for suffix in ["", "-wal", "-shm", "-journal"] {
         let f = data_dir.join(format!("{LEDGER_FILE}{suffix}"));
@@ -509,32 +533,107 @@ pub fn restore(
         path: data_dir.to_path_buf(),
         source,
     })?;
-    // Record the restore in the restored ledger's audit log (opening also brings back WAL mode).
-    let l = crate::store::Ledger::open(&ledger, "restore")?;
-    let tx = l
-        .connection()
-        .unchecked_transaction()
-        .map_err(StoreError::from)?;
-    let aside = set_aside
-        .first()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|| "none (there was no ledger)".into());
-    audit::append(
-        &tx,
-        crate::store::now_ms(),
-        actor,
-        "ledger restore",
-        &from.display().to_string(),
-        &format!("previous ledger kept as {aside}; {undone_moves} code move(s) not in the backup"),
-    )
-    .map_err(StoreError::from)?;
-    tx.commit().map_err(StoreError::from)?;
-    tracing::warn!(from = %from.display(), aside = %aside, undone_moves, "ledger restored from a backup");
+    tracing::warn!(from = %from.display(), aside = %aside, undone_moves, held = holds.held, used = holds.used, "ledger restored from a backup");
     Ok(RestoreReport {
         restored_from: from.to_path_buf(),
         ledger,
         set_aside,
         codes: staged_check.codes,
         undone_moves,
+        current_unreadable: current.err(),
+        holds,
     })
+}
+
+/// What the current ledger holds that the backup (whose newest event is `backup_last_event`) lacks:
+/// the number of code moves and the time of the newest. `Err` says why it cannot be told: no ledger,
+/// or one that cannot be read or fails SQLite's check.
+fn current_moves(ledger: &Path, backup_last_event: i64) -> Result<(i64, Option<i64>), String> {
+    if !ledger.exists() {
+        return Err("is missing".into());
+    }
+    let unreadable = |e: &dyn std::fmt::Display| format!("cannot be read ({e})");
+    let cur = Connection::open_with_flags(
+        ledger,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| unreadable(&e))?;
+    let _ = cur.busy_timeout(Duration::from_secs(5));
+    let check: String = cur
+        .query_row("PRAGMA quick_check", [], |r| r.get(0))
+        .map_err(|e| unreadable(&e))?;
+    if check != "ok" {
+        return Err(format!("is damaged (integrity check: {check})"));
+    }
+    // Checkpointed, so the file set aside is complete on its own.
+    let _ = cur.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+    cur.query_row(
+        "SELECT count(*), max(at) FROM code_events WHERE id > ?1",
+        [backup_last_event],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )
+    .map_err(|e| unreadable(&e))
+}
+
+/// On the verified copy `staged`, before it is installed: hold the pool against what the current ledger
+/// (`current`, read if it can be) shows used, and record the restore in the audit log. The copy is left
+/// a self-contained file again.
+fn hold_in_copy(
+    staged: &Path,
+    current: &Path,
+    from: &Path,
+    aside: &str,
+    undone_moves: i64,
+    actor: &Actor,
+) -> Result<crate::store::holds::RestoreHolds, BackupError> {
+    let kept = crate::store::holds::KeptLedger::open(current).ok();
+    let mut l = crate::store::Ledger::open(staged, "restore")?;
+    let note = format!(
+        "restored from {} at {}",
+        from.display(),
+        crate::store::format_ms(crate::store::now_ms())
+    );
+    let holds = l.hold_after_restore(kept.as_ref(), &note, actor)?;
+    drop(kept);
+    let tx = l
+        .connection()
+        .unchecked_transaction()
+        .map_err(StoreError::from)?;
+    audit::append(
+        &tx,
+        crate::store::now_ms(),
+        actor,
+        "ledger restore",
+        &from.display().to_string(),
+        &serde_json::json!({
+            "previous_ledger": aside,
+            "moves_not_in_backup": undone_moves,
+            "used_since_backup": holds.used,
+            "held": holds.held,
+            "codes_not_in_backup": holds.not_in_backup,
+        })
+        .to_string(),
+    )
+    .map_err(StoreError::from)?;
+    tx.commit().map_err(StoreError::from)?;
+    // Back to a rollback-journal file, so the rename installs one complete file.
+    let mode: String = l
+        .connection()
+        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
+        .map_err(StoreError::from)?;
+    drop(l);
+    if !mode.eq_ignore_ascii_case("delete") {
+        return Err(BackupError::CopyBroken {
+            path: staged.to_path_buf(),
+            problems: format!("could not leave WAL mode (got {mode})"),
+        });
+    }
+    std::fs::File::open(staged)
+        .and_then(|f| f.sync_all())
+        .map_err(|source| BackupError::Io {
+            what: "cannot flush",
+            path: staged.to_path_buf(),
+            source,
+        })?;
+    Ok(holds)
 }

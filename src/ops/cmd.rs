@@ -44,7 +44,8 @@ pub struct BackupArgs {
 pub struct RestoreArgs {
     /// The backup file (ledger-<station>-<time>.sqlite3).
     pub from: PathBuf,
-    /// Restore even though the current ledger is healthy and has code moves the backup lacks.
+    /// Restore even though the current ledger has code moves the backup lacks, or is missing or
+    /// unreadable (so it cannot say which codes were used since the backup).
     #[arg(long)]
     pub force: bool,
 }
@@ -145,13 +146,34 @@ pub fn restore(paths: &Paths, a: &RestoreArgs, actor: &crate::store::Actor) -> R
     for p in &r.set_aside {
         println!("the replaced ledger is kept as {}", p.display());
     }
+    if let Some(why) = &r.current_unreadable {
+        println!(
+            "WARNING: the replaced ledger {why}: codes printed since the backup cannot be told from unused ones."
+        );
+    }
     if r.undone_moves > 0 {
         println!(
-            "WARNING: {} code move(s) recorded after this backup are not in the restored ledger. Codes printed since the backup show as they were then: \
-             compare with the kept ledger before printing again, and scan or write off stickers of that period (README: Restore).",
+            "WARNING: {} code move(s) recorded after this backup are not in the restored ledger.",
             r.undone_moves
         );
     }
+    if r.holds.used > 0 {
+        println!(
+            "{} code(s) the replaced ledger shows used since the backup wait in review (`labelstation review list`): confirm each by scanning its sticker, or write it off; never print them again.",
+            r.holds.used
+        );
+    }
+    if r.holds.not_in_backup > 0 {
+        println!(
+            "WARNING: the replaced ledger holds {} code(s) the backup lacks (pulled or imported after it); they are not in the restored ledger. Keep the replaced ledger: it is their only record here.",
+            r.holds.not_in_backup
+        );
+    }
+    println!(
+        "{} AVAILABLE code(s) are held: a station may have printed them after the backup, and none is printed until it is cleared. \
+         `labelstation codes held` lists them; `labelstation codes held check` asks the registry; a supervisor releases the rest with `labelstation codes held release` after checking the replaced ledger and the stickers (README: Restore).",
+        r.holds.held
+    );
     println!(
         "Run `labelstation doctor`, then start the station: start-up recovery moves codes left in flight to NEEDS_REVIEW."
     );

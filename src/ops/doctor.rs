@@ -425,6 +425,33 @@ fn check_ledger(paths: &Paths, config: Option<&Config>, out: &mut Vec<Finding>) 
             "a supervisor scans or writes them off on the review screen",
         ));
     }
+    if let Ok(held) = ledger.held_products() {
+        let n: u64 = held.iter().map(|h| h.held).sum();
+        if n > 0 {
+            out.push(warn(
+                "ledger",
+                format!(
+                    "{n} code(s) of {} product(s) held since a ledger restore: a station may have printed them after the backup, and none is printed until cleared",
+                    held.len()
+                ),
+                "`labelstation codes held` lists them; `labelstation codes held check` asks the registry; a supervisor releases the rest (README: Restore)",
+            ));
+        }
+    }
+    if let Ok(orders) = ledger.unfinished_orders() {
+        for o in orders.iter().filter(|o| o.last_error.is_some()) {
+            out.push(warn(
+                "registry",
+                format!(
+                    "order #{} for GTIN {} cannot be finished: {}",
+                    o.id.0,
+                    o.gtin,
+                    o.last_error.as_deref().unwrap_or("")
+                ),
+                "`labelstation codes pull --gtin G --quantity 0` tries again; a supervisor abandons it with `labelstation codes orders abandon ORDER --reason ...`",
+            ));
+        }
+    }
     if let Ok(b) = ledger.backlog()
         && (b.utilisation_queued > 0 || b.reports_open > 0)
     {
@@ -785,8 +812,8 @@ fn check_registry(c: &Config, opts: &Options, out: &mut Vec<Finding>) {
                     return;
                 }
             };
-            // A read-only query that needs a valid login: an order key nobody uses.
-            match client.find_order("labelstation-doctor-probe") {
+            // A read-only query that needs a valid login.
+            match client.ping() {
                 Ok(_) => out.push(ok(
                     "registry",
                     format!("{} answers and accepts the login {:?}", r.url, r.xtrace.login),

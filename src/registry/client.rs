@@ -175,8 +175,11 @@ pub trait Registry: Send {
     fn api(&self) -> &'static str;
     /// Create an order; returns the registry's order id.
     fn create_order(&mut self, order: &NewOrder<'_>) -> Result<String, RegistryError>;
-    /// Find an order by the station's key (after a lost answer to `create_order`).
-    fn find_order(&mut self, key: &str) -> Result<Option<String>, RegistryError>;
+    /// Find the order the station made under `key` for `gtin` (after a lost answer to `create_order`).
+    /// An order the answer shows under another key, or without a sub-order for `gtin`, is someone
+    /// else's and never returned; an order shown under this key but for another GTIN, or several
+    /// orders that could each be this one, are a `Protocol` error: the search cannot be trusted.
+    fn find_order(&mut self, key: &str, gtin: &Gtin) -> Result<Option<String>, RegistryError>;
     fn buffer(&mut self, order_id: &str, gtin: &Gtin) -> Result<BufferState, RegistryError>;
     /// Take the pack after `last_pack` (`None` for the first). Asking again with the same `last_pack`
     /// returns the same pack, so this may be retried.
@@ -501,6 +504,23 @@ impl XtraceClient {
     }
 }
 
+/// Orders a search may answer before the station gives up telling its own from the others (each is
+/// looked at through its sub-orders).
+const MAX_FOUND_ORDERS: usize = 5;
+
+impl XtraceClient {
+    /// The sub-orders (one per GTIN) of an order.
+    fn sub_orders(&mut self, order_id: &str) -> Result<Vec<xtrace::SubOrderInfo>, RegistryError> {
+        let answer = self.call(
+            Method::GET,
+            "/api/orders/sub-orders",
+            &[("orderId", order_id.to_owned())],
+            None,
+        )?;
+        Ok(decode::<xtrace::SubOrders>("sub-orders", &answer)?.sub_order_infos)
+    }
+}
+
 pub(crate) fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
     serde_json::from_slice(body).map_err(|e| RegistryError::Protocol {
         what: what.to_owned(),
@@ -532,29 +552,67 @@ impl Registry for XtraceClient {
         Ok(decode::<xtrace::OrderCreated>("create order", &answer)?.order_id)
     }
 
-    fn find_order(&mut self, key: &str) -> Result<Option<String>, RegistryError> {
+    fn find_order(&mut self, key: &str, gtin: &Gtin) -> Result<Option<String>, RegistryError> {
         let q = [
             ("poNumber", key.to_owned()),
             ("productGroup", self.s.product_group.clone()),
         ];
         let answer = self.call(Method::GET, "/api/orders", &q, None)?;
         let orders: xtrace::Orders = decode("list orders", &answer)?;
-        Ok(orders.order_infos.into_iter().next().map(|o| o.order_id))
+        // Whether the listing carries `poNumber` is not documented: an order that shows another key is
+        // not ours; one that shows none may be, if it has a sub-order for this GTIN.
+        let mut candidates: Vec<(String, bool)> = Vec::new();
+        for o in orders.order_infos {
+            let says_ours = match o.po_number.as_deref() {
+                Some(p) if p != key => continue,
+                Some(_) => true,
+                None => false,
+            };
+            if !candidates.iter().any(|(id, _)| *id == o.order_id) {
+                candidates.push((o.order_id, says_ours));
+            }
+        }
+        if candidates.len() > MAX_FOUND_ORDERS {
+            return Err(RegistryError::Protocol {
+                what: "order search".into(),
+                detail: format!(
+                    "the search for the station's order key answered {} orders that do not show their key: the registry ignored the filter, so the order cannot be told from others",
+                    candidates.len()
+                ),
+            });
+        }
+        let mut ours = Vec::new();
+        for (order_id, says_ours) in candidates {
+            let subs = self.sub_orders(&order_id)?;
+            if subs.iter().any(|s| s.gtin == gtin.as_str()) {
+                ours.push(order_id);
+            } else if says_ours {
+                return Err(RegistryError::Protocol {
+                    what: "order search".into(),
+                    detail: format!(
+                        "the registry shows order {order_id} under the station's key, but it has no sub-order for GTIN {gtin} (it has {}): it is not the order the station made",
+                        subs.iter()
+                            .map(|s| s.gtin.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                });
+            }
+        }
+        match ours.len() {
+            0 | 1 => Ok(ours.pop()),
+            n => Err(RegistryError::Protocol {
+                what: "order search".into(),
+                detail: format!(
+                    "the search for the station's order key answered {n} orders for GTIN {gtin}: the order cannot be told from the others"
+                ),
+            }),
+        }
     }
 
     fn buffer(&mut self, order_id: &str, gtin: &Gtin) -> Result<BufferState, RegistryError> {
-        let answer = self.call(
-            Method::GET,
-            "/api/orders/sub-orders",
-            &[("orderId", order_id.to_owned())],
-            None,
-        )?;
-        let subs: xtrace::SubOrders = decode("sub-orders", &answer)?;
-        let Some(sub) = subs
-            .sub_order_infos
-            .into_iter()
-            .find(|s| s.gtin == gtin.as_str())
-        else {
+        let subs = self.sub_orders(order_id)?;
+        let Some(sub) = subs.into_iter().find(|s| s.gtin == gtin.as_str()) else {
             return Err(RegistryError::Protocol {
                 what: "sub-orders".into(),
                 detail: format!("order {order_id} has no sub-order for GTIN {gtin}"),

@@ -7,12 +7,13 @@
 //! shape either platform sends, secrets that never print, lenient numbers.
 //!
 //! [`client`] is the trait the station uses and the xTrace client; [`oms_client`] the older platform's
-//! client; [`pull`] takes codes into the ledger; [`sync`] sends reports and write-offs (once, or in the
+//! client; [`pull`] takes codes into the ledger; [`held`] asks about codes held after a restore; [`sync`] sends reports and write-offs (once, or in the
 //! background); [`sim`] is the registry simulator for both APIs (the embedded default, the demo and the
 //! tests).
 
 pub mod background;
 pub mod client;
+pub mod held;
 pub mod oms;
 pub mod oms_client;
 pub mod pull;

@@ -177,6 +177,17 @@ pub struct OrderSummary {
     pub production_order_id: Option<String>,
     #[serde(default)]
     pub decline_reason: Option<String>,
+    /// Its sub-orders, one per GTIN, where the listing shows them.
+    #[serde(default)]
+    pub buffers: Vec<SummaryBuffer>,
+}
+
+/// The part of a listed sub-order the station reads: which GTIN it is for.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryBuffer {
+    #[serde(default)]
+    pub gtin: Option<String>,
 }
 
 /// `GET /api/v2/{extension}/orders`: for recovery only (the registry says so).

@@ -247,14 +247,43 @@ impl Registry for OmsClient {
         Ok(decode::<oms::OrderResult>("create order", &answer)?.order_id)
     }
 
-    fn find_order(&mut self, key: &str) -> Result<Option<String>, RegistryError> {
+    fn find_order(&mut self, key: &str, gtin: &Gtin) -> Result<Option<String>, RegistryError> {
         let answer = self.get("orders", &[])?;
         let orders: oms::OrderSummaries = decode("list orders", &answer)?;
-        Ok(orders
+        // Without `productionOrderId` in the listing (not documented either way) nothing can be found.
+        let listed: Vec<oms::OrderSummary> = orders
             .order_infos
             .into_iter()
-            .find(|o| o.production_order_id.as_deref() == Some(key))
-            .map(|o| o.order_id))
+            .filter(|o| o.production_order_id.as_deref() == Some(key))
+            .collect();
+        let [order] = listed.as_slice() else {
+            if listed.is_empty() {
+                return Ok(None);
+            }
+            return Err(RegistryError::Protocol {
+                what: "order list".into(),
+                detail: format!(
+                    "{} orders show the station's key: the order cannot be told from the others",
+                    listed.len()
+                ),
+            });
+        };
+        let gtins: Vec<&str> = order
+            .buffers
+            .iter()
+            .filter_map(|b| b.gtin.as_deref())
+            .collect();
+        if !gtins.is_empty() && !gtins.contains(&gtin.as_str()) {
+            return Err(RegistryError::Protocol {
+                what: "order list".into(),
+                detail: format!(
+                    "the registry shows order {} under the station's key, but for GTIN {} instead of {gtin}: it is not the order the station made",
+                    order.order_id,
+                    gtins.join(", ")
+                ),
+            });
+        }
+        Ok(Some(order.order_id.clone()))
     }
 
     fn buffer(&mut self, order_id: &str, gtin: &Gtin) -> Result<BufferState, RegistryError> {

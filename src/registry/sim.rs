@@ -44,6 +44,66 @@ pub struct Faults {
     pub drop_after_commit_rate: f64,
 }
 
+/// The hard cases of ordering codes, as a real registry shows them.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OrderFaults {
+    /// Refuse the next create requests outright (400), one reason each, in order: a refusal of the order
+    /// as a whole (balance, business place, contract), unrelated to its GTIN.
+    pub refuse: Vec<String>,
+    /// Accept the next orders, then decline them (their buffer turns REJECTED), one reason each.
+    pub decline: Vec<String>,
+    /// The next N orders are created, but the answer to the create request is lost mid-body.
+    pub lose_create_answers: u32,
+    /// How the order search answers (xTrace `GET /api/orders?poNumber=`, oms-v2 `GET /orders`).
+    pub search: OrderSearch,
+    /// xTrace: whether listed orders carry their `poNumber` (the description does not say).
+    pub echo_po_number: bool,
+    /// A new order shows in searches only after this long: the registry creates orders asynchronously.
+    pub search_lag: Duration,
+    /// Every buffer stays PENDING while this is set: the registry is still making the codes.
+    pub hold_pending: bool,
+}
+
+/// How the registry's order search answers.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum OrderSearch {
+    /// The orders asked for.
+    #[default]
+    Faithful,
+    /// The filter is ignored: every order of every key.
+    IgnoresKey,
+    /// Someone else's order is answered as the one asked for (xTrace: the newest other order, under
+    /// the `poNumber` asked for; oms-v2: each order listed under the next order's `productionOrderId`).
+    Misdirected,
+}
+
+impl std::str::FromStr for OrderSearch {
+    type Err = String;
+    fn from_str(s: &str) -> Result<OrderSearch, String> {
+        match s {
+            "faithful" => Ok(OrderSearch::Faithful),
+            "ignores-key" => Ok(OrderSearch::IgnoresKey),
+            "misdirected" => Ok(OrderSearch::Misdirected),
+            other => Err(format!(
+                "unknown order search {other:?}: use faithful, ignores-key or misdirected"
+            )),
+        }
+    }
+}
+
+/// One order as the simulator holds it, for tests.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SimOrder {
+    pub id: String,
+    pub key: Option<String>,
+    pub gtin: String,
+    pub quantity: u32,
+    /// Codes handed out.
+    pub issued: u32,
+    pub closed: bool,
+    pub rejected: Option<String>,
+}
+
 /// How the simulated registry behaves.
 #[derive(Debug, Clone)]
 pub struct SimConfig {
@@ -60,6 +120,8 @@ pub struct SimConfig {
     /// Status polls a report answers IN_PROCESS before its result.
     pub report_polls: u32,
     pub faults: Faults,
+    /// The hard cases of ordering codes.
+    pub orders: OrderFaults,
     /// Seed of codes, ids and fault draws, so a run can be replayed.
     pub seed: u64,
     /// Which API it speaks.
@@ -107,6 +169,7 @@ impl Default for SimConfig {
             known_gtins: None,
             report_polls: 1,
             faults: Faults::default(),
+            orders: OrderFaults::default(),
             seed: 1,
             api: SimApi::Xtrace,
             state_file: None,
@@ -145,6 +208,12 @@ struct Order {
     rejected: Option<String>,
     closed: bool,
     packs: Vec<Pack>,
+    /// When it was created (ms since the epoch), for the search lag.
+    #[serde(default)]
+    created_ms: i64,
+    /// Creation order among all sub-orders.
+    #[serde(default)]
+    seq: usize,
 }
 
 #[derive(Serialize, serde::Deserialize)]
@@ -195,6 +264,15 @@ impl SimState {
             &hex[17..20],
             &hex[20..32]
         )
+    }
+
+    /// Status polls a buffer answers PENDING; all of them while the orders are held pending.
+    fn pending_polls(&self) -> u32 {
+        if self.cfg.orders.hold_pending {
+            u32::MAX
+        } else {
+            self.cfg.pending_polls
+        }
     }
 
     fn chance(&mut self, p: f64) -> bool {
@@ -344,6 +422,35 @@ impl RegistrySim {
 
     pub fn set_faults(&self, faults: Faults) {
         lock(&self.state).cfg.faults = faults;
+    }
+
+    pub fn set_order_faults(&self, faults: OrderFaults) {
+        lock(&self.state).cfg.orders = faults;
+    }
+
+    /// Every sub-order (one per order and GTIN), oldest first.
+    pub fn orders(&self) -> Vec<SimOrder> {
+        let s = lock(&self.state);
+        let mut out: Vec<(usize, SimOrder)> = s
+            .orders
+            .values()
+            .map(|o| {
+                (
+                    o.seq,
+                    SimOrder {
+                        id: o.id.clone(),
+                        key: o.po_number.clone(),
+                        gtin: o.gtin.clone(),
+                        quantity: o.quantity,
+                        issued: o.issued,
+                        closed: o.closed,
+                        rejected: o.rejected.clone(),
+                    },
+                )
+            })
+            .collect();
+        out.sort_by_key(|(at, _)| *at);
+        out.into_iter().map(|(_, o)| o).collect()
     }
 
     /// Make every access token issued so far expire now (as if 30 minutes had passed).
@@ -610,32 +717,107 @@ async fn create_order(State(state): State<Shared>, headers: HeaderMap, body: Byt
             );
         }
     }
+    if let Some(reason) = take_first(&mut s.cfg.orders.refuse) {
+        return error(StatusCode::BAD_REQUEST, &reason);
+    }
+    let id = new_orders(
+        &mut s,
+        &req.products,
+        req.po_number.as_deref(),
+        &req.product_group,
+    );
+    let answer = axum::Json(json!({ "orderId": id })).into_response();
+    lose_create_answer(&mut s, answer)
+}
+
+/// The first of a queue of scripted faults, taken off it.
+fn take_first(queue: &mut Vec<String>) -> Option<String> {
+    (!queue.is_empty()).then(|| queue.remove(0))
+}
+
+/// Record a new order (one sub-order per product), refused for unknown GTINs or by a scripted decline.
+/// Returns its id.
+fn new_orders<P: OrderedProduct>(
+    s: &mut SimState,
+    products: &[P],
+    key: Option<&str>,
+    product_group: &str,
+) -> String {
     let id = s.id();
-    for p in &req.products {
+    let declined = take_first(&mut s.cfg.orders.decline).map(|r| format!("Order declined: {r}"));
+    for p in products {
         let rejected = match &s.cfg.known_gtins {
-            Some(known) if !known.contains(&p.gtin) => Some(format!(
+            Some(known) if !known.contains(p.gtin()) => Some(format!(
                 "Order declined: 0106: GTIN {} not found in the GTIN registry",
-                p.gtin
+                p.gtin()
             )),
-            _ => None,
+            _ => declined.clone(),
         };
         s.orders.insert(
-            format!("{id}/{}", p.gtin),
+            format!("{id}/{}", p.gtin()),
             Order {
                 id: id.clone(),
-                po_number: req.po_number.clone(),
-                product_group: req.product_group.clone(),
-                gtin: p.gtin.clone(),
-                quantity: p.quantity,
+                po_number: key.map(str::to_owned),
+                product_group: product_group.to_owned(),
+                gtin: p.gtin().to_owned(),
+                quantity: p.quantity(),
                 issued: 0,
                 polls: 0,
                 rejected,
                 closed: false,
                 packs: Vec::new(),
+                created_ms: crate::store::now_ms(),
+                seq: s.orders.len(),
             },
         );
     }
-    axum::Json(json!({ "orderId": id })).into_response()
+    id
+}
+
+/// A product line of a create request, in either API.
+trait OrderedProduct {
+    fn gtin(&self) -> &str;
+    fn quantity(&self) -> u32;
+}
+
+impl OrderedProduct for xtrace::OrderProduct {
+    fn gtin(&self) -> &str {
+        &self.gtin
+    }
+    fn quantity(&self) -> u32 {
+        self.quantity
+    }
+}
+
+impl OrderedProduct for super::oms::OrderProduct {
+    fn gtin(&self) -> &str {
+        &self.gtin
+    }
+    fn quantity(&self) -> u32 {
+        self.quantity
+    }
+}
+
+/// The order is made; a scripted fault loses the answer mid-body.
+fn lose_create_answer(s: &mut SimState, answer: Response) -> Response {
+    if s.cfg.orders.lose_create_answers == 0 {
+        return answer;
+    }
+    s.cfg.orders.lose_create_answers -= 1;
+    s.answers_dropped += 1;
+    let (parts, _) = answer.into_parts();
+    let mut r = Response::from_parts(parts, broken_body());
+    r.headers_mut().remove(header::CONTENT_LENGTH);
+    r
+}
+
+/// Orders a search may show: old enough to be past the creation lag.
+fn searchable(s: &SimState) -> impl Iterator<Item = &Order> {
+    let lag = i64::try_from(s.cfg.orders.search_lag.as_millis()).unwrap_or(i64::MAX);
+    let now = crate::store::now_ms();
+    s.orders
+        .values()
+        .filter(move |o| now.saturating_sub(o.created_ms) >= lag)
 }
 
 async fn list_orders(
@@ -647,22 +829,41 @@ async fn list_orders(
     if let Err(r) = authorised(&s, &headers) {
         return r;
     }
+    let info = |o: &Order, po: Option<&String>| {
+        let mut v = json!({
+            "orderId": o.id,
+            "productGroup": o.product_group,
+            "orderStatus": if o.closed { "CLOSED" } else if o.rejected.is_some() { "REJECTED" } else { "READY" },
+            "releaseMethodType": "COMISSION",
+        });
+        if s.cfg.orders.echo_po_number
+            && let Some(p) = po
+        {
+            v["poNumber"] = json!(p);
+        }
+        v
+    };
+    let by_id = q.get("orderId");
+    let by_key = q.get("poNumber");
     let mut seen = HashSet::new();
-    let infos: Vec<_> = s
-        .orders
-        .values()
-        .filter(|o| q.get("orderId").is_none_or(|id| *id == o.id))
-        .filter(|o| q.get("poNumber").is_none_or(|p| o.po_number.as_ref() == Some(p)))
-        .filter(|o| seen.insert(o.id.clone()))
-        .map(|o| {
-            json!({
-                "orderId": o.id,
-                "productGroup": o.product_group,
-                "orderStatus": if o.closed { "CLOSED" } else if o.rejected.is_some() { "REJECTED" } else { "READY" },
-                "releaseMethodType": "COMISSION",
+    let infos: Vec<_> = match s.cfg.orders.search {
+        // Someone else's order, under the key asked for.
+        OrderSearch::Misdirected if by_key.is_some() => searchable(&s)
+            .filter(|o| o.po_number.as_ref() != by_key)
+            .max_by_key(|o| o.seq)
+            .map(|o| info(o, by_key))
+            .into_iter()
+            .collect(),
+        search => searchable(&s)
+            .filter(|o| by_id.is_none_or(|id| *id == o.id))
+            .filter(|o| {
+                search == OrderSearch::IgnoresKey
+                    || by_key.is_none_or(|p| o.po_number.as_ref() == Some(p))
             })
-        })
-        .collect();
+            .filter(|o| seen.insert(o.id.clone()))
+            .map(|o| info(o, o.po_number.as_ref()))
+            .collect(),
+    };
     axum::Json(json!({ "orderInfos": infos })).into_response()
 }
 
@@ -692,7 +893,7 @@ async fn sub_orders(
     let Some(order_id) = q.get("orderId") else {
         return error(StatusCode::BAD_REQUEST, "orderId is required");
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let infos: Vec<_> = s
         .orders
         .values_mut()
@@ -742,7 +943,7 @@ async fn take_codes(
     let Ok(quantity) = quantity.parse::<u32>() else {
         return error(StatusCode::BAD_REQUEST, "quantity must be a number");
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&format!("{order_id}/{gtin}")) else {
         return error(
             StatusCode::NOT_FOUND,
@@ -842,11 +1043,20 @@ async fn close_order(
     let (Some(order_id), Some(gtin)) = (q.get("orderId"), q.get("gtin")) else {
         return error(StatusCode::BAD_REQUEST, "orderId and gtin are required");
     };
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&format!("{order_id}/{gtin}")) else {
         return error(StatusCode::NOT_FOUND, "sub-order not found");
     };
     if o.rejected.is_some() {
         return error(StatusCode::BAD_REQUEST, "a rejected order cannot be closed");
+    }
+    // The description: only a READY order's ACTIVE or EXHAUSTED sub-order can be closed. A closed one
+    // is answered as closed, so closing stays harmless to repeat.
+    if buffer_status(o, pending) == "PENDING" {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "the sub-order is PENDING: only an ACTIVE or EXHAUSTED sub-order can be closed",
+        );
     }
     o.closed = true;
     axum::Json(json!({ "orderId": o.id })).into_response()
@@ -1164,36 +1374,21 @@ async fn oms_create_order(
             "100 active orders at most: close finished orders first",
         );
     }
-    let id = s.id();
-    for p in &req.products {
-        let rejected = match &s.cfg.known_gtins {
-            Some(known) if !known.contains(&p.gtin) => Some(format!(
-                "Order declined: 0106: GTIN {} not found in the GTIN registry",
-                p.gtin
-            )),
-            _ => None,
-        };
-        s.orders.insert(
-            format!("{id}/{}", p.gtin),
-            Order {
-                id: id.clone(),
-                po_number: req.production_order_id.clone(),
-                product_group: ext.clone(),
-                gtin: p.gtin.clone(),
-                quantity: p.quantity,
-                issued: 0,
-                polls: 0,
-                rejected,
-                closed: false,
-                packs: Vec::new(),
-            },
-        );
+    if let Some(reason) = take_first(&mut s.cfg.orders.refuse) {
+        return error(StatusCode::BAD_REQUEST, &reason);
     }
+    let id = new_orders(
+        &mut s,
+        &req.products,
+        req.production_order_id.as_deref(),
+        &ext,
+    );
     let expected = crate::store::now_ms() + 1_000;
-    axum::Json(
+    let answer = axum::Json(
         json!({ "omsId": s.cfg.oms_id, "orderId": id, "expectedCompleteTimestamp": expected }),
     )
-    .into_response()
+    .into_response();
+    lose_create_answer(&mut s, answer)
 }
 
 async fn oms_orders(
@@ -1206,14 +1401,19 @@ async fn oms_orders(
     if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
         return r;
     }
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let mut by_id: BTreeMap<&str, Vec<&Order>> = BTreeMap::new();
-    for o in s.orders.values() {
+    for o in searchable(&s) {
         by_id.entry(o.id.as_str()).or_default().push(o);
     }
+    let keys: Vec<Option<&String>> = by_id
+        .values()
+        .map(|subs| subs[0].po_number.as_ref())
+        .collect();
     let infos: Vec<_> = by_id
         .into_iter()
-        .map(|(id, subs)| {
+        .enumerate()
+        .map(|(i, (id, subs))| {
             let first = subs[0];
             let status = if first.rejected.is_some() {
                 "DECLINED"
@@ -1222,12 +1422,17 @@ async fn oms_orders(
             } else {
                 "READY"
             };
+            // Misdirected: each order is listed under the next one's key.
+            let key = match s.cfg.orders.search {
+                OrderSearch::Misdirected => keys[(i + 1) % keys.len()],
+                _ => first.po_number.as_ref(),
+            };
             json!({
                 "orderId": id,
                 "orderStatus": status,
-                "createdTimestamp": 0,
+                "createdTimestamp": first.created_ms,
                 "declineReason": first.rejected,
-                "productionOrderId": first.po_number,
+                "productionOrderId": key,
                 "buffers": subs.iter().map(|o| oms_buffer_json(o, &s.cfg.oms_id, pending)).collect::<Vec<_>>(),
             })
         })
@@ -1261,7 +1466,7 @@ async fn oms_buffer(
         Ok(k) => k,
         Err(r) => return r,
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&key) else {
         return error(StatusCode::NOT_FOUND, &format!("sub-order {key} not found"));
     };
@@ -1290,7 +1495,7 @@ async fn oms_codes(
             "quantity is required and must be a number",
         );
     };
-    let pending = s.cfg.pending_polls;
+    let pending = s.pending_polls();
     let Some(o) = s.orders.get_mut(&key) else {
         return error(StatusCode::NOT_FOUND, &format!("sub-order {key} not found"));
     };

@@ -104,6 +104,9 @@ pub enum OrderStatus {
 #[serde(rename_all = "camelCase")]
 pub struct OrderInfo {
     pub order_id: String,
+    /// The station's key, if the listing shows it (the description does not say it does).
+    #[serde(default)]
+    pub po_number: Option<String>,
     #[serde(default)]
     pub product_group: Option<String>,
     pub order_status: OrderStatus,

@@ -20,6 +20,8 @@ pub const ACTIONS: &[&str] = &[
     "code.confirm_applied",
     "code.reprint",
     "code.write_off",
+    "codes.found_used",
+    "codes.hold_release",
     "codes.import",
     "codes.pull",
     "ledger.recover",
@@ -27,6 +29,7 @@ pub const ACTIONS: &[&str] = &[
     "line.unlock",
     "order.request",
     // `order.` + the order's end state, lower case.
+    "order.abandoned",
     "order.closed",
     "order.rejected",
     "product.add",

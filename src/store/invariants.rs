@@ -98,6 +98,16 @@ const RULES: &[(&str, &str)] = &[
          FROM orders o WHERE o.received <> (SELECT coalesce(sum(quantity), 0) FROM packs p WHERE p.order_id = o.id)",
     ),
     (
+        "a held code is in the pool",
+        "SELECT 'code #' || h.code_id || ' is ' || c.state FROM code_holds h JOIN codes c ON c.id = h.code_id
+         WHERE h.ended_at IS NULL AND c.state <> 'AVAILABLE'",
+    ),
+    (
+        "an abandoned order took no pack after it was abandoned",
+        "SELECT 'order #' || o.id || ' pack ' || p.pack_id FROM orders o JOIN packs p ON p.order_id = o.id
+         WHERE o.status = 'ABANDONED' AND p.received_at > o.closed_at",
+    ),
+    (
         "a queued outbox row is in no report, a sent or accepted one is in a report",
         "SELECT 'outbox #' || id || ' ' || status FROM outbox
          WHERE (status = 'QUEUED' AND report IS NOT NULL) OR (status IN ('SENT', 'ACCEPTED') AND report IS NULL)",

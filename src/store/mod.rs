@@ -7,6 +7,7 @@
 //! The schema repeats the important rules as constraints and triggers (see [`schema`]).
 
 pub mod audit;
+pub mod holds;
 pub mod import;
 pub mod invariants;
 pub mod orders;
@@ -132,6 +133,12 @@ pub enum StoreError {
     InvalidProduct(String),
     #[error("no AVAILABLE codes left for GTIN {0}: pull or import more codes for it")]
     PoolEmpty(Gtin),
+    #[error(
+        "the {held} AVAILABLE code(s) of GTIN {gtin} are held after a ledger restore: a station may have printed them after the backup. A supervisor checks them against the registry or releases them (`labelstation codes held`)"
+    )]
+    PoolHeld { gtin: Gtin, held: u64 },
+    #[error("no code is held ({0})")]
+    NothingHeld(String),
     #[error("no code #{0} in the ledger")]
     NoSuchCode(i64),
     #[error("no job #{0} in the ledger")]
@@ -597,9 +604,11 @@ impl Ledger {
         if closed {
             return Err(StoreError::JobClosed(job.0));
         }
+        // Codes held after a restore are skipped: a station may have printed them after the backup.
         let id: Option<i64> = tx
             .query_row(
                 "SELECT id FROM codes WHERE gtin = ?1 AND state = 'AVAILABLE'
+                   AND NOT EXISTS (SELECT 1 FROM code_holds h WHERE h.code_id = codes.id AND h.ended_at IS NULL)
                  ORDER BY expires_at IS NULL, expires_at, id LIMIT 1",
                 [&gtin],
                 |r| r.get(0),
@@ -607,7 +616,12 @@ impl Ledger {
             .optional()?;
         let Some(id) = id else {
             let g = Gtin::parse(&gtin).map_err(|e| StoreError::InvalidProduct(e.to_string()))?;
-            return Err(StoreError::PoolEmpty(g));
+            let held = holds::held_of(&tx, &g)?;
+            return Err(if held > 0 {
+                StoreError::PoolHeld { gtin: g, held }
+            } else {
+                StoreError::PoolEmpty(g)
+            });
         };
         apply(&tx, CodeId(id), Move::Reserve, actor, Some(job), None, at)?;
         let rec = code_row(&tx, CodeId(id))?;

@@ -9,6 +9,11 @@
 //!    commit together, so "the ledger has pack P" and "the ledger has P's codes" are the same fact. A
 //!    pack answer that was lost is fetched again (the registry's retry) and storing it twice is a no-op.
 //! 4. [`Ledger::order_closed`] when every code arrived, or [`Ledger::order_rejected`] with the reason.
+//!
+//! An order that cannot be finished (the registry refuses a step, or never makes the codes) keeps its
+//! last failure ([`Ledger::order_failed`]) and waits; a supervisor may abandon it
+//! ([`Ledger::order_abandoned`]). An abandoned order never takes a pack, and its registry order is closed
+//! (or found and closed, if its creation surfaces late) so that its codes are never handed out unnoticed.
 
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
@@ -21,6 +26,7 @@ use crate::codes::{CodeFormat, Gtin, MarkingCode};
 pub struct OrderId(pub i64);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum OrderStatus {
     /// Written before the create request; the registry's id is not known yet.
     Requested,
@@ -28,17 +34,42 @@ pub enum OrderStatus {
     Open,
     Closed,
     Rejected,
+    /// A supervisor gave it up; it takes no more codes.
+    Abandoned,
 }
 
 impl OrderStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            OrderStatus::Requested => "REQUESTED",
+            OrderStatus::Open => "OPEN",
+            OrderStatus::Closed => "CLOSED",
+            OrderStatus::Rejected => "REJECTED",
+            OrderStatus::Abandoned => "ABANDONED",
+        }
+    }
+
     fn parse(s: &str) -> Option<OrderStatus> {
-        Some(match s {
-            "REQUESTED" => OrderStatus::Requested,
-            "OPEN" => OrderStatus::Open,
-            "CLOSED" => OrderStatus::Closed,
-            "REJECTED" => OrderStatus::Rejected,
-            _ => return None,
-        })
+        [
+            OrderStatus::Requested,
+            OrderStatus::Open,
+            OrderStatus::Closed,
+            OrderStatus::Rejected,
+            OrderStatus::Abandoned,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+    }
+
+    /// Whether a pull still works on it.
+    pub const fn is_unfinished(self) -> bool {
+        matches!(self, OrderStatus::Requested | OrderStatus::Open)
+    }
+}
+
+impl std::fmt::Display for OrderStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -53,7 +84,16 @@ pub struct OrderRecord {
     pub received: u32,
     pub last_pack_id: Option<String>,
     pub status: OrderStatus,
+    /// Why it was refused or abandoned.
     pub reason: Option<String>,
+    /// Why it could not be finished the last time a pull tried (while it is unfinished).
+    pub last_error: Option<String>,
+    pub last_error_at_ms: Option<i64>,
+    pub created_at_ms: i64,
+    pub closed_at_ms: Option<i64>,
+    /// An abandoned order: when the registry's order was seen closed (or never made). `None` while a
+    /// pull still has to close it.
+    pub registry_closed_at_ms: Option<i64>,
 }
 
 /// What storing a pack did.
@@ -83,7 +123,7 @@ pub enum PackError {
         total: u64,
         quantity: u32,
     },
-    #[error("order #{0} is {1:?}: packs can only be stored for an open order")]
+    #[error("order #{0} is {1}: packs can only be stored for an open order")]
     NotOpen(i64, OrderStatus),
     #[error(transparent)]
     Store(#[from] StoreError),
@@ -96,7 +136,8 @@ impl From<rusqlite::Error> for PackError {
 }
 
 const ORDER_COLUMNS: &str =
-    "id, api, order_key, registry_id, gtin, quantity, received, last_pack_id, status, reason";
+    "id, api, order_key, registry_id, gtin, quantity, received, last_pack_id, status, reason,
+     last_error, last_error_at, created_at, closed_at, registry_closed_at";
 
 /// An order row as stored; GTIN and status are checked when it becomes an [`OrderRecord`].
 struct OrderRow {
@@ -110,6 +151,11 @@ struct OrderRow {
     last_pack_id: Option<String>,
     status: String,
     reason: Option<String>,
+    last_error: Option<String>,
+    last_error_at: Option<i64>,
+    created_at: i64,
+    closed_at: Option<i64>,
+    registry_closed_at: Option<i64>,
 }
 
 fn read_order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
@@ -124,6 +170,11 @@ fn read_order(r: &rusqlite::Row<'_>) -> rusqlite::Result<OrderRow> {
         last_pack_id: r.get(7)?,
         status: r.get(8)?,
         reason: r.get(9)?,
+        last_error: r.get(10)?,
+        last_error_at: r.get(11)?,
+        created_at: r.get(12)?,
+        closed_at: r.get(13)?,
+        registry_closed_at: r.get(14)?,
     })
 }
 
@@ -145,6 +196,11 @@ impl OrderRow {
             received: self.received,
             last_pack_id: self.last_pack_id,
             reason: self.reason,
+            last_error: self.last_error,
+            last_error_at_ms: self.last_error_at,
+            created_at_ms: self.created_at,
+            closed_at_ms: self.closed_at,
+            registry_closed_at_ms: self.registry_closed_at,
         })
     }
 }
@@ -183,6 +239,25 @@ impl Ledger {
 
     /// The registry accepted the order under `registry_id`.
     pub fn order_created(&mut self, id: OrderId, registry_id: &str) -> Result<(), StoreError> {
+        // An answer naming a registry order another ledger order holds is not this order's (a search that
+        // answered someone else's order, or an abandoned order's).
+        let o = self.order(id)?;
+        let other: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM orders WHERE api = ?1 AND registry_id = ?2 AND id <> ?3",
+                params![o.api, registry_id, id.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(other) = other {
+            return Err(StoreError::OrderState {
+                id: id.0,
+                detail: format!(
+                    "the registry answered its order {registry_id}, which is ledger order #{other}: not this one"
+                ),
+            });
+        }
         let n = self.conn.execute(
             "UPDATE orders SET registry_id = ?2, status = 'OPEN' WHERE id = ?1 AND status = 'REQUESTED'",
             params![id.0, registry_id],
@@ -193,7 +268,7 @@ impl Ledger {
                 return Err(StoreError::OrderState {
                     id: id.0,
                     detail: format!(
-                        "it is {:?} with registry id {:?}; cannot record registry id {registry_id}",
+                        "it is {} with registry id {:?}; cannot record registry id {registry_id}",
                         o.status, o.registry_id
                     ),
                 });
@@ -215,6 +290,91 @@ impl Ledger {
     /// Every code arrived, or the remaining ones are given up; the registry order is closed.
     pub fn order_closed(&mut self, id: OrderId, actor: &Actor) -> Result<(), StoreError> {
         self.end_order(id, "CLOSED", None, actor)
+    }
+
+    /// A supervisor gives up an unfinished order: it takes no more codes; packs already stored stay.
+    pub fn order_abandoned(
+        &mut self,
+        id: OrderId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<OrderRecord, StoreError> {
+        if actor.role != super::Role::Supervisor {
+            return Err(StoreError::NeedsSupervisor {
+                mv: "abandon an order",
+                actor: actor.name.clone(),
+                role: actor.role.as_str(),
+            });
+        }
+        let o = self.order(id)?;
+        if !o.status.is_unfinished() {
+            return Err(StoreError::OrderState {
+                id: id.0,
+                detail: format!(
+                    "it is {}: only a REQUESTED or OPEN order can be abandoned",
+                    o.status
+                ),
+            });
+        }
+        self.end_order(id, "ABANDONED", Some(reason), actor)?;
+        self.order(id)
+    }
+
+    /// A pull could not finish the order this time: keep why, for the order list.
+    pub fn order_failed(&mut self, id: OrderId, error: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE orders SET last_error = ?2, last_error_at = ?3 WHERE id = ?1",
+            params![id.0, error, now_ms()],
+        )?;
+        Ok(())
+    }
+
+    /// An abandoned order's creation surfaced in the registry after all, under `registry_id`.
+    pub fn abandoned_order_found(
+        &mut self,
+        id: OrderId,
+        registry_id: &str,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE orders SET registry_id = ?2 WHERE id = ?1 AND status = 'ABANDONED' AND registry_id IS NULL",
+            params![id.0, registry_id],
+        )?;
+        Ok(())
+    }
+
+    /// An abandoned order's registry order is closed (or was never made): nothing more to watch.
+    pub fn abandoned_order_closed(&mut self, id: OrderId, note: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE orders SET registry_closed_at = ?2, last_error = ?3, last_error_at = ?2
+             WHERE id = ?1 AND status = 'ABANDONED' AND registry_closed_at IS NULL",
+            params![id.0, now_ms(), note],
+        )?;
+        Ok(())
+    }
+
+    /// Abandoned orders of `api` whose registry order may still be open, oldest first.
+    pub fn abandoned_orders_open(&self, api: &str) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows: Vec<_> = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders
+                 WHERE status = 'ABANDONED' AND registry_closed_at IS NULL AND api = ?1 ORDER BY id"
+            ))?
+            .query_map([api], read_order)?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter().map(|r| r.into_record(self)).collect()
+    }
+
+    /// Every order, newest first, at most `limit`.
+    pub fn orders(&self, limit: u32) -> Result<Vec<OrderRecord>, StoreError> {
+        let rows: Vec<_> = self
+            .conn
+            .prepare(&format!(
+                "SELECT {ORDER_COLUMNS} FROM orders ORDER BY id DESC LIMIT ?1"
+            ))?
+            .query_map([limit], read_order)?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter().map(|r| r.into_record(self)).collect()
     }
 
     fn end_order(

@@ -137,11 +137,13 @@ impl Ledger {
         Ok(())
     }
 
-    /// AVAILABLE codes per GTIN, and how many of them expire before `before_ms`.
+    /// AVAILABLE codes per GTIN that the line can take (held ones are not counted), and how many
+    /// AVAILABLE codes expire before `before_ms`.
     pub fn pool_levels(&self, before_ms: i64) -> Result<Vec<(String, u64, u64)>, StoreError> {
         let mut stmt = self.conn.prepare(
             "SELECT p.gtin,
-                    (SELECT count(*) FROM codes c WHERE c.gtin = p.gtin AND c.state = 'AVAILABLE'),
+                    (SELECT count(*) FROM codes c WHERE c.gtin = p.gtin AND c.state = 'AVAILABLE'
+                        AND NOT EXISTS (SELECT 1 FROM code_holds h WHERE h.code_id = c.id AND h.ended_at IS NULL)),
                     (SELECT count(*) FROM codes c WHERE c.gtin = p.gtin AND c.state = 'AVAILABLE'
                         AND c.expires_at IS NOT NULL AND c.expires_at < ?1)
              FROM products p ORDER BY p.gtin",

@@ -273,6 +273,93 @@ UPDATE codes SET reason_key = 'station-stopped',
     WHERE state IN ('REJECTED', 'NEEDS_REVIEW')
       AND reason GLOB 'the station stopped while this code was [A-Z]*: check whether its sticker was printed or applied';
 "#,
+    // 10 (issue 14, orders and restore): an order a supervisor abandoned, an order's last failure, and
+    // whether an abandoned order is closed in the registry (the status CHECK changes, so `orders` and the
+    // `packs` that refer to it are rebuilt: SQLite cannot alter a CHECK, and rebuilding both keeps the
+    // foreign key valid at every step). Codes held after a restore: AVAILABLE in the restored ledger, but a
+    // station may have printed them after the backup; the pool skips them until the registry or a
+    // supervisor clears them, and a trigger refuses to reserve one. (Run again on a ledger whose version
+    // was set back by hand, as a test does, it still succeeds: the rebuild copies the orders, dropping
+    // only their last failures, and the rest exists already.)
+    r#"
+CREATE TABLE orders_new (
+    id              INTEGER PRIMARY KEY,
+    api             TEXT NOT NULL,
+    order_key       TEXT NOT NULL UNIQUE,
+    registry_id     TEXT,
+    gtin            TEXT NOT NULL REFERENCES products(gtin),
+    quantity        INTEGER NOT NULL CHECK (quantity BETWEEN 1 AND 150000),
+    received        INTEGER NOT NULL DEFAULT 0,
+    last_pack_id    TEXT,
+    status          TEXT NOT NULL DEFAULT 'REQUESTED'
+                    CHECK (status IN ('REQUESTED', 'OPEN', 'CLOSED', 'REJECTED', 'ABANDONED')),
+    reason          TEXT,
+    created_at      INTEGER NOT NULL,
+    closed_at       INTEGER,
+    last_error      TEXT,
+    last_error_at   INTEGER,
+    registry_closed_at INTEGER,
+    CHECK (status IN ('REQUESTED', 'REJECTED', 'ABANDONED') OR registry_id IS NOT NULL),
+    CHECK (received <= quantity)
+) STRICT;
+INSERT INTO orders_new (id, api, order_key, registry_id, gtin, quantity, received, last_pack_id, status,
+                        reason, created_at, closed_at)
+    SELECT id, api, order_key, registry_id, gtin, quantity, received, last_pack_id, status, reason,
+           created_at, closed_at FROM orders;
+CREATE TABLE packs_new (
+    id              INTEGER PRIMARY KEY,
+    order_id        INTEGER NOT NULL REFERENCES orders_new(id),
+    pack_id         TEXT NOT NULL,
+    quantity        INTEGER NOT NULL,
+    source_id       INTEGER NOT NULL REFERENCES code_sources(id),
+    received_at     INTEGER NOT NULL,
+    UNIQUE (order_id, pack_id)
+) STRICT;
+INSERT INTO packs_new SELECT id, order_id, pack_id, quantity, source_id, received_at FROM packs;
+DROP TABLE packs;
+DROP TABLE orders;
+ALTER TABLE orders_new RENAME TO orders;
+ALTER TABLE packs_new RENAME TO packs;
+CREATE UNIQUE INDEX orders_registry ON orders (api, registry_id, gtin) WHERE registry_id IS NOT NULL;
+CREATE TRIGGER packs_no_delete BEFORE DELETE ON packs
+BEGIN SELECT RAISE(ABORT, 'packs are never deleted'); END;
+
+CREATE TABLE IF NOT EXISTS code_holds (
+    id              INTEGER PRIMARY KEY,
+    code_id         INTEGER NOT NULL REFERENCES codes(id),
+    held_at         INTEGER NOT NULL,
+    -- Why: the restore that put it on hold.
+    note            TEXT NOT NULL,
+    -- The registry's answer the last time it was asked (RECEIVED is no proof either way).
+    registry_state  TEXT,
+    registry_checked_at INTEGER,
+    ended_at        INTEGER,
+    ended_by        TEXT,
+    -- RELEASED (a supervisor cleared it), or the state the code moved to while held.
+    outcome         TEXT,
+    CHECK ((ended_at IS NULL) = (outcome IS NULL))
+) STRICT;
+CREATE UNIQUE INDEX IF NOT EXISTS code_holds_open ON code_holds (code_id) WHERE ended_at IS NULL;
+CREATE TRIGGER IF NOT EXISTS code_holds_no_delete BEFORE DELETE ON code_holds
+BEGIN SELECT RAISE(ABORT, 'holds are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS codes_held_not_reserved BEFORE UPDATE OF state ON codes
+WHEN NEW.state = 'RESERVED'
+ AND EXISTS (SELECT 1 FROM code_holds WHERE code_id = OLD.id AND ended_at IS NULL)
+BEGIN SELECT RAISE(ABORT, 'the code is held after a restore until it is checked or released'); END;
+-- A held code that leaves the pool otherwise (written off, found used) is no longer held.
+CREATE TRIGGER IF NOT EXISTS codes_hold_ends AFTER UPDATE OF state ON codes
+WHEN OLD.state = 'AVAILABLE' AND NEW.state <> 'AVAILABLE'
+BEGIN
+    UPDATE code_holds SET ended_at = NEW.state_at, ended_by = 'ledger', outcome = NEW.state
+    WHERE code_id = NEW.id AND ended_at IS NULL;
+END;
+-- A code found used after a restore (the kept ledger or the registry says so) has a sticker somewhere:
+-- a supervisor confirms it (scan) or writes it off, never prints it again.
+CREATE TRIGGER IF NOT EXISTS codes_found_used_not_reprinted BEFORE UPDATE OF state ON codes
+WHEN OLD.state = 'NEEDS_REVIEW' AND NEW.state = 'RESERVED'
+ AND (SELECT move FROM code_events WHERE code_id = OLD.id ORDER BY id DESC LIMIT 1) = 'found_used'
+BEGIN SELECT RAISE(ABORT, 'the code was used after the backup the ledger was restored from: its sticker exists; confirm or write it off, never print it again'); END;
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`]. Runs inside the migration transaction, so the

@@ -146,6 +146,9 @@ pub enum Move {
     ConfirmApplied,
     /// Supervisor: the code is spoiled; withdraw it.
     WriteOff,
+    /// The pool held the code, but it was used (after a restore, the ledger kept aside or the registry
+    /// shows it moved on): a sticker of it exists somewhere.
+    FoundUsed,
 }
 
 impl Move {
@@ -163,6 +166,7 @@ impl Move {
             Move::Reprint => "reprint",
             Move::ConfirmApplied => "confirm_applied",
             Move::WriteOff => "write_off",
+            Move::FoundUsed => "found_used",
         }
     }
 
@@ -195,6 +199,7 @@ pub const TRANSITIONS: &[(Move, CodeState, CodeState)] = &[
     (Move::WriteOff, Available, WrittenOff),
     (Move::WriteOff, Rejected, WrittenOff),
     (Move::WriteOff, NeedsReview, WrittenOff),
+    (Move::FoundUsed, Available, NeedsReview),
 ];
 
 /// Where `mv` takes a code that is in `from`, if it may.
