@@ -359,10 +359,7 @@ pub fn resolve_code(ledger: &Ledger, text: &str) -> Result<CodeId> {
 }
 
 /// A code's print attempts in one line: how many labels went to a printer and what became of them.
-fn attempts_line(
-    prints: &[crate::store::review::PrintEvent],
-    verified_at: Option<i64>,
-) -> String {
+fn attempts_line(prints: &[crate::store::review::PrintEvent], verified_at: Option<i64>) -> String {
     use crate::store::review::PrintStep;
     let n = |step| prints.iter().filter(|p| p.step == step).count();
     let mut line = format!(
@@ -495,7 +492,10 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                 );
             }
             let prints = ledger.print_history(id)?;
-            println!("print attempts: {}", attempts_line(&prints, rec.verified_at_ms));
+            println!(
+                "print attempts: {}",
+                attempts_line(&prints, rec.verified_at_ms)
+            );
             for p in &prints {
                 println!(
                     "  {}  {:<12} job #{}",
@@ -512,7 +512,9 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             let id = resolve_code(&ledger, code)?;
             match ledger.send_again(id, sup.actor()) {
                 Ok(()) => {}
-                Err(StoreError::IllegalMove { .. }) if ledger.code(id)?.verified_at_ms.is_none() => {
+                Err(StoreError::IllegalMove { .. })
+                    if ledger.code(id)?.verified_at_ms.is_none() =>
+                {
                     bail!(
                         "#{n} was never verified, so there is no application to send again. If its sticker is on an item, `labelstation review confirm {n}` (scan it); if not, `labelstation review reprint {n}` or `labelstation review write-off {n} --reason ...`",
                         n = id.0

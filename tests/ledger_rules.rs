@@ -625,7 +625,10 @@ fn rejection_reasons_keep_their_key_and_an_older_ledger_gets_keys_when_upgraded(
 // ---- issue 14: review rules ---------------------------------------------------------------------
 
 /// A code printed, verified, then refused by the registry: NEEDS_REVIEW with `verified_at` set.
-fn refused_verified_code(l: &mut Ledger, gtin: &labelstation::codes::Gtin) -> labelstation::store::CodeId {
+fn refused_verified_code(
+    l: &mut Ledger,
+    gtin: &labelstation::codes::Gtin,
+) -> labelstation::store::CodeId {
     let op = Actor::operator("op");
     let job = l.open_job(gtin, JobMode::Inline, &op).unwrap();
     let rec = l.reserve(job, &op).unwrap();
@@ -674,7 +677,10 @@ fn a_verified_code_is_never_reprinted_by_the_ledger_nor_by_hand() {
     let e = l.confirm_applied(id, &scan(b"x"), &sup).unwrap_err();
     assert!(matches!(e, StoreError::AlreadyVerified(_)), "{e}");
     let r = l.code(id).unwrap();
-    assert_eq!((r.state, r.verified_at_ms), (CodeState::NeedsReview, verified_at));
+    assert_eq!(
+        (r.state, r.verified_at_ms),
+        (CodeState::NeedsReview, verified_at)
+    );
     let printed: i64 = raw
         .query_row(
             "SELECT count(*) FROM print_attempts WHERE code_id = ?1",
@@ -707,7 +713,8 @@ fn invariants_catch_a_code_in_flight_outside_an_open_job_of_its_mode() {
         .unwrap();
     l.mark_printed(printed_inline, inline, &op).unwrap();
     let on_roll = l.reserve(batch, &op).unwrap().id;
-    l.mark_sent(on_roll, batch, "sim:", b"", false, &op).unwrap();
+    l.mark_sent(on_roll, batch, "sim:", b"", false, &op)
+        .unwrap();
     l.mark_printed(on_roll, batch, &op).unwrap();
     let sent_on_roll = l.reserve(batch, &op).unwrap().id;
     l.mark_sent(sent_on_roll, batch, "sim:", b"", false, &op)
@@ -724,11 +731,17 @@ fn invariants_catch_a_code_in_flight_outside_an_open_job_of_its_mode() {
     assert!(violations[0].rule.contains("open job"), "{violations:?}");
     let text = detail.join(" ");
     assert!(
-        text.contains(&format!("code #{} PRINTED in closed INLINE job", printed_inline.0)),
+        text.contains(&format!(
+            "code #{} PRINTED in closed INLINE job",
+            printed_inline.0
+        )),
         "{text}"
     );
     assert!(
-        text.contains(&format!("code #{} SENT in closed BATCH job", sent_on_roll.0)),
+        text.contains(&format!(
+            "code #{} SENT in closed BATCH job",
+            sent_on_roll.0
+        )),
         "{text}"
     );
     // The roll's PRINTED sticker waits for its scan outside an open job by design.
@@ -743,7 +756,9 @@ fn send_again_takes_a_refused_verified_code_back_and_queues_its_one_report() {
     let verified_at = l.code(id).unwrap().verified_at_ms;
     let outbox = |l: &Ledger| -> Vec<(String, Option<i64>)> {
         l.connection()
-            .prepare("SELECT status, report FROM outbox WHERE code_id = ?1 AND kind = 'UTILISATION'")
+            .prepare(
+                "SELECT status, report FROM outbox WHERE code_id = ?1 AND kind = 'UTILISATION'",
+            )
             .unwrap()
             .query_map([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
             .unwrap()
@@ -758,7 +773,10 @@ fn send_again_takes_a_refused_verified_code_back_and_queues_its_one_report() {
     l.send_again(id, &sup).unwrap();
     let r = l.code(id).unwrap();
     assert_eq!(r.state, CodeState::Verified);
-    assert_eq!(r.verified_at_ms, verified_at, "verified once: the time stays");
+    assert_eq!(
+        r.verified_at_ms, verified_at,
+        "verified once: the time stays"
+    );
     assert_eq!(outbox(&l), vec![("QUEUED".to_owned(), None)]);
     assert_eq!(l.backlog().unwrap().utilisation_queued, 1);
     // Once is enough: it is not refused any more.
@@ -767,10 +785,17 @@ fn send_again_takes_a_refused_verified_code_back_and_queues_its_one_report() {
     assert_eq!(outbox(&l), vec![("QUEUED".to_owned(), None)]);
     // The next report carries it, once.
     let batch = l
-        .start_report(labelstation::store::reports::ReportKind::Utilisation, "xtrace", 10)
+        .start_report(
+            labelstation::store::reports::ReportKind::Utilisation,
+            "xtrace",
+            10,
+        )
         .unwrap()
         .unwrap();
-    assert_eq!(batch.codes.iter().map(|(c, _)| *c).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(
+        batch.codes.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        vec![id]
+    );
     l.report_sent(batch.id, "r-1").unwrap();
     l.report_accepted(batch.id, &system()).unwrap();
     assert_eq!(l.code(id).unwrap().state, CodeState::Reported);
@@ -779,7 +804,10 @@ fn send_again_takes_a_refused_verified_code_back_and_queues_its_one_report() {
         .into_iter()
         .map(|e| format!("{} {}", e.actor, e.action))
         .collect();
-    assert!(actions.contains(&"boss code.send_again".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"boss code.send_again".to_owned()),
+        "{actions:?}"
+    );
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 
     // A code never verified has no application to send again.
@@ -809,7 +837,8 @@ fn closing_a_job_settles_what_it_still_holds() {
     let sent = l.reserve(inline, &op).unwrap().id;
     l.mark_sent(sent, inline, "sim:", b"", false, &op).unwrap();
     let printed = l.reserve(inline, &op).unwrap().id;
-    l.mark_sent(printed, inline, "sim:", b"", false, &op).unwrap();
+    l.mark_sent(printed, inline, "sim:", b"", false, &op)
+        .unwrap();
     l.mark_printed(printed, inline, &op).unwrap();
     // A run that ended on an error mid-label closes its job: nothing stays in flight unseen.
     assert_eq!(l.close_job(inline).unwrap(), 2);
@@ -829,14 +858,19 @@ fn closing_a_job_settles_what_it_still_holds() {
     // A roll's printed stickers wait for their scan; a label only sent does not.
     let batch = l.open_job(&gtin, JobMode::Batch, &op).unwrap();
     let on_roll = l.reserve(batch, &op).unwrap().id;
-    l.mark_sent(on_roll, batch, "sim:", b"", false, &op).unwrap();
+    l.mark_sent(on_roll, batch, "sim:", b"", false, &op)
+        .unwrap();
     l.mark_printed(on_roll, batch, &op).unwrap();
     let half = l.reserve(batch, &op).unwrap().id;
     l.mark_sent(half, batch, "sim:", b"", false, &op).unwrap();
     assert_eq!(l.close_job(batch).unwrap(), 1);
     assert_eq!(l.code(on_roll).unwrap().state, CodeState::Printed);
     assert_eq!(l.code(half).unwrap().state, CodeState::NeedsReview);
-    assert_eq!(l.close_job(batch).unwrap(), 0, "closing twice changes nothing");
+    assert_eq!(
+        l.close_job(batch).unwrap(),
+        0,
+        "closing twice changes nothing"
+    );
     assert_eq!(l.roll_waiting_count().unwrap(), 1);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
@@ -858,11 +892,19 @@ fn a_roll_sticker_that_cannot_be_found_goes_to_review_with_its_print_attempts() 
     // While the run is open the line may still scan it.
     let e = l.sticker_missing(roll[0], "", &sup).unwrap_err();
     assert!(matches!(e, StoreError::JobStillOpen { .. }), "{e}");
-    assert_eq!(l.roll_waiting_count().unwrap(), 0, "an open run's stickers are the line's");
+    assert_eq!(
+        l.roll_waiting_count().unwrap(),
+        0,
+        "an open run's stickers are the line's"
+    );
     l.close_job(job).unwrap();
     assert_eq!(l.roll_waiting_count().unwrap(), 2);
     assert_eq!(
-        l.roll_waiting(10).unwrap().iter().map(|i| i.id).collect::<Vec<_>>(),
+        l.roll_waiting(10)
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>(),
         roll
     );
     let e = l.sticker_missing(roll[0], "", &op).unwrap_err();
@@ -879,7 +921,8 @@ fn a_roll_sticker_that_cannot_be_found_goes_to_review_with_its_print_attempts() 
     assert_eq!(item.verified_at_ms, None);
     // Its steps at the printer: the sticker was sent and printed, then reported missing.
     use labelstation::store::review::PrintStep;
-    let steps: Vec<(PrintStep, Option<i64>)> = item.prints.iter().map(|p| (p.step, p.job)).collect();
+    let steps: Vec<(PrintStep, Option<i64>)> =
+        item.prints.iter().map(|p| (p.step, p.job)).collect();
     assert_eq!(
         steps,
         vec![
@@ -899,7 +942,10 @@ fn a_roll_sticker_that_cannot_be_found_goes_to_review_with_its_print_attempts() 
         .into_iter()
         .map(|e| e.action)
         .collect();
-    assert!(actions.contains(&"code.sticker_missing".to_owned()), "{actions:?}");
+    assert!(
+        actions.contains(&"code.sticker_missing".to_owned()),
+        "{actions:?}"
+    );
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
 
@@ -908,7 +954,9 @@ fn a_ledger_from_before_the_review_rules_gets_them_when_upgraded() {
     let dir = tempfile::tempdir().unwrap();
     let (mut l, gtin, _) = ledger_with_codes(dir.path(), 2, 26);
     let id = refused_verified_code(&mut l, &gtin);
-    let job = l.open_job(&gtin, JobMode::Reprint, &Actor::supervisor("boss")).unwrap();
+    let job = l
+        .open_job(&gtin, JobMode::Reprint, &Actor::supervisor("boss"))
+        .unwrap();
     drop(l);
     // The transition table and trigger as the schema had them before the review rules' migration:
     // (from, to) pairs, no verification.
@@ -942,7 +990,11 @@ fn a_ledger_from_before_the_review_rules_gets_them_when_upgraded() {
         .to_string();
     assert!(e.contains("illegal code state transition"), "{e}");
     let rows: i64 = raw
-        .query_row("SELECT count(*) FROM code_transitions WHERE verified = 1", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM code_transitions WHERE verified = 1",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert!(rows > 0);
     assert_eq!(l.check_invariants().unwrap(), vec![]);

@@ -82,20 +82,31 @@ fn review_never_reprints_a_verified_code() {
         let op = Actor::operator("op");
         let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
         let a = l.reserve(job, &op).unwrap();
-        l.mark_sent(a.id, job, "sim:", b"^XA^XZ", true, &op).unwrap();
+        l.mark_sent(a.id, job, "sim:", b"^XA^XZ", true, &op)
+            .unwrap();
         l.mark_printed(a.id, job, &op).unwrap();
         let raw = a.code.as_str().as_bytes().to_vec();
-        l.verify(a.id, job, &ScanProof { raw: &raw, aim: Some("]d2") }, &op)
-            .unwrap();
+        l.verify(
+            a.id,
+            job,
+            &ScanProof {
+                raw: &raw,
+                aim: Some("]d2"),
+            },
+            &op,
+        )
+        .unwrap();
         let b = l.reserve(job, &op).unwrap();
-        l.mark_sent(b.id, job, "sim:", b"^XA^XZ", true, &op).unwrap();
+        l.mark_sent(b.id, job, "sim:", b"^XA^XZ", true, &op)
+            .unwrap();
         l.reject(b.id, job, "scan mismatch", &op).unwrap();
         l.close_job(job).unwrap();
         l.registry_refused(a.id, "code not in received state", &Actor::system("sync"))
             .unwrap();
         let roll = l.open_job(&gtin, JobMode::NoVerify, &op).unwrap();
         let c = l.reserve(roll, &op).unwrap();
-        l.mark_sent(c.id, roll, "sim:", b"^XA^XZ", true, &op).unwrap();
+        l.mark_sent(c.id, roll, "sim:", b"^XA^XZ", true, &op)
+            .unwrap();
         l.mark_printed(c.id, roll, &op).unwrap();
         l.close_job(roll).unwrap();
         (
@@ -127,14 +138,23 @@ fn review_never_reprints_a_verified_code() {
     press(app, "PinPad::ok");
     assert!(ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_active()));
     // Two codes wait for review; the roll sticker is listed after them, not counted as review.
-    assert!(ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_queue().row_count() == 3));
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<ReviewAdapter>().get_queue().row_count() == 3
+    ));
     assert_eq!(count(app), 2);
     assert_eq!(label_of(app, "SupervisorPage::review-tab"), "Review (2)");
 
     // The verified code: no Reprint, no Confirm; why, and "Send the application again".
     select(app, &refused.1);
-    assert!(find(app, "SupervisorPage::reprint").is_none(), "Reprint shown for a verified code");
-    assert!(find(app, "SupervisorPage::confirm").is_none(), "Confirm shown for a verified code");
+    assert!(
+        find(app, "SupervisorPage::reprint").is_none(),
+        "Reprint shown for a verified code"
+    );
+    assert!(
+        find(app, "SupervisorPage::confirm").is_none(),
+        "Confirm shown for a verified code"
+    );
     assert!(label_of(app, "SupervisorPage::verified-note").contains("never printed again"));
     assert!(find(app, "SupervisorPage::write-off").is_some());
     // Its print attempts: sent and printed once.
@@ -144,9 +164,15 @@ fn review_never_reprints_a_verified_code() {
         .iter()
         .find(|r| i64::from(r.id) == refused.0.0)
         .unwrap();
-    assert_eq!((row.verified, row.sends, row.prints.row_count()), (true, 1, 2));
+    assert_eq!(
+        (row.verified, row.sends, row.prints.row_count()),
+        (true, 1, 2)
+    );
     assert!(find(app, "SupervisorPage::print-attempts").is_some());
-    assert_eq!(label_of(app, "SupervisorPage::send-again"), "Send the application again");
+    assert_eq!(
+        label_of(app, "SupervisorPage::send-again"),
+        "Send the application again"
+    );
     press(app, "AppWindow::lang-ru");
     assert_eq!(
         label_of(app, "SupervisorPage::send-again"),
@@ -191,7 +217,8 @@ fn review_never_reprints_a_verified_code() {
     assert!(find(app, "SupervisorPage::reprint").is_none());
     assert!(find(app, "SupervisorPage::write-off").is_none());
     press(app, "SupervisorPage::sticker-missing");
-    assert!(ui.pump(WAIT, |_| state(&reader, on_roll.0) == CodeState::NeedsReview));
+    assert!(ui.pump(WAIT, |_| state(&reader, on_roll.0)
+        == CodeState::NeedsReview));
     assert!(ui.pump(WAIT, |a| count(a) == 1));
     assert_eq!(reader.roll_waiting_count().unwrap(), 0);
     assert_eq!(reader.check_invariants().unwrap(), vec![]);
@@ -201,7 +228,10 @@ fn review_never_reprints_a_verified_code() {
         .map(|e| e.action)
         .collect();
     for a in ["code.send_again", "code.reprint", "code.sticker_missing"] {
-        assert!(actions.iter().any(|x| x == a), "{a} missing from {actions:?}");
+        assert!(
+            actions.iter().any(|x| x == a),
+            "{a} missing from {actions:?}"
+        );
     }
     drop(ui);
     engine.shutdown();

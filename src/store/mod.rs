@@ -817,7 +817,15 @@ impl Ledger {
                 .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
             let mode = JobMode::parse(&mode)
                 .ok_or_else(|| corrupt_row(&self.path, format!("job mode {mode}")))?;
-            match settle_in_flight(&tx, CodeId(id), state, mode, Ended::StationStopped, actor, at)? {
+            match settle_in_flight(
+                &tx,
+                CodeId(id),
+                state,
+                mode,
+                Ended::StationStopped,
+                actor,
+                at,
+            )? {
                 Settled::Waiting => report.printed_waiting += 1,
                 Settled::Released => report.released += 1,
                 Settled::Review => report.to_review.push((CodeId(id), state)),

@@ -326,9 +326,11 @@ pub fn sync_transitions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
         .collect::<rusqlite::Result<_>>()?
     } else {
-        tx.prepare("SELECT from_state, to_state, 0 FROM code_transitions ORDER BY from_state, to_state")?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?
+        tx.prepare(
+            "SELECT from_state, to_state, 0 FROM code_transitions ORDER BY from_state, to_state",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?
     };
     if stored == wanted {
         return Ok(());

@@ -329,7 +329,11 @@ mod tests {
         for from in CodeState::ALL {
             assert!(!is_legal(from, Available, true), "{from} -> AVAILABLE");
             assert!(!is_legal(from, Reserved, true), "{from} -> RESERVED");
-            assert_eq!(target(Move::Reprint, from, true), None, "reprint from {from}");
+            assert_eq!(
+                target(Move::Reprint, from, true),
+                None,
+                "reprint from {from}"
+            );
         }
         // ... and is counted once: only "send again" takes it back to VERIFIED.
         for (m, _, t, v) in TRANSITIONS {
