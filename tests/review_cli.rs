@@ -113,3 +113,85 @@ fn reprint_of_a_verified_code_is_refused_with_why_and_what_to_do() {
     assert_eq!(l.code(id).unwrap().state, CodeState::NeedsReview);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
+
+#[test]
+fn send_again_sticker_missing_and_print_attempts_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let (data, gtin) = setup(dir.path(), 6, 2);
+    print(&data, &gtin, "1", None);
+    let refused = {
+        let mut l = Ledger::open(&ledger_path(&data), "x").unwrap();
+        let rec = l.codes_in_state(CodeState::Verified, 1).unwrap().remove(0);
+        l.registry_refused(rec.id, "code not in received state", &system())
+            .unwrap();
+        rec.id
+    };
+    // Review lists it with its print attempts and says it was verified once.
+    let out = run(with_cfg(&data).args(["review", "list"]));
+    let text = stdout(&out);
+    assert!(
+        text.contains("sent to a printer 1 time(s): 1 printed") && text.contains("VERIFIED ONCE"),
+        "{text}"
+    );
+    let out = run(with_cfg(&data).args(["review", "show", &refused.0.to_string()]));
+    let text = stdout(&out);
+    assert!(text.contains("print attempts:"), "{text}");
+    assert!(
+        text.contains(" sent ") && text.contains(" printed "),
+        "{text}"
+    );
+    // Send it again: verified again, its one application queued.
+    let out = run(with_cfg(&data).args(["review", "send-again", &refused.0.to_string()]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("queued"), "{}", stdout(&out));
+    let out = run(with_cfg(&data).args(["review", "send-again", &refused.0.to_string()]));
+    assert!(!out.status.success(), "a second time is refused");
+
+    // A no-verify roll: its stickers wait for a scan; one cannot be found.
+    print(&data, &gtin, "2", Some("--no-verify"));
+    let out = run(cli(&data).args(["status", "--json"]));
+    let status: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(status["roll_waiting"].as_u64(), Some(2), "{status}");
+    let out = run(with_cfg(&data).args(["review", "list"]));
+    assert!(
+        stdout(&out).contains("2 printed sticker(s) of finished batch/no-verify runs"),
+        "{}",
+        stdout(&out)
+    );
+    let missing = {
+        let l = Ledger::open(&ledger_path(&data), "x").unwrap();
+        l.roll_waiting(10).unwrap()[0].id
+    };
+    // A code never verified has nothing to send again: the CLI says what to do instead.
+    let out = run(with_cfg(&data).args(["review", "send-again", &missing.0.to_string()]));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("never verified"), "{}", stderr(&out));
+    let out = run(with_cfg(&data).args([
+        "review",
+        "sticker-missing",
+        &missing.0.to_string(),
+        "--note",
+        "not on the roll",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let l = Ledger::open(&ledger_path(&data), "x").unwrap();
+    assert_eq!(l.code(refused).unwrap().state, CodeState::Verified);
+    assert_eq!(
+        l.backlog().unwrap().utilisation_queued,
+        1,
+        "its one application, queued again"
+    );
+    assert_eq!(l.code(missing).unwrap().state, CodeState::NeedsReview);
+    assert_eq!(l.roll_waiting_count().unwrap(), 1);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 20)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.actor, e.action))
+        .collect();
+    assert!(
+        actions.iter().any(|a| a.ends_with("code.send_again"))
+            && actions.iter().any(|a| a.ends_with("code.sticker_missing")),
+        "{actions:?}"
+    );
+}
