@@ -140,7 +140,8 @@ pub enum Move {
     Report,
     /// The registry refused this code in a report.
     RegistryRefuse,
-    /// Start-up found the code in flight from a run that did not finish (crash, power cut).
+    /// The code was in flight when its run ended without finishing its label: start-up found it (crash,
+    /// power cut), or its job was closed while it still held it (a run that ended on an error).
     Recover,
     /// Supervisor: print the same code again (only if the earlier sticker was not applied, and never
     /// for a code that was verified).
