@@ -80,21 +80,21 @@ pub struct PrintArgs {
 
 #[derive(Debug, Subcommand)]
 pub enum ReviewCmd {
-    /// Codes waiting for a supervisor: rejected labels and codes recovery could not settle.
+    /// Codes waiting for a supervisor (rejected labels, codes recovery could not settle, codes the
+    /// registry refused) with their print attempts, and printed stickers of finished rolls that still
+    /// wait for a scan.
     List {
         #[arg(long)]
         json: bool,
     },
     /// Print a code again (only if its earlier sticker was NOT applied), then verify the new sticker.
+    /// Refused for a code that was verified: its sticker is on an item (see `send-again`).
     Reprint {
         /// The code: its number from `review list` (e.g. 17 or #17), or (01)GTIN(21)SERIAL.
         code: String,
         /// Why, for the audit log.
         #[arg(long, default_value = "reprint after review")]
         reason: String,
-        /// Do not wait for the scan of the new sticker.
-        #[arg(long)]
-        no_verify: bool,
         #[command(flatten)]
         devices: Devices,
         /// Supervisor name for the audit log (default: $USER).
@@ -121,7 +121,24 @@ pub enum ReviewCmd {
         #[arg(long = "as", value_name = "NAME")]
         name: Option<String>,
     },
-    /// The history of one code: every move, who made it, and why.
+    /// A verified code the registry refused, after the cause was fixed: verified again and its
+    /// application queued to be sent with the next report. Prints nothing.
+    SendAgain {
+        code: String,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// A printed sticker of a finished batch or no-verify run that cannot be found: the code goes to
+    /// review (then write it off, or confirm it if the sticker turns up on an item).
+    StickerMissing {
+        code: String,
+        /// What was looked for and where, for the audit log.
+        #[arg(long, value_name = "NOTE", default_value = "")]
+        note: String,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// The history of one code: every move, who made it, and why; and its print attempts.
     Show { code: String },
     /// Write-offs the registry refused or cannot take (oms-v2), and reports whose answer was lost on a
     /// registry that cannot be asked: what a supervisor must settle in the registry's web cabinet.
@@ -341,6 +358,32 @@ pub fn resolve_code(ledger: &Ledger, text: &str) -> Result<CodeId> {
     })
 }
 
+/// A code's print attempts in one line: how many labels went to a printer and what became of them.
+fn attempts_line(prints: &[crate::store::review::PrintEvent], verified_at: Option<i64>) -> String {
+    use crate::store::review::PrintStep;
+    let n = |step| prints.iter().filter(|p| p.step == step).count();
+    let mut line = format!(
+        "sent to a printer {} time(s): {} printed, {} rejected, {} interrupted",
+        n(PrintStep::Sent),
+        n(PrintStep::Printed),
+        n(PrintStep::Rejected),
+        n(PrintStep::Interrupted)
+    );
+    if n(PrintStep::Missing) > 0 {
+        line.push_str(", reported missing");
+    }
+    if n(PrintStep::Sent) > 0 {
+        line.push_str(": a sticker may exist");
+    }
+    if let Some(at) = verified_at {
+        line.push_str(&format!(
+            "; VERIFIED ONCE at {}: never reprinted",
+            crate::store::format_ms(at)
+        ));
+    }
+    line
+}
+
 /// The supervisor PIN, from the environment or asked on the terminal.
 fn read_pin(prompt: &str, env: &str) -> Result<String> {
     if let Ok(p) = std::env::var(env) {
@@ -386,25 +429,49 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
         ReviewCmd::List { json } => {
             let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let queue = ledger.review_queue(10_000)?;
+            let on_rolls = ledger.roll_waiting(10_000)?;
             if *json {
+                // The review queue only (its shape is kept for scripts); `status --json` counts the
+                // roll stickers waiting for a scan.
                 println!("{}", serde_json::to_string_pretty(&queue)?);
-            } else if queue.is_empty() {
+                return Ok(ExitCode::SUCCESS);
+            }
+            if queue.is_empty() {
                 println!("nothing to review");
-            } else {
-                for r in &queue {
+            }
+            for r in &queue {
+                println!(
+                    "#{:<6} {:<12} {}  {}  by {}: {}",
+                    r.id.0,
+                    r.state.as_str(),
+                    crate::store::format_ms(r.at_ms),
+                    r.masked,
+                    r.actor,
+                    r.reason.as_deref().unwrap_or("-")
+                );
+                println!("        {}", attempts_line(&r.prints, r.verified_at_ms));
+            }
+            if !queue.is_empty() {
+                println!(
+                    "{} code(s). Actions: reprint (sticker not applied), write-off (spoiled), confirm (applied: scan it); for a VERIFIED ONCE code: send-again (the registry refused it and the cause is fixed) or write-off",
+                    queue.len()
+                );
+            }
+            if !on_rolls.is_empty() {
+                println!(
+                    "{} printed sticker(s) of finished batch/no-verify runs still wait for their scan:",
+                    on_rolls.len()
+                );
+                for r in &on_rolls {
                     println!(
-                        "#{:<6} {:<12} {}  {}  by {}: {}",
+                        "#{:<6} PRINTED      {}  {}",
                         r.id.0,
-                        r.state.as_str(),
                         crate::store::format_ms(r.at_ms),
-                        r.masked,
-                        r.actor,
-                        r.reason.as_deref().unwrap_or("-")
+                        r.masked
                     );
                 }
                 println!(
-                    "{} code(s). Actions: reprint (sticker not applied), write-off (spoiled), confirm (applied: scan it)",
-                    queue.len()
+                    "scan each when applied; one whose sticker cannot be found: `labelstation review sticker-missing CODE`"
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -425,6 +492,52 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     e.reason.map(|r| format!(": {r}")).unwrap_or_default()
                 );
             }
+            let prints = ledger.print_history(id)?;
+            println!(
+                "print attempts: {}",
+                attempts_line(&prints, rec.verified_at_ms)
+            );
+            for p in &prints {
+                println!(
+                    "  {}  {:<12} job #{}",
+                    crate::store::format_ms(p.at_ms),
+                    p.step.as_str(),
+                    p.job.map(|j| j.to_string()).unwrap_or_else(|| "-".into())
+                );
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::SendAgain { code, name } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let id = resolve_code(&ledger, code)?;
+            match ledger.send_again(id, sup.actor()) {
+                Ok(()) => {}
+                Err(StoreError::IllegalMove { .. })
+                    if ledger.code(id)?.verified_at_ms.is_none() =>
+                {
+                    bail!(
+                        "#{n} was never verified, so there is no application to send again. If its sticker is on an item, `labelstation review confirm {n}` (scan it); if not, `labelstation review reprint {n}` or `labelstation review write-off {n} --reason ...`",
+                        n = id.0
+                    );
+                }
+                Err(e) => return Err(e.into()),
+            }
+            println!(
+                "#{}: verified again; its application report is queued and goes with the next report (`labelstation sync`, or the running station's background sync)",
+                id.0
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::StickerMissing { code, note, name } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let id = resolve_code(&ledger, code)?;
+            ledger.sticker_missing(id, note, sup.actor())?;
+            println!(
+                "#{n}: in review. Write it off (`labelstation review write-off {n} --reason \"sticker lost\"`), or confirm it if the sticker turns up on an item (`labelstation review confirm {n}`)",
+                n = id.0
+            );
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::Registry { json } => {
@@ -537,10 +650,20 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
         ReviewCmd::Reprint {
             code,
             reason,
-            no_verify,
             devices,
             name,
         } => {
+            {
+                let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+                let id = resolve_code(&ledger, code)?;
+                if let Some(at) = ledger.code(id)?.verified_at_ms {
+                    bail!(
+                        "#{n} is not reprinted: it was verified at {at}, so its sticker is on an item, and a second sticker of one code must never exist. If the registry refused it, fix the cause, then `labelstation review send-again {n}`; if the item is gone or the sticker spoiled, `labelstation review write-off {n} --reason ...`",
+                        n = id.0,
+                        at = crate::store::format_ms(at)
+                    );
+                }
+            }
             let sup = supervisor(paths, name.as_deref())?;
             let mut opened = setup::open(
                 paths,
@@ -550,7 +673,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                 Some(Arc::new(|e| report_event(&e, false))),
             )?;
             let id = resolve_code(opened.station.ledger(), code)?;
-            let s = opened.station.reprint(&sup, id, reason, !no_verify)?;
+            let s = opened.station.reprint(&sup, id, reason, true)?;
             println!(
                 "#{}: reprinted ({} printed, {} verified, {} rejected)",
                 id.0, s.printed, s.verified, s.rejected
@@ -626,6 +749,8 @@ struct Status {
     running: bool,
     products: Vec<ProductStatus>,
     review_waiting: usize,
+    /// Printed stickers of finished batch/no-verify runs that no scan has confirmed yet.
+    roll_waiting: u64,
     backlog: crate::store::reports::Backlog,
     sync: crate::store::reports::SyncStatus,
     alarms: Vec<String>,
@@ -706,10 +831,16 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
             ));
         }
     }
-    let review_waiting = ledger.review_queue(100_000)?.len();
+    let review_waiting = usize::try_from(ledger.review_len()?).unwrap_or(usize::MAX);
     if review_waiting > 0 {
         alarms.push(format!(
             "{review_waiting} code(s) wait for a supervisor: `labelstation review list`"
+        ));
+    }
+    let roll_waiting = ledger.roll_waiting_count()?;
+    if roll_waiting > 0 {
+        alarms.push(format!(
+            "{roll_waiting} printed sticker(s) of finished batch/no-verify runs still wait for their scan: scan them when applied; `labelstation review list` shows them, `labelstation review sticker-missing CODE` sends one that cannot be found to review"
         ));
     }
     let s = Status {
@@ -717,6 +848,7 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         running,
         products,
         review_waiting,
+        roll_waiting,
         backlog: ledger.backlog()?,
         sync: ledger.sync_status()?,
         alarms,

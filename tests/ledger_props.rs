@@ -31,6 +31,8 @@ enum Op {
     Refuse(usize),
     Reprint(usize, usize, bool),
     Confirm(usize, bool),
+    SendAgain(usize, bool),
+    Missing(usize, bool),
     WriteOff(usize, bool),
     Restart,
 }
@@ -57,6 +59,8 @@ fn op() -> impl Strategy<Value = Op> {
         1 => c.clone().prop_map(Op::Refuse),
         2 => (c.clone(), j, any::<bool>()).prop_map(|(c, j, s)| Op::Reprint(c, j, s)),
         2 => (c.clone(), any::<bool>()).prop_map(|(c, s)| Op::Confirm(c, s)),
+        2 => (c.clone(), any::<bool>()).prop_map(|(c, s)| Op::SendAgain(c, s)),
+        1 => (c.clone(), any::<bool>()).prop_map(|(c, s)| Op::Missing(c, s)),
         2 => (c, any::<bool>()).prop_map(|(c, s)| Op::WriteOff(c, s)),
         1 => Just(Op::Restart),
     ]
@@ -85,9 +89,14 @@ impl Model {
         if mv.needs_supervisor() && !supervisor {
             return false;
         }
-        let Some(to) = target(mv, m.state) else {
+        // The move's own rule on verified codes (a verified code is never reprinted) is in `target`.
+        let Some(to) = target(mv, m.state, m.verified) else {
             return false;
         };
+        // A roll sticker is missing only once its run is finished.
+        if mv == Move::StickerMissing && m.job.is_some_and(|j| !self.jobs[j].1) {
+            return false;
+        }
         if mv == Move::Release && m.sent {
             return false;
         }
@@ -108,9 +117,6 @@ impl Model {
         } else {
             None
         };
-        if to == CodeState::Verified && m.verified {
-            return false;
-        }
         self.codes[c] = M {
             state: to,
             job: new_job,
@@ -118,6 +124,26 @@ impl Model {
             sent: m.sent || to == CodeState::Sent,
         };
         true
+    }
+
+    /// Close job `j`: the codes it holds settle as `Ledger::close_job` says (a roll's PRINTED stickers
+    /// wait; a reservation never sent goes back to the pool; the rest to review).
+    fn close(&mut self, j: usize) {
+        let (mode, closed) = self.jobs[j];
+        if closed {
+            return;
+        }
+        self.jobs[j].1 = true;
+        for m in self.codes.iter_mut().filter(|m| m.job == Some(j)) {
+            m.state = if m.state == CodeState::Printed && mode.printed_may_wait() {
+                continue;
+            } else if m.state == CodeState::Reserved && !m.sent {
+                CodeState::Available
+            } else {
+                CodeState::NeedsReview
+            };
+            m.job = None;
+        }
     }
 }
 
@@ -158,8 +184,8 @@ proptest! {
                     continue;
                 }
                 Op::CloseJob(j) => {
-                    let r = l.close_job(jid(j));
-                    if let Some(j) = known(j) { model.jobs[j].1 = true; }
+                    let r = l.close_job(jid(j)).map(|_| ());
+                    if let Some(j) = known(j) { model.close(j); }
                     (r, known(j).is_some())
                 }
                 Op::Reserve(j) => {
@@ -190,6 +216,8 @@ proptest! {
                 Op::Refuse(c) => (l.registry_refused(ids[c], "refused", &system()), model.step(c, Move::RegistryRefuse, false, None)),
                 Op::Reprint(c, j, s) => (l.reprint(ids[c], jid(j), "torn", &actor(s)), known(j).is_some() && model.step(c, Move::Reprint, s, known(j))),
                 Op::Confirm(c, s) => (l.confirm_applied(ids[c], &scan, &actor(s)), model.step(c, Move::ConfirmApplied, s, None)),
+                Op::SendAgain(c, s) => (l.send_again(ids[c], &actor(s)), model.step(c, Move::SendAgain, s, None)),
+                Op::Missing(c, s) => (l.sticker_missing(ids[c], "", &actor(s)), model.step(c, Move::StickerMissing, s, None)),
                 Op::WriteOff(c, s) => (l.write_off(ids[c], "spoiled", &actor(s)), model.step(c, Move::WriteOff, s, None)),
                 Op::Restart => {
                     drop(lock.take());

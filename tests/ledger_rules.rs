@@ -621,3 +621,381 @@ fn rejection_reasons_keep_their_key_and_an_older_ledger_gets_keys_when_upgraded(
     );
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
+
+// ---- issue 14: review rules ---------------------------------------------------------------------
+
+/// A code printed, verified, then refused by the registry: NEEDS_REVIEW with `verified_at` set.
+fn refused_verified_code(
+    l: &mut Ledger,
+    gtin: &labelstation::codes::Gtin,
+) -> labelstation::store::CodeId {
+    let op = Actor::operator("op");
+    let job = l.open_job(gtin, JobMode::Inline, &op).unwrap();
+    let rec = l.reserve(job, &op).unwrap();
+    l.mark_sent(rec.id, job, "sim:", b"^XA^XZ", true, &op)
+        .unwrap();
+    l.mark_printed(rec.id, job, &op).unwrap();
+    l.verify(rec.id, job, &scan(rec.code.as_str().as_bytes()), &op)
+        .unwrap();
+    l.close_job(job).unwrap();
+    l.registry_refused(rec.id, "code not in received state", &system())
+        .unwrap();
+    let r = l.code(rec.id).unwrap();
+    assert_eq!(r.state, CodeState::NeedsReview);
+    assert!(r.verified_at_ms.is_some());
+    rec.id
+}
+
+#[test]
+fn a_verified_code_is_never_reprinted_by_the_ledger_nor_by_hand() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 2, 21);
+    let sup = Actor::supervisor("boss");
+    let id = refused_verified_code(&mut l, &gtin);
+    let verified_at = l.code(id).unwrap().verified_at_ms;
+    // Through the ledger: refused, with why and what to do instead.
+    let job = l.open_job(&gtin, JobMode::Reprint, &sup).unwrap();
+    let e = l.reprint(id, job, "torn", &sup).unwrap_err();
+    let text = e.to_string();
+    assert!(
+        text.contains("never printed again") && text.contains("send its application again"),
+        "{text}"
+    );
+    let r = l.code(id).unwrap();
+    assert_eq!((r.state, r.job), (CodeState::NeedsReview, None));
+    // Around it, by hand: the database trigger refuses the same move.
+    let raw = Connection::open(l.path()).unwrap();
+    let e = raw
+        .execute(
+            "UPDATE codes SET state = 'RESERVED', job_id = ?2, reason = NULL WHERE id = ?1",
+            [id.0, job.0],
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("illegal code state transition"), "{e}");
+    // Nor may it be counted a second time by a confirmation.
+    let e = l.confirm_applied(id, &scan(b"x"), &sup).unwrap_err();
+    assert!(matches!(e, StoreError::AlreadyVerified(_)), "{e}");
+    let r = l.code(id).unwrap();
+    assert_eq!(
+        (r.state, r.verified_at_ms),
+        (CodeState::NeedsReview, verified_at)
+    );
+    let printed: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM print_attempts WHERE code_id = ?1",
+            [id.0],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(printed, 1, "one sticker, ever");
+    // A code never verified is still reprinted as before.
+    let op = Actor::operator("op");
+    let inline = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let other = l.reserve(inline, &op).unwrap().id;
+    l.mark_sent(other, inline, "sim:", b"", false, &op).unwrap();
+    l.reject(other, inline, "scan mismatch", &op).unwrap();
+    l.reprint(other, job, "torn", &sup).unwrap();
+    assert_eq!(l.code(other).unwrap().state, CodeState::Reserved);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn invariants_catch_a_code_in_flight_outside_an_open_job_of_its_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, gtin, _) = ledger_with_codes(dir.path(), 4, 22);
+    let op = Actor::operator("op");
+    let mut l = l;
+    let inline = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let batch = l.open_job(&gtin, JobMode::Batch, &op).unwrap();
+    let printed_inline = l.reserve(inline, &op).unwrap().id;
+    l.mark_sent(printed_inline, inline, "sim:", b"", false, &op)
+        .unwrap();
+    l.mark_printed(printed_inline, inline, &op).unwrap();
+    let on_roll = l.reserve(batch, &op).unwrap().id;
+    l.mark_sent(on_roll, batch, "sim:", b"", false, &op)
+        .unwrap();
+    l.mark_printed(on_roll, batch, &op).unwrap();
+    let sent_on_roll = l.reserve(batch, &op).unwrap().id;
+    l.mark_sent(sent_on_roll, batch, "sim:", b"", false, &op)
+        .unwrap();
+    // While both jobs are open, everything in flight is where it may be.
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+    // Close the jobs by hand (as a run that ended on an error mid-label left them): a PRINTED code of
+    // a closed inline job, and a SENT code of a closed batch job, are in flight outside an open job.
+    let raw = Connection::open(l.path()).unwrap();
+    raw.execute("UPDATE jobs SET closed_at = 1", []).unwrap();
+    let violations = l.check_invariants().unwrap();
+    let detail: Vec<&str> = violations.iter().map(|v| v.detail.as_str()).collect();
+    assert_eq!(violations.len(), 1, "{violations:?}");
+    assert!(violations[0].rule.contains("open job"), "{violations:?}");
+    let text = detail.join(" ");
+    assert!(
+        text.contains(&format!(
+            "code #{} PRINTED in closed INLINE job",
+            printed_inline.0
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(&format!(
+            "code #{} SENT in closed BATCH job",
+            sent_on_roll.0
+        )),
+        "{text}"
+    );
+    // The roll's PRINTED sticker waits for its scan outside an open job by design.
+    assert!(!text.contains(&format!("code #{} ", on_roll.0)), "{text}");
+}
+
+#[test]
+fn send_again_takes_a_refused_verified_code_back_and_queues_its_one_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 2, 23);
+    let id = refused_verified_code(&mut l, &gtin);
+    let verified_at = l.code(id).unwrap().verified_at_ms;
+    let outbox = |l: &Ledger| -> Vec<(String, Option<i64>)> {
+        l.connection()
+            .prepare(
+                "SELECT status, report FROM outbox WHERE code_id = ?1 AND kind = 'UTILISATION'",
+            )
+            .unwrap()
+            .query_map([id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap()
+    };
+    assert_eq!(outbox(&l), vec![("REJECTED".to_owned(), None)]);
+    // A supervisor move.
+    let e = l.send_again(id, &Actor::operator("op")).unwrap_err();
+    assert!(matches!(e, StoreError::NeedsSupervisor { .. }), "{e}");
+    let sup = Actor::supervisor("boss");
+    l.send_again(id, &sup).unwrap();
+    let r = l.code(id).unwrap();
+    assert_eq!(r.state, CodeState::Verified);
+    assert_eq!(
+        r.verified_at_ms, verified_at,
+        "verified once: the time stays"
+    );
+    assert_eq!(outbox(&l), vec![("QUEUED".to_owned(), None)]);
+    assert_eq!(l.backlog().unwrap().utilisation_queued, 1);
+    // Once is enough: it is not refused any more.
+    let e = l.send_again(id, &sup).unwrap_err();
+    assert!(matches!(e, StoreError::IllegalMove { .. }), "{e}");
+    assert_eq!(outbox(&l), vec![("QUEUED".to_owned(), None)]);
+    // The next report carries it, once.
+    let batch = l
+        .start_report(
+            labelstation::store::reports::ReportKind::Utilisation,
+            "xtrace",
+            10,
+        )
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        batch.codes.iter().map(|(c, _)| *c).collect::<Vec<_>>(),
+        vec![id]
+    );
+    l.report_sent(batch.id, "r-1").unwrap();
+    l.report_accepted(batch.id, &system()).unwrap();
+    assert_eq!(l.code(id).unwrap().state, CodeState::Reported);
+    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| format!("{} {}", e.actor, e.action))
+        .collect();
+    assert!(
+        actions.contains(&"boss code.send_again".to_owned()),
+        "{actions:?}"
+    );
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+
+    // A code never verified has no application to send again.
+    let op = Actor::operator("op");
+    let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let other = l.reserve(job, &op).unwrap().id;
+    l.mark_sent(other, job, "sim:", b"", false, &op).unwrap();
+    l.reject(other, job, "scan mismatch", &op).unwrap();
+    let e = l.send_again(other, &sup).unwrap_err();
+    assert!(
+        matches!(e, StoreError::IllegalMove { .. }) && e.to_string().contains("verified before"),
+        "{e}"
+    );
+    assert_eq!(l.code(other).unwrap().state, CodeState::Rejected);
+    // And by hand: the trigger refuses taking a never-verified reviewed code to VERIFIED without a
+    // verification time, as before.
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn closing_a_job_settles_what_it_still_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 6, 24);
+    let op = Actor::operator("op");
+    let inline = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+    let reserved = l.reserve(inline, &op).unwrap().id;
+    let sent = l.reserve(inline, &op).unwrap().id;
+    l.mark_sent(sent, inline, "sim:", b"", false, &op).unwrap();
+    let printed = l.reserve(inline, &op).unwrap().id;
+    l.mark_sent(printed, inline, "sim:", b"", false, &op)
+        .unwrap();
+    l.mark_printed(printed, inline, &op).unwrap();
+    // A run that ended on an error mid-label closes its job: nothing stays in flight unseen.
+    assert_eq!(l.close_job(inline).unwrap(), 2);
+    assert_eq!(l.code(reserved).unwrap().state, CodeState::Available);
+    let queue = l.review_queue(10).unwrap();
+    let keyed: Vec<(labelstation::store::CodeId, Option<&str>, Vec<String>)> = queue
+        .iter()
+        .map(|i| (i.id, i.reason_key.as_deref(), i.reason_args.clone()))
+        .collect();
+    assert_eq!(
+        keyed,
+        vec![
+            (sent, Some("run-ended"), vec!["SENT".to_owned()]),
+            (printed, Some("run-ended"), vec!["PRINTED".to_owned()]),
+        ]
+    );
+    // A roll's printed stickers wait for their scan; a label only sent does not.
+    let batch = l.open_job(&gtin, JobMode::Batch, &op).unwrap();
+    let on_roll = l.reserve(batch, &op).unwrap().id;
+    l.mark_sent(on_roll, batch, "sim:", b"", false, &op)
+        .unwrap();
+    l.mark_printed(on_roll, batch, &op).unwrap();
+    let half = l.reserve(batch, &op).unwrap().id;
+    l.mark_sent(half, batch, "sim:", b"", false, &op).unwrap();
+    assert_eq!(l.close_job(batch).unwrap(), 1);
+    assert_eq!(l.code(on_roll).unwrap().state, CodeState::Printed);
+    assert_eq!(l.code(half).unwrap().state, CodeState::NeedsReview);
+    assert_eq!(
+        l.close_job(batch).unwrap(),
+        0,
+        "closing twice changes nothing"
+    );
+    assert_eq!(l.roll_waiting_count().unwrap(), 1);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn a_roll_sticker_that_cannot_be_found_goes_to_review_with_its_print_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 3, 25);
+    let op = Actor::operator("op");
+    let sup = Actor::supervisor("boss");
+    let job = l.open_job(&gtin, JobMode::NoVerify, &op).unwrap();
+    let mut roll = Vec::new();
+    for _ in 0..2 {
+        let id = l.reserve(job, &op).unwrap().id;
+        l.mark_sent(id, job, "sim:", b"^XA^XZ", true, &op).unwrap();
+        l.mark_printed(id, job, &op).unwrap();
+        roll.push(id);
+    }
+    // While the run is open the line may still scan it.
+    let e = l.sticker_missing(roll[0], "", &sup).unwrap_err();
+    assert!(matches!(e, StoreError::JobStillOpen { .. }), "{e}");
+    assert_eq!(
+        l.roll_waiting_count().unwrap(),
+        0,
+        "an open run's stickers are the line's"
+    );
+    l.close_job(job).unwrap();
+    assert_eq!(l.roll_waiting_count().unwrap(), 2);
+    assert_eq!(
+        l.roll_waiting(10)
+            .unwrap()
+            .iter()
+            .map(|i| i.id)
+            .collect::<Vec<_>>(),
+        roll
+    );
+    let e = l.sticker_missing(roll[0], "", &op).unwrap_err();
+    assert!(matches!(e, StoreError::NeedsSupervisor { .. }), "{e}");
+    l.sticker_missing(roll[0], "not on the roll nor the bench", &sup)
+        .unwrap();
+    assert_eq!(l.roll_waiting_count().unwrap(), 1);
+    let queue = l.review_queue(10).unwrap();
+    assert_eq!(queue.len(), 1);
+    let item = &queue[0];
+    assert_eq!((item.id, item.state), (roll[0], CodeState::NeedsReview));
+    assert_eq!(item.reason_key.as_deref(), Some("sticker-missing"));
+    assert!(item.reason.as_deref().unwrap().contains("not on the roll"));
+    assert_eq!(item.verified_at_ms, None);
+    // Its steps at the printer: the sticker was sent and printed, then reported missing.
+    use labelstation::store::review::PrintStep;
+    let steps: Vec<(PrintStep, Option<i64>)> =
+        item.prints.iter().map(|p| (p.step, p.job)).collect();
+    assert_eq!(
+        steps,
+        vec![
+            (PrintStep::Sent, Some(job.0)),
+            (PrintStep::Printed, Some(job.0)),
+            (PrintStep::Missing, Some(job.0)),
+        ]
+    );
+    assert_eq!(l.print_history(roll[0]).unwrap(), item.prints);
+    // Only a PRINTED code is missing.
+    let e = l.sticker_missing(roll[0], "", &sup).unwrap_err();
+    assert!(matches!(e, StoreError::IllegalMove { .. }), "{e}");
+    // Then as any reviewed code: written off (or confirmed when it turns up on an item).
+    l.write_off(roll[0], "sticker lost", &sup).unwrap();
+    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 10)
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert!(
+        actions.contains(&"code.sticker_missing".to_owned()),
+        "{actions:?}"
+    );
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn a_ledger_from_before_the_review_rules_gets_them_when_upgraded() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut l, gtin, _) = ledger_with_codes(dir.path(), 2, 26);
+    let id = refused_verified_code(&mut l, &gtin);
+    let job = l
+        .open_job(&gtin, JobMode::Reprint, &Actor::supervisor("boss"))
+        .unwrap();
+    drop(l);
+    // The transition table and trigger as the schema had them before the review rules' migration:
+    // (from, to) pairs, no verification.
+    let before = labelstation::store::schema::MIGRATIONS
+        .iter()
+        .position(|m| m.contains("verified = (OLD.verified_at IS NOT NULL)"))
+        .unwrap();
+    let raw = Connection::open(ledger_path(dir.path())).unwrap();
+    raw.execute_batch(&format!(
+        "DROP TRIGGER codes_legal_transition;
+         DROP TABLE code_transitions;
+         CREATE TABLE code_transitions (from_state TEXT NOT NULL, to_state TEXT NOT NULL,
+             PRIMARY KEY (from_state, to_state)) STRICT, WITHOUT ROWID;
+         INSERT INTO code_transitions VALUES ('NEEDS_REVIEW', 'RESERVED'), ('AVAILABLE', 'RESERVED');
+         CREATE TRIGGER codes_legal_transition BEFORE UPDATE OF state ON codes
+         WHEN OLD.state <> NEW.state AND NOT EXISTS (
+             SELECT 1 FROM code_transitions WHERE from_state = OLD.state AND to_state = NEW.state)
+         BEGIN SELECT RAISE(ABORT, 'illegal code state transition'); END;
+         PRAGMA user_version = {before};"
+    ))
+    .unwrap();
+    drop(raw);
+    let l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+    let raw = Connection::open(l.path()).unwrap();
+    let e = raw
+        .execute(
+            "UPDATE codes SET state = 'RESERVED', job_id = ?2 WHERE id = ?1",
+            [id.0, job.0],
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("illegal code state transition"), "{e}");
+    let rows: i64 = raw
+        .query_row(
+            "SELECT count(*) FROM code_transitions WHERE verified = 1",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(rows > 0);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}

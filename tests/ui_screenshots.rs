@@ -20,7 +20,8 @@ use labelstation::engine::{
 use labelstation::store::{CodeId, CodeState};
 use labelstation::ui::demo::seed_demo;
 use labelstation::ui::{
-    AppWindow, AuditRow, Lang, ReviewAdapter, ReviewRowData, SettingsAdapter, Ui, UiContext,
+    AppWindow, AuditRow, Lang, PrintRow, ReviewAdapter, ReviewRowData, SettingsAdapter, Ui,
+    UiContext,
 };
 use labelstation::verdict::{MismatchKind, ScanVerdict};
 use labelstation_zpl::template::{BuiltinTemplate, Template};
@@ -339,6 +340,13 @@ fn every_page_at_both_sizes() {
             vec!["paper-out", "", "Paper out"],
             "11:13",
         ),
+        (
+            9,
+            "code not in received state",
+            "registry-refused",
+            vec!["code not in received state"],
+            "11:20",
+        ),
     ]
     .iter()
     .enumerate()
@@ -352,9 +360,24 @@ fn every_page_at_both_sizes() {
         )),
         time: format!("24.11 {t}").into(),
         actor: "station-1:screen".into(),
-        state: "REJECTED".into(),
+        // The last one was verified, then refused by the registry: it is never reprinted.
+        state: if *s == 9 { "NEEDS_REVIEW" } else { "REJECTED" }.into(),
+        verified: *s == 9,
+        sends: 1,
+        prints: ModelRc::new(VecModel::from(
+            ["sent", "printed", "rejected"]
+                .iter()
+                .take(if *s == 9 { 2 } else { 3 })
+                .map(|step| PrintRow {
+                    step: (*step).into(),
+                    time: format!("24.11 {t}").into(),
+                    job: 40 + *s as i32,
+                })
+                .collect::<Vec<_>>(),
+        )),
     })
     .collect();
+    review.set_review_count(rows.len() as i32);
     review.set_queue(ModelRc::new(VecModel::from(rows)));
     review.set_selected(0);
     review.set_selected_image(label(1));
@@ -369,6 +392,13 @@ fn every_page_at_both_sizes() {
         lang("ru");
         app.set_page(1);
         shoot(&window, &out, "review-ru", size);
+    }
+    // A verified code the registry refused: no Reprint, no Confirm; "Send the application again".
+    review.set_selected(3);
+    for size in sizes {
+        lang("en");
+        app.set_page(1);
+        shoot(&window, &out, "review-verified-en", size);
     }
 
     // Settings, in English.

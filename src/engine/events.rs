@@ -289,7 +289,8 @@ pub enum Command {
     SupervisorLogout,
     /// Supervisor: let a stopped line run again.
     Unlock,
-    /// Supervisor: print a rejected or reviewed code again (its sticker was not applied).
+    /// Supervisor: print a rejected or reviewed code again (its sticker was not applied; never a code
+    /// that was verified).
     Reprint {
         code: CodeId,
     },
@@ -300,6 +301,14 @@ pub enum Command {
     },
     /// Supervisor: the next scan is a manual check of this code's applied sticker.
     ConfirmApplied {
+        code: CodeId,
+    },
+    /// Supervisor: a verified code the registry refused is reported again (VERIFIED, queued again).
+    SendAgain {
+        code: CodeId,
+    },
+    /// Supervisor: the printed sticker of a finished roll cannot be found; the code goes to review.
+    StickerMissing {
         code: CodeId,
     },
     /// Supervisor: run with these devices and this label from now on (the Settings page); answered by

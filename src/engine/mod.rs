@@ -5,6 +5,7 @@
 pub mod demo;
 pub mod events;
 pub mod pin;
+mod review;
 pub mod run;
 pub mod setup;
 pub mod station;

@@ -181,6 +181,50 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                         "Confirming needs the supervisor PIN",
                     ),
                 },
+                Command::SendAgain { code } => match st.supervisor() {
+                    Some(sup) => match st.send_again(&sup, code) {
+                        Ok(()) => st.notice(
+                            Severity::Ok,
+                            "sent-again",
+                            vec![],
+                            "The code is verified again; its application goes with the next report",
+                        ),
+                        Err(e) => st.notice(
+                            Severity::Alert,
+                            "send-again-failed",
+                            vec![e.to_string()],
+                            &format!("Sending the application again failed: {e}"),
+                        ),
+                    },
+                    None => st.notice(
+                        Severity::Alert,
+                        "send-again-needs-pin",
+                        vec![],
+                        "Sending an application again needs the supervisor PIN",
+                    ),
+                },
+                Command::StickerMissing { code } => match st.supervisor() {
+                    Some(sup) => match st.sticker_missing(&sup, code, "") {
+                        Ok(()) => st.notice(
+                            Severity::Info,
+                            "sticker-missing-noted",
+                            vec![],
+                            "The code waits for review: write it off, or confirm it if the sticker turns up on an item",
+                        ),
+                        Err(e) => st.notice(
+                            Severity::Alert,
+                            "sticker-missing-failed",
+                            vec![e.to_string()],
+                            &format!("Could not send the code to review: {e}"),
+                        ),
+                    },
+                    None => st.notice(
+                        Severity::Alert,
+                        "sticker-missing-needs-pin",
+                        vec![],
+                        "Sending a code to review needs the supervisor PIN",
+                    ),
+                },
                 Command::ApplySettings(choice) => apply_settings(&mut st, &choice),
                 Command::TestPrint => match st.test_print() {
                     Ok(outcome) => match (outcome.key(), outcome.remedy()) {

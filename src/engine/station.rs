@@ -259,6 +259,11 @@ impl Station {
         &self.ledger
     }
 
+    /// The ledger, for the supervisor's review moves (`engine::review`).
+    pub(super) fn ledger_mut(&mut self) -> &mut Ledger {
+        &mut self.ledger
+    }
+
     pub fn counters(&self) -> Counters {
         self.counters
     }

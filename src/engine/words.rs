@@ -37,6 +37,14 @@ pub const NOTICE_KEYS: &[&str] = &[
     "not-confirmed",
     "confirm-failed",
     "confirm-needs-pin",
+    "sent-again",
+    // args: the error.
+    "send-again-failed",
+    "send-again-needs-pin",
+    "sticker-missing-noted",
+    // args: the error.
+    "sticker-missing-failed",
+    "sticker-missing-needs-pin",
     "test-printed",
     "test-print-problem",
     "test-print-failed",
@@ -107,9 +115,12 @@ pub const REASON_KEYS: &[&str] = &[
     "no-scan",
     "stopped-on-wrong-scan",
     "rescans-failed",
-    // Written by the store (`Ledger::recover`, `Ledger::registry_refused`).
+    // Written by the store (`Ledger::recover`, `Ledger::close_job`, `Ledger::registry_refused`,
+    // `Ledger::sticker_missing`).
     "station-stopped",
+    "run-ended",
     "registry-refused",
+    "sticker-missing",
 ];
 
 /// Why a label was rejected: a key for the screens, values, and the English text for the ledger's

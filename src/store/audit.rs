@@ -19,6 +19,8 @@ use super::state::Role;
 pub const ACTIONS: &[&str] = &[
     "code.confirm_applied",
     "code.reprint",
+    "code.send_again",
+    "code.sticker_missing",
     "code.write_off",
     "codes.found_used",
     "codes.hold_release",

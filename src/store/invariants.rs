@@ -52,12 +52,25 @@ const RULES: &[(&str, &str)] = &[
     (
         "a code is verified at most once",
         "SELECT 'code #' || code_id || ' verified ' || count(*) || ' times' FROM code_events
-         WHERE to_state = 'VERIFIED' GROUP BY code_id HAVING count(*) > 1",
+         WHERE to_state = 'VERIFIED' AND move <> 'send_again' GROUP BY code_id HAVING count(*) > 1",
     ),
     (
-        "a code in flight belongs to one open or batch job of the ledger",
-        "SELECT 'code #' || c.id FROM codes c LEFT JOIN jobs j ON j.id = c.job_id
-         WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED') AND (j.id IS NULL OR j.gtin <> c.gtin)",
+        "only a verified code is sent again",
+        "SELECT 'code #' || e.code_id || ' event #' || e.id FROM code_events e
+         WHERE e.move = 'send_again' AND NOT EXISTS (SELECT 1 FROM code_events v
+             WHERE v.code_id = e.code_id AND v.id < e.id AND v.to_state = 'VERIFIED')",
+    ),
+    (
+        "a code in flight belongs to one open job of its product (a PRINTED code waits outside an open job only on a batch or no-verify roll)",
+        "SELECT 'code #' || c.id || ' ' || c.state || CASE
+                    WHEN j.id IS NULL THEN ' in no job'
+                    WHEN j.gtin <> c.gtin THEN ' in job #' || j.id || ' of another product'
+                    ELSE ' in closed ' || j.mode || ' job #' || j.id END
+         FROM codes c LEFT JOIN jobs j ON j.id = c.job_id
+         WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED')
+           AND (j.id IS NULL OR j.gtin <> c.gtin
+                OR (j.closed_at IS NOT NULL
+                    AND NOT (c.state = 'PRINTED' AND j.mode IN ('BATCH', 'NO_VERIFY'))))",
     ),
     (
         "a code out of flight belongs to no job",

@@ -176,6 +176,16 @@ pub enum StoreError {
     },
     #[error("code #{0} was verified before: a code is counted once")]
     AlreadyVerified(i64),
+    #[error(
+        "code #{id} was verified: its sticker was scanned on an item, so it is never printed again. If the registry refused it, fix the cause and send its application again; if the item is gone, write the code off."
+    )]
+    VerifiedNotReprinted { id: i64 },
+    #[error(
+        "code #{id} belongs to job #{job}, which is still open: finish or stop that run at the line first"
+    )]
+    JobStillOpen { id: i64, job: i64 },
+    #[error("code #{id}: {detail}")]
+    ReviewState { id: i64, detail: String },
     #[error("ledger database error: {0}")]
     Sqlite(rusqlite::Error),
 }
@@ -582,16 +592,41 @@ impl Ledger {
         Ok(id)
     }
 
-    /// Close a job. Codes it still holds stay where they are (a batch may still be scanned).
-    pub fn close_job(&mut self, job: JobId) -> Result<(), StoreError> {
-        let n = self.conn.execute(
-            "UPDATE jobs SET closed_at = ?2 WHERE id = ?1 AND closed_at IS NULL",
-            params![job.0, now_ms()],
-        )?;
-        if n == 0 {
-            job_row(&self.conn, job)?;
+    /// Close a job. PRINTED codes of a batch or no-verify job stay PRINTED: their stickers wait on the roll
+    /// for a scan. Any other code the job still holds (a run that ended on an error mid-label) goes
+    /// where start-up recovery would send it, now rather than at the next start: a RESERVED code never
+    /// sent to a printer back to the pool, the others to review. Returns how many went to review.
+    pub fn close_job(&mut self, job: JobId) -> Result<u64, StoreError> {
+        let at = now_ms();
+        let actor = Actor::system(self.station.clone());
+        let tx = begin(&mut self.conn)?;
+        let (_, mode, closed) = job_row(&tx, job)?;
+        if closed {
+            return Ok(0);
         }
-        Ok(())
+        let mode = JobMode::parse(&mode)
+            .ok_or_else(|| corrupt_row(&self.path, format!("job mode {mode}")))?;
+        let held: Vec<(i64, String)> = tx
+            .prepare("SELECT id, state FROM codes WHERE job_id = ?1 ORDER BY id")?
+            .query_map([job.0], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut to_review = 0;
+        for (id, state) in held {
+            let state: CodeState = state
+                .parse()
+                .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
+            if settle_in_flight(&tx, CodeId(id), state, mode, Ended::RunEnded, &actor, at)?
+                == Settled::Review
+            {
+                to_review += 1;
+            }
+        }
+        tx.execute(
+            "UPDATE jobs SET closed_at = ?2 WHERE id = ?1",
+            params![job.0, at],
+        )?;
+        tx.commit()?;
+        Ok(to_review)
     }
 
     // ---- the line -------------------------------------------------------------------------------
@@ -796,45 +831,19 @@ impl Ledger {
                 .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
             let mode = JobMode::parse(&mode)
                 .ok_or_else(|| corrupt_row(&self.path, format!("job mode {mode}")))?;
-            if state == CodeState::Printed && mode.printed_may_wait() {
-                report.printed_waiting += 1;
-                continue;
-            }
-            // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer
-            // has no sticker anywhere: it goes back to the pool (the line reserves the next label ahead).
-            if state == CodeState::Reserved && !ever_sent(&tx, CodeId(id))? {
-                apply(
-                    &tx,
-                    CodeId(id),
-                    Move::Release,
-                    actor,
-                    None,
-                    Some("the station stopped before this code was sent to a printer"),
-                    at,
-                )?;
-                report.released += 1;
-                continue;
-            }
-            let reason = format!(
-                "the station stopped while this code was {state}: check whether its sticker was printed or applied"
-            );
-            apply(
+            match settle_in_flight(
                 &tx,
                 CodeId(id),
-                Move::Recover,
+                state,
+                mode,
+                Ended::StationStopped,
                 actor,
-                None,
-                Some(&reason),
                 at,
-            )?;
-            set_reason_key(
-                &tx,
-                CodeId(id),
-                "station-stopped",
-                &[state.as_str().to_owned()],
-            )?;
-            finish_attempt(&tx, CodeId(id), at, "INTERRUPTED")?;
-            report.to_review.push((CodeId(id), state));
+            )? {
+                Settled::Waiting => report.printed_waiting += 1,
+                Settled::Released => report.released += 1,
+                Settled::Review => report.to_review.push((CodeId(id), state)),
+            }
         }
         report.jobs_closed = tx.execute(
             "UPDATE jobs SET closed_at = ?2 WHERE closed_at IS NULL AND station = ?1 AND mode IN ('INLINE', 'REPRINT')",
@@ -1230,6 +1239,73 @@ fn record_match(
     Ok(())
 }
 
+/// Why a code in flight lost its job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The station process stopped (start-up recovery found it).
+    StationStopped,
+    /// Its job was closed while it was still in flight (a run that ended on an error mid-label).
+    RunEnded,
+}
+
+impl Ended {
+    const fn words(self) -> &'static str {
+        match self {
+            Ended::StationStopped => "the station stopped",
+            Ended::RunEnded => "the run ended",
+        }
+    }
+
+    /// The review reason's key (the engine's `words::REASON_KEYS`).
+    const fn key(self) -> &'static str {
+        match self {
+            Ended::StationStopped => "station-stopped",
+            Ended::RunEnded => "run-ended",
+        }
+    }
+}
+
+/// What became of a code in flight whose job ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Settled {
+    /// A PRINTED code of a batch or no-verify job: its sticker waits on the roll for a scan.
+    Waiting,
+    /// A RESERVED code never sent to a printer: back in the pool.
+    Released,
+    /// Its sticker may exist or be on an item: a supervisor looks at it.
+    Review,
+}
+
+/// Settle one code in flight whose job ended, in the caller's transaction.
+fn settle_in_flight(
+    tx: &Transaction<'_>,
+    id: CodeId,
+    state: CodeState,
+    mode: JobMode,
+    why: Ended,
+    actor: &Actor,
+    at: i64,
+) -> Result<Settled, StoreError> {
+    if !state.is_in_flight() || (state == CodeState::Printed && mode.printed_may_wait()) {
+        return Ok(Settled::Waiting);
+    }
+    // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer has no
+    // sticker anywhere: it goes back to the pool (the line reserves the next label ahead).
+    if state == CodeState::Reserved && !ever_sent(tx, id)? {
+        let reason = format!("{} before this code was sent to a printer", why.words());
+        apply(tx, id, Move::Release, actor, None, Some(&reason), at)?;
+        return Ok(Settled::Released);
+    }
+    let reason = format!(
+        "{} while this code was {state}: check whether its sticker was printed or applied",
+        why.words()
+    );
+    apply(tx, id, Move::Recover, actor, None, Some(&reason), at)?;
+    set_reason_key(tx, id, why.key(), &[state.as_str().to_owned()])?;
+    finish_attempt(tx, id, at, "INTERRUPTED")?;
+    Ok(Settled::Review)
+}
+
 /// Key the reason [`apply`] just wrote (it clears the key with every move).
 fn set_reason_key(
     tx: &Transaction<'_>,
@@ -1280,7 +1356,25 @@ fn apply(
             path: PathBuf::from("ledger"),
             detail: e.to_string(),
         })?;
-    let Some(to) = state::target(mv, from) else {
+    let verified = verified_at.is_some();
+    let Some(to) = state::target(mv, from, verified) else {
+        // The state fits but the code's verification does not: say which rule refused it.
+        if state::target(mv, from, !verified).is_some() {
+            return Err(match (mv, verified) {
+                (Move::Reprint, true) => StoreError::VerifiedNotReprinted { id: id.0 },
+                (Move::Verify | Move::ConfirmApplied, true) => StoreError::AlreadyVerified(id.0),
+                _ => StoreError::IllegalMove {
+                    id: id.0,
+                    state: from,
+                    mv: mv.as_str(),
+                    expected: if verified {
+                        format!("{from} and never verified")
+                    } else {
+                        format!("{from} and verified before")
+                    },
+                },
+            });
+        }
         let expected = state::sources(mv)
             .iter()
             .map(|s| s.as_str())
@@ -1318,9 +1412,6 @@ fn apply(
     } else {
         None
     };
-    if to == CodeState::Verified && verified_at.is_some() {
-        return Err(StoreError::AlreadyVerified(id.0));
-    }
     let keep_reason = matches!(
         to,
         CodeState::Rejected | CodeState::NeedsReview | CodeState::WrittenOff
@@ -1328,7 +1419,7 @@ fn apply(
     tx.execute(
         "UPDATE codes SET state = ?2, job_id = ?3, state_at = ?4, reason = ?5,
              reason_key = NULL, reason_args = NULL,
-             verified_at = CASE WHEN ?2 = 'VERIFIED' THEN ?4 ELSE verified_at END
+             verified_at = CASE WHEN ?2 = 'VERIFIED' AND verified_at IS NULL THEN ?4 ELSE verified_at END
          WHERE id = ?1",
         params![
             id.0,

@@ -6,7 +6,9 @@
 //! new schema. Migrations are append-only: never edit one that has shipped, add the next.
 //!
 //! What the schema itself guarantees (beyond what the Rust API checks first):
-//! - a code's state is one of the nine, and only moves listed in `code_transitions` are accepted;
+//! - a code's state is one of the nine, and only moves listed in `code_transitions` are accepted, each
+//!   for codes never verified or verified before as [`TRANSITIONS`](super::state::TRANSITIONS) says (a verified code is never
+//!   reserved for a printer again);
 //! - a code in flight (RESERVED/SENT/PRINTED) belongs to exactly one job, and no other code state has one;
 //! - a code is verified at most once (`verified_at` is written once and never changes);
 //! - codes, their events and the audit log are never deleted; events and audit entries never change;
@@ -14,7 +16,7 @@
 
 use rusqlite::{Transaction, params};
 
-use super::state::{CodeState, TRANSITIONS};
+use super::state::allowed_triples;
 
 pub const MIGRATIONS: &[&str] = &[
     // 1: the ledger.
@@ -273,6 +275,26 @@ UPDATE codes SET reason_key = 'station-stopped',
     WHERE state IN ('REJECTED', 'NEEDS_REVIEW')
       AND reason GLOB 'the station stopped while this code was [A-Z]*: check whether its sticker was printed or applied';
 "#,
+    // 8 (issue 14, review rules): a move is allowed for codes never verified, verified before, or
+    // either (`TRANSITIONS`), so the trigger refuses reprinting a verified code whatever its state, and
+    // lets "send again" take a refused verified code back to VERIFIED. The table is made anew (filled
+    // from `TRANSITIONS` by `sync_transitions` in the same transaction) and the trigger reads the code's
+    // `verified_at`. Written to run again on a ledger that has it already.
+    r#"
+DROP TRIGGER IF EXISTS codes_legal_transition;
+DROP TABLE code_transitions;
+CREATE TABLE code_transitions (
+    from_state  TEXT NOT NULL,
+    to_state    TEXT NOT NULL,
+    verified    INTEGER NOT NULL CHECK (verified IN (0, 1)),
+    PRIMARY KEY (from_state, to_state, verified)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER codes_legal_transition BEFORE UPDATE OF state ON codes
+WHEN OLD.state <> NEW.state AND NOT EXISTS (
+    SELECT 1 FROM code_transitions WHERE from_state = OLD.state AND to_state = NEW.state
+        AND verified = (OLD.verified_at IS NOT NULL))
+BEGIN SELECT RAISE(ABORT, 'illegal code state transition'); END;
+"#,
     // 10 (issue 14, orders and restore): an order a supervisor abandoned, an order's last failure, and
     // whether an abandoned order is closed in the registry (the status CHECK changes, so `orders` and the
     // `packs` that refer to it are rebuilt: SQLite cannot alter a CHECK, and rebuilding both keeps the
@@ -362,30 +384,58 @@ BEGIN SELECT RAISE(ABORT, 'the code was used after the backup the ledger was res
 "#,
 ];
 
-/// Bring `code_transitions` in line with [`TRANSITIONS`]. Runs inside the migration transaction, so the
-/// table always matches the program that last upgraded the schema.
+/// Bring `code_transitions` in line with [`TRANSITIONS`](super::state::TRANSITIONS). Runs inside the migration transaction, so the
+/// table always matches the program that last upgraded the schema. Before migration 8 the table has no
+/// `verified` column: it then holds every (from, to) pair, as the schema of that time expects.
 pub fn sync_transitions(tx: &Transaction<'_>) -> rusqlite::Result<()> {
-    let mut pairs: Vec<(CodeState, CodeState)> =
-        TRANSITIONS.iter().map(|(_, f, t)| (*f, *t)).collect();
-    pairs.sort();
-    pairs.dedup();
-    let stored: Vec<(String, String)> = tx
-        .prepare("SELECT from_state, to_state FROM code_transitions ORDER BY from_state, to_state")?
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
-    let mut wanted: Vec<(String, String)> = pairs
-        .iter()
-        .map(|(f, t)| (f.as_str().to_owned(), t.as_str().to_owned()))
+    let with_verified: bool = tx.query_row(
+        "SELECT EXISTS (SELECT 1 FROM pragma_table_info('code_transitions') WHERE name = 'verified')",
+        [],
+        |r| r.get(0),
+    )?;
+    let mut wanted: Vec<(String, String, i64)> = allowed_triples()
+        .into_iter()
+        .map(|(f, t, v)| {
+            (
+                f.as_str().to_owned(),
+                t.as_str().to_owned(),
+                if with_verified { i64::from(v) } else { 0 },
+            )
+        })
         .collect();
     wanted.sort();
+    wanted.dedup();
+    let stored: Vec<(String, String, i64)> = if with_verified {
+        tx.prepare(
+            "SELECT from_state, to_state, verified FROM code_transitions
+             ORDER BY from_state, to_state, verified",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?
+    } else {
+        tx.prepare(
+            "SELECT from_state, to_state, 0 FROM code_transitions ORDER BY from_state, to_state",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+        .collect::<rusqlite::Result<_>>()?
+    };
     if stored == wanted {
         return Ok(());
     }
     tx.execute("DELETE FROM code_transitions", [])?;
-    let mut ins =
-        tx.prepare("INSERT INTO code_transitions (from_state, to_state) VALUES (?1, ?2)")?;
-    for (f, t) in &wanted {
-        ins.execute(params![f, t])?;
+    if with_verified {
+        let mut ins = tx.prepare(
+            "INSERT INTO code_transitions (from_state, to_state, verified) VALUES (?1, ?2, ?3)",
+        )?;
+        for (f, t, v) in &wanted {
+            ins.execute(params![f, t, v])?;
+        }
+    } else {
+        let mut ins =
+            tx.prepare("INSERT INTO code_transitions (from_state, to_state) VALUES (?1, ?2)")?;
+        for (f, t, _) in &wanted {
+            ins.execute(params![f, t])?;
+        }
     }
     Ok(())
 }

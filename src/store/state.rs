@@ -3,7 +3,9 @@
 //!
 //! [`TRANSITIONS`] is the single list of legal moves. The ledger checks it before every change and copies
 //! it into the database, where a trigger refuses any other move, so even a hand-written `UPDATE` cannot
-//! put a code into a state it could not reach.
+//! put a code into a state it could not reach. Each move also says whether it is open to a code that was
+//! verified before ([`WasVerified`]): a verified code's sticker was scanned on an item, so, whatever state
+//! it is in later, it is never printed again.
 
 use std::fmt;
 use std::str::FromStr;
@@ -138,12 +140,20 @@ pub enum Move {
     Report,
     /// The registry refused this code in a report.
     RegistryRefuse,
-    /// Start-up found the code in flight from a run that did not finish (crash, power cut).
+    /// The code was in flight when its run ended without finishing its label: start-up found it (crash,
+    /// power cut), or its job was closed while it still held it (a run that ended on an error).
     Recover,
-    /// Supervisor: print the same code again (only if the earlier sticker was not applied).
+    /// Supervisor: print the same code again (only if the earlier sticker was not applied, and never
+    /// for a code that was verified).
     Reprint,
     /// Supervisor: a manual scan shows the sticker is applied and correct.
     ConfirmApplied,
+    /// Supervisor: a verified code the registry refused is to be reported again (after the cause was
+    /// fixed): it is VERIFIED again and its application report queued again.
+    SendAgain,
+    /// Supervisor: a printed sticker of a finished roll (batch or no-verify job) cannot be found; the
+    /// code goes to review, to be written off (or confirmed if the sticker turns up on an item).
+    StickerMissing,
     /// Supervisor: the code is spoiled; withdraw it.
     WriteOff,
     /// The pool held the code, but it was used (after a restore, the ledger kept aside or the registry
@@ -165,6 +175,8 @@ impl Move {
             Move::Recover => "recover",
             Move::Reprint => "reprint",
             Move::ConfirmApplied => "confirm_applied",
+            Move::SendAgain => "send_again",
+            Move::StickerMissing => "sticker_missing",
             Move::WriteOff => "write_off",
             Move::FoundUsed => "found_used",
         }
@@ -172,56 +184,114 @@ impl Move {
 
     /// The role needed to make this move, beyond [`Role::System`] which may make any.
     pub const fn needs_supervisor(self) -> bool {
-        matches!(self, Move::Reprint | Move::ConfirmApplied | Move::WriteOff)
+        matches!(
+            self,
+            Move::Reprint
+                | Move::ConfirmApplied
+                | Move::SendAgain
+                | Move::StickerMissing
+                | Move::WriteOff
+        )
+    }
+}
+
+/// Which codes a move is open to, by whether the code was ever verified (`verified_at` set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum WasVerified {
+    /// Only codes never verified.
+    No,
+    /// Only codes verified before.
+    Yes,
+    /// Either. (Codes in flight or rejected with a verification come from ledgers written before
+    /// reprinting a verified code was refused; they still reach review and a supervisor.)
+    Either,
+}
+
+impl WasVerified {
+    /// Whether a code that was (or was not) verified may make the move.
+    pub const fn admits(self, verified: bool) -> bool {
+        match self {
+            WasVerified::No => !verified,
+            WasVerified::Yes => verified,
+            WasVerified::Either => true,
+        }
     }
 }
 
 use CodeState::*;
+use WasVerified::{Either, No, Yes};
 
-/// Every legal (move, from, to). Nothing else is allowed, in Rust or in SQL.
-pub const TRANSITIONS: &[(Move, CodeState, CodeState)] = &[
-    (Move::Reserve, Available, Reserved),
-    (Move::Release, Reserved, Available),
-    (Move::Send, Reserved, Sent),
-    (Move::Print, Sent, Printed),
-    (Move::Verify, Printed, Verified),
-    (Move::Reject, Sent, Rejected),
-    (Move::Reject, Printed, Rejected),
-    (Move::Report, Verified, Reported),
-    (Move::RegistryRefuse, Verified, NeedsReview),
-    (Move::Recover, Reserved, NeedsReview),
-    (Move::Recover, Sent, NeedsReview),
-    (Move::Recover, Printed, NeedsReview),
-    (Move::Reprint, Rejected, Reserved),
-    (Move::Reprint, NeedsReview, Reserved),
-    (Move::ConfirmApplied, Rejected, Verified),
-    (Move::ConfirmApplied, NeedsReview, Verified),
-    (Move::WriteOff, Available, WrittenOff),
-    (Move::WriteOff, Rejected, WrittenOff),
-    (Move::WriteOff, NeedsReview, WrittenOff),
-    (Move::FoundUsed, Available, NeedsReview),
+/// Every legal (move, from, to, for which codes). Nothing else is allowed, in Rust or in SQL.
+pub const TRANSITIONS: &[(Move, CodeState, CodeState, WasVerified)] = &[
+    (Move::Reserve, Available, Reserved, No),
+    // A code that was verified never goes back to the pool.
+    (Move::Release, Reserved, Available, No),
+    (Move::Send, Reserved, Sent, Either),
+    (Move::Print, Sent, Printed, Either),
+    // Counted once, ever.
+    (Move::Verify, Printed, Verified, No),
+    (Move::Reject, Sent, Rejected, Either),
+    (Move::Reject, Printed, Rejected, Either),
+    (Move::Report, Verified, Reported, Yes),
+    (Move::RegistryRefuse, Verified, NeedsReview, Yes),
+    (Move::Recover, Reserved, NeedsReview, Either),
+    (Move::Recover, Sent, NeedsReview, Either),
+    (Move::Recover, Printed, NeedsReview, Either),
+    // A verified code's sticker is on an item: a second sticker of it is never printed.
+    (Move::Reprint, Rejected, Reserved, No),
+    (Move::Reprint, NeedsReview, Reserved, No),
+    (Move::ConfirmApplied, Rejected, Verified, No),
+    (Move::ConfirmApplied, NeedsReview, Verified, No),
+    (Move::SendAgain, Rejected, Verified, Yes),
+    (Move::SendAgain, NeedsReview, Verified, Yes),
+    (Move::StickerMissing, Printed, NeedsReview, Either),
+    (Move::WriteOff, Available, WrittenOff, No),
+    (Move::WriteOff, Rejected, WrittenOff, Either),
+    (Move::WriteOff, NeedsReview, WrittenOff, Either),
+    // After a restore: the pool held it, but it was used since the backup.
+    (Move::FoundUsed, Available, NeedsReview, No),
 ];
 
-/// Where `mv` takes a code that is in `from`, if it may.
-pub fn target(mv: Move, from: CodeState) -> Option<CodeState> {
+/// Where `mv` takes a code that is in `from` and was (or was not) `verified`, if it may.
+pub fn target(mv: Move, from: CodeState, verified: bool) -> Option<CodeState> {
     TRANSITIONS
         .iter()
-        .find(|(m, f, _)| *m == mv && *f == from)
-        .map(|(_, _, to)| *to)
+        .find(|(m, f, _, v)| *m == mv && *f == from && v.admits(verified))
+        .map(|(_, _, to, _)| *to)
 }
 
 /// The states `mv` may start from (for error messages).
 pub fn sources(mv: Move) -> Vec<CodeState> {
-    TRANSITIONS
+    let mut out: Vec<CodeState> = TRANSITIONS
         .iter()
-        .filter(|(m, _, _)| *m == mv)
-        .map(|(_, f, _)| *f)
-        .collect()
+        .filter(|(m, _, _, _)| *m == mv)
+        .map(|(_, f, _, _)| *f)
+        .collect();
+    out.dedup();
+    out
 }
 
-/// Whether any move goes from `from` to `to`.
-pub fn is_legal(from: CodeState, to: CodeState) -> bool {
-    TRANSITIONS.iter().any(|(_, f, t)| *f == from && *t == to)
+/// Whether any move takes a code that was (or was not) `verified` from `from` to `to`.
+pub fn is_legal(from: CodeState, to: CodeState, verified: bool) -> bool {
+    TRANSITIONS
+        .iter()
+        .any(|(_, f, t, v)| *f == from && *t == to && v.admits(verified))
+}
+
+/// The (from, to, verified) triples the database trigger allows: [`TRANSITIONS`] without the move names.
+pub fn allowed_triples() -> Vec<(CodeState, CodeState, bool)> {
+    let mut out: Vec<(CodeState, CodeState, bool)> = TRANSITIONS
+        .iter()
+        .flat_map(|(_, f, t, v)| {
+            [false, true]
+                .into_iter()
+                .filter(|verified| v.admits(*verified))
+                .map(|verified| (*f, *t, verified))
+        })
+        .collect();
+    out.sort();
+    out.dedup();
+    out
 }
 
 #[cfg(test)]
@@ -242,8 +312,12 @@ mod tests {
 
     #[test]
     fn each_move_has_one_target_per_source() {
-        for (m, f, t) in TRANSITIONS {
-            assert_eq!(target(*m, *f), Some(*t), "{m:?} from {f}");
+        for (m, f, t, v) in TRANSITIONS {
+            for verified in [false, true] {
+                if v.admits(verified) {
+                    assert_eq!(target(*m, *f, verified), Some(*t), "{m:?} from {f}");
+                }
+            }
             assert_ne!(f, t, "a move must change the state");
         }
     }
@@ -252,15 +326,31 @@ mod tests {
     fn terminal_and_guarded_states() {
         // Nothing leaves REPORTED or WRITTEN_OFF: those codes are done for good.
         for to in CodeState::ALL {
-            assert!(!is_legal(Reported, to));
-            assert!(!is_legal(WrittenOff, to));
+            for verified in [false, true] {
+                assert!(!is_legal(Reported, to, verified));
+                assert!(!is_legal(WrittenOff, to, verified));
+            }
         }
-        // A verified code never goes back to the pool or to a printer.
-        assert!(!is_legal(Verified, Available));
-        assert!(!is_legal(Verified, Reserved));
+        // A code that was ever verified never goes back to the pool or to a printer, whatever its
+        // state now.
+        for from in CodeState::ALL {
+            assert!(!is_legal(from, Available, true), "{from} -> AVAILABLE");
+            assert!(!is_legal(from, Reserved, true), "{from} -> RESERVED");
+            assert_eq!(
+                target(Move::Reprint, from, true),
+                None,
+                "reprint from {from}"
+            );
+        }
+        // ... and is counted once: only "send again" takes it back to VERIFIED.
+        for (m, _, t, v) in TRANSITIONS {
+            if *t == Verified && v.admits(true) {
+                assert_eq!(*m, Move::SendAgain);
+            }
+        }
         // A code that may exist on paper never returns to the pool.
         for from in [Sent, Printed, Rejected, NeedsReview] {
-            assert!(!is_legal(from, Available), "{from} -> AVAILABLE");
+            assert!(!is_legal(from, Available, false), "{from} -> AVAILABLE");
         }
     }
 
@@ -269,7 +359,7 @@ mod tests {
         let mut seen = vec![Available];
         let mut i = 0;
         while i < seen.len() {
-            for (_, f, t) in TRANSITIONS {
+            for (_, f, t, _) in TRANSITIONS {
                 if *f == seen[i] && !seen.contains(t) {
                     seen.push(*t);
                 }

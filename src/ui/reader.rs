@@ -106,9 +106,14 @@ impl Reader {
         let failed = |e: anyhow::Error| Update::Failed(format!("{e:#}"));
         match ask {
             Ask::Products => self.products().map_or_else(failed, Update::Products),
+            // The review queue, then the roll stickers still waiting for a scan (PRINTED).
             Ask::Review => self
                 .ledger()
-                .and_then(|l| Ok(l.review_queue(200)?))
+                .and_then(|l| {
+                    let mut items = l.review_queue(200)?;
+                    items.extend(l.roll_waiting(200)?);
+                    Ok(items)
+                })
                 .map_or_else(failed, Update::Review),
             Ask::ReviewImage(id) => Update::ReviewImage {
                 id,

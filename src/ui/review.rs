@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! `ReviewAdapter`: the supervisor's PIN, the review queue with the label image, the audit log, the
-//! shift report. Every move is the engine's (it checks the PIN); this file only asks and shows.
+//! `ReviewAdapter`: the supervisor's PIN, the review queue (with each code's label image and print
+//! attempts) and the roll stickers still waiting for a scan, the audit log, the shift report. Every move
+//! is the engine's (it checks the PIN) and the ledger's (it refuses reprinting a verified code); this file
+//! only asks and shows.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -8,10 +10,12 @@ use std::sync::Arc;
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::reader::{Ask, AuditLine};
-use super::{AppWindow, AuditRow, LineAdapter, ReviewAdapter, ReviewRowData, Shared, image};
+use super::{
+    AppWindow, AuditRow, LineAdapter, PrintRow, ReviewAdapter, ReviewRowData, Shared, image,
+};
 use crate::engine::{Command, Event, Severity};
-use crate::store::CodeId;
-use crate::store::review::ReviewItem;
+use crate::store::review::{PrintStep, ReviewItem};
+use crate::store::{CodeId, CodeState};
 
 pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
     let r = app.global::<ReviewAdapter>();
@@ -85,6 +89,24 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
                 code: CodeId(i64::from(id)),
             });
             note(&weak, "confirm");
+        });
+    }
+    {
+        let (shared, weak) = (shared.clone(), app.as_weak());
+        r.on_send_again(move |id| {
+            shared.send(Command::SendAgain {
+                code: CodeId(i64::from(id)),
+            });
+            note(&weak, "send-again");
+        });
+    }
+    {
+        let (shared, weak) = (shared.clone(), app.as_weak());
+        r.on_sticker_missing(move |id| {
+            shared.send(Command::StickerMissing {
+                code: CodeId(i64::from(id)),
+            });
+            note(&weak, "sticker-missing");
         });
     }
     {
@@ -196,14 +218,38 @@ pub(super) fn set_queue(app: &AppWindow, shared: &Shared, items: Vec<ReviewItem>
             time: super::local_time(i.at_ms).into(),
             actor: i.actor.as_str().into(),
             state: i.state.as_str().into(),
+            verified: i.verified_at_ms.is_some(),
+            sends: i32::try_from(
+                i.prints
+                    .iter()
+                    .filter(|p| p.step == PrintStep::Sent)
+                    .count(),
+            )
+            .unwrap_or(i32::MAX),
+            prints: ModelRc::new(VecModel::from(
+                i.prints
+                    .iter()
+                    .map(|p| PrintRow {
+                        step: p.step.as_str().into(),
+                        time: super::local_time(p.at_ms).into(),
+                        job: p.job.and_then(|j| i32::try_from(j).ok()).unwrap_or(0),
+                    })
+                    .collect::<Vec<_>>(),
+            )),
         })
         .collect();
+    // Roll stickers waiting for a scan come after the review queue and are not counted as review.
+    let in_review = items
+        .iter()
+        .filter(|i| i.state != CodeState::Printed)
+        .count();
     let new_index = selected_id
         .and_then(|id| items.iter().position(|i| i.id == id))
         .and_then(|p| i32::try_from(p).ok());
-    let count = items.len();
+    let count = in_review;
     shared.with_state(|s| s.review = items);
     r.set_queue(ModelRc::new(VecModel::from(rows)));
+    r.set_review_count(i32::try_from(count).unwrap_or(i32::MAX));
     match new_index {
         Some(i) => r.set_selected(i),
         None => {

@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! The supervisor's review moves that print nothing: send a refused verified code's application again,
+//! and send a printed roll sticker that cannot be found to review. The ledger checks and audits each; the
+//! engine tells the screens the review queue changed.
+
+use super::events::Event;
+use super::pin::Supervisor;
+use super::station::{EngineError, Station};
+use crate::store::CodeId;
+
+impl Station {
+    /// Supervisor: a verified code the registry refused is VERIFIED again and its application report
+    /// queued again (after the cause was fixed). Never prints.
+    pub fn send_again(&mut self, sup: &Supervisor, code: CodeId) -> Result<(), EngineError> {
+        self.ledger_mut().send_again(code, sup.actor())?;
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        Ok(())
+    }
+
+    /// Supervisor: the printed sticker of a finished batch or no-verify run cannot be found; the code
+    /// goes to review (then written off, or confirmed if the sticker turns up on an item).
+    pub fn sticker_missing(
+        &mut self,
+        sup: &Supervisor,
+        code: CodeId,
+        note: &str,
+    ) -> Result<(), EngineError> {
+        self.ledger_mut().sticker_missing(code, note, sup.actor())?;
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        Ok(())
+    }
+}
