@@ -271,7 +271,7 @@ pub fn repeat_of_applied(
     let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
     let just_read = ledger
         .last_scan()?
-        .is_some_and(|last| last.code == Some(code) && now_ms() - last.at_ms <= window_ms);
+        .is_some_and(|last| last.code == Some(code) && now_ms() - last.at_ms < window_ms);
     Ok(if just_read {
         MismatchKind::AlreadyVerified { code }
     } else {
