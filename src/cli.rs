@@ -140,9 +140,13 @@ pub struct PrinterSimArgs {
     /// Share of jobs lost (0 to 1).
     #[arg(long, default_value_t = 0.0)]
     pub drop_rate: f64,
-    /// Share of labels printed twice (0 to 1).
+    /// Share of labels cut short by an error that clears by itself (0 to 1): a partial sticker, then
+    /// under ^JZY (or --ignore-jz) the whole label again.
     #[arg(long, default_value_t = 0.0)]
     pub duplicate_rate: f64,
+    /// Reprint a label cut short by an error whatever ^JZ says (old firmware, a ZPL emulation).
+    #[arg(long)]
+    pub ignore_jz: bool,
 }
 
 #[derive(Debug, Args)]
@@ -786,6 +790,7 @@ fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
         unreadable_rate: a.unreadable_rate.clamp(0.0, 1.0),
         drop_rate: a.drop_rate.clamp(0.0, 1.0),
         duplicate_rate: a.duplicate_rate.clamp(0.0, 1.0),
+        ignore_jz: a.ignore_jz,
         ..PrinterSimConfig::default()
     });
     let where_ = if a.listen == "pty" {

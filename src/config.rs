@@ -539,6 +539,10 @@ pub struct LineConfig {
     /// Seconds the line waits for a paused printer to be fixed before the label is rejected and the run
     /// stops (the touchscreen may cancel earlier).
     pub pause_timeout_secs: u64,
+    /// A scan of an applied code is taken for the same sticker read again only within this many seconds
+    /// of its own verifying scan, with no scan between and no other sticker of it known; any other is
+    /// another sticker: an alert for the supervisor (README: The station, Second stickers).
+    pub same_sticker_secs: u64,
 }
 
 impl Default for LineConfig {
@@ -551,6 +555,7 @@ impl Default for LineConfig {
             low_pool_threshold: 200,
             expiry_warning_days: 14,
             pause_timeout_secs: 600,
+            same_sticker_secs: 3,
         }
     }
 }

@@ -140,6 +140,17 @@ pub enum ReviewCmd {
     },
     /// The history of one code: every move, who made it, and why; and its print attempts.
     Show { code: String },
+    /// Close a second-sticker alert (`!N` in `review list`) with what was found.
+    CloseSticker {
+        /// The alert number from `review list` (e.g. 3 or !3).
+        alert: String,
+        /// What was found, for the audit log (e.g. "second sticker found on the bench, destroyed", or
+        /// "only the sticker on the pair: the same one scanned again").
+        #[arg(long, value_name = "NOTE")]
+        found: String,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
     /// Write-offs the registry refused or cannot take (oms-v2), and reports whose answer was lost on a
     /// registry that cannot be asked: what a supervisor must settle in the registry's web cabinet.
     Registry {
@@ -430,13 +441,14 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let queue = ledger.review_queue(10_000)?;
             let on_rolls = ledger.roll_waiting(10_000)?;
+            let alerts = ledger.open_sticker_alerts()?;
             if *json {
                 // The review queue only (its shape is kept for scripts); `status --json` counts the
                 // roll stickers waiting for a scan.
                 println!("{}", serde_json::to_string_pretty(&queue)?);
                 return Ok(ExitCode::SUCCESS);
             }
-            if queue.is_empty() {
+            if queue.is_empty() && alerts.is_empty() {
                 println!("nothing to review");
             }
             for r in &queue {
@@ -474,6 +486,22 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     "scan each when applied; one whose sticker cannot be found: `labelstation review sticker-missing CODE`"
                 );
             }
+            print_sticker_alerts(&alerts);
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::CloseSticker { alert, found, name } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let id = alert
+                .trim()
+                .trim_start_matches('!')
+                .parse::<i64>()
+                .map_err(|_| {
+                    anyhow::anyhow!("{alert:?} is not an alert number: use the !N that `labelstation review list` shows")
+                })?;
+            let id = crate::store::stickers::StickerAlertId(id);
+            ledger.close_sticker_alert(id, found, sup.actor())?;
+            println!("!{}: closed", id.0);
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::Show { code } => {
@@ -712,6 +740,27 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             }
         }
     }
+}
+
+/// Open second-sticker alerts, after the review queue (`review list`).
+fn print_sticker_alerts(alerts: &[crate::store::stickers::StickerAlert]) {
+    if alerts.is_empty() {
+        return;
+    }
+    println!("second stickers: applied codes scanned again from what may be another sticker");
+    for a in alerts {
+        println!(
+            "!{:<5} {}  {}: {}",
+            a.id.0,
+            crate::store::format_ms(a.at_ms),
+            a.masked,
+            a.instruction()
+        );
+    }
+    println!(
+        "{} alert(s). When done: `labelstation review close-sticker !N --found \"what was found\"`",
+        alerts.len()
+    );
 }
 
 pub fn supervisor_cmd(paths: &Paths, config: &Config, cmd: &SupervisorCmd) -> Result<ExitCode> {

@@ -11,7 +11,7 @@
 use serde::Serialize;
 
 use crate::codes::{AimId, CodeError, CodeFormat, Gtin, MarkingCode, normalize};
-use crate::store::{CodeId, CodeRecord, CodeState, JobId, Ledger, StoreError};
+use crate::store::{CodeId, CodeRecord, CodeState, JobId, Ledger, StoreError, now_ms};
 
 /// What the scanned bytes are, before comparing them with anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -102,8 +102,14 @@ pub enum MismatchKind {
     /// The expected code, but the scan lacks its GS separators: the label was printed without them or
     /// the scanner drops GS. Not counted.
     SeparatorsMissing,
-    /// Already verified (or reported): a repeated scan or a second physical copy. A warning, never a second count.
+    /// Already verified (or reported), and taken for the same sticker read again: its own verifying
+    /// scan came moments ago with no scan between, and no other sticker of it is known to exist
+    /// ([`repeat_of_applied`]). A warning, never a second count.
     AlreadyVerified { code: CodeId },
+    /// Already verified (or reported), and taken for another sticker of it: an alert with a review
+    /// record, because a code on two items is what the station exists to prevent. `copy_known`: the
+    /// ledger knew a copy may exist (the printer was stopped while printing it, or it was printed twice).
+    SecondSticker { code: CodeId, copy_known: bool },
     /// One of our codes in another state (e.g. the neighbouring sticker on the roll, or a code that was
     /// never printed by this station: an alert).
     OurOther { code: CodeId, state: CodeState },
@@ -126,6 +132,7 @@ impl ScanVerdict {
             ScanVerdict::Mismatch { kind, .. } => match kind {
                 MismatchKind::SeparatorsMissing => "separators",
                 MismatchKind::AlreadyVerified { .. } => "already",
+                MismatchKind::SecondSticker { .. } => "second-sticker",
                 MismatchKind::OurOther {
                     state: CodeState::Printed,
                     ..
@@ -147,6 +154,7 @@ impl ScanVerdict {
             ScanVerdict::Mismatch { kind, .. } => match kind {
                 MismatchKind::SeparatorsMissing => "SEPARATORS_MISSING",
                 MismatchKind::AlreadyVerified { .. } => "ALREADY_VERIFIED",
+                MismatchKind::SecondSticker { .. } => "SECOND_STICKER",
                 MismatchKind::OurOther { .. } => "OUR_OTHER",
                 MismatchKind::Foreign => "FOREIGN",
             },
@@ -164,6 +172,7 @@ impl ScanVerdict {
             ScanVerdict::Mismatch { kind, .. } => match kind {
                 MismatchKind::SeparatorsMissing => "Separators missing in the scan: the scanner may be dropping GS. Use USB-COM mode with GS sent, then scan again; if it repeats, call the supervisor".into(),
                 MismatchKind::AlreadyVerified { .. } => "Already counted: this sticker was scanned before. Do not apply a second copy; set it aside for the supervisor".into(),
+                MismatchKind::SecondSticker { .. } => "Second sticker of a code already applied: do not apply it. Hand it to the supervisor to destroy".into(),
                 MismatchKind::OurOther { state: CodeState::Printed, .. } => "Wrong sticker: this is another printed label. Scan the sticker that was just printed".into(),
                 MismatchKind::OurOther { .. } => "Wrong sticker: this code was not waiting for a scan. Set the sticker aside and call the supervisor".into(),
                 MismatchKind::Foreign => "Unknown code: not issued to this station. Set the item aside and call the supervisor".into(),
@@ -239,6 +248,34 @@ pub fn decide(
             code: found.id,
             state: found.state,
         })
+    })
+}
+
+/// A scan of `code`, which is already applied: the same sticker read again, or another sticker of it?
+///
+/// Two stickers of one code carry the same bytes, so no scan can tell them apart. The station takes a
+/// repeat for the same sticker only when its own verifying scan (or a repeat of it) is the last scan
+/// this station recorded, less than `window` ago, and the ledger knows of no other sticker of it (no
+/// interrupted print, no second print): a double read, or the worker pulling the trigger again. Any
+/// other scan of an applied code is taken as another sticker ([`MismatchKind::SecondSticker`]). This
+/// errs towards alerts: a supervisor who finds only the one sticker on the pair closes the alert so.
+pub fn repeat_of_applied(
+    ledger: &Ledger,
+    code: CodeId,
+    window: std::time::Duration,
+) -> Result<MismatchKind, StoreError> {
+    let copy_known = ledger.copy_may_exist(code)?;
+    if copy_known {
+        return Ok(MismatchKind::SecondSticker { code, copy_known });
+    }
+    let window_ms = i64::try_from(window.as_millis()).unwrap_or(i64::MAX);
+    let just_read = ledger
+        .last_scan()?
+        .is_some_and(|last| last.code == Some(code) && now_ms() - last.at_ms < window_ms);
+    Ok(if just_read {
+        MismatchKind::AlreadyVerified { code }
+    } else {
+        MismatchKind::SecondSticker { code, copy_known }
     })
 }
 
@@ -425,6 +462,74 @@ mod tests {
             ),
             "{v:?}"
         );
+    }
+
+    #[test]
+    fn a_repeat_is_the_same_sticker_only_right_after_its_own_scan_and_with_no_copy_known() {
+        use std::time::Duration;
+        let mut t = line(4);
+        let op = Actor::operator("op");
+        let job = t.l.open_job(&t.gtin, JobMode::Batch, &op).unwrap();
+        let a = print(&mut t, job);
+        let b = print(&mut t, job);
+        let window = Duration::from_secs(60);
+        let verify = |t: &mut Line, r: &CodeRecord| {
+            let raw = scan_of(&r.code);
+            t.l.verify(
+                r.id,
+                job,
+                &ScanProof {
+                    raw: &raw,
+                    aim: Some("]d2"),
+                },
+                &op,
+            )
+            .unwrap();
+        };
+        verify(&mut t, &a);
+        // Read again at once: the same sticker.
+        assert_eq!(
+            repeat_of_applied(&t.l, a.id, window).unwrap(),
+            MismatchKind::AlreadyVerified { code: a.id }
+        );
+        // Too late to be a double read.
+        assert_eq!(
+            repeat_of_applied(&t.l, a.id, Duration::ZERO).unwrap(),
+            MismatchKind::SecondSticker {
+                code: a.id,
+                copy_known: false
+            }
+        );
+        // Another code was scanned since: another sticker.
+        verify(&mut t, &b);
+        assert_eq!(
+            repeat_of_applied(&t.l, a.id, window).unwrap(),
+            MismatchKind::SecondSticker {
+                code: a.id,
+                copy_known: false
+            }
+        );
+        // The printer was stopped while printing b: any repeat of it is another sticker.
+        t.l.print_interrupted(b.id, "paper-out").unwrap();
+        assert!(t.l.copy_may_exist(b.id).unwrap());
+        assert!(!t.l.copy_may_exist(a.id).unwrap());
+        assert_eq!(
+            repeat_of_applied(&t.l, b.id, window).unwrap(),
+            MismatchKind::SecondSticker {
+                code: b.id,
+                copy_known: true
+            }
+        );
+        let v = ScanVerdict::Mismatch {
+            expected: None,
+            scanned: b.code.masked(),
+            kind: MismatchKind::SecondSticker {
+                code: b.id,
+                copy_known: true,
+            },
+        };
+        assert_eq!((v.kind(), v.name()), ("second-sticker", "SECOND_STICKER"));
+        assert!(v.message().contains("supervisor"));
     }
 
     #[test]

@@ -6,8 +6,16 @@
 //! is out or the head is open, as current firmware does), prints each label after the time the
 //! configured print speed takes, renders it with the same renderer as the label preview (a real
 //! DataMatrix), and hands the images to whoever reads them (the virtual scanner). Faults are injected
-//! on demand: paper out, ribbon out, head open, pause, unreadable prints, dropped jobs, a second copy
-//! of a label (the reprint after an error), a slow serial link.
+//! on demand: paper out, ribbon out, head open, pause, unreadable prints, dropped jobs, a label cut
+//! short by an error, a slow serial link, a link that goes away.
+//!
+//! It is as hard as a Zebra, not as kind as the station: a label received while it is paused, out of
+//! paper or ribbon, or with the head open waits in its buffer and prints when that is fixed, unless a
+//! `~JA` (cancel all) arrived first; `~JA` lets a label already under the head finish. A label cut
+//! short by an error leaves a partial sticker (its symbol readable) and, under `^JZY` (the firmware
+//! default), comes out again whole once the error is fixed: a second physical copy. `^JZN` stops that.
+//! [`VirtualPrinterHandle::stickers`] is its own record of every sticker that came out, copies
+//! included: the independent record tests compare the ledger with.
 
 use std::collections::VecDeque;
 use std::io::{Read, Write};
@@ -35,8 +43,11 @@ pub struct PrinterSimConfig {
     pub unreadable_rate: f64,
     /// Share of jobs lost without a trace.
     pub drop_rate: f64,
-    /// Share of labels printed twice (as after a reprint on error).
+    /// Share of labels cut short by an error that clears by itself before anyone sees it (a media
+    /// sensor that flickers): a partial sticker, then, under `^JZY`, the whole label again.
     pub duplicate_rate: f64,
+    /// Firmware that reprints after an error whatever `^JZ` says (old firmware, a ZPL emulation).
+    pub ignore_jz: bool,
     pub seed: u64,
 }
 
@@ -49,6 +60,7 @@ impl Default for PrinterSimConfig {
             unreadable_rate: 0.0,
             drop_rate: 0.0,
             duplicate_rate: 0.0,
+            ignore_jz: false,
             seed: 1,
         }
     }
@@ -60,17 +72,55 @@ pub struct PrintedLabel {
     pub image: Bitmap,
     /// The printer damaged this print (for tests and the demo summary; a scanner must find out itself).
     pub damaged: bool,
+    /// Cut short by an error; its symbol is still readable.
+    pub partial: bool,
+    /// Which time this label came out: 1, or 2 and more for a reprint after an error.
+    pub copy: u32,
+}
+
+/// One sticker that came out of the printer, in its own record.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sticker {
+    /// The GS1 element string its DataMatrix carries (GS separators, no `]d2`), as the printer
+    /// encoded it; None for a label without one (a test label).
+    pub code: Option<String>,
+    /// Which time this label came out: 1, or 2 and more for a reprint after an error.
+    pub copy: u32,
+    /// Cut short by an error (paper, ribbon, head); its symbol is still readable.
+    pub partial: bool,
+    /// Printed damaged (its symbol unreadable).
+    pub damaged: bool,
 }
 
 /// What the printer did, for tests and summaries.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PrinterCounts {
     pub jobs: u64,
+    /// Stickers that came out, partial ones and reprints included.
     pub printed: u64,
     pub dropped: u64,
+    /// Labels that came out again after an error (`^JZY`).
     pub duplicated: u64,
     pub damaged: u64,
+    /// Labels cut short by an error.
+    pub interrupted: u64,
+    /// Labels dropped from the buffer by `~JA`.
+    pub cancelled: u64,
     pub status_queries: u64,
+}
+
+/// An error that stops the printer in the middle of a label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Interruption {
+    PaperOut,
+    RibbonOut,
+    HeadOpen,
+}
+
+/// A label in the buffer, and how many times it came out already.
+struct Queued {
+    label: Label,
+    copies: u32,
 }
 
 #[derive(Debug, Default)]
@@ -85,10 +135,22 @@ struct State {
     cfg: PrinterSimConfig,
     flags: Flags,
     reader: labelstation_zpl::Printer,
-    queue: VecDeque<Label>,
+    queue: VecDeque<Queued>,
+    /// When the head started on the front label; None while it is not printing.
     head_started: Option<Instant>,
+    /// An error that strikes as the next label starts.
+    armed: Option<Interruption>,
+    stickers: Vec<Sticker>,
     counts: PrinterCounts,
     rng: u64,
+}
+
+/// A sticker to render and hand out, once the state lock is let go.
+struct Out {
+    label: Label,
+    damaged: bool,
+    partial: bool,
+    copy: u32,
 }
 
 impl State {
@@ -102,8 +164,126 @@ impl State {
         p > 0.0 && ((x % 1_000_000) as f64) < p * 1_000_000.0
     }
 
-    fn blocked(&self) -> bool {
-        self.flags.paper_out || self.flags.ribbon_out || self.flags.head_open || self.flags.paused
+    /// An error that stops the head at once, mid-label.
+    fn in_error(&self) -> bool {
+        self.flags.paper_out || self.flags.ribbon_out || self.flags.head_open
+    }
+
+    fn strike(&mut self, how: Interruption) {
+        match how {
+            Interruption::PaperOut => self.flags.paper_out = true,
+            Interruption::RibbonOut => self.flags.ribbon_out = true,
+            Interruption::HeadOpen => self.flags.head_open = true,
+        }
+    }
+
+    /// Record a sticker of `label` and hand it out.
+    fn come_out(&mut self, label: Label, damaged: bool, partial: bool, copy: u32) -> Out {
+        let code = label
+            .datamatrices()
+            .find_map(|dm| dm.gs1_element_string())
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        self.stickers.push(Sticker {
+            code,
+            copy,
+            partial,
+            damaged,
+        });
+        self.counts.printed += 1;
+        self.counts.damaged += u64::from(damaged);
+        self.counts.duplicated += u64::from(copy > 1);
+        Out {
+            label,
+            damaged,
+            partial,
+            copy,
+        }
+    }
+
+    /// The front label is cut short: a partial sticker comes out; under `^JZY` the label stays in
+    /// the buffer to print again when the error is fixed, under `^JZN` it is done.
+    fn interrupt(&mut self) -> Option<Out> {
+        self.head_started = None;
+        let front = self.queue.front_mut()?;
+        front.copies += 1;
+        let (label, copy) = (front.label.clone(), front.copies);
+        let reprint = self.cfg.ignore_jz || label.settings.reprint_after_error.unwrap_or(true);
+        if !reprint {
+            self.queue.pop_front();
+        }
+        self.counts.interrupted += 1;
+        Some(self.come_out(label, false, true, copy))
+    }
+
+    /// One step of the head: what came out, if anything.
+    fn step(&mut self) -> Vec<Out> {
+        if self.queue.is_empty() {
+            self.head_started = None;
+            return Vec::new();
+        }
+        if self.in_error() {
+            // An error under a moving head cuts the label short.
+            return match self.head_started {
+                Some(_) => self.interrupt().into_iter().collect(),
+                None => Vec::new(),
+            };
+        }
+        // A pause lets the label under the head finish, then holds the rest.
+        if self.flags.paused && self.head_started.is_none() {
+            return Vec::new();
+        }
+        let started = match self.head_started {
+            Some(at) => at,
+            None => {
+                let now = Instant::now();
+                self.head_started = Some(now);
+                if let Some(how) = self.armed.take() {
+                    self.strike(how);
+                    return self.interrupt().into_iter().collect();
+                }
+                now
+            }
+        };
+        let need = self
+            .queue
+            .front()
+            .map(|q| self.print_time(&q.label))
+            .unwrap_or_default();
+        if started.elapsed() < need {
+            return Vec::new();
+        }
+        self.head_started = None;
+        let (unreadable, flicker) = (self.cfg.unreadable_rate, self.cfg.duplicate_rate);
+        let first_pass = self.queue.front().is_some_and(|q| q.copies == 0);
+        if first_pass && self.chance(flicker) {
+            // An error that clears by itself before anyone sees it: the partial sticker now and,
+            // under ^JZY, the label again on the next step.
+            return self.interrupt().into_iter().collect();
+        }
+        let damaged = self.chance(unreadable);
+        match self.queue.pop_front() {
+            Some(q) => {
+                let copy = q.copies + 1;
+                vec![self.come_out(q.label, damaged, false, copy)]
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// `~JA`: drop every label in the buffer; one under a moving head finishes.
+    fn cancel_all(&mut self) {
+        let printing = self.head_started.is_some() && !self.in_error() && !self.queue.is_empty();
+        let keep = if printing {
+            self.queue.pop_front()
+        } else {
+            None
+        };
+        self.counts.cancelled += self.queue.len() as u64;
+        self.queue.clear();
+        self.queue.extend(keep);
+        if !printing {
+            self.head_started = None;
+        }
     }
 
     fn host_status(&self) -> HostStatus {
@@ -155,6 +335,9 @@ struct Shared {
     state: Mutex<State>,
     out: Mutex<Sender<PrintedLabel>>,
     stop: AtomicBool,
+    /// The link is gone: connections are closed and new ones dropped (network), or bytes go
+    /// unanswered (serial).
+    link_down: AtomicBool,
 }
 
 fn lock(m: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -179,10 +362,13 @@ impl VirtualPrinter {
                 reader: labelstation_zpl::Printer::new(),
                 queue: VecDeque::new(),
                 head_started: None,
+                armed: None,
+                stickers: Vec::new(),
                 counts: PrinterCounts::default(),
             }),
             out: Mutex::new(tx),
             stop: AtomicBool::new(false),
+            link_down: AtomicBool::new(false),
         });
         let engine = shared.clone();
         std::thread::Builder::new()
@@ -209,11 +395,13 @@ impl VirtualPrinter {
             .spawn(move || {
                 while !shared.stop.load(Ordering::Relaxed) {
                     match listener.accept() {
+                        // A link that is down takes no connection: it is closed at once.
+                        Ok(_) if shared.link_down.load(Ordering::Relaxed) => {}
                         Ok((stream, _)) => {
                             let shared = shared.clone();
                             let _ = stream.set_nonblocking(false);
                             let _ = stream.set_read_timeout(Some(Duration::from_millis(50)));
-                            std::thread::spawn(move || serve(&shared, stream));
+                            std::thread::spawn(move || serve(&shared, stream, Link::Network));
                         }
                         Err(_) => std::thread::sleep(Duration::from_millis(10)),
                     }
@@ -239,7 +427,7 @@ impl VirtualPrinter {
             .spawn(move || {
                 // Hold the slave side open until the station has opened it, as a real port stays present.
                 let _slave = slave;
-                serve(&shared, master)
+                serve(&shared, master, Link::Serial)
             })?;
         Ok(path)
     }
@@ -289,8 +477,26 @@ impl VirtualPrinterHandle {
         s.cfg.drop_rate = drop_rate;
         s.cfg.duplicate_rate = duplicate_rate;
     }
+    /// The error strikes as the next label starts printing: a partial sticker comes out and the
+    /// printer stops with that error until it is cleared (`set_paper_out(false)`, ...).
+    pub fn interrupt_next_label(&self, how: Interruption) {
+        lock(&self.shared.state).armed = Some(how);
+    }
+    /// The link goes away (cable pulled, printer rebooting) or comes back. A network link closes its
+    /// connections and drops new ones; a serial link leaves bytes unanswered. The buffer is kept.
+    pub fn set_link_down(&self, down: bool) {
+        self.shared.link_down.store(down, Ordering::Relaxed);
+    }
     pub fn counts(&self) -> PrinterCounts {
         lock(&self.shared.state).counts
+    }
+    /// Every sticker that came out so far, in order, copies included.
+    pub fn stickers(&self) -> Vec<Sticker> {
+        lock(&self.shared.state).stickers.clone()
+    }
+    /// Labels waiting in the buffer (a label cut short and waiting to be printed again included).
+    pub fn buffered(&self) -> usize {
+        lock(&self.shared.state).queue.len()
     }
 }
 
@@ -300,52 +506,29 @@ impl Drop for VirtualPrinter {
     }
 }
 
-/// Moves labels through the head at the configured speed while nothing blocks it.
+/// Moves labels through the head at the configured speed while nothing stops it.
 fn print_loop(shared: &Shared) {
     while !shared.stop.load(Ordering::Relaxed) {
-        let done = {
-            let mut s = lock(&shared.state);
-            if s.blocked() || s.queue.is_empty() {
-                s.head_started = None;
-                None
-            } else {
-                let started = *s.head_started.get_or_insert_with(Instant::now);
-                let need = s.queue.front().map(|l| s.print_time(l)).unwrap_or_default();
-                if started.elapsed() >= need {
-                    s.head_started = None;
-                    let (unreadable, duplicate) = (s.cfg.unreadable_rate, s.cfg.duplicate_rate);
-                    let damaged = s.chance(unreadable);
-                    let twice = s.chance(duplicate);
-                    s.queue.pop_front().map(|l| (l, damaged, twice))
-                } else {
-                    None
-                }
+        let out = lock(&shared.state).step();
+        if out.is_empty() {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        for o in out {
+            let Ok(mut image) = render(&o.label) else {
+                tracing::warn!("virtual printer: a label could not be rendered");
+                continue;
+            };
+            if o.damaged {
+                damage(&mut image);
             }
-        };
-        match done {
-            Some((label, damaged, twice)) => {
-                let Ok(mut image) = render(&label) else {
-                    tracing::warn!("virtual printer: a label could not be rendered");
-                    continue;
-                };
-                if damaged {
-                    damage(&mut image);
-                }
-                let out = shared.out.lock().unwrap_or_else(|p| p.into_inner());
-                let copies = if twice { 2 } else { 1 };
-                for _ in 0..copies {
-                    let _ = out.send(PrintedLabel {
-                        image: image.clone(),
-                        damaged,
-                    });
-                }
-                drop(out);
-                let mut s = lock(&shared.state);
-                s.counts.printed += copies;
-                s.counts.duplicated += u64::from(twice);
-                s.counts.damaged += u64::from(damaged);
-            }
-            None => std::thread::sleep(Duration::from_millis(2)),
+            let tx = shared.out.lock().unwrap_or_else(|p| p.into_inner());
+            let _ = tx.send(PrintedLabel {
+                image,
+                damaged: o.damaged,
+                partial: o.partial,
+                copy: o.copy,
+            });
         }
     }
 }
@@ -367,11 +550,24 @@ fn damage(image: &mut Bitmap) {
 /// Longest format kept while waiting for its `^XZ`: a station's label is under 1 KiB.
 const MAX_PENDING: usize = 256 * 1024;
 
+/// What kind of link a connection is, for [`VirtualPrinterHandle::set_link_down`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Link {
+    /// TCP: a link that goes down closes.
+    Network,
+    /// A serial line: a link that goes down falls silent.
+    Serial,
+}
+
 /// One connection: read ZPL, answer queries, queue labels.
-fn serve<S: Read + Write>(shared: &Shared, mut link: S) {
+fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = [0u8; 4096];
     while !shared.stop.load(Ordering::Relaxed) {
+        let down = shared.link_down.load(Ordering::Relaxed);
+        if down && kind == Link::Network {
+            return;
+        }
         let n = match link.read(&mut buf) {
             Ok(0) => return,
             Ok(n) => n,
@@ -385,6 +581,10 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S) {
             }
             Err(_) => return,
         };
+        if down {
+            // Nothing reaches the printer.
+            continue;
+        }
         let baud = lock(&shared.state).cfg.baud;
         if let Some(baud) = baud.filter(|b| *b > 0) {
             std::thread::sleep(Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud)));
@@ -472,7 +672,10 @@ fn handle(shared: &Shared, unit: &[u8]) -> Vec<u8> {
                     continue;
                 }
                 for _ in 0..label.quantity.max(1) {
-                    s.queue.push_back(label.clone());
+                    s.queue.push_back(Queued {
+                        label: label.clone(),
+                        copies: 0,
+                    });
                 }
             }
             Event::Immediate { command, .. } => match command {
@@ -487,7 +690,7 @@ fn handle(shared: &Shared, unit: &[u8]) -> Vec<u8> {
                     reply.extend(s.extended_status())
                 }
                 Immediate::HostIdentification => reply.extend(s.identification()),
-                Immediate::CancelAll => s.queue.clear(),
+                Immediate::CancelAll => s.cancel_all(),
                 Immediate::PrintStart => s.flags.paused = false,
                 Immediate::Pause => s.flags.paused = true,
                 Immediate::HostQuery(_) => {}

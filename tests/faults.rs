@@ -4,6 +4,8 @@
 //! way whether the file system or `max_page_count` is the limit, so the limit is set on the station's own
 //! connection. The run must stop with a clear error, lose nothing, and recover on the next start.
 
+#[path = "support/sticker_record.rs"]
+mod sticker_record;
 mod support;
 
 use std::sync::Arc;
@@ -74,6 +76,9 @@ fn disk_full_mid_line_stops_with_a_clear_error_and_loses_nothing() {
     );
     assert!(err.to_string().to_lowercase().contains("disk"), "{err}");
     drop(st);
+    // What the printer actually put out, copies included.
+    std::thread::sleep(Duration::from_millis(200));
+    let stickers = virtual_line.printer.stickers();
     drop(virtual_line);
     // Space is back: the next start recovers, and every code is where the ledger can explain it.
     let (l, _lock, _report) = Ledger::open_station(dir.path(), "station-test", &system()).unwrap();
@@ -81,6 +86,10 @@ fn disk_full_mid_line_stops_with_a_clear_error_and_loses_nothing() {
     assert_eq!(b.values().sum::<u64>(), 400, "{b:?}");
     assert_eq!(b["RESERVED"] + b["SENT"], 0, "{b:?}");
     assert!(b["VERIFIED"] >= 3, "{b:?}");
+    // Every sticker that came out is one the recovered ledger can explain; none of its codes is back in
+    // the pool, and none came out twice unknown.
+    let check = sticker_record::check_stickers(&l, &stickers);
+    assert!(check.printed.len() >= 3, "{check:?}");
     assert_eq!(l.check_invariants().unwrap(), vec![]);
     assert!(l.verify_audit().unwrap().breaks.is_empty());
 }

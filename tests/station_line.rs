@@ -4,6 +4,8 @@
 //! virtual printer, the virtual worker scanning each printed label into a pseudo-terminal, the real serial
 //! scanner driver reading it, and a real ledger file.
 
+#[path = "support/sticker_record.rs"]
+mod sticker_record;
 mod support;
 
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use labelstation::engine::{EngineError, Event, LineState, Mode, PinStore, Statio
 use labelstation::store::{CodeState, Ledger};
 use labelstation::virtual_printer::PrinterSimConfig;
 use labelstation_zpl::template::{BuiltinTemplate, Template};
+use sticker_record::check_stickers;
 use support::*;
 
 type Events = Arc<Mutex<Vec<Event>>>;
@@ -25,11 +28,21 @@ fn station(
     worker: WorkerConfig,
     line: LineConfig,
 ) -> (Station, Events, VirtualLine) {
+    station_with(ledger, PrinterSimConfig::default(), worker, line)
+}
+
+/// [`station`] with a virtual printer configured as given.
+fn station_with(
+    ledger: Ledger,
+    sim: PrinterSimConfig,
+    worker: WorkerConfig,
+    line: LineConfig,
+) -> (Station, Events, VirtualLine) {
     let Devices {
         printer,
         scanner,
         virtual_line,
-    } = open_devices("sim:", "sim:", PrinterSimConfig::default(), worker).unwrap();
+    } = open_devices("sim:", "sim:", sim, worker).unwrap();
     let events = Arc::new(Mutex::new(Vec::new()));
     let sink = {
         let events = events.clone();
@@ -101,7 +114,7 @@ fn inline_run_verifies_every_label() {
     assert_eq!((s.printed, s.verified, s.rejected), (5, 5, 0), "{s:?}");
     let b = &st.ledger().balance().unwrap()[0].states;
     assert_eq!((b["VERIFIED"], b["AVAILABLE"], b["RESERVED"]), (5, 3, 0));
-    assert_eq!(st.ledger().check_invariants().unwrap(), vec![]);
+    accounted(&st, &_dev.printer.stickers());
 }
 
 /// The exact bytes of every label sent, in order.
@@ -120,11 +133,13 @@ fn states(st: &Station) -> std::collections::BTreeMap<&'static str, u64> {
     st.ledger().balance().unwrap()[0].states.clone()
 }
 
-/// Every code is somewhere the ledger can explain, and nothing is left in flight.
-fn accounted(st: &Station, total: u64) {
+/// What the virtual printer actually put out, copies included, against the ledger: every sticker's code
+/// is one the ledger can explain, no code came out twice unless the ledger knows of a copy, every applied
+/// code came from a sticker; nothing is left in flight, and the ledger's own checks hold.
+fn accounted(st: &Station, stickers: &[labelstation::virtual_printer::Sticker]) {
     let b = states(st);
-    assert_eq!(b.values().sum::<u64>(), total, "{b:?}");
     assert_eq!(b["RESERVED"] + b["SENT"], 0, "{b:?}");
+    check_stickers(st.ledger(), stickers);
     assert_eq!(st.ledger().check_invariants().unwrap(), vec![]);
     assert!(st.ledger().verify_audit().unwrap().breaks.is_empty());
 }
@@ -137,7 +152,7 @@ fn batch_run_verifies_the_roll_in_any_order() {
     let s = st.run(&gtin, Mode::Batch, 6).unwrap();
     assert_eq!((s.printed, s.verified, s.waiting), (6, 6, 0), "{s:?}");
     assert_eq!(states(&st)["VERIFIED"], 6);
-    accounted(&st, 10);
+    accounted(&st, &_line.printer.stickers());
 }
 
 #[test]
@@ -152,7 +167,7 @@ fn no_verify_codes_stay_printed_until_scanned_later() {
     let (verified, _) = st.take_scans(Duration::from_secs(2)).unwrap();
     assert_eq!(verified, 4);
     assert_eq!((states(&st)["PRINTED"], states(&st)["VERIFIED"]), (0, 4));
-    accounted(&st, 6);
+    accounted(&st, &_line.printer.stickers());
 }
 
 #[test]
@@ -168,7 +183,7 @@ fn faults_end_as_verified_or_rejected_never_lost() {
         (b["VERIFIED"], b["REJECTED"]),
         (u64::from(s.verified), u64::from(s.rejected))
     );
-    accounted(&st, 40);
+    accounted(&st, &vline.printer.stickers());
     // Every rejected code carries a reason a supervisor can act on, and is in the review queue.
     let queue = st.ledger().review_queue(100).unwrap();
     assert_eq!(queue.len() as u32, s.rejected);
@@ -237,7 +252,7 @@ fn paper_out_pauses_the_line_with_the_remedy_and_resumes() {
         ["paper-out", "no-status-reply", "no-status"].contains(&key),
         "{key}"
     );
-    accounted(&st, 4);
+    accounted(&st, &vline.printer.stickers());
 }
 
 #[test]
@@ -262,7 +277,7 @@ fn consecutive_failures_stop_the_line() {
     let sup = pins.check("2468", "lead").unwrap();
     st.unlock(&sup).unwrap();
     assert!(!st.is_stopped());
-    accounted(&st, 10);
+    accounted(&st, &_vline.printer.stickers());
 }
 
 #[test]
@@ -273,6 +288,7 @@ fn supervisor_reprints_and_writes_off_rejected_codes() {
     let (mut st, _events, _vline) = station(ledger, never_scans(), line.clone());
     let s = st.run(&gtin, Mode::Inline, 2).unwrap();
     assert_eq!(s.rejected, 2);
+    let mut stickers = _vline.printer.stickers();
     drop(st);
     drop(_vline);
     let queue_ids: Vec<_> = {
@@ -320,7 +336,9 @@ fn supervisor_reprints_and_writes_off_rejected_codes() {
         .unwrap();
     assert_eq!(actors.len(), 2, "{actors:?}");
     assert!(actors.iter().all(|a| a.contains("lead")), "{actors:?}");
-    accounted(&st, 6);
+    // Both printers' stickers: the reprinted code came out twice, and the ledger knows it went twice.
+    stickers.extend(_vline.printer.stickers());
+    accounted(&st, &stickers);
 }
 
 #[test]
@@ -428,7 +446,7 @@ fn stored_format_mode_prints_scannable_labels_and_resends_after_printer_trouble(
         has_df(&sent[3]),
         "the label after the head was closed re-sends the format"
     );
-    accounted(&st, 6);
+    accounted(&st, &vline.printer.stickers());
 }
 
 /// What the scripted worker does with one printed label.
@@ -558,6 +576,7 @@ fn every_reject_path_with_a_scripted_worker() {
     assert_eq!((s.printed, s.rejected), (0, 1), "{s:?}");
     let last = st.ledger().review_queue(10).unwrap().pop().unwrap();
     assert!(last.reason.unwrap().contains("printer error"));
+    assert_eq!(last.reason_key.as_deref(), Some("printer-cancelled"));
     // Scans of all kinds were kept as evidence.
     let scans: i64 = st
         .ledger()
@@ -569,7 +588,7 @@ fn every_reject_path_with_a_scripted_worker() {
         )
         .unwrap();
     assert!(scans >= 10, "{scans}");
-    accounted(&st, 10);
+    accounted(&st, &panel.stickers());
 }
 
 #[test]
@@ -595,7 +614,7 @@ fn paper_runs_out_mid_batch_and_the_roll_completes() {
             line: LineState::Paused { .. }
         }
     )));
-    accounted(&st, 10);
+    accounted(&st, &vline.printer.stickers());
 }
 
 /// The real driver, with the link failing once in the middle of a send (as a cable pulled out would).
@@ -671,6 +690,8 @@ fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
         Arc::new(|_: Event| {}),
     );
     let s = st.run(&gtin, Mode::Inline, 2).unwrap();
+    let virtual_line = virtual_line.unwrap();
+    let stickers = virtual_line.printer.stickers();
     drop(virtual_line);
     assert_eq!((s.printed, s.verified, s.rejected), (1, 1, 1), "{s:?}");
     let q = st.ledger().review_queue(5).unwrap();
@@ -681,7 +702,7 @@ fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
             .unwrap()
             .contains("may not have reached the printer")
     );
-    accounted(&st, 5);
+    accounted(&st, &stickers);
 }
 
 #[test]
@@ -743,6 +764,7 @@ fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
     assert_eq!(st.device_choice(), first);
     // Another label and resolution: a new virtual printer at 300 dpi, no restart; the next labels print
     // on it with the small template and still verify.
+    let first_stickers = vline.printer.stickers();
     drop(vline);
     let small = DeviceChoice {
         label: LabelConfig {
@@ -772,5 +794,369 @@ fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
         )
         .unwrap();
     assert!(who.contains("lead"), "{who}");
-    accounted(&st, 13);
+    // Both virtual printers' stickers, against the ledger.
+    let mut stickers = first_stickers;
+    stickers.extend(st.own_virtual_printer().unwrap().stickers());
+    accounted(&st, &stickers);
+}
+
+/// The events of one kind, in order.
+fn paused_keys(events: &Events) -> Vec<&'static str> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Line {
+                line: LineState::Paused { key, .. },
+            } => Some(*key),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Waits until `cond` holds, for at most `secs`.
+fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
+    let until = std::time::Instant::now() + Duration::from_secs(secs);
+    while !cond() {
+        assert!(
+            std::time::Instant::now() < until,
+            "timed out waiting: {what}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+#[test]
+fn a_label_cancelled_while_the_printer_is_out_of_paper_never_comes_out() {
+    use labelstation::engine::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 40);
+    let (st, events, vline) = station(ledger, quick_worker(0.0), quick_line());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut st = st.with_commands(rx);
+    // The printer takes the label into its buffer and stops: out of paper.
+    vline.printer.set_paper_out(true);
+    let canceller = {
+        let events = events.clone();
+        std::thread::spawn(move || {
+            wait_for(20, "the line pauses", || !paused_keys(&events).is_empty());
+            tx.send(Command::CancelLabel).unwrap();
+            tx
+        })
+    };
+    let s = st.run(&gtin, Mode::Inline, 1).unwrap();
+    let _tx = canceller.join().unwrap();
+    assert_eq!((s.printed, s.rejected), (0, 1), "{s:?}");
+    // Paper loaded: the printer must not print the rejected code's label it held.
+    vline.printer.set_paper_out(false);
+    std::thread::sleep(Duration::from_millis(600));
+    assert_eq!(
+        vline.printer.stickers(),
+        vec![],
+        "a sticker of a rejected code came out after the paper was loaded"
+    );
+    assert_eq!(vline.printer.buffered(), 0);
+    // The reason says a sticker may still come out and who gets it, in the worker's language too.
+    let item = st.ledger().review_queue(5).unwrap().remove(0);
+    assert_eq!(item.reason_key.as_deref(), Some("printer-cancelled"));
+    let reason = item.reason.unwrap();
+    assert!(
+        reason.contains("may still come out") && reason.contains("supervisor"),
+        "{reason}"
+    );
+    assert_eq!(item.reason_args[0], "paper-out");
+    accounted(&st, &vline.printer.stickers());
+}
+
+#[test]
+fn a_label_reprinted_after_an_error_is_a_known_copy_and_its_scan_an_alert() {
+    use labelstation::virtual_printer::Interruption;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 41);
+    // Firmware that reprints a label cut short by an error whatever ^JZ says.
+    let sim = PrinterSimConfig {
+        ignore_jz: true,
+        ..PrinterSimConfig::default()
+    };
+    let (mut st, events, vline) = station_with(ledger, sim, quick_worker(0.0), quick_line());
+    vline.printer.interrupt_next_label(Interruption::PaperOut);
+    let panel = vline.printer.clone();
+    let fixer = std::thread::spawn(move || {
+        wait_for(20, "the label is cut short", || {
+            panel.counts().interrupted == 1
+        });
+        std::thread::sleep(Duration::from_millis(800));
+        panel.set_paper_out(false);
+    });
+    let s = st.run(&gtin, Mode::Inline, 2).unwrap();
+    fixer.join().unwrap();
+    assert_eq!((s.verified, s.rejected), (2, 0), "{s:?}");
+    // The printer's record: the first code came out twice (a partial sticker, then the reprint).
+    let stickers = vline.printer.stickers();
+    let first = stickers[0].code.clone().unwrap();
+    let copies: Vec<_> = stickers
+        .iter()
+        .filter(|x| x.code.as_deref() == Some(first.as_str()))
+        .collect();
+    assert_eq!(copies.len(), 2, "{stickers:?}");
+    assert!(copies[0].partial && copies[1].copy == 2, "{copies:?}");
+    // The ledger knows a copy may exist, and the scan of the second sticker is an alert a supervisor
+    // sees in the review queue, not a passing warning.
+    let id = st
+        .ledger()
+        .connection()
+        .query_row("SELECT id FROM codes WHERE code = ?1", [&first], |r| {
+            r.get(0)
+        })
+        .map(labelstation::store::CodeId)
+        .unwrap();
+    assert!(st.ledger().copy_may_exist(id).unwrap());
+    // The worker scans the reprint after the station verified the first sticker.
+    wait_for(10, "the alert", || {
+        let _ = st.take_scans(Duration::from_millis(50));
+        !st.ledger().open_sticker_alerts().unwrap().is_empty()
+    });
+    let alerts = st.ledger().open_sticker_alerts().unwrap();
+    assert_eq!(alerts.len(), 1, "{alerts:?}");
+    assert_eq!(alerts[0].code, id);
+    assert!(alerts[0].copy_known);
+    assert!(alerts[0].instruction().contains("find and destroy it"));
+    assert!(st.counters().alerts >= 1);
+    let notices: Vec<&str> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice { key, .. } => Some(*key),
+            _ => None,
+        })
+        .collect();
+    assert!(notices.contains(&"label-interrupted"), "{notices:?}");
+    assert!(notices.contains(&"second-sticker"), "{notices:?}");
+    accounted(&st, &vline.printer.stickers());
+}
+
+#[test]
+fn the_printer_link_lost_and_back_the_line_resumes_and_the_unsent_label_is_released() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 8, 42);
+    let line = LineConfig {
+        pause_timeout_secs: 20,
+        ..quick_line()
+    };
+    // A worker slow enough that the link is gone before the next label.
+    let worker = WorkerConfig {
+        apply_time: Duration::from_millis(800),
+        ..quick_worker(0.0)
+    };
+    let (mut st, events, vline) = station(ledger, worker, line);
+    let panel = vline.printer.clone();
+    let cable = std::thread::spawn(move || {
+        wait_for(20, "the first sticker", || panel.counts().printed == 1);
+        // After the station saw the label done (it polls every 100 ms), while the worker applies it.
+        std::thread::sleep(Duration::from_millis(250));
+        panel.set_link_down(true);
+        std::thread::sleep(Duration::from_millis(1500));
+        panel.set_link_down(false);
+    });
+    let s = st.run(&gtin, Mode::Inline, 3).unwrap();
+    cable.join().unwrap();
+    assert_eq!((s.printed, s.verified, s.rejected), (3, 3, 0), "{s:?}");
+    // The line showed the link down, and went on by itself.
+    assert!(
+        paused_keys(&events).contains(&"link-down"),
+        "{:?}",
+        paused_keys(&events)
+    );
+    // The label prepared while the link was gone never left the station: its code went back to the pool
+    // (the release move), and nothing is in review as a "printer error".
+    let released: i64 = st
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM code_events WHERE move = 'release'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert!(released >= 1, "{released}");
+    assert!(st.ledger().review_queue(10).unwrap().is_empty());
+    assert_eq!(vline.printer.stickers().len(), 3);
+    accounted(&st, &vline.printer.stickers());
+}
+
+#[test]
+fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle() {
+    use labelstation::virtual_printer::open_printer;
+    use labelstation_printer::PrinterUri;
+    use labelstation_scanner::ScannerUri;
+
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 43);
+    // Every label is cut short by an error that clears by itself, on firmware that reprints anyway: the
+    // station sees no error, and each code comes out twice.
+    let sim = PrinterSimConfig {
+        duplicate_rate: 1.0,
+        ignore_jz: true,
+        ..PrinterSimConfig::default()
+    };
+    let (printer, vp) = open_printer(&PrinterUri::Sim, sim).unwrap();
+    let vp = vp.unwrap();
+    let panel = vp.handle();
+    let opened = labelstation_scanner::open(&ScannerUri::Sim {
+        name: "hand".into(),
+    })
+    .unwrap();
+    let hand = opened.sim.unwrap();
+    let (go_idle_tx, go_idle_rx) = std::sync::mpsc::channel::<()>();
+    let worker = std::thread::spawn(move || {
+        let mut roll = Vec::new();
+        for _ in 0..6 {
+            let label = vp.printed().recv_timeout(Duration::from_secs(10)).unwrap();
+            let r = labelstation::virtual_scanner::read_label(&label.image).unwrap();
+            roll.push([b"]d2".as_slice(), &r.data].concat());
+        }
+        // The roll: a partial and a whole sticker of each code, in print order.
+        let scan = |bytes: &Vec<u8>| {
+            hand.scan(bytes.clone());
+            std::thread::sleep(Duration::from_millis(100));
+        };
+        scan(&roll[0]);
+        scan(&roll[2]);
+        // The first code's second sticker, while the roll is still being scanned: another code was
+        // scanned since its own, so it is another sticker.
+        scan(&roll[1]);
+        scan(&roll[4]);
+        // The station is idle now; the two other second stickers turn up later.
+        go_idle_rx.recv().unwrap();
+        scan(&roll[3]);
+        scan(&roll[5]);
+        (vp, hand)
+    });
+    let mut st = station_over(
+        ledger,
+        quick_line(),
+        Box::new(printer),
+        opened.scanner,
+        Arc::new(|_: Event| {}),
+    );
+    let s = st.run(&gtin, Mode::Batch, 3).unwrap();
+    assert_eq!((s.printed, s.verified), (3, 3), "{s:?}");
+    let in_batch = st.ledger().open_sticker_alerts().unwrap();
+    assert_eq!(in_batch.len(), 1, "{in_batch:?}");
+    go_idle_tx.send(()).unwrap();
+    let (verified, _) = st.take_scans(Duration::from_secs(2)).unwrap();
+    assert_eq!(verified, 0);
+    let (_vp, _hand) = worker.join().unwrap();
+    // One alert per code, each a review record a supervisor sees, none of them counted twice.
+    let alerts = st.ledger().open_sticker_alerts().unwrap();
+    assert_eq!(alerts.len(), 3, "{alerts:?}");
+    assert!(alerts.iter().all(|a| !a.copy_known));
+    assert_eq!(states(&st)["VERIFIED"], 3);
+    let scans: i64 = st
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM scans WHERE verdict = 'SECOND_STICKER'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(scans, 3);
+    // A supervisor closes one with what was found; it leaves the open list, audited.
+    let pins = PinStore::new(dir.path());
+    pins.set("2468").unwrap();
+    let sup = pins.check("2468", "lead").unwrap();
+    let mut l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
+    assert!(
+        l.close_sticker_alert(
+            alerts[0].id,
+            "found",
+            &labelstation::store::Actor::operator("op")
+        )
+        .is_err(),
+        "an operator cannot close an alert"
+    );
+    l.close_sticker_alert(
+        alerts[0].id,
+        "second sticker found on the bench, destroyed",
+        sup.actor(),
+    )
+    .unwrap();
+    assert!(
+        l.close_sticker_alert(alerts[0].id, "again", sup.actor())
+            .is_err()
+    );
+    assert_eq!(l.open_sticker_alerts().unwrap().len(), 2);
+    accounted(&st, &panel.stickers());
+}
+
+/// A scanner that works until the first label is printed, then fails for good.
+struct ScannerFailsAfter {
+    inner: Box<dyn labelstation_scanner::Scanner>,
+    printer: labelstation::virtual_printer::VirtualPrinterHandle,
+}
+
+impl labelstation_scanner::Scanner for ScannerFailsAfter {
+    fn source(&self) -> &str {
+        self.inner.source()
+    }
+    fn state(&self) -> &labelstation_scanner::ScannerState {
+        self.inner.state()
+    }
+    fn next_event(
+        &mut self,
+        timeout: Duration,
+    ) -> Result<Option<labelstation_scanner::ScannerEvent>, labelstation_scanner::ScannerError>
+    {
+        if self.printer.counts().printed > 0 {
+            return Err(labelstation_scanner::ScannerError::Stopped {
+                scanner: "test".into(),
+            });
+        }
+        self.inner.next_event(timeout)
+    }
+}
+
+#[test]
+fn an_engine_error_mid_label_puts_the_code_in_review_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 44);
+    let Devices {
+        printer,
+        scanner,
+        virtual_line,
+    } = open_devices("sim:", "sim:", PrinterSimConfig::default(), never_scans()).unwrap();
+    let vline = virtual_line.unwrap();
+    let scanner = Box::new(ScannerFailsAfter {
+        inner: scanner,
+        printer: vline.printer.clone(),
+    });
+    let mut st = station_over(
+        ledger,
+        quick_line(),
+        printer,
+        scanner,
+        Arc::new(|_: Event| {}),
+    );
+    let err = st.run(&gtin, Mode::Inline, 2).unwrap_err();
+    assert!(matches!(err, EngineError::Scanner(_)), "{err}");
+    // No restart: the printed code is in the review queue now, with the reason.
+    let queue = st.ledger().review_queue(10).unwrap();
+    assert_eq!(queue.len(), 1, "{queue:?}");
+    assert_eq!(queue[0].state, CodeState::NeedsReview);
+    assert_eq!(queue[0].reason_key.as_deref(), Some("line-error"));
+    assert_eq!(queue[0].reason_args[0], "PRINTED");
+    assert!(
+        queue[0].reason.as_deref().unwrap().contains("scanner"),
+        "{queue:?}"
+    );
+    let b = states(&st);
+    assert_eq!(
+        (b["PRINTED"], b["AVAILABLE"]),
+        (0, 3),
+        "the label reserved ahead went back: {b:?}"
+    );
+    accounted(&st, &vline.printer.stickers());
 }

@@ -145,17 +145,32 @@ fn print_faults_and_a_serial_link() {
     assert_eq!(done(&mut p), JobOutcome::Done);
     let bad = next_print(&vp);
     assert!(bad.damaged && read_label(&bad.image).is_none());
-    // A second copy of the same label (the reprint after an error).
+    // An error that clears by itself cuts a label short: under ^JZY (a label without ^JZN) the printer
+    // prints it again, a second copy of the same code; under the station's ^JZN only the partial one.
     vp.set_faults(0.0, 0.0, 1.0);
     let (code, zpl) = line.job(false);
+    p.send(zpl.replace("^JZN", "^JZY").as_bytes()).unwrap();
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    let partial = next_print(&vp);
+    assert!(partial.partial && partial.copy == 1);
+    let again = next_print(&vp);
+    assert!(!again.partial && again.copy == 2);
+    for label in [partial, again] {
+        assert_eq!(read_label(&label.image).unwrap().data, code.as_bytes());
+    }
+    let (code, zpl) = line.job(false);
+    assert!(zpl.contains("^JZN"));
     p.send(zpl.as_bytes()).unwrap();
     assert_eq!(done(&mut p), JobOutcome::Done);
-    for _ in 0..2 {
-        assert_eq!(
-            read_label(&next_print(&vp).image).unwrap().data,
-            code.as_bytes()
-        );
-    }
+    let only = next_print(&vp);
+    assert!(only.partial);
+    assert_eq!(read_label(&only.image).unwrap().data, code.as_bytes());
+    assert!(
+        vp.printed()
+            .recv_timeout(Duration::from_millis(300))
+            .is_err(),
+        "^JZN: no second copy"
+    );
     // A dropped job: the printer says done, nothing comes out (the scan will time out).
     vp.set_faults(0.0, 1.0, 0.0);
     p.send(line.job(false).1.as_bytes()).unwrap();
@@ -166,7 +181,201 @@ fn print_faults_and_a_serial_link() {
             .is_err()
     );
     let c = vp.counts();
-    assert_eq!((c.jobs, c.dropped, c.duplicated, c.damaged), (4, 1, 1, 1));
+    assert_eq!(
+        (c.jobs, c.dropped, c.duplicated, c.damaged, c.interrupted),
+        (5, 1, 1, 1, 2)
+    );
+    // Its own record of every sticker, copies included.
+    assert_eq!(vp.stickers().len(), 5);
+}
+
+/// The GS1 element string a sticker's symbol carries, for comparing with the printer's record.
+fn codes_of(vp: &VirtualPrinter) -> Vec<(String, u32, bool)> {
+    vp.stickers()
+        .into_iter()
+        .map(|s| (s.code.unwrap_or_default(), s.copy, s.partial))
+        .collect()
+}
+
+#[test]
+fn a_label_cut_short_by_an_error_comes_out_again_under_jzy_and_not_under_jzn() {
+    use labelstation::virtual_printer::Interruption;
+    let vp = VirtualPrinter::new(PrinterSimConfig::default());
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    let mut line = Line::new();
+
+    // ^JZY, the firmware default: paper runs out as the label starts. A partial sticker comes out (its
+    // symbol readable), the label stays in the buffer, and prints whole once paper is loaded.
+    let (code, zpl) = line.job(false);
+    vp.interrupt_next_label(Interruption::PaperOut);
+    p.send(zpl.replace("^JZN", "").as_bytes()).unwrap();
+    let partial = next_print(&vp);
+    assert!(partial.partial);
+    assert_eq!(read_label(&partial.image).unwrap().data, code.as_bytes());
+    assert!(matches!(
+        done(&mut p),
+        JobOutcome::Blocked {
+            problem: Problem::PaperOut,
+            ..
+        }
+    ));
+    assert_eq!(vp.buffered(), 1);
+    vp.set_paper_out(false);
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    let again = next_print(&vp);
+    assert_eq!((again.copy, again.partial), (2, false));
+    assert_eq!(read_label(&again.image).unwrap().data, code.as_bytes());
+    assert_eq!(
+        codes_of(&vp),
+        vec![(code.clone(), 1, true), (code.clone(), 2, false)]
+    );
+
+    // ^JZN (the station's labels): the head opens mid-label; once closed nothing more comes out.
+    let (code2, zpl) = line.job(false);
+    assert!(zpl.contains("^JZN"));
+    vp.interrupt_next_label(Interruption::HeadOpen);
+    p.send(zpl.as_bytes()).unwrap();
+    assert!(next_print(&vp).partial);
+    assert!(matches!(
+        done(&mut p),
+        JobOutcome::Blocked {
+            problem: Problem::HeadOpen,
+            ..
+        }
+    ));
+    assert_eq!(vp.buffered(), 0);
+    vp.set_head_open(false);
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    assert!(
+        vp.printed()
+            .recv_timeout(Duration::from_millis(300))
+            .is_err()
+    );
+    assert_eq!(codes_of(&vp)[2..], [(code2.clone(), 1, true)]);
+
+    // Firmware that ignores ^JZ reprints anyway.
+    let vp = VirtualPrinter::new(PrinterSimConfig {
+        ignore_jz: true,
+        ..PrinterSimConfig::default()
+    });
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    let (code3, zpl) = line.job(false);
+    vp.interrupt_next_label(Interruption::RibbonOut);
+    p.send(zpl.as_bytes()).unwrap();
+    assert!(next_print(&vp).partial);
+    vp.set_ribbon_out(false);
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    assert_eq!(next_print(&vp).copy, 2);
+    assert_eq!(
+        codes_of(&vp),
+        vec![(code3.clone(), 1, true), (code3, 2, false)]
+    );
+}
+
+#[test]
+fn a_held_label_prints_when_the_fault_clears_unless_cancel_all_came_first() {
+    let vp = VirtualPrinter::new(PrinterSimConfig::default());
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    let mut line = Line::new();
+    for (set, name) in [
+        (
+            VirtualPrinterHandle::set_paper_out as fn(&VirtualPrinterHandle, bool),
+            "paper out",
+        ),
+        (VirtualPrinterHandle::set_paused, "paused"),
+        (VirtualPrinterHandle::set_head_open, "head open"),
+    ] {
+        // Held, then printed when the fault clears.
+        set(&vp, true);
+        let (code, zpl) = line.job(false);
+        p.send(zpl.as_bytes()).unwrap();
+        assert!(matches!(done(&mut p), JobOutcome::Blocked { .. }), "{name}");
+        assert_eq!(vp.buffered(), 1, "{name}");
+        set(&vp, false);
+        assert_eq!(done(&mut p), JobOutcome::Done, "{name}");
+        assert_eq!(
+            read_label(&next_print(&vp).image).unwrap().data,
+            code.as_bytes()
+        );
+        // Held, then cancelled (~JA): nothing comes out when the fault clears.
+        set(&vp, true);
+        p.send(line.job(false).1.as_bytes()).unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(vp.buffered(), 1, "{name}");
+        p.send(b"~JA").unwrap();
+        std::thread::sleep(Duration::from_millis(100));
+        assert_eq!(vp.buffered(), 0, "{name}");
+        set(&vp, false);
+        assert_eq!(done(&mut p), JobOutcome::Done, "{name}");
+        assert!(
+            vp.printed()
+                .recv_timeout(Duration::from_millis(300))
+                .is_err(),
+            "{name}: a cancelled label came out"
+        );
+    }
+    assert_eq!(vp.counts().cancelled, 3);
+    assert_eq!(vp.stickers().len(), 3);
+
+    // ~JA lets the label under the head finish, and drops the rest.
+    let vp = VirtualPrinter::new(PrinterSimConfig {
+        ips: Some(1.0),
+        ..PrinterSimConfig::default()
+    });
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    let (code, first) = line.job(false);
+    p.send(first.as_bytes()).unwrap();
+    p.send(line.job(false).1.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    p.send(b"~JA").unwrap();
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    assert_eq!(
+        read_label(&next_print(&vp).image).unwrap().data,
+        code.as_bytes()
+    );
+    assert_eq!((vp.stickers().len(), vp.counts().cancelled), (1, 1));
+}
+
+#[test]
+fn a_link_that_goes_down_closes_and_the_driver_reopens_it_when_it_is_back() {
+    use labelstation_printer::{LinkState, Reconnect};
+    let vp = VirtualPrinter::new(PrinterSimConfig::default());
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    let mut line = Line::new();
+    vp.set_paper_out(true);
+    let (code, zpl) = line.job(false);
+    p.send(zpl.as_bytes()).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    // The cable is pulled: the connection closes, and a new one is dropped at once.
+    vp.set_link_down(true);
+    std::thread::sleep(Duration::from_millis(150));
+    assert!(p.probe().unwrap_err().is_disconnect());
+    assert!(matches!(p.link(), LinkState::Lost { .. }));
+    assert_eq!(p.reconnect().unwrap(), Reconnect::Reopened);
+    let err = p.host_status().unwrap_err();
+    assert!(err.is_disconnect(), "{err}");
+    assert!(matches!(p.reconnect().unwrap(), Reconnect::NotYet { .. }));
+    // Back: the printer kept the label it held, and prints it when paper is loaded.
+    vp.set_link_down(false);
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while p.reconnect().is_err() || !matches!(p.link(), LinkState::Up) {
+        assert!(
+            std::time::Instant::now() < until,
+            "the link never came back"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    vp.set_paper_out(false);
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    assert_eq!(
+        read_label(&next_print(&vp).image).unwrap().data,
+        code.as_bytes()
+    );
 }
 
 #[test]

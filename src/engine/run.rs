@@ -338,6 +338,10 @@ fn publish_pool(st: &Station) {
 fn publish_status(st: &mut Station) {
     use super::station::Trouble;
     use labelstation_printer::status::StatusReply;
+    // A lost link is reopened between runs too (with the driver's backoff), so the strip shows it back.
+    if !matches!(st.printer.link(), labelstation_printer::LinkState::Up) {
+        st.restore_link();
+    }
     let view = match st.printer.host_status() {
         Ok(StatusReply::Host(s)) => {
             let problems = s.problems();
@@ -370,6 +374,10 @@ fn publish_status(st: &mut Station) {
         Err(labelstation_printer::PrinterError::NoStatusChannel { .. }) => {
             (PrinterState::Unknown, None)
         }
+        Err(e) if e.is_disconnect() => (
+            PrinterState::Offline,
+            Some(Trouble::link_down(&e.to_string())),
+        ),
         Err(e) => (
             PrinterState::Offline,
             Some(Trouble::new(

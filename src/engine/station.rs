@@ -6,14 +6,21 @@
 //! The order of ledger writes is the safety argument: SENT is recorded before the first byte leaves,
 //! PRINTED only when the printer says the label is out, VERIFIED only on a byte-exact scan, and every
 //! failure is a REJECTED code a supervisor sees. Nothing here ever returns a code that may exist on paper
-//! to the pool.
+//! to the pool: a code goes back only when the printer link was found down before its first byte.
+//!
+//! A rejected label must not come out later: before a label the printer holds is rejected, the printer
+//! is told to drop it (`~JA`). A label the printer was stopped on (paper, ribbon, head, silence, a lost
+//! link) may have left a partial sticker, or a second one (a Zebra reprints after an error unless told
+//! `^JZN`): the ledger records that on its print attempt, and any later scan of it is an alert.
 
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
 use std::time::{Duration, Instant};
 
-use labelstation_printer::{JobOutcome, Printer, PrinterError, wait_until_done};
+use labelstation_printer::{
+    JobOutcome, LinkState, Printer, PrinterError, Reconnect, wait_until_done,
+};
 use labelstation_scanner::{Scanner, ScannerEvent, ScannerState};
 use labelstation_zpl::template::Template;
 use labelstation_zpl::write::{LabelData, ProductText};
@@ -26,7 +33,7 @@ use crate::config::{LabelMode, LineConfig, PrinterConfig};
 use crate::store::{
     Actor, CodeId, CodeRecord, CodeState, JobId, Ledger, Product, ScanProof, StoreError,
 };
-use crate::verdict::{MismatchKind, ScanVerdict, decide};
+use crate::verdict::{MismatchKind, ScanVerdict, decide, repeat_of_applied};
 
 /// Where events go.
 pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
@@ -54,6 +61,10 @@ pub enum EngineError {
         "the printer was not fixed in time ({reason}): the label in hand was rejected; fix the printer and start again"
     )]
     PrinterNotFixed { reason: String },
+    #[error(
+        "the printer link did not come back in time ({reason}): no label was lost; check the printer's power and cable, then start again"
+    )]
+    PrinterOffline { reason: String },
     #[error("scanner: {0}")]
     Scanner(String),
     #[error("printer: {0}")]
@@ -102,6 +113,8 @@ pub struct Station {
     last_failure: String,
     /// The product whose stored format (^DF) the printer holds, in `stored` label mode.
     pub(crate) stored_for: Option<String>,
+    /// A `~JA` (cancel all) that could not reach the printer: it goes first when the link is back.
+    pending_cancel: bool,
     /// The devices and label the station was opened with or switched to (Settings).
     pub(crate) choice: super::switch::DeviceChoice,
     pub(crate) sim: super::switch::SimSetup,
@@ -178,6 +191,22 @@ impl Trouble {
     pub(crate) fn args(&self) -> Vec<String> {
         self.arg.iter().cloned().collect()
     }
+
+    /// The printer link is down (`detail`: why); the line goes on by itself when it is back.
+    pub(crate) fn link_down(detail: &str) -> Trouble {
+        Trouble::new(
+            "link-down",
+            Some(detail.to_owned()),
+            format!("printer link down: {detail}"),
+            "Check the printer is on and its cable or network: the line goes on by itself when it is back",
+        )
+    }
+
+    /// Whether the printer may have stopped in the middle of the label: every trouble but a pause
+    /// (a Zebra finishes the label under the head before it pauses).
+    fn interrupts(&self) -> bool {
+        self.key != "paused"
+    }
 }
 
 /// A scan as it arrived: bytes, AIM id, when.
@@ -188,6 +217,8 @@ enum Printed {
     Yes,
     /// Rejected: printer error the worker cancelled or could not fix in time.
     Rejected,
+    /// Never sent: the printer link was down before its first byte, so the code went back to the pool.
+    Released,
 }
 
 /// What became of one scanned label.
@@ -225,6 +256,7 @@ impl Station {
             failures: 0,
             last_failure: String::new(),
             stored_for: None,
+            pending_cancel: false,
             choice: super::switch::DeviceChoice {
                 printer: String::new(),
                 scanner: String::new(),
@@ -327,6 +359,9 @@ impl Station {
             Mode::Inline => self.run_inline(job, &product, count, &mut summary),
             Mode::Batch | Mode::NoVerify => self.run_roll(job, &product, mode, count, &mut summary),
         };
+        if let Err(e) = &result {
+            self.halt(job, e);
+        }
         let closed = self.ledger.close_job(job);
         self.emit_line(LineState::Idle);
         result?;
@@ -359,7 +394,8 @@ impl Station {
     ) -> Result<(), EngineError> {
         let mut next: Option<CodeRecord> = None;
         let mut outcome = Ok(());
-        for i in 0..count {
+        let mut i = 0;
+        while i < count {
             self.emit_line(LineState::Running {
                 mode: Mode::Inline,
                 done: i,
@@ -377,8 +413,16 @@ impl Station {
             };
             match self.print_one(job, product, &rec) {
                 Ok(Printed::Yes) => summary.printed += 1,
+                Ok(Printed::Released) => {
+                    // The same label again, with a fresh code, once the link is back.
+                    if self.signals.stop {
+                        break;
+                    }
+                    continue;
+                }
                 Ok(Printed::Rejected) => {
                     summary.rejected += 1;
+                    i += 1;
                     if let Err(e) = self.after_failure() {
                         outcome = Err(e);
                         break;
@@ -408,6 +452,7 @@ impl Station {
                     break;
                 }
             }
+            i += 1;
             if self.signals.stop {
                 break;
             }
@@ -433,7 +478,8 @@ impl Station {
         count: u32,
         summary: &mut RunSummary,
     ) -> Result<(), EngineError> {
-        for i in 0..count {
+        let mut i = 0;
+        while i < count {
             self.emit_line(LineState::Running {
                 mode,
                 done: i,
@@ -445,12 +491,15 @@ impl Station {
             let rec = self.reserve(job, &product.gtin)?;
             match self.print_one(job, product, &rec)? {
                 Printed::Yes => summary.printed += 1,
+                // The same label again, with a fresh code, once the link is back.
+                Printed::Released => continue,
                 Printed::Rejected => {
                     summary.rejected += 1;
                     self.after_failure()?;
                 }
             }
             self.poll_commands();
+            i += 1;
         }
         if mode == Mode::Batch {
             self.await_batch(job, summary)?;
@@ -751,6 +800,24 @@ impl Station {
         product: &Product,
         rec: &CodeRecord,
     ) -> Result<Printed, EngineError> {
+        // A link found down before the ledger says SENT costs no code: no byte of it left the station.
+        if !self.link_ready() {
+            if self.ledger.print_attempts(rec.id)? == 0 {
+                self.ledger.release(rec.id, job, &self.actor)?;
+                self.emit(Event::Label {
+                    code: rec.id,
+                    masked: rec.code.masked(),
+                    phase: LabelPhase::Released,
+                    preview: None,
+                });
+                self.await_link()?;
+                return Ok(Printed::Released);
+            }
+            // A reprint's code went to a printer before and never returns to the pool: it waits.
+            if !self.await_link()? {
+                return Err(EngineError::Interrupted);
+            }
+        }
         let zpl = self.label_bytes(product, rec)?;
         self.ledger
             .mark_sent(rec.id, job, &self.printer_name, &zpl, true, &self.actor)?;
@@ -767,31 +834,23 @@ impl Station {
             self.stored_for = Some(product.gtin.to_string());
         }
         // A failed send may have left a whole label, part of one, or nothing in the printer: never count
-        // such a code as printed. Once the printer is back, it is rejected for the supervisor.
-        let send_failed = sent.is_err();
-        let mut problem: Option<Trouble> = match sent {
-            Ok(()) => None,
-            Err(e) => {
-                self.stored_for = None;
-                Some(Trouble::new(
-                    "send-failed",
-                    Some(e.to_string()),
-                    format!("sending the label failed: {e}"),
-                    "Check the printer cable or network and that the printer is on",
-                ))
-            }
-        };
+        // such a code as printed. It is rejected for the supervisor at once.
+        if let Err(e) = sent {
+            self.stored_for = None;
+            tracing::warn!("sending the label failed: {e}");
+            // Clear whatever part of the label reached the printer, so it cannot merge with the next.
+            self.clear_printer(rec);
+            self.emit_printer(PrinterState::Ready, None);
+            self.reject(job, rec, &RejectReason::MaybeNotSent)?;
+            return Ok(Printed::Rejected);
+        }
         let timeout = Duration::from_secs(self.printer_cfg.print_timeout_secs);
         let poll = Duration::from_millis(self.printer_cfg.status_poll_ms);
         let paused_at = Instant::now();
+        let mut problem: Option<Trouble> = None;
+        // The printer was stopped while this label was in it: a partial or second sticker may exist.
+        let mut interrupted = false;
         loop {
-            if problem.is_none() && send_failed {
-                // Clear whatever part of the label reached the printer, so it cannot merge with the next.
-                let _ = self.printer.send(b"~JA");
-                self.emit_printer(PrinterState::Ready, None);
-                self.reject(job, rec, &RejectReason::MaybeNotSent)?;
-                return Ok(Printed::Rejected);
-            }
             if problem.is_none() {
                 match wait_until_done(self.printer.as_mut(), timeout, poll) {
                     Ok(JobOutcome::Done) | Ok(JobOutcome::Unknown { .. }) => {
@@ -805,6 +864,17 @@ impl Station {
                             preview: None,
                         });
                         self.emit_counters();
+                        if interrupted {
+                            let masked = rec.code.masked();
+                            self.notice(
+                                Severity::Warning,
+                                "label-interrupted",
+                                vec![masked.clone()],
+                                &format!(
+                                    "The printer stopped while {masked} was in it: if a partial or second sticker of it comes out, do not apply it; hand it to the supervisor"
+                                ),
+                            );
+                        }
                         return Ok(Printed::Yes);
                     }
                     Ok(JobOutcome::Blocked { problem: p, .. }) => {
@@ -818,10 +888,11 @@ impl Station {
                             "Check the printer's display",
                         ));
                     }
+                    Err(e) if e.is_disconnect() => {
+                        self.stored_for = None;
+                        problem = Some(Trouble::link_down(&e.to_string()));
+                    }
                     Err(e) => {
-                        if e.is_disconnect() {
-                            self.stored_for = None;
-                        }
                         problem = Some(Trouble::new(
                             "link-error",
                             Some(e.to_string()),
@@ -836,9 +907,21 @@ impl Station {
             let Some(trouble) = problem.clone() else {
                 continue;
             };
+            if trouble.interrupts() && !interrupted {
+                self.ledger.print_interrupted(rec.id, trouble.key)?;
+                interrupted = true;
+            }
             // Any printer trouble may mean it restarted and forgot the stored format.
             self.stored_for = None;
-            self.emit_printer(PrinterState::Problem, Some(&trouble));
+            let offline = trouble.key == "link-down";
+            self.emit_printer(
+                if offline {
+                    PrinterState::Offline
+                } else {
+                    PrinterState::Problem
+                },
+                Some(&trouble),
+            );
             self.emit_line(LineState::Paused {
                 reason: trouble.what.clone(),
                 remedy: trouble.todo.clone(),
@@ -849,7 +932,10 @@ impl Station {
             let gave_up = paused_at.elapsed() >= Duration::from_secs(self.line.pause_timeout_secs);
             if self.signals.cancel || gave_up || (self.signals.stop && self.commands.is_none()) {
                 self.signals.cancel = false;
-                let why = RejectReason::PrinterError {
+                // The printer drops the label before it is rejected: a rejected code's sticker must not
+                // come out when the printer is fixed.
+                self.clear_printer(rec);
+                let why = RejectReason::PrinterCancelled {
                     key: trouble.key,
                     arg: trouble.arg.clone().unwrap_or_default(),
                     detail: trouble.what.clone(),
@@ -864,6 +950,13 @@ impl Station {
             }
             std::thread::sleep(Duration::from_millis(500).min(timeout));
             // Look again: when the printer answers without a blocking problem, wait for the label.
+            if !matches!(self.printer.link(), LinkState::Up) {
+                // Back: the printer still holds the label, or restarted and lost it (the scan tells).
+                if self.restore_link() {
+                    problem = None;
+                }
+                continue;
+            }
             match self.printer.host_status() {
                 Ok(labelstation_printer::status::StatusReply::Host(s))
                     if !s.problems().iter().any(|p| p.is_blocking()) =>
@@ -871,8 +964,154 @@ impl Station {
                     problem = None;
                 }
                 Err(PrinterError::NoStatusChannel { .. }) => problem = None,
+                Err(e) if e.is_disconnect() => {
+                    self.stored_for = None;
+                    problem = Some(Trouble::link_down(&e.to_string()));
+                }
                 _ => {}
             }
+        }
+    }
+
+    /// Whether the printer link is there, looked at without sending anything.
+    fn link_ready(&mut self) -> bool {
+        if !matches!(self.printer.link(), LinkState::Up) {
+            return false;
+        }
+        match self.printer.probe() {
+            Ok(()) => true,
+            Err(e) if e.is_disconnect() => false,
+            // Not a lost link: the send says what it is.
+            Err(_) => true,
+        }
+    }
+
+    /// The printer link is down: show it, reopen it with the driver's backoff, and come back when the
+    /// printer answers again (true) or the worker stopped or cancelled (false). The pause timeout ends
+    /// the run.
+    fn await_link(&mut self) -> Result<bool, EngineError> {
+        let since = Instant::now();
+        let limit = Duration::from_secs(self.line.pause_timeout_secs);
+        let mut shown: Option<String> = None;
+        loop {
+            if self.restore_link() {
+                self.emit_printer(PrinterState::Ready, None);
+                return Ok(true);
+            }
+            let detail = match self.printer.link() {
+                LinkState::Lost { detail, .. } => detail,
+                _ => "the printer does not answer".to_owned(),
+            };
+            if shown.as_deref() != Some(detail.as_str()) {
+                let trouble = Trouble::link_down(&detail);
+                self.emit_printer(PrinterState::Offline, Some(&trouble));
+                self.emit_line(LineState::Paused {
+                    reason: trouble.what.clone(),
+                    remedy: trouble.todo.clone(),
+                    key: trouble.key,
+                    args: trouble.args(),
+                });
+                shown = Some(detail.clone());
+            }
+            self.poll_commands();
+            if self.signals.stop || self.signals.cancel {
+                // Nothing is in the printer: cancelling here ends the run.
+                self.signals.cancel = false;
+                self.signals.stop = true;
+                return Ok(false);
+            }
+            if since.elapsed() >= limit {
+                return Err(EngineError::PrinterOffline { reason: detail });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Reopen a lost printer link when its backoff allows, and ask the printer whether it is there.
+    /// True when it answers (or the link carries no replies). A cancel that could not reach the printer
+    /// goes first.
+    pub(crate) fn restore_link(&mut self) -> bool {
+        match self.printer.reconnect() {
+            Ok(Reconnect::Reopened) => {
+                // The printer may have restarted: it forgot the stored format.
+                self.stored_for = None;
+                tracing::info!("printer link to {} reopened", self.printer_name);
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::debug!("printer link still down: {e}");
+                return false;
+            }
+        }
+        if !matches!(self.printer.link(), LinkState::Up) {
+            return false;
+        }
+        let answered = match self.printer.host_status() {
+            Ok(_) | Err(PrinterError::NoStatusChannel { .. }) => true,
+            Err(e) => !e.is_disconnect(),
+        };
+        if answered && self.pending_cancel && self.printer.send(b"~JA").is_ok() {
+            self.pending_cancel = false;
+        }
+        answered
+    }
+
+    /// Tell the printer to drop every label it holds (`~JA`), before the label of `rec` is rejected.
+    /// When the link is down the cancel waits, and goes first when the link is back.
+    fn clear_printer(&mut self, rec: &CodeRecord) {
+        if matches!(self.printer.link(), LinkState::Up) && self.printer.send(b"~JA").is_ok() {
+            return;
+        }
+        self.pending_cancel = true;
+        let masked = rec.code.masked();
+        self.notice(
+            Severity::Alert,
+            "cancel-not-delivered",
+            vec![masked.clone()],
+            &format!(
+                "The printer could not be told to drop the label of {masked} (the link is down): if a sticker of it comes out, hand it to the supervisor"
+            ),
+        );
+    }
+
+    /// The run of `job` ended on `e`: its codes in flight go where start-up recovery would put them, at
+    /// once, so the review queue shows them without a restart. A failure here (the disk full) leaves
+    /// them to start-up recovery.
+    fn halt(&mut self, job: JobId, e: &EngineError) {
+        let why = RejectReason::LineError {
+            error: e.to_string(),
+        };
+        match self
+            .ledger
+            .halt_job(job, &why.text(), why.key(), &why.args(), &self.actor)
+        {
+            Ok(report) => {
+                for (id, state) in &report.to_review {
+                    let Ok(rec) = self.ledger.code(*id) else {
+                        continue;
+                    };
+                    let mut args = vec![state.as_str().to_owned()];
+                    args.extend(why.args());
+                    self.emit(Event::Label {
+                        code: *id,
+                        masked: rec.code.masked(),
+                        phase: LabelPhase::Rejected {
+                            reason: why.text(),
+                            key: why.key(),
+                            args,
+                        },
+                        preview: None,
+                    });
+                }
+                if !report.to_review.is_empty() {
+                    self.emit(Event::Review {
+                        waiting: self.review_len(),
+                    });
+                }
+            }
+            Err(err) => tracing::warn!(
+                "the run ended on an error and its codes in flight could not be moved to review now ({err}); start-up recovery will"
+            ),
         }
     }
 
@@ -905,8 +1144,10 @@ impl Station {
         Ok(())
     }
 
+    /// Codes waiting for a supervisor, and open second-sticker alerts.
     pub(crate) fn review_len(&self) -> u64 {
-        self.ledger
+        let codes = self
+            .ledger
             .connection()
             .query_row(
                 "SELECT count(*) FROM codes WHERE state IN ('REJECTED', 'NEEDS_REVIEW')",
@@ -914,7 +1155,8 @@ impl Station {
                 |r| r.get::<_, i64>(0),
             )
             .map(|n| u64::try_from(n).unwrap_or(0))
-            .unwrap_or(0)
+            .unwrap_or(0);
+        codes + self.ledger.open_sticker_alert_count().unwrap_or(0)
     }
 
     pub(crate) fn emit_printer(&self, state: PrinterState, trouble: Option<&Trouble>) {
@@ -1044,6 +1286,48 @@ impl Station {
         verdict.name()
     }
 
+    /// [`decide`], with a repeat of an applied code told apart as the same sticker read again or another
+    /// sticker of it ([`repeat_of_applied`]).
+    fn judge(&self, raw: &[u8], expected: Option<&CodeRecord>) -> Result<ScanVerdict, EngineError> {
+        let mut verdict = decide(&self.ledger, raw, &self.format, expected, None)?;
+        if let ScanVerdict::Mismatch { kind, .. } = &mut verdict
+            && let MismatchKind::AlreadyVerified { code } = *kind
+        {
+            let window = Duration::from_secs(self.line.same_sticker_secs);
+            *kind = repeat_of_applied(&self.ledger, code, window)?;
+        }
+        Ok(verdict)
+    }
+
+    /// Another sticker of the applied code `code` was scanned: keep the scan and open an alert for the
+    /// supervisor (the review queue), and tell the worker.
+    fn second_sticker(
+        &mut self,
+        code: CodeId,
+        masked: &str,
+        copy_known: bool,
+        raw: &[u8],
+        aim: Option<&str>,
+        job: Option<JobId>,
+    ) -> Result<(), EngineError> {
+        self.ledger
+            .second_sticker(code, raw, aim, job, copy_known)?;
+        self.counters.alerts += 1;
+        self.notice(
+            Severity::Alert,
+            "second-sticker",
+            vec![masked.to_owned()],
+            &format!(
+                "A second sticker of {masked}, a code already applied: do not apply it. Hand it to the supervisor to destroy"
+            ),
+        );
+        self.emit_counters();
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        Ok(())
+    }
+
     /// Inline: wait for the scan of the sticker just printed and judge it.
     fn await_scan(
         &mut self,
@@ -1089,7 +1373,7 @@ impl Station {
                 return Ok(Scanned::Rejected);
             };
             let current = self.ledger.code(rec.id)?;
-            let verdict = decide(&self.ledger, &raw, &self.format, Some(&current), None)?;
+            let verdict = self.judge(&raw, Some(&current))?;
             self.emit_verdict(&verdict);
             match &verdict {
                 ScanVerdict::Match { code } => {
@@ -1111,6 +1395,21 @@ impl Station {
                     });
                     self.emit_counters();
                     return Ok(Scanned::Verified);
+                }
+                ScanVerdict::Mismatch {
+                    kind: MismatchKind::SecondSticker { code, copy_known },
+                    scanned,
+                    ..
+                } => {
+                    // Another sticker of an applied code: an alert; the label just printed still waits.
+                    self.second_sticker(
+                        *code,
+                        scanned,
+                        *copy_known,
+                        &raw,
+                        aim.as_deref(),
+                        Some(job),
+                    )?;
                 }
                 other => {
                     let name = Self::verdict_name(other);
@@ -1211,8 +1510,17 @@ impl Station {
         arrived: Instant,
         summary: &mut RunSummary,
     ) -> Result<bool, EngineError> {
-        let verdict = decide(&self.ledger, raw, &self.format, None, None)?;
+        let verdict = self.judge(raw, None)?;
         self.emit_verdict(&verdict);
+        if let ScanVerdict::Mismatch {
+            kind: MismatchKind::SecondSticker { code, copy_known },
+            scanned,
+            ..
+        } = &verdict
+        {
+            self.second_sticker(*code, scanned, *copy_known, raw, aim, job)?;
+            return Ok(false);
+        }
         if let ScanVerdict::Match { code } = verdict {
             let rec = self.ledger.code(code)?;
             let proof = ScanProof { raw, aim };
@@ -1317,6 +1625,8 @@ impl Station {
                     summary.rejected += 1;
                     return Ok(summary);
                 }
+                // A reprint's code is never released (it was sent before); never here.
+                Printed::Released => return Err(EngineError::Interrupted),
             }
             if verify {
                 match self.await_scan(job, &rec, &mut summary)? {
@@ -1328,6 +1638,9 @@ impl Station {
             }
             Ok(summary)
         })();
+        if let Err(e) = &result {
+            self.halt(job, e);
+        }
         let closed = self.ledger.close_job(job);
         let summary = result?;
         closed?;

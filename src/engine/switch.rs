@@ -58,6 +58,12 @@ impl Station {
         self.choice.clone()
     }
 
+    /// The front panel of the virtual printer a settings change opened, if the station runs on one it
+    /// opened itself (the first belongs to whoever opened the station).
+    pub fn own_virtual_printer(&self) -> Option<crate::virtual_printer::VirtualPrinterHandle> {
+        self.own_line.as_ref().map(|l| l.printer.clone())
+    }
+
     /// Remember what the station was opened with (setup does this), so a later change reopens only what
     /// changed, and `sim:` comes back with the same virtual line settings.
     pub fn with_choice(mut self, choice: DeviceChoice, sim: SimSetup) -> Station {

@@ -49,6 +49,12 @@ pub const NOTICE_KEYS: &[&str] = &[
     "test-print-problem",
     "test-print-failed",
     "product-not-registered",
+    // args: the masked code.
+    "label-interrupted",
+    // args: the masked code.
+    "second-sticker",
+    // args: the masked code.
+    "cancel-not-delivered",
     // An [`EngineError`] told as a notice.
     "storage-error",
     "unknown-product",
@@ -56,6 +62,7 @@ pub const NOTICE_KEYS: &[&str] = &[
     "label-error",
     "line-stopped",
     "printer-not-fixed",
+    "printer-offline",
     "scanner-error",
     "printer-link-error",
     "interrupted",
@@ -91,6 +98,9 @@ pub const ENGINE_PRINTER_KEYS: &[&str] = &[
     "offline",
     // The link carries no replies (JobOutcome::Unknown).
     "no-status-channel",
+    // args: why (the disconnect, or why the last attempt to reopen failed). The line waits, reopening
+    // the link with backoff, and goes on when the printer answers again.
+    "link-down",
 ];
 
 /// Every printer key: the driver's problems and the engine's own.
@@ -109,14 +119,17 @@ pub const STOPPED_KEYS: &[&str] = &["too-many-failures", "line-locked"];
 /// moves a code to review).
 pub const REASON_KEYS: &[&str] = &[
     "maybe-not-sent",
+    // Written by earlier versions for a label cancelled at a printer error (its buffer not cleared).
     "printer-error",
+    "printer-cancelled",
     "worker-unreadable",
     "cancelled",
     "no-scan",
     "stopped-on-wrong-scan",
     "rescans-failed",
-    // Written by the store (`Ledger::recover`, `Ledger::close_job`, `Ledger::registry_refused`,
-    // `Ledger::sticker_missing`).
+    // Written by the store (`Ledger::halt_job`, `Ledger::recover`, `Ledger::close_job`,
+    // `Ledger::registry_refused`, `Ledger::sticker_missing`).
+    "line-error",
     "station-stopped",
     "run-ended",
     "registry-refused",
@@ -129,8 +142,10 @@ pub const REASON_KEYS: &[&str] = &[
 pub enum RejectReason {
     /// The link failed while sending: the label may or may not be on paper.
     MaybeNotSent,
-    /// The printer could not print it (cancelled or not fixed in time).
-    PrinterError {
+    /// The printer stopped on it and the worker cancelled it (or it was not fixed in time). The
+    /// printer was told to drop it (`~JA`) before the rejection, but a sticker may still exist: part
+    /// of it may have printed, or it may come out once the printer is fixed.
+    PrinterCancelled {
         /// The printer key (a [`Problem`](labelstation_printer::status::Problem) key or an engine one).
         key: &'static str,
         /// The printer key's value (an error text), or empty.
@@ -151,27 +166,36 @@ pub enum RejectReason {
     RescansFailed {
         verdict: ScanVerdict,
     },
+    /// Not a rejection: the run ended on an error with the code in flight, and it went to NEEDS_REVIEW
+    /// at once (`Ledger::halt_job`, key `line-error`; the ledger puts the code's state first in the
+    /// values).
+    LineError {
+        /// The error, in English.
+        error: String,
+    },
 }
 
 impl RejectReason {
     pub fn key(&self) -> &'static str {
         match self {
             Self::MaybeNotSent => "maybe-not-sent",
-            Self::PrinterError { .. } => "printer-error",
+            Self::PrinterCancelled { .. } => "printer-cancelled",
             Self::WorkerUnreadable => "worker-unreadable",
             Self::Cancelled => "cancelled",
             Self::NoScan { .. } => "no-scan",
             Self::StoppedOnWrongScan { .. } => "stopped-on-wrong-scan",
             Self::RescansFailed { .. } => "rescans-failed",
+            Self::LineError { .. } => "line-error",
         }
     }
 
     /// The values the screen's sentence takes (verdicts as their kind, see [`ScanVerdict::kind`]).
     pub fn args(&self) -> Vec<String> {
         match self {
-            Self::PrinterError { key, arg, detail } => {
+            Self::PrinterCancelled { key, arg, detail } => {
                 vec![(*key).to_owned(), arg.clone(), detail.clone()]
             }
+            Self::LineError { error } => vec![error.clone()],
             Self::NoScan { secs } => vec![secs.to_string()],
             Self::StoppedOnWrongScan { verdict } | Self::RescansFailed { verdict } => {
                 vec![verdict.kind().to_owned()]
@@ -184,7 +208,9 @@ impl RejectReason {
     pub fn text(&self) -> String {
         match self {
             Self::MaybeNotSent => "the label may not have reached the printer (the link failed while sending): if a sticker came out, set it aside for the supervisor".into(),
-            Self::PrinterError { detail, .. } => format!("printer error while printing: {detail}"),
+            Self::PrinterCancelled { detail, .. } => format!(
+                "printer error while printing: {detail}; the label was cancelled and cleared from the printer, but a sticker of this code may still come out or have partly printed: hand any such sticker to the supervisor"
+            ),
             Self::WorkerUnreadable => "the worker reported the sticker unreadable".into(),
             Self::Cancelled => "the label was cancelled at the station".into(),
             Self::NoScan { secs } => format!("no scan within {secs} s"),
@@ -192,6 +218,9 @@ impl RejectReason {
                 format!("stopped on {}: {}", verdict.name(), verdict.message())
             }
             Self::RescansFailed { verdict } => verdict.message(),
+            Self::LineError { error } => format!(
+                "the line stopped on an error while this code was in flight ({error}): check whether its sticker was printed or applied"
+            ),
         }
     }
 }
@@ -206,6 +235,7 @@ impl EngineError {
             Self::Label(_) => "label-error",
             Self::LineStopped { .. } => "line-stopped",
             Self::PrinterNotFixed { .. } => "printer-not-fixed",
+            Self::PrinterOffline { .. } => "printer-offline",
             Self::Scanner(_) => "scanner-error",
             Self::Printer(_) => "printer-link-error",
             Self::Interrupted => "interrupted",
@@ -219,7 +249,9 @@ impl EngineError {
             Self::UnknownProduct(g) | Self::PoolEmpty(g) => vec![g.to_string()],
             Self::Label(e) | Self::Scanner(e) => vec![e.clone()],
             Self::LineStopped { count, .. } => vec![count.to_string()],
-            Self::PrinterNotFixed { reason } => vec![reason.clone()],
+            Self::PrinterNotFixed { reason } | Self::PrinterOffline { reason } => {
+                vec![reason.clone()]
+            }
             Self::Printer(e) => vec![e.to_string()],
             Self::Interrupted => Vec::new(),
         }
@@ -258,7 +290,7 @@ mod tests {
     fn reject_reasons_keep_their_english_text_and_list_their_keys() {
         let all = [
             RejectReason::MaybeNotSent,
-            RejectReason::PrinterError {
+            RejectReason::PrinterCancelled {
                 key: "paper-out",
                 arg: String::new(),
                 detail: "Paper out".into(),
@@ -272,6 +304,9 @@ mod tests {
             RejectReason::RescansFailed {
                 verdict: ScanVerdict::Timeout,
             },
+            RejectReason::LineError {
+                error: "scanner: gone".into(),
+            },
         ];
         for r in &all {
             assert!(REASON_KEYS.contains(&r.key()), "{r:?}");
@@ -279,10 +314,16 @@ mod tests {
         }
         assert_eq!(all[4].text(), "no scan within 30 s");
         assert_eq!(all[4].args(), vec!["30".to_owned()]);
-        assert_eq!(
-            all[1].text(),
-            "printer error while printing: Paper out",
-            "the ledger's English text is unchanged"
+        assert!(
+            all[1]
+                .text()
+                .starts_with("printer error while printing: Paper out;"),
+            "the ledger's English text begins as it always did"
+        );
+        assert!(
+            all[1]
+                .text()
+                .contains("a sticker of this code may still come out")
         );
         assert_eq!(all[2].text(), "the worker reported the sticker unreadable");
     }
@@ -298,6 +339,7 @@ mod tests {
                 last: "x".into(),
             },
             EngineError::PrinterNotFixed { reason: "x".into() },
+            EngineError::PrinterOffline { reason: "x".into() },
         ];
         for e in &errors {
             assert!(NOTICE_KEYS.contains(&e.key()), "{e:?}");

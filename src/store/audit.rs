@@ -37,6 +37,7 @@ pub const ACTIONS: &[&str] = &[
     "product.add",
     "report.settle",
     "station.settings",
+    "sticker_alert.close",
     "supervisor.login",
     "supervisor.pin_refused",
     "supervisor.set_pin",

@@ -7,6 +7,7 @@
 //! The schema repeats the important rules as constraints and triggers (see [`schema`]).
 
 pub mod audit;
+mod halt;
 pub mod holds;
 pub mod import;
 pub mod invariants;
@@ -16,6 +17,7 @@ pub mod reports;
 pub mod review;
 pub mod schema;
 pub mod state;
+pub mod stickers;
 
 use std::collections::BTreeMap;
 use std::fs::{DirBuilder, File, OpenOptions};
@@ -149,6 +151,8 @@ pub enum StoreError {
     OrderState { id: i64, detail: String },
     #[error("report #{id}: {detail}")]
     ReportState { id: i64, detail: String },
+    #[error("second-sticker alert #{id}: {detail}")]
+    StickerAlert { id: i64, detail: String },
     #[error("job #{job} is for GTIN {job_gtin}, not {gtin}")]
     JobProductMismatch {
         job: i64,

@@ -295,6 +295,45 @@ WHEN OLD.state <> NEW.state AND NOT EXISTS (
         AND verified = (OLD.verified_at IS NOT NULL))
 BEGIN SELECT RAISE(ABORT, 'illegal code state transition'); END;
 "#,
+    // 9 (issue 14, printer and line): stickers beyond the one the ledger counts. A print attempt the printer
+    // was stopped on (paper, ribbon, head, silence, a lost link) may have left a partial sticker and, on a
+    // printer that reprints after an error, a second whole one: `print_interruptions` keeps the printer's
+    // trouble. An applied code scanned again from what may be another sticker is an alert a supervisor
+    // closes with what was found. Both are never deleted; an alert is closed once. (New tables only, and
+    // IF NOT EXISTS: safe to run again on a ledger an older build rolled back.)
+    r#"
+CREATE TABLE IF NOT EXISTS print_interruptions (
+    attempt_id  INTEGER PRIMARY KEY REFERENCES print_attempts(id),
+    code_id     INTEGER NOT NULL REFERENCES codes(id),
+    trouble     TEXT NOT NULL,
+    at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS print_interruptions_code ON print_interruptions (code_id);
+CREATE TRIGGER IF NOT EXISTS print_interruptions_append_only_u BEFORE UPDATE ON print_interruptions
+BEGIN SELECT RAISE(ABORT, 'print interruptions are append-only'); END;
+CREATE TRIGGER IF NOT EXISTS print_interruptions_append_only_d BEFORE DELETE ON print_interruptions
+BEGIN SELECT RAISE(ABORT, 'print interruptions are append-only'); END;
+CREATE TABLE IF NOT EXISTS sticker_alerts (
+    id          INTEGER PRIMARY KEY,
+    code_id     INTEGER NOT NULL REFERENCES codes(id),
+    scan_id     INTEGER NOT NULL UNIQUE REFERENCES scans(id),
+    at          INTEGER NOT NULL,
+    station     TEXT NOT NULL,
+    -- The ledger already knew a copy may exist (an interrupted print, a second print) when the scan came.
+    copy_known  INTEGER NOT NULL CHECK (copy_known IN (0, 1)),
+    closed_at   INTEGER,
+    closed_by   TEXT,
+    outcome     TEXT,
+    CHECK ((closed_at IS NULL) = (closed_by IS NULL) AND (closed_at IS NULL) = (outcome IS NULL))
+) STRICT;
+CREATE INDEX IF NOT EXISTS sticker_alerts_open ON sticker_alerts (id) WHERE closed_at IS NULL;
+CREATE TRIGGER IF NOT EXISTS sticker_alerts_no_delete BEFORE DELETE ON sticker_alerts
+BEGIN SELECT RAISE(ABORT, 'sticker alerts are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS sticker_alerts_closed_once BEFORE UPDATE ON sticker_alerts
+WHEN OLD.closed_at IS NOT NULL OR NEW.code_id IS NOT OLD.code_id OR NEW.scan_id IS NOT OLD.scan_id
+  OR NEW.at IS NOT OLD.at OR NEW.station IS NOT OLD.station OR NEW.copy_known IS NOT OLD.copy_known
+BEGIN SELECT RAISE(ABORT, 'a sticker alert is closed once and otherwise never changes'); END;
+"#,
     // 10 (issue 14, orders and restore): an order a supervisor abandoned, an order's last failure, and
     // whether an abandoned order is closed in the registry (the status CHECK changes, so `orders` and the
     // `packs` that refer to it are rebuilt: SQLite cannot alter a CHECK, and rebuilding both keeps the

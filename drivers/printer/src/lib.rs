@@ -25,6 +25,8 @@ pub mod transport;
 pub mod uri;
 
 pub use list::{Candidate, list_candidates};
-pub use printer::{JobOutcome, Printer, PrinterError, ZebraPrinter, wait_until_done};
+pub use printer::{
+    JobOutcome, LinkState, Printer, PrinterError, Reconnect, ZebraPrinter, wait_until_done,
+};
 pub use transport::{Transport, TransportConfig, TransportError};
 pub use uri::{PrinterUri, UriError};

@@ -15,7 +15,7 @@ use crate::status::{
     ExtendedStatus, ExtendedStatusError, FrameSplitter, HostIdentification, HostStatus,
     HostStatusError, IdentError, Problem, StatusReply,
 };
-use crate::transport::{self, Transport, TransportError};
+use crate::transport::{self, Transport, TransportConfig, TransportError};
 use crate::uri::PrinterUri;
 
 /// `~HS`: host status, three frames.
@@ -31,6 +31,45 @@ pub const DEFAULT_REPLY_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Most stale bytes discarded before one query, so a babbling device cannot stall a query.
 const DRAIN_LIMIT: usize = 64 * 1024;
+
+/// Wait before the second attempt to reopen a lost link; it doubles with every failure.
+pub const RECONNECT_BACKOFF_MIN: Duration = Duration::from_millis(500);
+/// The longest wait between two attempts to reopen a lost link.
+pub const RECONNECT_BACKOFF_MAX: Duration = Duration::from_secs(8);
+
+/// The link to a printer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LinkState {
+    /// Usable, as far as anyone knows.
+    Up,
+    /// A disconnect was seen: nothing goes to the printer until [`Printer::reconnect`] opens the
+    /// link again.
+    Lost {
+        /// What the operating system said, or why the last attempt to reopen failed.
+        detail: String,
+        /// Attempts to reopen it so far.
+        attempts: u32,
+        /// Time until the next attempt may be made.
+        retry_in: Duration,
+    },
+}
+
+/// What [`Printer::reconnect`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Reconnect {
+    /// The link was not lost.
+    AlreadyUp,
+    /// The link is open again. The printer may have restarted meanwhile: it may have lost stored
+    /// formats and the labels it held, or still hold a label sent before the link went.
+    Reopened,
+    /// Not yet: the backoff allows the next attempt in `retry_in`.
+    NotYet {
+        /// Time until the next attempt.
+        retry_in: Duration,
+    },
+}
 
 /// A printer the station can print on.
 pub trait Printer: Send {
@@ -61,6 +100,31 @@ pub trait Printer: Send {
 
     /// The printer's address, for logs and messages.
     fn describe(&self) -> String;
+
+    /// Looks at the link without sending anything (reads what waits and drops it), so a printer
+    /// that closed the link shows as a disconnect *before* a label is sent. Cheap enough to call
+    /// before every label; a link with no status channel is not looked at.
+    ///
+    /// # Errors
+    /// [`PrinterError::Transport`], e.g. a disconnect.
+    fn probe(&mut self) -> Result<(), PrinterError> {
+        Ok(())
+    }
+
+    /// The link: up, or lost since a disconnect.
+    fn link(&self) -> LinkState {
+        LinkState::Up
+    }
+
+    /// Opens a lost link again when its backoff allows an attempt now; each failed attempt (or a
+    /// link that drops again before the printer has answered) doubles the wait up to
+    /// [`RECONNECT_BACKOFF_MAX`].
+    ///
+    /// # Errors
+    /// The reason the attempt failed (e.g. [`TransportError::Connect`]); the link stays lost.
+    fn reconnect(&mut self) -> Result<Reconnect, PrinterError> {
+        Ok(Reconnect::AlreadyUp)
+    }
 }
 
 /// Why a printer operation failed. Messages name the printer and say what to do.
@@ -176,9 +240,31 @@ impl JobOutcome {
 pub struct ZebraPrinter {
     transport: Box<dyn Transport>,
     reply_timeout: Duration,
+    /// Where to reopen the link; None for a printer made from a transport.
+    uri: Option<PrinterUri>,
+    transport_config: TransportConfig,
     /// Set by the first disconnect. A socket can accept one more write after the peer hung up,
     /// so without this a dead link could look alive for one label.
-    lost: Option<String>,
+    lost: Option<Lost>,
+    /// Attempts to reopen since the printer last answered a query; sets the backoff.
+    attempts: u32,
+}
+
+/// A lost link and when it may be reopened.
+#[derive(Debug, Clone)]
+struct Lost {
+    detail: String,
+    next_try: Instant,
+}
+
+/// The wait after `attempts` attempts to reopen: none before the first, then doubling.
+fn backoff(attempts: u32) -> Duration {
+    match attempts {
+        0 => Duration::ZERO,
+        n => RECONNECT_BACKOFF_MIN
+            .saturating_mul(1 << (n - 1).min(16))
+            .min(RECONNECT_BACKOFF_MAX),
+    }
 }
 
 impl std::fmt::Debug for ZebraPrinter {
@@ -197,16 +283,23 @@ impl ZebraPrinter {
         Self {
             transport,
             reply_timeout: DEFAULT_REPLY_TIMEOUT,
+            uri: None,
+            transport_config: TransportConfig::default(),
             lost: None,
+            attempts: 0,
         }
     }
 
-    /// Opens the printer at `uri` with default transport limits.
+    /// Opens the printer at `uri` with default transport limits; a lost link is reopened there.
     ///
     /// # Errors
     /// [`PrinterError::Transport`] when the link cannot be opened.
     pub fn open(uri: &PrinterUri) -> Result<Self, PrinterError> {
-        Ok(Self::new(transport::open(uri)?))
+        let config = TransportConfig::default();
+        let mut printer = Self::new(transport::open_with(uri, &config)?);
+        printer.uri = Some(uri.clone());
+        printer.transport_config = config;
+        Ok(printer)
     }
 
     /// Sets how long a printer has to answer one query.
@@ -222,16 +315,19 @@ impl ZebraPrinter {
         &mut self,
         op: impl FnOnce(&mut dyn Transport) -> Result<T, TransportError>,
     ) -> Result<T, PrinterError> {
-        if let Some(detail) = &self.lost {
+        if let Some(lost) = &self.lost {
             return Err(TransportError::Disconnected {
                 device: self.transport.describe(),
-                detail: detail.clone(),
+                detail: lost.detail.clone(),
             }
             .into());
         }
         op(self.transport.as_mut()).map_err(|err| {
             if let TransportError::Disconnected { detail, .. } = &err {
-                self.lost = Some(detail.clone());
+                self.lost = Some(Lost {
+                    detail: detail.clone(),
+                    next_try: Instant::now() + backoff(self.attempts),
+                });
             }
             err.into()
         })
@@ -279,6 +375,8 @@ impl ZebraPrinter {
             frames.extend(splitter.push(&buf[..n]).into_iter().filter_map(Result::ok));
             if frames.len() >= wanted {
                 frames.truncate(wanted);
+                // The printer is really there: a link lost from now on is retried at once.
+                self.attempts = 0;
                 return Ok(Some(frames));
             }
         }
@@ -332,6 +430,59 @@ impl Printer for ZebraPrinter {
 
     fn describe(&self) -> String {
         self.transport.describe()
+    }
+
+    fn probe(&mut self) -> Result<(), PrinterError> {
+        if self.transport.has_status_channel() {
+            self.drain()?;
+        }
+        Ok(())
+    }
+
+    fn link(&self) -> LinkState {
+        match &self.lost {
+            None => LinkState::Up,
+            Some(lost) => LinkState::Lost {
+                detail: lost.detail.clone(),
+                attempts: self.attempts,
+                retry_in: lost.next_try.saturating_duration_since(Instant::now()),
+            },
+        }
+    }
+
+    fn reconnect(&mut self) -> Result<Reconnect, PrinterError> {
+        let Some(lost) = &mut self.lost else {
+            return Ok(Reconnect::AlreadyUp);
+        };
+        let now = Instant::now();
+        if now < lost.next_try {
+            return Ok(Reconnect::NotYet {
+                retry_in: lost.next_try - now,
+            });
+        }
+        let Some(uri) = &self.uri else {
+            return Err(TransportError::Disconnected {
+                device: self.transport.describe(),
+                detail: format!(
+                    "{}; this link was opened without an address, so it cannot be reopened",
+                    lost.detail
+                ),
+            }
+            .into());
+        };
+        self.attempts = self.attempts.saturating_add(1);
+        match transport::open_with(uri, &self.transport_config) {
+            Ok(t) => {
+                self.transport = t;
+                self.lost = None;
+                Ok(Reconnect::Reopened)
+            }
+            Err(err) => {
+                lost.detail = err.to_string();
+                lost.next_try = now + backoff(self.attempts);
+                Err(err.into())
+            }
+        }
     }
 }
 
@@ -429,6 +580,16 @@ mod tests {
             device: "file:///dev/usb/lp0".into(),
         };
         assert!(unknown.remedy().is_some_and(|r| r.contains("scan")));
+    }
+
+    #[test]
+    fn reconnect_backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff(0), Duration::ZERO);
+        assert_eq!(backoff(1), RECONNECT_BACKOFF_MIN);
+        assert_eq!(backoff(2), RECONNECT_BACKOFF_MIN * 2);
+        assert_eq!(backoff(4), RECONNECT_BACKOFF_MIN * 8);
+        assert_eq!(backoff(5), RECONNECT_BACKOFF_MAX);
+        assert_eq!(backoff(u32::MAX), RECONNECT_BACKOFF_MAX);
     }
 
     #[test]

@@ -495,3 +495,74 @@ fn serial_line_settings_reach_the_port() {
     let err = transport::open(&uri).err().unwrap();
     assert!(matches!(err, TransportError::Open { .. }), "{err}");
 }
+
+#[test]
+fn a_lost_link_is_seen_before_a_send_and_reopened_with_backoff() {
+    use labelstation_printer::{LinkState, Reconnect};
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let uri = PrinterUri::parse(&format!("tcp://127.0.0.1:{port}")).unwrap();
+    let (closed_tx, closed_rx) = std::sync::mpsc::channel();
+    let peer = std::thread::spawn(move || {
+        // First connection: the printer goes away (switched off) before the station sends.
+        let (first, _) = listener.accept().unwrap();
+        drop(first);
+        closed_tx.send(()).unwrap();
+        // Back: answer one ~HS, then go away for good (the port closes).
+        let (mut second, _) = listener.accept().unwrap();
+        let mut buf = [0_u8; 64];
+        let mut got = Vec::new();
+        while !got.windows(3).any(|w| w == b"~HS") {
+            let n = second.read(&mut buf).unwrap();
+            assert!(n > 0, "the station hung up");
+            got.extend_from_slice(&buf[..n]);
+        }
+        second.write_all(support::IDLE_HS).unwrap();
+        got
+    });
+    let mut printer = ZebraPrinter::open(&uri)
+        .unwrap()
+        .with_reply_timeout(GENEROUS);
+    assert_eq!(printer.link(), LinkState::Up);
+    assert_eq!(printer.reconnect().unwrap(), Reconnect::AlreadyUp);
+    closed_rx.recv().unwrap();
+    std::thread::sleep(Duration::from_millis(50));
+    // The probe sees the closed link without sending a byte, so no label is started on it.
+    let err = printer.probe().unwrap_err();
+    assert!(err.is_disconnect(), "{err}");
+    assert!(printer.send(LABEL).unwrap_err().is_disconnect());
+    assert!(matches!(
+        printer.link(),
+        LinkState::Lost { attempts: 0, .. }
+    ));
+    // The first attempt is made at once, and the printer answers on the new link.
+    assert_eq!(printer.reconnect().unwrap(), Reconnect::Reopened);
+    assert_eq!(printer.link(), LinkState::Up);
+    assert!(matches!(
+        printer.host_status().unwrap(),
+        labelstation_printer::status::StatusReply::Host(_)
+    ));
+    let got = peer.join().unwrap();
+    assert!(
+        !got.windows(3).any(|w| w == b"^XA"),
+        "no label went out on either link"
+    );
+    // Gone for good: each failed attempt waits longer before the next.
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(printer.probe().unwrap_err().is_disconnect());
+    let first = printer.reconnect().unwrap_err();
+    assert!(first.to_string().contains("cannot connect"), "{first}");
+    let LinkState::Lost {
+        attempts, retry_in, ..
+    } = printer.link()
+    else {
+        panic!("the link is still lost");
+    };
+    assert_eq!(attempts, 1);
+    assert!(retry_in > Duration::from_millis(100), "{retry_in:?}");
+    assert!(matches!(
+        printer.reconnect().unwrap(),
+        Reconnect::NotYet { .. }
+    ));
+}

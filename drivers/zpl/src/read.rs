@@ -242,6 +242,10 @@ pub struct Settings {
     pub print_speed: Option<u32>,
     /// `^MD` darkness adjustment in tenths.
     pub darkness_tenths: Option<i32>,
+    /// `^JZ` reprint after error: whether a label cut short by paper out, ribbon out or an open
+    /// head is printed again once that is fixed. `None` until a `^JZ` arrives, which means the
+    /// firmware default: yes.
+    pub reprint_after_error: Option<bool>,
 }
 
 /// One label format as it would print.
@@ -898,6 +902,13 @@ impl Printer {
                         Some(ips) => Some(ips),
                         None => Some(cmd.number(0, 0, 30)?),
                     },
+                };
+            }
+            b"JZ" => {
+                s.reprint_after_error = match cmd.param(0).as_deref() {
+                    None | Some("Y" | "y") => Some(true),
+                    Some("N" | "n") => Some(false),
+                    Some(v) => return Err(cmd.error(0, v.to_owned(), "Y or N")),
                 };
             }
             b"MD" => {
@@ -1572,6 +1583,32 @@ mod tests {
         let label = job.labels().next().unwrap();
         assert_eq!(label.settings.length, Some(400));
         assert_eq!(label.settings.print_speed, Some(4));
+    }
+
+    #[test]
+    fn reprint_after_error_is_a_setting_until_power_off() {
+        let mut printer = Printer::new();
+        // Never set: the firmware default (reprint) applies.
+        assert_eq!(printer.settings().reprint_after_error, None);
+        printer.read(b"^XA^JZN^FO1,1^A0N,20^FDx^FS^XZ").unwrap();
+        assert_eq!(printer.settings().reprint_after_error, Some(false));
+        let job = printer.read(b"^XA^FO1,1^A0N,20^FDy^FS^XZ").unwrap();
+        assert_eq!(
+            job.labels().next().unwrap().settings.reprint_after_error,
+            Some(false),
+            "^JZ stays in force for later formats"
+        );
+        printer.read(b"^JZY").unwrap();
+        assert_eq!(printer.settings().reprint_after_error, Some(true));
+        printer.read(b"^JZ").unwrap();
+        assert_eq!(printer.settings().reprint_after_error, Some(true));
+        assert!(matches!(
+            printer.read(b"^XA^JZQ^XZ"),
+            Err(ReadError::Parameter { .. })
+        ));
+        printer.read(b"^JZN").unwrap();
+        printer.power_cycle();
+        assert_eq!(printer.settings().reprint_after_error, None);
     }
 
     #[test]

@@ -243,6 +243,12 @@ fn escape_all(template: &Template, data: &LabelData<'_>) -> Result<Escaped, Writ
     })
 }
 
+/// `^JZN`: a label cut short by paper out, ribbon out or an open head is not printed again once
+/// that is fixed. A Zebra's default (`^JZY`) reprints it, so a second sticker of the same code
+/// could come out next to the partial one. Sent in every format (a stored one too), because the
+/// setting is lost when the printer is switched off.
+pub const NO_REPRINT_AFTER_ERROR: &str = "^JZN";
+
 /// Writes the layout; a `None` field becomes a `^FN` placeholder for a stored format.
 fn write_layout(
     out: &mut String,
@@ -253,7 +259,7 @@ fn write_layout(
     let dpi = template.dpi();
     let _ = write!(
         out,
-        "^CI28^PW{}^LL{}",
+        "^CI28{NO_REPRINT_AFTER_ERROR}^PW{}^LL{}",
         template.width_dots(),
         template.height_dots()
     );
@@ -502,7 +508,7 @@ mod tests {
     fn full_label_shape() {
         let t = Template::builtin(BuiltinTemplate::Label58x40).unwrap();
         let zpl = full_label(&t, &data(CODE)).unwrap();
-        assert!(zpl.starts_with("^XA^CI28^PW464^LL320^FO16,16^BXN,3,200,44,44,,_^FD_101"));
+        assert!(zpl.starts_with("^XA^CI28^JZN^PW464^LL320^FO16,16^BXN,3,200,44,44,,_^FD_101"));
         assert!(zpl.ends_with("^PQ1^XZ"));
         assert!(!zpl.contains("^FH_"));
         assert_eq!(zpl.matches("^FD").count(), 5);
@@ -526,7 +532,7 @@ mod tests {
     fn stored_and_recall_shape() {
         let t = Template::builtin(BuiltinTemplate::Label43x25).unwrap();
         let stored = stored_format(&t);
-        assert!(stored.starts_with("^XA^DFR:LS.ZPL^FS^CI28"));
+        assert!(stored.starts_with("^XA^DFR:LS.ZPL^FS^CI28^JZN"));
         assert!(stored.contains(",,_^FN1^FS"));
         assert!(!stored.contains("^FD"));
         let recall = recall_label(&t, &data(CODE)).unwrap();

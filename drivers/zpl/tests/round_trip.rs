@@ -105,6 +105,8 @@ fn every_awkward_code_scans_back_exactly() {
                     ("stored", &recalled),
                     ("product", &by_code),
                 ] {
+                    // No second sticker after paper out, ribbon out or an open head (^JZN).
+                    assert_eq!(label.settings.reprint_after_error, Some(false), "{mode}");
                     let bitmap = render(label).expect("renders");
                     assert_eq!(
                         (bitmap.width, bitmap.height),
