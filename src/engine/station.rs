@@ -1081,10 +1081,7 @@ impl Station {
         let why = RejectReason::LineError {
             error: e.to_string(),
         };
-        match self
-            .ledger
-            .halt_job(job, &why.text(), why.key(), &why.args(), &self.actor)
-        {
+        match self.ledger.halt_job(job, &e.to_string(), &self.actor) {
             Ok(report) => {
                 for (id, state) in &report.to_review {
                     let Ok(rec) = self.ledger.code(*id) else {

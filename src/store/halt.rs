@@ -3,23 +3,20 @@
 //! so the review queue shows them without a restart.
 
 use super::{
-    CodeId, CodeState, JobId, Ledger, Move, RecoveryReport, StoreError, apply, begin, corrupt_row,
-    ever_sent, finish_attempt, job_row, now_ms, set_reason_key, state,
+    CodeId, CodeState, Ended, JobId, Ledger, RecoveryReport, Settled, StoreError, begin,
+    corrupt_row, job_row, now_ms, settle_in_flight, state,
 };
 use crate::store::{Actor, JobMode};
 
 impl Ledger {
-    /// The run of `job` ended on an error with codes in flight. A RESERVED code never sent to a printer
-    /// goes back to the pool; a code SENT, RESERVED again for a reprint, or PRINTED in an inline or
-    /// reprint job goes to NEEDS_REVIEW (the recover move) with `reason` (English) and its key and
-    /// values; PRINTED codes of batch and no-verify jobs stay PRINTED, their stickers waiting on the
-    /// roll. The same moves start-up recovery makes.
+    /// The run of `job` ended on `error` (English) with codes in flight: each is settled as start-up
+    /// recovery would settle it (`settle_in_flight`), with the error in its review reason (key
+    /// `line-error`, values: the state it was found in, the error). The job stays open; closing it later
+    /// finds nothing in flight.
     pub fn halt_job(
         &mut self,
         job: JobId,
-        reason: &str,
-        key: &str,
-        args: &[String],
+        error: &str,
         actor: &Actor,
     ) -> Result<RecoveryReport, StoreError> {
         let at = now_ms();
@@ -40,29 +37,11 @@ impl Ledger {
             let found_in: CodeState = found_in
                 .parse()
                 .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
-            if found_in == CodeState::Printed && mode.printed_may_wait() {
-                report.printed_waiting += 1;
-                continue;
+            match settle_in_flight(&tx, id, found_in, mode, Ended::Error(error), actor, at)? {
+                Settled::Waiting => report.printed_waiting += 1,
+                Settled::Released => report.released += 1,
+                Settled::Review => report.to_review.push((id, found_in)),
             }
-            if found_in == CodeState::Reserved && !ever_sent(&tx, id)? {
-                apply(
-                    &tx,
-                    id,
-                    Move::Release,
-                    actor,
-                    Some(job),
-                    Some("the run ended before this code was sent to a printer"),
-                    at,
-                )?;
-                report.released += 1;
-                continue;
-            }
-            apply(&tx, id, Move::Recover, actor, Some(job), Some(reason), at)?;
-            let mut values = vec![found_in.as_str().to_owned()];
-            values.extend_from_slice(args);
-            set_reason_key(&tx, id, key, &values)?;
-            finish_attempt(&tx, id, at, "INTERRUPTED")?;
-            report.to_review.push((id, found_in));
         }
         tx.commit()?;
         Ok(report)

@@ -1245,26 +1245,50 @@ fn record_match(
 
 /// Why a code in flight lost its job.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Ended {
+enum Ended<'a> {
     /// The station process stopped (start-up recovery found it).
     StationStopped,
-    /// Its job was closed while it was still in flight (a run that ended on an error mid-label).
+    /// Its job was closed while it was still in flight.
     RunEnded,
+    /// The run ended on this error (in English) mid-label (`Ledger::halt_job`).
+    Error(&'a str),
 }
 
-impl Ended {
-    const fn words(self) -> &'static str {
-        match self {
+impl Ended<'_> {
+    /// The review reason (English) for a code found in `state`.
+    fn reason(self, state: CodeState) -> String {
+        let what = match self {
             Ended::StationStopped => "the station stopped",
             Ended::RunEnded => "the run ended",
+            Ended::Error(_) => "the line stopped on an error",
+        };
+        match self {
+            Ended::Error(e) => format!(
+                "{what} while this code was {state} ({e}): check whether its sticker was printed or applied"
+            ),
+            _ => format!(
+                "{what} while this code was {state}: check whether its sticker was printed or applied"
+            ),
         }
     }
 
-    /// The review reason's key (the engine's `words::REASON_KEYS`).
-    const fn key(self) -> &'static str {
+    /// Why a reservation never sent went back to the pool.
+    const fn released(self) -> &'static str {
         match self {
-            Ended::StationStopped => "station-stopped",
-            Ended::RunEnded => "run-ended",
+            Ended::StationStopped => "the station stopped before this code was sent to a printer",
+            Ended::RunEnded | Ended::Error(_) => {
+                "the run ended before this code was sent to a printer"
+            }
+        }
+    }
+
+    /// The review reason's key (the engine's `words::REASON_KEYS`) and its values.
+    fn key(self, state: CodeState) -> (&'static str, Vec<String>) {
+        let state = state.as_str().to_owned();
+        match self {
+            Ended::StationStopped => ("station-stopped", vec![state]),
+            Ended::RunEnded => ("run-ended", vec![state]),
+            Ended::Error(e) => ("line-error", vec![state, e.to_owned()]),
         }
     }
 }
@@ -1286,7 +1310,7 @@ fn settle_in_flight(
     id: CodeId,
     state: CodeState,
     mode: JobMode,
-    why: Ended,
+    why: Ended<'_>,
     actor: &Actor,
     at: i64,
 ) -> Result<Settled, StoreError> {
@@ -1296,16 +1320,20 @@ fn settle_in_flight(
     // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer has no
     // sticker anywhere: it goes back to the pool (the line reserves the next label ahead).
     if state == CodeState::Reserved && !ever_sent(tx, id)? {
-        let reason = format!("{} before this code was sent to a printer", why.words());
-        apply(tx, id, Move::Release, actor, None, Some(&reason), at)?;
+        apply(tx, id, Move::Release, actor, None, Some(why.released()), at)?;
         return Ok(Settled::Released);
     }
-    let reason = format!(
-        "{} while this code was {state}: check whether its sticker was printed or applied",
-        why.words()
-    );
-    apply(tx, id, Move::Recover, actor, None, Some(&reason), at)?;
-    set_reason_key(tx, id, why.key(), &[state.as_str().to_owned()])?;
+    apply(
+        tx,
+        id,
+        Move::Recover,
+        actor,
+        None,
+        Some(&why.reason(state)),
+        at,
+    )?;
+    let (key, values) = why.key(state);
+    set_reason_key(tx, id, key, &values)?;
     finish_attempt(tx, id, at, "INTERRUPTED")?;
     Ok(Settled::Review)
 }
