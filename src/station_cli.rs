@@ -49,11 +49,27 @@ impl Devices {
             bail!("--fault-rate {f}: give a share between 0 and 1");
         }
         Ok(Overrides {
-            printer: self.printer.clone(),
+            printer: self.printer.as_deref().map(printer_from_flag).transpose()?,
             scanner: self.scanner.clone(),
             fault_rate: self.fault_rate,
             ..Overrides::default()
         })
+    }
+}
+
+/// A printer address typed on the command line. `file://out.zpl` there means `out.zpl` in the current
+/// directory, as any path on a command line does; the config file keeps absolute paths only (a service
+/// runs elsewhere).
+fn printer_from_flag(text: &str) -> Result<String> {
+    let t = text.trim();
+    match t.strip_prefix("file://") {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains('?') => {
+            let cwd = std::env::current_dir().context(
+                "cannot read the current directory to place the file of --printer file://",
+            )?;
+            Ok(format!("file://{}", cwd.join(rest).display()))
+        }
+        _ => Ok(t.to_owned()),
     }
 }
 
@@ -216,10 +232,15 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
         bail!("--count 0: nothing to print");
     }
     let json = a.json;
+    let overrides = Overrides {
+        // A print that verifies nothing opens no scanner (`sim:` would want the virtual printer).
+        no_scanner: mode == Mode::NoVerify,
+        ..a.devices.overrides()?
+    };
     let mut opened = setup::open(
         paths,
         config,
-        &a.devices.overrides()?,
+        &overrides,
         operator(),
         Some(Arc::new(move |e| report_event(&e, json))),
     )?;
@@ -541,10 +562,14 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             name,
         } => {
             let sup = supervisor(paths, name.as_deref())?;
+            let overrides = Overrides {
+                no_scanner: *no_verify,
+                ..devices.overrides()?
+            };
             let mut opened = setup::open(
                 paths,
                 config,
-                &devices.overrides()?,
+                &overrides,
                 operator(),
                 Some(Arc::new(|e| report_event(&e, false))),
             )?;

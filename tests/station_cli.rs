@@ -485,6 +485,101 @@ fn kiosk_without_a_compositor_uses_linuxkms_and_says_what_to_check() {
     assert!(!err.contains("panicked"), "{err}");
 }
 
+#[test]
+fn print_without_verifying_to_a_new_file_with_the_default_config() {
+    // The default config names the virtual scanner (`sim:`), which goes only with the virtual printer. A
+    // print that verifies nothing opens no scanner, so it prints to a file; the file is created, and a
+    // relative `file://` path on the command line is taken from the current directory.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gtin = gtin_from_number(460_700_000_000 + 43);
+    cli_product_with_codes(&data, &gtin, "Сапоги", 6, 43);
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let out = run(cli(&data).current_dir(&work).args([
+        "print",
+        "--gtin",
+        gtin.as_str(),
+        "--count",
+        "3",
+        "--no-verify",
+        "--printer",
+        "file://out.zpl",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 printed, 0 verified, 0 rejected, 3 waiting"),
+        "{}",
+        stdout(&out)
+    );
+    let file = work.join("out.zpl");
+    // Print jobs hold complete codes, crypto tails included: readable by the station's user only.
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    // The codes in the file, read back as a Zebra would (the ZPL reader), are exactly the ledger's
+    // PRINTED codes.
+    let printed_in_file = |file: &Path| -> Vec<Vec<u8>> {
+        let job = labelstation_zpl::read::Printer::new()
+            .read(&std::fs::read(file).unwrap())
+            .unwrap();
+        let mut codes: Vec<Vec<u8>> = job
+            .labels()
+            .flat_map(|l| l.datamatrices())
+            .map(|d| d.gs1_element_string().unwrap())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let printed_in_ledger = || -> Vec<Vec<u8>> {
+        let ledger = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+        let mut stmt = ledger
+            .connection()
+            .prepare("SELECT code FROM codes WHERE state = 'PRINTED'")
+            .unwrap();
+        let mut codes: Vec<Vec<u8>> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|c| c.unwrap().into_bytes())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let first = printed_in_file(&file);
+    assert_eq!(first.len(), 3);
+    assert_eq!(first, printed_in_ledger());
+    // A second run appends after the first; the file keeps its mode.
+    let out = run(cli(&data)
+        .args([
+            "print",
+            "--gtin",
+            gtin.as_str(),
+            "--count",
+            "2",
+            "--no-verify",
+            "--printer",
+        ])
+        .arg(format!("file://{}", file.display())));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let both = printed_in_file(&file);
+    assert_eq!(both.len(), 5);
+    assert_eq!(both, printed_in_ledger());
+    assert!(first.iter().all(|c| both.contains(c)));
+    // A device node that is not there is never created: the printer is unplugged.
+    let absent = format!("/dev/labelstation-test-absent-{}", std::process::id());
+    let out = run(cli(&data)
+        .args(["print", "--gtin", gtin.as_str(), "--no-verify", "--printer"])
+        .arg(format!("file://{absent}")));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("plug the printer in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!Path::new(&absent).exists());
+    assert_eq!(states(&data)["AVAILABLE"].as_u64(), Some(1));
+}
+
 #[cfg(feature = "ui")]
 #[test]
 fn demo_codes_come_from_the_built_in_registry_which_accepts_their_reports() {
