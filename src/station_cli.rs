@@ -19,7 +19,7 @@ use crate::engine::{
     Command, Engine, EngineError, Event, LabelPhase, LineState, Mode, PinStore, Severity,
     Supervisor,
 };
-use crate::store::{Actor, CodeId, Ledger, StationLock, StoreError};
+use crate::store::{Actor, CodeId, Ledger, NextStart, StationLock, StoreError};
 
 /// Environment variable a script may use to pass the supervisor PIN (else it is asked on the terminal).
 pub const PIN_ENV: &str = "LABELSTATION_SUPERVISOR_PIN";
@@ -650,9 +650,35 @@ struct Status {
     running: bool,
     products: Vec<ProductStatus>,
     review_waiting: usize,
+    /// Codes a run left in flight when it was interrupted (killed, power cut), and what the next start
+    /// does with each; `null` while a station runs (then codes in flight are its live work).
+    interrupted: Option<Interrupted>,
     backlog: crate::store::reports::Backlog,
     sync: crate::store::reports::SyncStatus,
     alarms: Vec<String>,
+}
+
+/// What a stopped station's last run left in flight. `status` only reports it: recovery is the next
+/// start's job, so a look at a stopped station leaves the ledger as the stop left it.
+#[derive(Debug, Default, Serialize)]
+struct Interrupted {
+    /// Codes that go to review at the next start (their stickers may exist).
+    to_review: u64,
+    /// Codes never sent to a printer, back to the pool at the next start.
+    to_pool: u64,
+    codes: Vec<crate::store::InFlight>,
+}
+
+impl Interrupted {
+    fn of(&self, gtin: &str) -> (u64, u64) {
+        let count = |n: NextStart| {
+            self.codes
+                .iter()
+                .filter(|c| c.gtin == gtin && c.next_start == n)
+                .count() as u64
+        };
+        (count(NextStart::ToReview), count(NextStart::ToPool))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -671,6 +697,24 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+    // With no station running, codes in flight are what an interrupted run left: say what the next start
+    // does with them (batch and no-verify stickers waiting on their roll are not interrupted work).
+    let interrupted = match running {
+        true => None,
+        false => {
+            let codes: Vec<_> = ledger
+                .pending_recovery()?
+                .into_iter()
+                .filter(|c| c.next_start != NextStart::WaitsForScan)
+                .collect();
+            let count = |n| codes.iter().filter(|c| c.next_start == n).count() as u64;
+            Some(Interrupted {
+                to_review: count(NextStart::ToReview),
+                to_pool: count(NextStart::ToPool),
+                codes,
+            })
+        }
+    };
     let horizon = crate::store::now_ms()
         + i64::try_from(config.line.expiry_warning_days)
             .unwrap_or(0)
@@ -714,11 +758,18 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
             "{review_waiting} code(s) wait for a supervisor: `labelstation review list`"
         ));
     }
+    if let Some(i) = interrupted.as_ref().filter(|i| !i.codes.is_empty()) {
+        alarms.push(format!(
+            "the last run was interrupted (the station stopped mid-label): at the next start {} code(s) go to review and {} never-sent code(s) back to the pool; start the station, then `labelstation review list`",
+            i.to_review, i.to_pool
+        ));
+    }
     let s = Status {
         station: config.station.id.clone(),
         running,
         products,
         review_waiting,
+        interrupted,
         backlog: ledger.backlog()?,
         sync: ledger.sync_status()?,
         alarms,
@@ -733,17 +784,34 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         );
         for p in &s.products {
             let st = |k: &str| p.states.get(k).copied().unwrap_or(0);
-            println!(
+            // A stopped station's codes in flight are not "printed (waiting for scan)": they are the
+            // interrupted run's, said apart. A running station's are its live work.
+            let (to_review, to_pool) = s.interrupted.as_ref().map_or((0, 0), |i| i.of(&p.gtin));
+            let in_flight = st("RESERVED") + st("SENT") + st("PRINTED");
+            let being_printed = match s.running {
+                true => st("RESERVED") + st("SENT"),
+                false => 0,
+            };
+            let printed_waiting = in_flight.saturating_sub(to_review + to_pool + being_printed);
+            let mut line = format!(
                 "  {} {}: {} available, {} printed (waiting for scan), {} verified, {} reported, {} to review, {} written off",
                 p.gtin,
                 p.name.as_deref().unwrap_or(""),
                 st("AVAILABLE"),
-                st("PRINTED"),
+                printed_waiting,
                 st("VERIFIED"),
                 st("REPORTED"),
                 st("REJECTED") + st("NEEDS_REVIEW"),
                 st("WRITTEN_OFF")
             );
+            if to_review + to_pool > 0 {
+                line.push_str(&format!(
+                    "; interrupted run: {to_review} go to review and {to_pool} back to the pool at the next start"
+                ));
+            } else if being_printed > 0 {
+                line.push_str(&format!("; {being_printed} being printed"));
+            }
+            println!("{line}");
         }
         println!(
             "  registry backlog: {} application(s), {} write-off(s) queued, {} report(s) awaiting an answer",

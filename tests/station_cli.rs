@@ -580,6 +580,107 @@ fn print_without_verifying_to_a_new_file_with_the_default_config() {
     assert_eq!(states(&data)["AVAILABLE"].as_u64(), Some(1));
 }
 
+#[test]
+fn status_of_a_stopped_station_says_what_its_interrupted_run_left() {
+    use labelstation::store::{Actor, JobMode};
+    let dir = tempfile::tempdir().unwrap();
+    let (data, gtin) = setup(dir.path(), 8, 44);
+    let gtin: labelstation::codes::Gtin = gtin.parse().unwrap();
+    // What a station killed mid-line leaves: an inline sticker printed but not scanned, one sent to the
+    // printer, the next one reserved ahead and never sent; and a no-verify sticker on its roll.
+    let op = Actor::operator("op");
+    let (printed, sent, reserved, roll) = {
+        let mut l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+        let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+        let a = l.reserve(job, &op).unwrap().id;
+        l.mark_sent(a, job, "sim:", b"", false, &op).unwrap();
+        l.mark_printed(a, job, &op).unwrap();
+        let b = l.reserve(job, &op).unwrap().id;
+        l.mark_sent(b, job, "sim:", b"", false, &op).unwrap();
+        let c = l.reserve(job, &op).unwrap().id;
+        let roll_job = l.open_job(&gtin, JobMode::NoVerify, &op).unwrap();
+        let d = l.reserve(roll_job, &op).unwrap().id;
+        l.mark_sent(d, roll_job, "sim:", b"", false, &op).unwrap();
+        l.mark_printed(d, roll_job, &op).unwrap();
+        l.close_job(roll_job).unwrap();
+        (a.0, b.0, c.0, d.0)
+    };
+    let events = || -> i64 {
+        Ledger::open(&ledger_path(&data), "station-1")
+            .unwrap()
+            .connection()
+            .query_row("SELECT count(*) FROM code_events", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = events();
+
+    let out = run(cli(&data).args(["status"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("not running"), "{text}");
+    // Only the roll's sticker waits for its scan; the inline ones are the interrupted run's.
+    assert!(text.contains("1 printed (waiting for scan)"), "{text}");
+    assert!(
+        text.contains("interrupted run: 2 go to review and 1 back to the pool at the next start"),
+        "{text}"
+    );
+    assert!(text.contains("the last run was interrupted"), "{text}");
+
+    let out = run(cli(&data).args(["status", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let i = &v["interrupted"];
+    assert_eq!(
+        (i["to_review"].as_u64(), i["to_pool"].as_u64()),
+        (Some(2), Some(1)),
+        "{v}"
+    );
+    let fate = |id: i64| {
+        i["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"].as_i64() == Some(id))
+            .map(|c| {
+                (
+                    c["state"].as_str().unwrap().to_owned(),
+                    c["next_start"].as_str().unwrap().to_owned(),
+                )
+            })
+    };
+    assert_eq!(
+        fate(printed),
+        Some(("PRINTED".into(), "to_review".into())),
+        "{v}"
+    );
+    assert_eq!(fate(sent), Some(("SENT".into(), "to_review".into())), "{v}");
+    assert_eq!(
+        fate(reserved),
+        Some(("RESERVED".into(), "to_pool".into())),
+        "{v}"
+    );
+    assert_eq!(fate(roll), None, "{v}");
+    // Looking changes nothing: the ledger stays as the stop left it.
+    assert_eq!(events(), before);
+    assert_eq!(v["products"][0]["states"]["SENT"].as_u64(), Some(1));
+
+    // The next start does what status said, code by code.
+    let (_l, _lock, report) =
+        Ledger::open_station(&data, "station-1", &Actor::system("test")).unwrap();
+    let mut to_review: Vec<i64> = report.to_review.iter().map(|(id, _)| id.0).collect();
+    to_review.sort();
+    assert_eq!(to_review, vec![printed, sent]);
+    assert_eq!((report.released, report.printed_waiting), (1, 1));
+    drop((_l, _lock));
+    let out = run(cli(&data).args(["status", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        v["interrupted"]["codes"].as_array().map(Vec::len),
+        Some(0),
+        "{v}"
+    );
+    assert_eq!(v["review_waiting"].as_u64(), Some(2), "{v}");
+}
+
 #[cfg(feature = "ui")]
 #[test]
 fn demo_codes_come_from_the_built_in_registry_which_accepts_their_reports() {

@@ -301,6 +301,27 @@ pub struct GtinBalance {
     pub states: BTreeMap<&'static str, u64>,
 }
 
+/// A code a run left in flight (RESERVED, SENT or PRINTED), and what start-up recovery does with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InFlight {
+    pub id: CodeId,
+    pub gtin: String,
+    pub state: CodeState,
+    pub next_start: NextStart,
+}
+
+/// What start-up recovery does with a code left in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NextStart {
+    /// Its sticker may exist, printed or on a shoe: it goes to NEEDS_REVIEW.
+    ToReview,
+    /// Never sent to a printer, so no sticker of it exists: it goes back to AVAILABLE.
+    ToPool,
+    /// A batch or no-verify sticker on its roll: it stays PRINTED, waiting for its scan.
+    WaitsForScan,
+}
+
 /// What start-up recovery did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecoveryReport {
@@ -769,58 +790,37 @@ impl Ledger {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         let mut report = RecoveryReport::default();
-        let found: Vec<(i64, String, String)> = tx
-            .prepare(
-                "SELECT c.id, c.state, j.mode FROM codes c JOIN jobs j ON j.id = c.job_id
-                 WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED') ORDER BY c.id",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, state, mode) in found {
-            let state: CodeState = state
-                .parse()
-                .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
-            let mode = JobMode::parse(&mode)
-                .ok_or_else(|| corrupt_row(&self.path, format!("job mode {mode}")))?;
-            if state == CodeState::Printed && mode.printed_may_wait() {
-                report.printed_waiting += 1;
-                continue;
+        for InFlight {
+            id,
+            state,
+            next_start,
+            ..
+        } in in_flight(&tx, &self.path)?
+        {
+            match next_start {
+                NextStart::WaitsForScan => report.printed_waiting += 1,
+                NextStart::ToPool => {
+                    apply(
+                        &tx,
+                        id,
+                        Move::Release,
+                        actor,
+                        None,
+                        Some("the station stopped before this code was sent to a printer"),
+                        at,
+                    )?;
+                    report.released += 1;
+                }
+                NextStart::ToReview => {
+                    let reason = format!(
+                        "the station stopped while this code was {state}: check whether its sticker was printed or applied"
+                    );
+                    apply(&tx, id, Move::Recover, actor, None, Some(&reason), at)?;
+                    set_reason_key(&tx, id, "station-stopped", &[state.as_str().to_owned()])?;
+                    finish_attempt(&tx, id, at, "INTERRUPTED")?;
+                    report.to_review.push((id, state));
+                }
             }
-            // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer
-            // has no sticker anywhere: it goes back to the pool (the line reserves the next label ahead).
-            if state == CodeState::Reserved && !ever_sent(&tx, CodeId(id))? {
-                apply(
-                    &tx,
-                    CodeId(id),
-                    Move::Release,
-                    actor,
-                    None,
-                    Some("the station stopped before this code was sent to a printer"),
-                    at,
-                )?;
-                report.released += 1;
-                continue;
-            }
-            let reason = format!(
-                "the station stopped while this code was {state}: check whether its sticker was printed or applied"
-            );
-            apply(
-                &tx,
-                CodeId(id),
-                Move::Recover,
-                actor,
-                None,
-                Some(&reason),
-                at,
-            )?;
-            set_reason_key(
-                &tx,
-                CodeId(id),
-                "station-stopped",
-                &[state.as_str().to_owned()],
-            )?;
-            finish_attempt(&tx, CodeId(id), at, "INTERRUPTED")?;
-            report.to_review.push((CodeId(id), state));
         }
         report.jobs_closed = tx.execute(
             "UPDATE jobs SET closed_at = ?2 WHERE closed_at IS NULL AND station = ?1 AND mode IN ('INLINE', 'REPRINT')",
@@ -844,6 +844,13 @@ impl Ledger {
         }
         tx.commit()?;
         Ok(report)
+    }
+
+    /// The codes in flight and what the next start-up recovery will do with each, changing nothing. While
+    /// no station holds the [`StationLock`] these are what an interrupted run (a kill, a power cut) left;
+    /// while one runs they are its live work.
+    pub fn pending_recovery(&self) -> Result<Vec<InFlight>, StoreError> {
+        in_flight(&self.conn, &self.path)
     }
 
     // ---- supervisor actions ---------------------------------------------------------------------
@@ -1167,6 +1174,43 @@ fn code_row(conn: &Connection, id: CodeId) -> Result<CodeRecord, StoreError> {
 }
 
 /// Whether a code was ever handed to a printer.
+/// Every code in flight and what start-up recovery does with it: one rule for [`Ledger::recover`] and
+/// for [`Ledger::pending_recovery`], so what `status` foretells is what the next start does.
+fn in_flight(conn: &Connection, path: &Path) -> Result<Vec<InFlight>, StoreError> {
+    let found: Vec<(i64, String, String, String)> = conn
+        .prepare(
+            "SELECT c.id, c.gtin, c.state, j.mode FROM codes c JOIN jobs j ON j.id = c.job_id
+             WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED') ORDER BY c.id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(found.len());
+    for (id, gtin, state, mode) in found {
+        let id = CodeId(id);
+        let state: CodeState = state
+            .parse()
+            .map_err(|e: state::UnknownState| corrupt_row(path, e))?;
+        let mode =
+            JobMode::parse(&mode).ok_or_else(|| corrupt_row(path, format!("job mode {mode}")))?;
+        let next_start = if state == CodeState::Printed && mode.printed_may_wait() {
+            NextStart::WaitsForScan
+        } else if state == CodeState::Reserved && !ever_sent(conn, id)? {
+            // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer
+            // has no sticker anywhere (the line reserves the next label ahead).
+            NextStart::ToPool
+        } else {
+            NextStart::ToReview
+        };
+        out.push(InFlight {
+            id,
+            gtin,
+            state,
+            next_start,
+        });
+    }
+    Ok(out)
+}
+
 fn ever_sent(conn: &Connection, id: CodeId) -> Result<bool, StoreError> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM print_attempts WHERE code_id = ?1)",
