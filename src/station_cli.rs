@@ -845,6 +845,9 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
     if !a.headless {
         #[cfg(feature = "ui")]
         {
+            if let Some(e) = crate::ui::kms_missing() {
+                return Err(e.into());
+            }
             if !crate::ui::display_available() {
                 bail!(
                     "no display (neither WAYLAND_DISPLAY nor DISPLAY is set, nor SLINT_BACKEND=linuxkms): start the station in its kiosk session (deploy/kiosk), or run `labelstation run --headless` (the scanner drives the line)"
@@ -1009,15 +1012,21 @@ pub fn link_view(s: &crate::registry::sync::SyncState) -> crate::engine::LinkVie
 
 // ---- demo -------------------------------------------------------------------------------------------
 
-/// Whether the touchscreen can open here.
-fn ui_available() -> bool {
+/// Why the touchscreen cannot open here, if it cannot.
+fn no_ui_here() -> Option<String> {
     #[cfg(feature = "ui")]
     {
-        crate::ui::display_available()
+        if let Some(e) = crate::ui::kms_missing() {
+            return Some(e.to_string());
+        }
+        match crate::ui::display_available() {
+            true => None,
+            false => Some("no display (WAYLAND_DISPLAY and DISPLAY are unset)".into()),
+        }
     }
     #[cfg(not(feature = "ui"))]
     {
-        false
+        Some("this build has no touchscreen (it was built without the cargo feature `ui`)".into())
     }
 }
 
@@ -1046,11 +1055,13 @@ pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
     if a.labels == 0 {
         bail!("--labels 0: nothing to do");
     }
-    let with_ui = !a.headless && ui_available();
-    if !a.headless && !with_ui {
-        eprintln!(
-            "No display (WAYLAND_DISPLAY / DISPLAY unset) or no touchscreen in this build: running the demo headless (--headless)."
-        );
+    let no_ui = match a.headless {
+        true => None,
+        false => no_ui_here(),
+    };
+    let with_ui = !a.headless && no_ui.is_none();
+    if let Some(why) = &no_ui {
+        eprintln!("{why}: running the demo headless (as with --headless).");
     }
     let dir = match &a.keep {
         Some(p) => DemoDir::Kept(p.clone()),

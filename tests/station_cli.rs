@@ -458,7 +458,7 @@ fn refused_write_off_is_settled_by_a_supervisor() {
     );
 }
 
-#[cfg(feature = "ui")]
+#[cfg(feature = "kms")]
 #[test]
 fn kiosk_without_a_compositor_uses_linuxkms_and_says_what_to_check() {
     // The build carries Slint's linuxkms backend: asked for with SLINT_BACKEND, it is the one that tries
@@ -483,6 +483,50 @@ fn kiosk_without_a_compositor_uses_linuxkms_and_says_what_to_check() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[cfg(all(feature = "ui", not(feature = "kms")))]
+#[test]
+fn kiosk_without_a_compositor_in_a_build_without_kms_says_which_build_it_needs() {
+    // The default build lacks Slint's linuxkms backend (it links libudev, libinput and xkbcommon). Asked
+    // for it, the station says so and what to do, before it touches a device or the ledger.
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _gtin) = setup(dir.path(), 2, 42);
+    let out = run(with_cfg(&data)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("SLINT_BACKEND", "linuxkms-software")
+        .args(["run"]));
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("SLINT_BACKEND=linuxkms-software")
+            && err.contains("built without the cargo feature `kms`")
+            && err.contains("--features kms")
+            && err.contains("Debian package"),
+        "{err}"
+    );
+    assert!(!err.contains("video, render and input"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // A display does not hide it: the kiosk asked for linuxkms, and this build cannot give it.
+    let out = run(with_cfg(&data)
+        .env("DISPLAY", ":99")
+        .env("SLINT_BACKEND", "linuxkms")
+        .args(["run"]));
+    assert!(stderr(&out).contains("--features kms"), "{}", stderr(&out));
+    // The demo says why it runs headless instead.
+    let out = run(cli(&data)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("SLINT_BACKEND", "linuxkms-software")
+        .args(["demo", "--labels", "1", "--fault-rate", "0"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--features kms")
+            && stderr(&out).contains("running the demo headless"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
