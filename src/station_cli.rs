@@ -19,7 +19,7 @@ use crate::engine::{
     Command, Engine, EngineError, Event, LabelPhase, LineState, Mode, PinStore, Severity,
     Supervisor,
 };
-use crate::store::{Actor, CodeId, Ledger, StationLock, StoreError};
+use crate::store::{Actor, CodeId, Ledger, NextStart, StationLock, StoreError};
 
 /// Environment variable a script may use to pass the supervisor PIN (else it is asked on the terminal).
 pub const PIN_ENV: &str = "LABELSTATION_SUPERVISOR_PIN";
@@ -49,11 +49,27 @@ impl Devices {
             bail!("--fault-rate {f}: give a share between 0 and 1");
         }
         Ok(Overrides {
-            printer: self.printer.clone(),
+            printer: self.printer.as_deref().map(printer_from_flag).transpose()?,
             scanner: self.scanner.clone(),
             fault_rate: self.fault_rate,
             ..Overrides::default()
         })
+    }
+}
+
+/// A printer address typed on the command line. `file://out.zpl` there means `out.zpl` in the current
+/// directory, as any path on a command line does; the config file keeps absolute paths only (a service
+/// runs elsewhere).
+fn printer_from_flag(text: &str) -> Result<String> {
+    let t = text.trim();
+    match t.strip_prefix("file://") {
+        Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains('?') => {
+            let cwd = std::env::current_dir().context(
+                "cannot read the current directory to place the file of --printer file://",
+            )?;
+            Ok(format!("file://{}", cwd.join(rest).display()))
+        }
+        _ => Ok(t.to_owned()),
     }
 }
 
@@ -244,10 +260,15 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
         bail!("--count 0: nothing to print");
     }
     let json = a.json;
+    let overrides = Overrides {
+        // A print that verifies nothing opens no scanner (`sim:` would want the virtual printer).
+        no_scanner: mode == Mode::NoVerify,
+        ..a.devices.overrides()?
+    };
     let mut opened = setup::open(
         paths,
         config,
-        &a.devices.overrides()?,
+        &overrides,
         operator(),
         Some(Arc::new(move |e| report_event(&e, json))),
     )?;
@@ -800,9 +821,35 @@ struct Status {
     review_waiting: usize,
     /// Printed stickers of finished batch/no-verify runs that no scan has confirmed yet.
     roll_waiting: u64,
+    /// Codes a run left in flight when it was interrupted (killed, power cut), and what the next start
+    /// does with each; `null` while a station runs (then codes in flight are its live work).
+    interrupted: Option<Interrupted>,
     backlog: crate::store::reports::Backlog,
     sync: crate::store::reports::SyncStatus,
     alarms: Vec<String>,
+}
+
+/// What a stopped station's last run left in flight. `status` only reports it: recovery is the next
+/// start's job, so a look at a stopped station leaves the ledger as the stop left it.
+#[derive(Debug, Default, Serialize)]
+struct Interrupted {
+    /// Codes that go to review at the next start (their stickers may exist).
+    to_review: u64,
+    /// Codes never sent to a printer, back to the pool at the next start.
+    to_pool: u64,
+    codes: Vec<crate::store::InFlight>,
+}
+
+impl Interrupted {
+    fn of(&self, gtin: &str) -> (u64, u64) {
+        let count = |n: NextStart| {
+            self.codes
+                .iter()
+                .filter(|c| c.gtin == gtin && c.next_start == n)
+                .count() as u64
+        };
+        (count(NextStart::ToReview), count(NextStart::ToPool))
+    }
 }
 
 #[derive(Debug, Serialize)]
@@ -823,6 +870,24 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         Err(e) => return Err(e.into()),
     };
     let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+    // With no station running, codes in flight are what an interrupted run left: say what the next start
+    // does with them (batch and no-verify stickers waiting on their roll are not interrupted work).
+    let interrupted = match running {
+        true => None,
+        false => {
+            let codes: Vec<_> = ledger
+                .pending_recovery()?
+                .into_iter()
+                .filter(|c| c.next_start != NextStart::WaitsForScan)
+                .collect();
+            let count = |n| codes.iter().filter(|c| c.next_start == n).count() as u64;
+            Some(Interrupted {
+                to_review: count(NextStart::ToReview),
+                to_pool: count(NextStart::ToPool),
+                codes,
+            })
+        }
+    };
     let horizon = crate::store::now_ms()
         + i64::try_from(config.line.expiry_warning_days)
             .unwrap_or(0)
@@ -892,12 +957,19 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
             "{roll_waiting} printed sticker(s) of finished batch/no-verify runs still wait for their scan: scan them when applied; `labelstation review list` shows them, `labelstation review sticker-missing CODE` sends one that cannot be found to review"
         ));
     }
+    if let Some(i) = interrupted.as_ref().filter(|i| !i.codes.is_empty()) {
+        alarms.push(format!(
+            "the last run was interrupted (the station stopped mid-label): at the next start {} code(s) go to review and {} never-sent code(s) back to the pool; start the station, then `labelstation review list`",
+            i.to_review, i.to_pool
+        ));
+    }
     let s = Status {
         station: config.station.id.clone(),
         running,
         products,
         review_waiting,
         roll_waiting,
+        interrupted,
         backlog: ledger.backlog()?,
         sync: ledger.sync_status()?,
         alarms,
@@ -912,7 +984,16 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         );
         for p in &s.products {
             let st = |k: &str| p.states.get(k).copied().unwrap_or(0);
-            println!(
+            // A stopped station's codes in flight are not "printed (waiting for scan)": they are the
+            // interrupted run's, said apart. A running station's are its live work.
+            let (to_review, to_pool) = s.interrupted.as_ref().map_or((0, 0), |i| i.of(&p.gtin));
+            let in_flight = st("RESERVED") + st("SENT") + st("PRINTED");
+            let being_printed = match s.running {
+                true => st("RESERVED") + st("SENT"),
+                false => 0,
+            };
+            let printed_waiting = in_flight.saturating_sub(to_review + to_pool + being_printed);
+            let mut line = format!(
                 "  {} {}: {} available{}, {} printed (waiting for scan), {} verified, {} reported, {} to review, {} written off",
                 p.gtin,
                 p.name.as_deref().unwrap_or(""),
@@ -922,12 +1003,20 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
                 } else {
                     String::new()
                 },
-                st("PRINTED"),
+                printed_waiting,
                 st("VERIFIED"),
                 st("REPORTED"),
                 st("REJECTED") + st("NEEDS_REVIEW"),
                 st("WRITTEN_OFF")
             );
+            if to_review + to_pool > 0 {
+                line.push_str(&format!(
+                    "; interrupted run: {to_review} go to review and {to_pool} back to the pool at the next start"
+                ));
+            } else if being_printed > 0 {
+                line.push_str(&format!("; {being_printed} being printed"));
+            }
+            println!("{line}");
         }
         println!(
             "  registry backlog: {} application(s), {} write-off(s) queued, {} report(s) awaiting an answer",
@@ -961,6 +1050,9 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
     if !a.headless {
         #[cfg(feature = "ui")]
         {
+            if let Some(e) = crate::ui::kms_missing() {
+                return Err(e.into());
+            }
             if !crate::ui::display_available() {
                 bail!(
                     "no display (neither WAYLAND_DISPLAY nor DISPLAY is set, nor SLINT_BACKEND=linuxkms): start the station in its kiosk session (deploy/kiosk), or run `labelstation run --headless` (the scanner drives the line)"
@@ -1125,15 +1217,21 @@ pub fn link_view(s: &crate::registry::sync::SyncState) -> crate::engine::LinkVie
 
 // ---- demo -------------------------------------------------------------------------------------------
 
-/// Whether the touchscreen can open here.
-fn ui_available() -> bool {
+/// Why the touchscreen cannot open here, if it cannot.
+fn no_ui_here() -> Option<String> {
     #[cfg(feature = "ui")]
     {
-        crate::ui::display_available()
+        if let Some(e) = crate::ui::kms_missing() {
+            return Some(e.to_string());
+        }
+        match crate::ui::display_available() {
+            true => None,
+            false => Some("no display (WAYLAND_DISPLAY and DISPLAY are unset)".into()),
+        }
     }
     #[cfg(not(feature = "ui"))]
     {
-        false
+        Some("this build has no touchscreen (it was built without the cargo feature `ui`)".into())
     }
 }
 
@@ -1162,11 +1260,13 @@ pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
     if a.labels == 0 {
         bail!("--labels 0: nothing to do");
     }
-    let with_ui = !a.headless && ui_available();
-    if !a.headless && !with_ui {
-        eprintln!(
-            "No display (WAYLAND_DISPLAY / DISPLAY unset) or no touchscreen in this build: running the demo headless (--headless)."
-        );
+    let no_ui = match a.headless {
+        true => None,
+        false => no_ui_here(),
+    };
+    let with_ui = !a.headless && no_ui.is_none();
+    if let Some(why) = &no_ui {
+        eprintln!("{why}: running the demo headless (as with --headless).");
     }
     let dir = match &a.keep {
         Some(p) => DemoDir::Kept(p.clone()),

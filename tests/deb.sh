@@ -4,10 +4,12 @@
 # file, its mode and the package metadata; verify the packaged systemd units with systemd-analyze.
 #
 # Usage: tests/deb.sh [--release]
-#   default:   package the debug binary the test build already made (cargo deb --no-build --profile dev),
-#              which checks the packaging without a slow release build;
+#   default:   a debug build with the package's features (`kms`), packaged with cargo deb --no-build
+#              --profile dev, which checks the packaging without a slow release build;
 #   --release: cargo deb (an optimised build, as shipped).
-# Needs cargo-deb (installed with `cargo install cargo-deb --locked` when missing) and dpkg-deb.
+# The package is built with the cargo feature `kms` ([package.metadata.deb] features), so the build needs
+# libudev-dev, libinput-dev and libxkbcommon-dev besides the default build's libfontconfig1-dev.
+# Needs cargo-deb (installed with `cargo install cargo-deb --locked` when missing), dpkg-deb and readelf.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 target=${CARGO_TARGET_DIR:-target}
@@ -23,7 +25,8 @@ deb="$scratch/labelstation.deb"
 if [ "${1:-}" = --release ]; then
     cargo deb --locked -o "$deb"
 else
-    cargo build --locked --quiet --bin labelstation
+    # The features cargo deb would build with: keep in step with [package.metadata.deb] features.
+    cargo build --locked --quiet --bin labelstation --features kms
     # cargo-deb maps the asset path target/release/ to the chosen profile's directory.
     cargo deb --no-build --profile dev --fast -o "$deb" 2> "$scratch/deb.log" || {
         cat "$scratch/deb.log" >&2
@@ -82,6 +85,12 @@ cmp -s "$root/etc/labelstation/config.toml" deploy/labelstation.example.toml || 
 LABELSTATION_DATA_DIR="$scratch/data" "$root/usr/bin/labelstation" --config "$root/etc/labelstation/config.toml" config show >/dev/null \
     || fail "the packaged binary refuses the packaged config"
 "$root/usr/bin/labelstation" --version >/dev/null || fail "the packaged binary does not run"
+# The kiosk without a compositor (labelstation-kms.service) works only with Slint's linuxkms backend
+# (feature `kms`), which links libinput, libudev and libxkbcommon; the package depends on them.
+needed=$(readelf -d "$root/usr/bin/labelstation") || fail "readelf cannot read the packaged binary"
+for lib in libinput.so libudev.so libxkbcommon.so; do
+    grep -q "NEEDED.*\[$lib" <<<"$needed" || fail "the packaged binary does not link $lib: built without the feature kms?"
+done
 
 # The units as packaged pass systemd-analyze verify (the host's units supply the targets they refer to).
 if command -v systemd-analyze >/dev/null 2>&1 && [ -d /lib/systemd/system ]; then

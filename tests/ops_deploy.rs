@@ -133,9 +133,14 @@ fn units_keep_their_promises() {
             "labelstation.service lacks {line}"
         );
     }
-    // The kiosk without a compositor asks for linuxkms, which `run` takes as a display.
+    // The kiosk without a compositor asks for linuxkms, which `run` takes as a display in a build with
+    // the cargo feature `kms`; the unit says which build it needs.
     let kms =
         std::fs::read_to_string(repo().join("deploy/kiosk/labelstation-kms.service")).unwrap();
+    assert!(
+        kms.contains("cargo feature `kms`") && kms.contains("--features kms"),
+        "labelstation-kms.service does not say which build it needs"
+    );
     for line in [
         "Environment=SLINT_BACKEND=linuxkms-software",
         "ExecStart=/usr/bin/labelstation run",

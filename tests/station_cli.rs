@@ -458,7 +458,7 @@ fn refused_write_off_is_settled_by_a_supervisor() {
     );
 }
 
-#[cfg(feature = "ui")]
+#[cfg(feature = "kms")]
 #[test]
 fn kiosk_without_a_compositor_uses_linuxkms_and_says_what_to_check() {
     // The build carries Slint's linuxkms backend: asked for with SLINT_BACKEND, it is the one that tries
@@ -483,6 +483,246 @@ fn kiosk_without_a_compositor_uses_linuxkms_and_says_what_to_check() {
         "{err}"
     );
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[cfg(all(feature = "ui", not(feature = "kms")))]
+#[test]
+fn kiosk_without_a_compositor_in_a_build_without_kms_says_which_build_it_needs() {
+    // The default build lacks Slint's linuxkms backend (it links libudev, libinput and xkbcommon). Asked
+    // for it, the station says so and what to do, before it touches a device or the ledger.
+    let dir = tempfile::tempdir().unwrap();
+    let (data, _gtin) = setup(dir.path(), 2, 42);
+    let out = run(with_cfg(&data)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("SLINT_BACKEND", "linuxkms-software")
+        .args(["run"]));
+    let err = stderr(&out);
+    assert!(!out.status.success(), "{err}");
+    assert!(
+        err.contains("SLINT_BACKEND=linuxkms-software")
+            && err.contains("built without the cargo feature `kms`")
+            && err.contains("--features kms")
+            && err.contains("Debian package"),
+        "{err}"
+    );
+    assert!(!err.contains("video, render and input"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    // A display does not hide it: the kiosk asked for linuxkms, and this build cannot give it.
+    let out = run(with_cfg(&data)
+        .env("DISPLAY", ":99")
+        .env("SLINT_BACKEND", "linuxkms")
+        .args(["run"]));
+    assert!(stderr(&out).contains("--features kms"), "{}", stderr(&out));
+    // The demo says why it runs headless instead.
+    let out = run(cli(&data)
+        .env_remove("DISPLAY")
+        .env_remove("WAYLAND_DISPLAY")
+        .env("SLINT_BACKEND", "linuxkms-software")
+        .args(["demo", "--labels", "1", "--fault-rate", "0"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("--features kms")
+            && stderr(&out).contains("running the demo headless"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
+fn print_without_verifying_to_a_new_file_with_the_default_config() {
+    // The default config names the virtual scanner (`sim:`), which goes only with the virtual printer. A
+    // print that verifies nothing opens no scanner, so it prints to a file; the file is created, and a
+    // relative `file://` path on the command line is taken from the current directory.
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let gtin = gtin_from_number(460_700_000_000 + 43);
+    cli_product_with_codes(&data, &gtin, "Сапоги", 6, 43);
+    let work = dir.path().join("work");
+    std::fs::create_dir(&work).unwrap();
+    let out = run(cli(&data).current_dir(&work).args([
+        "print",
+        "--gtin",
+        gtin.as_str(),
+        "--count",
+        "3",
+        "--no-verify",
+        "--printer",
+        "file://out.zpl",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("3 printed, 0 verified, 0 rejected, 3 waiting"),
+        "{}",
+        stdout(&out)
+    );
+    let file = work.join("out.zpl");
+    // Print jobs hold complete codes, crypto tails included: readable by the station's user only.
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    // The codes in the file, read back as a Zebra would (the ZPL reader), are exactly the ledger's
+    // PRINTED codes.
+    let printed_in_file = |file: &Path| -> Vec<Vec<u8>> {
+        let job = labelstation_zpl::read::Printer::new()
+            .read(&std::fs::read(file).unwrap())
+            .unwrap();
+        let mut codes: Vec<Vec<u8>> = job
+            .labels()
+            .flat_map(|l| l.datamatrices())
+            .map(|d| d.gs1_element_string().unwrap())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let printed_in_ledger = || -> Vec<Vec<u8>> {
+        let ledger = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+        let mut stmt = ledger
+            .connection()
+            .prepare("SELECT code FROM codes WHERE state = 'PRINTED'")
+            .unwrap();
+        let mut codes: Vec<Vec<u8>> = stmt
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .map(|c| c.unwrap().into_bytes())
+            .collect();
+        codes.sort();
+        codes
+    };
+    let first = printed_in_file(&file);
+    assert_eq!(first.len(), 3);
+    assert_eq!(first, printed_in_ledger());
+    // A second run appends after the first; the file keeps its mode.
+    let out = run(cli(&data)
+        .args([
+            "print",
+            "--gtin",
+            gtin.as_str(),
+            "--count",
+            "2",
+            "--no-verify",
+            "--printer",
+        ])
+        .arg(format!("file://{}", file.display())));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let both = printed_in_file(&file);
+    assert_eq!(both.len(), 5);
+    assert_eq!(both, printed_in_ledger());
+    assert!(first.iter().all(|c| both.contains(c)));
+    // A device node that is not there is never created: the printer is unplugged.
+    let absent = format!("/dev/labelstation-test-absent-{}", std::process::id());
+    let out = run(cli(&data)
+        .args(["print", "--gtin", gtin.as_str(), "--no-verify", "--printer"])
+        .arg(format!("file://{absent}")));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("plug the printer in"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!Path::new(&absent).exists());
+    assert_eq!(states(&data)["AVAILABLE"].as_u64(), Some(1));
+}
+
+#[test]
+fn status_of_a_stopped_station_says_what_its_interrupted_run_left() {
+    use labelstation::store::{Actor, JobMode};
+    let dir = tempfile::tempdir().unwrap();
+    let (data, gtin) = setup(dir.path(), 8, 44);
+    let gtin: labelstation::codes::Gtin = gtin.parse().unwrap();
+    // What a station killed mid-line leaves: an inline sticker printed but not scanned, one sent to the
+    // printer, the next one reserved ahead and never sent; and a no-verify sticker on its roll.
+    let op = Actor::operator("op");
+    let (printed, sent, reserved, roll) = {
+        let mut l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
+        let job = l.open_job(&gtin, JobMode::Inline, &op).unwrap();
+        let a = l.reserve(job, &op).unwrap().id;
+        l.mark_sent(a, job, "sim:", b"", false, &op).unwrap();
+        l.mark_printed(a, job, &op).unwrap();
+        let b = l.reserve(job, &op).unwrap().id;
+        l.mark_sent(b, job, "sim:", b"", false, &op).unwrap();
+        let c = l.reserve(job, &op).unwrap().id;
+        let roll_job = l.open_job(&gtin, JobMode::NoVerify, &op).unwrap();
+        let d = l.reserve(roll_job, &op).unwrap().id;
+        l.mark_sent(d, roll_job, "sim:", b"", false, &op).unwrap();
+        l.mark_printed(d, roll_job, &op).unwrap();
+        l.close_job(roll_job).unwrap();
+        (a.0, b.0, c.0, d.0)
+    };
+    let events = || -> i64 {
+        Ledger::open(&ledger_path(&data), "station-1")
+            .unwrap()
+            .connection()
+            .query_row("SELECT count(*) FROM code_events", [], |r| r.get(0))
+            .unwrap()
+    };
+    let before = events();
+
+    let out = run(cli(&data).args(["status"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("not running"), "{text}");
+    // Only the roll's sticker waits for its scan; the inline ones are the interrupted run's.
+    assert!(text.contains("1 printed (waiting for scan)"), "{text}");
+    assert!(
+        text.contains("interrupted run: 2 go to review and 1 back to the pool at the next start"),
+        "{text}"
+    );
+    assert!(text.contains("the last run was interrupted"), "{text}");
+
+    let out = run(cli(&data).args(["status", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let i = &v["interrupted"];
+    assert_eq!(
+        (i["to_review"].as_u64(), i["to_pool"].as_u64()),
+        (Some(2), Some(1)),
+        "{v}"
+    );
+    let fate = |id: i64| {
+        i["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["id"].as_i64() == Some(id))
+            .map(|c| {
+                (
+                    c["state"].as_str().unwrap().to_owned(),
+                    c["next_start"].as_str().unwrap().to_owned(),
+                )
+            })
+    };
+    assert_eq!(
+        fate(printed),
+        Some(("PRINTED".into(), "to_review".into())),
+        "{v}"
+    );
+    assert_eq!(fate(sent), Some(("SENT".into(), "to_review".into())), "{v}");
+    assert_eq!(
+        fate(reserved),
+        Some(("RESERVED".into(), "to_pool".into())),
+        "{v}"
+    );
+    assert_eq!(fate(roll), None, "{v}");
+    // Looking changes nothing: the ledger stays as the stop left it.
+    assert_eq!(events(), before);
+    assert_eq!(v["products"][0]["states"]["SENT"].as_u64(), Some(1));
+
+    // The next start does what status said, code by code.
+    let (_l, _lock, report) =
+        Ledger::open_station(&data, "station-1", &Actor::system("test")).unwrap();
+    let mut to_review: Vec<i64> = report.to_review.iter().map(|(id, _)| id.0).collect();
+    to_review.sort();
+    assert_eq!(to_review, vec![printed, sent]);
+    assert_eq!((report.released, report.printed_waiting), (1, 1));
+    drop((_l, _lock));
+    let out = run(cli(&data).args(["status", "--json"]));
+    let v: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(
+        v["interrupted"]["codes"].as_array().map(Vec::len),
+        Some(0),
+        "{v}"
+    );
+    assert_eq!(v["review_waiting"].as_u64(), Some(2), "{v}");
 }
 
 #[cfg(feature = "ui")]

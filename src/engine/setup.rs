@@ -5,11 +5,12 @@
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use labelstation_scanner::{Scanner, ScannerError, ScannerEvent, ScannerState};
 
 use super::events::Event;
 use super::pin::PinStore;
 use super::station::{Sink, Station};
-use super::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices};
+use super::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices, open_printer_alone};
 use crate::config::{Config, Paths};
 use crate::store::{Actor, Ledger, RecoveryReport, StationLock};
 use crate::virtual_printer::PrinterSimConfig;
@@ -28,6 +29,9 @@ pub struct Overrides {
     /// Serial speed the virtual printer paces reception at.
     pub sim_baud: Option<u32>,
     pub seed: Option<u64>,
+    /// The run verifies nothing (`print --no-verify`): no scanner is opened at all, so a print to a file
+    /// or a printer alone works whatever scanner the config names.
+    pub no_scanner: bool,
 }
 
 /// An open station and what must live as long as it.
@@ -71,8 +75,19 @@ pub fn open(
         printer,
         scanner,
         virtual_line,
-    } = open_devices(printer_uri, scanner_uri, sim.clone(), worker.clone())
-        .with_context(|| format!("opening printer {printer_uri} and scanner {scanner_uri}"))?;
+    } = match overrides.no_scanner {
+        true => {
+            let (printer, virtual_line) = open_printer_alone(printer_uri, sim.clone())
+                .with_context(|| format!("opening printer {printer_uri}"))?;
+            Devices {
+                printer,
+                scanner: Box::new(NoScanner::default()),
+                virtual_line,
+            }
+        }
+        false => open_devices(printer_uri, scanner_uri, sim.clone(), worker.clone())
+            .with_context(|| format!("opening printer {printer_uri} and scanner {scanner_uri}"))?,
+    };
     let sink = sink.unwrap_or_else(|| Arc::new(|_: Event| {}));
     let station = Station::new(
         ledger,
@@ -103,4 +118,33 @@ pub fn open(
         recovery,
         virtual_line,
     })
+}
+
+/// The scanner of a run that verifies nothing: none is opened, and none ever scans.
+struct NoScanner(ScannerState);
+
+impl Default for NoScanner {
+    fn default() -> Self {
+        NoScanner(ScannerState::Stopped {
+            reason: "no scanner opened: this run verifies nothing".into(),
+        })
+    }
+}
+
+impl Scanner for NoScanner {
+    fn source(&self) -> &str {
+        "none"
+    }
+
+    fn state(&self) -> &ScannerState {
+        &self.0
+    }
+
+    fn next_event(
+        &mut self,
+        timeout: std::time::Duration,
+    ) -> Result<Option<ScannerEvent>, ScannerError> {
+        std::thread::sleep(timeout);
+        Ok(None)
+    }
 }

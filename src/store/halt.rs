@@ -3,8 +3,8 @@
 //! so the review queue shows them without a restart.
 
 use super::{
-    CodeId, CodeState, Ended, JobId, Ledger, RecoveryReport, Settled, StoreError, begin,
-    corrupt_row, job_row, now_ms, settle_in_flight, state,
+    CodeId, CodeState, Ended, JobId, Ledger, NextStart, RecoveryReport, StoreError, begin,
+    corrupt_row, job_row, next_start, now_ms, settle_in_flight, state,
 };
 use crate::store::{Actor, JobMode};
 
@@ -37,10 +37,12 @@ impl Ledger {
             let found_in: CodeState = found_in
                 .parse()
                 .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
-            match settle_in_flight(&tx, id, found_in, mode, Ended::Error(error), actor, at)? {
-                Settled::Waiting => report.printed_waiting += 1,
-                Settled::Released => report.released += 1,
-                Settled::Review => report.to_review.push((id, found_in)),
+            let next = next_start(&tx, id, found_in, mode)?;
+            settle_in_flight(&tx, id, found_in, next, Ended::Error(error), actor, at)?;
+            match next {
+                NextStart::WaitsForScan => report.printed_waiting += 1,
+                NextStart::ToPool => report.released += 1,
+                NextStart::ToReview => report.to_review.push((id, found_in)),
             }
         }
         tx.commit()?;

@@ -322,6 +322,27 @@ pub struct GtinBalance {
     pub states: BTreeMap<&'static str, u64>,
 }
 
+/// A code a run left in flight (RESERVED, SENT or PRINTED), and what start-up recovery does with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct InFlight {
+    pub id: CodeId,
+    pub gtin: String,
+    pub state: CodeState,
+    pub next_start: NextStart,
+}
+
+/// What start-up recovery does with a code left in flight.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NextStart {
+    /// Its sticker may exist, printed or on a shoe: it goes to NEEDS_REVIEW.
+    ToReview,
+    /// Never sent to a printer, so no sticker of it exists: it goes back to AVAILABLE.
+    ToPool,
+    /// A batch or no-verify sticker on its roll: it stays PRINTED, waiting for its scan.
+    WaitsForScan,
+}
+
 /// What start-up recovery did.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct RecoveryReport {
@@ -611,17 +632,23 @@ impl Ledger {
         let mode = JobMode::parse(&mode)
             .ok_or_else(|| corrupt_row(&self.path, format!("job mode {mode}")))?;
         let held: Vec<(i64, String)> = tx
-            .prepare("SELECT id, state FROM codes WHERE job_id = ?1 ORDER BY id")?
+            .prepare(
+                "SELECT id, state FROM codes
+                 WHERE job_id = ?1 AND state IN ('RESERVED', 'SENT', 'PRINTED') ORDER BY id",
+            )?
             .query_map([job.0], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
         let mut to_review = 0;
         for (id, state) in held {
-            let state: CodeState = state
-                .parse()
-                .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
-            if settle_in_flight(&tx, CodeId(id), state, mode, Ended::RunEnded, &actor, at)?
-                == Settled::Review
-            {
+            let (id, state): (CodeId, CodeState) = (
+                CodeId(id),
+                state
+                    .parse()
+                    .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?,
+            );
+            let next = next_start(&tx, id, state, mode)?;
+            settle_in_flight(&tx, id, state, next, Ended::RunEnded, &actor, at)?;
+            if next == NextStart::ToReview {
                 to_review += 1;
             }
         }
@@ -822,31 +849,18 @@ impl Ledger {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         let mut report = RecoveryReport::default();
-        let found: Vec<(i64, String, String)> = tx
-            .prepare(
-                "SELECT c.id, c.state, j.mode FROM codes c JOIN jobs j ON j.id = c.job_id
-                 WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED') ORDER BY c.id",
-            )?
-            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        for (id, state, mode) in found {
-            let state: CodeState = state
-                .parse()
-                .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?;
-            let mode = JobMode::parse(&mode)
-                .ok_or_else(|| corrupt_row(&self.path, format!("job mode {mode}")))?;
-            match settle_in_flight(
-                &tx,
-                CodeId(id),
-                state,
-                mode,
-                Ended::StationStopped,
-                actor,
-                at,
-            )? {
-                Settled::Waiting => report.printed_waiting += 1,
-                Settled::Released => report.released += 1,
-                Settled::Review => report.to_review.push((CodeId(id), state)),
+        for InFlight {
+            id,
+            state,
+            next_start,
+            ..
+        } in in_flight(&tx, &self.path)?
+        {
+            settle_in_flight(&tx, id, state, next_start, Ended::StationStopped, actor, at)?;
+            match next_start {
+                NextStart::WaitsForScan => report.printed_waiting += 1,
+                NextStart::ToPool => report.released += 1,
+                NextStart::ToReview => report.to_review.push((id, state)),
             }
         }
         report.jobs_closed = tx.execute(
@@ -871,6 +885,13 @@ impl Ledger {
         }
         tx.commit()?;
         Ok(report)
+    }
+
+    /// The codes in flight and what the next start-up recovery will do with each, changing nothing. While
+    /// no station holds the [`StationLock`] these are what an interrupted run (a kill, a power cut) left;
+    /// while one runs they are its live work.
+    pub fn pending_recovery(&self) -> Result<Vec<InFlight>, StoreError> {
+        in_flight(&self.conn, &self.path)
     }
 
     // ---- supervisor actions ---------------------------------------------------------------------
@@ -1194,6 +1215,34 @@ fn code_row(conn: &Connection, id: CodeId) -> Result<CodeRecord, StoreError> {
 }
 
 /// Whether a code was ever handed to a printer.
+/// Every code in flight and what start-up recovery does with it: one rule for [`Ledger::recover`] and
+/// for [`Ledger::pending_recovery`], so what `status` foretells is what the next start does.
+fn in_flight(conn: &Connection, path: &Path) -> Result<Vec<InFlight>, StoreError> {
+    let found: Vec<(i64, String, String, String)> = conn
+        .prepare(
+            "SELECT c.id, c.gtin, c.state, j.mode FROM codes c JOIN jobs j ON j.id = c.job_id
+             WHERE c.state IN ('RESERVED', 'SENT', 'PRINTED') ORDER BY c.id",
+        )?
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut out = Vec::with_capacity(found.len());
+    for (id, gtin, state, mode) in found {
+        let id = CodeId(id);
+        let state: CodeState = state
+            .parse()
+            .map_err(|e: state::UnknownState| corrupt_row(path, e))?;
+        let mode =
+            JobMode::parse(&mode).ok_or_else(|| corrupt_row(path, format!("job mode {mode}")))?;
+        out.push(InFlight {
+            id,
+            gtin,
+            state,
+            next_start: next_start(conn, id, state, mode)?,
+        });
+    }
+    Ok(out)
+}
+
 fn ever_sent(conn: &Connection, id: CodeId) -> Result<bool, StoreError> {
     Ok(conn.query_row(
         "SELECT EXISTS (SELECT 1 FROM print_attempts WHERE code_id = ?1)",
@@ -1293,49 +1342,48 @@ impl Ended<'_> {
     }
 }
 
-/// What became of a code in flight whose job ended.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Settled {
-    /// A PRINTED code of a batch or no-verify job: its sticker waits on the roll for a scan.
-    Waiting,
-    /// A RESERVED code never sent to a printer: back in the pool.
-    Released,
-    /// Its sticker may exist or be on an item: a supervisor looks at it.
-    Review,
+/// What becomes of a code in flight whose job ended (start-up recovery, a closed or a halted job): the
+/// one rule, also shown by `Ledger::pending_recovery` before it is applied.
+fn next_start(
+    conn: &Connection,
+    id: CodeId,
+    state: CodeState,
+    mode: JobMode,
+) -> Result<NextStart, StoreError> {
+    Ok(if state == CodeState::Printed && mode.printed_may_wait() {
+        NextStart::WaitsForScan
+    } else if state == CodeState::Reserved && !ever_sent(conn, id)? {
+        // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer has
+        // no sticker anywhere (the line reserves the next label ahead).
+        NextStart::ToPool
+    } else {
+        NextStart::ToReview
+    })
 }
 
-/// Settle one code in flight whose job ended, in the caller's transaction.
+/// Settle one code in flight whose job ended as `next` says, in the caller's transaction.
 fn settle_in_flight(
     tx: &Transaction<'_>,
     id: CodeId,
     state: CodeState,
-    mode: JobMode,
+    next: NextStart,
     why: Ended<'_>,
     actor: &Actor,
     at: i64,
-) -> Result<Settled, StoreError> {
-    if !state.is_in_flight() || (state == CodeState::Printed && mode.printed_may_wait()) {
-        return Ok(Settled::Waiting);
+) -> Result<(), StoreError> {
+    match next {
+        NextStart::WaitsForScan => {}
+        NextStart::ToPool => {
+            apply(tx, id, Move::Release, actor, None, Some(why.released()), at)?;
+        }
+        NextStart::ToReview => {
+            apply(tx, id, Move::Recover, actor, None, Some(&why.reason(state)), at)?;
+            let (key, values) = why.key(state);
+            set_reason_key(tx, id, key, &values)?;
+            finish_attempt(tx, id, at, "INTERRUPTED")?;
+        }
     }
-    // `mark_sent` is recorded before the first byte, so a RESERVED code never sent to a printer has no
-    // sticker anywhere: it goes back to the pool (the line reserves the next label ahead).
-    if state == CodeState::Reserved && !ever_sent(tx, id)? {
-        apply(tx, id, Move::Release, actor, None, Some(why.released()), at)?;
-        return Ok(Settled::Released);
-    }
-    apply(
-        tx,
-        id,
-        Move::Recover,
-        actor,
-        None,
-        Some(&why.reason(state)),
-        at,
-    )?;
-    let (key, values) = why.key(state);
-    set_reason_key(tx, id, key, &values)?;
-    finish_attempt(tx, id, at, "INTERRUPTED")?;
-    Ok(Settled::Review)
+    Ok(())
 }
 
 /// Key the reason [`apply`] just wrote (it clears the key with every move).

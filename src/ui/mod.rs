@@ -283,20 +283,56 @@ pub fn run(engine: Engine, events: Receiver<Event>, ctx: UiContext) -> Result<()
     result
 }
 
+/// Whether this build carries Slint's linuxkms backend (cargo feature `kms`), which draws on the display
+/// without a compositor (deploy/kiosk/labelstation-kms.service). Off by default: it links libudev,
+/// libinput and xkbcommon, whose -dev packages a fresh machine lacks.
+pub const KMS_BUILT: bool = cfg!(feature = "kms");
+
 /// Whether a window can be shown here: a Wayland or X11 display, or the kiosk asked to draw on the screen
-/// itself (`SLINT_BACKEND=linuxkms…`: DRM/KMS and libinput, no compositor; deploy/kiosk).
+/// itself (`SLINT_BACKEND=linuxkms…`: DRM/KMS and libinput, no compositor; deploy/kiosk) in a build that
+/// can.
 ///
 /// A DRM device alone is not enough: a headless station on a PC with a graphics card must not grab its
 /// console, so drawing without a compositor is opt-in.
 pub fn display_available() -> bool {
     let set = |k: &str| std::env::var_os(k).is_some_and(|v| !v.is_empty());
-    set("WAYLAND_DISPLAY") || set("DISPLAY") || kms_requested()
+    set("WAYLAND_DISPLAY") || set("DISPLAY") || (kms_requested() && KMS_BUILT)
 }
 
 /// Whether `SLINT_BACKEND` asks for the linuxkms backend (with any renderer).
 pub fn kms_requested() -> bool {
     std::env::var("SLINT_BACKEND")
         .is_ok_and(|v| v.trim().to_ascii_lowercase().starts_with("linuxkms"))
+}
+
+/// `SLINT_BACKEND` asks for the linuxkms backend and this build lacks it (Slint alone would warn and fall
+/// back to a window that cannot open on a kiosk without a compositor).
+pub fn kms_missing() -> Option<KmsNotBuilt> {
+    match (kms_requested(), KMS_BUILT) {
+        (true, false) => Some(KmsNotBuilt {
+            backend: std::env::var("SLINT_BACKEND").unwrap_or_default(),
+        }),
+        _ => None,
+    }
+}
+
+/// The kiosk asked to draw without a compositor, and this build cannot.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "SLINT_BACKEND={backend} asks to draw on the display without a compositor, but this build has no \
+     linuxkms backend (it was built without the cargo feature `kms`): {remedy}",
+    remedy = KmsNotBuilt::REMEDY
+)]
+pub struct KmsNotBuilt {
+    /// What `SLINT_BACKEND` says.
+    pub backend: String,
+}
+
+impl KmsNotBuilt {
+    /// What to do.
+    pub const REMEDY: &str = "install the Debian package, which is built with it, or build with \
+        `cargo build --release --features kms` (needs libudev-dev, libinput-dev and libxkbcommon-dev); \
+        or use the cage kiosk (labelstation-kiosk.service), which needs no SLINT_BACKEND";
 }
 
 /// Why the window could not open, and what to do.

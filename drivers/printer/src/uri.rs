@@ -6,7 +6,7 @@
 //! |---|---|
 //! | `serial:///dev/ttyUSB0?baud=9600&flow=xonxoff&parity=none&data=8&stop=1` | RS-232; defaults are Zebra's factory 9600 8N1 with XON/XOFF |
 //! | `tcp://HOST[:PORT]` | raw ZPL socket, port 9100 by default |
-//! | `file:///dev/usb/lp0` | bytes appended to a file or device node; no status channel |
+//! | `file:///dev/usb/lp0` | bytes appended to a device node or a file (created `0600` if missing, never under `/dev`); no status channel |
 //! | `usb://0a5f:PID` or `usb://auto` | a Zebra printer on USB, driven through libusb |
 //! | `sim:` | the in-process virtual printer |
 //!
@@ -37,7 +37,8 @@ pub enum PrinterUri {
         /// TCP port.
         port: u16,
     },
-    /// A file or device node (`/dev/usb/lp0`) that takes the exact bytes.
+    /// A device node (`/dev/usb/lp0`) or a file that takes the exact bytes; see
+    /// [`crate::transport::FileTransport::open`] for which missing paths are created.
     File {
         /// Absolute path.
         path: PathBuf,

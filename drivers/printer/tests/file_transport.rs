@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! `file://`: exact bytes appended to a real file, and status reported as unknown, never ready.
+//! `file://`: exact bytes appended to a real file (created 0600 when missing, unless under /dev), and status
+//! reported as unknown, never ready.
 
 #![allow(clippy::unwrap_used)]
 
@@ -74,8 +75,11 @@ fn status_over_a_file_is_unknown_never_ready() {
 
 #[test]
 fn a_missing_device_node_is_not_created() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("lp0");
+    // Under /dev a missing path is an unplugged printer: creating a plain file there would swallow labels.
+    let path = std::path::PathBuf::from(format!(
+        "/dev/labelstation-test-absent-{}",
+        std::process::id()
+    ));
     let uri = file_uri(&path);
     let err = transport::open(&uri).err().unwrap();
     assert_eq!(
@@ -86,4 +90,41 @@ fn a_missing_device_node_is_not_created() {
         )
     );
     assert!(!path.exists(), "opening must not create {}", path.display());
+}
+
+#[test]
+fn a_missing_file_elsewhere_is_created_for_the_station_alone() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("jobs.zpl");
+    let mut printer = ZebraPrinter::open(&file_uri(&path)).unwrap();
+    printer.send(b"^XA^FD\x1d91EE11^FS^XZ").unwrap();
+    assert_eq!(std::fs::read(&path).unwrap(), b"^XA^FD\x1d91EE11^FS^XZ");
+    // The jobs hold complete codes: readable by the station's user only.
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "{mode:o}");
+    // Opened again, it is appended to.
+    drop(printer);
+    let mut printer = ZebraPrinter::open(&file_uri(&path)).unwrap();
+    printer.send(b"^XA^XZ").unwrap();
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"^XA^FD\x1d91EE11^FS^XZ^XA^XZ"
+    );
+}
+
+#[test]
+fn a_file_in_a_missing_directory_or_behind_a_dangling_link_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let uri = file_uri(&dir.path().join("no-such-dir/jobs.zpl"));
+    let err = transport::open(&uri).err().unwrap();
+    assert!(err.to_string().contains("create the directory"), "{err}");
+    assert!(!dir.path().join("no-such-dir").exists());
+    // A link to nothing is not followed to create its target somewhere else.
+    let target = dir.path().join("elsewhere.zpl");
+    let link = dir.path().join("link.zpl");
+    std::os::unix::fs::symlink(&target, &link).unwrap();
+    let err = transport::open(&file_uri(&link)).err().unwrap();
+    assert!(err.to_string().contains("link to nothing"), "{err}");
+    assert!(!target.exists(), "the link's target must not be created");
 }
