@@ -1160,3 +1160,25 @@ fn an_engine_error_mid_label_puts_the_code_in_review_at_once() {
     );
     accounted(&st, &vline.printer.stickers());
 }
+
+#[test]
+fn a_pool_held_after_a_restore_is_told_as_such_and_nothing_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 7);
+    let held = ledger
+        .hold_after_restore(None, "restore of a test backup", &system())
+        .unwrap();
+    assert_eq!(held.held, 4);
+    let (mut st, events, dev) = station(ledger, quick_worker(0.0), quick_line());
+    let err = st.run(&gtin, Mode::Inline, 2).unwrap_err();
+    assert!(
+        matches!(&err, EngineError::PoolHeld { held: 4, .. }),
+        "{err:?}"
+    );
+    assert_eq!(err.key(), "pool-held");
+    assert!(err.to_string().contains("held after a restore"), "{err}");
+    assert!(dev.printer.stickers().is_empty(), "nothing may print");
+    let b = &st.ledger().balance().unwrap()[0].states;
+    assert_eq!(b["AVAILABLE"], 4, "the held codes stay in the pool, held");
+    drop(events);
+}

@@ -51,6 +51,10 @@ pub enum EngineError {
         "no codes left for GTIN {0}: pull more with `labelstation codes pull --gtin {0} --quantity N` or import a file"
     )]
     PoolEmpty(Gtin),
+    #[error(
+        "the {held} code(s) left for GTIN {gtin} are held after a restore: a supervisor checks them against the registry (`labelstation codes held check`) and releases those no station printed (`labelstation codes held release`)"
+    )]
+    PoolHeld { gtin: Gtin, held: u64 },
     #[error("cannot build the label: {0}")]
     Label(String),
     #[error(
@@ -363,6 +367,11 @@ impl Station {
             self.halt(job, e);
         }
         let closed = self.ledger.close_job(job);
+        if matches!(closed, Ok(n) if n > 0) {
+            self.emit(Event::Review {
+                waiting: self.review_len(),
+            });
+        }
         self.emit_line(LineState::Idle);
         result?;
         closed?;
@@ -381,6 +390,10 @@ impl Station {
                 Ok(rec)
             }
             Err(StoreError::PoolEmpty(_)) => Err(EngineError::PoolEmpty(gtin.clone())),
+            Err(StoreError::PoolHeld { held, .. }) => Err(EngineError::PoolHeld {
+                gtin: gtin.clone(),
+                held,
+            }),
             Err(e) => Err(e.into()),
         }
     }

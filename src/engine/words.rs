@@ -59,6 +59,7 @@ pub const NOTICE_KEYS: &[&str] = &[
     "storage-error",
     "unknown-product",
     "pool-empty",
+    "pool-held",
     "label-error",
     "line-stopped",
     "printer-not-fixed",
@@ -232,6 +233,7 @@ impl EngineError {
             Self::Store(_) => "storage-error",
             Self::UnknownProduct(_) => "unknown-product",
             Self::PoolEmpty(_) => "pool-empty",
+            Self::PoolHeld { .. } => "pool-held",
             Self::Label(_) => "label-error",
             Self::LineStopped { .. } => "line-stopped",
             Self::PrinterNotFixed { .. } => "printer-not-fixed",
@@ -247,6 +249,7 @@ impl EngineError {
         match self {
             Self::Store(e) => vec![e.to_string()],
             Self::UnknownProduct(g) | Self::PoolEmpty(g) => vec![g.to_string()],
+            Self::PoolHeld { gtin, held } => vec![gtin.to_string(), held.to_string()],
             Self::Label(e) | Self::Scanner(e) => vec![e.clone()],
             Self::LineStopped { count, .. } => vec![count.to_string()],
             Self::PrinterNotFixed { reason } | Self::PrinterOffline { reason } => {
