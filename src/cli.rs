@@ -171,6 +171,33 @@ pub struct RegistrySimArgs {
     /// Delay before every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// Share of changes committed and then answered by "a proxy" with 500, 502, 503, 504, 520 or 524.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_after_commit_rate: f64,
+    /// Share of changes committed and then answered 2xx with a body the client cannot read (a numeric
+    /// id, an empty 201, an HTML page).
+    #[arg(long, default_value_t = 0.0)]
+    pub garbled_rate: f64,
+    /// Share of requests answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Seconds given in Retry-After.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Milliseconds from a report's (or document's) arrival to its processing; until then its status
+    /// says IN_PROCESS and a code lookup says RECEIVED.
+    #[arg(long, default_value_t = 0)]
+    pub processing_delay_ms: u64,
+    /// How the code lookup echoes codes: as-asked, identification (no crypto tail) or escaped (GS as the
+    /// text \u001d).
+    #[arg(long, default_value = "as-asked", value_parser = parse_echo)]
+    pub lookup_echo: crate::registry::sim::LookupEcho,
+    /// Refuse every report and document as a whole with this reason (e.g. "insufficient balance").
+    #[arg(long, value_name = "REASON")]
+    pub refuse_reports: Option<String>,
+    /// Refusals of reports name no code (and document errors give no index).
+    #[arg(long)]
+    pub unnamed_refusals: bool,
     /// Only these GTINs may be ordered (repeat the flag); default: any valid GTIN.
     #[arg(long = "known-gtin")]
     pub known_gtins: Vec<Gtin>,
@@ -778,6 +805,18 @@ fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_echo(s: &str) -> Result<crate::registry::sim::LookupEcho, String> {
+    use crate::registry::sim::LookupEcho;
+    match s {
+        "as-asked" => Ok(LookupEcho::AsAsked),
+        "identification" => Ok(LookupEcho::Identification),
+        "escaped" => Ok(LookupEcho::EscapedSeparators),
+        other => Err(format!(
+            "{other:?}: use as-asked, identification or escaped"
+        )),
+    }
+}
+
 fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
     if !a.listen.ip().is_loopback() {
         bail!(
@@ -801,7 +840,19 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
                 error_rate: a.error_rate.clamp(0.0, 1.0),
                 latency: Duration::from_millis(a.latency_ms),
                 drop_after_commit_rate: a.drop_rate.clamp(0.0, 1.0),
+                error_after_commit_rate: a.error_after_commit_rate.clamp(0.0, 1.0),
+                garbled_after_commit_rate: a.garbled_rate.clamp(0.0, 1.0),
+                throttle_rate: a.throttle_rate.clamp(0.0, 1.0),
+                retry_after: Duration::from_secs(a.retry_after_secs.max(1)),
+                ..Faults::default()
             },
+            processing_delay: Duration::from_millis(a.processing_delay_ms),
+            lookup_echo: a.lookup_echo,
+            refusal: a
+                .refuse_reports
+                .clone()
+                .map(crate::registry::sim::Refusal::when_processed),
+            refusals_name_codes: !a.unnamed_refusals,
             api: a.api,
             oms_id: a.oms_id.clone(),
             client_token: a.client_token.clone(),

@@ -27,6 +27,7 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
             error_rate: 0.0,
             latency: Duration::from_millis(10),
             drop_after_commit_rate: 0.1,
+            ..Faults::default()
         },
         report_polls: 2,
         password: "pw-Zq81-not-in-logs".into(),

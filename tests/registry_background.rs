@@ -218,3 +218,36 @@ fn a_runner_waits_while_another_process_syncs() {
     drop(held);
     wait_for(&bg, "runs once free", |st| st.link == LinkState::Up);
 }
+
+#[test]
+fn an_error_that_is_not_the_link_backs_off_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let (mut l, _, _) = ledger_with_codes(dir.path(), 30, 82);
+    verify(&mut l, 5);
+    // The product has no country and there is no default: every pass fails the same way, and the
+    // registry is not to blame.
+    l.connection()
+        .execute("UPDATE products SET country = NULL", [])
+        .unwrap();
+    drop(l);
+    let bg = Background::spawn(
+        &ledger_path(dir.path()),
+        "station-test",
+        factory(s.url()),
+        SyncOptions::default(),
+        Duration::from_millis(40),
+    )
+    .unwrap();
+    let first = wait_for(&bg, "first failure", |st| st.last_error.is_some());
+    assert!(first.last_error.unwrap().contains("country"));
+    std::thread::sleep(Duration::from_millis(2000));
+    let st = bg.state();
+    // 2 s at a 40 ms interval is 50 passes without backoff; doubling from 20 ms to 320 ms is about 12.
+    assert!(
+        st.passes < 20,
+        "{} passes in 2 s: the same error repeated at the normal interval",
+        st.passes
+    );
+    assert_ne!(st.link, LinkState::Unknown);
+}

@@ -154,6 +154,7 @@ fn pull_through_faults_loses_no_block_and_orders_nothing_twice() {
             error_rate: 0.25,
             latency: Duration::from_millis(1),
             drop_after_commit_rate: 0.3,
+            ..Faults::default()
         });
         pull_until_done(&mut l, &s, 60);
         s.set_faults(Faults::default());
@@ -199,6 +200,7 @@ fn reports_reach_the_registry_once_even_when_a_supervisor_must_settle_a_lost_ans
             error_rate: 0.2,
             latency: Duration::ZERO,
             drop_after_commit_rate: 0.3,
+            ..Faults::default()
         });
         let actor = system();
         let sup = Actor::supervisor("sup");

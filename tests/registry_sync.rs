@@ -182,6 +182,7 @@ fn lost_answers_and_outages_neither_lose_nor_repeat_a_report() {
             error_rate: 0.2,
             latency: Duration::ZERO,
             drop_after_commit_rate: 0.4,
+            ..Faults::default()
         });
         let actor = system();
         let mut passes = 0;
@@ -453,6 +454,7 @@ fn write_offs_survive_lost_answers_and_outages() {
             error_rate: 0.2,
             latency: Duration::ZERO,
             drop_after_commit_rate: 0.4,
+            ..Faults::default()
         });
         let actor = system();
         let mut passes = 0;
