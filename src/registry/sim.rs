@@ -687,7 +687,8 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
             }
             _ => false,
         };
-        let throttle = match s.throttled_until {
+        let until = s.throttled_until;
+        let throttle = match until {
             _ if nth => {
                 let wait = f.retry_after.max(Duration::from_secs(1));
                 s.throttled_until = Some(now + wait);
