@@ -514,6 +514,11 @@ pub fn sync_options(config: &Config) -> SyncOptions {
         default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
         expiry_days: r.expiry_days,
         write_off_reason: r.write_off_reason.clone(),
+        settle_window: Duration::from_secs(r.settle_window_secs),
+        lookup_chunk: r.lookup_chunk,
+        max_in_flight: r.max_in_flight,
+        report_timeout: Duration::from_secs(r.wait_secs),
+        check_max: Duration::from_secs(r.check_max_secs),
         ..SyncOptions::default()
     }
 }
@@ -686,13 +691,23 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
         }
         .once(&mut |e| match e {
             SyncEvent::Resolved { report, applied, requeued } => eprintln!(
-                "report #{report}: its answer had been lost; the registry shows {applied} code(s) applied, {requeued} queued again"
+                "report #{report}: its outcome had been unknown; the registry shows {applied} code(s) done, {requeued} queued again"
+            ),
+            SyncEvent::NoTrace { report, applied, requeued } => eprintln!(
+                "report #{report}: no trace of it in the registry after the settle window (registry.report.settle_window_secs); {applied} code(s) found done, {requeued} sent again"
             ),
             SyncEvent::Sent { report, codes } => eprintln!("report #{report}: sent, {codes} code(s)"),
+            SyncEvent::Unknown { report, reason } => eprintln!(
+                "report #{report}: outcome unknown ({reason}); it is settled from the registry's evidence, not sent again"
+            ),
+            SyncEvent::Found { report } => eprintln!("report #{report}: found in the registry after a lost answer"),
             SyncEvent::Accepted { report, codes } => eprintln!("report #{report}: accepted, {codes} code(s) reported"),
             SyncEvent::Split { report, codes, reason } => {
-                eprintln!("report #{report}: refused ({reason}); re-sending its {codes} code(s) in halves")
+                eprintln!("report #{report}: refused ({reason}) naming no code; its {codes} code(s) go again in two halves")
             }
+            SyncEvent::Held { report, codes, reason } => eprintln!(
+                "report #{report}: the registry refuses the report itself ({reason}); its {codes} code(s) are held. Fix the cause, then `labelstation review resend {report}`"
+            ),
             SyncEvent::Refused { code, reason } => {
                 eprintln!("code #{code}: refused by the registry ({reason}); it waits for a supervisor")
             }
@@ -723,6 +738,12 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
                         "reported {} code(s), {} refused; backlog: {} queued, {} report(s) awaiting an answer",
                         r.reported, r.refused, backlog.utilisation_queued, backlog.reports_open
                     );
+                    if backlog.reports_held > 0 {
+                        println!(
+                            "{} report(s) ({} code(s)) refused as a whole by the registry wait for a supervisor: `labelstation review registry`",
+                            backlog.reports_held, backlog.codes_held
+                        );
+                    }
                 }
                 if once {
                     return Ok(ExitCode::SUCCESS);
@@ -733,6 +754,9 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
                     eprintln!("registry link down: {e}");
                 }
                 link_up = Some(false);
+                if let Some(wait) = e.retry_after() {
+                    std::thread::sleep(wait);
+                }
             }
             Err(e) => return Err(e.into()),
         }

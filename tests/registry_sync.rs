@@ -147,11 +147,19 @@ fn a_refused_code_is_isolated_and_the_rest_reported() {
     .once(&mut |e| events.push(e))
     .unwrap();
     assert_eq!((r.reported, r.refused), (20, 1));
+    // The registry's reason names the code: it is isolated at once, no halving.
+    assert!(
+        !events
+            .iter()
+            .any(|e| matches!(e, SyncEvent::Split { .. })),
+        "{events:?}"
+    );
     assert!(
         events
             .iter()
-            .any(|e| matches!(e, SyncEvent::Split { codes: 21, .. }))
+            .any(|e| matches!(e, SyncEvent::Refused { .. }))
     );
+    assert_eq!(s.snapshot().reports_received, 2, "the report, then the rest");
     let refused = l.find_code(&stranger[0]).unwrap().unwrap();
     assert_eq!(refused.state, CodeState::NeedsReview);
     assert!(
@@ -537,7 +545,7 @@ fn the_simulator_counts_a_second_write_off_and_a_report_after_write_off() {
         .unwrap();
     let outcome = c.write_off_outcome(&second).unwrap();
     assert!(
-        matches!(&outcome, labelstation::registry::client::ReportOutcome::Rejected(r) if r.contains("CODE_ALREADY_WRITTEN_OFF")),
+        matches!(&outcome, labelstation::registry::client::ReportOutcome::Rejected(r) if r.reason.contains("CODE_ALREADY_WRITTEN_OFF") && r.named == vec![0]),
         "{outcome:?}"
     );
     let util = UtilisationMeta {
