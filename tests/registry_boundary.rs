@@ -310,14 +310,15 @@ fn a_report_that_cannot_be_settled_steps_aside_and_the_rest_flows() {
     let dir = tempfile::tempdir().unwrap();
     let s = sim(SimConfig::default());
     let mut l = verified(dir.path(), &s, 10);
+    // Nothing can tell what becomes of the first report: its answer is lost, and the lookup and the
+    // document storage are down.
+    s.set_unavailable(&["/public/api/cod/", "/public/api/v1/doc/storage/"]);
     s.set_faults(Faults {
         drop_after_commit_rate: 1.0,
         ..Faults::default()
     });
     let _ = pass(&mut l, &s, &opts(10));
     s.set_faults(Faults::default());
-    // Nothing can tell what became of it: the lookup and the document storage are down.
-    s.set_unavailable(&["/public/api/cod/", "/public/api/v1/doc/storage/"]);
     let gtin = l.products().unwrap()[0].gtin.clone();
     let mut c = client(&s);
     Pull {
@@ -400,7 +401,7 @@ fn retry_after_is_honoured() {
     });
     let mut l = verified(dir.path(), &s, 20);
     s.set_faults(Faults {
-        throttle_rate: 0.15,
+        throttle_rate: 0.3,
         retry_after: Duration::from_secs(1),
         ..Faults::default()
     });

@@ -65,6 +65,7 @@ fn sync_opts(batch: u32) -> SyncOptions {
         batch_size: batch,
         poll_interval: Duration::from_millis(2),
         report_timeout: Duration::from_secs(10),
+        check_max: Duration::from_millis(100),
         ..SyncOptions::default()
     }
 }

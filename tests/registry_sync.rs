@@ -40,6 +40,10 @@ fn opts(batch: u32) -> SyncOptions {
         batch_size: batch,
         poll_interval: Duration::from_millis(2),
         report_timeout: Duration::from_secs(10),
+        // The simulator processes at once: a report of unknown outcome with no trace after this long
+        // never reached it (a 503 before anything was done).
+        settle_window: Duration::from_millis(300),
+        check_max: Duration::from_millis(100),
         ..SyncOptions::default()
     }
 }

@@ -226,6 +226,8 @@ struct PassState {
     stuck: HashSet<ReportId>,
     /// Kinds that cannot be sent in this pass (no country, paused).
     blocked: HashSet<&'static str>,
+    /// The registry answered a look at a report with an error: check it answers before sending more.
+    doubtful: bool,
     deferred: Option<SyncError>,
 }
 
@@ -257,6 +259,7 @@ impl Sync<'_> {
             in_flight: 1,
             stuck: HashSet::new(),
             blocked: HashSet::new(),
+            doubtful: false,
             deferred: None,
         };
         loop {
@@ -330,6 +333,14 @@ impl Sync<'_> {
             }
             if self.cancelled() {
                 return Err(SyncError::Cancelled);
+            }
+            if !self.ledger.has_sendable(kind, api)? {
+                break;
+            }
+            if st.doubtful {
+                // A report sent to a registry that fails would only add one more of unknown outcome.
+                self.registry.ping()?;
+                st.doubtful = false;
             }
             let Some(batch) = self.ledger.start_report(kind, api, self.opts.batch_size)? else {
                 break;
@@ -516,8 +527,9 @@ impl Sync<'_> {
         }
     }
 
-    /// An error looking at `open`: the link's errors stop the pass; any other leaves the report aside
-    /// until later.
+    /// An error looking at `open`: the report steps aside until later, and the rest of the backlog goes
+    /// on. Only the link down (nothing answers) or the registry asking to be left alone (429) stop the
+    /// pass; a registry error here makes the pass check that the registry answers before it sends more.
     fn aside(
         &mut self,
         open: &ReportBatch,
@@ -530,10 +542,11 @@ impl Sync<'_> {
             self.next_look(open.checks.max(3)),
             Some(&format!("cannot be settled now: {e}")),
         )?;
-        if e.is_transient() {
+        if matches!(e, RegistryError::Transport { .. }) || e.retry_after().is_some() {
             return Err(e.into());
         }
         tracing::warn!("registry sync: report #{} waits: {e}", open.id.0);
+        st.doubtful |= e.is_transient();
         Ok(false)
     }
 
