@@ -369,7 +369,10 @@ impl RegistryConfig {
             return Err("registry.report.batch_size must be 1 to 30000 and registry.report.interval_secs > 0".into());
         }
         if r.settle_window_secs == 0 || r.wait_secs == 0 || r.check_max_secs == 0 {
-            return Err("registry.report.settle_window_secs, wait_secs and check_max_secs must be above 0".into());
+            return Err(
+                "registry.report.settle_window_secs, wait_secs and check_max_secs must be above 0"
+                    .into(),
+            );
         }
         if r.lookup_chunk == 0 || r.max_in_flight == 0 {
             return Err(

@@ -495,7 +495,11 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     "report #{} ({} code(s), {}): REFUSED AS A WHOLE by the registry since {}: {}",
                     h.id.0,
                     h.codes,
-                    if h.kind == crate::store::reports::ReportKind::WriteOff { "write-off" } else { "application" },
+                    if h.kind == crate::store::reports::ReportKind::WriteOff {
+                        "write-off"
+                    } else {
+                        "application"
+                    },
                     crate::store::format_ms(h.held_ms),
                     h.reason
                 );
@@ -525,7 +529,10 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     r.api
                 );
             }
-            if open.iter().any(|r| r.api == crate::registry::oms_client::API && state(r) != "being sent") {
+            if open
+                .iter()
+                .any(|r| r.api == crate::registry::oms_client::API && state(r) != "being sent")
+            {
                 println!(
                     "oms-v2 cannot be asked about codes: check each report in the registry's web cabinet, then `labelstation review settle REPORT --applied` or `--not-applied`"
                 );

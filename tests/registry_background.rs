@@ -126,11 +126,17 @@ fn the_runner_drains_notices_the_link_and_stops() {
     std::thread::sleep(Duration::from_millis(600));
     let st = bg.state();
     assert!(
-        st.passes > before && st.last_error.as_deref().is_some_and(|e| e.contains("another labelstation process")),
+        st.passes > before
+            && st
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("another labelstation process")),
         "{st:?}"
     );
     drop(claim);
-    wait_for(&bg, "runs again once free", |st| st.passes > before + 1 && st.link == LinkState::Up);
+    wait_for(&bg, "runs again once free", |st| {
+        st.passes > before + 1 && st.link == LinkState::Up
+    });
     // Another process sees how it went.
     let status = Ledger::open(&ledger_path(dir.path()), "other")
         .unwrap()

@@ -106,14 +106,22 @@ fn pass(l: &mut Ledger, s: &RegistrySim, o: &SyncOptions) -> Result<SyncReport, 
 fn drain(l: &mut Ledger, s: &RegistrySim, o: &SyncOptions, limit: u32, pause: Duration) -> u32 {
     for n in 1..=limit {
         match pass(l, s, o) {
-            Ok(r) if r.backlog.utilisation_queued + r.backlog.write_off_queued + r.backlog.reports_open == 0 => {
+            Ok(r)
+                if r.backlog.utilisation_queued
+                    + r.backlog.write_off_queued
+                    + r.backlog.reports_open
+                    == 0 =>
+            {
                 return n;
             }
             Ok(_) => std::thread::sleep(Duration::from_millis(50)),
             Err(_) => std::thread::sleep(pause),
         }
     }
-    panic!("the backlog was not drained in {limit} passes: {:?}", l.backlog().unwrap());
+    panic!(
+        "the backlog was not drained in {limit} passes: {:?}",
+        l.backlog().unwrap()
+    );
 }
 
 fn count(l: &Ledger, state: CodeState) -> usize {
@@ -124,13 +132,21 @@ fn count(l: &Ledger, state: CodeState) -> usize {
 /// a report carrying it was still being processed; the ledger says REPORTED for each.
 fn applied_exactly_once(l: &Ledger, s: &RegistrySim, n: usize) {
     let snap = s.snapshot();
-    assert_eq!(snap.resent_while_pending, 0, "codes sent again while the registry still processed them: {snap:?}");
+    assert_eq!(
+        snap.resent_while_pending, 0,
+        "codes sent again while the registry still processed them: {snap:?}"
+    );
     assert_eq!(snap.reported_twice, 0, "{snap:?}");
     let apps = s.applications();
     let reported = l.codes_in_state(CodeState::Reported, 100_000).unwrap();
     assert_eq!(reported.len(), n, "REPORTED in the ledger");
     for c in &reported {
-        assert_eq!(apps.get(c.code.as_str()), Some(&1), "{} applied once in the registry", c.code.masked());
+        assert_eq!(
+            apps.get(c.code.as_str()),
+            Some(&1),
+            "{} applied once in the registry",
+            c.code.masked()
+        );
     }
     assert_eq!(apps.len(), n, "the registry applied no other code");
     assert_eq!(l.check_invariants().unwrap(), vec![]);
@@ -180,7 +196,11 @@ fn a_lookup_that_echoes_codes_without_their_tail_settles_a_lost_answer() {
     drain(&mut l, &s, &opts(20), 20, Duration::from_millis(50));
     applied_exactly_once(&l, &s, 20);
     assert_eq!(l.review_queue(100).unwrap().len(), 0, "no code refused");
-    assert_eq!(s.snapshot().reports_received, 1, "one report, settled by the lookup");
+    assert_eq!(
+        s.snapshot().reports_received,
+        1,
+        "one report, settled by the lookup"
+    );
 }
 
 #[test]
@@ -242,9 +262,21 @@ fn a_refusal_of_the_whole_report_sends_no_code_to_review_and_few_reports() {
         let _ = pass(&mut l, &s, &opts(40));
     }
     let snap = s.snapshot();
-    assert!(snap.reports_received <= 3, "{} reports sent to a registry that refuses every report", snap.reports_received);
-    assert_eq!(l.review_queue(100).unwrap().len(), 0, "no code goes to review for a refusal of the report");
-    assert_eq!(count(&l, CodeState::Verified), 40, "every code still waits to be reported");
+    assert!(
+        snap.reports_received <= 3,
+        "{} reports sent to a registry that refuses every report",
+        snap.reports_received
+    );
+    assert_eq!(
+        l.review_queue(100).unwrap().len(),
+        0,
+        "no code goes to review for a refusal of the report"
+    );
+    assert_eq!(
+        count(&l, CodeState::Verified),
+        40,
+        "every code still waits to be reported"
+    );
     assert_eq!(snap.applied, 0);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
@@ -275,10 +307,18 @@ fn a_transient_error_in_the_middle_of_a_descent_does_not_start_it_again() {
     unique.dedup();
     unique.sort();
     unique.dedup();
-    assert_eq!(unique.len(), refused.len(), "a refused set of codes was sent again: the descent restarted");
+    assert_eq!(
+        unique.len(),
+        refused.len(),
+        "a refused set of codes was sent again: the descent restarted"
+    );
     assert_eq!(s.snapshot().retry_after_ignored, 0);
     let code = l.find_code(&stray[0]).unwrap().unwrap();
-    assert_eq!(code.state, CodeState::NeedsReview, "the stranger found by halving");
+    assert_eq!(
+        code.state,
+        CodeState::NeedsReview,
+        "the stranger found by halving"
+    );
     assert_eq!(s.snapshot().applied, 16);
     assert_eq!(s.snapshot().reported_twice, 0);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
@@ -337,8 +377,16 @@ fn a_report_that_cannot_be_settled_steps_aside_and_the_rest_flows() {
     for _ in 0..3 {
         let _ = pass(&mut l, &s, &opts(10));
     }
-    assert_eq!(count(&l, CodeState::Reported), 12, "the later codes were reported past the stuck report");
-    assert_eq!(l.backlog().unwrap().reports_open, 1, "the stuck report waits, neither lost nor sent again");
+    assert_eq!(
+        count(&l, CodeState::Reported),
+        12,
+        "the later codes were reported past the stuck report"
+    );
+    assert_eq!(
+        l.backlog().unwrap().reports_open,
+        1,
+        "the stuck report waits, neither lost nor sent again"
+    );
     assert_eq!(s.snapshot().applied, 22);
     assert_eq!(s.snapshot().reported_twice, 0);
     // Once the registry can be asked again, it is settled from its evidence.
@@ -385,8 +433,15 @@ fn a_lost_write_off_is_not_sent_again_while_the_registry_processes_it() {
     s.set_faults(Faults::default());
     drain(&mut l, &s, &opts(12), 40, Duration::from_millis(100));
     let snap = s.snapshot();
-    assert_eq!((snap.written_off, snap.written_off_twice), (12, 0), "{snap:?}");
-    assert_eq!(snap.documents_received, 1, "one withdrawal document, found again by its evidence");
+    assert_eq!(
+        (snap.written_off, snap.written_off_twice),
+        (12, 0),
+        "{snap:?}"
+    );
+    assert_eq!(
+        snap.documents_received, 1,
+        "one withdrawal document, found again by its evidence"
+    );
     assert_eq!(l.backlog().unwrap().write_off_refused, 0);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
@@ -408,7 +463,10 @@ fn retry_after_is_honoured() {
     drain(&mut l, &s, &opts(5), 60, Duration::from_millis(1100));
     let snap = s.snapshot();
     assert!(snap.throttled > 0, "throttling not exercised");
-    assert_eq!(snap.retry_after_ignored, 0, "a request came back before its Retry-After: {snap:?}");
+    assert_eq!(
+        snap.retry_after_ignored, 0,
+        "a request came back before its Retry-After: {snap:?}"
+    );
     applied_exactly_once(&l, &s, 20);
 }
 
@@ -418,13 +476,21 @@ fn an_open_report_is_asked_about_only_at_the_registry_it_went_to() {
     let s = sim(SimConfig::default());
     let mut l = verified(dir.path(), &s, 12);
     // Two codes went to the older platform (oms-v2) before the station was switched to xtrace.
-    let other = l.start_report(ReportKind::Utilisation, "oms-v2", 2).unwrap().unwrap();
+    let other = l
+        .start_report(ReportKind::Utilisation, "oms-v2", 2)
+        .unwrap()
+        .unwrap();
     l.report_sent(other.id, "oms-report-17").unwrap();
-    let r = pass(&mut l, &s, &opts(10)).expect("the pass goes on past a report of another registry");
+    let r =
+        pass(&mut l, &s, &opts(10)).expect("the pass goes on past a report of another registry");
     assert_eq!(r.reported, 10);
     assert_eq!(s.snapshot().applied, 10);
     let still = l.report(other.id).unwrap();
-    assert_eq!(format!("{:?}", still.status), "Sent", "left for its own registry");
+    assert_eq!(
+        format!("{:?}", still.status),
+        "Sent",
+        "left for its own registry"
+    );
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
 
@@ -466,7 +532,9 @@ fn an_oms_report_only_forwarded_is_not_counted_as_accepted() {
     .unwrap();
     print_and_verify_all(&mut l, &gtin);
     // The registry forwards the report (SENT) and refuses it when it processes it.
-    s.set_refusal(Some(Refusal::when_processed("business place 7 is not registered")));
+    s.set_refusal(Some(Refusal::when_processed(
+        "business place 7 is not registered",
+    )));
     let _ = Sync {
         ledger: &mut l,
         registry: &mut c,
@@ -478,7 +546,11 @@ fn an_oms_report_only_forwarded_is_not_counted_as_accepted() {
     }
     .once(&mut |_| {});
     assert_eq!(s.snapshot().applied, 0);
-    assert_eq!(count(&l, CodeState::Reported), 0, "SENT only means forwarded: nothing is reported");
+    assert_eq!(
+        count(&l, CodeState::Reported),
+        0,
+        "SENT only means forwarded: nothing is reported"
+    );
     assert_eq!(l.review_queue(100).unwrap().len(), 0);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
@@ -513,18 +585,37 @@ fn done_when_250_codes_reach_a_hard_registry_exactly_once() {
     };
     drain(&mut l, &s, &o, 40, Duration::from_millis(200));
     let snap = s.snapshot();
-    assert!(snap.answers_dropped + snap.answers_garbled > 0, "faults not exercised: {snap:?}");
+    assert!(
+        snap.answers_dropped + snap.answers_garbled > 0,
+        "faults not exercised: {snap:?}"
+    );
     let applied = l.codes_in_state(CodeState::Reported, 1000).unwrap();
     assert_eq!(applied.len(), 250);
     let apps = s.applications();
     for c in &applied {
-        assert_eq!(apps.get(c.code.as_str()), Some(&1), "{} applied once", c.code.masked());
+        assert_eq!(
+            apps.get(c.code.as_str()),
+            Some(&1),
+            "{} applied once",
+            c.code.masked()
+        );
     }
-    assert_eq!((snap.applied, snap.reported_twice, snap.resent_while_pending), (250, 0, 0), "{snap:?}");
+    assert_eq!(
+        (snap.applied, snap.reported_twice, snap.resent_while_pending),
+        (250, 0, 0),
+        "{snap:?}"
+    );
     let review = l.review_queue(100).unwrap();
-    assert_eq!(review.len(), 3, "only the three strangers wait for a supervisor");
+    assert_eq!(
+        review.len(),
+        3,
+        "only the three strangers wait for a supervisor"
+    );
     for st in &stray {
-        assert_eq!(l.find_code(st).unwrap().unwrap().state, CodeState::NeedsReview);
+        assert_eq!(
+            l.find_code(st).unwrap().unwrap().state,
+            CodeState::NeedsReview
+        );
     }
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }

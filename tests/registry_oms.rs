@@ -238,7 +238,8 @@ fn reports_reach_the_registry_once_even_when_a_supervisor_must_settle_a_lost_ans
                     .unwrap();
                 // Only what the sync handed over (its note says so); a report just found lost is the
                 // sync's to look at first.
-                if report.registry_id.is_some() || !noted.is_some_and(|n| n.contains("web cabinet")) {
+                if report.registry_id.is_some() || !noted.is_some_and(|n| n.contains("web cabinet"))
+                {
                     continue;
                 }
                 let first = report.codes[0].1.as_str().to_owned();

@@ -46,13 +46,12 @@ fn settling_by_hand_waits_for_the_sync_claim() {
     };
     // A sync pass is running (another process holds the claim): the report may be being sent now.
     let held = StationLock::acquire_sync(&data).unwrap();
-    let out = run(sup(&data).args([
-        "review",
-        "settle",
-        &report.0.to_string(),
-        "--applied",
-    ]));
-    assert!(!out.status.success(), "settled while a sync ran: {}", stdout(&out));
+    let out = run(sup(&data).args(["review", "settle", &report.0.to_string(), "--applied"]));
+    assert!(
+        !out.status.success(),
+        "settled while a sync ran: {}",
+        stdout(&out)
+    );
     assert!(stderr(&out).contains("sync"), "{}", stderr(&out));
     let l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
     assert_eq!(l.backlog().unwrap().reports_open, 1, "left as it was");
@@ -110,8 +109,24 @@ fn done_when_a_registry_refusing_whole_reports_gets_few_and_resend_applies_all()
     };
     let gtin = labelstation::codes::generate::gtin_from_number(460_800_000_014);
     for args in [
-        vec!["products", "add", "--gtin", gtin.as_str(), "--name", "Туфли", "--country", "CN"],
-        vec!["codes", "pull", "--gtin", gtin.as_str(), "--quantity", "100"],
+        vec![
+            "products",
+            "add",
+            "--gtin",
+            gtin.as_str(),
+            "--name",
+            "Туфли",
+            "--country",
+            "CN",
+        ],
+        vec![
+            "codes",
+            "pull",
+            "--gtin",
+            gtin.as_str(),
+            "--quantity",
+            "100",
+        ],
     ] {
         let out = run(cmd().args(&args));
         assert!(out.status.success(), "{}", stderr(&out));
@@ -138,18 +153,27 @@ fn done_when_a_registry_refusing_whole_reports_gets_few_and_resend_applies_all()
     );
     assert_eq!(snap.applied, 0);
     let out = run(cmd().args(["review", "list"]));
-    assert!(stdout(&out).contains("nothing to review"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("nothing to review"),
+        "{}",
+        stdout(&out)
+    );
     let out = run(cmd().args(["review", "registry"]));
     let text = stdout(&out);
     assert!(text.contains("REFUSED AS A WHOLE"), "{text}");
     assert!(text.contains("insufficient balance"), "{text}");
     assert!(text.contains("review resend"), "{text}");
     let l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
-    assert_eq!(l.backlog().unwrap().codes_held + l.backlog().unwrap().utilisation_queued, 100);
+    assert_eq!(
+        l.backlog().unwrap().codes_held + l.backlog().unwrap().utilisation_queued,
+        100
+    );
     drop(l);
     // The balance is topped up; the supervisor sends it again.
     sim.set_refusal(None);
-    let out = run(cmd().args(["review", "resend", "--all"]).env("LABELSTATION_SUPERVISOR_PIN", "0000"));
+    let out = run(cmd()
+        .args(["review", "resend", "--all"])
+        .env("LABELSTATION_SUPERVISOR_PIN", "0000"));
     assert!(!out.status.success(), "a wrong PIN re-sends nothing");
     let out = run(cmd().args(["review", "resend", "--all"]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -168,10 +192,18 @@ fn done_when_a_registry_refusing_whole_reports_gets_few_and_resend_applies_all()
     assert_eq!(reported.len(), 100);
     let apps = sim.applications();
     for c in &reported {
-        assert_eq!(apps.get(c.code.as_str()), Some(&1), "{} applied once", c.code.masked());
+        assert_eq!(
+            apps.get(c.code.as_str()),
+            Some(&1),
+            "{} applied once",
+            c.code.masked()
+        );
     }
     let snap = sim.snapshot();
-    assert_eq!((snap.applied, snap.reported_twice, snap.resent_while_pending), (100, 0, 0));
+    assert_eq!(
+        (snap.applied, snap.reported_twice, snap.resent_while_pending),
+        (100, 0, 0)
+    );
     assert!(l.review_queue(10).unwrap().is_empty());
     let audit: Vec<String> = labelstation::store::audit::recent(l.connection(), 50)
         .unwrap()
@@ -191,13 +223,17 @@ fn held_report_sentences_are_worded_on_the_touchscreen() {
         .find("public pure function held-report(")
         .expect("Words.held-report in ui/words.slint");
     let body = &text[start..];
-    let body = &body[..body[1..].find("public pure function ").map_or(body.len(), |e| e + 1)];
+    let body = &body[..body[1..]
+        .find("public pure function ")
+        .map_or(body.len(), |e| e + 1)];
     let worded: std::collections::BTreeSet<&str> = body
         .split("key == \"")
         .skip(1)
         .map(|p| &p[..p.find('"').unwrap()])
         .collect();
-    let listed: std::collections::BTreeSet<&str> =
-        labelstation::store::reports::HELD_KEYS.iter().copied().collect();
+    let listed: std::collections::BTreeSet<&str> = labelstation::store::reports::HELD_KEYS
+        .iter()
+        .copied()
+        .collect();
     assert_eq!(worded, listed);
 }

@@ -153,9 +153,7 @@ fn a_refused_code_is_isolated_and_the_rest_reported() {
     assert_eq!((r.reported, r.refused), (20, 1));
     // The registry's reason names the code: it is isolated at once, no halving.
     assert!(
-        !events
-            .iter()
-            .any(|e| matches!(e, SyncEvent::Split { .. })),
+        !events.iter().any(|e| matches!(e, SyncEvent::Split { .. })),
         "{events:?}"
     );
     assert!(
@@ -163,7 +161,11 @@ fn a_refused_code_is_isolated_and_the_rest_reported() {
             .iter()
             .any(|e| matches!(e, SyncEvent::Refused { .. }))
     );
-    assert_eq!(s.snapshot().reports_received, 2, "the report, then the rest");
+    assert_eq!(
+        s.snapshot().reports_received,
+        2,
+        "the report, then the rest"
+    );
     let refused = l.find_code(&stranger[0]).unwrap().unwrap();
     assert_eq!(refused.state, CodeState::NeedsReview);
     assert!(

@@ -92,11 +92,10 @@ fn a_held_report_shows_on_the_supervisor_page_with_the_registrys_reason() {
     press(app, "PinPad::ok");
     assert!(ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_active()));
     press(app, "SupervisorPage::pool-tab");
-    assert!(ui.pump(WAIT, |a| a
-        .global::<DevicesAdapter>()
-        .get_held_reports()
-        .row_count()
-        == 1));
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<DevicesAdapter>().get_held_reports().row_count() == 1
+    ));
     let line = label_of(app, "SupervisorPage::held-line");
     assert!(
         line.starts_with("Report #1 (3 codes) refused as a whole by the registry on "),

@@ -16,7 +16,9 @@ use reqwest::blocking::{Client, RequestBuilder};
 use serde::de::DeserializeOwned;
 
 use super::documents::DocumentType;
-use super::wire::{ApiError, ErrorClass, IdentMatcher, Secret, parse_error_body, parse_retry_after};
+use super::wire::{
+    ApiError, ErrorClass, IdentMatcher, Secret, parse_error_body, parse_retry_after,
+};
 use super::xtrace;
 use crate::codes::Gtin;
 use crate::store::reports::ReportKind;
@@ -581,7 +583,10 @@ pub(crate) fn api_error(
 
 /// Read the 2xx answer to a change: a body that cannot be read means the outcome is unknown, never that
 /// the change was not made.
-pub(crate) fn decode_change<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
+pub(crate) fn decode_change<T: DeserializeOwned>(
+    what: &str,
+    body: &[u8],
+) -> Result<T, RegistryError> {
     serde_json::from_slice(body).map_err(|e| {
         let text = String::from_utf8_lossy(body);
         let excerpt: String = text.trim().chars().take(60).collect();

@@ -174,7 +174,11 @@ impl XtraceClient {
                 page.document_infos
                     .into_iter()
                     // The type may come decorated ("WITHDRAWAL ( )" in the registry's own example).
-                    .filter(|d| d.doc_type.as_deref().is_none_or(|t| t.starts_with(doc_type.as_str())))
+                    .filter(|d| {
+                        d.doc_type
+                            .as_deref()
+                            .is_none_or(|t| t.starts_with(doc_type.as_str()))
+                    })
                     .map(|d| FoundDocument {
                         id: d.document_id,
                         status: d.status,

@@ -649,7 +649,10 @@ fn router(state: Shared) -> Router {
         .route("/api/utilisation/{id}", get(utilisation_status))
         .route("/public/api/cod/public/codes", post(lookup_codes))
         .route("/public/api/v1/doc/withdrawal", post(withdrawal))
-        .route("/public/api/v1/doc/storage/docs/search", get(document_search))
+        .route(
+            "/public/api/v1/doc/storage/docs/search",
+            get(document_search),
+        )
         .route("/public/api/v1/doc/storage/docs/{id}", get(document_status))
         .route("/public/api/v1/doc/storage/json/{id}", get(document_json))
         .route(
@@ -767,7 +770,7 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
             );
         }
         // One fate per answer: lost, replaced by a proxy's 5xx, garbled, or delivered.
-        let after = if s.chance(f.drop_after_commit_rate) {
+        if s.chance(f.drop_after_commit_rate) {
             s.answers_dropped += 1;
             AfterCommit::Drop
         } else if s.chance(f.error_after_commit_rate) {
@@ -784,8 +787,7 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
             AfterCommit::Garble(s.rng.below(3))
         } else {
             AfterCommit::Deliver
-        };
-        after
+        }
     };
     match after {
         AfterCommit::Deliver => resp,

@@ -38,7 +38,9 @@ use super::client::{
     WriteOffMeta,
 };
 use super::wire::IdentMatcher;
-use crate::store::reports::{AfterRefusal, ReportBatch, ReportId, ReportKind, ReportStatus, Sibling};
+use crate::store::reports::{
+    AfterRefusal, ReportBatch, ReportId, ReportKind, ReportStatus, Sibling,
+};
 use crate::store::{Actor, CodeId, Ledger, StoreError, now_ms};
 
 #[derive(Debug, Clone)]
@@ -418,7 +420,10 @@ impl Sync<'_> {
             // The registry may have taken it: it stays open and is settled from the registry's evidence.
             Err(e) if e.maybe_committed() => {
                 let reason = e.to_string();
-                tracing::warn!("registry sync: report #{}: outcome unknown: {reason}", batch.id.0);
+                tracing::warn!(
+                    "registry sync: report #{}: outcome unknown: {reason}",
+                    batch.id.0
+                );
                 self.ledger.report_lost(batch.id, &reason)?;
                 self.ledger
                     .report_check_later(batch.id, self.next_look(0), None)?;
@@ -492,16 +497,22 @@ impl Sync<'_> {
                         Ok(true)
                     }
                     Ok(ReportOutcome::InProcess) => {
-                        self.ledger
-                            .report_check_later(open.id, self.next_look(open.checks), None)?;
+                        self.ledger.report_check_later(
+                            open.id,
+                            self.next_look(open.checks),
+                            None,
+                        )?;
                         Ok(false)
                     }
                     Ok(ReportOutcome::Forwarded) => {
                         let note = self.past_window(&open).then_some(
                             "the registry passed the report on but has not confirmed it processed; check it in the registry's web cabinet and settle it by hand if it stays so",
                         );
-                        self.ledger
-                            .report_check_later(open.id, self.next_look(open.checks), note)?;
+                        self.ledger.report_check_later(
+                            open.id,
+                            self.next_look(open.checks),
+                            note,
+                        )?;
                         Ok(false)
                     }
                     // The registry does not know the id it gave: settle from its evidence instead.
@@ -567,12 +578,16 @@ impl Sync<'_> {
         let codes = code_strings(&open);
         let sent = UNIX_EPOCH + Duration::from_millis(u64::try_from(open.created_ms).unwrap_or(0));
         let window = (
-            sent.checked_sub(super::documents::SEARCH_SLACK).unwrap_or(sent),
+            sent.checked_sub(super::documents::SEARCH_SLACK)
+                .unwrap_or(sent),
             SystemTime::now() + super::documents::SEARCH_SLACK,
         );
         match self.registry.find_report(open.kind, &codes, window) {
             Ok(Some(rid)) => {
-                tracing::info!("registry sync: report #{} found in the registry as {rid}", open.id.0);
+                tracing::info!(
+                    "registry sync: report #{} found in the registry as {rid}",
+                    open.id.0
+                );
                 self.ledger.report_sent(open.id, &rid)?;
                 progress(SyncEvent::Found { report: open.id.0 });
                 let found = self.ledger.report(open.id)?;
@@ -873,11 +888,17 @@ fn refused_event(
     match kind {
         ReportKind::Utilisation => {
             report.refused += 1;
-            progress(SyncEvent::Refused { code: code.0, reason });
+            progress(SyncEvent::Refused {
+                code: code.0,
+                reason,
+            });
         }
         ReportKind::WriteOff => {
             report.write_off_refused += 1;
-            progress(SyncEvent::WriteOffRefused { code: code.0, reason });
+            progress(SyncEvent::WriteOffRefused {
+                code: code.0,
+                reason,
+            });
         }
     }
 }

@@ -476,11 +476,23 @@ mod tests {
         let table: &[(&str, Option<usize>)] = &[
             (full, Some(0)),
             ("0104601234567893215ABCdef!%&'*", Some(0)),
-            ("0104601234567893215ABCdef!%&'*\\u001d91AB12\\u001d92ZmFrZWNyeXB0b3RhaWw=", Some(0)),
-            ("0104601234567893215ABCdef!%&'*<GS>91AB12<GS>92ZmFrZWNyeXB0b3RhaWw=", Some(0)),
-            ("0104601234567893215ABCdef!%&'*91AB1292ZmFrZWNyeXB0b3RhaWw=", Some(0)),
+            (
+                "0104601234567893215ABCdef!%&'*\\u001d91AB12\\u001d92ZmFrZWNyeXB0b3RhaWw=",
+                Some(0),
+            ),
+            (
+                "0104601234567893215ABCdef!%&'*<GS>91AB12<GS>92ZmFrZWNyeXB0b3RhaWw=",
+                Some(0),
+            ),
+            (
+                "0104601234567893215ABCdef!%&'*91AB1292ZmFrZWNyeXB0b3RhaWw=",
+                Some(0),
+            ),
             ("]d20104601234567893215ABCdef!%&'*\u{1d}91AB12", Some(0)),
-            ("(01)04601234567893(21)5ABCdef!%&'*(91)AB12(92)ZmFr", Some(0)),
+            (
+                "(01)04601234567893(21)5ABCdef!%&'*(91)AB12(92)ZmFr",
+                Some(0),
+            ),
             ("  0104601234567893215ABCdef!%&'X  ", Some(1)),
             ("0104601234567893215ABCdef!%&'Y", None),
             ("0104601234567893215ABCdef!%&'", None),
@@ -498,9 +510,15 @@ mod tests {
             full
         ));
         assert!(!IdentMatcher::named_in("insufficient balance", full));
-        assert_eq!(parse_retry_after(" 7 ", std::time::SystemTime::now()), Some(7));
+        assert_eq!(
+            parse_retry_after(" 7 ", std::time::SystemTime::now()),
+            Some(7)
+        );
         let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_445_412_400);
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now), Some(80));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(80)
+        );
         assert_eq!(parse_retry_after("soon", now), None);
     }
 

@@ -339,7 +339,11 @@ impl DocumentErrors {
         let mut out: Vec<usize> = self
             .document_errors
             .iter()
-            .filter(|e| e.property_name.as_deref().is_none_or(|p| p.starts_with("codes")))
+            .filter(|e| {
+                e.property_name
+                    .as_deref()
+                    .is_none_or(|p| p.starts_with("codes"))
+            })
             .filter_map(|e| e.index.and_then(|i| usize::try_from(i).ok()))
             .collect();
         out.sort_unstable();
@@ -643,9 +647,15 @@ mod tests {
     #[test]
     fn lookup_answers_in_every_layout() {
         let table: &[(&str, Option<usize>)] = &[
-            (r#"[{"code":"a","status":"APPLIED"},{"code":"b","status":"RECEIVED"}]"#, Some(2)),
+            (
+                r#"[{"code":"a","status":"APPLIED"},{"code":"b","status":"RECEIVED"}]"#,
+                Some(2),
+            ),
             (r#"{"codes":[{"code":"a","status":"APPLIED"}]}"#, Some(1)),
-            (r#"{"results":[{"codeData":{"code":"a","status":"APPLIED"}}]}"#, Some(1)),
+            (
+                r#"{"results":[{"codeData":{"code":"a","status":"APPLIED"}}]}"#,
+                Some(1),
+            ),
             (
                 r#"{"code":"0104601234567893215ABCDEFGH1234","isHadExtendedCode":false,"status":"RECEIVED"}"#,
                 Some(1),
@@ -664,10 +674,15 @@ mod tests {
             withdrawal_date: "2026-01-31".into(),
             withdrawal_reason: "DEFECT".into(),
             withdrawal_reason_other: None,
-            codes: vec![WithdrawalCode { code: "0104601234567893215ABCDEFGH1234".into() }],
+            codes: vec![WithdrawalCode {
+                code: "0104601234567893215ABCDEFGH1234".into(),
+            }],
         };
         let env = serde_json::json!({ "documentBody": encode_document(&w).unwrap() });
-        assert_eq!(stored_document_codes(&env), vec!["0104601234567893215ABCDEFGH1234"]);
+        assert_eq!(
+            stored_document_codes(&env),
+            vec!["0104601234567893215ABCDEFGH1234"]
+        );
         let util = serde_json::json!({ "sntins": ["x", "y"], "productGroup": "shoes" });
         assert_eq!(stored_document_codes(&util), vec!["x", "y"]);
         assert!(stored_document_codes(&serde_json::json!({ "OK": true })).is_empty());

@@ -471,7 +471,10 @@ impl Ledger {
             .prepare("SELECT id FROM reports WHERE status = 'SENT' AND api = ?1")?
             .query_map([api], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
-        let n = ids.iter().filter(|i| !except.contains(&ReportId(**i))).count();
+        let n = ids
+            .iter()
+            .filter(|i| !except.contains(&ReportId(**i)))
+            .count();
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
     }
 
@@ -482,7 +485,9 @@ impl Ledger {
     ) -> Result<Vec<ReportBatch>, StoreError> {
         let ids: Vec<i64> = self
             .conn
-            .prepare(&format!("SELECT id FROM reports WHERE {filter} ORDER BY id"))?
+            .prepare(&format!(
+                "SELECT id FROM reports WHERE {filter} ORDER BY id"
+            ))?
             .query_map(args, |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         ids.into_iter().map(|i| self.report(ReportId(i))).collect()
@@ -730,7 +735,15 @@ impl Ledger {
         let mut out = Vec::new();
         for (code, report, kind, reason) in waiting {
             let kind = ReportKind::parse(&kind).unwrap_or(ReportKind::Utilisation);
-            refuse_code(&tx, ReportId(report), kind, CodeId(code), &reason, actor, at)?;
+            refuse_code(
+                &tx,
+                ReportId(report),
+                kind,
+                CodeId(code),
+                &reason,
+                actor,
+                at,
+            )?;
             out.push((CodeId(code), reason));
         }
         tx.commit()?;
@@ -887,7 +900,15 @@ fn refuse_code(
     at: i64,
 ) -> Result<(), StoreError> {
     if kind == ReportKind::Utilisation {
-        apply(tx, code, Move::RegistryRefuse, actor, None, Some(reason), at)?;
+        apply(
+            tx,
+            code,
+            Move::RegistryRefuse,
+            actor,
+            None,
+            Some(reason),
+            at,
+        )?;
         set_reason_key(tx, code, "registry-refused", &[reason.to_owned()])?;
     }
     tx.execute(
@@ -906,7 +927,15 @@ fn resolve(
     actor: &Actor,
     at: i64,
 ) -> Result<(), StoreError> {
-    set_report(tx, batch.id, &["SENDING", "SENT"], "RESOLVED", None, None, at)?;
+    set_report(
+        tx,
+        batch.id,
+        &["SENDING", "SENT"],
+        "RESOLVED",
+        None,
+        None,
+        at,
+    )?;
     for (c, _) in &batch.codes {
         if applied.contains(c) {
             if batch.kind == ReportKind::Utilisation {
