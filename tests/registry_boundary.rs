@@ -619,3 +619,78 @@ fn done_when_250_codes_reach_a_hard_registry_exactly_once() {
     }
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
+
+#[test]
+fn halving_finds_a_culprit_the_registry_does_not_name_wherever_it_sits() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(SimConfig {
+        refusals_name_codes: false,
+        ..SimConfig::default()
+    });
+    // Five good codes, a stranger, five good codes: the stranger sits first in the second half, so a
+    // half of one is refused before the other half of its parent is decided, and waits for it.
+    let mut l = verified(dir.path(), &s, 5);
+    let stray = strangers(&mut l, 1, 991);
+    let gtin = l.products().unwrap()[0].gtin.clone();
+    let mut c = client(&s);
+    Pull {
+        ledger: &mut l,
+        registry: &mut c,
+        format: &CodeFormat::default(),
+        opts: PullOptions {
+            poll_interval: Duration::from_millis(1),
+            ..PullOptions::default()
+        },
+        actor: &system(),
+    }
+    .run(&gtin, 5, &mut |_| {})
+    .unwrap();
+    print_and_verify_all(&mut l, &gtin);
+    drain(&mut l, &s, &opts(11), 10, Duration::from_millis(50));
+    let code = l.find_code(&stray[0]).unwrap().unwrap();
+    assert_eq!(code.state, CodeState::NeedsReview);
+    assert!(
+        code.reason.unwrap().contains("cannot be applied"),
+        "the registry's reason"
+    );
+    assert_eq!(count(&l, CodeState::Reported), 10);
+    let snap = s.snapshot();
+    assert_eq!((snap.applied, snap.reported_twice), (10, 0));
+    // 11 → 5 ✓ | 6 ✗ → 3 ✗ | 3 ✓ → 1 ✗ | 2 ✓: seven reports.
+    assert_eq!(snap.reports_received, 7, "{:?}", s.reports());
+    assert_eq!(l.held_reports().unwrap(), vec![]);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
+
+#[test]
+fn a_report_refused_when_sent_for_a_reason_naming_no_code_is_held_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = sim(SimConfig::default());
+    let mut l = verified(dir.path(), &s, 30);
+    s.set_refusal(Some(Refusal {
+        reason: "businessPlaceId 7 does not belong to the participant".into(),
+        at_send: true,
+    }));
+    for _ in 0..3 {
+        let _ = pass(&mut l, &s, &opts(30));
+    }
+    let snap = s.snapshot();
+    assert_eq!(snap.refused_whole, 3, "the report and its two halves, nothing more");
+    assert_eq!(snap.reports_received, 0);
+    let held = l.held_reports().unwrap();
+    assert_eq!(held.len(), 1);
+    assert_eq!(held[0].codes, 30);
+    assert!(held[0].reason.contains("businessPlaceId 7"), "{}", held[0].reason);
+    assert!(l.review_queue(100).unwrap().is_empty());
+    s.set_refusal(None);
+    assert_eq!(
+        l.resend_held(None, &Actor::supervisor("sup")).unwrap(),
+        30
+    );
+    assert!(
+        l.resend_held(None, &system()).is_err(),
+        "only a supervisor sends a held report again"
+    );
+    drain(&mut l, &s, &opts(30), 10, Duration::from_millis(50));
+    applied_exactly_once(&l, &s, 30);
+}
