@@ -675,18 +675,22 @@ fn a_report_refused_when_sent_for_a_reason_naming_no_code_is_held_too() {
         let _ = pass(&mut l, &s, &opts(30));
     }
     let snap = s.snapshot();
-    assert_eq!(snap.refused_whole, 3, "the report and its two halves, nothing more");
+    assert_eq!(
+        snap.refused_whole, 3,
+        "the report and its two halves, nothing more"
+    );
     assert_eq!(snap.reports_received, 0);
     let held = l.held_reports().unwrap();
     assert_eq!(held.len(), 1);
     assert_eq!(held[0].codes, 30);
-    assert!(held[0].reason.contains("businessPlaceId 7"), "{}", held[0].reason);
+    assert!(
+        held[0].reason.contains("businessPlaceId 7"),
+        "{}",
+        held[0].reason
+    );
     assert!(l.review_queue(100).unwrap().is_empty());
     s.set_refusal(None);
-    assert_eq!(
-        l.resend_held(None, &Actor::supervisor("sup")).unwrap(),
-        30
-    );
+    assert_eq!(l.resend_held(None, &Actor::supervisor("sup")).unwrap(), 30);
     assert!(
         l.resend_held(None, &system()).is_err(),
         "only a supervisor sends a held report again"
