@@ -175,6 +175,33 @@ pub struct RegistrySimArgs {
     /// Delay before every answer, in milliseconds.
     #[arg(long, default_value_t = 0)]
     pub latency_ms: u64,
+    /// Share of changes committed and then answered by "a proxy" with 500, 502, 503, 504, 520 or 524.
+    #[arg(long, default_value_t = 0.0)]
+    pub error_after_commit_rate: f64,
+    /// Share of changes committed and then answered 2xx with a body the client cannot read (a numeric
+    /// id, an empty 201, an HTML page).
+    #[arg(long, default_value_t = 0.0)]
+    pub garbled_rate: f64,
+    /// Share of requests answered 429 with Retry-After.
+    #[arg(long, default_value_t = 0.0)]
+    pub throttle_rate: f64,
+    /// Seconds given in Retry-After.
+    #[arg(long, default_value_t = 1)]
+    pub retry_after_secs: u64,
+    /// Milliseconds from a report's (or document's) arrival to its processing; until then its status
+    /// says IN_PROCESS and a code lookup says RECEIVED.
+    #[arg(long, default_value_t = 0)]
+    pub processing_delay_ms: u64,
+    /// How the code lookup echoes codes: as-asked, identification (no crypto tail) or escaped (GS as the
+    /// text \u001d).
+    #[arg(long, default_value = "as-asked", value_parser = parse_echo)]
+    pub lookup_echo: crate::registry::sim::LookupEcho,
+    /// Refuse every report and document as a whole with this reason (e.g. "insufficient balance").
+    #[arg(long, value_name = "REASON")]
+    pub refuse_reports: Option<String>,
+    /// Refusals of reports name no code (and document errors give no index).
+    #[arg(long)]
+    pub unnamed_refusals: bool,
     /// Only these GTINs may be ordered (repeat the flag); default: any valid GTIN.
     #[arg(long = "known-gtin")]
     pub known_gtins: Vec<Gtin>,
@@ -530,6 +557,11 @@ pub fn sync_options(config: &Config) -> SyncOptions {
         default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
         expiry_days: r.expiry_days,
         write_off_reason: r.write_off_reason.clone(),
+        settle_window: Duration::from_secs(r.settle_window_secs),
+        lookup_chunk: r.lookup_chunk,
+        max_in_flight: r.max_in_flight,
+        report_timeout: Duration::from_secs(r.wait_secs),
+        check_max: Duration::from_secs(r.check_max_secs),
         ..SyncOptions::default()
     }
 }
@@ -719,13 +751,23 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
         }
         .once(&mut |e| match e {
             SyncEvent::Resolved { report, applied, requeued } => eprintln!(
-                "report #{report}: its answer had been lost; the registry shows {applied} code(s) applied, {requeued} queued again"
+                "report #{report}: its outcome had been unknown; the registry shows {applied} code(s) done, {requeued} queued again"
+            ),
+            SyncEvent::NoTrace { report, applied, requeued } => eprintln!(
+                "report #{report}: no trace of it in the registry after the settle window (registry.report.settle_window_secs); {applied} code(s) found done, {requeued} sent again"
             ),
             SyncEvent::Sent { report, codes } => eprintln!("report #{report}: sent, {codes} code(s)"),
+            SyncEvent::Unknown { report, reason } => eprintln!(
+                "report #{report}: outcome unknown ({reason}); it is settled from the registry's evidence, not sent again"
+            ),
+            SyncEvent::Found { report } => eprintln!("report #{report}: found in the registry after a lost answer"),
             SyncEvent::Accepted { report, codes } => eprintln!("report #{report}: accepted, {codes} code(s) reported"),
             SyncEvent::Split { report, codes, reason } => {
-                eprintln!("report #{report}: refused ({reason}); re-sending its {codes} code(s) in halves")
+                eprintln!("report #{report}: refused ({reason}) naming no code; its {codes} code(s) go again in two halves")
             }
+            SyncEvent::Held { report, codes, reason } => eprintln!(
+                "report #{report}: the registry refuses the report itself ({reason}); its {codes} code(s) are held. Fix the cause, then `labelstation review resend {report}`"
+            ),
             SyncEvent::Refused { code, reason } => {
                 eprintln!("code #{code}: refused by the registry ({reason}); it waits for a supervisor")
             }
@@ -756,6 +798,12 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
                         "reported {} code(s), {} refused; backlog: {} queued, {} report(s) awaiting an answer",
                         r.reported, r.refused, backlog.utilisation_queued, backlog.reports_open
                     );
+                    if backlog.reports_held > 0 {
+                        println!(
+                            "{} report(s) ({} code(s)) refused as a whole by the registry wait for a supervisor: `labelstation review registry`",
+                            backlog.reports_held, backlog.codes_held
+                        );
+                    }
                 }
                 if once {
                     return Ok(ExitCode::SUCCESS);
@@ -766,6 +814,9 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
                     eprintln!("registry link down: {e}");
                 }
                 link_up = Some(false);
+                if let Some(wait) = e.retry_after() {
+                    std::thread::sleep(wait);
+                }
             }
             Err(e) => return Err(e.into()),
         }
@@ -839,6 +890,18 @@ fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+fn parse_echo(s: &str) -> Result<crate::registry::sim::LookupEcho, String> {
+    use crate::registry::sim::LookupEcho;
+    match s {
+        "as-asked" => Ok(LookupEcho::AsAsked),
+        "identification" => Ok(LookupEcho::Identification),
+        "escaped" => Ok(LookupEcho::EscapedSeparators),
+        other => Err(format!(
+            "{other:?}: use as-asked, identification or escaped"
+        )),
+    }
+}
+
 fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
     if !a.listen.ip().is_loopback() {
         bail!(
@@ -862,7 +925,19 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
                 error_rate: a.error_rate.clamp(0.0, 1.0),
                 latency: Duration::from_millis(a.latency_ms),
                 drop_after_commit_rate: a.drop_rate.clamp(0.0, 1.0),
+                error_after_commit_rate: a.error_after_commit_rate.clamp(0.0, 1.0),
+                garbled_after_commit_rate: a.garbled_rate.clamp(0.0, 1.0),
+                throttle_rate: a.throttle_rate.clamp(0.0, 1.0),
+                retry_after: Duration::from_secs(a.retry_after_secs.max(1)),
+                ..Faults::default()
             },
+            processing_delay: Duration::from_millis(a.processing_delay_ms),
+            lookup_echo: a.lookup_echo,
+            refusal: a
+                .refuse_reports
+                .clone()
+                .map(crate::registry::sim::Refusal::when_processed),
+            refusals_name_codes: !a.unnamed_refusals,
             orders: crate::registry::sim::OrderFaults {
                 refuse: a.refuse_orders.clone(),
                 decline: a.decline_orders.clone(),

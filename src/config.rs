@@ -269,6 +269,17 @@ pub struct ReportConfig {
     /// Reason declared in write-offs (xtrace withdrawal documents): a value of the registry's reason
     /// dictionary, which its API document does not publish.
     pub write_off_reason: String,
+    /// Seconds after a report whose outcome is unknown (answer lost, 5xx, unreadable) was sent before its
+    /// codes may be sent again when the registry shows no trace of it: it may still be processing it.
+    pub settle_window_secs: u64,
+    /// Codes per code lookup request when settling such a report (the registry's limit is not published).
+    pub lookup_chunk: usize,
+    /// Reports the registry may be processing at once, at most.
+    pub max_in_flight: u32,
+    /// Seconds one sync pass waits for reports to be processed before it leaves them for the next pass.
+    pub wait_secs: u64,
+    /// The longest pause, in seconds, between two looks at a report that is not settled yet.
+    pub check_max_secs: u64,
 }
 
 impl Default for ReportConfig {
@@ -279,6 +290,11 @@ impl Default for ReportConfig {
             expiry_days: 3650,
             interval_secs: 60,
             write_off_reason: "DEFECT".into(),
+            settle_window_secs: 6 * 3600,
+            lookup_chunk: 1000,
+            max_in_flight: 4,
+            wait_secs: 120,
+            check_max_secs: 600,
         }
     }
 }
@@ -351,6 +367,18 @@ impl RegistryConfig {
         let r = &self.report;
         if r.batch_size == 0 || r.batch_size > 30_000 || r.interval_secs == 0 {
             return Err("registry.report.batch_size must be 1 to 30000 and registry.report.interval_secs > 0".into());
+        }
+        if r.settle_window_secs == 0 || r.wait_secs == 0 || r.check_max_secs == 0 {
+            return Err(
+                "registry.report.settle_window_secs, wait_secs and check_max_secs must be above 0"
+                    .into(),
+            );
+        }
+        if r.lookup_chunk == 0 || r.max_in_flight == 0 {
+            return Err(
+                "registry.report.lookup_chunk and registry.report.max_in_flight must be at least 1"
+                    .into(),
+            );
         }
         if r.write_off_reason.trim().is_empty() {
             return Err("registry.report.write_off_reason is empty: set a reason from the registry's dictionary, e.g. DEFECT".into());

@@ -167,11 +167,21 @@ pub enum ReviewCmd {
         #[arg(long = "as", value_name = "NAME")]
         name: Option<String>,
     },
-    /// Write-offs the registry refused or cannot take (oms-v2), and reports whose answer was lost on a
-    /// registry that cannot be asked: what a supervisor must settle in the registry's web cabinet.
+    /// What waits on the registry: reports it refused as a whole (held until sent again), reports whose
+    /// outcome is unknown, and write-offs it refused or cannot take (oms-v2).
     Registry {
         #[arg(long)]
         json: bool,
+    },
+    /// Send again a report the registry refused as a whole (held), once the cause is fixed (balance,
+    /// business place, account): REPORT from `review registry`, or `--all`.
+    Resend {
+        #[arg(required_unless_present = "all", conflicts_with = "all")]
+        report: Option<i64>,
+        #[arg(long)]
+        all: bool,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
     },
     /// A refused write-off: `--retry` queues it again (after fixing the cause), `--done` records that it
     /// was withdrawn in the registry's web cabinet.
@@ -456,6 +466,24 @@ pub(crate) fn supervisor(paths: &Paths, name: Option<&str>) -> Result<Supervisor
     }
 }
 
+/// The sync claim, for a supervisor's change to what the sync works on: waits a few seconds for a pass
+/// to finish, then says what holds it.
+fn sync_claim(paths: &Paths) -> Result<StationLock> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match StationLock::acquire_sync(&paths.data_dir) {
+            Ok(l) => return Ok(l),
+            Err(StoreError::Busy { .. }) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(200));
+            }
+            Err(StoreError::Busy { .. }) => bail!(
+                "a sync pass is sending or settling reports right now (the running station's background sync, or `labelstation sync`): try again in a minute"
+            ),
+            Err(e) => return Err(e.into()),
+        }
+    }
+}
+
 pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCode> {
     match cmd {
         ReviewCmd::List { json } => {
@@ -592,26 +620,85 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
         ReviewCmd::Registry { json } => {
             let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let problems = ledger.write_off_problems(10_000)?;
-            let unsettled: Vec<_> = ledger
-                .open_reports()?
-                .into_iter()
-                .filter(|r| r.status == crate::store::reports::ReportStatus::Sending)
-                .collect();
+            let held = ledger.held_reports()?;
+            let open = ledger.open_reports()?;
+            // A SENDING report with no outcome recorded is being sent right now if a sync holds the
+            // claim; otherwise a sync stopped while sending it, and the next one settles it.
+            let sync_running = matches!(
+                StationLock::acquire_sync(&paths.data_dir),
+                Err(StoreError::Busy { .. })
+            );
+            let state = |r: &crate::store::reports::ReportBatch| -> &'static str {
+                use crate::store::reports::ReportStatus;
+                match (r.status, r.lost_ms) {
+                    (ReportStatus::Sending, None) if sync_running => "being sent",
+                    (ReportStatus::Sending, None) => "interrupted",
+                    (ReportStatus::Sending, Some(_)) => "unknown",
+                    _ => "processing",
+                }
+            };
             if *json {
-                let reports: Vec<_> = unsettled
+                let reports: Vec<_> = open
                     .iter()
-                    .map(|r| serde_json::json!({ "report": r.id.0, "codes": r.codes.len() }))
+                    .map(|r| serde_json::json!({ "report": r.id.0, "kind": r.kind.as_str(), "api": r.api, "codes": r.codes.len(), "state": state(r), "note": r.reason }))
                     .collect();
                 println!(
                     "{}",
                     serde_json::to_string_pretty(
-                        &serde_json::json!({ "write_offs": problems, "unsettled_reports": reports })
+                        &serde_json::json!({ "held_reports": held, "open_reports": reports, "write_offs": problems })
                     )?
                 );
                 return Ok(ExitCode::SUCCESS);
             }
-            if problems.is_empty() && unsettled.is_empty() {
+            if problems.is_empty() && held.is_empty() && open.is_empty() {
                 println!("nothing waits on the registry");
+            }
+            for h in &held {
+                println!(
+                    "report #{} ({} code(s), {}): REFUSED AS A WHOLE by the registry since {}: {}",
+                    h.id.0,
+                    h.codes,
+                    if h.kind == crate::store::reports::ReportKind::WriteOff {
+                        "write-off"
+                    } else {
+                        "application"
+                    },
+                    crate::store::format_ms(h.held_ms),
+                    h.reason
+                );
+            }
+            if !held.is_empty() {
+                println!(
+                    "no code of these went to review, and no more reports of their kind are sent until one is sent again. Fix the cause the registry gives (balance, business place, account), then `labelstation review resend REPORT` or `labelstation review resend --all`"
+                );
+            }
+            for r in &open {
+                let what = match state(r) {
+                    "being sent" => "being sent right now".to_owned(),
+                    "interrupted" => "a sync stopped while sending it; the next sync settles it from the registry's evidence".to_owned(),
+                    "unknown" => format!(
+                        "outcome unknown ({}); settled from the registry's evidence, never sent again blindly",
+                        r.reason.as_deref().unwrap_or("its answer was lost")
+                    ),
+                    _ => format!(
+                        "sent, being processed by the registry{}",
+                        r.reason.as_deref().map(|n| format!(" ({n})")).unwrap_or_default()
+                    ),
+                };
+                println!(
+                    "report #{} ({} code(s), to {}): {what}",
+                    r.id.0,
+                    r.codes.len(),
+                    r.api
+                );
+            }
+            if open
+                .iter()
+                .any(|r| r.api == crate::registry::oms_client::API && state(r) != "being sent")
+            {
+                println!(
+                    "oms-v2 cannot be asked about codes: check each report in the registry's web cabinet, then `labelstation review settle REPORT --applied` or `--not-applied`"
+                );
             }
             for p in &problems {
                 println!(
@@ -626,16 +713,23 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     "settle each: `labelstation review write-off-fix CODE --retry` or `--done \"what was done\"`"
                 );
             }
-            for r in &unsettled {
+            Ok(ExitCode::SUCCESS)
+        }
+        ReviewCmd::Resend { report, all, name } => {
+            let sup = supervisor(paths, name.as_deref())?;
+            let _claim = sync_claim(paths)?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let which = if *all {
+                None
+            } else {
+                report.map(crate::store::reports::ReportId)
+            };
+            let n = ledger.resend_held(which, sup.actor())?;
+            if n == 0 && which.is_none() {
+                println!("no report is held");
+            } else {
                 println!(
-                    "report #{} ({} code(s)): sent, its answer not received yet or lost",
-                    r.id.0,
-                    r.codes.len()
-                );
-            }
-            if !unsettled.is_empty() {
-                println!(
-                    "`labelstation sync` settles these itself where the registry can be asked (xtrace); on oms-v2 check each in the registry's web cabinet, then `labelstation review settle REPORT --applied` or `--not-applied`"
+                    "{n} code(s) queued to be sent again; the next sync sends them (the station's background sync, or `labelstation sync --once`)"
                 );
             }
             Ok(ExitCode::SUCCESS)
@@ -647,6 +741,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             name,
         } => {
             let sup = supervisor(paths, name.as_deref())?;
+            let _claim = sync_claim(paths)?;
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let id = resolve_code(&ledger, code)?;
             if *retry {
@@ -665,6 +760,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             ..
         } => {
             let sup = supervisor(paths, name.as_deref())?;
+            let _claim = sync_claim(paths)?;
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             ledger.settle_report(
                 crate::store::reports::ReportId(*report),

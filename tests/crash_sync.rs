@@ -27,8 +27,12 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
             error_rate: 0.0,
             latency: Duration::from_millis(10),
             drop_after_commit_rate: 0.1,
+            ..Faults::default()
         },
         report_polls: 2,
+        // Reports are processed 400 ms after they arrive: a kill often lands while the registry still
+        // processes one whose answer the killed pass never read.
+        processing_delay: Duration::from_millis(400),
         password: "pw-Zq81-not-in-logs".into(),
         ..SimConfig::default()
     };
@@ -39,7 +43,7 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
     std::fs::write(
         &cfg,
         format!(
-            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"{}\"\npassword_env = \"LS_TEST_REGISTRY_PW\"\nbusiness_place_id = 5\n[registry.report]\nbatch_size = 10\ndefault_country = \"CN\"\n",
+            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"{}\"\npassword_env = \"LS_TEST_REGISTRY_PW\"\nbusiness_place_id = 5\n[registry.report]\nbatch_size = 10\ndefault_country = \"CN\"\nsettle_window_secs = 5\nwait_secs = 20\n",
             sim.url(),
             sim_cfg.login
         ),
@@ -98,7 +102,12 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
         let _ = child.wait();
         let l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
         assert_eq!(l.check_invariants().unwrap(), vec![], "round {round}");
-        assert_eq!(sim.snapshot().reported_twice, 0, "round {round}");
+        let snap = sim.snapshot();
+        assert_eq!(
+            (snap.reported_twice, snap.resent_while_pending),
+            (0, 0),
+            "round {round}"
+        );
     }
     eprintln!("sync crash suite: {interrupted} of {rounds} passes killed mid-way, {n} codes");
     assert!(
@@ -132,6 +141,7 @@ fn sigkill_during_sync_never_reports_twice_or_loses_one() {
     assert_eq!(states["REPORTED"], n, "{states:?}");
     assert_eq!(snap.applied as u64, n, "{snap:?}");
     assert_eq!(snap.reported_twice, 0, "{snap:?}");
+    assert_eq!(snap.resent_while_pending, 0, "{snap:?}");
     assert_eq!(l.check_invariants().unwrap(), vec![]);
     // Neither the password nor any crypto tail reached the logs, even at trace level.
     assert!(logs.len() > 1000, "trace logs expected: {}", logs.len());

@@ -600,11 +600,17 @@ fn rejection_reasons_keep_their_key_and_an_older_ledger_gets_keys_when_upgraded(
     assert_eq!((reason.as_str(), key), ("torn sticker", None));
     drop(l);
 
-    // The same ledger as schema 5 left it (no key columns), opened by this build: migration 6 keys the
-    // engine's fixed sentences; any other reason stays English only.
+    // The same ledger as schema 5 left it (no key columns, nor what later migrations add), opened by this
+    // build: migration 6 keys the engine's fixed sentences; any other reason stays English only.
     let raw = Connection::open(ledger_path(dir.path())).unwrap();
     raw.execute_batch(
         "ALTER TABLE codes DROP COLUMN reason_key; ALTER TABLE codes DROP COLUMN reason_args;
+         DROP INDEX outbox_descent;
+         ALTER TABLE reports DROP COLUMN lost_at; ALTER TABLE reports DROP COLUMN next_check_at;
+         ALTER TABLE reports DROP COLUMN checks; ALTER TABLE reports DROP COLUMN parent;
+         ALTER TABLE reports DROP COLUMN half; ALTER TABLE reports DROP COLUMN refusal;
+         ALTER TABLE reports DROP COLUMN held_at; ALTER TABLE reports DROP COLUMN released_at;
+         ALTER TABLE outbox DROP COLUMN split_of; ALTER TABLE outbox DROP COLUMN half;
          PRAGMA user_version = 5;",
     )
     .unwrap();

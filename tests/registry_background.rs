@@ -15,7 +15,7 @@ use labelstation::registry::pull::{Pull, PullOptions};
 use labelstation::registry::sim::{RegistrySim, SimConfig};
 use labelstation::registry::sync::{Background, LinkState, SyncOptions, SyncState};
 use labelstation::registry::wire::Secret;
-use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof, StationLock, StoreError};
+use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof, StationLock};
 use support::*;
 
 fn factory(url: String) -> labelstation::registry::sync::ClientFactory {
@@ -118,11 +118,25 @@ fn the_runner_drains_notices_the_link_and_stops() {
     });
     assert!(st.last_success_ms.is_some());
     assert_eq!(s.snapshot().applied, 40);
-    // The claim is held: a second sync cannot start.
-    assert!(matches!(
-        StationLock::acquire_sync(dir.path()),
-        Err(StoreError::Busy { .. })
-    ));
+    // The claim is the runner's during a pass only: between passes a supervisor's `review settle` or
+    // `review resend` may take it, and the runner waits for it while it is taken.
+    let claim = StationLock::acquire_sync(dir.path()).expect("free between passes");
+    let before = bg.state().passes;
+    bg.nudge();
+    std::thread::sleep(Duration::from_millis(600));
+    let st = bg.state();
+    assert!(
+        st.passes > before
+            && st
+                .last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("another labelstation process")),
+        "{st:?}"
+    );
+    drop(claim);
+    wait_for(&bg, "runs again once free", |st| {
+        st.passes > before + 1 && st.link == LinkState::Up
+    });
     // Another process sees how it went.
     let status = Ledger::open(&ledger_path(dir.path()), "other")
         .unwrap()
@@ -217,4 +231,38 @@ fn a_runner_waits_while_another_process_syncs() {
     );
     drop(held);
     wait_for(&bg, "runs once free", |st| st.link == LinkState::Up);
+}
+
+#[test]
+fn an_error_that_is_not_the_link_backs_off_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let (mut l, _, _) = ledger_with_codes(dir.path(), 30, 82);
+    verify(&mut l, 5);
+    // The product has no country and there is no default: every pass fails the same way, and the
+    // registry is not to blame.
+    l.connection()
+        .execute("UPDATE products SET country = NULL", [])
+        .unwrap();
+    drop(l);
+    let bg = Background::spawn(
+        &ledger_path(dir.path()),
+        "station-test",
+        factory(s.url()),
+        SyncOptions::default(),
+        Duration::from_millis(40),
+    )
+    .unwrap();
+    let first = wait_for(&bg, "first failure", |st| st.last_error.is_some());
+    assert!(first.last_error.unwrap().contains("country"));
+    std::thread::sleep(Duration::from_millis(2000));
+    let st = bg.state();
+    // 2 s at a 40 ms interval is 50 passes without backoff; doubling from 20 ms to 320 ms is about 12.
+    assert!(
+        st.passes < 20,
+        "{} passes in 2 s: the same error repeated at the normal interval",
+        st.passes
+    );
+    // Not the link's fault: the link state is not claimed down.
+    assert!(!matches!(st.link, LinkState::Down { .. }), "{st:?}");
 }

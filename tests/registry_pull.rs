@@ -134,6 +134,7 @@ fn pull_under_faults(seed: u64) -> (u64, u64, u32) {
         error_rate: 0.25,
         latency: Duration::from_millis(1),
         drop_after_commit_rate: 0.3,
+        ..Faults::default()
     });
     let f = CodeFormat::default();
     let actor = system();

@@ -28,6 +28,21 @@ fuzz_target!(|data: &[u8]| {
         let _ = wire::clean(&e.summary());
     }
     let _ = xtrace::decode_document::<xtrace::Withdrawal>(&String::from_utf8_lossy(body));
+    let _ = serde_json::from_slice::<xtrace::DocumentSearch>(body);
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        // The code lookup and a stored document, in whatever layout: echoes matched by identification
+        // code, never a panic.
+        let text = String::from_utf8_lossy(body);
+        let m = wire::IdentMatcher::new(text.split('\n'));
+        for c in xtrace::parse_code_lookup(&v).unwrap_or_default() {
+            let _ = m.find(&c.code);
+        }
+        for c in xtrace::stored_document_codes(&v) {
+            let _ = m.find(&c);
+            let _ = wire::IdentMatcher::named_in(&text, &c);
+        }
+    }
+    let _ = wire::parse_retry_after(&String::from_utf8_lossy(body), std::time::SystemTime::now());
     let _ = serde_json::from_slice::<oms::BufferInfo>(body);
     let _ = serde_json::from_slice::<oms::CodesBlock>(body);
     let _ = serde_json::from_slice::<oms::Blocks>(body);

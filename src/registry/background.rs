@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! The sync engine in the background of the station: a thread that runs [`Sync::once`] every interval
-//! (sooner when nudged), watches the link, and backs off with jitter while the registry does not answer.
+//! (sooner when nudged), watches the link, and backs off with jitter after a failed pass — the link down
+//! or the registry busy, but also an error that is not the link's (a product without a country, a
+//! refused account), which would only repeat at the normal interval — waiting at least what the
+//! registry's `Retry-After` asked for.
 //!
-//! It holds the data dir's sync claim (`StationLock::acquire_sync`, the same as `labelstation sync`), so
-//! two syncs never settle the same report; while another process holds it, the runner says so in its
-//! state and tries again later. Its ledger connection waits for the engine's writer (the ledger's busy
+//! It holds the data dir's sync claim (`StationLock::acquire_sync`, the same as `labelstation sync` and
+//! the supervisor's `review settle`/`resend`) during each pass, so two syncs never settle the same
+//! report and a supervisor never settles one being sent; between passes the claim is free. While another
+//! process holds it, the runner says so in its state and tries again later. Its ledger connection waits for the engine's writer (the ledger's busy
 //! timeout) instead of failing. Each pass is recorded in the ledger (`Ledger::record_sync`), so
 //! `Ledger::sync_status` shows it to any process. Memory is bounded: one report batch at a time.
 
@@ -45,6 +49,9 @@ pub struct SyncState {
     pub in_flight_reports: u64,
     /// Write-offs refused or not supported by the registry: a supervisor's turn.
     pub needs_supervisor: u64,
+    /// Reports the registry refused as a whole, held for a supervisor (no more of their kind are sent
+    /// until one is sent again).
+    pub held_reports: u64,
     pub last_success_ms: Option<i64>,
     pub last_error: Option<String>,
     /// Passes run since the runner started.
@@ -100,6 +107,7 @@ impl Background {
                 backlog: 0,
                 in_flight_reports: 0,
                 needs_supervisor: 0,
+                held_reports: 0,
                 last_success_ms: None,
                 last_error: None,
                 passes: 0,
@@ -121,7 +129,6 @@ impl Background {
                 ..opts
             },
             interval: interval.max(Duration::from_millis(10)),
-            lock: None,
             ledger: None,
             client: None,
             failures: 0,
@@ -171,16 +178,17 @@ struct Runner {
     make_client: ClientFactory,
     opts: SyncOptions,
     interval: Duration,
-    lock: Option<StationLock>,
     ledger: Option<Ledger>,
     client: Option<Box<dyn Registry>>,
     failures: u32,
 }
 
-/// What went wrong in a pass, and whether it means the link is down.
+/// What went wrong in a pass, whether it means the link is down, and how long the registry asked to
+/// be left alone.
 struct PassError {
     text: String,
     link_down: bool,
+    retry_after: Option<Duration>,
 }
 
 impl Runner {
@@ -192,34 +200,39 @@ impl Runner {
             }
             let result = self.pass(&actor);
             self.publish(&result);
-            let down = matches!(&result, Err(e) if e.link_down);
-            if down {
+            let (failed, down, retry_after) = match &result {
+                Ok(_) => (false, false, None),
+                Err(e) => (true, e.link_down, e.retry_after),
+            };
+            if failed {
                 self.failures = self.failures.saturating_add(1);
-                // A fresh client next time: new connection, new login.
-                self.client = None;
             } else {
                 self.failures = 0;
             }
-            if !self.wait(down) {
+            if down {
+                // A fresh client next time: new connection, new login.
+                self.client = None;
+            }
+            if !self.wait(failed, retry_after) {
                 break;
             }
         }
-        // The claim and the connection are released here, when the thread ends.
+        // The connection is released here, when the thread ends.
     }
 
     fn pass(&mut self, actor: &Actor) -> Result<SyncReport, PassError> {
         let store = |e: StoreError| PassError {
             link_down: false,
             text: e.to_string(),
+            retry_after: None,
         };
-        if self.lock.is_none() {
-            let dir = self
-                .ledger_path
-                .parent()
-                .filter(|d| !d.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            self.lock = Some(StationLock::acquire_sync(dir).map_err(store)?);
-        }
+        let dir = self
+            .ledger_path
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        // Held for this pass only: between passes a supervisor may settle or re-send a report.
+        let _claim = StationLock::acquire_sync(dir).map_err(store)?;
         if self.ledger.is_none() {
             self.ledger = Some(Ledger::open(&self.ledger_path, &self.station).map_err(store)?);
         }
@@ -227,12 +240,14 @@ impl Runner {
             self.client = Some((self.make_client)().map_err(|e| PassError {
                 link_down: false,
                 text: e.to_string(),
+                retry_after: None,
             })?);
         }
         let (Some(ledger), Some(client)) = (self.ledger.as_mut(), self.client.as_mut()) else {
             return Err(PassError {
                 link_down: false,
                 text: "internal: sync runner not set up".into(),
+                retry_after: None,
             });
         };
         let backlog = ledger.backlog().map_err(store)?;
@@ -265,6 +280,7 @@ impl Runner {
         }
         result.map_err(|e| PassError {
             link_down: e.is_transient(),
+            retry_after: e.retry_after(),
             text: e.to_string(),
         })
     }
@@ -299,12 +315,14 @@ impl Runner {
             st.backlog = b.utilisation_queued + b.write_off_queued;
             st.in_flight_reports = b.reports_open;
             st.needs_supervisor = b.write_off_refused;
+            st.held_reports = b.reports_held;
         }
     }
 
-    /// Wait for the next pass; `false` when asked to stop.
-    fn wait(&self, down: bool) -> bool {
-        let pause = if down {
+    /// Wait for the next pass; `false` when asked to stop. After a failed pass the wait grows from half
+    /// the interval to eight intervals, with jitter, and is at least what the registry asked for.
+    fn wait(&self, failed: bool, retry_after: Option<Duration>) -> bool {
+        let pause = if failed {
             let steps = self.failures.saturating_sub(1).min(4);
             let base = (self.interval / 2).saturating_mul(1 << steps);
             let cap = self.interval.saturating_mul(8);
@@ -312,13 +330,14 @@ impl Runner {
         } else {
             self.interval
         };
+        let pause = retry_after.map_or(pause, |r| pause.max(r));
         let deadline = std::time::Instant::now() + pause;
         let mut w = guard(&self.inner.wake);
         loop {
             if w.stop {
                 return false;
             }
-            if w.nudged && !down {
+            if w.nudged && !failed {
                 w.nudged = false;
                 return true;
             }

@@ -2,10 +2,12 @@
 //! The registry behind one small trait, and its xTrace implementation over HTTPS.
 //!
 //! Retry policy, the rule that keeps codes from being ordered or reported twice: a request that changes
-//! nothing (GET) is retried with backoff and jitter on transport errors, 408, 429 and 5xx; a request that
-//! changes something (POST) is sent once, and when its answer is lost the error says the change may have
-//! been committed, so the caller asks the registry what happened instead of sending it again.
-//! A 401 triggers one token refresh (or a new login), then fails.
+//! nothing (GET, the code lookup) is retried with backoff and jitter on transport errors, 408, 429 and
+//! 5xx, waiting at least what `Retry-After` says; a request that changes something (POST) is sent once.
+//! When its outcome is unknown — the answer lost, any 5xx (a proxy's 503, a CDN's 520 or 524 may come
+//! after the registry committed), or a 2xx whose body cannot be read — the error says the change may
+//! have been committed ([`RegistryError::maybe_committed`]), so the caller settles it from the registry's
+//! evidence instead of sending it again. A 401 triggers one token refresh (or a new login), then fails.
 
 use std::time::{Duration, Instant, SystemTime};
 
@@ -13,9 +15,13 @@ use reqwest::Method;
 use reqwest::blocking::{Client, RequestBuilder};
 use serde::de::DeserializeOwned;
 
-use super::wire::{ApiError, ErrorClass, Secret, parse_error_body};
+use super::documents::DocumentType;
+use super::wire::{
+    ApiError, ErrorClass, IdentMatcher, Secret, parse_error_body, parse_retry_after,
+};
 use super::xtrace;
 use crate::codes::Gtin;
+use crate::store::reports::ReportKind;
 
 /// Why a registry call failed.
 #[derive(Debug, thiserror::Error)]
@@ -38,6 +44,12 @@ pub enum RegistryError {
         "the registry's answer to {what} is not in the documented shape ({detail}); report this with the log to the registry operator"
     )]
     Protocol { what: String, detail: String },
+    /// A 2xx answer to a change whose body cannot be read (a numeric id where the API documents a string,
+    /// an empty 201, a proxy's HTML page): the change may have been made.
+    #[error(
+        "the registry's answer to {what} cannot be read ({detail}); the change may have been made, so the station settles it from the registry's evidence"
+    )]
+    Unreadable { what: String, detail: String },
     #[error("registry configuration: {0}")]
     Config(String),
     /// The registry's API has no such operation. Not transient: retrying will not help.
@@ -75,6 +87,7 @@ impl RegistryError {
             | RegistryError::Transport {
                 maybe_committed, ..
             } => *maybe_committed,
+            RegistryError::Unreadable { .. } => true,
             _ => false,
         }
     }
@@ -85,6 +98,14 @@ impl RegistryError {
             RegistryError::Transport { .. } => true,
             RegistryError::Api { error, .. } => error.class() == ErrorClass::Retryable,
             _ => false,
+        }
+    }
+
+    /// How long the registry asked to be left alone (`Retry-After`).
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            RegistryError::Api { error, .. } => error.retry_after_s.map(Duration::from_secs),
+            _ => None,
         }
     }
 }
@@ -149,13 +170,27 @@ pub struct WriteOffMeta {
     pub reason_other: Option<String>,
 }
 
-/// Where a sent report stands.
+/// Where a sent report (or document) stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportOutcome {
+    /// Being processed.
     InProcess,
+    /// Passed on to another system and not confirmed processed (oms-v2 `SENT`): not yet accepted.
+    Forwarded,
     Accepted,
-    /// Refused as a whole (the registry processes a report atomically), with its reason.
-    Rejected(String),
+    /// Refused as a whole (the registry processes a report atomically).
+    Rejected(Refusal),
+    /// The registry does not know this id.
+    NotFound,
+}
+
+/// Why the registry refused a report, and which of its codes it named (by position, as sent).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Refusal {
+    /// The registry's words, cleaned (bounded, codes cut to their identification part).
+    pub reason: String,
+    /// Positions of codes the registry named (document errors); a reason may name more in its text.
+    pub named: Vec<usize>,
 }
 
 /// A code's state in the registry.
@@ -205,8 +240,18 @@ pub trait Registry: Send {
         meta: &UtilisationMeta,
     ) -> Result<String, RegistryError>;
     fn report_outcome(&mut self, report_id: &str) -> Result<ReportOutcome, RegistryError>;
-    /// The registry's state of each code, in the order given.
+    /// The registry's state of each code, in the order given, whatever form it echoes them in. Callers
+    /// ask in chunks; a registry that refuses a chunk as too big is asked in smaller ones.
     fn code_states(&mut self, codes: &[String]) -> Result<Vec<RegistryCodeState>, RegistryError>;
+    /// The registry's id of a report (or write-off) of `kind` carrying exactly `codes`, sent within
+    /// `window`, whose answer was lost: found by the registry's search by type and time. `Ok(None)`: no
+    /// trace (yet); `Unsupported`: this registry cannot be searched.
+    fn find_report(
+        &mut self,
+        kind: ReportKind,
+        codes: &[String],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError>;
     /// Send a write-off of spoiled codes (full codes; the client sends what its API wants); returns the
     /// registry's document id. Like `send_utilisation`, never retried when its answer is lost.
     fn send_write_off(
@@ -244,6 +289,20 @@ impl Default for RetryPolicy {
 }
 
 impl RetryPolicy {
+    /// The longest `Retry-After` a call waits out itself; a longer one is left to the caller (the sync
+    /// pass stops and its runner waits).
+    pub const MAX_INLINE_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+    /// How long to wait before retry number `attempt + 1`: the backoff, or what the registry asked for
+    /// if that is longer; `None` when the registry asked for longer than a call should wait.
+    pub fn wait(&self, attempt: u32, retry_after: Option<Duration>) -> Option<Duration> {
+        match retry_after {
+            Some(r) if r > Self::MAX_INLINE_RETRY_AFTER => None,
+            Some(r) => Some(r.max(self.delay(attempt))),
+            None => Some(self.delay(attempt)),
+        }
+    }
+
     /// Exponential backoff with full jitter: spreads retries of many stations after an outage.
     pub fn delay(&self, attempt: u32) -> Duration {
         let exp = self
@@ -437,22 +496,18 @@ impl XtraceClient {
         };
         let resp = req.send().map_err(|e| self.transport(e, changes))?;
         let status = resp.status();
+        let retry_after = retry_after_header(resp.headers());
         let body = resp.bytes().map_err(|e| self.transport(e, changes))?;
         tracing::debug!(%method, path, status = status.as_u16(), bytes = body.len(), "registry");
         if status.is_success() {
             Ok(body.to_vec())
         } else {
-            let error = parse_error_body(status.as_u16(), &body);
-            let maybe_committed = changes && matches!(status.as_u16(), 500 | 502 | 504);
-            Err(RegistryError::Api {
-                error,
-                maybe_committed,
-            })
+            Err(api_error(status.as_u16(), &retry_after, &body, changes))
         }
     }
 
     /// An authenticated call with the retry policy of the module docs.
-    fn call(
+    pub(super) fn call(
         &mut self,
         method: Method,
         path: &str,
@@ -493,7 +548,9 @@ impl XtraceClient {
                     self.auth(false)?;
                 }
                 Err(e) if idempotent && e.is_transient() && attempt + 1 < self.s.retry.attempts => {
-                    let wait = self.s.retry.delay(attempt);
+                    let Some(wait) = self.s.retry.wait(attempt, e.retry_after()) else {
+                        return Err(e);
+                    };
                     tracing::warn!("registry: {e}; retrying in {} ms", wait.as_millis());
                     std::thread::sleep(wait);
                     attempt += 1;
@@ -519,6 +576,45 @@ impl XtraceClient {
         )?;
         Ok(decode::<xtrace::SubOrders>("sub-orders", &answer)?.sub_order_infos)
     }
+}
+
+/// `Retry-After` of an answer, if it has one.
+pub(crate) fn retry_after_header(h: &reqwest::header::HeaderMap) -> Option<u64> {
+    h.get(reqwest::header::RETRY_AFTER)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| parse_retry_after(v, SystemTime::now()))
+}
+
+/// A non-2xx answer as an error. Any 5xx to a change may come after the change was made (a proxy's
+/// 503, a CDN's 520 or 524 when the registry was slow): its outcome is unknown.
+pub(crate) fn api_error(
+    status: u16,
+    retry_after: &Option<u64>,
+    body: &[u8],
+    changes: bool,
+) -> RegistryError {
+    let mut error = parse_error_body(status, body);
+    error.retry_after_s = *retry_after;
+    RegistryError::Api {
+        error,
+        maybe_committed: changes && status >= 500,
+    }
+}
+
+/// Read the 2xx answer to a change: a body that cannot be read means the outcome is unknown, never that
+/// the change was not made.
+pub(crate) fn decode_change<T: DeserializeOwned>(
+    what: &str,
+    body: &[u8],
+) -> Result<T, RegistryError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let text = String::from_utf8_lossy(body);
+        let excerpt: String = text.trim().chars().take(60).collect();
+        RegistryError::Unreadable {
+            what: what.to_owned(),
+            detail: format!("{e}; body begins {:?}", super::wire::clean(&excerpt)),
+        }
+    })
 }
 
 pub(crate) fn decode<T: DeserializeOwned>(what: &str, body: &[u8]) -> Result<T, RegistryError> {
@@ -683,18 +779,26 @@ impl Registry for XtraceClient {
         };
         let body = serde_json::to_value(&req).map_err(|e| RegistryError::Config(e.to_string()))?;
         let answer = self.call(Method::POST, "/api/utilisation", &[], Some(&body))?;
-        Ok(decode::<xtrace::ReportCreated>("utilisation", &answer)?.report_id)
+        Ok(decode_change::<xtrace::ReportCreated>("utilisation", &answer)?.report_id)
     }
 
     fn report_outcome(&mut self, report_id: &str) -> Result<ReportOutcome, RegistryError> {
         let path = format!("/api/utilisation/{report_id}");
-        let answer = self.call(Method::GET, &path, &[], None)?;
+        let answer = match self.call(Method::GET, &path, &[], None) {
+            Err(RegistryError::Api { error, .. }) if error.class() == ErrorClass::NotFound => {
+                return Ok(ReportOutcome::NotFound);
+            }
+            other => other?,
+        };
         let st: xtrace::UtilisationStatus = decode("utilisation status", &answer)?;
         Ok(match st.report_status {
             xtrace::ReportStatus::Success => ReportOutcome::Accepted,
-            xtrace::ReportStatus::Error => ReportOutcome::Rejected(super::wire::clean(
-                st.reject_reason.as_deref().unwrap_or("no reason given"),
-            )),
+            xtrace::ReportStatus::Error => ReportOutcome::Rejected(Refusal {
+                reason: super::wire::clean(
+                    st.reject_reason.as_deref().unwrap_or("no reason given"),
+                ),
+                named: Vec::new(),
+            }),
             xtrace::ReportStatus::InProcess | xtrace::ReportStatus::Unknown => {
                 ReportOutcome::InProcess
             }
@@ -702,34 +806,71 @@ impl Registry for XtraceClient {
     }
 
     fn code_states(&mut self, codes: &[String]) -> Result<Vec<RegistryCodeState>, RegistryError> {
+        if codes.is_empty() {
+            return Ok(Vec::new());
+        }
         let body = serde_json::json!({ "codes": codes });
         // A lookup changes nothing, so it may be retried although it is a POST.
-        let answer = self.call_with(
+        let answer = match self.call_with(
             Method::POST,
             "/public/api/cod/public/codes",
             &[],
             Some(&body),
             true,
-        )?;
-        let found: xtrace::CodeLookup = decode("code lookup", &answer)?;
-        Ok(codes
-            .iter()
-            .map(|c| {
-                match found
-                    .codes
-                    .iter()
-                    .find(|f| f.code == *c)
-                    .map(|f| f.status.as_str())
-                {
-                    Some("RECEIVED") => RegistryCodeState::Received,
-                    Some("APPLIED" | "INTRODUCED") => RegistryCodeState::Applied,
-                    Some("WRITTEN_OFF" | "WITHDRAWN") => RegistryCodeState::WrittenOff,
-                    Some(other) => RegistryCodeState::Other(other.to_owned()),
-                    None => RegistryCodeState::Other("not known to the registry".into()),
-                }
+        ) {
+            // The registry caps the codes per lookup at a value it does not publish: ask in halves.
+            Err(RegistryError::Api { error, .. })
+                if error.class() == ErrorClass::Rejected && codes.len() > 1 =>
+            {
+                tracing::debug!(
+                    "registry: lookup of {} codes refused ({error}); asking in halves",
+                    codes.len()
+                );
+                let (a, b) = codes.split_at(codes.len() / 2);
+                let mut out = self.code_states(a)?;
+                out.extend(self.code_states(b)?);
+                return Ok(out);
+            }
+            other => other?,
+        };
+        let value: serde_json::Value = decode("code lookup", &answer)?;
+        let found = xtrace::parse_code_lookup(&value).ok_or_else(|| RegistryError::Protocol {
+            what: "code lookup".into(),
+            detail: "no list of codes with their status".into(),
+        })?;
+        let matcher = IdentMatcher::new(codes.iter().map(String::as_str));
+        let mut states = vec![None; codes.len()];
+        for f in &found {
+            if let Some(i) = matcher.find(&f.code) {
+                states[i] = Some(f.status.as_str());
+            }
+        }
+        Ok(states
+            .into_iter()
+            .map(|st| match st {
+                Some("RECEIVED") => RegistryCodeState::Received,
+                // Introduced into circulation or withdrawn from it afterwards: applied before.
+                Some("APPLIED" | "INTRODUCED" | "WITHDRAWN") => RegistryCodeState::Applied,
+                Some("WRITTEN_OFF") => RegistryCodeState::WrittenOff,
+                Some(other) => RegistryCodeState::Other(other.to_owned()),
+                None => RegistryCodeState::Other("not known to the registry".into()),
             })
             .collect())
     }
+
+    fn find_report(
+        &mut self,
+        kind: ReportKind,
+        codes: &[String],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        let doc_type = match kind {
+            ReportKind::Utilisation => DocumentType::Utilisation,
+            ReportKind::WriteOff => DocumentType::Withdrawal,
+        };
+        self.find_document(doc_type, codes, window)
+    }
+
     fn ping(&mut self) -> Result<(), RegistryError> {
         // xTrace documents no ping: the smallest read is an order listing with a filter that matches
         // nothing of ours (an empty list with 200 is normal).
@@ -758,48 +899,11 @@ impl Registry for XtraceClient {
                 })
                 .collect(),
         };
-        let envelope = xtrace::DocumentEnvelope {
-            document_body: xtrace::encode_document(&doc)
-                .map_err(|e| RegistryError::Config(e.to_string()))?,
-            // Reserved by the registry and not sent (shared research, section 3).
-            signature: None,
-        };
-        let body =
-            serde_json::to_value(&envelope).map_err(|e| RegistryError::Config(e.to_string()))?;
-        let answer = self.call(
-            Method::POST,
-            "/public/api/v1/doc/withdrawal",
-            &[],
-            Some(&body),
-        )?;
-        Ok(decode::<xtrace::DocumentCreated>("withdrawal", &answer)?.document_id)
+        self.send_document(DocumentType::Withdrawal, &doc)
     }
 
     fn write_off_outcome(&mut self, document_id: &str) -> Result<ReportOutcome, RegistryError> {
-        let path = format!("/public/api/v1/doc/storage/docs/{document_id}");
-        let answer = self.call(Method::GET, &path, &[], None)?;
-        let info: xtrace::DocumentInfo = decode("document status", &answer)?;
-        Ok(match info.status {
-            xtrace::DocumentStatus::Success => ReportOutcome::Accepted,
-            // A document is processed as a whole for write-offs in the simulator; a partial result is
-            // treated as a refusal so the codes are split and each learns its own fate.
-            xtrace::DocumentStatus::Error | xtrace::DocumentStatus::PartiallyProcessed => {
-                let path = format!("/public/api/v1/doc/storage/errors/{document_id}");
-                let reason = match self.call(Method::GET, &path, &[], None) {
-                    Ok(b) => decode::<xtrace::DocumentErrors>("document errors", &b)
-                        .map(|e| e.summary())
-                        .unwrap_or_else(|e| e.to_string()),
-                    Err(e) => {
-                        format!("the registry refused the document (details unavailable: {e})")
-                    }
-                };
-                ReportOutcome::Rejected(super::wire::clean(&reason))
-            }
-            xtrace::DocumentStatus::Created
-            | xtrace::DocumentStatus::Validating
-            | xtrace::DocumentStatus::InProcess
-            | xtrace::DocumentStatus::Unknown => ReportOutcome::InProcess,
-        })
+        self.document_outcome(document_id)
     }
 }
 

@@ -6,13 +6,15 @@
 //! older platform's code-ordering API v2 ([`oms`]). [`wire`] holds what they share: error bodies in every
 //! shape either platform sends, secrets that never print, lenient numbers.
 //!
-//! [`client`] is the trait the station uses and the xTrace client; [`oms_client`] the older platform's
-//! client; [`pull`] takes codes into the ledger; [`held`] asks about codes held after a restore; [`sync`] sends reports and write-offs (once, or in the
+//! [`client`] is the trait the station uses and the xTrace client; [`documents`] the xTrace document
+//! storage (send, status, errors, search, read back); [`oms_client`] the older platform's client;
+//! [`pull`] takes codes into the ledger; [`held`] asks about codes held after a restore; [`sync`] sends reports and write-offs (once, or in the
 //! background); [`sim`] is the registry simulator for both APIs (the embedded default, the demo and the
 //! tests).
 
 pub mod background;
 pub mod client;
+pub mod documents;
 pub mod held;
 pub mod oms;
 pub mod oms_client;

@@ -12,23 +12,30 @@
 //! What this API cannot do, the client says plainly ([`RegistryError::Unsupported`]):
 //! - write-offs (Kazakhstan's `shoes` extension has no dropout endpoint): a supervisor withdraws the
 //!   code in the registry's web cabinet and marks it done in the station;
-//! - looking up codes: a report whose answer was lost is settled by a supervisor from the cabinet.
+//! - looking up codes or searching reports: a report whose answer was lost is settled by a supervisor
+//!   from the cabinet.
 //!
 //! Utilisation is sent in the RU v2 shape (`{sntins, usageType: VERIFIED}`); Kazakhstan's `shoes`
 //! swagger has no utilisation endpoint, so against the real KZ platform it may answer 404 (see README).
+//! A report's status SENT means the OMS passed it on, not that it was processed: only PROCESSED (the RU
+//! enum; Kazakhstan's enum ends at SENT) counts as accepted.
 
 use std::time::Duration;
 
 use reqwest::Method;
 use reqwest::blocking::Client;
 
+use std::time::SystemTime;
+
 use super::client::{
-    BufferState, CodePack, NewOrder, Registry, RegistryCodeState, RegistryError, ReportOutcome,
-    RetryPolicy, UtilisationMeta, WriteOffMeta, check_url, decode,
+    BufferState, CodePack, NewOrder, Refusal, Registry, RegistryCodeState, RegistryError,
+    ReportOutcome, RetryPolicy, UtilisationMeta, WriteOffMeta, api_error, check_url, decode,
+    decode_change, retry_after_header,
 };
 use super::oms;
-use super::wire::{ErrorClass, Secret, parse_error_body};
+use super::wire::{ErrorClass, Secret};
 use crate::codes::Gtin;
+use crate::store::reports::ReportKind;
 
 /// The API's name in the ledger and in messages.
 pub const API: &str = "oms-v2";
@@ -135,22 +142,23 @@ impl OmsClient {
         };
         let resp = req.send().map_err(transport)?;
         let status = resp.status();
+        let retry_after = retry_after_header(resp.headers());
         let bytes = resp.bytes().map_err(transport)?;
         tracing::debug!(%method, path, status = status.as_u16(), bytes = bytes.len(), "registry (oms-v2)");
         if status.is_success() {
             return Ok(bytes.to_vec());
         }
-        let error = parse_error_body(status.as_u16(), &bytes);
+        let err = api_error(status.as_u16(), &retry_after, &bytes, changes);
+        let RegistryError::Api { error, .. } = &err else {
+            return Err(err);
+        };
         if error.class() == ErrorClass::Unauthorized {
             // The token is static: refreshing cannot help, a person must issue a new one.
             return Err(RegistryError::Config(format!(
                 "the registry refused the client token ({error}): issue a new one in the OMS web UI and put it in the environment variable named by registry.oms.client_token_env"
             )));
         }
-        Err(RegistryError::Api {
-            error,
-            maybe_committed: changes && matches!(status.as_u16(), 500 | 502 | 504),
-        })
+        Err(err)
     }
 
     /// A request that changes nothing, retried on transient errors.
@@ -159,7 +167,9 @@ impl OmsClient {
         loop {
             match self.send(Method::GET, path, query, None, false) {
                 Err(e) if e.is_transient() && attempt + 1 < self.s.retry.attempts => {
-                    let wait = self.s.retry.delay(attempt);
+                    let Some(wait) = self.s.retry.wait(attempt, e.retry_after()) else {
+                        return Err(e);
+                    };
                     tracing::warn!("registry: {e}; retrying in {} ms", wait.as_millis());
                     std::thread::sleep(wait);
                     attempt += 1;
@@ -393,17 +403,27 @@ impl Registry for OmsClient {
             }
             other => other?,
         };
-        Ok(decode::<oms::ReportResult>("utilisation", &answer)?.report_id)
+        Ok(decode_change::<oms::ReportResult>("utilisation", &answer)?.report_id)
     }
 
     fn report_outcome(&mut self, report_id: &str) -> Result<ReportOutcome, RegistryError> {
-        let answer = self.get("report/info", &[("reportId", report_id.to_owned())])?;
+        let answer = match self.get("report/info", &[("reportId", report_id.to_owned())]) {
+            Err(RegistryError::Api { error, .. }) if error.class() == ErrorClass::NotFound => {
+                return Ok(ReportOutcome::NotFound);
+            }
+            other => other?,
+        };
         let r: oms::ReportInfo = decode("report info", &answer)?;
         Ok(match r.report_status {
-            oms::ReportStatus::Sent | oms::ReportStatus::Processed => ReportOutcome::Accepted,
-            oms::ReportStatus::Rejected => ReportOutcome::Rejected(super::wire::clean(
-                r.error_reason.as_deref().unwrap_or("no reason given"),
-            )),
+            // PROCESSED is the documented final state of a utilisation report (RU enum). SENT only
+            // means the OMS passed the report on: not processed as far as anyone can tell (the KZ enum
+            // has no PROCESSED; see the README).
+            oms::ReportStatus::Processed => ReportOutcome::Accepted,
+            oms::ReportStatus::Sent => ReportOutcome::Forwarded,
+            oms::ReportStatus::Rejected => ReportOutcome::Rejected(Refusal {
+                reason: super::wire::clean(r.error_reason.as_deref().unwrap_or("no reason given")),
+                named: Vec::new(),
+            }),
             oms::ReportStatus::Draft
             | oms::ReportStatus::Pending
             | oms::ReportStatus::Check
@@ -420,6 +440,18 @@ impl Registry for OmsClient {
         Err(unsupported(
             "looking up codes",
             "the API has no code lookup",
+        ))
+    }
+
+    fn find_report(
+        &mut self,
+        _kind: ReportKind,
+        _codes: &[String],
+        _window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        Err(unsupported(
+            "searching reports",
+            "the API has no report search",
         ))
     }
 

@@ -2,12 +2,19 @@
 //! The registry simulator: a local HTTP server that speaks the xTrace API as documented (shared
 //! research, registry API sections 3 and 7), for the demo, the tests and stations with no registry yet.
 //!
-//! It is faithful where the station's correctness depends on it: bearer tokens that expire, `Accept`
-//! checked (406 with an empty body), buffers that are PENDING before ACTIVE, packs whose answer can be
-//! asked for again with the same `lastPackId` (the documented "repeat"), orders refused for GTINs it does
-//! not know, reports processed asynchronously and refused for codes not issued or already applied. It
-//! tracks every code it issued, so tests can check that nothing was lost or reported twice. Faults are
-//! injected on demand: errors, latency, answers dropped after the change was committed, short tokens.
+//! It is as hard as the registry, not as kind as the client: bearer tokens that expire, `Accept` checked
+//! (406 with an empty body), buffers that are PENDING before ACTIVE, packs whose answer can be asked for
+//! again with the same `lastPackId` (the documented "repeat"), orders refused for GTINs it does not
+//! know. Reports and documents are processed on the registry's own clock (`processing_delay`): until
+//! then their status says IN_PROCESS and a code lookup says RECEIVED for their codes; then they are
+//! applied whole or refused whole, for codes not issued, not RECEIVED or repeated (the reason naming
+//! them, or not), or for a reason that names no code at all ([`Refusal`]: balance, business place).
+//! Faults on demand ([`Faults`]): errors before anything is done, latency, 429 with `Retry-After`, and
+//! after a change was committed: the answer lost, replaced by a proxy's 5xx (503, 520, 524 …) or made
+//! unreadable (a numeric id, an empty 201, an HTML page). The code lookup may echo codes without their
+//! crypto tail ([`LookupEcho`]); the document search finds documents (and application reports) by type
+//! and time. It keeps its own record of every code (issued, applied, written off, applied twice, sent
+//! again while still being processed), which tests compare the station's ledger against.
 
 // Handler helpers return the axum `Response` to send as their error: that is the idiom, and its size is
 // irrelevant on a simulator's request path.
@@ -42,6 +49,64 @@ pub struct Faults {
     /// Share of changing requests (POSTs, code issue) whose change is committed but whose answer is lost:
     /// the connection breaks in the middle of the body.
     pub drop_after_commit_rate: f64,
+    /// Share of changing requests whose change is committed and answered with a 5xx from "a proxy in
+    /// between": 500, 502, 503, 504, 520 or 524, as a CDN or gateway does when the registry was slow.
+    pub error_after_commit_rate: f64,
+    /// The statuses such a proxy answers with, drawn at random; empty: 500, 502, 503, 504, 520 and 524.
+    pub after_commit_statuses: Vec<u16>,
+    /// Share of changing requests whose change is committed and answered 2xx with a body the client
+    /// cannot read: a numeric id where the API documents a UUID string, an empty 201, or a proxy's HTML
+    /// page with 200.
+    pub garbled_after_commit_rate: f64,
+    /// Share of requests answered 429 with `Retry-After` before doing anything. A request that comes
+    /// back before the time given is counted (`SimSnapshot::retry_after_ignored`) and answered 429 again.
+    pub throttle_rate: f64,
+    /// What `Retry-After` says (whole seconds, at least 1).
+    pub retry_after: Duration,
+}
+
+/// How the code lookup (`/public/api/cod/public/codes`) echoes the codes it was asked about. The
+/// registry's document shows the identification code alone (`01…21…`) in its example answer; what it
+/// echoes for a full code is not documented, so the simulator can answer in any of these forms.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum LookupEcho {
+    /// The code exactly as it was asked about.
+    #[default]
+    AsAsked,
+    /// The identification code only (`01` GTIN `21` serial), without separators or crypto tail.
+    Identification,
+    /// The full code with its GS separators written as the six characters `\u001d`.
+    EscapedSeparators,
+}
+
+/// The layout of the code lookup's answer, which the registry's document shows for one code only (an
+/// object with `code` and `status`): a list of those, or wrapped in an object.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum LookupLayout {
+    /// `[{"code": …, "status": …}, …]`.
+    #[default]
+    List,
+    /// `{"codes": [{"code": …, "status": …}, …]}`.
+    Wrapped,
+}
+
+/// A refusal of whole reports and documents, for a reason that names no code (the participant's
+/// balance, business place, country): every report processed while it is set is refused with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: String,
+    /// Refuse at once with 400 when the report is sent, rather than when it is processed.
+    pub at_send: bool,
+}
+
+impl Refusal {
+    /// Refused when processed (the registry's usual way: the POST is answered, the status says ERROR).
+    pub fn when_processed(reason: impl Into<String>) -> Refusal {
+        Refusal {
+            reason: reason.into(),
+            at_send: false,
+        }
+    }
 }
 
 /// The hard cases of ordering codes, as a real registry shows them.
@@ -117,8 +182,24 @@ pub struct SimConfig {
     pub crypto_len: usize,
     /// GTINs it accepts orders for; `None` accepts any valid GTIN.
     pub known_gtins: Option<HashSet<String>>,
-    /// Status polls a report answers IN_PROCESS before its result.
+    /// Status polls a report answers IN_PROCESS at least, even once it is processed.
     pub report_polls: u32,
+    /// Time from a report's (or document's) arrival to its processing. Until then its status says
+    /// IN_PROCESS and a code lookup still says RECEIVED for its codes: nothing is applied yet.
+    pub processing_delay: Duration,
+    /// How the code lookup echoes codes, and the layout of its answer.
+    pub lookup_echo: LookupEcho,
+    pub lookup_layout: LookupLayout,
+    /// Codes one lookup may ask about (the registry's `COD_READER_SEARCH_CODES_BY_IDS_MAX_COUNT`, value not
+    /// published); more are refused with 400.
+    pub lookup_max: usize,
+    /// Whether the document search lists application reports (type UTILISATION) besides documents.
+    pub search_lists_utilisation: bool,
+    /// Refuse whole reports and documents (switch with [`RegistrySim::set_refusal`]).
+    pub refusal: Option<Refusal>,
+    /// Whether a refused report's reason names the codes at fault (and a refused document's errors give
+    /// their index). Without it the station can only find them by sending smaller reports.
+    pub refusals_name_codes: bool,
     pub faults: Faults,
     /// The hard cases of ordering codes.
     pub orders: OrderFaults,
@@ -168,6 +249,13 @@ impl Default for SimConfig {
             crypto_len: 44,
             known_gtins: None,
             report_polls: 1,
+            processing_delay: Duration::ZERO,
+            lookup_echo: LookupEcho::AsAsked,
+            lookup_layout: LookupLayout::List,
+            lookup_max: 1000,
+            search_lists_utilisation: true,
+            refusal: None,
+            refusals_name_codes: true,
             faults: Faults::default(),
             orders: OrderFaults::default(),
             seed: 1,
@@ -216,17 +304,44 @@ struct Order {
     seq: usize,
 }
 
+/// An application report as received, and once processed, its outcome. Processed whole: any bad code
+/// (or a refusal of the whole report) refuses every code in it.
 #[derive(Serialize, serde::Deserialize)]
 struct Report {
+    #[serde(default)]
     polls: u32,
-    outcome: Result<(), String>,
+    /// The codes it carries, as sent.
+    #[serde(default)]
+    codes: Vec<String>,
+    /// When it arrived and when it is processed (milliseconds since the epoch).
+    #[serde(default)]
+    created_ms: i64,
+    #[serde(default)]
+    due_ms: i64,
+    /// `None` until processed.
+    outcome: Option<Result<(), String>>,
+    /// The request body as received (`GET /public/api/v1/doc/storage/json/{id}` answers it).
+    #[serde(default)]
+    body: String,
 }
 
-/// A processed document (withdrawal): its outcome and, when refused, the per-code errors.
+/// A document (withdrawal) as received, and once processed, its per-code errors (none: accepted).
 #[derive(Serialize, serde::Deserialize)]
 struct Document {
+    #[serde(default)]
     polls: u32,
-    errors: Vec<serde_json::Value>,
+    /// Identification codes, in the document's order.
+    #[serde(default)]
+    codes: Vec<String>,
+    #[serde(default)]
+    created_ms: i64,
+    #[serde(default)]
+    due_ms: i64,
+    /// `None` until processed.
+    errors: Option<Vec<serde_json::Value>>,
+    /// The envelope as received.
+    #[serde(default)]
+    body: String,
 }
 
 struct SimState {
@@ -246,9 +361,29 @@ struct SimState {
     written_off_twice: u64,
     /// Codes sent in an application report after they were written off (never, either).
     reported_after_write_off: u64,
+    /// Codes sent in a report while an earlier report carrying them was still being processed.
+    resent_while_pending: u64,
     requests: u64,
     errors_injected: u64,
     answers_dropped: u64,
+    /// Answers replaced by a 5xx or an unreadable 2xx after their change was committed.
+    answers_garbled: u64,
+    /// Requests answered 429, and those that came back before `Retry-After` said.
+    throttled: u64,
+    retry_after_ignored: u64,
+    throttled_until: Option<Instant>,
+    /// Answer 429 to the n-th report or document sent from now on (one-shot, for a test).
+    throttle_report_in: Option<u32>,
+    /// Paths (prefixes) answered 503 whatever is asked: an endpoint that is down.
+    unavailable: Vec<String>,
+    /// Application reports and documents received (each POST that reached a handler and was taken).
+    reports_received: u64,
+    documents_received: u64,
+    /// Reports and documents refused as a whole (by [`Refusal`]).
+    refused_whole: u64,
+    /// Lookup requests, and codes asked about in them.
+    lookups: u64,
+    codes_looked_up: u64,
 }
 
 impl SimState {
@@ -304,6 +439,32 @@ pub struct SimSnapshot {
     pub errors_injected: u64,
     /// Answers dropped after their change was committed.
     pub answers_dropped: u64,
+    /// Answers replaced by a 5xx or an unreadable 2xx after their change was committed.
+    pub answers_garbled: u64,
+    /// Codes sent in a report while an earlier report carrying them was still being processed.
+    pub resent_while_pending: u64,
+    /// Requests answered 429, and requests that came back before the `Retry-After` they were given.
+    pub throttled: u64,
+    pub retry_after_ignored: u64,
+    /// Application reports and documents taken (each one a POST that reached the registry).
+    pub reports_received: u64,
+    pub documents_received: u64,
+    /// Reports and documents refused as a whole (a [`Refusal`]).
+    pub refused_whole: u64,
+    /// Reports and documents received but not processed yet.
+    pub pending: usize,
+    /// Lookup requests and the codes asked about in them.
+    pub lookups: u64,
+    pub codes_looked_up: u64,
+}
+
+/// An application report as the simulator received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimReport {
+    pub codes: Vec<String>,
+    pub created_ms: i64,
+    /// `None` while being processed.
+    pub outcome: Option<Result<(), String>>,
 }
 
 /// A running simulator. Stops when dropped.
@@ -355,9 +516,21 @@ impl RegistrySim {
             reported_twice: 0,
             written_off_twice: 0,
             reported_after_write_off: 0,
+            resent_while_pending: 0,
             requests: 0,
             errors_injected: 0,
             answers_dropped: 0,
+            answers_garbled: 0,
+            throttled: 0,
+            retry_after_ignored: 0,
+            throttled_until: None,
+            throttle_report_in: None,
+            unavailable: Vec::new(),
+            reports_received: 0,
+            documents_received: 0,
+            refused_whole: 0,
+            lookups: 0,
+            codes_looked_up: 0,
         }));
         if let Some(p) = loaded {
             lock(&state).restore(p);
@@ -453,6 +626,62 @@ impl RegistrySim {
         out.into_iter().map(|(_, o)| o).collect()
     }
 
+    /// Refuse whole reports and documents from now on (`None`: stop refusing). Reports already received
+    /// but not processed yet are refused too if they are processed while it is set.
+    pub fn set_refusal(&self, refusal: Option<Refusal>) {
+        lock(&self.state).cfg.refusal = refusal;
+    }
+
+    /// Answer 429 (with `Retry-After`) to the `n`-th application report or document sent from now on
+    /// (1: the next one).
+    pub fn throttle_report(&self, n: u32) {
+        lock(&self.state).throttle_report_in = Some(n.max(1));
+    }
+
+    /// Answer 503 to every request whose path starts with one of `prefixes` (empty: none), e.g. the code
+    /// lookup and the document storage, to leave a report that cannot be settled.
+    pub fn set_unavailable(&self, prefixes: &[&str]) {
+        lock(&self.state).unavailable = prefixes.iter().map(|p| (*p).to_owned()).collect();
+    }
+
+    /// Every application report received, oldest first: its codes and, once processed, its outcome.
+    pub fn reports(&self) -> Vec<SimReport> {
+        let mut s = lock(&self.state);
+        process_due(&mut s);
+        let mut out: Vec<SimReport> = s
+            .reports
+            .values()
+            .map(|r| SimReport {
+                codes: r.codes.clone(),
+                created_ms: r.created_ms,
+                outcome: r.outcome.clone(),
+            })
+            .collect();
+        out.sort_by_key(|r| r.created_ms);
+        out
+    }
+
+    /// Change the processing delay (reports already received keep the time they were given).
+    pub fn set_processing_delay(&self, delay: Duration) {
+        lock(&self.state).cfg.processing_delay = delay;
+    }
+
+    /// How many reports (application) each code was carried in that the registry took, by code: the
+    /// independent record a test compares the station's ledger with.
+    pub fn applications(&self) -> HashMap<String, u32> {
+        let mut s = lock(&self.state);
+        process_due(&mut s);
+        let mut out: HashMap<String, u32> = HashMap::new();
+        for r in s.reports.values() {
+            if r.outcome == Some(Ok(())) {
+                for c in &r.codes {
+                    *out.entry(c.clone()).or_default() += 1;
+                }
+            }
+        }
+        out
+    }
+
     /// Make every access token issued so far expire now (as if 30 minutes had passed).
     pub fn expire_tokens(&self) {
         let now = Instant::now();
@@ -462,7 +691,8 @@ impl RegistrySim {
     }
 
     pub fn snapshot(&self) -> SimSnapshot {
-        let s = lock(&self.state);
+        let mut s = lock(&self.state);
+        process_due(&mut s);
         let count = |st| s.codes.values().filter(|v| **v == st).count();
         SimSnapshot {
             issued: s.codes.len(),
@@ -480,12 +710,25 @@ impl RegistrySim {
             requests: s.requests,
             errors_injected: s.errors_injected,
             answers_dropped: s.answers_dropped,
+            answers_garbled: s.answers_garbled,
+            resent_while_pending: s.resent_while_pending,
+            throttled: s.throttled,
+            retry_after_ignored: s.retry_after_ignored,
+            reports_received: s.reports_received,
+            documents_received: s.documents_received,
+            refused_whole: s.refused_whole,
+            pending: s.reports.values().filter(|r| r.outcome.is_none()).count()
+                + s.documents.values().filter(|d| d.errors.is_none()).count(),
+            lookups: s.lookups,
+            codes_looked_up: s.codes_looked_up,
         }
     }
 
     /// Every code issued, with its state.
     pub fn codes(&self) -> HashMap<String, SimCodeState> {
-        lock(&self.state).codes.clone()
+        let mut s = lock(&self.state);
+        process_due(&mut s);
+        s.codes.clone()
     }
 }
 
@@ -513,7 +756,12 @@ fn router(state: Shared) -> Router {
         .route("/api/utilisation/{id}", get(utilisation_status))
         .route("/public/api/cod/public/codes", post(lookup_codes))
         .route("/public/api/v1/doc/withdrawal", post(withdrawal))
+        .route(
+            "/public/api/v1/doc/storage/docs/search",
+            get(document_search),
+        )
         .route("/public/api/v1/doc/storage/docs/{id}", get(document_status))
+        .route("/public/api/v1/doc/storage/json/{id}", get(document_json))
         .route(
             "/public/api/v1/doc/storage/errors/{id}",
             get(document_errors),
@@ -522,20 +770,53 @@ fn router(state: Shared) -> Router {
         .with_state(state)
 }
 
-/// Every request passes here: count, `Accept` check, latency, injected errors, dropped answers.
+/// Every request passes here: count, `Accept` check, latency, throttling, injected errors, the
+/// processing of reports whose time has come, and what happens to an answer after its change was
+/// committed (lost, replaced by a proxy's 5xx, or unreadable).
 async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Response {
-    let (latency, fail, drop_p, xtrace) = {
+    let path = req.uri().path().to_owned();
+    let auth = path.starts_with("/api/users/");
+    let changes = !auth
+        && ((req.method() == axum::http::Method::POST && !path.starts_with("/public/api/cod/"))
+            || path == "/api/codes"
+            || (path.starts_with("/api/v2/") && path.ends_with("/codes")));
+    let (f, xtrace, throttle) = {
         let mut s = lock(&state);
         s.requests += 1;
         let f = s.cfg.faults.clone();
-        let fail = s.chance(f.error_rate);
-        s.errors_injected += u64::from(fail);
-        (
-            f.latency,
-            fail,
-            f.drop_after_commit_rate,
-            s.cfg.api == SimApi::Xtrace,
-        )
+        let now = Instant::now();
+        // A client that comes back before the Retry-After it was given is throttled again.
+        let report_post = req.method() == axum::http::Method::POST
+            && (path == "/api/utilisation"
+                || path.starts_with("/public/api/v1/doc/")
+                || (path.starts_with("/api/v2/") && path.ends_with("/utilisation")));
+        let nth = match s.throttle_report_in {
+            Some(n) if report_post => {
+                s.throttle_report_in = (n > 1).then(|| n - 1);
+                n == 1
+            }
+            _ => false,
+        };
+        let until = s.throttled_until;
+        let throttle = match until {
+            _ if nth => {
+                let wait = f.retry_after.max(Duration::from_secs(1));
+                s.throttled_until = Some(now + wait);
+                Some(wait)
+            }
+            Some(until) if now < until && !auth => {
+                s.retry_after_ignored += 1;
+                Some(until - now)
+            }
+            _ if !auth && s.chance(f.throttle_rate) => {
+                let wait = f.retry_after.max(Duration::from_secs(1));
+                s.throttled_until = Some(now + wait);
+                Some(wait)
+            }
+            _ => None,
+        };
+        s.throttled += u64::from(throttle.is_some());
+        (f, s.cfg.api == SimApi::Xtrace, throttle)
     };
     let accepts = req
         .headers()
@@ -546,9 +827,29 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
     if !accepts && xtrace {
         return StatusCode::NOT_ACCEPTABLE.into_response();
     }
-    if !latency.is_zero() {
-        tokio::time::sleep(latency).await;
+    if !f.latency.is_zero() {
+        tokio::time::sleep(f.latency).await;
     }
+    if let Some(wait) = throttle {
+        let secs = wait.as_secs_f64().ceil().max(1.0) as u64;
+        let mut r = (
+            StatusCode::TOO_MANY_REQUESTS,
+            axum::Json(json!({ "status": 429, "error": "Too Many Requests", "message": "rate limit exceeded" })),
+        )
+            .into_response();
+        if let Ok(v) = header::HeaderValue::from_str(&secs.to_string()) {
+            r.headers_mut().insert(header::RETRY_AFTER, v);
+        }
+        return r;
+    }
+    let fail = {
+        let mut s = lock(&state);
+        let down = s.unavailable.iter().any(|p| path.starts_with(p.as_str()));
+        let fail = down || s.chance(f.error_rate);
+        s.errors_injected += u64::from(fail);
+        process_due(&mut s);
+        fail
+    };
     if fail {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -556,16 +857,13 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
         )
             .into_response();
     }
-    let path = req.uri().path();
-    let changes = (req.method() == axum::http::Method::POST
-        && !path.starts_with("/public/api/cod/"))
-        || path == "/api/codes"
-        || (path.starts_with("/api/v2/") && path.ends_with("/codes"));
-    let auth = req.uri().path().starts_with("/api/users/");
     let resp = next.run(req).await;
-    if changes && !auth && resp.status().is_success() {
-        // Saved before the answer goes out: an answer the client saw is never forgotten.
-        let s = lock(&state);
+    if !(changes && resp.status().is_success()) {
+        return resp;
+    }
+    // Saved before the answer goes out: an answer the client saw is never forgotten.
+    let after = {
+        let mut s = lock(&state);
         if let Some(path) = &s.cfg.state_file
             && let Err(e) = save_state(&s, path)
         {
@@ -578,21 +876,90 @@ async fn faults(State(state): State<Shared>, req: Request, next: Next) -> Respon
                 "the simulator could not save its state; see its log",
             );
         }
-    }
-    let drop = changes && !auth && resp.status().is_success() && {
-        let mut s = lock(&state);
-        let d = s.chance(drop_p);
-        s.answers_dropped += u64::from(d);
-        d
+        // One fate per answer: lost, replaced by a proxy's 5xx, garbled, or delivered.
+        if s.chance(f.drop_after_commit_rate) {
+            s.answers_dropped += 1;
+            AfterCommit::Drop
+        } else if s.chance(f.error_after_commit_rate) {
+            s.answers_garbled += 1;
+            const PROXY: [u16; 6] = [500, 502, 503, 504, 520, 524];
+            let list: &[u16] = if f.after_commit_statuses.is_empty() {
+                &PROXY
+            } else {
+                &f.after_commit_statuses
+            };
+            AfterCommit::ProxyError(list[s.rng.below(list.len() as u64) as usize])
+        } else if s.chance(f.garbled_after_commit_rate) {
+            s.answers_garbled += 1;
+            AfterCommit::Garble(s.rng.below(3))
+        } else {
+            AfterCommit::Deliver
+        }
     };
-    if drop {
-        // The change is committed; the answer is lost mid-body, as when a link drops.
-        let (parts, _) = resp.into_parts();
-        let mut r = Response::from_parts(parts, broken_body());
-        r.headers_mut().remove(header::CONTENT_LENGTH);
-        return r;
+    match after {
+        AfterCommit::Deliver => resp,
+        AfterCommit::Drop => {
+            // The change is committed; the answer is lost mid-body, as when a link drops.
+            let (parts, _) = resp.into_parts();
+            let mut r = Response::from_parts(parts, broken_body());
+            r.headers_mut().remove(header::CONTENT_LENGTH);
+            r
+        }
+        AfterCommit::ProxyError(code) => {
+            let status = StatusCode::from_u16(code).unwrap_or(StatusCode::BAD_GATEWAY);
+            let page = format!(
+                "<html><head><title>{code}</title></head><body><h1>Error {code}</h1><p>The origin web server timed out.</p></body></html>"
+            );
+            (status, [(header::CONTENT_TYPE, "text/html")], page).into_response()
+        }
+        AfterCommit::Garble(kind) => garble(resp, kind).await,
     }
-    resp
+}
+
+/// What becomes of the answer to a committed change.
+enum AfterCommit {
+    Deliver,
+    Drop,
+    ProxyError(u16),
+    Garble(u64),
+}
+
+/// A committed change's answer made unreadable: (0) every id a number instead of the documented string,
+/// (1) an empty 201, (2) a proxy's HTML page with 200.
+async fn garble(resp: Response, kind: u64) -> Response {
+    match kind {
+        0 => {
+            let (parts, body) = resp.into_parts();
+            let bytes = axum::body::to_bytes(body, 16 * 1024 * 1024)
+                .await
+                .unwrap_or_default();
+            let mut v: serde_json::Value = serde_json::from_slice(&bytes).unwrap_or(json!({}));
+            if let serde_json::Value::Object(map) = &mut v {
+                for (k, val) in map.iter_mut() {
+                    if k.ends_with("Id") {
+                        let digits: String = val
+                            .as_str()
+                            .unwrap_or_default()
+                            .chars()
+                            .filter(char::is_ascii_digit)
+                            .take(9)
+                            .collect();
+                        *val = json!(digits.parse::<u64>().unwrap_or(7));
+                    }
+                }
+            }
+            let mut r = Response::from_parts(parts, Body::from(v.to_string()));
+            r.headers_mut().remove(header::CONTENT_LENGTH);
+            r
+        }
+        1 => StatusCode::CREATED.into_response(),
+        _ => (
+            StatusCode::OK,
+            [(header::CONTENT_TYPE, "text/html")],
+            "<!DOCTYPE html><html><body><p>Request accepted. Thank you for your patience.</p></body></html>",
+        )
+            .into_response(),
+    }
 }
 
 /// A body that fails after its headers were sent, so the client sees a broken answer.
@@ -1075,10 +1442,94 @@ async fn utilisation(State(state): State<Shared>, headers: HeaderMap, body: Byte
     if req.sntins.is_empty() {
         return error(StatusCode::BAD_REQUEST, "sntins is empty");
     }
-    let outcome = apply_utilisation(s, &req.sntins);
-    let id = s.id();
-    s.reports.insert(id.clone(), Report { polls: 0, outcome });
+    if let Some(r) = refused_at_send(s) {
+        return r;
+    }
+    let id = receive_report(s, req.sntins, String::from_utf8_lossy(&body).into_owned());
     axum::Json(json!({ "reportId": id })).into_response()
+}
+
+/// A 400 for every report and document while a [`Refusal`] at send is set.
+fn refused_at_send(s: &mut SimState) -> Option<Response> {
+    let reason = s
+        .cfg
+        .refusal
+        .as_ref()
+        .filter(|r| r.at_send)
+        .map(|r| r.reason.clone())?;
+    s.refused_whole += 1;
+    Some(error(StatusCode::BAD_REQUEST, &reason))
+}
+
+/// Take an application report for processing later (now, without a processing delay). Returns its id.
+fn receive_report(s: &mut SimState, codes: Vec<String>, body: String) -> String {
+    s.reports_received += 1;
+    let pending: HashSet<&String> = s
+        .reports
+        .values()
+        .filter(|r| r.outcome.is_none())
+        .flat_map(|r| r.codes.iter())
+        .collect();
+    let again = codes.iter().filter(|c| pending.contains(c)).count() as u64;
+    s.resent_while_pending += again;
+    let id = s.id();
+    let now = crate::store::now_ms();
+    let delay = i64::try_from(s.cfg.processing_delay.as_millis()).unwrap_or(i64::MAX);
+    s.reports.insert(
+        id.clone(),
+        Report {
+            polls: 0,
+            codes,
+            created_ms: now,
+            due_ms: now.saturating_add(delay),
+            outcome: None,
+            body,
+        },
+    );
+    process_due(s);
+    id
+}
+
+/// Process every report and document whose time has come, in the order they arrived: the registry
+/// works on its own clock, whether or not anyone asks.
+fn process_due(s: &mut SimState) {
+    let now = crate::store::now_ms();
+    let mut due: Vec<(i64, bool, String)> = s
+        .reports
+        .iter()
+        .filter(|(_, r)| r.outcome.is_none() && r.due_ms <= now)
+        .map(|(id, r)| (r.created_ms, true, id.clone()))
+        .chain(
+            s.documents
+                .iter()
+                .filter(|(_, d)| d.errors.is_none() && d.due_ms <= now)
+                .map(|(id, d)| (d.created_ms, false, id.clone())),
+        )
+        .collect();
+    due.sort();
+    for (_, report, id) in due {
+        if report {
+            let codes = s
+                .reports
+                .get(&id)
+                .map(|r| r.codes.clone())
+                .unwrap_or_default();
+            let outcome = apply_utilisation(s, &codes);
+            if let Some(r) = s.reports.get_mut(&id) {
+                r.outcome = Some(outcome);
+            }
+        } else {
+            let codes = s
+                .documents
+                .get(&id)
+                .map(|d| d.codes.clone())
+                .unwrap_or_default();
+            let errors = apply_write_off(s, &codes);
+            if let Some(d) = s.documents.get_mut(&id) {
+                d.errors = Some(errors);
+            }
+        }
+    }
 }
 
 async fn utilisation_status(
@@ -1098,15 +1549,35 @@ async fn utilisation_status(
     r.polls += 1;
     let (status, reason) = match &r.outcome {
         _ if r.polls <= polls => ("IN_PROCESS", None),
-        Ok(()) => ("SUCCESS", None),
-        Err(e) => ("ERROR", Some(e.clone())),
+        None => ("IN_PROCESS", None),
+        Some(Ok(())) => ("SUCCESS", None),
+        Some(Err(e)) => ("ERROR", Some(e.clone())),
     };
-    axum::Json(json!({ "reportId": id, "reportStatus": status, "rejectReason": reason, "createdTimestamp": 0 })).into_response()
+    axum::Json(json!({ "reportId": id, "reportStatus": status, "rejectReason": reason, "createdTimestamp": iso(r.created_ms) })).into_response()
+}
+
+/// `YYYY-MM-DDTHH:MM:SS.mmmZ` of milliseconds since the epoch.
+fn iso(ms: i64) -> String {
+    let t = std::time::UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0));
+    humantime::format_rfc3339_millis(t).to_string()
+}
+
+/// Milliseconds since the epoch of an RFC 3339 time (`Z` or no zone: UTC).
+fn parse_iso(text: &str) -> Option<i64> {
+    let t = humantime::parse_rfc3339_weak(text.trim().trim_end_matches('Z')).ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    i64::try_from(d.as_millis()).ok()
+}
+
+/// The identification part of a code (up to its first GS).
+fn ident_of(code: &str) -> &str {
+    code.split('\u{1d}').next().unwrap_or(code)
 }
 
 async fn lookup_codes(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
-    let s = lock(&state);
-    if let Err(r) = authorised(&s, &headers) {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
         return r;
     }
     #[derive(serde::Deserialize)]
@@ -1117,19 +1588,54 @@ async fn lookup_codes(State(state): State<Shared>, headers: HeaderMap, body: Byt
         Ok(q) => q,
         Err(r) => return r,
     };
+    if q.codes.is_empty() || q.codes.len() > s.cfg.lookup_max {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "codes must hold 1 to {} codes (COD_READER_SEARCH_CODES_BY_IDS_MAX_COUNT)",
+                s.cfg.lookup_max
+            ),
+        );
+    }
+    s.lookups += 1;
+    s.codes_looked_up += q.codes.len() as u64;
+    let echo = s.cfg.lookup_echo;
+    // The answer lists the codes it knows, each as the registry's document shows one (an array of them);
+    // codes it does not know are left out. Asked by full code or by identification code alike.
     let found: Vec<_> = q
         .codes
         .iter()
-        .filter_map(|c| {
-            let status = match s.codes.get(c)? {
+        .filter_map(|asked| {
+            let full = s
+                .codes
+                .contains_key(asked)
+                .then_some(asked)
+                .or_else(|| s.idents.get(ident_of(asked)))?;
+            let status = match s.codes.get(full)? {
                 SimCodeState::Received => "RECEIVED",
                 SimCodeState::Applied => "APPLIED",
                 SimCodeState::WrittenOff => "WRITTEN_OFF",
             };
-            Some(json!({ "code": c, "status": status }))
+            let code = match echo {
+                LookupEcho::AsAsked => asked.clone(),
+                LookupEcho::Identification => ident_of(full).to_owned(),
+                LookupEcho::EscapedSeparators => full.replace('\u{1d}', "\\u001d"),
+            };
+            let gtin = full.get(2..16).unwrap_or_default();
+            Some(json!({
+                "code": code,
+                "isHadExtendedCode": false,
+                "packageType": "UNIT",
+                "status": status,
+                "template": "GS1_AISTR",
+                "gtin": gtin,
+            }))
         })
         .collect();
-    axum::Json(json!({ "codes": found })).into_response()
+    match s.cfg.lookup_layout {
+        LookupLayout::List => axum::Json(serde_json::Value::Array(found)).into_response(),
+        LookupLayout::Wrapped => axum::Json(json!({ "codes": found })).into_response(),
+    }
 }
 
 /// `POST /public/api/v1/doc/withdrawal`: a base64 document; only `WRITE_OFF` is simulated. Processed as a
@@ -1160,12 +1666,43 @@ async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes
             "codes and withdrawalReason are required",
         );
     }
+    if let Some(r) = refused_at_send(s) {
+        return r;
+    }
+    s.documents_received += 1;
+    let id = s.id();
+    let now = crate::store::now_ms();
+    let delay = i64::try_from(s.cfg.processing_delay.as_millis()).unwrap_or(i64::MAX);
+    s.documents.insert(
+        id.clone(),
+        Document {
+            polls: 0,
+            codes: doc.codes.into_iter().map(|c| c.code).collect(),
+            created_ms: now,
+            due_ms: now.saturating_add(delay),
+            errors: None,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        },
+    );
+    process_due(s);
+    axum::Json(json!({ "documentId": id })).into_response()
+}
+
+/// Process a write-off document: every code must be RECEIVED, or the whole document is refused with an
+/// error per bad code (by its index). Returns the errors (none: written off).
+fn apply_write_off(s: &mut SimState, idents: &[String]) -> Vec<serde_json::Value> {
+    if let Some(r) = s.cfg.refusal.clone() {
+        s.refused_whole += 1;
+        return vec![
+            json!({ "propertyName": null, "index": null, "errorCode": "DOCUMENT_REFUSED", "errorTags": [r.reason] }),
+        ];
+    }
     let mut seen = HashSet::new();
     let mut errors = Vec::new();
     let mut full = Vec::new();
-    for (i, c) in doc.codes.iter().enumerate() {
-        let problem = match s.idents.get(&c.code) {
-            _ if !seen.insert(&c.code) => Some("DUPLICATE_IN_DOCUMENT"),
+    for (i, ident) in idents.iter().enumerate() {
+        let problem = match s.idents.get(ident) {
+            _ if !seen.insert(ident) => Some("DUPLICATE_IN_DOCUMENT"),
             None => Some("CODE_NOT_FOUND"),
             Some(code) => match s.codes.get(code) {
                 Some(SimCodeState::Received) => {
@@ -1179,10 +1716,14 @@ async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes
                 _ => Some("CODE_NOT_RECEIVED"),
             },
         };
-        if let Some(p) = problem {
-            errors.push(
+        match problem {
+            Some(p) if s.cfg.refusals_name_codes => errors.push(
                 json!({ "propertyName": "codes", "index": i, "errorCode": p, "errorTags": [] }),
-            );
+            ),
+            Some(_) if errors.is_empty() => {
+                errors.push(json!({ "errorCode": "CODES_NOT_VALID", "errorTags": [] }));
+            }
+            _ => {}
         }
     }
     if errors.is_empty() {
@@ -1190,10 +1731,7 @@ async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes
             s.codes.insert(c, SimCodeState::WrittenOff);
         }
     }
-    let id = s.id();
-    s.documents
-        .insert(id.clone(), Document { polls: 0, errors });
-    axum::Json(json!({ "documentId": id })).into_response()
+    errors
 }
 
 async fn document_status(
@@ -1207,17 +1745,18 @@ async fn document_status(
         return r;
     }
     let polls = s.cfg.report_polls;
-    let Some(d) = s.documents.get_mut(&id) else {
-        return error(StatusCode::NOT_FOUND, &format!("document {id} not found"));
-    };
-    d.polls += 1;
-    let status = match () {
-        _ if d.polls <= polls => "IN_PROCESS",
-        _ if d.errors.is_empty() => "SUCCESS",
-        _ => "ERROR",
-    };
-    axum::Json(json!({ "documentId": id, "documentType": "WITHDRAWAL", "status": status }))
-        .into_response()
+    if let Some(d) = s.documents.get_mut(&id) {
+        d.polls += 1;
+        let status = match &d.errors {
+            _ if d.polls <= polls => "IN_PROCESS",
+            None => "IN_PROCESS",
+            Some(e) if e.is_empty() => "SUCCESS",
+            Some(_) => "ERROR",
+        };
+        return axum::Json(json!({ "documentId": id, "type": "WITHDRAWAL", "status": status, "createDate": iso(d.created_ms) }))
+            .into_response();
+    }
+    error(StatusCode::NOT_FOUND, &format!("document {id} not found"))
 }
 
 async fn document_errors(
@@ -1232,7 +1771,91 @@ async fn document_errors(
     let Some(d) = s.documents.get(&id) else {
         return error(StatusCode::NOT_FOUND, &format!("document {id} not found"));
     };
-    axum::Json(json!({ "documentErrors": d.errors })).into_response()
+    axum::Json(json!({ "documentErrors": d.errors.clone().unwrap_or_default() })).into_response()
+}
+
+/// `GET /public/api/v1/doc/storage/docs/search`: documents (and, if so configured, application reports)
+/// by type and creation time, oldest first, `limit` at a time after `cursor` (the last id of the previous
+/// page). `types` may be repeated or comma-separated.
+async fn document_search(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let mut types: Vec<String> = Vec::new();
+    let (mut from, mut to, mut limit, mut cursor) = (None, None, 100usize, None);
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "types" => types.extend(v.split(',').map(|t| t.trim().to_owned())),
+            "dateFrom" => from = parse_iso(&v),
+            "dateTo" => to = parse_iso(&v),
+            "limit" => limit = v.parse().unwrap_or(100).clamp(1, 1000),
+            "cursor" => cursor = Some(v.into_owned()),
+            _ => {}
+        }
+    }
+    let wanted = |t: &str| types.is_empty() || types.iter().any(|w| w == t);
+    let mut rows: Vec<(i64, String, &'static str, &'static str)> = Vec::new();
+    if wanted("WITHDRAWAL") {
+        for (id, d) in &s.documents {
+            let status = match &d.errors {
+                None => "IN_PROCESS",
+                Some(e) if e.is_empty() => "SUCCESS",
+                Some(_) => "ERROR",
+            };
+            rows.push((d.created_ms, id.clone(), "WITHDRAWAL", status));
+        }
+    }
+    if wanted("UTILISATION") && s.cfg.search_lists_utilisation {
+        for (id, r) in &s.reports {
+            let status = match &r.outcome {
+                None => "IN_PROCESS",
+                Some(Ok(())) => "SUCCESS",
+                Some(Err(_)) => "ERROR",
+            };
+            rows.push((r.created_ms, id.clone(), "UTILISATION", status));
+        }
+    }
+    rows.retain(|(at, ..)| from.is_none_or(|f| *at >= f) && to.is_none_or(|t| *at <= t));
+    rows.sort();
+    let start = cursor
+        .and_then(|c| rows.iter().position(|(_, id, ..)| *id == c).map(|i| i + 1))
+        .unwrap_or(0);
+    let infos: Vec<_> = rows
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|(at, id, ty, st)| json!({ "documentId": id, "type": ty, "status": st, "createDate": iso(*at) }))
+        .collect();
+    axum::Json(json!({ "documentInfos": infos })).into_response()
+}
+
+/// `GET /public/api/v1/doc/storage/json/{id}`: the document (or report) "as it reached the storage":
+/// the withdrawal's envelope with its base64 body, the application report's request.
+async fn document_json(
+    State(state): State<Shared>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    let s = lock(&state);
+    if let Err(r) = authorised(&s, &headers) {
+        return r;
+    }
+    let body = match (s.documents.get(&id), s.reports.get(&id)) {
+        (Some(d), _) => d.body.clone(),
+        (None, Some(r)) if s.cfg.search_lists_utilisation => r.body.clone(),
+        _ => return error(StatusCode::NOT_FOUND, &format!("document {id} not found")),
+    };
+    (
+        StatusCode::OK,
+        [(header::CONTENT_TYPE, "application/json")],
+        body,
+    )
+        .into_response()
 }
 
 // ---- oms-v2 -------------------------------------------------------------------------------------
@@ -1659,9 +2282,10 @@ async fn oms_utilisation(
     if req.sntins.is_empty() || req.sntins.len() > 30_000 {
         return error(StatusCode::BAD_REQUEST, "sntins must hold 1 to 30000 codes");
     }
-    let outcome = apply_utilisation(s, &req.sntins);
-    let id = s.id();
-    s.reports.insert(id.clone(), Report { polls: 0, outcome });
+    if let Some(r) = refused_at_send(s) {
+        return r;
+    }
+    let id = receive_report(s, req.sntins, String::from_utf8_lossy(&body).into_owned());
     axum::Json(json!({ "omsId": s.cfg.oms_id, "reportId": id })).into_response()
 }
 
@@ -1685,12 +2309,13 @@ async fn oms_report_info(
         return error(StatusCode::NOT_FOUND, &format!("report {id} not found"));
     };
     r.polls += 1;
-    // PENDING, then READY_TO_SEND, then SENT or REJECTED (the KZ enum).
+    // PENDING (first polls), then SENT: forwarded to the registry, not processed yet; then PROCESSED
+    // (the RU enum's final state; Kazakhstan's enum stops at SENT, see README) or REJECTED.
     let (status, reason) = match &r.outcome {
         _ if r.polls <= polls => ("PENDING", None),
-        _ if r.polls == polls + 1 && r.outcome.is_ok() => ("READY_TO_SEND", None),
-        Ok(()) => ("SENT", None),
-        Err(e) => ("REJECTED", Some(e.clone())),
+        None => ("SENT", None),
+        Some(Ok(())) => ("PROCESSED", None),
+        Some(Err(e)) => ("REJECTED", Some(e.clone())),
     };
     axum::Json(
         json!({ "omsId": oms_id, "reportId": id, "reportStatus": status, "errorReason": reason }),
@@ -1716,8 +2341,12 @@ async fn oms_version() -> Response {
 }
 
 /// Apply an application report: processed atomically, any bad code fails the whole report, as the
-/// registry documents. Counts codes reported twice or after a write-off.
+/// registry documents; so does a [`Refusal`]. Counts codes reported twice or after a write-off.
 fn apply_utilisation(s: &mut SimState, sntins: &[String]) -> Result<(), String> {
+    if let Some(r) = s.cfg.refusal.clone() {
+        s.refused_whole += 1;
+        return Err(r.reason);
+    }
     // Processed atomically: any bad code fails the whole report, as the registry documents.
     let mut seen = HashSet::new();
     let mut problems = Vec::new();
@@ -1750,15 +2379,18 @@ fn apply_utilisation(s: &mut SimState, sntins: &[String]) -> Result<(), String> 
             s.codes.insert(c.clone(), SimCodeState::Applied);
         }
         Ok(())
-    } else {
+    } else if s.cfg.refusals_name_codes {
         Err(problems.join("; "))
+    } else {
+        Err("the report holds codes that cannot be applied".into())
     }
 }
 
 // ---- persistence (the embedded simulator) -------------------------------------------------------
 
-/// Format version of the state file.
-const STATE_VERSION: u32 = 1;
+/// Format version of the state file. Version 2 keeps reports and documents with their codes and
+/// processing time; a version 1 file (all processed) loads as it is.
+const STATE_VERSION: u32 = 2;
 
 #[derive(Serialize)]
 struct PersistRef<'a> {
@@ -1770,6 +2402,7 @@ struct PersistRef<'a> {
     reported_twice: u64,
     written_off_twice: u64,
     reported_after_write_off: u64,
+    resent_while_pending: u64,
 }
 
 #[derive(serde::Deserialize)]
@@ -1782,6 +2415,8 @@ struct Persisted {
     reported_twice: u64,
     written_off_twice: u64,
     reported_after_write_off: u64,
+    #[serde(default)]
+    resent_while_pending: u64,
 }
 
 impl SimState {
@@ -1803,6 +2438,7 @@ impl SimState {
         self.reported_twice = p.reported_twice;
         self.written_off_twice = p.written_off_twice;
         self.reported_after_write_off = p.reported_after_write_off;
+        self.resent_while_pending = p.resent_while_pending;
     }
 }
 
@@ -1846,7 +2482,7 @@ fn load_state(path: &std::path::Path) -> std::io::Result<Option<Persisted>> {
             ),
         )
     })?;
-    if p.version != STATE_VERSION {
+    if !(1..=STATE_VERSION).contains(&p.version) {
         return Err(std::io::Error::new(
             std::io::ErrorKind::InvalidData,
             format!(
@@ -1879,6 +2515,7 @@ fn save_state(s: &SimState, path: &std::path::Path) -> std::io::Result<()> {
         reported_twice: s.reported_twice,
         written_off_twice: s.written_off_twice,
         reported_after_write_off: s.reported_after_write_off,
+        resent_while_pending: s.resent_while_pending,
     };
     let mut w = std::io::BufWriter::new(&mut f);
     serde_json::to_writer(&mut w, &state).map_err(std::io::Error::other)?;

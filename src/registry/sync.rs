@@ -1,43 +1,67 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Sending application reports: drain the ledger's outbox to the registry without losing or repeating a
-//! code, whatever the link does.
+//! Sending application reports and write-offs: drain the ledger's outbox to the registry without losing
+//! or repeating a code, whatever the link and the registry do.
 //!
-//! One pass ([`Sync::once`]):
-//! 1. settle the reports an earlier pass left open: SENT ones are polled; SENDING ones (their answer was
-//!    lost, or the station stopped) are resolved by asking the registry about each of their codes;
-//! 2. send the queue in reports of at most `batch_size` codes, one country of origin each, and wait for
-//!    each outcome. A refused report is split in halves and re-sent until every refused code stands alone:
-//!    those go to a supervisor with the registry's reason, the rest are reported.
+//! One pass ([`Sync::once`]) loops until nothing more can be done now, or its time is up:
+//! 1. settle the open reports that are due (each only at the registry it went to): a report whose id is
+//!    known is asked for its status; one whose outcome is unknown (answer lost, any 5xx, a body that
+//!    cannot be read) is looked for by the registry's search by type and time, then its codes are looked
+//!    up in chunks. RECEIVED means "not yet", not "never": its codes are sent again only after the settle
+//!    window passed with no trace of it, and that decision is audited. A report that cannot be settled
+//!    now steps aside (looked at again later, less and less often) and the rest of the backlog flows;
+//! 2. send the queue in reports of at most `batch_size` codes, one country of origin each: a few at a
+//!    time (one at first, more as reports are accepted, at most `max_in_flight`).
+//! 3. write-offs go the same way (a withdrawal document of type WRITE_OFF on xtrace). A registry without
+//!    write-offs (oms-v2) gets none: those rows wait for a supervisor with a clear reason.
 //!
-//! 3. send queued write-offs the same way (a withdrawal document of type WRITE_OFF on xtrace). A registry
-//!    without write-offs (oms-v2) gets none: those rows wait for a supervisor with a clear reason.
+//! A refused report: codes the registry names (a reason naming them, document errors by index) go to a
+//! supervisor and the rest are sent again. A refusal naming no code is halved (see `store::reports`): a
+//! half that succeeds proves the other holds the culprits, and a code refused alone after that goes to
+//! review; both halves refused proves the registry refuses the report itself (balance, business place):
+//! it is held for a supervisor with the registry's reason, no code goes to review, and no more reports of
+//! that kind go to that registry until a supervisor sends it again (`Ledger::resend_held`).
 //!
-//! A pass stops at the first error that needs the link back (transport, 5xx, 429) and leaves everything
-//! resumable; the next pass carries on. Nothing is ever re-sent blindly. A report whose answer was lost on
-//! a registry that cannot be asked about codes (oms-v2) waits for a supervisor
-//! (`Ledger::settle_report`); the pass goes on with the rest.
+//! A pass stops at an error that needs the link back (transport, 5xx after retries, 429) and leaves
+//! everything resumable, halving included; the next pass carries on. A report whose outcome is unknown
+//! on a registry that cannot be asked (oms-v2) waits for a supervisor (`Ledger::settle_report`).
 
+use std::collections::HashSet;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde::Serialize;
 
 pub use super::background::{Background, ClientFactory, LinkState, SyncState, record_pass};
 use super::client::{
-    Registry, RegistryCodeState, RegistryError, ReportOutcome, UtilisationMeta, WriteOffMeta,
+    Refusal, Registry, RegistryCodeState, RegistryError, ReportOutcome, UtilisationMeta,
+    WriteOffMeta,
 };
-use crate::store::reports::{Backlog, ReportBatch, ReportId, ReportKind, ReportStatus};
-use crate::store::{Actor, CodeId, Ledger, StoreError};
+use super::wire::IdentMatcher;
+use crate::store::reports::{
+    AfterRefusal, ReportBatch, ReportId, ReportKind, ReportStatus, Sibling,
+};
+use crate::store::{Actor, CodeId, Ledger, StoreError, now_ms};
 
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
     /// Codes per report at most (the registry's documented maximum is 30 000).
     pub batch_size: u32,
-    /// Pause between report status polls.
+    /// Pause between looks at a report being processed; it grows with each look, up to `check_max`.
     pub poll_interval: Duration,
-    /// Stop waiting for a report's outcome after this long (it is polled again next pass).
+    /// The longest pause between two looks at an unsettled report.
+    pub check_max: Duration,
+    /// How long one pass waits for outcomes before it steps aside (reports left open are looked at by
+    /// the next pass).
     pub report_timeout: Duration,
+    /// A report whose outcome is unknown and of which the registry shows no trace is sent again only
+    /// after this long from when it was sent: the registry may still be processing it.
+    pub settle_window: Duration,
+    /// Codes per code lookup request (the registry's limit is not published; a lookup it refuses as too
+    /// big is asked in halves).
+    pub lookup_chunk: usize,
+    /// Reports being processed by the registry at once, at most.
+    pub max_in_flight: u32,
     /// Manufacturer country for products registered without one.
     pub default_country: Option<String>,
     /// The expiration date declared is this many days after the production date (footwear has none,
@@ -56,7 +80,11 @@ impl Default for SyncOptions {
         SyncOptions {
             batch_size: 30_000,
             poll_interval: Duration::from_secs(2),
-            report_timeout: Duration::from_secs(600),
+            check_max: Duration::from_secs(600),
+            report_timeout: Duration::from_secs(120),
+            settle_window: Duration::from_secs(6 * 3600),
+            lookup_chunk: 1000,
+            max_in_flight: 4,
             default_country: None,
             expiry_days: 3650,
             write_off_reason: "DEFECT".into(),
@@ -68,8 +96,14 @@ impl Default for SyncOptions {
 /// Progress, for a log line or the UI.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub enum SyncEvent {
-    /// A report left open by an earlier pass was settled from the registry's word on its codes.
+    /// A report whose outcome was unknown was settled from the registry's evidence.
     Resolved {
+        report: i64,
+        applied: usize,
+        requeued: usize,
+    },
+    /// The settle window passed with no trace of a report: its codes are sent again.
+    NoTrace {
         report: i64,
         applied: usize,
         requeued: usize,
@@ -78,11 +112,21 @@ pub enum SyncEvent {
         report: i64,
         codes: usize,
     },
+    /// The outcome of a report is unknown (answer lost, 5xx, unreadable): it is settled from the
+    /// registry's evidence, not sent again.
+    Unknown {
+        report: i64,
+        reason: String,
+    },
+    /// The registry's search found a report whose answer was lost.
+    Found {
+        report: i64,
+    },
     Accepted {
         report: i64,
         codes: usize,
     },
-    /// The registry refused a report; its codes are re-sent in smaller reports.
+    /// The registry refused a report without naming codes; its codes are sent again in two halves.
     Split {
         report: i64,
         codes: usize,
@@ -91,6 +135,13 @@ pub enum SyncEvent {
     /// A code the registry refused on its own: it is in front of a supervisor now.
     Refused {
         code: i64,
+        reason: String,
+    },
+    /// The registry refuses the report itself (both halves refused naming nothing): held for a
+    /// supervisor, who sends it again once the cause is fixed.
+    Held {
+        report: i64,
+        codes: u64,
         reason: String,
     },
     /// A write-off of one code the registry refused: it waits for a supervisor.
@@ -103,7 +154,7 @@ pub enum SyncEvent {
         codes: usize,
         reason: String,
     },
-    /// A report whose answer was lost cannot be settled by asking this registry: a supervisor must.
+    /// A report whose outcome is unknown cannot be settled by asking this registry: a supervisor must.
     Unresolvable {
         report: i64,
         reason: String,
@@ -120,10 +171,6 @@ pub enum SyncError {
         "codes of products with no country of origin cannot be reported: set the country of each product, or registry.report.default_country"
     )]
     NoCountry,
-    #[error(
-        "report #{report}: the registry has not decided after {waited_s} s; the next sync asks again"
-    )]
-    Undecided { report: i64, waited_s: u64 },
     #[error("sync stopped; it carries on where it left off when started again")]
     Cancelled,
 }
@@ -133,8 +180,16 @@ impl SyncError {
     pub fn is_transient(&self) -> bool {
         match self {
             SyncError::Registry(e) => e.is_transient() || e.maybe_committed(),
-            SyncError::Undecided { .. } | SyncError::Cancelled => true,
+            SyncError::Cancelled => true,
             _ => false,
+        }
+    }
+
+    /// How long the registry asked to be left alone.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            SyncError::Registry(e) => e.retry_after(),
+            _ => None,
         }
     }
 }
@@ -149,9 +204,12 @@ pub struct SyncReport {
     pub written_off: u64,
     /// Write-offs refused (one code each) or not supported by the registry: a supervisor's turn.
     pub write_off_refused: u64,
-    /// Open reports only a supervisor can settle (their answer was lost on a registry that cannot be asked).
+    /// Open reports only a supervisor can settle (their outcome is unknown on a registry that cannot be
+    /// asked).
     pub unresolved_reports: u64,
-    pub backlog: Backlog,
+    /// Codes held for a supervisor in reports the registry refused as a whole.
+    pub held: u64,
+    pub backlog: crate::store::reports::Backlog,
 }
 
 /// A sync: the ledger, the registry, and how to go about it.
@@ -162,8 +220,22 @@ pub struct Sync<'a> {
     pub actor: &'a Actor,
 }
 
+/// What a pass keeps between its steps.
+struct PassState {
+    /// Reports it may have in process at once now (slow start: one, more as reports are accepted).
+    in_flight: u32,
+    /// Reports that could not be looked at in this pass (an error): not waited for again.
+    stuck: HashSet<ReportId>,
+    /// Kinds that cannot be sent in this pass (no country, paused).
+    blocked: HashSet<&'static str>,
+    /// The registry answered a look at a report with an error: check it answers before sending more.
+    doubtful: bool,
+    deferred: Option<SyncError>,
+}
+
 impl Sync<'_> {
-    /// One pass: settle open reports, then send the queues (application reports, then write-offs).
+    /// One pass: settle what is due, send the queues (application reports, then write-offs), and wait
+    /// for outcomes while there is time.
     pub fn once(&mut self, progress: &mut dyn FnMut(SyncEvent)) -> Result<SyncReport, SyncError> {
         let mut report = SyncReport::default();
         let result = self.pass(&mut report, progress);
@@ -183,37 +255,115 @@ impl Sync<'_> {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent),
     ) -> Result<(), SyncError> {
-        for open in self.ledger.open_reports()? {
+        let api = self.registry.api();
+        let started = Instant::now();
+        let mut st = PassState {
+            in_flight: 1,
+            stuck: HashSet::new(),
+            blocked: HashSet::new(),
+            doubtful: false,
+            deferred: None,
+        };
+        loop {
             if self.cancelled() {
                 return Err(SyncError::Cancelled);
             }
-            match (open.status, open.registry_id.clone()) {
-                (ReportStatus::Sent, Some(rid)) => {
-                    self.await_outcome(open.id, open.kind, &rid, report, progress)?
+            let mut progressed = false;
+            for open in self.ledger.open_reports_due(api, now_ms())? {
+                if st.stuck.contains(&open.id) {
+                    continue;
                 }
-                _ => self.resolve(open, report, progress)?,
+                progressed |= self.check(open, &mut st, report, progress)?;
+            }
+            for kind in ReportKind::ALL {
+                progressed |= self.send_queue(kind, &mut st, report, progress)?;
+            }
+            if progressed {
+                continue;
+            }
+            let stuck: Vec<ReportId> = st.stuck.iter().copied().collect();
+            let next = self.ledger.next_check(api, &stuck)?;
+            let left = self.opts.report_timeout.saturating_sub(started.elapsed());
+            match next.map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))) {
+                // Something is due within the time this pass has left: wait for it.
+                Some(wait) if wait < left => self.sleep(wait.max(Duration::from_millis(5)))?,
+                // Nothing due soon: what is open is left for the next pass.
+                _ => break,
             }
         }
+        st.deferred.map_or(Ok(()), Err)
+    }
+
+    fn sleep(&self, d: Duration) -> Result<(), SyncError> {
+        let until = Instant::now() + d;
+        while Instant::now() < until {
+            if self.cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            std::thread::sleep((until - Instant::now()).min(Duration::from_millis(100)));
+        }
+        Ok(())
+    }
+
+    /// Send reports of `kind` while the registry may take more. Returns whether anything was sent.
+    fn send_queue(
+        &mut self,
+        kind: ReportKind,
+        st: &mut PassState,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncEvent),
+    ) -> Result<bool, SyncError> {
         let api = self.registry.api();
-        let mut deferred = None;
-        for kind in [ReportKind::Utilisation, ReportKind::WriteOff] {
-            while let Some(batch) = self.ledger.start_report(kind, api, self.opts.batch_size)? {
-                if self.cancelled() {
-                    self.ledger.report_unsent(batch.id, "sync stopped")?;
-                    return Err(SyncError::Cancelled);
+        if st.blocked.contains(kind.as_str()) {
+            return Ok(false);
+        }
+        if let Some(held) = self.ledger.held_report_of(kind, api)? {
+            // The registry refuses reports of this kind as a whole: more would be refused the same way.
+            tracing::debug!(
+                "registry sync: {} reports wait while report #{} is held for a supervisor",
+                kind.as_str(),
+                held.0
+            );
+            st.blocked.insert(kind.as_str());
+            return Ok(false);
+        }
+        let mut sent = false;
+        loop {
+            let stuck: Vec<ReportId> = st.stuck.iter().copied().collect();
+            if self.ledger.reports_in_process(api, &stuck)? >= st.in_flight {
+                break;
+            }
+            if self.cancelled() {
+                return Err(SyncError::Cancelled);
+            }
+            if !self.ledger.has_sendable(kind, api)? {
+                break;
+            }
+            if st.doubtful {
+                // A report sent to a registry that fails would only add one more of unknown outcome.
+                self.registry.ping()?;
+                st.doubtful = false;
+            }
+            let Some(batch) = self.ledger.start_report(kind, api, self.opts.batch_size)? else {
+                break;
+            };
+            match self.send(batch, st, report, progress) {
+                Ok(()) => sent = true,
+                // The queue's head has no country: nothing of this kind can go before it is fixed, but
+                // write-offs need no country, so they still go.
+                Err(SyncError::NoCountry) => {
+                    st.deferred = Some(SyncError::NoCountry);
+                    st.blocked.insert(kind.as_str());
+                    break;
                 }
-                match self.send(batch, report, progress) {
-                    // The queue's head has no country: nothing of this kind can go before it is fixed,
-                    // but write-offs need no country, so they still go.
-                    Err(SyncError::NoCountry) => {
-                        deferred = Some(SyncError::NoCountry);
-                        break;
-                    }
-                    other => other?,
-                }
+                Err(e) => return Err(e),
+            }
+            if self.ledger.held_report_of(kind, api)?.is_some() {
+                st.blocked.insert(kind.as_str());
+                break;
             }
         }
-        deferred.map_or(Ok(()), Err)
+        Ok(sent)
     }
 
     fn meta(&self, batch: &ReportBatch) -> Option<UtilisationMeta> {
@@ -233,14 +383,11 @@ impl Sync<'_> {
     fn send(
         &mut self,
         batch: ReportBatch,
+        st: &mut PassState,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent),
     ) -> Result<(), SyncError> {
-        let codes: Vec<String> = batch
-            .codes
-            .iter()
-            .map(|(_, c)| c.as_str().to_owned())
-            .collect();
+        let codes = code_strings(&batch);
         let sent = match batch.kind {
             ReportKind::Utilisation => {
                 let Some(meta) = self.meta(&batch) else {
@@ -262,14 +409,30 @@ impl Sync<'_> {
         match sent {
             Ok(rid) => {
                 self.ledger.report_sent(batch.id, &rid)?;
+                self.ledger
+                    .report_check_later(batch.id, self.next_look(0), None)?;
                 progress(SyncEvent::Sent {
                     report: batch.id.0,
                     codes: codes.len(),
                 });
-                self.await_outcome(batch.id, batch.kind, &rid, report, progress)
+                Ok(())
             }
-            // The answer is lost: the report may exist. It stays SENDING and is resolved, not re-sent.
-            Err(e) if e.maybe_committed() => Err(e.into()),
+            // The registry may have taken it: it stays open and is settled from the registry's evidence.
+            Err(e) if e.maybe_committed() => {
+                let reason = e.to_string();
+                tracing::warn!(
+                    "registry sync: report #{}: outcome unknown: {reason}",
+                    batch.id.0
+                );
+                self.ledger.report_lost(batch.id, &reason)?;
+                self.ledger
+                    .report_check_later(batch.id, self.next_look(0), None)?;
+                progress(SyncEvent::Unknown {
+                    report: batch.id.0,
+                    reason,
+                });
+                Ok(())
+            }
             Err(e @ RegistryError::Unsupported { .. }) if batch.kind == ReportKind::WriteOff => {
                 let reason = e.to_string();
                 self.ledger.report_refused_all(batch.id, &reason)?;
@@ -280,17 +443,18 @@ impl Sync<'_> {
                 });
                 Ok(())
             }
-            Err(e) if e.is_transient() => {
-                self.ledger.report_unsent(batch.id, &e.to_string())?;
-                Err(e.into())
-            }
-            // Refused outright (4xx other than auth): like a refused report, split to find the culprits.
+            // Refused outright (4xx other than auth): a refusal like one after processing.
             Err(RegistryError::Api { error, .. })
                 if error.class() == super::wire::ErrorClass::Rejected =>
             {
-                let reason = error.to_string();
-                self.rejected(batch.id, batch.kind, codes.len(), &reason, report, progress)
+                let refusal = Refusal {
+                    reason: error.to_string(),
+                    named: Vec::new(),
+                };
+                self.refused(batch, refusal, st, report, progress)
             }
+            // Certainly not taken (429, no connection, a client-side problem): queued again in the same
+            // place; the pass stops if the link is the problem.
             Err(e) => {
                 self.ledger.report_unsent(batch.id, &e.to_string())?;
                 Err(e.into())
@@ -298,126 +462,177 @@ impl Sync<'_> {
         }
     }
 
-    fn await_outcome(
-        &mut self,
-        id: ReportId,
-        kind: ReportKind,
-        rid: &str,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncEvent),
-    ) -> Result<(), SyncError> {
-        let started = Instant::now();
-        loop {
-            let outcome = match kind {
-                ReportKind::Utilisation => self.registry.report_outcome(rid)?,
-                ReportKind::WriteOff => self.registry.write_off_outcome(rid)?,
-            };
-            match outcome {
-                ReportOutcome::Accepted => {
-                    let n = self.ledger.report(id)?.codes.len();
-                    self.ledger.report_accepted(id, self.actor)?;
-                    match kind {
-                        ReportKind::Utilisation => report.reported += n as u64,
-                        ReportKind::WriteOff => report.written_off += n as u64,
-                    }
-                    progress(SyncEvent::Accepted {
-                        report: id.0,
-                        codes: n,
-                    });
-                    return Ok(());
-                }
-                ReportOutcome::Rejected(reason) => {
-                    let n = self.ledger.report(id)?.codes.len();
-                    return self.rejected(id, kind, n, &reason, report, progress);
-                }
-                ReportOutcome::InProcess => {
-                    if self.cancelled() {
-                        return Err(SyncError::Cancelled);
-                    }
-                    if started.elapsed() >= self.opts.report_timeout {
-                        return Err(SyncError::Undecided {
-                            report: id.0,
-                            waited_s: started.elapsed().as_secs(),
-                        });
-                    }
-                    std::thread::sleep(self.opts.poll_interval);
-                }
-            }
-        }
+    /// When to look at a report again after `checks` looks: a little later each time, up to the most.
+    fn next_look(&self, checks: u32) -> i64 {
+        let d = self
+            .opts
+            .poll_interval
+            .saturating_mul(checks.saturating_add(1))
+            .min(self.opts.check_max.max(self.opts.poll_interval));
+        now_ms().saturating_add(i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
     }
 
-    /// A refused report: a single code goes to review; more are re-sent in two halves.
-    fn rejected(
-        &mut self,
-        id: ReportId,
-        kind: ReportKind,
-        n: usize,
-        reason: &str,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncEvent),
-    ) -> Result<(), SyncError> {
-        let single = self.ledger.report(id)?.codes.first().map(|(c, _)| *c);
-        let requeued = self.ledger.report_rejected(id, reason, self.actor)?;
-        if requeued.is_empty() {
-            if let Some(code) = single {
-                let (code, reason) = (code.0, reason.to_owned());
-                match kind {
-                    ReportKind::Utilisation => {
-                        report.refused += 1;
-                        progress(SyncEvent::Refused { code, reason });
-                    }
-                    ReportKind::WriteOff => {
-                        report.write_off_refused += 1;
-                        progress(SyncEvent::WriteOffRefused { code, reason });
-                    }
-                }
-            }
-            return Ok(());
-        }
-        progress(SyncEvent::Split {
-            report: id.0,
-            codes: n,
-            reason: reason.to_owned(),
-        });
-        let (a, b) = requeued.split_at(requeued.len() / 2);
-        for half in [a, b] {
-            let batch = self
-                .ledger
-                .start_report_for(kind, self.registry.api(), half)?;
-            self.send(batch, report, progress)?;
-        }
-        Ok(())
-    }
-
-    /// Settle a report whose answer was lost, from what the registry says of its codes.
-    fn resolve(
+    /// Look at an open report once. Returns whether it was settled (or found). Errors only when the link
+    /// is the problem (the pass stops); anything else leaves the report aside.
+    fn check(
         &mut self,
         open: ReportBatch,
+        st: &mut PassState,
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent),
-    ) -> Result<(), SyncError> {
-        let codes: Vec<String> = open
-            .codes
-            .iter()
-            .map(|(_, c)| c.as_str().to_owned())
-            .collect();
-        let states = match self.registry.code_states(&codes) {
-            Ok(s) => s,
-            Err(e @ RegistryError::Unsupported { .. }) => {
-                let reason = format!(
-                    "the answer to this report was lost and {e}; look the report's codes up in the registry's web cabinet, then settle it"
-                );
-                if self.ledger.report_note(open.id, &reason)? {
-                    progress(SyncEvent::Unresolvable {
-                        report: open.id.0,
-                        reason,
-                    });
+    ) -> Result<bool, SyncError> {
+        match (open.status, open.registry_id.clone()) {
+            (ReportStatus::Sent, Some(rid)) => {
+                let outcome = match open.kind {
+                    ReportKind::Utilisation => self.registry.report_outcome(&rid),
+                    ReportKind::WriteOff => self.registry.write_off_outcome(&rid),
+                };
+                match outcome {
+                    Ok(ReportOutcome::Accepted) => {
+                        self.accepted(open, st, report, progress)?;
+                        Ok(true)
+                    }
+                    Ok(ReportOutcome::Rejected(refusal)) => {
+                        self.refused(open, refusal, st, report, progress)?;
+                        Ok(true)
+                    }
+                    Ok(ReportOutcome::InProcess) => {
+                        self.ledger.report_check_later(
+                            open.id,
+                            self.next_look(open.checks),
+                            None,
+                        )?;
+                        Ok(false)
+                    }
+                    Ok(ReportOutcome::Forwarded) => {
+                        let note = self.past_window(&open).then_some(
+                            "the registry passed the report on but has not confirmed it processed; check it in the registry's web cabinet and settle it by hand if it stays so",
+                        );
+                        self.ledger.report_check_later(
+                            open.id,
+                            self.next_look(open.checks),
+                            note,
+                        )?;
+                        Ok(false)
+                    }
+                    // The registry does not know the id it gave: settle from its evidence instead.
+                    Ok(ReportOutcome::NotFound) => {
+                        self.ledger.report_lost(
+                            open.id,
+                            &format!("the registry does not know report id {rid}"),
+                        )?;
+                        self.code_evidence(open, st, report, progress)
+                    }
+                    Err(e) => self.aside(&open, e, st),
                 }
-                report.unresolved_reports += 1;
-                return Ok(());
             }
-            Err(e) => return Err(e.into()),
-        };
+            _ => {
+                if open.lost_ms.is_none() {
+                    // Left SENDING by a sync that stopped mid-request (this pass holds the sync claim,
+                    // so no one is sending it now): its outcome is unknown.
+                    self.ledger
+                        .report_lost(open.id, "the sync stopped while sending it")?;
+                }
+                self.evidence(open, st, report, progress)
+            }
+        }
+    }
+
+    /// An error looking at `open`: the report steps aside until later, and the rest of the backlog goes
+    /// on. Only the link down (nothing answers) or the registry asking to be left alone (429) stop the
+    /// pass; a registry error here makes the pass check that the registry answers before it sends more.
+    fn aside(
+        &mut self,
+        open: &ReportBatch,
+        e: RegistryError,
+        st: &mut PassState,
+    ) -> Result<bool, SyncError> {
+        st.stuck.insert(open.id);
+        self.ledger.report_check_later(
+            open.id,
+            self.next_look(open.checks.max(3)),
+            Some(&format!("cannot be settled now: {e}")),
+        )?;
+        if matches!(e, RegistryError::Transport { .. }) || e.retry_after().is_some() {
+            return Err(e.into());
+        }
+        tracing::warn!("registry sync: report #{} waits: {e}", open.id.0);
+        st.doubtful |= e.is_transient();
+        Ok(false)
+    }
+
+    fn past_window(&self, open: &ReportBatch) -> bool {
+        let window = i64::try_from(self.opts.settle_window.as_millis()).unwrap_or(i64::MAX);
+        now_ms() >= open.created_ms.saturating_add(window)
+    }
+
+    /// Settle a report whose outcome is unknown from the registry's evidence: the report itself found
+    /// by the search, or each of its codes' state.
+    fn evidence(
+        &mut self,
+        open: ReportBatch,
+        st: &mut PassState,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncEvent),
+    ) -> Result<bool, SyncError> {
+        let codes = code_strings(&open);
+        let sent = UNIX_EPOCH + Duration::from_millis(u64::try_from(open.created_ms).unwrap_or(0));
+        let window = (
+            sent.checked_sub(super::documents::SEARCH_SLACK)
+                .unwrap_or(sent),
+            SystemTime::now() + super::documents::SEARCH_SLACK,
+        );
+        match self.registry.find_report(open.kind, &codes, window) {
+            Ok(Some(rid)) => {
+                tracing::info!(
+                    "registry sync: report #{} found in the registry as {rid}",
+                    open.id.0
+                );
+                self.ledger.report_sent(open.id, &rid)?;
+                progress(SyncEvent::Found { report: open.id.0 });
+                let found = self.ledger.report(open.id)?;
+                return self.check(found, st, report, progress).map(|_| true);
+            }
+            Ok(None) | Err(RegistryError::Unsupported { .. }) => {}
+            Err(e) if e.is_transient() => return self.aside(&open, e, st),
+            Err(e) => tracing::debug!("registry sync: report #{}: search failed: {e}", open.id.0),
+        }
+        self.code_evidence(open, st, report, progress)
+    }
+
+    /// Settle a report whose outcome is unknown from what the registry says of each of its codes
+    /// (looked up in chunks): all done, settled; otherwise "not yet" until the settle window passed.
+    fn code_evidence(
+        &mut self,
+        open: ReportBatch,
+        st: &mut PassState,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncEvent),
+    ) -> Result<bool, SyncError> {
+        let codes = code_strings(&open);
+        let mut states = Vec::with_capacity(codes.len());
+        for chunk in codes.chunks(self.opts.lookup_chunk.max(1)) {
+            match self.registry.code_states(chunk) {
+                Ok(s) => states.extend(s),
+                Err(e @ RegistryError::Unsupported { .. }) => {
+                    let reason = format!(
+                        "the outcome of this report is unknown and {e}; look its codes up in the registry's web cabinet, then settle it"
+                    );
+                    if self.ledger.report_note(open.id, &reason)? {
+                        progress(SyncEvent::Unresolvable {
+                            report: open.id.0,
+                            reason,
+                        });
+                    }
+                    report.unresolved_reports += 1;
+                    st.stuck.insert(open.id);
+                    self.ledger
+                        .report_check_later(open.id, self.next_look(u32::MAX), None)?;
+                    return Ok(false);
+                }
+                Err(e) => return self.aside(&open, e, st),
+            }
+        }
         let done_state = match open.kind {
             ReportKind::Utilisation => RegistryCodeState::Applied,
             ReportKind::WriteOff => RegistryCodeState::WrittenOff,
@@ -429,19 +644,267 @@ impl Sync<'_> {
             .filter(|(_, s)| **s == done_state)
             .map(|((id, _), _)| *id)
             .collect();
-        self.ledger.report_resolved(open.id, &done, self.actor)?;
-        report.resolved_reports += 1;
-        match open.kind {
-            ReportKind::Utilisation => report.reported += done.len() as u64,
-            ReportKind::WriteOff => report.written_off += done.len() as u64,
+        let n = open.codes.len();
+        let tally = |r: &mut SyncReport, k: usize| match open.kind {
+            ReportKind::Utilisation => r.reported += k as u64,
+            ReportKind::WriteOff => r.written_off += k as u64,
+        };
+        if done.len() == n {
+            self.ledger.report_resolved(open.id, &done, self.actor)?;
+            report.resolved_reports += 1;
+            tally(report, n);
+            progress(SyncEvent::Resolved {
+                report: open.id.0,
+                applied: n,
+                requeued: 0,
+            });
+            self.after_acceptance(open.id, st, report, progress)?;
+            return Ok(true);
         }
-        progress(SyncEvent::Resolved {
+        if self.past_window(&open) {
+            let waited = u64::try_from(now_ms() - open.created_ms).unwrap_or(0) / 1000;
+            tracing::warn!(
+                "registry sync: report #{}: no trace of it {waited} s after it was sent (settle window {} s); its {} code(s) not found done are sent again",
+                open.id.0,
+                self.opts.settle_window.as_secs(),
+                n - done.len()
+            );
+            self.ledger
+                .report_untraced(open.id, &done, waited, self.actor)?;
+            report.resolved_reports += 1;
+            tally(report, done.len());
+            progress(SyncEvent::NoTrace {
+                report: open.id.0,
+                applied: done.len(),
+                requeued: n - done.len(),
+            });
+            return Ok(true);
+        }
+        // Not yet: the registry may still be processing it.
+        self.ledger.report_check_later(
+            open.id,
+            self.next_look(open.checks),
+            Some("outcome unknown; the registry shows no trace of it yet"),
+        )?;
+        Ok(false)
+    }
+
+    fn accepted(
+        &mut self,
+        open: ReportBatch,
+        st: &mut PassState,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncEvent),
+    ) -> Result<(), SyncError> {
+        let n = open.codes.len();
+        self.ledger.report_accepted(open.id, self.actor)?;
+        match open.kind {
+            ReportKind::Utilisation => report.reported += n as u64,
+            ReportKind::WriteOff => report.written_off += n as u64,
+        }
+        progress(SyncEvent::Accepted {
             report: open.id.0,
-            applied: done.len(),
-            requeued: codes.len() - done.len(),
+            codes: n,
         });
+        self.after_acceptance(open.id, st, report, progress)
+    }
+
+    /// A report was accepted: the registry takes reports again (one more may be in process at once),
+    /// and a code kept aside in the other half of its parent is proved at fault.
+    fn after_acceptance(
+        &mut self,
+        id: ReportId,
+        st: &mut PassState,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncEvent),
+    ) -> Result<(), SyncError> {
+        st.in_flight = (st.in_flight + 1).min(self.opts.max_in_flight.max(1));
+        let kind = self.ledger.report(id)?.kind;
+        for (code, reason) in self.ledger.refuse_waiting_sibling(id, self.actor)? {
+            refused_event(kind, code, reason, report, progress);
+        }
         Ok(())
     }
+
+    /// The registry refused a report. See the module docs for what becomes of its codes.
+    fn refused(
+        &mut self,
+        open: ReportBatch,
+        refusal: Refusal,
+        st: &mut PassState,
+        report: &mut SyncReport,
+        progress: &mut dyn FnMut(SyncEvent),
+    ) -> Result<(), SyncError> {
+        st.in_flight = 1;
+        let reason = refusal.reason.clone();
+        let named = self.named(&open, &refusal);
+        if !named.is_empty() {
+            let (applied, culprits) = self.already_applied(&open, named);
+            self.ledger.report_refused(
+                open.id,
+                &reason,
+                false,
+                &culprits,
+                AfterRefusal::Requeue,
+                self.actor,
+            )?;
+            if !applied.is_empty() {
+                // The registry shows these applied already: an earlier report of them went through.
+                tracing::warn!(
+                    "registry sync: report #{}: {} code(s) refused as already applied; the registry shows them applied",
+                    open.id.0,
+                    applied.len()
+                );
+                self.mark_applied(&applied)?;
+                report.reported += applied.len() as u64;
+            }
+            for c in culprits {
+                refused_event(open.kind, c, reason.clone(), report, progress);
+            }
+            return Ok(());
+        }
+        let n = open.codes.len();
+        let sibling = self.ledger.sibling(open.id)?;
+        let then = match (sibling, n) {
+            // The other half succeeded: the fault is in this one.
+            (Sibling::Accepted, 1) => {
+                let code = open.codes[0].0;
+                self.ledger.report_refused(
+                    open.id,
+                    &reason,
+                    false,
+                    &[code],
+                    AfterRefusal::Requeue,
+                    self.actor,
+                )?;
+                refused_event(open.kind, code, reason, report, progress);
+                return Ok(());
+            }
+            (Sibling::Accepted, _) => AfterRefusal::Split,
+            // Both halves refused without naming a code: the registry refuses the report.
+            (Sibling::RefusedWhole, _) => AfterRefusal::Hold(open.parent.unwrap_or(open.id)),
+            (Sibling::Pending, 1) => AfterRefusal::Wait,
+            (Sibling::Pending, _) => AfterRefusal::Split,
+            (Sibling::None, 1) => AfterRefusal::Hold(open.id),
+            (Sibling::None, _) => AfterRefusal::Split,
+        };
+        self.ledger
+            .report_refused(open.id, &reason, true, &[], then, self.actor)?;
+        match then {
+            AfterRefusal::Split => progress(SyncEvent::Split {
+                report: open.id.0,
+                codes: n,
+                reason,
+            }),
+            AfterRefusal::Hold(root) => {
+                let codes = self
+                    .ledger
+                    .held_reports()?
+                    .into_iter()
+                    .find(|h| h.id == root)
+                    .map_or(0, |h| h.codes);
+                tracing::warn!(
+                    "registry sync: the registry refuses report #{} as a whole ({reason}); its {codes} code(s) are held for a supervisor",
+                    root.0
+                );
+                report.held += codes;
+                progress(SyncEvent::Held {
+                    report: root.0,
+                    codes,
+                    reason,
+                });
+            }
+            AfterRefusal::Wait | AfterRefusal::Requeue => {}
+        }
+        Ok(())
+    }
+
+    /// The codes of `open` the refusal names: by position (document errors), or in its reason's text.
+    fn named(&self, open: &ReportBatch, refusal: &Refusal) -> Vec<CodeId> {
+        open.codes
+            .iter()
+            .enumerate()
+            .filter(|(i, (_, c))| {
+                refusal.named.contains(i) || IdentMatcher::named_in(&refusal.reason, c.as_str())
+            })
+            .map(|(_, (id, _))| *id)
+            .collect()
+    }
+
+    /// Split named application codes into those the registry shows applied already and the rest.
+    /// Write-offs, and a registry that cannot be asked, keep every named code a culprit.
+    fn already_applied(
+        &mut self,
+        open: &ReportBatch,
+        named: Vec<CodeId>,
+    ) -> (Vec<CodeId>, Vec<CodeId>) {
+        if open.kind != ReportKind::Utilisation {
+            return (Vec::new(), named);
+        }
+        let codes: Vec<String> = open
+            .codes
+            .iter()
+            .filter(|(id, _)| named.contains(id))
+            .map(|(_, c)| c.as_str().to_owned())
+            .collect();
+        let mut states = Vec::new();
+        for chunk in codes.chunks(self.opts.lookup_chunk.max(1)) {
+            match self.registry.code_states(chunk) {
+                Ok(s) => states.extend(s),
+                Err(_) => return (Vec::new(), named),
+            }
+        }
+        let (applied, culprits): (Vec<_>, Vec<_>) = named
+            .into_iter()
+            .zip(states)
+            .partition(|(_, s)| *s == RegistryCodeState::Applied);
+        (
+            applied.into_iter().map(|(c, _)| c).collect(),
+            culprits.into_iter().map(|(c, _)| c).collect(),
+        )
+    }
+
+    /// Codes found applied in the registry although their report was refused: REPORTED, as a report
+    /// of their own settled from the registry's word.
+    fn mark_applied(&mut self, codes: &[CodeId]) -> Result<(), SyncError> {
+        let api = self.registry.api();
+        let batch = self
+            .ledger
+            .start_report_for(ReportKind::Utilisation, api, codes)?;
+        self.ledger
+            .report_lost(batch.id, "refused as already applied")?;
+        self.ledger.report_resolved(batch.id, codes, self.actor)?;
+        Ok(())
+    }
+}
+
+fn refused_event(
+    kind: ReportKind,
+    code: CodeId,
+    reason: String,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(SyncEvent),
+) {
+    match kind {
+        ReportKind::Utilisation => {
+            report.refused += 1;
+            progress(SyncEvent::Refused {
+                code: code.0,
+                reason,
+            });
+        }
+        ReportKind::WriteOff => {
+            report.write_off_refused += 1;
+            progress(SyncEvent::WriteOffRefused {
+                code: code.0,
+                reason,
+            });
+        }
+    }
+}
+
+fn code_strings(b: &ReportBatch) -> Vec<String> {
+    b.codes.iter().map(|(_, c)| c.as_str().to_owned()).collect()
 }
 
 /// `YYYY-MM-DD` (UTC) of a moment.

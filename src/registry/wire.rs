@@ -91,6 +91,9 @@ pub struct ApiError {
     pub status: u16,
     pub messages: Vec<String>,
     pub field_errors: Vec<FieldError>,
+    /// Seconds the registry asked to wait before the next request (`Retry-After`, with 429 or 503).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_s: Option<u64>,
 }
 
 impl ApiError {
@@ -141,6 +144,7 @@ pub fn parse_error_body(status: u16, body: &[u8]) -> ApiError {
         status,
         messages: Vec::new(),
         field_errors: Vec::new(),
+        retry_after_s: None,
     };
     let text = String::from_utf8_lossy(body);
     let trimmed = text.trim();
@@ -221,6 +225,106 @@ fn collect(v: &serde_json::Value, err: &mut ApiError) {
             }
         }
     }
+}
+
+/// A `Retry-After` value: whole seconds, or an HTTP date (seconds from now; 0 if it has passed).
+pub fn parse_retry_after(value: &str, now: std::time::SystemTime) -> Option<u64> {
+    let v = value.trim();
+    if let Ok(secs) = v.parse::<u64>() {
+        return Some(secs);
+    }
+    let at = httpdate::parse_http_date(v).ok()?;
+    Some(at.duration_since(now).map_or(0, |d| d.as_secs()))
+}
+
+/// Finds which of the codes a client asked about an echoed code is, whatever form the registry echoes
+/// it in: the full code or its identification part (`01` GTIN `21` serial) alone; GS as the byte 0x1D,
+/// written out (`\u001d`, `\x1d`, `<GS>`, `{GS}`) or missing; the bracketed human form `(01)…(21)…`;
+/// with a symbology prefix (`]d2`). Codes are matched by identification code, which is unique.
+#[derive(Debug, Default)]
+pub struct IdentMatcher {
+    by_ident: std::collections::HashMap<String, usize>,
+    /// Lengths of the identification codes, longest first (a serial's length varies by product group).
+    lens: Vec<usize>,
+}
+
+impl IdentMatcher {
+    /// For `codes` (full codes or identification codes); an echo is matched to its index in `codes`.
+    pub fn new<'a>(codes: impl IntoIterator<Item = &'a str>) -> IdentMatcher {
+        let mut m = IdentMatcher::default();
+        for (i, c) in codes.into_iter().enumerate() {
+            let id = normalise_echo(c);
+            let id = id.split('\u{1d}').next().unwrap_or_default().to_owned();
+            if !m.lens.contains(&id.len()) {
+                m.lens.push(id.len());
+            }
+            m.by_ident.entry(id).or_insert(i);
+        }
+        m.lens.sort_unstable_by(|a, b| b.cmp(a));
+        m
+    }
+
+    /// The index of the code `echo` names, if any.
+    pub fn find(&self, echo: &str) -> Option<usize> {
+        let s = normalise_echo(echo);
+        let head = s.split('\u{1d}').next().unwrap_or_default();
+        if let Some(i) = self.by_ident.get(head) {
+            return Some(*i);
+        }
+        // No separator left: the identification code followed directly by the next AI (91, 92, 93).
+        self.lens.iter().find_map(|&len| {
+            let (id, rest) = (s.get(..len)?, s.get(len..)?);
+            let next_ai = ["91", "92", "93"].iter().any(|ai| rest.starts_with(ai));
+            next_ai.then(|| self.by_ident.get(id).copied()).flatten()
+        })
+    }
+
+    /// Whether `text` (a refusal's reason) names the code at `index` of those given: its identification
+    /// code appears there, not followed by more serial characters.
+    pub fn named_in(text: &str, code: &str) -> bool {
+        let id = code.split('\u{1d}').next().unwrap_or(code);
+        if id.len() < 18 {
+            return false;
+        }
+        text.match_indices(id).any(|(at, _)| {
+            text[at + id.len()..]
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || "…:;,.)]}\"'".contains(c))
+        })
+    }
+}
+
+/// An echoed code with GS restored as 0x1D and the bracketed form and symbology prefixes undone.
+fn normalise_echo(echo: &str) -> String {
+    let mut s = echo.trim().to_owned();
+    for prefix in ["]d2", "]C1", "]Q3", "]d1"] {
+        if let Some(rest) = s.strip_prefix(prefix) {
+            s = rest.to_owned();
+        }
+    }
+    for written in [
+        "\\u001d", "\\u001D", "\\x1d", "\\x1D", "<GS>", "{GS}", "[GS]", "\u{241d}",
+    ] {
+        s = s.replace(written, "\u{1d}");
+    }
+    let s = s.trim_start_matches(['\u{1d}', '\u{e8}']).to_owned();
+    if s.starts_with("(01)") {
+        // (01)GTIN(21)SERIAL(91)…: rebuild the element string, GS after the serial.
+        let mut out = String::new();
+        for part in s.split('(').filter(|p| !p.is_empty()) {
+            let Some((ai, value)) = part.split_once(')') else {
+                return s;
+            };
+            if !out.is_empty() && ai != "21" {
+                out.push('\u{1d}');
+            }
+            out.push_str(ai);
+            out.push_str(value);
+        }
+        return out;
+    }
+    s
 }
 
 /// Bound a message, drop control characters, and cut any marking code in it to its identification part.
@@ -362,6 +466,60 @@ mod tests {
             "GTIN 04601234567893 unknown"
         );
         assert_eq!(redact_codes("é0104601234567893"), "é0104601234567893");
+    }
+
+    #[test]
+    fn echoed_codes_are_matched_by_identification_code() {
+        let full = "0104601234567893215ABCdef!%&'*\u{1d}91AB12\u{1d}92ZmFrZWNyeXB0b3RhaWw=";
+        let other = "0104601234567893215ABCdef!%&'X\u{1d}91CD34\u{1d}92b3RoZXJ0YWls";
+        let m = IdentMatcher::new([full, other]);
+        let table: &[(&str, Option<usize>)] = &[
+            (full, Some(0)),
+            ("0104601234567893215ABCdef!%&'*", Some(0)),
+            (
+                "0104601234567893215ABCdef!%&'*\\u001d91AB12\\u001d92ZmFrZWNyeXB0b3RhaWw=",
+                Some(0),
+            ),
+            (
+                "0104601234567893215ABCdef!%&'*<GS>91AB12<GS>92ZmFrZWNyeXB0b3RhaWw=",
+                Some(0),
+            ),
+            (
+                "0104601234567893215ABCdef!%&'*91AB1292ZmFrZWNyeXB0b3RhaWw=",
+                Some(0),
+            ),
+            ("]d20104601234567893215ABCdef!%&'*\u{1d}91AB12", Some(0)),
+            (
+                "(01)04601234567893(21)5ABCdef!%&'*(91)AB12(92)ZmFr",
+                Some(0),
+            ),
+            ("  0104601234567893215ABCdef!%&'X  ", Some(1)),
+            ("0104601234567893215ABCdef!%&'Y", None),
+            ("0104601234567893215ABCdef!%&'", None),
+            ("", None),
+        ];
+        for (echo, want) in table {
+            assert_eq!(m.find(echo), *want, "{echo:?}");
+        }
+        assert!(IdentMatcher::named_in(
+            "0104601234567893215ABCdef!%&'*…: not issued to this participant",
+            full
+        ));
+        assert!(!IdentMatcher::named_in(
+            "0104601234567893215ABCdef!%&'*Z…: not issued",
+            full
+        ));
+        assert!(!IdentMatcher::named_in("insufficient balance", full));
+        assert_eq!(
+            parse_retry_after(" 7 ", std::time::SystemTime::now()),
+            Some(7)
+        );
+        let now = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_445_412_400);
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT", now),
+            Some(80)
+        );
+        assert_eq!(parse_retry_after("soon", now), None);
     }
 
     #[test]

@@ -337,6 +337,23 @@ pub struct DocumentErrors {
 }
 
 impl DocumentErrors {
+    /// Positions of the codes the errors name (`propertyName` `codes`, or absent, with an `index`).
+    pub fn code_indices(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .document_errors
+            .iter()
+            .filter(|e| {
+                e.property_name
+                    .as_deref()
+                    .is_none_or(|p| p.starts_with("codes"))
+            })
+            .filter_map(|e| e.index.and_then(|i| usize::try_from(i).ok()))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
     /// One line a supervisor can read: `codes[0]: CODE_NOT_RECEIVED; …` (bounded by the caller).
     pub fn summary(&self) -> String {
         let parts: Vec<String> = self
@@ -423,9 +440,54 @@ pub struct DocumentCreated {
     pub document_id: String,
 }
 
-/// One code's state from `POST /public/api/cod/public/codes`. The research names the states (RECEIVED,
-/// APPLIED, INTRODUCED, WITHDRAWN, WRITTEN_OFF) but not the exact answer layout: this is the layout the
-/// simulator speaks, to be confirmed against the live test environment.
+/// One document in `GET /public/api/v1/doc/storage/docs/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentSummary {
+    pub document_id: String,
+    #[serde(default, rename = "type")]
+    pub doc_type: Option<String>,
+    pub status: DocumentStatus,
+    #[serde(default)]
+    pub create_date: Option<String>,
+}
+
+/// `GET /public/api/v1/doc/storage/docs/search`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct DocumentSearch {
+    #[serde(default)]
+    pub document_infos: Vec<DocumentSummary>,
+}
+
+/// The codes of a stored document (`GET /public/api/v1/doc/storage/json/{id}`), whose layout the
+/// registry does not document: the envelope as sent (`documentBody` in base64) or the body itself; codes
+/// under `codes` (strings or `{code}` objects) or `sntins` (an application report).
+pub fn stored_document_codes(v: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    if let Some(Value::String(b64)) = v.get("documentBody")
+        && let Ok(inner) = decode_document::<Value>(b64)
+    {
+        return stored_document_codes(&inner);
+    }
+    let list = v
+        .get("codes")
+        .or_else(|| v.get("sntins"))
+        .and_then(Value::as_array);
+    list.map(|a| {
+        a.iter()
+            .filter_map(|c| match c {
+                Value::String(s) => Some(s.clone()),
+                Value::Object(o) => o.get("code").and_then(Value::as_str).map(str::to_owned),
+                _ => None,
+            })
+            .collect()
+    })
+    .unwrap_or_default()
+}
+
+/// One code's state from `POST /public/api/cod/public/codes`: the code as the registry echoes it (with
+/// or without its crypto tail) and its status (RECEIVED, APPLIED, INTRODUCED, WITHDRAWN, WRITTEN_OFF).
 #[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CodeState {
     pub code: String,
@@ -440,10 +502,37 @@ impl std::fmt::Debug for CodeState {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
-pub struct CodeLookup {
-    #[serde(default)]
-    pub codes: Vec<CodeState>,
+/// The code lookup's answer, whose layout for several codes the registry does not document (its
+/// example shows one object): a list of entries, one entry alone, or a list under `codes`, `results` or
+/// `items`; each entry with `code` and `status` at its top or under `codeData` (the private lookup's
+/// layout). Entries without both are skipped.
+pub fn parse_code_lookup(v: &serde_json::Value) -> Option<Vec<CodeState>> {
+    use serde_json::Value;
+    let entry = |e: &Value| -> Option<CodeState> {
+        let src = e.get("codeData").filter(|d| d.is_object()).unwrap_or(e);
+        Some(CodeState {
+            code: src.get("code")?.as_str()?.to_owned(),
+            status: src
+                .get("status")
+                .or_else(|| e.get("status"))?
+                .as_str()?
+                .to_owned(),
+        })
+    };
+    let list = match v {
+        Value::Array(a) => a,
+        Value::Object(o) => {
+            match ["codes", "results", "items"]
+                .iter()
+                .find_map(|k| o.get(*k).and_then(Value::as_array))
+            {
+                Some(a) => a,
+                None => return entry(v).map(|c| vec![c]),
+            }
+        }
+        _ => return None,
+    };
+    Some(list.iter().filter_map(entry).collect())
 }
 
 #[cfg(test)]
@@ -556,6 +645,55 @@ mod tests {
             DocumentErrors::default().summary(),
             "the registry refused the document without details"
         );
+    }
+
+    #[test]
+    fn lookup_answers_in_every_layout() {
+        let table: &[(&str, Option<usize>)] = &[
+            (
+                r#"[{"code":"a","status":"APPLIED"},{"code":"b","status":"RECEIVED"}]"#,
+                Some(2),
+            ),
+            (r#"{"codes":[{"code":"a","status":"APPLIED"}]}"#, Some(1)),
+            (
+                r#"{"results":[{"codeData":{"code":"a","status":"APPLIED"}}]}"#,
+                Some(1),
+            ),
+            (
+                r#"{"code":"0104601234567893215ABCDEFGH1234","isHadExtendedCode":false,"status":"RECEIVED"}"#,
+                Some(1),
+            ),
+            (r#"[{"code":"a"},{"status":"APPLIED"},7]"#, Some(0)),
+            (r#"{"teapot":true}"#, None),
+            (r#""SUCCESS""#, None),
+        ];
+        for (body, want) in table {
+            let v: serde_json::Value = serde_json::from_str(body).unwrap();
+            assert_eq!(parse_code_lookup(&v).map(|l| l.len()), *want, "{body}");
+        }
+        let w = Withdrawal {
+            business_place_id: 1,
+            withdrawal_type: WithdrawalType::WriteOff,
+            withdrawal_date: "2026-01-31".into(),
+            withdrawal_reason: "DEFECT".into(),
+            withdrawal_reason_other: None,
+            codes: vec![WithdrawalCode {
+                code: "0104601234567893215ABCDEFGH1234".into(),
+            }],
+        };
+        let env = serde_json::json!({ "documentBody": encode_document(&w).unwrap() });
+        assert_eq!(
+            stored_document_codes(&env),
+            vec!["0104601234567893215ABCDEFGH1234"]
+        );
+        let util = serde_json::json!({ "sntins": ["x", "y"], "productGroup": "shoes" });
+        assert_eq!(stored_document_codes(&util), vec!["x", "y"]);
+        assert!(stored_document_codes(&serde_json::json!({ "OK": true })).is_empty());
+        let errors: DocumentErrors = serde_json::from_str(
+            r#"{"documentErrors":[{"propertyName":"codes","index":3,"errorCode":"X"},{"index":1},{"propertyName":"businessPlaceId","index":0},{"errorCode":"Y"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(errors.code_indices(), vec![1, 3]);
     }
 
     #[test]

@@ -35,6 +35,11 @@ pub const ACTIONS: &[&str] = &[
     "order.closed",
     "order.rejected",
     "product.add",
+    // A report the registry refused as a whole, held for a supervisor; sent again by one.
+    "report.held",
+    // A report of unknown outcome with no trace in the registry after the settle window: sent again.
+    "report.no_trace",
+    "report.resend",
     "report.settle",
     "station.settings",
     "sticker_alert.close",

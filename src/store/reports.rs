@@ -4,14 +4,28 @@
 //! The protocol (the sync engine drives it):
 //! 1. [`Ledger::start_report`] takes queued outbox rows into a new report, status SENDING, *before* the
 //!    request is sent. Those codes are no longer queued, so no other report can carry them.
-//! 2. The registry's answer: [`Ledger::report_sent`] (its report id), or [`Ledger::report_unsent`] when
-//!    the request certainly did not take effect (the codes are queued again).
-//! 3. Its outcome: [`Ledger::report_accepted`] (codes REPORTED) or [`Ledger::report_rejected`] (codes
-//!    queued again to be re-sent in smaller reports; a code refused on its own goes to a supervisor).
-//! 4. A report left SENDING (lost answer, crash) is unknown. [`Ledger::report_resolved`] settles it from
-//!    what the registry says of each code: applied ones are REPORTED, the others queued again. A registry
-//!    that cannot be asked (oms-v2) leaves it to a supervisor: [`Ledger::report_note`] says so on the
-//!    report and [`Ledger::settle_report`] records what the supervisor found in the registry's cabinet.
+//! 2. The registry's answer: [`Ledger::report_sent`] (its report id), [`Ledger::report_unsent`] when the
+//!    request certainly did not take effect (the codes are queued again, in the same place), or
+//!    [`Ledger::report_lost`] when its outcome is unknown (answer lost, any 5xx, a body that cannot be
+//!    read): the report stays SENDING, and is never sent again while the registry may be processing it.
+//! 3. Its outcome: [`Ledger::report_accepted`] (codes REPORTED), or [`Ledger::report_refused`]: codes the
+//!    registry named (or that halving proved) go to a supervisor, the others are queued again, split in
+//!    halves to find out whether the registry refused codes or the report; a report refused whole is
+//!    held for a supervisor ([`Ledger::held_reports`], [`Ledger::resend_held`]), and no code of it goes
+//!    to review.
+//! 4. A report whose outcome is unknown is settled from the registry's evidence
+//!    ([`Ledger::report_resolved`]: applied codes REPORTED, the others queued again), looked at no sooner
+//!    than [`Ledger::report_check_later`] says. Its codes are queued again without a trace of it only
+//!    after the settle window ([`Ledger::report_untraced`], audited). A registry that cannot be asked
+//!    (oms-v2) leaves it to a supervisor: [`Ledger::report_note`] says so on the report and
+//!    [`Ledger::settle_report`] records what the supervisor found in the registry's cabinet.
+//!
+//! Halving (the "descent"): the codes of a report refused without naming any are queued again as two
+//! halves (`split_of` the refused report, `half` 0 or 1). A half is sent only once the other half of
+//! its own parent succeeded (or it is the first split): a half that succeeds proves the other holds the
+//! culprits; both halves refused without naming codes proves the registry refuses the report, which is
+//! then held. Everything is in the ledger, so a transient error or a restart midway resumes the descent
+//! where it was, never from the top.
 //!
 //! Write-offs travel the same way (kind WRITE_OFF; their codes are WRITTEN_OFF already and do not move).
 //! A write-off the registry refuses, or cannot take at all ([`Ledger::report_refused_all`]), stays
@@ -22,7 +36,10 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::state::{Move, Role};
-use super::{Actor, CodeId, Ledger, StoreError, apply, audit, begin, code_ident, code_row, now_ms};
+use super::{
+    Actor, CodeId, Ledger, StoreError, apply, audit, begin, code_ident, code_row, now_ms,
+    set_reason_key,
+};
 use crate::codes::MarkingCode;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -37,10 +54,20 @@ pub enum ReportKind {
 }
 
 impl ReportKind {
+    pub const ALL: [ReportKind; 2] = [ReportKind::Utilisation, ReportKind::WriteOff];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             ReportKind::Utilisation => "UTILISATION",
             ReportKind::WriteOff => "WRITE_OFF",
+        }
+    }
+
+    fn parse(s: &str) -> Option<ReportKind> {
+        match s {
+            "UTILISATION" => Some(ReportKind::Utilisation),
+            "WRITE_OFF" => Some(ReportKind::WriteOff),
+            _ => None,
         }
     }
 }
@@ -75,10 +102,79 @@ pub struct ReportBatch {
     pub id: ReportId,
     pub kind: ReportKind,
     pub status: ReportStatus,
+    /// The registry API it went to (`xtrace`, `oms-v2`, `manual`): it is asked about there only.
+    pub api: String,
     pub registry_id: Option<String>,
     /// Country of origin shared by the batch's products (one report per country), if recorded.
     pub country: Option<String>,
+    /// When it was taken from the queue, just before it was sent (ms since the epoch).
+    pub created_ms: i64,
+    /// When its outcome was found unknown (lost answer, 5xx, unreadable body, or left SENDING by a
+    /// stopped sync). `None` on a SENDING report: it is being sent right now.
+    pub lost_ms: Option<i64>,
+    /// Times it was looked at without being settled.
+    pub checks: u32,
+    /// The refused report this one is a half of, and which half.
+    pub parent: Option<ReportId>,
+    pub half: Option<u8>,
+    /// The registry's reason (refused), or why it waits (open).
+    pub reason: Option<String>,
     pub codes: Vec<(CodeId, MarkingCode)>,
+}
+
+/// A report refused as a whole, held for a supervisor: the cause (balance, business place, the
+/// registry account) must be fixed before it is sent again.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct HeldReport {
+    pub id: ReportId,
+    pub kind: ReportKind,
+    pub api: String,
+    pub codes: u64,
+    /// The registry's words.
+    pub reason: String,
+    pub held_ms: i64,
+}
+
+/// The sentence keys a held report is worded by on the touchscreen (`Words.held-report` in
+/// ui/words.slint; a test keeps the two in step).
+pub const HELD_KEYS: &[&str] = &["held-application", "held-write-off"];
+
+impl HeldReport {
+    /// Its sentence key (one of [`HELD_KEYS`]); the values are the report's number, its codes and the
+    /// day it was held, the registry's reason goes beside them.
+    pub const fn key(&self) -> &'static str {
+        match self.kind {
+            ReportKind::Utilisation => "held-application",
+            ReportKind::WriteOff => "held-write-off",
+        }
+    }
+}
+
+/// What becomes of a refused report's codes besides those at fault.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AfterRefusal {
+    /// Queued again in the same place (the registry named the culprits; the rest go again).
+    Requeue,
+    /// Queued again as two halves of this report, to find out what the registry refuses.
+    Split,
+    /// Kept aside (UNKNOWN) until the other half of its parent is decided.
+    Wait,
+    /// The registry refuses the report: hold the codes of this report (a half of it, or itself) for a
+    /// supervisor.
+    Hold(ReportId),
+}
+
+/// Where the other half of a report's parent stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sibling {
+    /// No parent: the report is a root.
+    None,
+    /// Not decided yet (queued, being sent, or its outcome unknown).
+    Pending,
+    /// Some of its codes were accepted: the parent's refusal lies in this half.
+    Accepted,
+    /// Refused without naming codes.
+    RefusedWhole,
 }
 
 /// How much is waiting for the registry.
@@ -90,6 +186,9 @@ pub struct Backlog {
     pub reports_open: u64,
     /// Write-offs the registry refused or cannot take: a supervisor's turn.
     pub write_off_refused: u64,
+    /// Reports the registry refused as a whole, held for a supervisor, and the codes in them.
+    pub reports_held: u64,
+    pub codes_held: u64,
 }
 
 /// A write-off waiting for a supervisor.
@@ -117,31 +216,58 @@ impl Ledger {
             |r| r.get(0),
         )?;
         let refused: i64 = self.conn.query_row(
-            "SELECT count(*) FROM outbox WHERE status = 'REJECTED' AND kind = 'WRITE_OFF'",
+            "SELECT count(*) FROM outbox o WHERE o.status = 'REJECTED' AND o.kind = 'WRITE_OFF'
+             AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = o.report AND r.held_at IS NOT NULL)",
             [],
             |r| r.get(0),
+        )?;
+        let (held, held_codes): (i64, i64) = self.conn.query_row(
+            "SELECT count(*), coalesce(sum((SELECT count(*) FROM outbox o WHERE o.report = r.id AND o.status = 'REJECTED')), 0)
+             FROM reports r WHERE r.held_at IS NOT NULL AND r.released_at IS NULL",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
         Ok(Backlog {
             utilisation_queued: q("UTILISATION")?,
             write_off_queued: q("WRITE_OFF")?,
             reports_open: u64::try_from(open).unwrap_or(0),
             write_off_refused: u64::try_from(refused).unwrap_or(0),
+            reports_held: u64::try_from(held).unwrap_or(0),
+            codes_held: u64::try_from(held_codes).unwrap_or(0),
         })
     }
 
-    /// Take up to `limit` queued codes of `kind` (oldest first, all of one country of origin) into a new
-    /// SENDING report. `None` when nothing is queued.
+    /// Take the next codes of `kind` due to go to registry `api` into a new SENDING report: first the
+    /// halves of refused reports whose turn it is (see the module docs), then up to `limit` queued codes
+    /// (oldest first, all of one country of origin). `None` when nothing may go now.
     pub fn start_report(
         &mut self,
         kind: ReportKind,
         api: &str,
         limit: u32,
     ) -> Result<Option<ReportBatch>, StoreError> {
+        if let Some((parent, half)) = self.next_half(kind, api)? {
+            let ids: Vec<i64> = self
+                .conn
+                .prepare(
+                    "SELECT code_id FROM outbox WHERE status = 'QUEUED' AND kind = ?1 AND split_of = ?2 AND half = ?3
+                     ORDER BY id LIMIT ?4",
+                )?
+                .query_map(params![kind.as_str(), parent, half, limit.max(1)], |r| r.get(0))?
+                .collect::<rusqlite::Result<_>>()?;
+            let ids: Vec<CodeId> = ids.into_iter().map(CodeId).collect();
+            let batch = self.start_report_for(kind, api, &ids)?;
+            self.conn.execute(
+                "UPDATE reports SET parent = ?2, half = ?3 WHERE id = ?1",
+                params![batch.id.0, parent, half],
+            )?;
+            return self.report(batch.id).map(Some);
+        }
         let first: Option<Option<String>> = self
             .conn
             .query_row(
                 "SELECT p.country FROM outbox o JOIN codes c ON c.id = o.code_id JOIN products p ON p.gtin = c.gtin
-                 WHERE o.status = 'QUEUED' AND o.kind = ?1 ORDER BY o.id LIMIT 1",
+                 WHERE o.status = 'QUEUED' AND o.kind = ?1 AND o.split_of IS NULL ORDER BY o.id LIMIT 1",
                 [kind.as_str()],
                 |r| r.get(0),
             )
@@ -153,7 +279,8 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT o.code_id FROM outbox o JOIN codes c ON c.id = o.code_id JOIN products p ON p.gtin = c.gtin
-                 WHERE o.status = 'QUEUED' AND o.kind = ?1 AND p.country IS ?2 ORDER BY o.id LIMIT ?3",
+                 WHERE o.status = 'QUEUED' AND o.kind = ?1 AND o.split_of IS NULL AND p.country IS ?2
+                 ORDER BY o.id LIMIT ?3",
             )?
             .query_map(params![kind.as_str(), country, limit.max(1)], |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
@@ -161,7 +288,37 @@ impl Ledger {
         self.start_report_for(kind, api, &ids).map(Some)
     }
 
-    /// A new SENDING report carrying exactly these queued codes (to re-send part of a refused report).
+    /// Whether codes of `kind` wait to be sent to `api` and may go now.
+    pub fn has_sendable(&self, kind: ReportKind, api: &str) -> Result<bool, StoreError> {
+        if self.next_half(kind, api)?.is_some() {
+            return Ok(true);
+        }
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE status = 'QUEUED' AND kind = ?1 AND split_of IS NULL)",
+            [kind.as_str()],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// The half of a refused report to send next: the oldest refusal first, half 0 before half 1, and
+    /// only when the refused report is a root or the other half of its own parent succeeded.
+    fn next_half(&self, kind: ReportKind, api: &str) -> Result<Option<(i64, i64)>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT o.split_of, o.half FROM outbox o JOIN reports x ON x.id = o.split_of
+                 WHERE o.status = 'QUEUED' AND o.kind = ?1 AND o.split_of IS NOT NULL AND x.api = ?2
+                   AND (x.parent IS NULL OR EXISTS (
+                        SELECT 1 FROM outbox s WHERE s.split_of = x.parent AND s.half = 1 - x.half
+                          AND s.status = 'ACCEPTED'))
+                 ORDER BY o.split_of, o.half LIMIT 1",
+                params![kind.as_str(), api],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?)
+    }
+
+    /// A new SENDING report carrying exactly these queued codes.
     pub fn start_report_for(
         &mut self,
         kind: ReportKind,
@@ -198,27 +355,49 @@ impl Ledger {
     }
 
     pub fn report(&self, id: ReportId) -> Result<ReportBatch, StoreError> {
-        let (kind, status, registry_id): (String, String, Option<String>) = self
-            .conn
-            .query_row(
-                "SELECT kind, status, registry_id FROM reports WHERE id = ?1",
-                [id.0],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?
-            .ok_or(StoreError::ReportState {
-                id: id.0,
-                detail: "no such report".into(),
-            })?;
+        type Row = (
+            String,
+            String,
+            Option<String>,
+            String,
+            i64,
+            Option<i64>,
+            i64,
+            Option<i64>,
+            Option<i64>,
+            Option<String>,
+        );
+        let (kind, status, registry_id, api, created_ms, lost_ms, checks, parent, half, reason): Row =
+            self.conn
+                .query_row(
+                    "SELECT kind, status, registry_id, api, created_at, lost_at, checks, parent, half, reason
+                     FROM reports WHERE id = ?1",
+                    [id.0],
+                    |r| {
+                        Ok((
+                            r.get(0)?,
+                            r.get(1)?,
+                            r.get(2)?,
+                            r.get(3)?,
+                            r.get(4)?,
+                            r.get(5)?,
+                            r.get(6)?,
+                            r.get(7)?,
+                            r.get(8)?,
+                            r.get(9)?,
+                        ))
+                    },
+                )
+                .optional()?
+                .ok_or(StoreError::ReportState {
+                    id: id.0,
+                    detail: "no such report".into(),
+                })?;
         let bad = |what: String| StoreError::Corrupt {
             path: self.path.clone(),
             detail: format!("report #{}: {what}", id.0),
         };
-        let kind = match kind.as_str() {
-            "UTILISATION" => ReportKind::Utilisation,
-            "WRITE_OFF" => ReportKind::WriteOff,
-            other => return Err(bad(format!("kind {other}"))),
-        };
+        let kind = ReportKind::parse(&kind).ok_or_else(|| bad(format!("kind {kind}")))?;
         let status = ReportStatus::parse(&status).ok_or_else(|| bad(format!("status {status}")))?;
         let ids: Vec<i64> = self
             .conn
@@ -241,32 +420,130 @@ impl Ledger {
             id,
             kind,
             status,
+            api,
             registry_id,
             country,
+            created_ms,
+            lost_ms,
+            checks: u32::try_from(checks).unwrap_or(u32::MAX),
+            parent: parent.map(ReportId),
+            half: half.and_then(|h| u8::try_from(h).ok()),
+            reason,
             codes,
         })
     }
 
     /// Reports whose outcome is not known: SENDING (maybe sent) and SENT (being processed), oldest first.
     pub fn open_reports(&self) -> Result<Vec<ReportBatch>, StoreError> {
+        self.reports_where("status IN ('SENDING', 'SENT')", params![])
+    }
+
+    /// Open reports that went to `api` and are due to be looked at (`next_check_at` passed), oldest first.
+    pub fn open_reports_due(&self, api: &str, now_ms: i64) -> Result<Vec<ReportBatch>, StoreError> {
+        self.reports_where(
+            "status IN ('SENDING', 'SENT') AND api = ?1 AND coalesce(next_check_at, 0) <= ?2",
+            params![api, now_ms],
+        )
+    }
+
+    /// When the next open report of `api` is due to be looked at (ms since the epoch), leaving out
+    /// `except`.
+    pub fn next_check(&self, api: &str, except: &[ReportId]) -> Result<Option<i64>, StoreError> {
+        let due: Vec<(i64, i64)> = self
+            .conn
+            .prepare(
+                "SELECT id, coalesce(next_check_at, 0) FROM reports
+                 WHERE status IN ('SENDING', 'SENT') AND api = ?1",
+            )?
+            .query_map([api], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(due
+            .into_iter()
+            .filter(|(id, _)| !except.contains(&ReportId(*id)))
+            .map(|(_, at)| at)
+            .min())
+    }
+
+    /// Reports of `api` sent whose outcome the registry is working on (SENT), leaving out `except`.
+    pub fn reports_in_process(&self, api: &str, except: &[ReportId]) -> Result<u32, StoreError> {
         let ids: Vec<i64> = self
             .conn
-            .prepare("SELECT id FROM reports WHERE status IN ('SENDING', 'SENT') ORDER BY id")?
-            .query_map([], |r| r.get(0))?
+            .prepare("SELECT id FROM reports WHERE status = 'SENT' AND api = ?1")?
+            .query_map([api], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let n = ids
+            .iter()
+            .filter(|i| !except.contains(&ReportId(**i)))
+            .count();
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    fn reports_where(
+        &self,
+        filter: &str,
+        args: impl rusqlite::Params,
+    ) -> Result<Vec<ReportBatch>, StoreError> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare(&format!(
+                "SELECT id FROM reports WHERE {filter} ORDER BY id"
+            ))?
+            .query_map(args, |r| r.get(0))?
             .collect::<rusqlite::Result<_>>()?;
         ids.into_iter().map(|i| self.report(ReportId(i))).collect()
     }
 
-    /// The registry took the report under `registry_id`; its outcome comes later.
+    /// The registry took the report (or its search found it) under `registry_id`; its outcome comes later.
     pub fn report_sent(&mut self, id: ReportId, registry_id: &str) -> Result<(), StoreError> {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         set_report(&tx, id, &["SENDING"], "SENT", Some(registry_id), None, at)?;
+        tx.execute(
+            "UPDATE reports SET checks = 0, next_check_at = NULL WHERE id = ?1",
+            [id.0],
+        )?;
         tx.commit()?;
         Ok(())
     }
 
-    /// The request certainly did not take effect (refused before processing): queue the codes again.
+    /// The report's outcome is unknown: its answer was lost, came as a 5xx, or could not be read. It
+    /// stays open (SENDING) and is settled from the registry's evidence, never sent again blindly.
+    pub fn report_lost(&mut self, id: ReportId, why: &str) -> Result<(), StoreError> {
+        let at = now_ms();
+        // SENDING again if it was SENT: the id the registry gave is not to be trusted (it does not know
+        // it), so the report is settled from the registry's evidence like one whose answer was lost.
+        let n = self.conn.execute(
+            "UPDATE reports SET status = 'SENDING', lost_at = coalesce(lost_at, ?2), reason = ?3
+             WHERE id = ?1 AND status IN ('SENDING', 'SENT')",
+            params![id.0, at, crate::registry::wire::clean(why)],
+        )?;
+        if n != 1 {
+            return Err(StoreError::ReportState {
+                id: id.0,
+                detail: "only an open report can have an unknown outcome".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Look at the open report again no sooner than `at_ms` (counted as one more look); `note` says why
+    /// it waits.
+    pub fn report_check_later(
+        &mut self,
+        id: ReportId,
+        at_ms: i64,
+        note: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE reports SET next_check_at = ?2, checks = checks + 1, reason = coalesce(?3, reason)
+             WHERE id = ?1 AND status IN ('SENDING', 'SENT')",
+            params![id.0, at_ms, note.map(crate::registry::wire::clean)],
+        )?;
+        Ok(())
+    }
+
+    /// The request certainly did not take effect (refused before processing, 429, no connection): queue
+    /// the codes again, in the same place (a half stays that half).
     pub fn report_unsent(&mut self, id: ReportId, reason: &str) -> Result<(), StoreError> {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
@@ -299,15 +576,18 @@ impl Ledger {
         Ok(())
     }
 
-    /// The registry refused the whole report. A report of one code refuses that code: it goes to a
-    /// supervisor with the reason. Otherwise the codes are queued again and returned, to be re-sent in
-    /// smaller reports until the refused ones stand alone.
-    pub fn report_rejected(
+    /// The registry refused the report (`whole`: without naming any code). `culprits` are the codes at
+    /// fault (named by the registry, or proved by halving): application codes go to a supervisor with the
+    /// reason, write-offs wait for one. The other codes go as `then` says.
+    pub fn report_refused(
         &mut self,
         id: ReportId,
         reason: &str,
+        whole: bool,
+        culprits: &[CodeId],
+        then: AfterRefusal,
         actor: &Actor,
-    ) -> Result<Vec<CodeId>, StoreError> {
+    ) -> Result<(), StoreError> {
         let at = now_ms();
         let batch = self.report(id)?;
         let tx = begin(&mut self.conn)?;
@@ -320,36 +600,250 @@ impl Ledger {
             Some(reason),
             at,
         )?;
-        let ids: Vec<CodeId> = batch.codes.iter().map(|(c, _)| *c).collect();
-        if let [only] = ids.as_slice() {
-            if batch.kind == ReportKind::Utilisation {
-                apply(
-                    &tx,
-                    *only,
-                    Move::RegistryRefuse,
-                    actor,
-                    None,
-                    Some(reason),
-                    at,
+        tx.execute(
+            "UPDATE reports SET refusal = ?2 WHERE id = ?1",
+            params![id.0, if whole { "REPORT" } else { "CODES" }],
+        )?;
+        for c in culprits {
+            refuse_code(&tx, id, batch.kind, *c, reason, actor, at)?;
+        }
+        let rest: Vec<CodeId> = batch
+            .codes
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| !culprits.contains(c))
+            .collect();
+        match then {
+            AfterRefusal::Requeue => {
+                tx.execute(
+                    "UPDATE outbox SET status = 'QUEUED', report = NULL, last_error = ?2
+                     WHERE report = ?1 AND status = 'SENT'",
+                    params![id.0, reason],
                 )?;
             }
-            tx.execute(
-                "UPDATE outbox SET status = 'REJECTED', last_error = ?2 WHERE report = ?1",
-                params![id.0, reason],
-            )?;
-            tx.commit()?;
-            return Ok(Vec::new());
+            AfterRefusal::Split => {
+                let mid = rest.len() / 2;
+                let mut q = tx.prepare_cached(
+                    "UPDATE outbox SET status = 'QUEUED', report = NULL, last_error = ?3, split_of = ?4, half = ?5
+                     WHERE code_id = ?1 AND kind = ?2",
+                )?;
+                for (i, c) in rest.iter().enumerate() {
+                    q.execute(params![
+                        c.0,
+                        batch.kind.as_str(),
+                        reason,
+                        id.0,
+                        i64::from(i >= mid)
+                    ])?;
+                }
+            }
+            AfterRefusal::Wait => {
+                tx.execute(
+                    "UPDATE outbox SET status = 'UNKNOWN', last_error = ?2 WHERE report = ?1 AND status = 'SENT'",
+                    params![id.0, reason],
+                )?;
+            }
+            AfterRefusal::Hold(root) => {
+                // Every code of `root`'s descent still undecided: this report's, the queued halves and
+                // those waiting on the other half.
+                tx.execute(
+                    "WITH RECURSIVE tree(id) AS (SELECT ?1 UNION SELECT r.id FROM reports r JOIN tree ON r.parent = tree.id)
+                     UPDATE outbox SET status = 'REJECTED', report = ?1, split_of = NULL, half = NULL, last_error = ?2
+                     WHERE (status = 'QUEUED' AND split_of IN tree)
+                        OR (status IN ('UNKNOWN', 'SENT') AND report IN tree)",
+                    params![root.0, reason],
+                )?;
+                tx.execute(
+                    "UPDATE reports SET held_at = ?2, refusal = 'REPORT', reason = ?3 WHERE id = ?1",
+                    params![root.0, at, reason],
+                )?;
+                let codes: i64 = tx.query_row(
+                    "SELECT count(*) FROM outbox WHERE report = ?1 AND status = 'REJECTED'",
+                    [root.0],
+                    |r| r.get(0),
+                )?;
+                let detail = serde_json::json!({ "report": root.0, "kind": batch.kind.as_str(), "codes": codes, "reason": reason });
+                audit::append(
+                    &tx,
+                    at,
+                    actor,
+                    "report.held",
+                    &format!("report #{}", root.0),
+                    &detail.to_string(),
+                )?;
+            }
         }
-        tx.execute(
-            "UPDATE outbox SET status = 'QUEUED', report = NULL, last_error = ?2 WHERE report = ?1",
-            params![id.0, reason],
-        )?;
         tx.commit()?;
-        Ok(ids)
+        Ok(())
+    }
+
+    /// Where the other half of `id`'s parent stands.
+    pub fn sibling(&self, id: ReportId) -> Result<Sibling, StoreError> {
+        let b = self.report(id)?;
+        let (Some(parent), Some(half)) = (b.parent, b.half) else {
+            return Ok(Sibling::None);
+        };
+        let other = 1 - i64::from(half);
+        let accepted: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM outbox WHERE split_of = ?1 AND half = ?2 AND status = 'ACCEPTED')
+                 OR EXISTS (SELECT 1 FROM reports r JOIN outbox o ON o.report = r.id
+                            WHERE r.parent = ?1 AND r.half = ?2 AND o.status = 'ACCEPTED')",
+            params![parent.0, other],
+            |r| r.get(0),
+        )?;
+        if accepted {
+            return Ok(Sibling::Accepted);
+        }
+        let refused: bool = self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM reports WHERE parent = ?1 AND half = ?2 AND status = 'REJECTED'
+                            AND refusal = 'REPORT')",
+            params![parent.0, other],
+            |r| r.get(0),
+        )?;
+        Ok(if refused {
+            Sibling::RefusedWhole
+        } else {
+            Sibling::Pending
+        })
+    }
+
+    /// `id` was accepted: a code of the other half of its parent that was kept aside (refused alone,
+    /// naming nothing) is now proved at fault and goes to a supervisor with the registry's reason.
+    /// Returns those codes.
+    pub fn refuse_waiting_sibling(
+        &mut self,
+        id: ReportId,
+        actor: &Actor,
+    ) -> Result<Vec<(CodeId, String)>, StoreError> {
+        let b = self.report(id)?;
+        let (Some(parent), Some(half)) = (b.parent, b.half) else {
+            return Ok(Vec::new());
+        };
+        let waiting: Vec<(i64, i64, String, String)> = self
+            .conn
+            .prepare(
+                "SELECT o.code_id, r.id, r.kind, coalesce(r.reason, 'refused by the registry') FROM outbox o
+                 JOIN reports r ON r.id = o.report
+                 WHERE o.status = 'UNKNOWN' AND r.parent = ?1 AND r.half = ?2",
+            )?
+            .query_map(params![parent.0, 1 - i64::from(half)], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let mut out = Vec::new();
+        for (code, report, kind, reason) in waiting {
+            let kind = ReportKind::parse(&kind).unwrap_or(ReportKind::Utilisation);
+            refuse_code(
+                &tx,
+                ReportId(report),
+                kind,
+                CodeId(code),
+                &reason,
+                actor,
+                at,
+            )?;
+            out.push((CodeId(code), reason));
+        }
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// A held report of `kind` for `api` not re-sent yet, if any: while one is, the registry refuses
+    /// reports as a whole and nothing more of that kind is sent to it.
+    pub fn held_report_of(
+        &self,
+        kind: ReportKind,
+        api: &str,
+    ) -> Result<Option<ReportId>, StoreError> {
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT id FROM reports WHERE kind = ?1 AND api = ?2 AND held_at IS NOT NULL AND released_at IS NULL
+                 ORDER BY id LIMIT 1",
+                params![kind.as_str(), api],
+                |r| r.get(0),
+            )
+            .optional()?
+            .map(ReportId))
+    }
+
+    /// Reports held for a supervisor (refused as a whole), oldest first.
+    pub fn held_reports(&self) -> Result<Vec<HeldReport>, StoreError> {
+        let rows: Vec<(i64, String, String, Option<String>, i64, i64)> = self
+            .conn
+            .prepare(
+                "SELECT r.id, r.kind, r.api, r.reason, r.held_at,
+                        (SELECT count(*) FROM outbox o WHERE o.report = r.id AND o.status = 'REJECTED')
+                 FROM reports r WHERE r.held_at IS NOT NULL AND r.released_at IS NULL ORDER BY r.id",
+            )?
+            .query_map([], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, kind, api, reason, held_ms, codes)| HeldReport {
+                id: ReportId(id),
+                kind: ReportKind::parse(&kind).unwrap_or(ReportKind::Utilisation),
+                api,
+                codes: u64::try_from(codes).unwrap_or(0),
+                reason: reason.unwrap_or_else(|| "refused by the registry".into()),
+                held_ms,
+            })
+            .collect())
+    }
+
+    /// Supervisor: send held reports again (`None`: all of them), after the cause was fixed. Their
+    /// codes are queued again as new reports. Returns the codes queued; audited.
+    pub fn resend_held(
+        &mut self,
+        which: Option<ReportId>,
+        actor: &Actor,
+    ) -> Result<u64, StoreError> {
+        need_supervisor(actor, "send a held report again")?;
+        let held: Vec<HeldReport> = self
+            .held_reports()?
+            .into_iter()
+            .filter(|h| which.is_none_or(|w| w == h.id))
+            .collect();
+        if let (Some(w), true) = (which, held.is_empty()) {
+            return Err(StoreError::ReportState {
+                id: w.0,
+                detail: "it is not held: only a report the registry refused as a whole can be sent again".into(),
+            });
+        }
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let mut total = 0u64;
+        for h in &held {
+            let n = tx.execute(
+                "UPDATE outbox SET status = 'QUEUED', report = NULL, split_of = NULL, half = NULL
+                 WHERE report = ?1 AND status = 'REJECTED'",
+                [h.id.0],
+            )?;
+            tx.execute(
+                "UPDATE reports SET released_at = ?2 WHERE id = ?1",
+                params![h.id.0, at],
+            )?;
+            let detail = serde_json::json!({ "report": h.id.0, "kind": h.kind.as_str(), "codes": n, "reason": h.reason });
+            audit::append(
+                &tx,
+                at,
+                actor,
+                "report.resend",
+                &format!("report #{}", h.id.0),
+                &detail.to_string(),
+            )?;
+            total += n as u64;
+        }
+        tx.commit()?;
+        Ok(total)
     }
 
     /// Settle a report whose fate was unknown from the registry's word on each code: `applied` codes were
-    /// reported (REPORTED now), the others were not (queued again).
+    /// reported (REPORTED now), the others were not (queued again, in the same place).
     pub fn report_resolved(
         &mut self,
         id: ReportId,
@@ -359,34 +853,114 @@ impl Ledger {
         let at = now_ms();
         let batch = self.report(id)?;
         let tx = begin(&mut self.conn)?;
-        set_report(&tx, id, &["SENDING", "SENT"], "RESOLVED", None, None, at)?;
-        for (c, _) in &batch.codes {
-            if applied.contains(c) {
-                if batch.kind == ReportKind::Utilisation {
-                    apply(
-                        &tx,
-                        *c,
-                        Move::Report,
-                        actor,
-                        None,
-                        Some("found applied in the registry"),
-                        at,
-                    )?;
-                }
-                tx.execute(
-                    "UPDATE outbox SET status = 'ACCEPTED' WHERE code_id = ?1 AND report = ?2",
-                    params![c.0, id.0],
-                )?;
-            } else {
-                tx.execute(
-                    "UPDATE outbox SET status = 'QUEUED', report = NULL WHERE code_id = ?1 AND report = ?2",
-                    params![c.0, id.0],
-                )?;
-            }
-        }
+        resolve(&tx, batch, applied, actor, at)?;
         tx.commit()?;
         Ok(())
     }
+
+    /// The settle window passed with no trace of the report in the registry beyond `applied`: those are
+    /// REPORTED, the others queued to be sent again. The decision is audited.
+    pub fn report_untraced(
+        &mut self,
+        id: ReportId,
+        applied: &[CodeId],
+        waited_s: u64,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let batch = self.report(id)?;
+        let detail = serde_json::json!({
+            "report": id.0, "kind": batch.kind.as_str(), "codes": batch.codes.len(),
+            "applied": applied.len(), "waited_s": waited_s,
+        });
+        let tx = begin(&mut self.conn)?;
+        resolve(&tx, batch, applied, actor, at)?;
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "report.no_trace",
+            &format!("report #{}", id.0),
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// A code at fault in a refused report: an application code goes to a supervisor with the reason, a
+/// write-off waits for one (REJECTED in the outbox).
+fn refuse_code(
+    tx: &rusqlite::Transaction<'_>,
+    report: ReportId,
+    kind: ReportKind,
+    code: CodeId,
+    reason: &str,
+    actor: &Actor,
+    at: i64,
+) -> Result<(), StoreError> {
+    if kind == ReportKind::Utilisation {
+        apply(
+            tx,
+            code,
+            Move::RegistryRefuse,
+            actor,
+            None,
+            Some(reason),
+            at,
+        )?;
+        set_reason_key(tx, code, "registry-refused", &[reason.to_owned()])?;
+    }
+    tx.execute(
+        "UPDATE outbox SET status = 'REJECTED', report = ?3, split_of = NULL, half = NULL, last_error = ?4
+         WHERE code_id = ?1 AND kind = ?2",
+        params![code.0, kind.as_str(), report.0, reason],
+    )?;
+    Ok(())
+}
+
+/// Settle `batch` (open) as RESOLVED: `applied` codes reported, the others queued again.
+fn resolve(
+    tx: &rusqlite::Transaction<'_>,
+    batch: ReportBatch,
+    applied: &[CodeId],
+    actor: &Actor,
+    at: i64,
+) -> Result<(), StoreError> {
+    set_report(
+        tx,
+        batch.id,
+        &["SENDING", "SENT"],
+        "RESOLVED",
+        None,
+        None,
+        at,
+    )?;
+    for (c, _) in &batch.codes {
+        if applied.contains(c) {
+            if batch.kind == ReportKind::Utilisation {
+                apply(
+                    tx,
+                    *c,
+                    Move::Report,
+                    actor,
+                    None,
+                    Some("found applied in the registry"),
+                    at,
+                )?;
+            }
+            tx.execute(
+                "UPDATE outbox SET status = 'ACCEPTED' WHERE code_id = ?1 AND report = ?2",
+                params![c.0, batch.id.0],
+            )?;
+        } else {
+            tx.execute(
+                "UPDATE outbox SET status = 'QUEUED', report = NULL WHERE code_id = ?1 AND report = ?2",
+                params![c.0, batch.id.0],
+            )?;
+        }
+    }
+    Ok(())
 }
 
 impl Ledger {
@@ -422,7 +996,8 @@ impl Ledger {
 
     /// Supervisor: settle a report whose fate the registry cannot be asked about, from what the supervisor
     /// saw in the registry's web cabinet: `in_registry` (it arrived and was accepted) or not (its codes are
-    /// queued to be sent again). A report is processed as a whole, so there is no partial answer.
+    /// queued to be sent again). A report is processed as a whole, so there is no partial answer. Call it
+    /// only while holding the sync claim (`StationLock::acquire_sync`): no pass may be sending it.
     pub fn settle_report(
         &mut self,
         id: ReportId,
@@ -431,11 +1006,11 @@ impl Ledger {
     ) -> Result<(), StoreError> {
         need_supervisor(actor, "settle report")?;
         let batch = self.report(id)?;
-        if batch.status != ReportStatus::Sending {
+        if !matches!(batch.status, ReportStatus::Sending | ReportStatus::Sent) {
             return Err(StoreError::ReportState {
                 id: id.0,
                 detail: format!(
-                    "it is {:?}; only a report whose answer was lost can be settled by hand",
+                    "it is {:?}; only a report whose outcome is unknown can be settled by hand",
                     batch.status
                 ),
             });
@@ -445,10 +1020,10 @@ impl Ledger {
         } else {
             Vec::new()
         };
-        self.report_resolved(id, &applied, actor)?;
         let at = now_ms();
-        let tx = begin(&mut self.conn)?;
         let detail = serde_json::json!({ "report": id.0, "kind": batch.kind.as_str(), "codes": batch.codes.len(), "in_registry": in_registry });
+        let tx = begin(&mut self.conn)?;
+        resolve(&tx, batch, &applied, actor, at)?;
         audit::append(
             &tx,
             at,
@@ -466,8 +1041,9 @@ impl Ledger {
         let rows: Vec<(i64, Option<String>)> = self
             .conn
             .prepare(
-                "SELECT code_id, last_error FROM outbox WHERE kind = 'WRITE_OFF' AND status = 'REJECTED'
-                 ORDER BY id LIMIT ?1",
+                "SELECT o.code_id, o.last_error FROM outbox o WHERE o.kind = 'WRITE_OFF' AND o.status = 'REJECTED'
+                   AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = o.report AND r.held_at IS NOT NULL)
+                 ORDER BY o.id LIMIT ?1",
             )?
             .query_map([limit], |r| Ok((r.get(0)?, r.get(1)?)))?
             .collect::<rusqlite::Result<_>>()?;
@@ -488,8 +1064,9 @@ impl Ledger {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         let n = tx.execute(
-            "UPDATE outbox SET status = 'QUEUED', report = NULL
-             WHERE code_id = ?1 AND kind = 'WRITE_OFF' AND status = 'REJECTED'",
+            "UPDATE outbox SET status = 'QUEUED', report = NULL, split_of = NULL, half = NULL
+             WHERE code_id = ?1 AND kind = 'WRITE_OFF' AND status = 'REJECTED'
+               AND NOT EXISTS (SELECT 1 FROM reports r WHERE r.id = outbox.report AND r.held_at IS NOT NULL)",
             [code.0],
         )?;
         if n != 1 {

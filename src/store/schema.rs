@@ -275,6 +275,27 @@ UPDATE codes SET reason_key = 'station-stopped',
     WHERE state IN ('REJECTED', 'NEEDS_REVIEW')
       AND reason GLOB 'the station stopped while this code was [A-Z]*: check whether its sticker was printed or applied';
 "#,
+    // 7 (issue 14, registry boundary): what the sync knows of a report besides its status, and where a
+    // refused report's codes stand while halving finds out whether the registry refused codes or the
+    // report. A report whose outcome is unknown (SENDING with `lost_at`) is settled from the registry's
+    // evidence, looked at again no sooner than `next_check_at`. A report refused whole is REJECTED with
+    // `refusal` 'REPORT'; held for a supervisor (`held_at`) until re-sent (`released_at`). Outbox rows
+    // re-queued as one half of a refused report carry `split_of` and `half`; a row whose fault depends
+    // on the other half's fate is UNKNOWN. (`parent` and `split_of` name reports; no REFERENCES, so the
+    // columns can be dropped again: SQLite cannot drop a column under a foreign key.)
+    r#"
+ALTER TABLE reports ADD COLUMN lost_at INTEGER;
+ALTER TABLE reports ADD COLUMN next_check_at INTEGER;
+ALTER TABLE reports ADD COLUMN checks INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE reports ADD COLUMN parent INTEGER;
+ALTER TABLE reports ADD COLUMN half INTEGER CHECK (half IN (0, 1));
+ALTER TABLE reports ADD COLUMN refusal TEXT CHECK (refusal IN ('CODES', 'REPORT'));
+ALTER TABLE reports ADD COLUMN held_at INTEGER;
+ALTER TABLE reports ADD COLUMN released_at INTEGER;
+ALTER TABLE outbox ADD COLUMN split_of INTEGER;
+ALTER TABLE outbox ADD COLUMN half INTEGER CHECK (half IN (0, 1));
+CREATE INDEX outbox_descent ON outbox (split_of, half) WHERE split_of IS NOT NULL;
+"#,
     // 8 (issue 14, review rules): a move is allowed for codes never verified, verified before, or
     // either (`TRANSITIONS`), so the trigger refuses reprinting a verified code whatever its state, and
     // lets "send again" take a refused verified code back to VERIFIED. The table is made anew (filled

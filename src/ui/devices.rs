@@ -4,8 +4,10 @@
 
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
-use super::{AppWindow, DevicesAdapter, LineAdapter, PoolRow, Shared};
+use super::reader::Ask;
+use super::{AppWindow, DevicesAdapter, HeldRow, LineAdapter, PoolRow, Shared};
 use crate::engine::{Event, PrinterState};
+use crate::store::reports::HeldReport;
 
 pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
     let d = app.global::<DevicesAdapter>();
@@ -42,6 +44,8 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
                     .into(),
             );
             d.set_link_error(link.last_error.unwrap_or_default().into());
+            // A pass may have held a report or a supervisor sent one again.
+            shared.ask(Ask::Held);
         }
         Event::Pool { pool } => {
             let current = app.global::<LineAdapter>().get_product_gtin();
@@ -76,4 +80,23 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
         }
         _ => {}
     }
+}
+
+/// Reports the registry refused as a whole, for the registry card.
+pub(super) fn set_held(app: &AppWindow, held: Vec<HeldReport>) {
+    let rows: Vec<HeldRow> = held
+        .iter()
+        .map(|h| HeldRow {
+            key: h.key().into(),
+            args: super::line::args(vec![
+                h.id.0.to_string(),
+                h.codes.to_string(),
+                super::local_time(h.held_ms),
+            ]),
+            reason: h.reason.as_str().into(),
+            report: i32::try_from(h.id.0).unwrap_or(-1),
+        })
+        .collect();
+    app.global::<DevicesAdapter>()
+        .set_held_reports(ModelRc::new(VecModel::from(rows)));
 }

@@ -61,6 +61,7 @@ pub enum Update {
     Event(Event),
     Products(Vec<reader::ProductInfo>),
     Review(Vec<crate::store::review::ReviewItem>),
+    Held(Vec<crate::store::reports::HeldReport>),
     ReviewImage {
         id: crate::store::CodeId,
         image: Option<Arc<labelstation_zpl::render::Bitmap>>,
@@ -240,6 +241,7 @@ fn apply(app: &AppWindow, shared: &Shared, update: Update) {
         },
         Update::Products(p) => line::set_products(app, shared, p),
         Update::Review(items) => review::set_queue(app, shared, items),
+        Update::Held(items) => devices::set_held(app, items),
         Update::ReviewImage { id, image } => review::set_image(app, shared, id, image),
         Update::Audit(lines) => review::set_audit(app, lines),
         Update::Exported(r) => review::exported(app, r),

@@ -23,6 +23,8 @@ pub type RegistryTest = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
 pub(super) enum Ask {
     Products,
     Review,
+    /// Reports the registry refused as a whole, held for the supervisor.
+    Held,
     ReviewImage(CodeId),
     Audit,
     Export(Counters),
@@ -115,6 +117,10 @@ impl Reader {
                     Ok(items)
                 })
                 .map_or_else(failed, Update::Review),
+            Ask::Held => self
+                .ledger()
+                .and_then(|l| Ok(l.held_reports()?))
+                .map_or_else(failed, Update::Held),
             Ask::ReviewImage(id) => Update::ReviewImage {
                 id,
                 image: self.label_image(id).ok().map(Arc::new),

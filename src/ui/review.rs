@@ -114,6 +114,7 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
         r.on_refresh(move || {
             shared.ask(Ask::Review);
             shared.ask(Ask::Audit);
+            shared.ask(Ask::Held);
         });
     }
     {
