@@ -52,7 +52,7 @@ pub enum EngineError {
     )]
     PoolEmpty(Gtin),
     #[error(
-        "the {held} code(s) left for GTIN {gtin} are held after a restore: a supervisor checks them against the registry (`labelstation codes held check`) and releases those no station printed (`labelstation codes held release`)"
+        "the {held} code(s) left for GTIN {gtin} are held after a ledger restore: a supervisor checks them against the registry (`labelstation codes held check`) and releases those no station printed (`labelstation codes held release`)"
     )]
     PoolHeld { gtin: Gtin, held: u64 },
     #[error("cannot build the label: {0}")]
