@@ -1176,7 +1176,10 @@ fn a_pool_held_after_a_restore_is_told_as_such_and_nothing_prints() {
         "{err:?}"
     );
     assert_eq!(err.key(), "pool-held");
-    assert!(err.to_string().contains("held after a ledger restore"), "{err}");
+    assert!(
+        err.to_string().contains("held after a ledger restore"),
+        "{err}"
+    );
     assert!(dev.printer.stickers().is_empty(), "nothing may print");
     let b = &st.ledger().balance().unwrap()[0].states;
     assert_eq!(b["AVAILABLE"], 4, "the held codes stay in the pool, held");

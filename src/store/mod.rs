@@ -1377,7 +1377,15 @@ fn settle_in_flight(
             apply(tx, id, Move::Release, actor, None, Some(why.released()), at)?;
         }
         NextStart::ToReview => {
-            apply(tx, id, Move::Recover, actor, None, Some(&why.reason(state)), at)?;
+            apply(
+                tx,
+                id,
+                Move::Recover,
+                actor,
+                None,
+                Some(&why.reason(state)),
+                at,
+            )?;
             let (key, values) = why.key(state);
             set_reason_key(tx, id, key, &values)?;
             finish_attempt(tx, id, at, "INTERRUPTED")?;
