@@ -647,7 +647,7 @@ impl Ledger {
                     .map_err(|e: state::UnknownState| corrupt_row(&self.path, e))?,
             );
             let next = next_start(&tx, id, state, mode)?;
-            settle_in_flight(&tx, id, state, next, Ended::RunEnded, &actor, at)?;
+            settle_in_flight(&tx, id, state, next, Ended::JobClosed, &actor, at)?;
             if next == NextStart::ToReview {
                 to_review += 1;
             }
@@ -1298,7 +1298,7 @@ enum Ended<'a> {
     /// The station process stopped (start-up recovery found it).
     StationStopped,
     /// Its job was closed while it was still in flight.
-    RunEnded,
+    JobClosed,
     /// The run ended on this error (in English) mid-label (`Ledger::halt_job`).
     Error(&'a str),
 }
@@ -1308,7 +1308,7 @@ impl Ended<'_> {
     fn reason(self, state: CodeState) -> String {
         let what = match self {
             Ended::StationStopped => "the station stopped",
-            Ended::RunEnded => "the run ended",
+            Ended::JobClosed => "the run ended",
             Ended::Error(_) => "the line stopped on an error",
         };
         match self {
@@ -1325,7 +1325,7 @@ impl Ended<'_> {
     const fn released(self) -> &'static str {
         match self {
             Ended::StationStopped => "the station stopped before this code was sent to a printer",
-            Ended::RunEnded | Ended::Error(_) => {
+            Ended::JobClosed | Ended::Error(_) => {
                 "the run ended before this code was sent to a printer"
             }
         }
@@ -1336,7 +1336,7 @@ impl Ended<'_> {
         let state = state.as_str().to_owned();
         match self {
             Ended::StationStopped => ("station-stopped", vec![state]),
-            Ended::RunEnded => ("run-ended", vec![state]),
+            Ended::JobClosed => ("run-ended", vec![state]),
             Ended::Error(e) => ("line-error", vec![state, e.to_owned()]),
         }
     }
