@@ -2,12 +2,17 @@
 //! Barcode scanner driver for labelstation.
 //!
 //! Delivers raw scans, byte for byte, from USB CDC serial, keyboard wedge (evdev), HID POS,
-//! stdin and an in-process simulator. It never interprets codes: stripping `]d2`, mapping GS
-//! substitutes and the verdict against the ledger live in the app, so every byte the scanner
-//! sent reaches that comparison unchanged.
+//! stdin and an in-process simulator ([`SimScanner`]); [`VirtualCdcScanner`] plays a CDC scanner
+//! on a pseudo-terminal for tests and the demo. It never interprets codes: stripping `]d2` and the
+//! verdict against the ledger live in the app, so every byte the scanner sent reaches that
+//! comparison unchanged. The one translation is the keyboard wedge's, which sends keys, not
+//! bytes: key codes become the bytes a US keyboard types, and the configured GS key becomes 0x1D.
 //!
 //! One blocking trait, [`Scanner`], serves every backend; each device backend reads on its own
-//! thread and hands events over a channel, so the UI thread only ever waits with a timeout.
+//! thread and hands events over a channel, so the UI thread only ever waits with a timeout. A
+//! device that goes away is reported and reopened with a growing backoff until the scanner is
+//! dropped. [`open`] builds a scanner from its address ([`ScannerUri`]); [`list_candidates`]
+//! finds the devices a settings screen can offer.
 
 pub mod evdev;
 pub mod frame;
@@ -29,7 +34,7 @@ pub use reader::ChannelScanner;
 pub use serial::{SerialConfig, open_serial};
 pub use sim::{SimHandle, SimScanner};
 pub use uri::{GsKey, HidTarget, ScannerUri, UriError};
-pub use virtual_cdc::{Fault, SymbolDecoder, VirtualCdcScanner, VirtualScannerError};
+pub use virtual_cdc::{Fault, VirtualCdcScanner, VirtualScannerError};
 
 /// Connection state, shown on the station so a worker sees at once why nothing scans.
 #[derive(Debug, Clone, PartialEq, Eq)]
