@@ -197,9 +197,10 @@ impl Interpreter {
         if b.field_command(cmd, home, max_fields, source, job)? {
             return Ok(());
         }
-        match &cmd.name {
-            b"DF" => stored::define(cmd, b, source, job)?,
-            b"XF" => self.recall(cmd, b, source, job)?,
+        match (&cmd.name, source) {
+            (b"DF" | b"XF", Source::Recalled(xf)) => stored::nested(cmd, xf, job),
+            (b"DF", Source::Input) => stored::define(cmd, b)?,
+            (b"XF", Source::Input) => self.recall(cmd, b, job)?,
             _ => job.events.push(Event::Warning(Warning::Skipped {
                 command: cmd.label(),
                 offset: source.at(cmd.offset),

@@ -42,16 +42,7 @@ impl Capture {
 }
 
 /// `^DF`: the rest of the format is captured under the given name instead of printed.
-pub(super) fn define(
-    cmd: &Command<'_>,
-    b: &mut Building,
-    source: Source,
-    job: &mut Job,
-) -> Result<(), ReadError> {
-    if let Source::Recalled(xf) = source {
-        nested(cmd, xf, job);
-        return Ok(());
-    }
+pub(super) fn define(cmd: &Command<'_>, b: &mut Building) -> Result<(), ReadError> {
     let raw = cmd.param(0).unwrap_or_default();
     if raw.is_empty() {
         return Err(cmd.error(0, raw, "a format name such as R:LS.ZPL"));
@@ -65,7 +56,7 @@ pub(super) fn define(
 }
 
 /// A `^DF` or `^XF` inside a recalled body is skipped: recursion is not followed.
-fn nested(cmd: &Command<'_>, xf: usize, job: &mut Job) {
+pub(super) fn nested(cmd: &Command<'_>, xf: usize, job: &mut Job) {
     job.events.push(Event::Warning(Warning::Skipped {
         command: cmd.label(),
         offset: xf,
@@ -93,13 +84,8 @@ impl Interpreter {
         &mut self,
         cmd: &Command<'_>,
         b: &mut Building,
-        source: Source,
         job: &mut Job,
     ) -> Result<(), ReadError> {
-        if let Source::Recalled(xf) = source {
-            nested(cmd, xf, job);
-            return Ok(());
-        }
         let name = normalise_name(&cmd.param(0).unwrap_or_default());
         let Some(stored) = self.stored.get(&name) else {
             job.events.push(Event::Warning(Warning::UnknownFormat {
