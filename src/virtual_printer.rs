@@ -27,7 +27,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use labelstation_printer::status::HostStatus;
-use labelstation_zpl::read::{Event, Immediate, Label};
+use labelstation_zpl::interpret::{Event, Immediate, Label};
 use labelstation_zpl::render::{Bitmap, render};
 
 /// How the virtual printer behaves.
@@ -134,7 +134,7 @@ struct Flags {
 struct State {
     cfg: PrinterSimConfig,
     flags: Flags,
-    reader: labelstation_zpl::Printer,
+    reader: labelstation_zpl::Interpreter,
     queue: VecDeque<Queued>,
     /// When the head started on the front label; None while it is not printing.
     head_started: Option<Instant>,
@@ -359,7 +359,7 @@ impl VirtualPrinter {
                 rng: cfg.seed | 1,
                 cfg,
                 flags: Flags::default(),
-                reader: labelstation_zpl::Printer::new(),
+                reader: labelstation_zpl::Interpreter::new(),
                 queue: VecDeque::new(),
                 head_started: None,
                 armed: None,

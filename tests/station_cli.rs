@@ -561,10 +561,10 @@ fn print_without_verifying_to_a_new_file_with_the_default_config() {
     // Print jobs hold complete codes, crypto tails included: readable by the station's user only.
     let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
     assert_eq!(mode, 0o600, "{mode:o}");
-    // The codes in the file, read back as a Zebra would (the ZPL reader), are exactly the ledger's
-    // PRINTED codes.
+    // The codes in the file, read back as a Zebra would (the ZPL interpreter), are exactly the
+    // ledger's PRINTED codes.
     let printed_in_file = |file: &Path| -> Vec<Vec<u8>> {
-        let job = labelstation_zpl::read::Printer::new()
+        let job = labelstation_zpl::Interpreter::new()
             .read(&std::fs::read(file).unwrap())
             .unwrap();
         let mut codes: Vec<Vec<u8>> = job

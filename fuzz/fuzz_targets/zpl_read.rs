@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! ZPL arrives from the station, a network peer or a capture file: no byte sequence may panic
-//! the reader or the renderer or break their memory bounds, and printer memory must survive a
-//! failed read.
+//! the interpreter or the renderer or break their memory bounds, and the interpreter's stored
+//! formats must survive a failed read.
 #![no_main]
 
-use labelstation_zpl::read::{Limits, Printer};
+use labelstation_zpl::interpret::{Interpreter, Limits};
 use labelstation_zpl::render::render;
 use libfuzzer_sys::fuzz_target;
 
@@ -17,14 +17,14 @@ fuzz_target!(|data: &[u8]| {
         max_fields_per_label: 16,
         max_fields_per_read: 64,
     };
-    let mut printer = Printer::with_limits(limits);
-    // Split at the first NUL: the first part seeds printer memory, the second recalls it.
+    let mut interpreter = Interpreter::with_limits(limits);
+    // Split at the first NUL: the first part stores formats, the second recalls them.
     let (first, second) = match data.iter().position(|b| *b == 0) {
         Some(i) => (&data[..i], &data[i + 1..]),
         None => (data, &[][..]),
     };
     for input in [first, second] {
-        if let Ok(job) = printer.read(input) {
+        if let Ok(job) = interpreter.read(input) {
             for label in job.labels() {
                 assert!(label.fields.len() <= limits.max_fields_per_label);
                 for dm in label.datamatrices() {
@@ -44,5 +44,5 @@ fuzz_target!(|data: &[u8]| {
             }
         }
     }
-    assert!(printer.stored_formats().count() <= limits.max_stored_formats);
+    assert!(interpreter.stored_formats().count() <= limits.max_stored_formats);
 });

@@ -12,8 +12,10 @@
 //! - [`transport`]: byte links behind one small object-safe trait; a lost link is always
 //!   [`transport::TransportError::Disconnected`].
 //! - [`list`]: the printers the settings screen can offer.
-//! - [`printer`]: the [`Printer`] trait (send ZPL, query status, identify) and
-//!   [`wait_until_done`], which turns polling into a [`JobOutcome`].
+//! - [`printer`]: the [`Printer`] trait (send ZPL, query status, identify, reopen a lost link),
+//!   [`ZebraPrinter`] that speaks it over any transport ([`ZebraPrinter::open`] builds it from an
+//!   address and reopens a lost link there, with a growing backoff), and [`wait_until_done`],
+//!   which turns polling into a [`JobOutcome`].
 //!
 //! Nothing here panics on printer input: every malformed reply becomes a typed error that names
 //! the command, the string and the field.

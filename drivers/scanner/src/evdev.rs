@@ -13,11 +13,11 @@
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::frame::DEFAULT_MAX_FRAME;
+use crate::frame::{FrameBuf, FrameEvent};
+use crate::reader::{self, Backend, ChannelScanner, Poll};
 use crate::uri::GsKey;
-use crate::{ChannelScanner, Feed, Scan, ScannerError, ScannerEvent, Session};
+use crate::{ScannerError, ScannerEvent};
 
 /// `EV_KEY` from `linux/input-event-codes.h`.
 pub const EV_KEY: u16 = 1;
@@ -121,14 +121,11 @@ fn function_key(code: u16) -> Option<u8> {
 #[derive(Debug, Clone)]
 pub struct WedgeDecoder {
     gs: GsKey,
-    source: String,
-    cap: usize,
     shift: [bool; 2],
     ctrl: [bool; 2],
     alt: [bool; 2],
-    buf: Vec<u8>,
+    buf: FrameBuf,
     unmapped: Vec<u16>,
-    discarding: Option<usize>,
 }
 
 impl WedgeDecoder {
@@ -137,14 +134,11 @@ impl WedgeDecoder {
     pub fn new(gs: GsKey, source: impl Into<String>) -> Self {
         WedgeDecoder {
             gs,
-            source: source.into(),
-            cap: DEFAULT_MAX_FRAME,
             shift: [false; 2],
             ctrl: [false; 2],
             alt: [false; 2],
-            buf: Vec::new(),
+            buf: FrameBuf::new(source),
             unmapped: Vec::new(),
-            discarding: None,
         }
     }
 
@@ -173,18 +167,13 @@ impl WedgeDecoder {
         self.shift = [false; 2];
         self.ctrl = [false; 2];
         self.alt = [false; 2];
-        if self.discarding.is_some() {
-            return self.end();
+        // Keys with no byte still mean a scan was under way.
+        let typed = !std::mem::take(&mut self.unmapped).is_empty();
+        match self.buf.end() {
+            FrameEvent::Scan(scan) if scan.bytes.is_empty() && !typed => None,
+            FrameEvent::Scan(scan) => Some(ScannerEvent::Incomplete(scan)),
+            overlong => Some(overlong.into()),
         }
-        if self.buf.is_empty() && self.unmapped.is_empty() {
-            return None;
-        }
-        self.unmapped.clear();
-        let bytes = std::mem::take(&mut self.buf);
-        Some(ScannerEvent::Incomplete(Scan::new(
-            bytes,
-            self.source.clone(),
-        )))
     }
 
     fn press(&mut self, code: u16) {
@@ -202,41 +191,22 @@ impl WedgeDecoder {
             us_key_byte(code, shift)
         };
         match byte {
-            Some(b) => self.data(b),
+            Some(b) => self.buf.push(b),
             None if self.unmapped.len() < MAX_UNMAPPED => self.unmapped.push(code),
             None => {}
         }
     }
 
-    fn data(&mut self, b: u8) {
-        if let Some(len) = self.discarding.as_mut() {
-            *len = len.saturating_add(1);
-        } else if self.buf.len() >= self.cap {
-            self.discarding = Some(self.buf.len() + 1);
-            self.buf = Vec::new();
-        } else {
-            self.buf.push(b);
-        }
-    }
-
     fn end(&mut self) -> Option<ScannerEvent> {
         let unmapped = std::mem::take(&mut self.unmapped);
-        if let Some(len) = self.discarding.take() {
-            return Some(ScannerEvent::Overlong {
-                source: self.source.clone(),
-                len,
-                cap: self.cap,
-            });
-        }
-        let bytes = std::mem::take(&mut self.buf);
-        let scan = Scan::new(bytes, self.source.clone());
-        if !unmapped.is_empty() {
-            return Some(ScannerEvent::UnmappedKeys {
+        match self.buf.end() {
+            FrameEvent::Scan(scan) if !unmapped.is_empty() => Some(ScannerEvent::UnmappedKeys {
                 scan,
                 keys: unmapped,
-            });
+            }),
+            FrameEvent::Scan(scan) if scan.bytes.is_empty() => None,
+            event => Some(event.into()),
         }
-        (!scan.bytes.is_empty()).then_some(ScannerEvent::Scan(scan))
     }
 }
 
@@ -297,52 +267,42 @@ pub fn open_evdev(
     gs: GsKey,
     source: String,
 ) -> Result<ChannelScanner, ScannerError> {
-    ChannelScanner::spawn(source.clone(), true, move |feed| {
-        run(path, gs, source, feed)
-    })
+    let mut wedge = Wedge {
+        path,
+        decoder: WedgeDecoder::new(gs, source.clone()),
+    };
+    ChannelScanner::spawn(source, true, move |feed| reader::run(&feed, &mut wedge))
 }
 
-fn run(path: PathBuf, gs: GsKey, source: String, feed: Feed) {
-    let mut decoder = WedgeDecoder::new(gs, source);
-    crate::keep_open(
-        &feed,
-        || EvdevDevice::open(&path).map_err(|e| e.to_string()),
-        |device| {
-            let reason = loop {
-                if feed.stopped() {
-                    return Session::Stopped;
-                }
-                match device.read() {
-                    Ok(events) if events.is_empty() => {
-                        if !feed.sleep(Duration::from_millis(5)) {
-                            return Session::Stopped;
-                        }
-                    }
-                    Ok(events) => {
-                        for ev in events {
-                            if let Some(out) = decoder.feed(ev)
-                                && !feed.send(out)
-                            {
-                                return Session::Stopped;
-                            }
-                        }
-                    }
-                    Err(e) => {
-                        break format!(
-                            "scanner {} went away ({e}): check the USB cable; it reconnects by itself when plugged back in",
-                            path.display()
-                        );
-                    }
-                }
-            };
-            if let Some(out) = decoder.finish()
-                && !feed.send(out)
-            {
-                return Session::Stopped;
-            }
-            Session::Gone(reason)
-        },
-    );
+/// A keyboard-wedge scanner as its reader thread drives it.
+struct Wedge {
+    path: PathBuf,
+    decoder: WedgeDecoder,
+}
+
+impl Backend for Wedge {
+    type Device = EvdevDevice;
+
+    fn open(&mut self) -> Result<EvdevDevice, String> {
+        EvdevDevice::open(&self.path).map_err(|e| e.to_string())
+    }
+
+    fn read(&mut self, device: &mut EvdevDevice) -> Poll {
+        match device.read() {
+            Ok(events) if events.is_empty() => Poll::Nothing,
+            Ok(events) => Poll::Events(
+                events
+                    .into_iter()
+                    .filter_map(|ev| self.decoder.feed(ev))
+                    .collect(),
+            ),
+            Err(e) => Poll::Gone(reader::went_away(device.path(), e)),
+        }
+    }
+
+    fn finish(&mut self) -> Option<ScannerEvent> {
+        self.decoder.finish()
+    }
 }
 
 #[cfg(test)]
@@ -450,7 +410,7 @@ mod tests {
         for _ in 0..5000 {
             assert_eq!(d.feed(key(30, 1)), None);
         }
-        assert!(d.buf.len() <= DEFAULT_MAX_FRAME);
+        assert!(d.buf.len() <= crate::frame::DEFAULT_MAX_FRAME);
         assert!(matches!(
             d.feed(key(28, 1)),
             Some(ScannerEvent::Overlong { len: 5000, .. })

@@ -89,13 +89,9 @@ pub enum FrameEvent {
 #[derive(Debug, Clone)]
 pub struct Framer {
     terminator: Terminator,
-    cap: usize,
-    source: String,
-    buf: Vec<u8>,
+    buf: FrameBuf,
     /// CRLF mode: a CR was seen and the next byte decides whether it ends the frame.
     pending_cr: bool,
-    /// Set while dropping an overlong frame: how many bytes it had so far.
-    discarding: Option<usize>,
 }
 
 impl Framer {
@@ -103,17 +99,14 @@ impl Framer {
     pub fn new(terminator: Terminator, source: impl Into<String>) -> Self {
         Framer {
             terminator,
-            cap: DEFAULT_MAX_FRAME,
-            source: source.into(),
-            buf: Vec::new(),
+            buf: FrameBuf::new(source),
             pending_cr: false,
-            discarding: None,
         }
     }
 
     /// Sets the longest frame kept (at least 1 byte).
     pub fn with_cap(mut self, cap: usize) -> Self {
-        self.cap = cap.max(1);
+        self.buf.cap = cap.max(1);
         self
     }
 
@@ -124,7 +117,7 @@ impl Framer {
 
     /// The longest frame kept.
     pub fn cap(&self) -> usize {
-        self.cap
+        self.buf.cap
     }
 
     /// Bytes of the current unfinished frame held in memory (never more than the cap).
@@ -147,15 +140,15 @@ impl Framer {
                             self.end_frame(&mut out);
                             continue;
                         }
-                        self.data(CR);
+                        self.buf.push(CR);
                     }
                     if b == CR {
                         self.pending_cr = true;
                     } else {
-                        self.data(b);
+                        self.buf.push(b);
                     }
                 }
-                _ => self.data(b),
+                _ => self.buf.push(b),
             }
         }
         out
@@ -165,11 +158,7 @@ impl Framer {
     /// framing this ends the frame once the gap is reached; other modes ignore it.
     pub fn idle(&mut self, elapsed: Duration) -> Option<FrameEvent> {
         match self.terminator {
-            Terminator::Silence(gap) if elapsed >= gap => {
-                let mut out = Vec::new();
-                self.end_frame(&mut out);
-                out.pop()
-            }
+            Terminator::Silence(gap) if elapsed >= gap => self.buf.end_as(FrameEvent::Scan),
             _ => None,
         }
     }
@@ -179,48 +168,95 @@ impl Framer {
     pub fn finish(&mut self) -> Option<FrameEvent> {
         if self.pending_cr {
             self.pending_cr = false;
-            self.data(CR);
+            self.buf.push(CR);
         }
-        if let Some(len) = self.discarding.take() {
-            return Some(FrameEvent::Overlong {
-                source: self.source.clone(),
-                len,
-                cap: self.cap,
-            });
-        }
-        if self.buf.is_empty() {
-            return None;
-        }
-        let bytes = std::mem::take(&mut self.buf);
-        Some(FrameEvent::Incomplete(Scan::new(
-            bytes,
-            self.source.clone(),
-        )))
-    }
-
-    fn data(&mut self, b: u8) {
-        if let Some(len) = self.discarding.as_mut() {
-            *len = len.saturating_add(1);
-        } else if self.buf.len() >= self.cap {
-            self.discarding = Some(self.buf.len() + 1);
-            // Release the memory: an overlong frame is dropped whole.
-            self.buf = Vec::new();
-        } else {
-            self.buf.push(b);
-        }
+        self.buf.end_as(FrameEvent::Incomplete)
     }
 
     fn end_frame(&mut self, out: &mut Vec<FrameEvent>) {
+        out.extend(self.buf.end_as(FrameEvent::Scan));
+    }
+}
+
+/// One frame being collected, bounded by a cap: past it the bytes are dropped and only counted,
+/// so noise or a stuck trigger costs no memory, and the frame ends as [`FrameEvent::Overlong`].
+/// The framer, the keyboard-wedge decoder and the HID POS assembler all collect scans in one.
+#[derive(Debug, Clone)]
+pub(crate) struct FrameBuf {
+    source: String,
+    cap: usize,
+    bytes: Vec<u8>,
+    /// Set while dropping an overlong frame: how many bytes it had so far.
+    discarding: Option<usize>,
+}
+
+impl FrameBuf {
+    /// An empty frame with the default 4 KiB cap, for scans labelled `source`.
+    pub(crate) fn new(source: impl Into<String>) -> Self {
+        FrameBuf {
+            source: source.into(),
+            cap: DEFAULT_MAX_FRAME,
+            bytes: Vec::new(),
+            discarding: None,
+        }
+    }
+
+    /// The scanner address scans are labelled with.
+    pub(crate) fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Bytes held (never more than the cap).
+    pub(crate) fn len(&self) -> usize {
+        self.bytes.len()
+    }
+
+    /// Adds one byte.
+    pub(crate) fn push(&mut self, b: u8) {
+        self.extend(&[b]);
+    }
+
+    /// Adds bytes; the frame turns overlong as soon as they would pass the cap.
+    pub(crate) fn extend(&mut self, bytes: &[u8]) {
+        if let Some(len) = self.discarding.as_mut() {
+            *len = len.saturating_add(bytes.len());
+        } else if self.bytes.len() + bytes.len() > self.cap {
+            self.discarding = Some(self.bytes.len() + bytes.len());
+            // Release the memory: an overlong frame is dropped whole.
+            self.bytes = Vec::new();
+        } else {
+            self.bytes.extend_from_slice(bytes);
+        }
+    }
+
+    /// Ends the frame: [`FrameEvent::Overlong`] if it passed the cap, else its bytes as a
+    /// [`FrameEvent::Scan`] (empty if nothing came). The next frame starts empty.
+    pub(crate) fn end(&mut self) -> FrameEvent {
         if let Some(len) = self.discarding.take() {
-            out.push(FrameEvent::Overlong {
+            return FrameEvent::Overlong {
                 source: self.source.clone(),
                 len,
                 cap: self.cap,
-            });
-        } else if !self.buf.is_empty() {
-            let bytes = std::mem::take(&mut self.buf);
-            out.push(FrameEvent::Scan(Scan::new(bytes, self.source.clone())));
+            };
         }
+        let bytes = std::mem::take(&mut self.bytes);
+        FrameEvent::Scan(Scan::new(bytes, self.source.clone()))
+    }
+
+    /// Ends the frame as `whole` (a scan, or an incomplete one) or as overlong; an empty frame
+    /// is nothing.
+    pub(crate) fn end_as(&mut self, whole: fn(Scan) -> FrameEvent) -> Option<FrameEvent> {
+        match self.end() {
+            FrameEvent::Scan(scan) if scan.bytes.is_empty() => None,
+            FrameEvent::Scan(scan) => Some(whole(scan)),
+            overlong => Some(overlong),
+        }
+    }
+
+    /// Drops the frame, overlong or not.
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.discarding = None;
     }
 }
 

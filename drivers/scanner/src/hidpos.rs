@@ -20,11 +20,11 @@ use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use crate::frame::{DEFAULT_MAX_FRAME, aim_prefix};
+use crate::frame::{FrameBuf, FrameEvent, aim_prefix};
+use crate::reader::{self, Backend, ChannelScanner, Poll};
 use crate::uri::HidTarget;
-use crate::{ChannelScanner, Feed, Scan, ScannerError, ScannerEvent, Session};
+use crate::{ScannerError, ScannerEvent};
 
 /// Where the fields sit in one input report as read from hidraw (report id byte included).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -76,11 +76,8 @@ impl HidPosLayout {
 #[derive(Debug, Clone)]
 pub struct HidPosAssembler {
     layout: HidPosLayout,
-    source: String,
-    cap: usize,
-    buf: Vec<u8>,
+    buf: FrameBuf,
     started: bool,
-    discarding: Option<usize>,
 }
 
 impl HidPosAssembler {
@@ -88,11 +85,8 @@ impl HidPosAssembler {
     pub fn new(layout: HidPosLayout, source: impl Into<String>) -> Self {
         HidPosAssembler {
             layout,
-            source: source.into(),
-            cap: DEFAULT_MAX_FRAME,
-            buf: Vec::new(),
+            buf: FrameBuf::new(source),
             started: false,
-            discarding: None,
         }
     }
 
@@ -122,56 +116,30 @@ impl HidPosAssembler {
             if let Some(o) = l.aim_offset
                 && aim_prefix(&report[o..o + 3]).is_some()
             {
-                self.extend(&report[o..o + 3]);
+                self.buf.extend(&report[o..o + 3]);
             }
         }
-        self.extend(&report[l.data_offset..l.data_offset + len]);
+        self.buf.extend(&report[l.data_offset..l.data_offset + len]);
         if report[l.more_offset] & l.more_mask != 0 {
             return None;
         }
         self.started = false;
-        if let Some(len) = self.discarding.take() {
-            return Some(ScannerEvent::Overlong {
-                source: self.source.clone(),
-                len,
-                cap: self.cap,
-            });
-        }
-        let bytes = std::mem::take(&mut self.buf);
-        (!bytes.is_empty()).then(|| ScannerEvent::Scan(Scan::new(bytes, self.source.clone())))
+        self.buf.end_as(FrameEvent::Scan).map(ScannerEvent::from)
     }
 
     /// The device went away: a scan still waiting for continuation reports is incomplete.
     pub fn finish(&mut self) -> Option<ScannerEvent> {
         self.started = false;
-        if let Some(len) = self.discarding.take() {
-            return Some(ScannerEvent::Overlong {
-                source: self.source.clone(),
-                len,
-                cap: self.cap,
-            });
-        }
-        let bytes = std::mem::take(&mut self.buf);
-        (!bytes.is_empty()).then(|| ScannerEvent::Incomplete(Scan::new(bytes, self.source.clone())))
-    }
-
-    fn extend(&mut self, bytes: &[u8]) {
-        if let Some(len) = self.discarding.as_mut() {
-            *len = len.saturating_add(bytes.len());
-        } else if self.buf.len() + bytes.len() > self.cap {
-            self.discarding = Some(self.buf.len() + bytes.len());
-            self.buf = Vec::new();
-        } else {
-            self.buf.extend_from_slice(bytes);
-        }
+        self.buf
+            .end_as(FrameEvent::Incomplete)
+            .map(ScannerEvent::from)
     }
 
     fn bad(&mut self, reason: String) -> ScannerEvent {
         self.buf.clear();
         self.started = false;
-        self.discarding = None;
         ScannerEvent::BadReport {
-            source: self.source.clone(),
+            source: self.buf.source().to_owned(),
             reason,
         }
     }
@@ -221,9 +189,45 @@ pub fn open_hidpos(
     layout: HidPosLayout,
     source: String,
 ) -> Result<ChannelScanner, ScannerError> {
-    ChannelScanner::spawn(source.clone(), true, move |feed| {
-        run(target, layout, source, feed)
-    })
+    let mut hidpos = HidPos {
+        target,
+        assembler: HidPosAssembler::new(layout, source.clone()),
+        report: [0; 4096],
+    };
+    ChannelScanner::spawn(source, true, move |feed| reader::run(&feed, &mut hidpos))
+}
+
+/// A HID POS scanner as its reader thread drives it.
+struct HidPos {
+    target: HidTarget,
+    assembler: HidPosAssembler,
+    /// One report as read.
+    report: [u8; 4096],
+}
+
+impl Backend for HidPos {
+    type Device = (PathBuf, File);
+
+    fn open(&mut self) -> Result<(PathBuf, File), String> {
+        resolve(&self.target)
+            .and_then(|p| open_hidraw(&p).map(|f| (p, f)))
+            .map_err(|e| e.to_string())
+    }
+
+    fn read(&mut self, (path, file): &mut (PathBuf, File)) -> Poll {
+        match file.read(&mut self.report) {
+            Ok(0) => Poll::Gone(reader::went_away(path, "end of data")),
+            Ok(n) => Poll::Events(self.assembler.feed(&self.report[..n]).into_iter().collect()),
+            Err(e) if e.kind() == ErrorKind::WouldBlock || e.kind() == ErrorKind::Interrupted => {
+                Poll::Nothing
+            }
+            Err(e) => Poll::Gone(reader::went_away(path, e)),
+        }
+    }
+
+    fn finish(&mut self) -> Option<ScannerEvent> {
+        self.assembler.finish()
+    }
 }
 
 fn resolve(target: &HidTarget) -> Result<PathBuf, ScannerError> {
@@ -248,58 +252,6 @@ pub fn open_hidraw(path: &Path) -> Result<File, ScannerError> {
             path: path.to_path_buf(),
             cause,
         })
-}
-
-fn run(target: HidTarget, layout: HidPosLayout, source: String, feed: Feed) {
-    let mut assembler = HidPosAssembler::new(layout, source);
-    crate::keep_open(
-        &feed,
-        || {
-            resolve(&target)
-                .and_then(|p| open_hidraw(&p).map(|f| (p, f)))
-                .map_err(|e| e.to_string())
-        },
-        |(path, file)| {
-            let mut report = [0u8; 4096];
-            let reason = loop {
-                if feed.stopped() {
-                    return Session::Stopped;
-                }
-                match file.read(&mut report) {
-                    Ok(0) => {
-                        break format!("scanner {} went away (end of data)", path.display());
-                    }
-                    Ok(n) => {
-                        if let Some(ev) = assembler.feed(&report[..n])
-                            && !feed.send(ev)
-                        {
-                            return Session::Stopped;
-                        }
-                    }
-                    Err(e)
-                        if e.kind() == ErrorKind::WouldBlock
-                            || e.kind() == ErrorKind::Interrupted =>
-                    {
-                        if !feed.sleep(Duration::from_millis(5)) {
-                            return Session::Stopped;
-                        }
-                    }
-                    Err(e) => {
-                        break format!(
-                            "scanner {} went away ({e}): check the USB cable; it reconnects by itself when plugged back in",
-                            path.display()
-                        );
-                    }
-                }
-            };
-            if let Some(ev) = assembler.finish()
-                && !feed.send(ev)
-            {
-                return Session::Stopped;
-            }
-            Session::Gone(reason)
-        },
-    );
 }
 
 #[cfg(test)]
@@ -363,7 +315,7 @@ mod tests {
         let mut a = HidPosAssembler::new(HidPosLayout::ACCESS_IS, "t");
         for _ in 0..80 {
             assert_eq!(a.feed(&report(56, b"]d2", &[b'x'; 56], true)), None);
-            assert!(a.buf.len() <= DEFAULT_MAX_FRAME);
+            assert!(a.buf.len() <= crate::frame::DEFAULT_MAX_FRAME);
         }
         assert!(matches!(
             a.feed(&report(0, b"]d2", b"", false)),

@@ -2,17 +2,23 @@
 //! Barcode scanner driver for labelstation.
 //!
 //! Delivers raw scans, byte for byte, from USB CDC serial, keyboard wedge (evdev), HID POS,
-//! stdin and an in-process simulator. It never interprets codes: stripping `]d2`, mapping GS
-//! substitutes and the verdict against the ledger live in the app, so every byte the scanner
-//! sent reaches that comparison unchanged.
+//! stdin and an in-process simulator ([`SimScanner`]); [`VirtualCdcScanner`] plays a CDC scanner
+//! on a pseudo-terminal for tests and the demo. It never interprets codes: stripping `]d2` and the
+//! verdict against the ledger live in the app, so every byte the scanner sent reaches that
+//! comparison unchanged. The one translation is the keyboard wedge's, which sends keys, not
+//! bytes: key codes become the bytes a US keyboard types, and the configured GS key becomes 0x1D.
 //!
 //! One blocking trait, [`Scanner`], serves every backend; each device backend reads on its own
-//! thread and hands events over a channel, so the UI thread only ever waits with a timeout.
+//! thread and hands events over a channel, so the UI thread only ever waits with a timeout. A
+//! device that goes away is reported and reopened with a growing backoff until the scanner is
+//! dropped. [`open`] builds a scanner from its address ([`ScannerUri`]); [`list_candidates`]
+//! finds the devices a settings screen can offer.
 
 pub mod evdev;
 pub mod frame;
 pub mod hidpos;
 pub mod list;
+mod reader;
 pub mod serial;
 pub mod sim;
 pub mod stdin;
@@ -20,18 +26,15 @@ pub mod uri;
 pub mod virtual_cdc;
 
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
 pub use frame::{FrameEvent, Framer, Scan, Terminator};
 pub use list::{Candidate, CandidateKind, list_candidates};
+pub use reader::ChannelScanner;
 pub use serial::{SerialConfig, open_serial};
 pub use sim::{SimHandle, SimScanner};
 pub use uri::{GsKey, HidTarget, ScannerUri, UriError};
-pub use virtual_cdc::{Fault, SymbolDecoder, VirtualCdcScanner, VirtualScannerError};
+pub use virtual_cdc::{Fault, VirtualCdcScanner, VirtualScannerError};
 
 /// Connection state, shown on the station so a worker sees at once why nothing scans.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -219,179 +222,4 @@ pub fn open(uri: &ScannerUri) -> Result<Opened, ScannerError> {
         }
     };
     Ok(Opened { scanner, sim: None })
-}
-
-/// The sending side a backend thread gets: events out, stop request in.
-#[derive(Debug, Clone)]
-pub(crate) struct Feed {
-    tx: Sender<ScannerEvent>,
-    stop: Arc<AtomicBool>,
-}
-
-impl Feed {
-    /// Sends an event; false once the scanner was dropped, so the thread should end.
-    pub(crate) fn send(&self, event: impl Into<ScannerEvent>) -> bool {
-        self.tx.send(event.into()).is_ok() && !self.stopped()
-    }
-
-    /// True once the scanner was dropped.
-    pub(crate) fn stopped(&self) -> bool {
-        self.stop.load(Ordering::Relaxed)
-    }
-
-    /// Sleeps up to `d` in short slices; false if a stop was requested meanwhile.
-    pub(crate) fn sleep(&self, d: Duration) -> bool {
-        let slice = Duration::from_millis(10);
-        let mut left = d;
-        while !left.is_zero() {
-            if self.stopped() {
-                return false;
-            }
-            let step = left.min(slice);
-            std::thread::sleep(step);
-            left -= step;
-        }
-        !self.stopped()
-    }
-}
-
-/// How one session with an open device ended.
-pub(crate) enum Session {
-    /// The scanner was dropped: the reader thread ends.
-    Stopped,
-    /// The device went away, for this reason (shown to the worker).
-    Gone(String),
-}
-
-/// The life of a device reader: open the device, run a session on it until it goes away, report
-/// Disconnected, wait with growing backoff (Reconnecting), and try again, until the scanner is dropped.
-/// `open` gives the reason as text when the device is missing; a repeated reason is reported once.
-pub(crate) fn keep_open<D>(
-    feed: &Feed,
-    mut open: impl FnMut() -> Result<D, String>,
-    mut session: impl FnMut(&mut D) -> Session,
-) {
-    let mut attempt: u32 = 0;
-    let mut last_reason = String::new();
-    loop {
-        let reason = match open() {
-            Ok(mut device) => {
-                attempt = 0;
-                if !feed.send(ScannerEvent::State(ScannerState::Connected)) {
-                    return;
-                }
-                match session(&mut device) {
-                    Session::Stopped => return,
-                    Session::Gone(reason) => Some(reason),
-                }
-            }
-            Err(reason) => (reason != last_reason).then_some(reason),
-        };
-        if let Some(reason) = reason {
-            last_reason = reason.clone();
-            if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
-                return;
-            }
-        }
-        attempt = attempt.saturating_add(1);
-        let retry_in = Duration::from_millis(200u64.saturating_mul(1 << attempt.min(4)))
-            .min(Duration::from_secs(2));
-        if !feed.send(ScannerEvent::State(ScannerState::Reconnecting {
-            attempt,
-            retry_in,
-        })) || !feed.sleep(retry_in)
-        {
-            return;
-        }
-    }
-}
-
-/// The scanner every device backend returns: events arrive over a channel from a reader thread
-/// (or from a [`SimHandle`]). Dropping it stops the thread and releases the device.
-#[derive(Debug)]
-pub struct ChannelScanner {
-    source: String,
-    rx: Receiver<ScannerEvent>,
-    state: ScannerState,
-    stop: Arc<AtomicBool>,
-    thread: Option<JoinHandle<()>>,
-    join_on_drop: bool,
-}
-
-impl ChannelScanner {
-    /// A scanner and the feed that fills it, with no thread.
-    pub(crate) fn new(source: String) -> (ChannelScanner, Feed) {
-        let (tx, rx) = mpsc::channel();
-        let stop = Arc::new(AtomicBool::new(false));
-        let feed = Feed {
-            tx,
-            stop: stop.clone(),
-        };
-        let scanner = ChannelScanner {
-            source,
-            rx,
-            state: ScannerState::Connecting,
-            stop,
-            thread: None,
-            join_on_drop: false,
-        };
-        (scanner, feed)
-    }
-
-    /// Starts `run` on a named thread feeding the scanner. `join_on_drop` is false for backends
-    /// whose reads cannot be interrupted (stdin): dropping then just detaches the thread.
-    pub(crate) fn spawn(
-        source: String,
-        join_on_drop: bool,
-        run: impl FnOnce(Feed) + Send + 'static,
-    ) -> Result<ChannelScanner, ScannerError> {
-        let (mut scanner, feed) = ChannelScanner::new(source);
-        let thread = std::thread::Builder::new()
-            .name(format!("scanner {}", scanner.source))
-            .spawn(move || run(feed))
-            .map_err(|cause| ScannerError::Thread {
-                scanner: scanner.source.clone(),
-                cause,
-            })?;
-        scanner.thread = Some(thread);
-        scanner.join_on_drop = join_on_drop;
-        Ok(scanner)
-    }
-}
-
-impl Scanner for ChannelScanner {
-    fn source(&self) -> &str {
-        &self.source
-    }
-
-    fn state(&self) -> &ScannerState {
-        &self.state
-    }
-
-    fn next_event(&mut self, timeout: Duration) -> Result<Option<ScannerEvent>, ScannerError> {
-        match self.rx.recv_timeout(timeout) {
-            Ok(event) => {
-                if let ScannerEvent::State(state) = &event {
-                    self.state = state.clone();
-                }
-                Ok(Some(event))
-            }
-            Err(RecvTimeoutError::Timeout) => Ok(None),
-            Err(RecvTimeoutError::Disconnected) => Err(ScannerError::Stopped {
-                scanner: self.source.clone(),
-            }),
-        }
-    }
-}
-
-impl Drop for ChannelScanner {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(thread) = self.thread.take()
-            && self.join_on_drop
-        {
-            // The thread checks the flag between short reads, so this waits briefly.
-            let _ = thread.join();
-        }
-    }
 }

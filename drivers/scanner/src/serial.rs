@@ -11,9 +11,12 @@ use std::io::{ErrorKind, Read};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use serialport::TTYPort;
+
 use crate::frame::{DEFAULT_MAX_FRAME, Framer, Terminator};
+use crate::reader::{self, BACKOFF_MAX, BACKOFF_MIN, Backend, ChannelScanner, Poll};
 use crate::uri::DEFAULT_BAUD;
-use crate::{ChannelScanner, Feed, ScannerError, ScannerEvent, ScannerState};
+use crate::{ScannerError, ScannerEvent};
 
 /// How to open and frame a serial scanner.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,8 +43,8 @@ impl SerialConfig {
             baud: DEFAULT_BAUD,
             term: Terminator::AnyCrLf,
             max: DEFAULT_MAX_FRAME,
-            backoff_min: Duration::from_millis(200),
-            backoff_max: Duration::from_secs(2),
+            backoff_min: BACKOFF_MIN,
+            backoff_max: BACKOFF_MAX,
         }
     }
 
@@ -68,125 +71,75 @@ impl SerialConfig {
 
     /// Wait before reopen attempt `attempt` (1-based): doubling from the minimum up to the cap.
     pub fn backoff(&self, attempt: u32) -> Duration {
-        let factor = 1u32 << attempt.saturating_sub(1).min(16);
-        self.backoff_min
-            .saturating_mul(factor)
-            .min(self.backoff_max)
+        reader::backoff(self.backoff_min, self.backoff_max, attempt)
     }
 }
 
 /// Starts reading a serial scanner. Returns at once: the first state event says whether the
 /// device opened; when it is absent the reader keeps retrying.
 pub fn open_serial(config: SerialConfig) -> Result<ChannelScanner, ScannerError> {
-    ChannelScanner::spawn(config.source(), true, move |feed| run(config, feed))
+    let source = config.source();
+    let mut line = Line {
+        framer: Framer::new(config.term, source.clone()).with_cap(config.max),
+        config,
+        last_byte: Instant::now(),
+    };
+    ChannelScanner::spawn(source, true, move |feed| reader::run(&feed, &mut line))
 }
 
-fn run(config: SerialConfig, feed: Feed) {
-    let source = config.source();
-    let mut framer = Framer::new(config.term, source).with_cap(config.max);
-    let mut attempt: u32 = 0;
-    let mut last_reason = String::new();
-    loop {
-        if feed.stopped() {
-            return;
-        }
-        let opened = serialport::new(config.path.to_string_lossy(), config.baud)
+/// A serial scanner as its reader thread drives it: what is being framed on the line, and when
+/// its last byte came (for silence framing).
+struct Line {
+    config: SerialConfig,
+    framer: Framer,
+    last_byte: Instant,
+}
+
+impl Backend for Line {
+    type Device = TTYPort;
+
+    fn open(&mut self) -> Result<TTYPort, String> {
+        let config = &self.config;
+        serialport::new(config.path.to_string_lossy(), config.baud)
             .timeout(config.read_timeout())
-            .open_native();
-        match opened {
-            Ok(mut port) => {
-                attempt = 0;
-                if !feed.send(ScannerEvent::State(ScannerState::Connected)) {
-                    return;
-                }
-                let reason = read_until_gone(&config, &mut port, &mut framer, &feed);
-                drop(port);
-                let Some(reason) = reason else { return };
-                if let Some(ev) = framer.finish()
-                    && !feed.send(ev)
-                {
-                    return;
-                }
-                last_reason = reason.clone();
-                if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
-                    return;
-                }
-            }
-            Err(e) => {
-                let reason = ScannerError::Open {
+            .open_native()
+            .map_err(|e| {
+                ScannerError::Open {
                     path: config.path.clone(),
                     cause: e.into(),
                 }
-                .to_string();
-                // Report each new cause once, not on every retry.
-                if reason != last_reason {
-                    last_reason = reason.clone();
-                    if !feed.send(ScannerEvent::State(ScannerState::Disconnected { reason })) {
-                        return;
-                    }
-                }
-            }
-        }
-        attempt = attempt.saturating_add(1);
-        let retry_in = config.backoff(attempt);
-        if !feed.send(ScannerEvent::State(ScannerState::Reconnecting {
-            attempt,
-            retry_in,
-        })) || !feed.sleep(retry_in)
-        {
-            return;
-        }
+                .to_string()
+            })
     }
-}
 
-/// Reads until the device goes away; returns why, or `None` when a stop was requested.
-fn read_until_gone(
-    config: &SerialConfig,
-    port: &mut serialport::TTYPort,
-    framer: &mut Framer,
-    feed: &Feed,
-) -> Option<String> {
-    let mut buf = [0u8; 512];
-    let mut last_byte = Instant::now();
-    loop {
-        if feed.stopped() {
-            return None;
-        }
+    /// Waits up to the read timeout itself, so it never answers `Poll::Nothing`.
+    fn read(&mut self, port: &mut TTYPort) -> Poll {
+        let mut buf = [0u8; 512];
         match port.read(&mut buf) {
-            Ok(0) => return Some(gone(config, "end of data")),
+            Ok(0) => Poll::Gone(reader::went_away(&self.config.path, "end of data")),
             Ok(n) => {
-                last_byte = Instant::now();
-                for ev in framer.push(&buf[..n]) {
-                    if !feed.send(ev) {
-                        return None;
-                    }
-                }
+                self.last_byte = Instant::now();
+                let events = self.framer.push(&buf[..n]);
+                Poll::Events(events.into_iter().map(Into::into).collect())
             }
             Err(e) if e.kind() == ErrorKind::TimedOut || e.kind() == ErrorKind::Interrupted => {
-                if let Some(ev) = framer.idle(last_byte.elapsed())
-                    && !feed.send(ev)
-                {
-                    return None;
-                }
+                let idle = self.framer.idle(self.last_byte.elapsed());
+                Poll::Events(idle.into_iter().map(Into::into).collect())
             }
-            Err(e) => {
-                // A scan still waiting for its silence gap is complete if the gap has passed.
-                if let Some(ev) = framer.idle(last_byte.elapsed())
-                    && !feed.send(ev)
-                {
-                    return None;
-                }
-                return Some(gone(config, &e.to_string()));
-            }
+            Err(e) => Poll::Gone(reader::went_away(&self.config.path, e)),
         }
     }
-}
 
-fn gone(config: &SerialConfig, cause: &str) -> String {
-    format!(
-        "scanner {} went away ({cause}): check the USB cable; it reconnects by itself when plugged back in",
-        config.path.display()
-    )
+    /// A scan still waiting for its silence gap is complete if the gap has passed; anything
+    /// else pending is incomplete.
+    fn finish(&mut self) -> Option<ScannerEvent> {
+        let idle = self.framer.idle(self.last_byte.elapsed());
+        idle.or_else(|| self.framer.finish()).map(Into::into)
+    }
+
+    fn backoff(&self, attempt: u32) -> Duration {
+        self.config.backoff(attempt)
+    }
 }
 
 #[cfg(test)]

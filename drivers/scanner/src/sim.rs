@@ -4,7 +4,8 @@
 
 use std::time::Duration;
 
-use crate::{ChannelScanner, Feed, Scan, Scanner, ScannerError, ScannerEvent, ScannerState};
+use crate::reader::{ChannelScanner, Feed};
+use crate::{Scan, Scanner, ScannerError, ScannerEvent, ScannerState};
 
 /// A scanner fed from a [`SimHandle`]. It reports `Connected` at once.
 #[derive(Debug)]

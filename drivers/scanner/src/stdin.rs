@@ -6,7 +6,8 @@
 use std::io::BufRead;
 
 use crate::frame::{Framer, Terminator};
-use crate::{ChannelScanner, ScannerError, ScannerEvent, ScannerState};
+use crate::reader::ChannelScanner;
+use crate::{ScannerError, ScannerEvent, ScannerState};
 
 /// Reads standard input; each line (CR, LF or CRLF) is one scan. End of input stops it.
 pub fn open_stdin(source: String) -> Result<ChannelScanner, ScannerError> {

@@ -4,8 +4,9 @@
 //! stickers produce. The station opens the slave path like `/dev/ttyACM0`, so the whole path
 //! from tty to verdict runs in tests and in the demo without hardware.
 //!
-//! Its input is the decoded content. The image decoder joins later (when the virtual printer
-//! exists) through [`SymbolDecoder`], so a rendered label can be "scanned" with the same call.
+//! Its input is the decoded content and the AIM id of what was read: the caller decodes the
+//! symbol (the app's virtual scanner reads the virtual printer's rendered labels with a real
+//! DataMatrix decoder), so this end only adds what the wire carries and the faults.
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -38,19 +39,6 @@ pub enum Fault {
     DoubleScan,
     /// Another code is sent instead, as when the scanner catches the neighbouring label.
     Neighbour(Vec<u8>),
-}
-
-/// Turns a symbol (a rendered label, later) into its decoded content; `None` is a no-read.
-/// Any `FnMut(&I) -> Option<Vec<u8>>` is one.
-pub trait SymbolDecoder<I: ?Sized> {
-    /// Decodes the symbol.
-    fn decode(&mut self, symbol: &I) -> Option<Vec<u8>>;
-}
-
-impl<I: ?Sized, F: FnMut(&I) -> Option<Vec<u8>>> SymbolDecoder<I> for F {
-    fn decode(&mut self, symbol: &I) -> Option<Vec<u8>> {
-        self(symbol)
-    }
 }
 
 /// Errors of the virtual scanner.
@@ -191,24 +179,6 @@ impl<W: Write> VirtualCdcScanner<W> {
         Ok(bytes.len())
     }
 
-    /// Decodes `symbol` and sends the result; a symbol the decoder cannot read sends nothing.
-    pub fn scan_symbol<I: ?Sized>(
-        &mut self,
-        decoder: &mut impl SymbolDecoder<I>,
-        symbol: &I,
-        fault: &Fault,
-    ) -> Result<usize, VirtualScannerError> {
-        match decoder.decode(symbol) {
-            Some(content) => self.scan(&content, fault),
-            None => Ok(0),
-        }
-    }
-
-    /// The writer, e.g. to drop it and simulate an unplug.
-    pub fn into_inner(self) -> W {
-        self.out
-    }
-
     /// xorshift64: small, seedable, no dependency; quality is irrelevant for fault injection.
     fn next(&mut self) -> u64 {
         let mut x = self.rng;
@@ -306,18 +276,5 @@ mod tests {
         let a = emitter().frame(CODE, &Fault::Misread { count: 3 });
         let b = emitter().frame(CODE, &Fault::Misread { count: 3 });
         assert_eq!(a, b);
-    }
-
-    #[test]
-    fn a_plugged_in_decoder_feeds_the_scan() {
-        let mut e = emitter();
-        let mut decoder = |label: &str| (label != "smudged").then(|| label.as_bytes().to_vec());
-        assert_eq!(e.scan_symbol(&mut decoder, "ok", &Fault::None).unwrap(), 6);
-        assert_eq!(
-            e.scan_symbol(&mut decoder, "smudged", &Fault::None)
-                .unwrap(),
-            0
-        );
-        assert_eq!(e.into_inner(), b"]d2ok\r");
     }
 }

@@ -3,7 +3,7 @@
 //! criterion throughput). Run: `cargo bench -p labelstation-zpl --bench zpl`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use labelstation_zpl::read::Printer;
+use labelstation_zpl::interpret::Interpreter;
 use labelstation_zpl::render::render;
 use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
 use labelstation_zpl::write::{LabelData, full_label, recall_label, stored_format};
@@ -58,13 +58,13 @@ fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("read");
     group.throughput(Throughput::Bytes(full.len() as u64));
     group.bench_function("full_label", |b| {
-        b.iter(|| Printer::new().read(black_box(full.as_bytes())))
+        b.iter(|| Interpreter::new().read(black_box(full.as_bytes())))
     });
-    let mut printer = Printer::new();
-    let _ = printer.read(stored.as_bytes());
+    let mut interpreter = Interpreter::new();
+    let _ = interpreter.read(stored.as_bytes());
     group.throughput(Throughput::Bytes(recall.len() as u64));
     group.bench_function("recall_label", |b| {
-        b.iter(|| printer.read(black_box(recall.as_bytes())))
+        b.iter(|| interpreter.read(black_box(recall.as_bytes())))
     });
     group.finish();
 
@@ -76,7 +76,7 @@ fn bench(c: &mut Criterion) {
         let Ok(zpl) = full_label(&t, &data) else {
             continue;
         };
-        let Some(label) = Printer::new()
+        let Some(label) = Interpreter::new()
             .read(zpl.as_bytes())
             .ok()
             .and_then(|job| job.labels().next().cloned())

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Zebra ZPL for labelstation: label templates, the ZPL writer, a ZPL reader and a renderer.
+//! Zebra ZPL for labelstation: label templates, the ZPL writer, the ZPL interpreter and a
+//! renderer.
 //!
-//! No I/O: bytes in, bytes out, so the same code drives the printer, the virtual printer and
-//! the station's label preview. A marking code enters as its GS1 element string
+//! No I/O: bytes in, bytes out, so the same code writes what the printer gets, interprets it in
+//! the virtual printer and draws the station's label preview. A marking code enters as its GS1 element string
 //! (`01`+GTIN14+`21`+serial+GS+`91`+key+GS+`92`+crypto).
 //!
 //! Pipeline: [`Template`] + [`LabelData`] → [`full_label`] or [`stored_format`] once plus
-//! [`recall_label`] per label → bytes → [`Printer::read`] → [`Label`] → [`render()`] →
+//! [`recall_label`] per label → bytes → [`Interpreter::read`] → [`Label`] → [`render()`] →
 //! [`Bitmap`]. The round-trip tests decode that bitmap with a real DataMatrix reader.
 //!
 //! Bytes per label (13-character serial, 39-character Cyrillic name; `cargo test -p
@@ -24,12 +25,12 @@
 //! [`recall_code`]). The product name dominates the difference, so batches should use the
 //! product format.
 
-pub mod read;
+pub mod interpret;
 pub mod render;
 pub mod template;
 pub mod write;
 
-pub use read::{Job, Label, Printer, ReadError};
+pub use interpret::{Interpreter, Job, Label, ReadError};
 pub use render::{Bitmap, RenderError, render};
 pub use template::{BuiltinTemplate, Dpi, Template, TemplateError};
 pub use write::{
@@ -58,7 +59,7 @@ pub enum PreviewError {
 /// shows what the bytes say rather than what the layout intends.
 pub fn preview(template: &Template, data: &LabelData<'_>) -> Result<Bitmap, PreviewError> {
     let zpl = full_label(template, data)?;
-    let job = Printer::new().read(zpl.as_bytes())?;
+    let job = Interpreter::new().read(zpl.as_bytes())?;
     let label = job.labels().next().ok_or(PreviewError::NoLabel)?;
     Ok(render(label)?)
 }

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Renderer: a read [`Label`] becomes the 1-bit dot image a print head would burn.
+//! Renderer: an interpreted [`Label`] becomes the 1-bit dot image a print head would burn.
 //!
 //! The same function serves the virtual printer and the station's label preview, so what the
-//! operator sees is what the reader understood from the bytes, not what the writer intended.
+//! operator sees is what the interpreter understood from the bytes, not what the writer intended.
 //!
 //! - The DataMatrix is a real ECC200 symbol from the `datamatrix` crate at the forced size and
 //!   module size. FNC1 in first position is encoded as FNC1 (GS1, scanners report `]d2`);
@@ -15,7 +15,7 @@
 //!   without the hyphen the firmware adds, and lines past the maximum overprint the last one.
 //! - Stored graphics (`^XG`, `^IM`) are not in this crate's memory and are left blank.
 
-use crate::read::{DmElement, FieldContent, Justify, Label, Orientation, TextBlock};
+use crate::interpret::{DmElement, FieldContent, Justify, Label, Orientation, TextBlock};
 use ab_glyph::{Font as _, FontRef, PxScale, ScaleFont as _, point};
 use datamatrix::{DataMatrixBuilder, SymbolList, SymbolSize};
 
@@ -450,10 +450,10 @@ fn draw_text(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::read::Printer;
+    use crate::interpret::Interpreter;
 
     fn label(zpl: &str) -> Label {
-        let job = Printer::new().read(zpl.as_bytes()).unwrap();
+        let job = Interpreter::new().read(zpl.as_bytes()).unwrap();
         job.labels().next().unwrap().clone()
     }
 

@@ -1,10 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Properties of the reader: it never panics, and whatever the writer emits reads back to the
-//! same data in both modes.
+//! Properties of the interpreter: it never panics, and whatever the writer emits reads back to
+//! the same data in both modes.
 
 mod common;
 
-use labelstation_zpl::read::{FieldContent, Printer};
+use labelstation_zpl::interpret::{FieldContent, Interpreter};
 use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
 use labelstation_zpl::write::{
     LabelData, ProductText, full_label, recall_code, recall_label, stored_format,
@@ -100,16 +100,16 @@ proptest! {
     #![proptest_config(ProptestConfig::with_cases(512))]
 
     #[test]
-    fn reader_never_panics(input in zplish()) {
-        let mut printer = Printer::new();
-        let _ = printer.read(&input);
+    fn interpreter_never_panics(input in zplish()) {
+        let mut interpreter = Interpreter::new();
+        let _ = interpreter.read(&input);
         // Memory survives errors; a second read must not panic either.
-        let _ = printer.read(&input);
+        let _ = interpreter.read(&input);
     }
 
     #[test]
-    fn reader_never_panics_on_bytes(input in prop::collection::vec(any::<u8>(), 0..300)) {
-        let _ = Printer::new().read(&input);
+    fn interpreter_never_panics_on_bytes(input in prop::collection::vec(any::<u8>(), 0..300)) {
+        let _ = Interpreter::new().read(&input);
     }
 
     #[test]
@@ -139,21 +139,21 @@ proptest! {
         let template = Template::builtin(which).and_then(|t| t.with_dpi(dpi)).unwrap();
 
         let full = full_label(&template, &data).unwrap();
-        let mut printer = Printer::new();
-        let job = printer.read(full.as_bytes()).unwrap();
+        let mut interpreter = Interpreter::new();
+        let job = interpreter.read(full.as_bytes()).unwrap();
         prop_assert_eq!(job.warnings().count(), 0);
         let full_label = job.labels().next().unwrap().clone();
 
         let mut stored = stored_format(&template);
         stored.push_str(&recall_label(&template, &data).unwrap());
-        let job = printer.read(stored.as_bytes()).unwrap();
+        let job = interpreter.read(stored.as_bytes()).unwrap();
         prop_assert_eq!(job.warnings().count(), 0);
         let recalled = job.labels().next().unwrap().clone();
 
         let product = ProductText { name: &name, size: &size, gtin_text: &gtin };
         let mut by_code = stored_product_format(&template, &product).unwrap();
         by_code.push_str(&recall_code(&template, &code, &serial).unwrap());
-        let job = printer.read(by_code.as_bytes()).unwrap();
+        let job = interpreter.read(by_code.as_bytes()).unwrap();
         prop_assert_eq!(job.warnings().count(), 0);
         let by_code = job.labels().next().unwrap().clone();
 
@@ -167,7 +167,7 @@ proptest! {
             prop_assert_eq!(label.quantity, 1);
         }
         // Same fields in both modes, apart from the ^FN numbers the stored format carries.
-        let strip = |l: &labelstation_zpl::read::Label| -> Vec<(u32, u32, FieldContent)> {
+        let strip = |l: &labelstation_zpl::interpret::Label| -> Vec<(u32, u32, FieldContent)> {
             l.fields.iter().map(|f| (f.origin.x, f.origin.y, f.content.clone())).collect()
         };
         prop_assert_eq!(strip(&full_label), strip(&recalled));

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! The done-criterion: code → ZPL (both modes) → reader → renderer → bitmap → rxing decode gives
-//! exactly the original element string with `]d2` (GS1 DataMatrix), for every awkward serial
+//! The done-criterion: code → ZPL (both modes) → interpreter → renderer → bitmap → rxing decode
+//! gives exactly the original element string with `]d2` (GS1 DataMatrix), for every awkward serial
 //! character, 44- and 88-character crypto tails, at 203, 300 and 600 dpi.
 
 mod common;
 
+use labelstation_zpl::interpret::{Interpreter, Label};
 use labelstation_zpl::preview;
-use labelstation_zpl::read::{Label, Printer};
 use labelstation_zpl::render::{Bitmap, render};
 use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
 use labelstation_zpl::write::{
@@ -34,8 +34,8 @@ fn decode(bitmap: &Bitmap) -> (Vec<u8>, String) {
     (result.getText().as_bytes().to_vec(), symbology)
 }
 
-fn only_label(printer: &mut Printer, zpl: &str) -> Label {
-    let job = printer.read(zpl.as_bytes()).expect("reads");
+fn only_label(interpreter: &mut Interpreter, zpl: &str) -> Label {
+    let job = interpreter.read(zpl.as_bytes()).expect("reads");
     assert_eq!(
         job.warnings().count(),
         0,
@@ -71,13 +71,16 @@ fn every_awkward_code_scans_back_exactly() {
                     gtin_text: &gtin,
                     serial_text: serial,
                 };
-                let mut printer = Printer::new();
-                let full = only_label(&mut printer, &full_label(&template, &data).expect("writes"));
-                printer
+                let mut interpreter = Interpreter::new();
+                let full = only_label(
+                    &mut interpreter,
+                    &full_label(&template, &data).expect("writes"),
+                );
+                interpreter
                     .read(stored_format(&template).as_bytes())
                     .expect("stores");
                 let recalled = only_label(
-                    &mut printer,
+                    &mut interpreter,
                     &recall_label(&template, &data).expect("writes"),
                 );
                 let product = ProductText {
@@ -85,7 +88,7 @@ fn every_awkward_code_scans_back_exactly() {
                     size: data.size,
                     gtin_text: data.gtin_text,
                 };
-                printer
+                interpreter
                     .read(
                         stored_product_format(&template, &product)
                             .expect("writes")
@@ -93,7 +96,7 @@ fn every_awkward_code_scans_back_exactly() {
                     )
                     .expect("stores");
                 let by_code = only_label(
-                    &mut printer,
+                    &mut interpreter,
                     &recall_code(&template, &code, serial).expect("writes"),
                 );
                 assert_eq!(

@@ -15,42 +15,80 @@
 //! Whitespace and blank lines vary between firmware, so lines are matched by their label and
 //! tokens split on any whitespace.
 
+use bitflags::Flags;
 use thiserror::Error;
 
 use super::field::{self, Fault};
 use super::frame::{FrameError, STX, split_complete};
 use super::problem::Problem;
 
-/// `~HQES` error bits. The two 8-digit hex groups are joined as `(first << 32) | second`, so
-/// "nibble 1" of the Zebra tables is the lowest four bits.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct ErrorFlags(u64);
+bitflags::bitflags! {
+    /// `~HQES` error bits. The two 8-digit hex groups are joined as `(first << 32) | second`, so
+    /// "nibble 1" of the Zebra tables is the lowest four bits. Bits this driver does not name
+    /// (e.g. kiosk-printer flags) are kept as sent and reported as
+    /// [`Problem::UnrecognisedError`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct ErrorFlags: u64 {
+        /// Nibble 1, bit 1.
+        const MEDIA_OUT = 0x1;
+        /// Nibble 1, bit 2.
+        const RIBBON_OUT = 0x2;
+        /// Nibble 1, bit 4.
+        const HEAD_OPEN = 0x4;
+        /// Nibble 1, bit 8.
+        const CUTTER_FAULT = 0x8;
+        /// Nibble 2, bit 1.
+        const HEAD_OVER_TEMPERATURE = 0x10;
+        /// Nibble 2, bit 2.
+        const MOTOR_OVER_TEMPERATURE = 0x20;
+        /// Nibble 2, bit 4.
+        const BAD_HEAD_ELEMENT = 0x40;
+        /// Nibble 2, bit 8.
+        const HEAD_DETECTION_ERROR = 0x80;
+        /// Nibble 3, bit 1.
+        const INVALID_FIRMWARE_CONFIG = 0x100;
+        /// Nibble 3, bit 2.
+        const HEAD_THERMISTOR_OPEN = 0x200;
+    }
+}
 
-impl ErrorFlags {
-    /// Nibble 1, bit 1.
-    pub const MEDIA_OUT: Self = Self(0x1);
-    /// Nibble 1, bit 2.
-    pub const RIBBON_OUT: Self = Self(0x2);
-    /// Nibble 1, bit 4.
-    pub const HEAD_OPEN: Self = Self(0x4);
-    /// Nibble 1, bit 8.
-    pub const CUTTER_FAULT: Self = Self(0x8);
-    /// Nibble 2, bit 1.
-    pub const HEAD_OVER_TEMPERATURE: Self = Self(0x10);
-    /// Nibble 2, bit 2.
-    pub const MOTOR_OVER_TEMPERATURE: Self = Self(0x20);
-    /// Nibble 2, bit 4.
-    pub const BAD_HEAD_ELEMENT: Self = Self(0x40);
-    /// Nibble 2, bit 8.
-    pub const HEAD_DETECTION_ERROR: Self = Self(0x80);
-    /// Nibble 3, bit 1.
-    pub const INVALID_FIRMWARE_CONFIG: Self = Self(0x100);
-    /// Nibble 3, bit 2.
-    pub const HEAD_THERMISTOR_OPEN: Self = Self(0x200);
-    /// Every bit this driver decodes; the rest (e.g. kiosk-printer flags) stay raw.
-    pub const KNOWN: Self = Self(0x3ff);
+bitflags::bitflags! {
+    /// `~HQES` warning bits, joined like [`ErrorFlags`]. Bits this driver does not name (e.g.
+    /// kiosk sensor flags) are kept as sent and reported as [`Problem::UnrecognisedWarning`].
+    #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+    pub struct WarningFlags: u64 {
+        /// Nibble 1, bit 1.
+        const NEED_CALIBRATION = 0x1;
+        /// Nibble 1, bit 2.
+        const CLEAN_HEAD = 0x2;
+        /// Nibble 1, bit 4.
+        const REPLACE_HEAD = 0x4;
+        /// Nibble 1, bit 8.
+        const PAPER_NEAR_END = 0x8;
+    }
+}
 
-    const PROBLEMS: [(Self, Problem); 10] = [
+/// What the two `~HQES` lines share: the problem each named bit stands for, and one problem for
+/// all the bits this driver does not name, so none is silently dropped.
+trait Line: Flags<Bits = u64> + Copy + 'static {
+    /// Named bits in the order a worker should check them.
+    const PROBLEMS: &'static [(Self, Problem)];
+
+    /// The problem standing for bits this driver does not name.
+    fn unrecognised(bits: u64) -> Problem;
+
+    fn problems(self) -> impl Iterator<Item = Problem> {
+        let unknown = self.bits() & !Self::all().bits();
+        Self::PROBLEMS
+            .iter()
+            .filter(move |(flag, _)| self.contains(*flag))
+            .map(|(_, problem)| *problem)
+            .chain((unknown != 0).then(|| Self::unrecognised(unknown)))
+    }
+}
+
+impl Line for ErrorFlags {
+    const PROBLEMS: &'static [(Self, Problem)] = &[
         (Self::HEAD_OPEN, Problem::HeadOpen),
         (Self::MEDIA_OUT, Problem::PaperOut),
         (Self::RIBBON_OUT, Problem::RibbonOut),
@@ -66,106 +104,21 @@ impl ErrorFlags {
         (Self::HEAD_THERMISTOR_OPEN, Problem::HeadThermistorOpen),
     ];
 
-    /// Wraps raw bits.
-    #[must_use]
-    pub const fn from_bits(bits: u64) -> Self {
-        Self(bits)
-    }
-
-    /// All bits, known and unknown.
-    #[must_use]
-    pub const fn bits(self) -> u64 {
-        self.0
-    }
-
-    /// Whether every bit of `other` is set.
-    #[must_use]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Whether no bit is set.
-    #[must_use]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// Bits this driver does not decode.
-    #[must_use]
-    pub const fn unknown_bits(self) -> u64 {
-        self.0 & !Self::KNOWN.0
-    }
-
-    fn problems(self) -> impl Iterator<Item = Problem> {
-        let unknown = self.unknown_bits();
-        Self::PROBLEMS
-            .into_iter()
-            .filter(move |(flag, _)| self.contains(*flag))
-            .map(|(_, problem)| problem)
-            .chain((unknown != 0).then_some(Problem::UnrecognisedError { bits: unknown }))
+    fn unrecognised(bits: u64) -> Problem {
+        Problem::UnrecognisedError { bits }
     }
 }
 
-/// `~HQES` warning bits, joined like [`ErrorFlags`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
-pub struct WarningFlags(u64);
-
-impl WarningFlags {
-    /// Nibble 1, bit 1.
-    pub const NEED_CALIBRATION: Self = Self(0x1);
-    /// Nibble 1, bit 2.
-    pub const CLEAN_HEAD: Self = Self(0x2);
-    /// Nibble 1, bit 4.
-    pub const REPLACE_HEAD: Self = Self(0x4);
-    /// Nibble 1, bit 8.
-    pub const PAPER_NEAR_END: Self = Self(0x8);
-    /// Every bit this driver decodes; the rest (e.g. kiosk sensor flags) stay raw.
-    pub const KNOWN: Self = Self(0xf);
-
-    const PROBLEMS: [(Self, Problem); 4] = [
+impl Line for WarningFlags {
+    const PROBLEMS: &'static [(Self, Problem)] = &[
         (Self::NEED_CALIBRATION, Problem::NeedsCalibration),
         (Self::CLEAN_HEAD, Problem::CleanHead),
         (Self::REPLACE_HEAD, Problem::ReplaceHead),
         (Self::PAPER_NEAR_END, Problem::PaperNearEnd),
     ];
 
-    /// Wraps raw bits.
-    #[must_use]
-    pub const fn from_bits(bits: u64) -> Self {
-        Self(bits)
-    }
-
-    /// All bits, known and unknown.
-    #[must_use]
-    pub const fn bits(self) -> u64 {
-        self.0
-    }
-
-    /// Whether every bit of `other` is set.
-    #[must_use]
-    pub const fn contains(self, other: Self) -> bool {
-        self.0 & other.0 == other.0
-    }
-
-    /// Whether no bit is set.
-    #[must_use]
-    pub const fn is_empty(self) -> bool {
-        self.0 == 0
-    }
-
-    /// Bits this driver does not decode.
-    #[must_use]
-    pub const fn unknown_bits(self) -> u64 {
-        self.0 & !Self::KNOWN.0
-    }
-
-    fn problems(self) -> impl Iterator<Item = Problem> {
-        let unknown = self.unknown_bits();
-        Self::PROBLEMS
-            .into_iter()
-            .filter(move |(flag, _)| self.contains(*flag))
-            .map(|(_, problem)| problem)
-            .chain((unknown != 0).then_some(Problem::UnrecognisedWarning { bits: unknown }))
+    fn unrecognised(bits: u64) -> Problem {
+        Problem::UnrecognisedWarning { bits }
     }
 }
 
@@ -301,8 +254,8 @@ impl ExtendedStatus {
     /// [`ExtendedStatusError`] naming the missing line or the bad value.
     pub fn parse(payload: &[u8]) -> Result<Self, ExtendedStatusError> {
         Ok(Self {
-            errors: ErrorFlags(flag_bits(payload, ERRORS)?),
-            warnings: WarningFlags(flag_bits(payload, WARNINGS)?),
+            errors: ErrorFlags::from_bits_retain(flag_bits(payload, ERRORS)?),
+            warnings: WarningFlags::from_bits_retain(flag_bits(payload, WARNINGS)?),
         })
     }
 
@@ -403,7 +356,7 @@ mod tests {
         for (hex, flag, problem) in table {
             let s = parse(&format!("1 00000000 {hex}"), "0 00000000 00000000").expect(hex);
             assert_eq!(s.errors, flag, "{hex}");
-            assert_eq!(s.errors.unknown_bits(), 0);
+            assert_eq!(s.errors.difference(ErrorFlags::all()).bits(), 0);
             assert_eq!(s.problems(), vec![problem], "{hex}");
             assert!(problem.is_blocking());
         }
@@ -438,8 +391,14 @@ mod tests {
     fn unknown_bits_are_kept_and_reported() {
         let s = parse("1 80000000 00010004", "1 00000001 00000108").expect("valid");
         assert_eq!(s.errors.bits(), 0x8000_0000_0001_0004);
-        assert_eq!(s.errors.unknown_bits(), 0x8000_0000_0001_0000);
-        assert_eq!(s.warnings.unknown_bits(), 0x1_0000_0100);
+        assert_eq!(
+            s.errors.difference(ErrorFlags::all()).bits(),
+            0x8000_0000_0001_0000
+        );
+        assert_eq!(
+            s.warnings.difference(WarningFlags::all()).bits(),
+            0x1_0000_0100
+        );
         assert_eq!(
             s.problems(),
             vec![
@@ -582,8 +541,8 @@ mod tests {
             );
             let s = ExtendedStatus::parse_bytes(&reply(&text, &warn));
             prop_assert_eq!(s, Ok(ExtendedStatus {
-                errors: ErrorFlags::from_bits(errors),
-                warnings: WarningFlags::from_bits(warnings),
+                errors: ErrorFlags::from_bits_retain(errors),
+                warnings: WarningFlags::from_bits_retain(warnings),
             }));
         }
 

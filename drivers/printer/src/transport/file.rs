@@ -13,7 +13,7 @@ use crate::uri::PrinterUri;
 
 /// Mode of a file this transport creates: print jobs hold complete marking codes, crypto tails
 /// included, so only the station's user may read them (like the ledger).
-pub const CREATED_FILE_MODE: u32 = 0o600;
+const CREATED_FILE_MODE: u32 = 0o600;
 
 /// A write-only link: the exact bytes are appended, nothing comes back.
 #[derive(Debug)]
@@ -27,7 +27,8 @@ impl FileTransport {
     ///
     /// A missing path under `/dev` is refused: creating it would turn an unplugged `/dev/usb/lp0`
     /// into a plain file that silently swallows labels. Any other missing path is created with
-    /// mode [`CREATED_FILE_MODE`]; an existing file keeps its mode and gets the jobs appended.
+    /// mode 0600 (the station's user only); an existing file keeps its mode and gets the jobs
+    /// appended.
     ///
     /// # Errors
     /// [`TransportError::Open`] naming the path and the reason.

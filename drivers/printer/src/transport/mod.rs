@@ -285,6 +285,33 @@ pub(crate) fn classify(device: &str, operation: &'static str, err: io::Error) ->
     }
 }
 
+/// What one read from a stream link means to the station: bytes, `Ok(0)` when nothing came
+/// within the timeout, or [`TransportError::Disconnected`] when the stream ended (`closed` says
+/// how). An interrupted read is left to the caller, to retry or to count as nothing.
+pub(crate) fn read_result(
+    device: &str,
+    wanted: usize,
+    read: io::Result<usize>,
+    closed: &str,
+) -> Result<usize, TransportError> {
+    match read {
+        Ok(0) if wanted > 0 => Err(TransportError::Disconnected {
+            device: device.to_owned(),
+            detail: closed.to_owned(),
+        }),
+        Ok(n) => Ok(n),
+        Err(err)
+            if matches!(
+                err.kind(),
+                io::ErrorKind::TimedOut | io::ErrorKind::WouldBlock
+            ) =>
+        {
+            Ok(0)
+        }
+        Err(err) => Err(classify(device, "read", err)),
+    }
+}
+
 /// What to check when opening a local device fails.
 pub(crate) fn open_hint(err: &io::Error) -> &'static str {
     match err.kind() {
@@ -335,6 +362,46 @@ mod tests {
                 .to_string()
                 .starts_with("read failed on printer tcp://p:9100")
         );
+    }
+
+    #[test]
+    fn read_results_mean_bytes_nothing_yet_or_a_lost_link() {
+        let read = |result: io::Result<usize>, wanted| {
+            read_result("tcp://p:9100", wanted, result, "closed")
+        };
+        assert_eq!(read(Ok(3), 8).ok(), Some(3));
+        assert_eq!(
+            read(Ok(0), 0).ok(),
+            Some(0),
+            "an empty buffer is not end of stream"
+        );
+        for kind in [io::ErrorKind::TimedOut, io::ErrorKind::WouldBlock] {
+            assert_eq!(
+                read(Err(io::Error::from(kind)), 8).ok(),
+                Some(0),
+                "{kind:?}"
+            );
+        }
+        match read(Ok(0), 8) {
+            Err(TransportError::Disconnected { device, detail }) => {
+                assert_eq!(
+                    (device.as_str(), detail.as_str()),
+                    ("tcp://p:9100", "closed")
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            read(Err(io::Error::from(io::ErrorKind::BrokenPipe)), 8)
+                .is_err_and(|e| e.is_disconnect())
+        );
+        assert!(matches!(
+            read(Err(io::Error::from(io::ErrorKind::InvalidData)), 8),
+            Err(TransportError::Io {
+                operation: "read",
+                ..
+            })
+        ));
     }
 
     #[test]

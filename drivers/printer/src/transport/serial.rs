@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use serialport::SerialPort;
 
-use super::{Transport, TransportError, classify, open_hint};
+use super::{Transport, TransportError, classify, open_hint, read_result};
 use crate::uri::{DataBits, FlowControl, Parity, PrinterUri, SerialSettings, StopBits};
 
 /// A printer on a serial port.
@@ -133,23 +133,9 @@ impl Transport for SerialTransport {
     fn read(&mut self, buf: &mut [u8], timeout: Duration) -> Result<usize, TransportError> {
         self.set_timeout(timeout)?;
         match self.port.read(buf) {
+            Err(err) if err.kind() == io::ErrorKind::Interrupted => Ok(0),
             // The port said it was readable, yet gave nothing: the line hung up.
-            Ok(0) if !buf.is_empty() => Err(TransportError::Disconnected {
-                device: self.device.clone(),
-                detail: "end of stream".to_owned(),
-            }),
-            Ok(n) => Ok(n),
-            Err(err)
-                if matches!(
-                    err.kind(),
-                    io::ErrorKind::TimedOut
-                        | io::ErrorKind::WouldBlock
-                        | io::ErrorKind::Interrupted
-                ) =>
-            {
-                Ok(0)
-            }
-            Err(err) => Err(classify(&self.device, "read", err)),
+            read => read_result(&self.device, buf.len(), read, "end of stream"),
         }
     }
 

@@ -5,7 +5,7 @@ use std::io::{self, Read, Write};
 use std::net::{TcpStream, ToSocketAddrs};
 use std::time::Duration;
 
-use super::{Transport, TransportConfig, TransportError, classify};
+use super::{Transport, TransportConfig, TransportError, classify, read_result};
 use crate::uri::PrinterUri;
 
 /// A printer on a raw TCP socket.
@@ -100,23 +100,13 @@ impl Transport for TcpTransport {
             .set_read_timeout(Some(timeout))
             .map_err(|err| classify(&self.device, "read", err))?;
         loop {
-            return match self.stream.read(buf) {
-                Ok(0) if !buf.is_empty() => Err(TransportError::Disconnected {
-                    device: self.device.clone(),
-                    detail: "the printer closed the connection".to_owned(),
-                }),
-                Ok(n) => Ok(n),
+            match self.stream.read(buf) {
                 Err(err) if err.kind() == io::ErrorKind::Interrupted => continue,
-                Err(err)
-                    if matches!(
-                        err.kind(),
-                        io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut
-                    ) =>
-                {
-                    Ok(0)
+                read => {
+                    let closed = "the printer closed the connection";
+                    return read_result(&self.device, buf.len(), read, closed);
                 }
-                Err(err) => Err(classify(&self.device, "read", err)),
-            };
+            }
         }
     }
 

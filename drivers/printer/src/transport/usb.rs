@@ -11,8 +11,6 @@ use crate::uri::{PrinterUri, UsbSelector, ZEBRA_VENDOR_ID};
 
 /// USB interface class of printers.
 pub const PRINTER_CLASS: u8 = 7;
-/// Printer-class protocol with a bulk IN endpoint for status replies.
-pub const PROTOCOL_BIDIRECTIONAL: u8 = 2;
 
 /// One endpoint of an interface.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
