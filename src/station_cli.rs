@@ -97,9 +97,10 @@ pub struct PrintArgs {
 #[derive(Debug, Subcommand)]
 pub enum ReviewCmd {
     /// Codes waiting for a supervisor (rejected labels, codes recovery could not settle, codes the
-    /// registry refused) with their print attempts, and printed stickers of finished rolls that still
-    /// wait for a scan.
+    /// registry refused) with their print attempts, printed stickers of finished rolls that still
+    /// wait for a scan, and open second-sticker alerts.
     List {
+        /// One JSON object: `review`, `roll_waiting` and `second_stickers`, each a list.
         #[arg(long)]
         json: bool,
     },
@@ -492,9 +493,16 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             let on_rolls = ledger.roll_waiting(10_000)?;
             let alerts = ledger.open_sticker_alerts()?;
             if *json {
-                // The review queue only (its shape is kept for scripts); `status --json` counts the
-                // roll stickers waiting for a scan.
-                println!("{}", serde_json::to_string_pretty(&queue)?);
+                // Everything the text lists: the review queue, the roll stickers waiting for a scan,
+                // the open second-sticker alerts.
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "review": queue,
+                        "roll_waiting": on_rolls,
+                        "second_stickers": alerts,
+                    }))?
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             if queue.is_empty() && alerts.is_empty() {

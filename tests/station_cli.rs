@@ -145,7 +145,10 @@ fn rejects_are_reviewed_with_the_supervisor_pin() {
     ]));
     assert!(out.status.success(), "{}", stderr(&out));
     let out = run(cli(&data).args(["review", "list", "--json"]));
-    let queue: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list["second_stickers"].as_array().map(Vec::len), Some(0));
+    assert!(list["roll_waiting"].is_array(), "{list}");
+    let queue = list["review"].as_array().unwrap().clone();
     assert!(queue.len() >= 2, "{queue:?}\n{}", stderr(&out));
     let first = queue[0]["id"].as_i64().unwrap().to_string();
     let second = queue[1]["id"].as_i64().unwrap().to_string();
