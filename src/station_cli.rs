@@ -60,7 +60,7 @@ impl Devices {
 /// A printer address typed on the command line. `file://out.zpl` there means `out.zpl` in the current
 /// directory, as any path on a command line does; the config file keeps absolute paths only (a service
 /// runs elsewhere).
-fn printer_from_flag(text: &str) -> Result<String> {
+pub(crate) fn printer_from_flag(text: &str) -> Result<String> {
     let t = text.trim();
     match t.strip_prefix("file://") {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains('?') => {
