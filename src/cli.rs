@@ -211,6 +211,10 @@ pub struct RegistrySimArgs {
     /// Accept the next order, then decline it with this reason (repeat for more orders).
     #[arg(long = "decline-order", value_name = "REASON")]
     pub decline_orders: Vec<String>,
+    /// Lose the answers of the next N code issues (xtrace `GET /api/codes`, repeats included) after
+    /// the pack is issued.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub lose_pack_answers: u32,
     /// How order searches answer: faithful, ignores-key or misdirected (someone else's order).
     #[arg(long, default_value = "faithful")]
     pub order_search: crate::registry::sim::OrderSearch,
@@ -941,6 +945,7 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
             orders: crate::registry::sim::OrderFaults {
                 refuse: a.refuse_orders.clone(),
                 decline: a.decline_orders.clone(),
+                lose_pack_answers: a.lose_pack_answers,
                 search: a.order_search,
                 echo_po_number: a.echo_po_number,
                 ..Default::default()

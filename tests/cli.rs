@@ -875,3 +875,105 @@ fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
     );
     assert!(run(cli(data).args(["ledger", "check"])).status.success());
 }
+
+/// A pull that fails after the registry issued a pack (its answer lost every time) leaves codes that
+/// are the station's but not in its ledger. Abandoning the order fetches them first; when the registry
+/// cannot say, the abandon is refused unless `--unchecked`. Compared with what the simulator issued.
+#[test]
+fn abandoning_an_order_first_takes_in_the_pack_whose_answer_was_lost() {
+    use labelstation::registry::sim::{OrderFaults, RegistrySim, SimConfig};
+    use labelstation::store::Ledger;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let sim = RegistrySim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            pending_polls: 0,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let cfg = data.join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 5\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let a = gtin_from_number(460_222_000_021);
+    let out = run(cli(data).args(["products", "add", "--gtin", a.as_str(), "--name", "Кеды"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cli(data)
+        .env("LABELSTATION_NEW_PIN", "2468")
+        .args(["supervisor", "set-pin"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let labelstation = || {
+        let mut c = cli(data);
+        c.env("LABELSTATION_REGISTRY_PASSWORD", "station")
+            .env("LABELSTATION_SUPERVISOR_PIN", "2468")
+            .arg("--config")
+            .arg(&cfg);
+        c
+    };
+    let abandon = |extra: &[&str]| {
+        run(labelstation()
+            .args(["codes", "orders", "abandon", "1", "--reason", "not needed"])
+            .args(extra))
+    };
+    let status = || {
+        let out = run(labelstation().args(["codes", "orders", "--json"]));
+        let orders: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        orders[0].clone()
+    };
+
+    // The pack is issued; every answer to it (and to each repeat) is lost: the pull gives up.
+    sim.set_order_faults(OrderFaults {
+        lose_pack_answers: 100,
+        ..OrderFaults::default()
+    });
+    let out = run(labelstation().args(["codes", "pull", "--gtin", a.as_str(), "--quantity", "6"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    sim.set_order_faults(OrderFaults::default());
+    assert_eq!(sim.orders()[0].issued, 6);
+    assert_eq!(status()["received"], 0);
+
+    // The registry cannot be asked about its packs: not abandoned, and told why and what to do.
+    sim.set_unavailable(&["/api/codes"]);
+    let out = abandon(&[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--unchecked"), "{}", stderr(&out));
+    assert_eq!(status()["status"], "OPEN");
+
+    // It answers: the lost pack comes into the pool, then the order is given up and closed.
+    sim.set_unavailable(&[]);
+    let out = abandon(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("6 code(s) the registry issued"),
+        "{}",
+        stdout(&out)
+    );
+    let o = status();
+    assert_eq!(
+        (o["status"].as_str(), o["received"].as_u64()),
+        (Some("ABANDONED"), Some(6))
+    );
+    assert!(sim.orders()[0].closed);
+
+    // Every code the registry issued is in the ledger's pool, and nothing else is.
+    let l = Ledger::open(&data.join(labelstation::config::LEDGER_FILE), "station-1").unwrap();
+    let issued: std::collections::BTreeSet<String> = sim.codes().into_keys().collect();
+    let in_ledger: std::collections::BTreeSet<String> = l
+        .connection()
+        .prepare("SELECT code FROM codes WHERE state = 'AVAILABLE'")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(issued.len(), 6);
+    assert_eq!(in_ledger, issued);
+    assert!(run(cli(data).args(["ledger", "check"])).status.success());
+}
