@@ -76,6 +76,9 @@ pub enum Command {
     /// Marking codes: import, pull, balance, held codes, orders.
     #[command(subcommand)]
     Codes(CodesCmd),
+    /// Consignments under customs control: import a packing list, list, show.
+    #[command(subcommand)]
+    Consignment(crate::consignment_cli::ConsignmentCmd),
     /// Products (GTINs) the station labels.
     #[command(subcommand)]
     Products(ProductsCmd),
@@ -359,7 +362,7 @@ pub fn main() -> ExitCode {
 }
 
 /// The person or tool acting from the command line; recorded in the audit log.
-fn cli_actor() -> Actor {
+pub(crate) fn cli_actor() -> Actor {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     Actor::system(format!("cli:{user}"))
 }
@@ -423,6 +426,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             quantity,
             json,
         }) => pull(&ctx, &gtin, quantity, json),
+        Command::Consignment(c) => crate::consignment_cli::run(&ctx.paths, &ctx.config, &c),
         Command::RegistrySim(args) => registry_sim(args),
         Command::PrinterSim(args) => printer_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),

@@ -5,6 +5,8 @@
 //! The crate is layered so that the domain core has no I/O:
 //! - [`codes`]: the marking-code model (parsing, normalisation, GTIN, masking). Pure.
 //! - [`store`]: the SQLite code ledger: the one place where code states change.
+//! - [`consignment`]: consignments under customs control (the packing list's parser; the ledger keeps
+//!   them).
 //! - [`config`]: paths and the TOML configuration.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
 //! - [`registry`]: the national registry's two APIs (so far their wire model).
@@ -18,6 +20,8 @@ pub mod cli;
 pub mod codes;
 pub mod codes_cli;
 pub mod config;
+pub mod consignment;
+pub mod consignment_cli;
 pub mod engine;
 pub mod ops;
 pub mod registry;

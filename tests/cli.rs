@@ -977,3 +977,129 @@ fn abandoning_an_order_first_takes_in_the_pack_whose_answer_was_lost() {
     assert_eq!(in_ledger, issued);
     assert!(run(cli(data).args(["ledger", "check"])).status.success());
 }
+
+/// A consignment taken in from its packing list through the binary: a comma inside a quoted Cyrillic
+/// name, products created, each line's progress shown; a file with a bad line takes nothing in; the same
+/// file twice is refused as such; a BIN that is not 12 digits says so.
+#[test]
+fn a_consignment_is_taken_in_from_its_packing_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let a = gtin_from_number(460_222_000_031);
+    let b = gtin_from_number(460_222_000_032);
+    let list = dir.path().join("packing.csv");
+    std::fs::write(
+        &list,
+        format!(
+            "gtin,name,size,quantity\r\n{a},\"Кеды детские, синие\",38,12\r\n{b},Сапоги,41,8\r\n"
+        ),
+    )
+    .unwrap();
+    let import = |file: &std::path::Path, id: &str, bin: &str| {
+        run(cli(&data).args([
+            "consignment",
+            "import",
+            file.to_str().unwrap(),
+            "--id",
+            id,
+            "--importer-bin",
+            bin,
+            "--country",
+            "cn",
+            "--invoice",
+            "INV-77",
+        ]))
+    };
+    let consignments = || -> Vec<Value> {
+        let out = run(cli(&data).args(["consignment", "list", "--json"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str::<Value>(&stdout(&out))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    // A bad line: nothing taken in, the line named.
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(
+        &broken,
+        format!("gtin;name;size;quantity\n{a};Кеды;38;12\n4601234567890;Сапоги;41;8\n"),
+    )
+    .unwrap();
+    let out = import(&broken, "CN-0142", "123456789012");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("broken.csv:3:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing was imported"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(consignments().is_empty());
+    let out = run(cli(&data).args(["products", "list", "--json"]));
+    assert_eq!(stdout(&out).trim(), "[]");
+
+    let out = import(&list, "CN-0142", "12345678901");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not 12 digits"), "{}", stderr(&out));
+
+    let out = import(&list, "CN-0142", "123456789012");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 line(s), 20 pair(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("2 new product(s)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(cli(&data).args(["consignment", "show", "CN-0142", "--json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let c: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(c["id"], "CN-0142");
+    assert_eq!(c["status"], "OPEN");
+    assert_eq!(c["country"], "CN");
+    assert_eq!(c["importer_bin"], "123456789012");
+    assert_eq!(c["declaration"], Value::Null);
+    let lines = c["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["gtin"], a.as_str());
+    assert_eq!(lines[0]["name"], "Кеды детские, синие");
+    assert_eq!(
+        (lines[0]["declared"].as_u64(), lines[1]["declared"].as_u64()),
+        (Some(12), Some(8))
+    );
+    for l in lines {
+        for k in ["labelled", "verified", "reported", "introduced", "refused"] {
+            assert_eq!(l[k], 0, "{k} in {l}");
+        }
+    }
+    // The products were created from the list, with the consignment's country.
+    let out = run(cli(&data).args(["products", "list", "--json"]));
+    let products: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(products.as_array().unwrap().len(), 2);
+    assert!(stdout(&out).contains("Кеды детские, синие"));
+
+    // The same file again: refused as such, nothing changes.
+    let out = import(&list, "CN-0142", "123456789012");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("this same file"), "{}", stderr(&out));
+    assert_eq!(consignments().len(), 1);
+
+    let out = run(cli(&data).args(["consignment", "list"]));
+    assert!(
+        stdout(&out).contains("CN-0142") && stdout(&out).contains("0/20 pairs verified"),
+        "{}",
+        stdout(&out)
+    );
+    let out = run(cli(&data).args(["audit", "show", "--limit", "10"]));
+    assert!(
+        stdout(&out).contains("consignment.import"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(run(cli(&data).args(["ledger", "check"])).status.success());
+}

@@ -26,6 +26,7 @@ pub const ACTIONS: &[&str] = &[
     "codes.hold_release",
     "codes.import",
     "codes.pull",
+    "consignment.import",
     "ledger.recover",
     "ledger restore",
     "line.unlock",

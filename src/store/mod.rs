@@ -7,6 +7,7 @@
 //! The schema repeats the important rules as constraints and triggers (see [`schema`]).
 
 pub mod audit;
+pub mod consignments;
 mod halt;
 pub mod holds;
 pub mod import;
@@ -147,6 +148,10 @@ pub enum StoreError {
     NoSuchJob(i64),
     #[error("no order #{0} in the ledger")]
     NoSuchOrder(i64),
+    #[error("no consignment {0:?} in the ledger")]
+    NoSuchConsignment(String),
+    #[error("consignment {id:?}: {detail}")]
+    Consignment { id: String, detail: String },
     #[error("order #{id}: {detail}")]
     OrderState { id: i64, detail: String },
     #[error("report #{id}: {detail}")]
