@@ -248,11 +248,23 @@ pub enum CodesCmd {
     /// Pull codes from the registry: order, wait until they are made, take them pack by pack into the
     /// ledger, close the order. Unfinished orders of earlier runs are finished first.
     Pull {
-        #[arg(long)]
-        gtin: Gtin,
+        #[arg(
+            long,
+            required_unless_present = "consignment",
+            conflicts_with = "consignment"
+        )]
+        gtin: Option<Gtin>,
         /// Codes to order (0: only finish earlier orders).
-        #[arg(long)]
-        quantity: u32,
+        #[arg(
+            long,
+            required_unless_present = "consignment",
+            conflicts_with = "consignment"
+        )]
+        quantity: Option<u32>,
+        /// Order what each line of this consignment still lacks: its declared pairs not yet labelled,
+        /// plus `codes.spare_percent`, less the codes of the product already in the pool.
+        #[arg(long, value_name = "ID")]
+        consignment: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -422,10 +434,19 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::codes_cli::orders(&ctx.paths, &ctx.config, &c)
         }
         Command::Codes(CodesCmd::Pull {
-            gtin,
-            quantity,
+            gtin: Some(gtin),
+            quantity: Some(quantity),
+            consignment: None,
             json,
         }) => pull(&ctx, &gtin, quantity, json),
+        Command::Codes(CodesCmd::Pull {
+            consignment: Some(k),
+            json,
+            ..
+        }) => pull_for_consignment(&ctx, k.trim(), json),
+        Command::Codes(CodesCmd::Pull { .. }) => {
+            bail!("codes pull needs --gtin and --quantity, or --consignment")
+        }
         Command::Consignment(c) => crate::consignment_cli::run(&ctx.paths, &ctx.config, &c),
         Command::RegistrySim(args) => registry_sim(args),
         Command::PrinterSim(args) => printer_sim(args),
@@ -741,6 +762,37 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
     } else {
         ExitCode::SUCCESS
     })
+}
+
+/// `codes pull --consignment`: per line, what is not labelled yet plus the spare share, less the
+/// product's codes already in the pool (not held), ordered through the same exactly-once pull.
+fn pull_for_consignment(ctx: &Ctx, id: &str, json: bool) -> Result<ExitCode> {
+    let plan: Vec<(Gtin, u64, u64, u64)> = {
+        let ledger = ctx.ledger()?;
+        let c = ledger.consignment(id)?;
+        let mut plan = Vec::new();
+        for l in &c.lines {
+            let left = ledger.consignment_line_room(id, &l.gtin)?.left();
+            let want = left + (left * u64::from(ctx.config.codes.spare_percent)).div_ceil(100);
+            let have = ledger.pool_available(&l.gtin)?;
+            plan.push((l.gtin.clone(), left, have, want.saturating_sub(have)));
+        }
+        plan
+    };
+    let mut status = ExitCode::SUCCESS;
+    for (gtin, left, have, order) in &plan {
+        eprintln!(
+            "consignment {id}, GTIN {gtin}: {left} pair(s) to label, {have} code(s) in the pool: ordering {order}"
+        );
+        if *order == 0 {
+            continue;
+        }
+        let quantity = u32::try_from(*order).context("more codes than one pull can order")?;
+        if pull(ctx, gtin, quantity, json)? != ExitCode::SUCCESS {
+            status = ExitCode::FAILURE;
+        }
+    }
+    Ok(status)
 }
 
 fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {

@@ -196,6 +196,9 @@ pub struct CodesConfig {
     /// Kazakhstan gets is not settled, so both are accepted unless narrowed here.
     pub crypto_length_min: usize,
     pub crypto_length_max: usize,
+    /// Spare codes ordered for a consignment (`codes pull --consignment`), in percent of what its lines
+    /// still need, for labels that get rejected. 0 to 50.
+    pub spare_percent: u32,
 }
 
 impl Default for CodesConfig {
@@ -208,6 +211,7 @@ impl Default for CodesConfig {
             },
             crypto_length_min: f.crypto_min,
             crypto_length_max: f.crypto_max,
+            spare_percent: 2,
         }
     }
 }
@@ -428,6 +432,12 @@ impl CodesConfig {
             return Err(format!(
                 "codes.crypto_length_max = {}: registry crypto tails are at most 88 characters",
                 self.crypto_length_max
+            ));
+        }
+        if self.spare_percent > 50 {
+            return Err(format!(
+                "codes.spare_percent = {}: at most 50 (codes ordered and never used must be written off)",
+                self.spare_percent
             ));
         }
         Ok(())

@@ -41,6 +41,17 @@ pub enum ConsignmentCmd {
         #[arg(long)]
         json: bool,
     },
+    /// Supervisor: raise the pairs a line declares, when the packing list was short (audited).
+    Raise {
+        id: String,
+        #[arg(long)]
+        gtin: crate::codes::Gtin,
+        /// The pairs the line declares from now on (more than today).
+        #[arg(long)]
+        to: u64,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
     /// Every consignment with its status and pairs verified of declared.
     List {
         #[arg(long)]
@@ -160,6 +171,18 @@ pub fn run(paths: &Paths, config: &Config, cmd: &ConsignmentCmd) -> Result<ExitC
                     "note: GTIN {gtin} is {ours:?} here and {theirs:?} in the packing list; labels keep {ours:?}"
                 );
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        ConsignmentCmd::Raise { id, gtin, to, name } => {
+            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let room = ledger.raise_line(id.trim(), gtin, *to, sup.actor())?;
+            println!(
+                "consignment {}: GTIN {gtin} now declares {} pair(s); {} left to label",
+                id.trim(),
+                room.declared,
+                room.left()
+            );
             Ok(ExitCode::SUCCESS)
         }
         ConsignmentCmd::List { json } => {

@@ -87,6 +87,10 @@ pub struct PrintArgs {
     /// Print without scanning: the codes stay PRINTED until their stickers are scanned later.
     #[arg(long)]
     pub no_verify: bool,
+    /// Label for this consignment (`consignment list`): the product must be on its packing list, and
+    /// no more pairs than its line declares are labelled.
+    #[arg(long, value_name = "ID")]
+    pub consignment: Option<String>,
     #[command(flatten)]
     pub devices: Devices,
     /// Events as JSON lines on stdout, and the summary as JSON.
@@ -284,6 +288,22 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
         Some(Arc::new(move |e| report_event(&e, json))),
     )?;
     say_recovery(&opened.recovery);
+    if let Some(k) = a.consignment.as_deref().map(str::trim) {
+        let room = opened.station.ledger().consignment_line_room(k, &a.gtin)?;
+        if u64::from(a.count) > room.left() {
+            bail!(
+                "consignment {k} declares {} pair(s) of GTIN {}, {} labelled or being labelled: {} left, {} asked. Print at most {}; if the packing list was wrong, a supervisor raises the line (`labelstation consignment raise {k} --gtin {} --to N`)",
+                room.declared,
+                a.gtin,
+                room.used,
+                room.left(),
+                a.count,
+                room.left(),
+                a.gtin
+            );
+        }
+        opened.station.label_for(Some(k.to_owned()));
+    }
     let result = opened.station.run(&a.gtin, mode, a.count);
     finish_run(result, json)
 }

@@ -1095,6 +1095,31 @@ fn a_consignment_is_taken_in_from_its_packing_list() {
         "{}",
         stdout(&out)
     );
+
+    // Codes for it from the (embedded) registry: what each line lacks, plus 2 % spare, rounded up.
+    let balance = || -> Vec<u64> {
+        let out = run(cli(&data).args(["codes", "balance", "--json"]));
+        let rows: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        [&a, &b]
+            .iter()
+            .map(|g| {
+                rows.as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["gtin"] == g.as_str())
+                    .and_then(|r| r["states"]["AVAILABLE"].as_u64())
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    let out = run(cli(&data).args(["codes", "pull", "--consignment", "CN-0142"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(balance(), vec![13, 9]);
+    // Nothing is lacking now: nothing more is ordered.
+    let out = run(cli(&data).args(["codes", "pull", "--consignment", "CN-0142"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ordering 0"), "{}", stderr(&out));
+    assert_eq!(balance(), vec![13, 9]);
     let out = run(cli(&data).args(["audit", "show", "--limit", "10"]));
     assert!(
         stdout(&out).contains("consignment.import"),

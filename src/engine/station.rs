@@ -128,6 +128,8 @@ pub struct Station {
     /// Commands that arrived during a run and are for the engine loop (product change, review, ...).
     pub(crate) deferred: VecDeque<Command>,
     signals: Signals,
+    /// The consignment the next runs label for ([`Station::label_for`]); `None`: no consignment.
+    consignment: Option<String>,
     /// Render each label for the screen's preview.
     pub previews: bool,
     /// Where the supervisor PIN is checked (none: supervisor actions are refused).
@@ -271,6 +273,7 @@ impl Station {
             commands: None,
             deferred: VecDeque::new(),
             signals: Signals::default(),
+            consignment: None,
             previews: false,
             pins: None,
             session: None,
@@ -340,6 +343,12 @@ impl Station {
         self.last_failure = what.to_owned();
     }
 
+    /// Label the next runs for `consignment` (its packing list must list the product; no more pairs than
+    /// a line declares are labelled), or for none.
+    pub fn label_for(&mut self, consignment: Option<String>) {
+        self.consignment = consignment;
+    }
+
     /// Label `count` pairs of `gtin`. Label-level failures are rejected codes, not errors; an error ends
     /// the run (pool empty, line stopped, printer not fixed, ledger trouble) with the ledger consistent.
     pub fn run(&mut self, gtin: &Gtin, mode: Mode, count: u32) -> Result<RunSummary, EngineError> {
@@ -354,7 +363,12 @@ impl Station {
             });
         }
         self.signals = Signals::default();
-        let job = self.ledger.open_job(gtin, mode.job_mode(), &self.actor)?;
+        let job = self.ledger.open_job_for(
+            gtin,
+            mode.job_mode(),
+            self.consignment.as_deref(),
+            &self.actor,
+        )?;
         let mut summary = RunSummary {
             requested: count,
             ..RunSummary::default()

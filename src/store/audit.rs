@@ -27,6 +27,7 @@ pub const ACTIONS: &[&str] = &[
     "codes.import",
     "codes.pull",
     "consignment.import",
+    "consignment.raise_line",
     "ledger.recover",
     "ledger restore",
     "line.unlock",

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! Consignments under customs control: who imports them (BIN), from which country, what the packing
 //! list declares per product, and later the customs declaration. Codes labelled for a consignment stay
-//! linked to it (`codes.consignment`), so its progress per line is counted from the codes themselves.
+//! linked to it (`consignment_codes`), so its progress per line is counted from the codes themselves.
 //!
 //! A consignment's status is not stored but read from its lines, its codes and its declaration, so it
 //! can never disagree with them: OPEN (nothing labelled yet) → LABELLING → LABELLED (every line's
@@ -151,7 +151,137 @@ fn check_new(c: &NewConsignment) -> Result<(), StoreError> {
     Ok(())
 }
 
+/// How many pairs a consignment's line declares, and how many codes are labelled or being labelled
+/// for it: linked to it (at a printer, waiting for a scan, or verified) or reserved by one of its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LineRoom {
+    pub declared: u64,
+    pub used: u64,
+}
+
+impl LineRoom {
+    pub fn left(&self) -> u64 {
+        self.declared.saturating_sub(self.used)
+    }
+}
+
+/// [`LineRoom`] of `consignment`'s line for `gtin`; an error when there is no such consignment or line.
+pub(super) fn line_room(
+    conn: &rusqlite::Connection,
+    consignment: &str,
+    gtin: &Gtin,
+) -> Result<LineRoom, StoreError> {
+    let declared: Option<i64> = conn
+        .query_row(
+            "SELECT declared FROM consignment_lines WHERE consignment = ?1 AND gtin = ?2",
+            params![consignment, gtin.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(declared) = declared else {
+        let known: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM consignments WHERE id = ?1)",
+            [consignment],
+            |r| r.get(0),
+        )?;
+        return Err(if known {
+            StoreError::Consignment {
+                id: consignment.to_owned(),
+                detail: format!("GTIN {gtin} is not on its packing list"),
+            }
+        } else {
+            StoreError::NoSuchConsignment(consignment.to_owned())
+        });
+    };
+    let used: i64 = conn.query_row(
+        "SELECT (SELECT count(*) FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+                 WHERE k.consignment = ?1 AND c.gtin = ?2
+                   AND (c.state IN ('SENT', 'PRINTED') OR c.verified_at IS NOT NULL))
+              + (SELECT count(*) FROM codes c JOIN consignment_jobs j ON j.job_id = c.job_id
+                 WHERE j.consignment = ?1 AND c.gtin = ?2 AND c.state = 'RESERVED'
+                   AND NOT EXISTS (SELECT 1 FROM consignment_codes k WHERE k.code_id = c.id))",
+        params![consignment, gtin.as_str()],
+        |r| r.get(0),
+    )?;
+    Ok(LineRoom {
+        declared: u64::try_from(declared).unwrap_or(0),
+        used: u64::try_from(used).unwrap_or(0),
+    })
+}
+
 impl Ledger {
+    /// Room left on `consignment`'s line for `gtin`.
+    pub fn consignment_line_room(
+        &self,
+        consignment: &str,
+        gtin: &Gtin,
+    ) -> Result<LineRoom, StoreError> {
+        line_room(&self.conn, consignment, gtin)
+    }
+
+    /// Codes of `gtin` in the pool that a run may take (AVAILABLE and not held after a restore).
+    pub fn pool_available(&self, gtin: &Gtin) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM codes WHERE gtin = ?1 AND state = 'AVAILABLE'
+               AND NOT EXISTS (SELECT 1 FROM code_holds h WHERE h.code_id = codes.id AND h.ended_at IS NULL)",
+            [gtin.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Supervisor: raise the pairs a line declares (the packing list was short), audited. Never lowers
+    /// a line.
+    pub fn raise_line(
+        &mut self,
+        consignment: &str,
+        gtin: &Gtin,
+        to: u64,
+        actor: &Actor,
+    ) -> Result<LineRoom, StoreError> {
+        if actor.role != super::state::Role::Supervisor {
+            return Err(StoreError::NeedsSupervisor {
+                mv: "raise a consignment line",
+                actor: actor.name.clone(),
+                role: actor.role.as_str(),
+            });
+        }
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let room = line_room(&tx, consignment, gtin)?;
+        if to <= room.declared {
+            return Err(StoreError::Consignment {
+                id: consignment.to_owned(),
+                detail: format!(
+                    "GTIN {gtin} declares {} pair(s) already: a line is only raised",
+                    room.declared
+                ),
+            });
+        }
+        let to_sql = i64::try_from(to).map_err(|_| StoreError::Consignment {
+            id: consignment.to_owned(),
+            detail: format!("{to} pairs is not a number of pairs"),
+        })?;
+        tx.execute(
+            "UPDATE consignment_lines SET declared = ?3 WHERE consignment = ?1 AND gtin = ?2",
+            params![consignment, gtin.as_str(), to_sql],
+        )?;
+        let detail = serde_json::json!({ "gtin": gtin.as_str(), "from": room.declared, "to": to });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "consignment.raise_line",
+            consignment,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(LineRoom {
+            declared: to,
+            used: room.used,
+        })
+    }
+
     /// Record a consignment and its packing list, all or nothing. Products the ledger does not know are
     /// created from the list's name and size. Audited.
     pub fn import_consignment(
@@ -316,11 +446,12 @@ impl Ledger {
         let mut counts: HashMap<String, (u64, u64, u64)> = HashMap::new();
         {
             let mut stmt = self.conn.prepare(
-                "SELECT gtin,
-                        sum(state IN ('SENT', 'PRINTED') OR verified_at IS NOT NULL),
-                        sum(verified_at IS NOT NULL),
-                        sum(state = 'REPORTED')
-                 FROM codes WHERE consignment = ?1 GROUP BY gtin",
+                "SELECT c.gtin,
+                        sum(c.state IN ('SENT', 'PRINTED') OR c.verified_at IS NOT NULL),
+                        sum(c.verified_at IS NOT NULL),
+                        sum(c.state = 'REPORTED')
+                 FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+                 WHERE k.consignment = ?1 GROUP BY c.gtin",
             )?;
             let rows = stmt.query_map([id], |r| {
                 Ok((

@@ -443,11 +443,12 @@ WHEN OLD.state = 'NEEDS_REVIEW' AND NEW.state = 'RESERVED'
 BEGIN SELECT RAISE(ABORT, 'the code was used after the backup the ledger was restored from: its sticker exists; confirm or write it off, never print it again'); END;
 "#,
     // 11 (issue 17): consignments under customs control. The packing list's declared lines (one per
-    // GTIN), later the customs declaration. A job may label for a consignment; each code reserved for
-    // it is linked to that consignment for good (`codes.consignment`). Consignments and their lines are
-    // never deleted. (No REFERENCES on the added columns, so they can be dropped again.)
+    // GTIN), later the customs declaration. A job may label for a consignment (`consignment_jobs`); each
+    // code it sends to a printer is linked to that consignment for good (`consignment_codes`, written
+    // once, never changed). Nothing here is ever deleted. (New tables only, and IF NOT EXISTS: safe to
+    // run again on a ledger whose version was set back.)
     r#"
-CREATE TABLE consignments (
+CREATE TABLE IF NOT EXISTS consignments (
     id                  TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64 AND length(trim(id)) = length(id)),
     importer_bin        TEXT NOT NULL CHECK (length(importer_bin) = 12 AND importer_bin NOT GLOB '*[^0-9]*'),
     importer_name       TEXT,
@@ -464,7 +465,7 @@ CREATE TABLE consignments (
     CHECK ((declaration_number IS NULL) = (declaration_date IS NULL)),
     CHECK ((declaration_number IS NULL) = (declared_at IS NULL))
 ) STRICT;
-CREATE TABLE consignment_lines (
+CREATE TABLE IF NOT EXISTS consignment_lines (
     consignment TEXT NOT NULL REFERENCES consignments(id),
     gtin        TEXT NOT NULL REFERENCES products(gtin),
     -- Its line in the packing list, and the name and size it gave.
@@ -474,15 +475,27 @@ CREATE TABLE consignment_lines (
     declared    INTEGER NOT NULL CHECK (declared > 0),
     PRIMARY KEY (consignment, gtin)
 ) STRICT, WITHOUT ROWID;
-CREATE TRIGGER consignments_no_delete BEFORE DELETE ON consignments
+CREATE TABLE IF NOT EXISTS consignment_jobs (
+    job_id      INTEGER PRIMARY KEY REFERENCES jobs(id),
+    consignment TEXT NOT NULL REFERENCES consignments(id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS consignment_codes (
+    code_id     INTEGER PRIMARY KEY REFERENCES codes(id),
+    consignment TEXT NOT NULL REFERENCES consignments(id),
+    at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS consignment_codes_of ON consignment_codes (consignment);
+CREATE TRIGGER IF NOT EXISTS consignments_no_delete BEFORE DELETE ON consignments
 BEGIN SELECT RAISE(ABORT, 'consignments are never deleted'); END;
-CREATE TRIGGER consignment_lines_no_delete BEFORE DELETE ON consignment_lines
+CREATE TRIGGER IF NOT EXISTS consignment_lines_no_delete BEFORE DELETE ON consignment_lines
 BEGIN SELECT RAISE(ABORT, 'consignment lines are never deleted'); END;
-ALTER TABLE jobs ADD COLUMN consignment TEXT;
-ALTER TABLE codes ADD COLUMN consignment TEXT;
-CREATE INDEX codes_consignment ON codes (consignment, gtin) WHERE consignment IS NOT NULL;
-CREATE TRIGGER codes_consignment_fixed BEFORE UPDATE OF consignment ON codes
-WHEN OLD.consignment IS NOT NULL AND NEW.consignment IS NOT OLD.consignment
+CREATE TRIGGER IF NOT EXISTS consignment_jobs_fixed_u BEFORE UPDATE ON consignment_jobs
+BEGIN SELECT RAISE(ABORT, 'a job labels for one consignment'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_jobs_fixed_d BEFORE DELETE ON consignment_jobs
+BEGIN SELECT RAISE(ABORT, 'a job labels for one consignment'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_codes_fixed_u BEFORE UPDATE ON consignment_codes
+BEGIN SELECT RAISE(ABORT, 'a code stays with the consignment it was labelled for'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_codes_fixed_d BEFORE DELETE ON consignment_codes
 BEGIN SELECT RAISE(ABORT, 'a code stays with the consignment it was labelled for'); END;
 "#,
 ];
