@@ -719,6 +719,7 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
         // 10 ms of the line at a time.
         let chunk = baud.map_or(buf.len(), |b| (b as usize / 1000).max(1));
         let want = buf.len().min(room.max(1)).min(chunk);
+        let asked = Instant::now();
         let n = match link.read(&mut buf[..want]) {
             Ok(0) => return,
             Ok(n) => n,
@@ -738,8 +739,14 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
         }
         if let Some(baud) = baud {
             let now = Instant::now();
-            line_free =
-                line_free.max(now) + Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud));
+            // Bytes that were already waiting kept the line busy: the clock goes on from where it was
+            // (a late wake-up of this thread is not an idle line). Bytes that had to be waited for
+            // arrived on an idle line: the clock starts again now.
+            let waited = now.duration_since(asked) > Duration::from_millis(1);
+            if waited || now.saturating_duration_since(line_free) > Duration::from_millis(50) {
+                line_free = line_free.max(now);
+            }
+            line_free += Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud));
             std::thread::sleep(line_free.saturating_duration_since(now));
         }
         pending.extend_from_slice(&buf[..n]);
