@@ -581,6 +581,10 @@ pub struct LineConfig {
     /// of its own verifying scan, with no scan between and no other sticker of it known; any other is
     /// another sticker: an alert for the supervisor (README: The station, Second stickers).
     pub same_sticker_secs: u64,
+    /// Roll modes (batch, no-verify): labels kept in the printer at once, so its head never waits for
+    /// the station. Each must fit the printer's receive buffer (a station's label is under 1 KiB); on a
+    /// fault, those whose fate is unknown go to review (README: The station, Rolls).
+    pub roll_window: u32,
 }
 
 impl Default for LineConfig {
@@ -594,6 +598,7 @@ impl Default for LineConfig {
             expiry_warning_days: 14,
             pause_timeout_secs: 600,
             same_sticker_secs: 3,
+            roll_window: 4,
         }
     }
 }
@@ -605,6 +610,9 @@ impl LineConfig {
         }
         if self.max_consecutive_failures == 0 {
             return Err("line.max_consecutive_failures must be at least 1".into());
+        }
+        if !(1..=64).contains(&self.roll_window) {
+            return Err("line.roll_window must be between 1 and 64".into());
         }
         Ok(())
     }

@@ -26,6 +26,9 @@ use labelstation_zpl::template::Template;
 use labelstation_zpl::write::{LabelData, ProductText};
 
 use super::events::*;
+
+#[path = "window.rs"]
+mod window;
 use super::pin::Supervisor;
 use super::words::RejectReason;
 use crate::codes::{CodeFormat, Gtin};
@@ -496,7 +499,7 @@ impl Station {
         outcome
     }
 
-    /// Batch and no-verify: print the roll, then (batch) take scans in any order.
+    /// Batch and no-verify: print the roll (`window.rs`), then (batch) take scans in any order.
     fn run_roll(
         &mut self,
         job: JobId,
@@ -505,29 +508,7 @@ impl Station {
         count: u32,
         summary: &mut RunSummary,
     ) -> Result<(), EngineError> {
-        let mut i = 0;
-        while i < count {
-            self.emit_line(LineState::Running {
-                mode,
-                done: i,
-                total: count,
-            });
-            if self.signals.stop {
-                break;
-            }
-            let rec = self.reserve(job, &product.gtin)?;
-            match self.print_one(job, product, &rec)? {
-                Printed::Yes => summary.printed += 1,
-                // The same label again, with a fresh code, once the link is back.
-                Printed::Released => continue,
-                Printed::Rejected => {
-                    summary.rejected += 1;
-                    self.after_failure()?;
-                }
-            }
-            self.poll_commands();
-            i += 1;
-        }
+        self.print_roll(job, product, mode, count, summary)?;
         if mode == Mode::Batch {
             self.await_batch(job, summary)?;
         }
