@@ -704,11 +704,12 @@ fn printer_sim_prints_what_the_driver_sends() {
     );
 }
 
-#[test]
-fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
-    use labelstation::registry::sim::{OrderFaults, OrderSearch, RegistrySim, SimConfig};
-    let dir = tempfile::tempdir().unwrap();
-    let data = dir.path();
+/// A simulated xTrace registry on loopback that makes codes at once, and a config file in `data` that
+/// points the station at it.
+fn xtrace_sim(
+    data: &std::path::Path,
+) -> (labelstation::registry::sim::RegistrySim, std::path::PathBuf) {
+    use labelstation::registry::sim::{RegistrySim, SimConfig};
     let sim = RegistrySim::start(
         "127.0.0.1:0".parse().unwrap(),
         SimConfig {
@@ -726,6 +727,15 @@ fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
         ),
     )
     .unwrap();
+    (sim, cfg)
+}
+
+#[test]
+fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
+    use labelstation::registry::sim::{OrderFaults, OrderSearch};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let (sim, cfg) = xtrace_sim(data);
     let a = gtin_from_number(460_222_000_011);
     let b = gtin_from_number(460_222_000_012);
     for (g, name) in [(&a, "Кеды"), (&b, "Сапоги")] {
@@ -881,27 +891,11 @@ fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
 /// cannot say, the abandon is refused unless `--unchecked`. Compared with what the simulator issued.
 #[test]
 fn abandoning_an_order_first_takes_in_the_pack_whose_answer_was_lost() {
-    use labelstation::registry::sim::{OrderFaults, RegistrySim, SimConfig};
+    use labelstation::registry::sim::OrderFaults;
     use labelstation::store::Ledger;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
-    let sim = RegistrySim::start(
-        "127.0.0.1:0".parse().unwrap(),
-        SimConfig {
-            pending_polls: 0,
-            ..SimConfig::default()
-        },
-    )
-    .unwrap();
-    let cfg = data.join("station.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 5\n",
-            sim.url()
-        ),
-    )
-    .unwrap();
+    let (sim, cfg) = xtrace_sim(data);
     let a = gtin_from_number(460_222_000_021);
     let out = run(cli(data).args(["products", "add", "--gtin", a.as_str(), "--name", "Кеды"]));
     assert!(out.status.success(), "{}", stderr(&out));

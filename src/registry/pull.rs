@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use serde::Serialize;
 
-use super::client::{BufferState, NewOrder, Registry, RegistryError};
+use super::client::{BufferState, CodePack, NewOrder, Registry, RegistryError};
 use super::wire::ErrorClass;
 use crate::codes::{CodeFormat, Gtin};
 use crate::store::orders::{OrderId, OrderRecord, OrderStatus, PackError};
@@ -291,24 +291,36 @@ impl Pull<'_> {
             else {
                 return Ok(new);
             };
-            let stored =
-                self.ledger
-                    .store_pack(id, &pack.id, &pack.codes, self.format, self.actor)?;
-            if stored.repeat {
-                return Err(PullError::Inconsistent {
-                    order: id.0,
-                    detail: format!(
-                        "the registry lists pack {} as issued after the last one stored, but it is stored already",
-                        pack.id
-                    ),
-                });
-            }
-            new += u32::try_from(stored.new).unwrap_or(u32::MAX);
+            new += u32::try_from(self.store_new_pack(id, &pack)?).unwrap_or(u32::MAX);
         }
         Err(PullError::Inconsistent {
             order: id.0,
             detail: "the registry keeps listing packs after the last one stored".into(),
         })
+    }
+
+    /// Store a pack the registry just sent for order `id`; returns the codes new to the pool. An empty
+    /// pack, or one stored before (the registry is not advancing), is an error rather than a loop.
+    fn store_new_pack(&mut self, id: OrderId, pack: &CodePack) -> Result<usize, PullError> {
+        if pack.codes.is_empty() {
+            return Err(PullError::Inconsistent {
+                order: id.0,
+                detail: format!("the registry sent pack {} with no codes", pack.id),
+            });
+        }
+        let stored = self
+            .ledger
+            .store_pack(id, &pack.id, &pack.codes, self.format, self.actor)?;
+        if stored.repeat {
+            return Err(PullError::Inconsistent {
+                order: id.0,
+                detail: format!(
+                    "the registry sent pack {} again after it was stored",
+                    pack.id
+                ),
+            });
+        }
+        Ok(stored.new)
     }
 
     /// Abandoned orders whose registry order may still be open: find it (a creation that surfaced
@@ -418,26 +430,7 @@ impl Pull<'_> {
             let pack =
                 self.registry
                     .take_pack(&registry_id, &gtin, want, o.last_pack_id.as_deref())?;
-            if pack.codes.is_empty() {
-                return Err(PullError::Inconsistent {
-                    order: id.0,
-                    detail: format!("the registry sent pack {} with no codes", pack.id),
-                });
-            }
-            let stored =
-                self.ledger
-                    .store_pack(id, &pack.id, &pack.codes, self.format, self.actor)?;
-            if stored.repeat {
-                // The same pack twice in a row means the registry is not advancing: stop rather than loop.
-                return Err(PullError::Inconsistent {
-                    order: id.0,
-                    detail: format!(
-                        "the registry sent pack {} again after it was stored",
-                        pack.id
-                    ),
-                });
-            }
-            new += stored.new;
+            new += self.store_new_pack(id, &pack)?;
             let o = self.ledger.order(id)?;
             progress(PullEvent::Pack {
                 order: id.0,
