@@ -120,7 +120,7 @@ pub fn held(paths: &Paths, config: &Config, cmd: &HeldCmd) -> Result<ExitCode> {
                 println!("no code is held");
                 return Ok(ExitCode::SUCCESS);
             }
-            let (mut client, _sim) = crate::cli::registry_for(paths, config)?;
+            let (mut client, _sim) = crate::compose::registry(paths, config)?;
             let actor = Actor::system(format!(
                 "cli:{}",
                 std::env::var("USER").unwrap_or_else(|_| "unknown".into())
@@ -266,7 +266,7 @@ pub fn orders(paths: &Paths, config: &Config, cmd: &OrdersCmd) -> Result<ExitCod
                 o.id.0, o.received, o.quantity
             );
             // Close its registry order now if the registry answers; a later pull does it otherwise.
-            let closed = crate::cli::registry_for(paths, config).map(|(mut client, _sim)| {
+            let closed = crate::compose::registry(paths, config).map(|(mut client, _sim)| {
                 if client.api() != o.api {
                     return false;
                 }

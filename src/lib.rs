@@ -3,13 +3,16 @@
 //! verify each sticker, and account for every code.
 //!
 //! The crate is layered so that the domain core has no I/O:
-//! - [`codes`]: the marking-code model (parsing, normalisation, GTIN, masking). Pure.
+//! - [`codes`]: the marking-code model (parsing, normalisation, GTIN, masking and redaction, country
+//!   codes). Pure.
 //! - [`store`]: the SQLite code ledger: the one place where code states change.
-//! - [`config`]: paths and the TOML configuration.
+//! - [`config`]: paths and the TOML configuration: every section and its validation.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
-//! - [`registry`]: the national registry's two APIs (so far their wire model).
+//! - [`registry`]: the national registry's two APIs: wire model, clients, pull, sync, simulator.
 //! - [`engine`]: the station engine: the line, rejects and review, supervisor PIN, the engine thread.
 //! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
+//! - [`compose`]: the one place where a station, its registry client and its background sync are built
+//!   from the configuration.
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
 //! - `ui` (feature `ui`, on by default): the touchscreen, in Slint.
 
@@ -17,6 +20,7 @@ pub mod bench;
 pub mod cli;
 pub mod codes;
 pub mod codes_cli;
+pub mod compose;
 pub mod config;
 pub mod engine;
 pub mod ops;

@@ -10,8 +10,8 @@ mod support;
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
+use labelstation::compose::Overrides;
 use labelstation::config::{Config, Origin, Paths};
-use labelstation::engine::setup::Overrides;
 use labelstation::store::Ledger;
 use labelstation::store::reports::{AfterRefusal, ReportKind};
 use labelstation::ui::demo::{StationUi, seed_demo};
