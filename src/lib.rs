@@ -3,8 +3,8 @@
 //! verify each sticker, and account for every code.
 //!
 //! The crate is layered so that the domain core has no I/O:
-//! - [`codes`]: the marking-code model (parsing, normalisation, GTIN, masking and redaction, country
-//!   codes). Pure.
+//! - [`codes`] (crate `labelstation-codes`, in `crates/codes`): the marking-code model (parsing,
+//!   normalisation, GTIN, masking and redaction, country codes). Pure.
 //! - [`store`]: the SQLite code ledger: the one place where code states change.
 //! - [`config`]: paths and the TOML configuration: every section and its validation.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
@@ -18,7 +18,7 @@
 
 pub mod bench;
 pub mod cli;
-pub mod codes;
+pub use labelstation_codes as codes;
 pub mod codes_cli;
 pub mod compose;
 pub mod config;
