@@ -30,5 +30,4 @@ pub mod store;
 #[cfg(feature = "ui")]
 pub mod ui;
 pub mod verdict;
-pub mod virtual_printer;
-pub mod virtual_scanner;
+pub use labelstation_sim::{virtual_printer, virtual_scanner};
