@@ -6,9 +6,12 @@
 //! - Software cost: the printer prints instantly and the scanner reads at once, so what remains is the
 //!   station's own work per label (ledger transactions, label building, driver I/O, the verdict). Latency
 //!   is from the scan's bytes arriving to the verification being durable.
-//! - Throughput: a 203-dpi printer at 6 ips behind a 9600-baud link, inline verification by an instant
-//!   scanner, against the physical limit of that printer and link (bytes on the wire at 10 bits a byte,
-//!   plus the label's length at 6 inches a second).
+//! - Inline throughput: a 203-dpi printer at 6 ips behind a 9600-baud link, inline verification by an
+//!   instant scanner, against the bound of printing one label at a time (its bytes on the wire at 10 bits
+//!   a byte, plus its length at 6 inches a second: the printer waits for the link and the link for it).
+//! - Roll throughput (no-verify, a window of labels in the printer): over loopback TCP (the head bounds
+//!   it) and over a pseudo-terminal paced at 9600 baud (the link bounds it), against the printer's real
+//!   limit, the slower of the two: max(bytes × 10 / baud, length / speed) a label.
 
 use std::time::{Duration, Instant};
 
@@ -41,12 +44,21 @@ pub struct BenchReport {
     /// Whole cycle per label on instant devices (reserve → print → scan → durable verdict).
     pub software_cycle_ms: f64,
     pub software_labels_per_s: f64,
-    /// Inline on the simulated 203-dpi 6-ips printer at 9600 baud, full labels.
+    /// Inline on the simulated 203-dpi 6-ips printer at 9600 baud, full labels, and the bound of
+    /// printing one label at a time (link time plus head time a label).
     pub achieved_labels_per_min: f64,
-    pub physical_limit_labels_per_min: f64,
+    pub one_at_a_time_bound_labels_per_min: f64,
     /// The same with the stored format (only the code crosses the link).
     pub achieved_labels_per_min_stored: f64,
-    pub physical_limit_labels_per_min_stored: f64,
+    pub one_at_a_time_bound_labels_per_min_stored: f64,
+    /// A no-verify roll over loopback TCP to the 203-dpi printer at 6 ips, full labels, and its limit
+    /// (the head: the link is fast).
+    pub roll_tcp_labels_per_min: f64,
+    pub roll_tcp_limit_labels_per_min: f64,
+    /// A no-verify roll over a pseudo-terminal at 9600 baud to the same printer, full labels, and its
+    /// limit (the link: a full label takes longer on the wire than under the head).
+    pub roll_serial_labels_per_min: f64,
+    pub roll_serial_limit_labels_per_min: f64,
     pub bytes_per_label_full: usize,
     pub bytes_per_label_stored: usize,
     /// From nothing to a station ready to print (ledger open + recovery + devices), with the ledger of
@@ -57,9 +69,12 @@ pub struct BenchReport {
     /// Draining 100 000 queued confirmations to the registry simulator (seconds), when measured.
     pub drain_100k_s: Option<f64>,
     /// Resident memory of the station ready and idle (ledger, devices, virtual line open), after the
-    /// software run (a shift of `software_labels`), and the peak over the whole bench.
+    /// software run (a shift of `software_labels`), the peak of the station's runs (its virtual printer
+    /// and worker included, before the registry part), and the peak over the whole bench (the registry
+    /// simulator, which holds every code it issued, included).
     pub rss_idle_mb: f64,
     pub rss_after_shift_mb: f64,
+    pub station_peak_rss_mb: f64,
     pub peak_rss_mb: f64,
 }
 
@@ -83,7 +98,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         &paths,
         &config,
         &gtin,
-        software_labels + 2 * throughput_labels + 10,
+        software_labels + 2 * throughput_labels + 2 * if quick { 12 } else { 60 } + 10,
     )?;
 
     // Software cost on instant devices.
@@ -151,7 +166,59 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
     let achieved = per_min(LabelMode::Full)?;
     let achieved_stored = per_min(LabelMode::Stored)?;
     let print_s = template.height_mm() / 25.4 / 6.0;
-    let limit = |bytes: usize| 60.0 / (bytes as f64 * 10.0 / 9600.0 + print_s);
+    let link_s = |bytes: usize| bytes as f64 * 10.0 / 9600.0;
+    let one_at_a_time = |bytes: usize| 60.0 / (link_s(bytes) + print_s);
+
+    // Rolls: a window of labels in the printer, against the slower of link and head.
+    let roll_labels = if quick { 12 } else { 60 };
+    let roll =
+        |printer: String, vp: Option<&crate::virtual_printer::VirtualPrinter>| -> Result<f64> {
+            let mut cfg = config.clone();
+            cfg.printer.status_poll_ms = 20;
+            let over = Overrides {
+                printer: Some(printer),
+                sim_ips: Some(6.0),
+                no_scanner: true,
+                ..Overrides::default()
+            };
+            let mut opened = open_station(&paths, &cfg, &over, Actor::system("bench"), None)?;
+            let t = Instant::now();
+            let s = opened.station.run(&gtin, Mode::NoVerify, roll_labels)?;
+            let elapsed = t.elapsed().as_secs_f64();
+            anyhow::ensure!(
+                s.printed == roll_labels,
+                "the bench roll lost labels: {s:?}"
+            );
+            // The printer's own count, not the station's: every label came out.
+            let out = match (&opened.virtual_line, vp) {
+                (Some(line), _) => line.printer.counts().printed,
+                (None, Some(vp)) => vp.counts().printed,
+                (None, None) => u64::from(roll_labels),
+            };
+            anyhow::ensure!(
+                out >= u64::from(roll_labels),
+                "the bench printer put out {out} labels of {roll_labels}"
+            );
+            Ok(f64::from(roll_labels) * 60.0 / elapsed)
+        };
+    let roll_tcp = roll("sim:".into(), None)?;
+    let serial_printer =
+        crate::virtual_printer::VirtualPrinter::new(crate::virtual_printer::PrinterSimConfig {
+            dpi: config.label.dpi,
+            ips: Some(6.0),
+            baud: Some(9600),
+            ..crate::virtual_printer::PrinterSimConfig::default()
+        });
+    let pty = serial_printer
+        .serve_pty()
+        .context("cannot open a pseudo-terminal for the serial bench")?;
+    let roll_serial = roll(
+        format!("serial://{}?baud=9600", pty.display()),
+        Some(&serial_printer),
+    )?;
+    drop(serial_printer);
+    let roll_limit = |bytes: usize| 60.0 / link_s(bytes).max(print_s);
+    let station_peak_rss_mb = rss_mb("VmHWM");
 
     let (pull_150k_s, drain_100k_s) = registry_figures(quick)?;
     Ok(BenchReport {
@@ -163,9 +230,14 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         software_cycle_ms: cycle * 1000.0,
         software_labels_per_s: 1.0 / cycle,
         achieved_labels_per_min: achieved,
-        physical_limit_labels_per_min: limit(full_bytes),
+        one_at_a_time_bound_labels_per_min: one_at_a_time(full_bytes),
         achieved_labels_per_min_stored: achieved_stored,
-        physical_limit_labels_per_min_stored: limit(stored_bytes),
+        one_at_a_time_bound_labels_per_min_stored: one_at_a_time(stored_bytes),
+        roll_tcp_labels_per_min: roll_tcp,
+        // Loopback TCP carries a label in microseconds: the head is the limit.
+        roll_tcp_limit_labels_per_min: 60.0 / print_s,
+        roll_serial_labels_per_min: roll_serial,
+        roll_serial_limit_labels_per_min: roll_limit(full_bytes),
         bytes_per_label_full: full_bytes,
         bytes_per_label_stored: stored_bytes,
         startup_ms,
@@ -173,6 +245,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         drain_100k_s,
         rss_idle_mb,
         rss_after_shift_mb,
+        station_peak_rss_mb,
         peak_rss_mb: rss_mb("VmHWM"),
     })
 }
@@ -393,13 +466,22 @@ pub fn print_text(r: &BenchReport) {
         r.software_labels_per_s
     );
     println!(
-        "203 dpi, 6 ips, 9600 baud, inline: full labels {:.1}/min of a physical limit of {:.1}/min ({} bytes); stored format {:.1}/min of {:.1}/min ({} bytes)",
+        "203 dpi, 6 ips, 9600 baud, inline: full labels {:.1}/min of a one-at-a-time bound of {:.1}/min ({} bytes); stored format {:.1}/min of {:.1}/min ({} bytes)",
         r.achieved_labels_per_min,
-        r.physical_limit_labels_per_min,
+        r.one_at_a_time_bound_labels_per_min,
         r.bytes_per_label_full,
         r.achieved_labels_per_min_stored,
-        r.physical_limit_labels_per_min_stored,
+        r.one_at_a_time_bound_labels_per_min_stored,
         r.bytes_per_label_stored
+    );
+    println!(
+        "203 dpi, 6 ips, roll (no-verify), full labels: TCP {:.1}/min of a limit of {:.1}/min (the head), {:.0} %; 9600-baud serial {:.1}/min of a limit of {:.1}/min (the link), {:.0} %",
+        r.roll_tcp_labels_per_min,
+        r.roll_tcp_limit_labels_per_min,
+        100.0 * r.roll_tcp_labels_per_min / r.roll_tcp_limit_labels_per_min,
+        r.roll_serial_labels_per_min,
+        r.roll_serial_limit_labels_per_min,
+        100.0 * r.roll_serial_labels_per_min / r.roll_serial_limit_labels_per_min
     );
     println!("start-up to a ready station: {:.0} ms", r.startup_ms);
     match (r.pull_150k_s, r.drain_100k_s) {
@@ -409,7 +491,11 @@ pub fn print_text(r: &BenchReport) {
         _ => println!("registry pull/drain: not measured in this build"),
     }
     println!(
-        "memory: {:.1} MiB resident idle, {:.1} MiB after {} labels, {:.1} MiB peak (the registry bench included)",
-        r.rss_idle_mb, r.rss_after_shift_mb, r.software_labels, r.peak_rss_mb
+        "memory: {:.1} MiB resident idle, {:.1} MiB after {} labels, {:.1} MiB peak of the station's runs, {:.1} MiB peak of the whole bench (the registry simulator included)",
+        r.rss_idle_mb,
+        r.rss_after_shift_mb,
+        r.software_labels,
+        r.station_peak_rss_mb,
+        r.peak_rss_mb
     );
 }

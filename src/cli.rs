@@ -74,6 +74,9 @@ pub enum Command {
     /// Marking codes: import, pull, balance, held codes, orders.
     #[command(subcommand)]
     Codes(CodesCmd),
+    /// Consignments under customs control: import a packing list, list, show.
+    #[command(subcommand)]
+    Consignment(crate::consignment_cli::ConsignmentCmd),
     /// Products (GTINs) the station labels.
     #[command(subcommand)]
     Products(ProductsCmd),
@@ -209,6 +212,10 @@ pub struct RegistrySimArgs {
     /// Accept the next order, then decline it with this reason (repeat for more orders).
     #[arg(long = "decline-order", value_name = "REASON")]
     pub decline_orders: Vec<String>,
+    /// Lose the answers of the next N code issues (xtrace `GET /api/codes`, repeats included) after
+    /// the pack is issued.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub lose_pack_answers: u32,
     /// How order searches answer: faithful, ignores-key or misdirected (someone else's order).
     #[arg(long, default_value = "faithful")]
     pub order_search: crate::registry::sim::OrderSearch,
@@ -239,11 +246,23 @@ pub enum CodesCmd {
     /// Pull codes from the registry: order, wait until they are made, take them pack by pack into the
     /// ledger, close the order. Unfinished orders of earlier runs are finished first.
     Pull {
-        #[arg(long)]
-        gtin: Gtin,
+        #[arg(
+            long,
+            required_unless_present = "consignment",
+            conflicts_with = "consignment"
+        )]
+        gtin: Option<Gtin>,
         /// Codes to order (0: only finish earlier orders).
-        #[arg(long)]
-        quantity: u32,
+        #[arg(
+            long,
+            required_unless_present = "consignment",
+            conflicts_with = "consignment"
+        )]
+        quantity: Option<u32>,
+        /// Order what each line of this consignment still lacks: its declared pairs not yet labelled,
+        /// plus `codes.spare_percent`, less the codes of the product already in the pool.
+        #[arg(long, value_name = "ID")]
+        consignment: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -353,7 +372,7 @@ pub fn main() -> ExitCode {
 }
 
 /// The person or tool acting from the command line; recorded in the audit log.
-fn cli_actor() -> Actor {
+pub(crate) fn cli_actor() -> Actor {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
     Actor::system(format!("cli:{user}"))
 }
@@ -413,10 +432,20 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             crate::codes_cli::orders(&ctx.paths, &ctx.config, &c)
         }
         Command::Codes(CodesCmd::Pull {
-            gtin,
-            quantity,
+            gtin: Some(gtin),
+            quantity: Some(quantity),
+            consignment: None,
             json,
         }) => pull(&ctx, &gtin, quantity, json),
+        Command::Codes(CodesCmd::Pull {
+            consignment: Some(k),
+            json,
+            ..
+        }) => pull_for_consignment(&ctx, k.trim(), json),
+        Command::Codes(CodesCmd::Pull { .. }) => {
+            bail!("codes pull needs --gtin and --quantity, or --consignment")
+        }
+        Command::Consignment(c) => crate::consignment_cli::run(&ctx.paths, &ctx.config, &c),
         Command::RegistrySim(args) => registry_sim(args),
         Command::PrinterSim(args) => printer_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),
@@ -630,6 +659,37 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
     })
 }
 
+/// `codes pull --consignment`: per line, what is not labelled yet plus the spare share, less the
+/// product's codes already in the pool (not held), ordered through the same exactly-once pull.
+fn pull_for_consignment(ctx: &Ctx, id: &str, json: bool) -> Result<ExitCode> {
+    let plan: Vec<(Gtin, u64, u64, u64)> = {
+        let ledger = ctx.ledger()?;
+        let c = ledger.consignment(id)?;
+        let mut plan = Vec::new();
+        for l in &c.lines {
+            let left = ledger.consignment_line_room(id, &l.gtin)?.left();
+            let want = left + (left * u64::from(ctx.config.codes.spare_percent)).div_ceil(100);
+            let have = ledger.pool_available(&l.gtin)?;
+            plan.push((l.gtin.clone(), left, have, want.saturating_sub(have)));
+        }
+        plan
+    };
+    let mut status = ExitCode::SUCCESS;
+    for (gtin, left, have, order) in &plan {
+        eprintln!(
+            "consignment {id}, GTIN {gtin}: {left} pair(s) to label, {have} code(s) in the pool: ordering {order}"
+        );
+        if *order == 0 {
+            continue;
+        }
+        let quantity = u32::try_from(*order).context("more codes than one pull can order")?;
+        if pull(ctx, gtin, quantity, json)? != ExitCode::SUCCESS {
+            status = ExitCode::FAILURE;
+        }
+    }
+    Ok(status)
+}
+
 fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
     let _lock = StationLock::acquire_sync(&ctx.paths.data_dir)?;
     let mut ledger = ctx.ledger()?;
@@ -836,6 +896,7 @@ fn registry_sim(a: RegistrySimArgs) -> Result<ExitCode> {
             orders: crate::registry::sim::OrderFaults {
                 refuse: a.refuse_orders.clone(),
                 decline: a.decline_orders.clone(),
+                lose_pack_answers: a.lose_pack_answers,
                 search: a.order_search,
                 echo_po_number: a.echo_po_number,
                 ..Default::default()

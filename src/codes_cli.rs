@@ -47,14 +47,19 @@ pub enum HeldCmd {
 
 #[derive(Debug, Subcommand)]
 pub enum OrdersCmd {
-    /// Supervisor: give up an unfinished order. It takes no more codes (those already taken stay);
-    /// its registry order is closed now if the registry answers, else by the next pull.
+    /// Supervisor: give up an unfinished order. It takes no more codes (those already taken stay, and
+    /// so do codes the registry issued whose answer was lost: they are fetched first); its registry
+    /// order is closed now if the registry answers, else by the next pull.
     Abandon {
         /// The order number from `codes orders`.
         order: i64,
         /// Why, for the audit log.
         #[arg(long)]
         reason: String,
+        /// Abandon even when the registry cannot say whether it issued codes whose answer was lost
+        /// (those codes would then never reach the pool).
+        #[arg(long)]
+        unchecked: bool,
         #[arg(long = "as", value_name = "NAME")]
         name: Option<String>,
     },
@@ -251,6 +256,7 @@ pub fn orders(paths: &Paths, config: &Config, cmd: &OrdersCmd) -> Result<ExitCod
         OrdersCmd::Abandon {
             order,
             reason,
+            unchecked,
             name,
         } => {
             if reason.trim().is_empty() {
@@ -260,17 +266,56 @@ pub fn orders(paths: &Paths, config: &Config, cmd: &OrdersCmd) -> Result<ExitCod
             // A pull must not be working on the order meanwhile.
             let _lock = StationLock::acquire_pull(&paths.data_dir)?;
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-            let o = ledger.order_abandoned(OrderId(*order), reason.trim(), sup.actor())?;
+            let id = OrderId(*order);
+            let before = ledger.order(id)?;
+            let format = config.codes.format();
+            let mut registry = crate::compose::registry(paths, config);
+            // Codes the registry issued for it whose answer never arrived come into the pool first:
+            // once the order is given up, nothing would fetch them.
+            if before.status.is_unfinished() && before.registry_id.is_some() {
+                let recovered = match &mut registry {
+                    Ok((client, _sim)) if client.api() == before.api => Pull {
+                        ledger: &mut ledger,
+                        registry: client.as_mut(),
+                        format: &format,
+                        opts: PullOptions::default(),
+                        actor: sup.actor(),
+                    }
+                    .recover_lost_packs(id)
+                    .map_err(|e| e.to_string()),
+                    Ok((client, _sim)) => Err(format!(
+                        "the order went to the {} registry, this station is set up for {}",
+                        before.api,
+                        client.api()
+                    )),
+                    Err(e) => Err(format!("{e:#}")),
+                };
+                match recovered {
+                    Ok(0) => {}
+                    Ok(n) => println!(
+                        "order #{}: {n} code(s) the registry issued but whose answer was lost are now in the pool",
+                        id.0
+                    ),
+                    Err(e) if *unchecked => println!(
+                        "order #{}: not checked for codes issued with a lost answer ({e}); abandoned anyway (--unchecked)",
+                        id.0
+                    ),
+                    Err(e) => bail!(
+                        "order #{} is not abandoned: the registry could not say whether it issued codes for it whose answer was lost ({e}). Try again when the registry answers; `--unchecked` abandons it now, and then any such codes stay issued in the registry but never reach this station's pool (withdraw them in the registry's cabinet)",
+                        id.0
+                    ),
+                }
+            }
+            let o = ledger.order_abandoned(id, reason.trim(), sup.actor())?;
             println!(
                 "order #{} abandoned: it takes no more codes ({} of {} taken stay in the pool)",
                 o.id.0, o.received, o.quantity
             );
             // Close its registry order now if the registry answers; a later pull does it otherwise.
-            let closed = crate::compose::registry(paths, config).map(|(mut client, _sim)| {
+            let closed = registry.map(|(mut client, _sim)| {
                 if client.api() != o.api {
                     return false;
                 }
-                let format = config.codes.format();
                 let mut said = false;
                 let result = Pull {
                     ledger: &mut ledger,

@@ -294,6 +294,9 @@ pub struct CodesConfig {
     /// Kazakhstan gets is not settled, so both are accepted unless narrowed here.
     pub crypto_length_min: usize,
     pub crypto_length_max: usize,
+    /// Spare codes ordered for a consignment (`codes pull --consignment`), in percent of what its lines
+    /// still need, for labels that get rejected. 0 to 50.
+    pub spare_percent: u32,
 }
 
 impl Default for CodesConfig {
@@ -306,6 +309,7 @@ impl Default for CodesConfig {
             },
             crypto_length_min: f.crypto_min,
             crypto_length_max: f.crypto_max,
+            spare_percent: 2,
         }
     }
 }
@@ -528,6 +532,12 @@ impl CodesConfig {
                 self.crypto_length_max
             ));
         }
+        if self.spare_percent > 50 {
+            return Err(format!(
+                "codes.spare_percent = {}: at most 50 (codes ordered and never used must be written off)",
+                self.spare_percent
+            ));
+        }
         Ok(())
     }
 }
@@ -669,6 +679,10 @@ pub struct LineConfig {
     /// of its own verifying scan, with no scan between and no other sticker of it known; any other is
     /// another sticker: an alert for the supervisor (README: The station, Second stickers).
     pub same_sticker_secs: u64,
+    /// Roll modes (batch, no-verify): labels kept in the printer at once, so its head never waits for
+    /// the station. Each must fit the printer's receive buffer (a station's label is under 1 KiB); on a
+    /// fault, those whose fate is unknown go to review (README: The station, Rolls).
+    pub roll_window: u32,
 }
 
 impl Default for LineConfig {
@@ -682,6 +696,7 @@ impl Default for LineConfig {
             expiry_warning_days: 14,
             pause_timeout_secs: 600,
             same_sticker_secs: 3,
+            roll_window: 4,
         }
     }
 }
@@ -693,6 +708,9 @@ impl LineConfig {
         }
         if self.max_consecutive_failures == 0 {
             return Err("line.max_consecutive_failures must be at least 1".into());
+        }
+        if !(1..=64).contains(&self.roll_window) {
+            return Err("line.roll_window must be between 1 and 64".into());
         }
         Ok(())
     }

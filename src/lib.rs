@@ -6,6 +6,8 @@
 //! - [`codes`] (crate `labelstation-codes`, in `crates/codes`): the marking-code model (parsing,
 //!   normalisation, GTIN, masking and redaction, country codes). Pure.
 //! - [`store`]: the SQLite code ledger: the one place where code states change.
+//! - [`consignment`]: consignments under customs control (the packing list's parser; the ledger keeps
+//!   them).
 //! - [`config`]: paths and the TOML configuration: every section and its validation.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
 //! - [`registry`]: the national registry's two APIs: wire model, clients, pull, sync, simulator.
@@ -22,6 +24,8 @@ pub use labelstation_codes as codes;
 pub mod codes_cli;
 pub mod compose;
 pub mod config;
+pub mod consignment;
+pub mod consignment_cli;
 pub mod engine;
 pub mod ops;
 pub mod registry;

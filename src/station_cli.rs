@@ -60,7 +60,7 @@ impl Devices {
 /// A printer address typed on the command line. `file://out.zpl` there means `out.zpl` in the current
 /// directory, as any path on a command line does; the config file keeps absolute paths only (a service
 /// runs elsewhere).
-fn printer_from_flag(text: &str) -> Result<String> {
+pub(crate) fn printer_from_flag(text: &str) -> Result<String> {
     let t = text.trim();
     match t.strip_prefix("file://") {
         Some(rest) if !rest.is_empty() && !rest.starts_with('/') && !rest.contains('?') => {
@@ -87,6 +87,10 @@ pub struct PrintArgs {
     /// Print without scanning: the codes stay PRINTED until their stickers are scanned later.
     #[arg(long)]
     pub no_verify: bool,
+    /// Label for this consignment (`consignment list`): the product must be on its packing list, and
+    /// no more pairs than its line declares are labelled.
+    #[arg(long, value_name = "ID")]
+    pub consignment: Option<String>,
     #[command(flatten)]
     pub devices: Devices,
     /// Events as JSON lines on stdout, and the summary as JSON.
@@ -97,9 +101,10 @@ pub struct PrintArgs {
 #[derive(Debug, Subcommand)]
 pub enum ReviewCmd {
     /// Codes waiting for a supervisor (rejected labels, codes recovery could not settle, codes the
-    /// registry refused) with their print attempts, and printed stickers of finished rolls that still
-    /// wait for a scan.
+    /// registry refused) with their print attempts, printed stickers of finished rolls that still
+    /// wait for a scan, and open second-sticker alerts.
     List {
+        /// One JSON object: `review`, `roll_waiting` and `second_stickers`, each a list.
         #[arg(long)]
         json: bool,
     },
@@ -283,6 +288,22 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
         Some(Arc::new(move |e| report_event(&e, json))),
     )?;
     say_recovery(&opened.recovery);
+    if let Some(k) = a.consignment.as_deref().map(str::trim) {
+        let room = opened.station.ledger().consignment_line_room(k, &a.gtin)?;
+        if u64::from(a.count) > room.left() {
+            bail!(
+                "consignment {k} declares {} pair(s) of GTIN {}, {} labelled or being labelled: {} left, {} asked. Print at most {}; if the packing list was wrong, a supervisor raises the line (`labelstation consignment raise {k} --gtin {} --to N`)",
+                room.declared,
+                a.gtin,
+                room.used,
+                room.left(),
+                a.count,
+                room.left(),
+                a.gtin
+            );
+        }
+        opened.station.label_for(Some(k.to_owned()));
+    }
     let result = opened.station.run(&a.gtin, mode, a.count);
     finish_run(result, json)
 }
@@ -492,9 +513,16 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             let on_rolls = ledger.roll_waiting(10_000)?;
             let alerts = ledger.open_sticker_alerts()?;
             if *json {
-                // The review queue only (its shape is kept for scripts); `status --json` counts the
-                // roll stickers waiting for a scan.
-                println!("{}", serde_json::to_string_pretty(&queue)?);
+                // Everything the text lists: the review queue, the roll stickers waiting for a scan,
+                // the open second-sticker alerts.
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&serde_json::json!({
+                        "review": queue,
+                        "roll_waiting": on_rolls,
+                        "second_stickers": alerts,
+                    }))?
+                );
                 return Ok(ExitCode::SUCCESS);
             }
             if queue.is_empty() && alerts.is_empty() {

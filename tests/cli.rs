@@ -875,3 +875,256 @@ fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
     );
     assert!(run(cli(data).args(["ledger", "check"])).status.success());
 }
+
+/// A pull that fails after the registry issued a pack (its answer lost every time) leaves codes that
+/// are the station's but not in its ledger. Abandoning the order fetches them first; when the registry
+/// cannot say, the abandon is refused unless `--unchecked`. Compared with what the simulator issued.
+#[test]
+fn abandoning_an_order_first_takes_in_the_pack_whose_answer_was_lost() {
+    use labelstation::registry::sim::{OrderFaults, RegistrySim, SimConfig};
+    use labelstation::store::Ledger;
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path();
+    let sim = RegistrySim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            pending_polls: 0,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let cfg = data.join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 5\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let a = gtin_from_number(460_222_000_021);
+    let out = run(cli(data).args(["products", "add", "--gtin", a.as_str(), "--name", "Кеды"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(cli(data)
+        .env("LABELSTATION_NEW_PIN", "2468")
+        .args(["supervisor", "set-pin"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let labelstation = || {
+        let mut c = cli(data);
+        c.env("LABELSTATION_REGISTRY_PASSWORD", "station")
+            .env("LABELSTATION_SUPERVISOR_PIN", "2468")
+            .arg("--config")
+            .arg(&cfg);
+        c
+    };
+    let abandon = |extra: &[&str]| {
+        run(labelstation()
+            .args(["codes", "orders", "abandon", "1", "--reason", "not needed"])
+            .args(extra))
+    };
+    let status = || {
+        let out = run(labelstation().args(["codes", "orders", "--json"]));
+        let orders: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        orders[0].clone()
+    };
+
+    // The pack is issued; every answer to it (and to each repeat) is lost: the pull gives up.
+    sim.set_order_faults(OrderFaults {
+        lose_pack_answers: 100,
+        ..OrderFaults::default()
+    });
+    let out = run(labelstation().args(["codes", "pull", "--gtin", a.as_str(), "--quantity", "6"]));
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    sim.set_order_faults(OrderFaults::default());
+    assert_eq!(sim.orders()[0].issued, 6);
+    assert_eq!(status()["received"], 0);
+
+    // The registry cannot be asked about its packs: not abandoned, and told why and what to do.
+    sim.set_unavailable(&["/api/codes"]);
+    let out = abandon(&[]);
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--unchecked"), "{}", stderr(&out));
+    assert_eq!(status()["status"], "OPEN");
+
+    // It answers: the lost pack comes into the pool, then the order is given up and closed.
+    sim.set_unavailable(&[]);
+    let out = abandon(&[]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("6 code(s) the registry issued"),
+        "{}",
+        stdout(&out)
+    );
+    let o = status();
+    assert_eq!(
+        (o["status"].as_str(), o["received"].as_u64()),
+        (Some("ABANDONED"), Some(6))
+    );
+    assert!(sim.orders()[0].closed);
+
+    // Every code the registry issued is in the ledger's pool, and nothing else is.
+    let l = Ledger::open(&data.join(labelstation::config::LEDGER_FILE), "station-1").unwrap();
+    let issued: std::collections::BTreeSet<String> = sim.codes().into_keys().collect();
+    let in_ledger: std::collections::BTreeSet<String> = l
+        .connection()
+        .prepare("SELECT code FROM codes WHERE state = 'AVAILABLE'")
+        .unwrap()
+        .query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(issued.len(), 6);
+    assert_eq!(in_ledger, issued);
+    assert!(run(cli(data).args(["ledger", "check"])).status.success());
+}
+
+/// A consignment taken in from its packing list through the binary: a comma inside a quoted Cyrillic
+/// name, products created, each line's progress shown; a file with a bad line takes nothing in; the same
+/// file twice is refused as such; a BIN that is not 12 digits says so.
+#[test]
+fn a_consignment_is_taken_in_from_its_packing_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let a = gtin_from_number(460_222_000_031);
+    let b = gtin_from_number(460_222_000_032);
+    let list = dir.path().join("packing.csv");
+    std::fs::write(
+        &list,
+        format!(
+            "gtin,name,size,quantity\r\n{a},\"Кеды детские, синие\",38,12\r\n{b},Сапоги,41,8\r\n"
+        ),
+    )
+    .unwrap();
+    let import = |file: &std::path::Path, id: &str, bin: &str| {
+        run(cli(&data).args([
+            "consignment",
+            "import",
+            file.to_str().unwrap(),
+            "--id",
+            id,
+            "--importer-bin",
+            bin,
+            "--country",
+            "cn",
+            "--invoice",
+            "INV-77",
+        ]))
+    };
+    let consignments = || -> Vec<Value> {
+        let out = run(cli(&data).args(["consignment", "list", "--json"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        serde_json::from_str::<Value>(&stdout(&out))
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .clone()
+    };
+
+    // A bad line: nothing taken in, the line named.
+    let broken = dir.path().join("broken.csv");
+    std::fs::write(
+        &broken,
+        format!("gtin;name;size;quantity\n{a};Кеды;38;12\n4601234567890;Сапоги;41;8\n"),
+    )
+    .unwrap();
+    let out = import(&broken, "CN-0142", "123456789012");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("broken.csv:3:"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("nothing was imported"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(consignments().is_empty());
+    let out = run(cli(&data).args(["products", "list", "--json"]));
+    assert_eq!(stdout(&out).trim(), "[]");
+
+    let out = import(&list, "CN-0142", "12345678901");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("not 12 digits"), "{}", stderr(&out));
+
+    let out = import(&list, "CN-0142", "123456789012");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("2 line(s), 20 pair(s)"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("2 new product(s)"),
+        "{}",
+        stdout(&out)
+    );
+
+    let out = run(cli(&data).args(["consignment", "show", "CN-0142", "--json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let c: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(c["id"], "CN-0142");
+    assert_eq!(c["status"], "OPEN");
+    assert_eq!(c["country"], "CN");
+    assert_eq!(c["importer_bin"], "123456789012");
+    assert_eq!(c["declaration"], Value::Null);
+    let lines = c["lines"].as_array().unwrap();
+    assert_eq!(lines.len(), 2);
+    assert_eq!(lines[0]["gtin"], a.as_str());
+    assert_eq!(lines[0]["name"], "Кеды детские, синие");
+    assert_eq!(
+        (lines[0]["declared"].as_u64(), lines[1]["declared"].as_u64()),
+        (Some(12), Some(8))
+    );
+    for l in lines {
+        for k in ["labelled", "verified", "reported", "introduced", "refused"] {
+            assert_eq!(l[k], 0, "{k} in {l}");
+        }
+    }
+    // The products were created from the list, with the consignment's country.
+    let out = run(cli(&data).args(["products", "list", "--json"]));
+    let products: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(products.as_array().unwrap().len(), 2);
+    assert!(stdout(&out).contains("Кеды детские, синие"));
+
+    // The same file again: refused as such, nothing changes.
+    let out = import(&list, "CN-0142", "123456789012");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("this same file"), "{}", stderr(&out));
+    assert_eq!(consignments().len(), 1);
+
+    let out = run(cli(&data).args(["consignment", "list"]));
+    assert!(
+        stdout(&out).contains("CN-0142") && stdout(&out).contains("0/20 pairs verified"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Codes for it from the (embedded) registry: what each line lacks, plus 2 % spare, rounded up.
+    let balance = || -> Vec<u64> {
+        let out = run(cli(&data).args(["codes", "balance", "--json"]));
+        let rows: Value = serde_json::from_str(&stdout(&out)).unwrap();
+        [&a, &b]
+            .iter()
+            .map(|g| {
+                rows.as_array()
+                    .unwrap()
+                    .iter()
+                    .find(|r| r["gtin"] == g.as_str())
+                    .and_then(|r| r["states"]["AVAILABLE"].as_u64())
+                    .unwrap_or(0)
+            })
+            .collect()
+    };
+    let out = run(cli(&data).args(["codes", "pull", "--consignment", "CN-0142"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(balance(), vec![13, 9]);
+    // Nothing is lacking now: nothing more is ordered.
+    let out = run(cli(&data).args(["codes", "pull", "--consignment", "CN-0142"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stderr(&out).contains("ordering 0"), "{}", stderr(&out));
+    assert_eq!(balance(), vec![13, 9]);
+    let out = run(cli(&data).args(["audit", "show", "--limit", "10"]));
+    assert!(
+        stdout(&out).contains("consignment.import"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(run(cli(&data).args(["ledger", "check"])).status.success());
+}

@@ -222,6 +222,48 @@ fn a_printer_on_a_closed_port_fails() {
     assert!(started.elapsed().as_secs() < 15, "doctor must not hang");
 }
 
+/// A printer that is a file of labels: `--printer file://labels.zpl` is the file in the current
+/// directory (as for `print`), reported as "written to this file, not printed", and never created by
+/// the check; a file in a directory that does not exist fails.
+#[test]
+fn a_file_printer_is_a_file_of_labels_checked_without_creating_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    drop(ledger_with_codes(&data, 1, 5));
+    let out = run(cli(&data).current_dir(dir.path()).args([
+        "doctor",
+        "--json",
+        "--printer",
+        "file://labels.zpl",
+    ]));
+    let v: Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let printer: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["check"] == "printer")
+        .collect();
+    assert_eq!(printer.len(), 1, "{v:#}");
+    assert_eq!(printer[0]["severity"], "warn", "{v:#}");
+    let what = printer[0]["what"].as_str().unwrap();
+    let file = dir.path().join("labels.zpl");
+    assert!(
+        what.contains(&format!("file://{}", file.display())),
+        "{what}"
+    );
+    assert!(what.contains("not printed"), "{what}");
+    assert!(!file.exists(), "doctor created {}", file.display());
+
+    let (ok, findings) = doctor(&data, &["--printer", "file:///nonexistent-dir/labels.zpl"]);
+    assert!(!ok);
+    let f = failures(&findings, "printer");
+    assert_eq!(f.len(), 1, "{findings:#?}");
+    assert!(
+        f[0]["what"].as_str().unwrap().contains("/nonexistent-dir"),
+        "{f:?}"
+    );
+}
+
 #[test]
 fn a_running_station_keeps_its_printer() {
     let dir = tempfile::tempdir().unwrap();

@@ -145,7 +145,10 @@ fn rejects_are_reviewed_with_the_supervisor_pin() {
     ]));
     assert!(out.status.success(), "{}", stderr(&out));
     let out = run(cli(&data).args(["review", "list", "--json"]));
-    let queue: Vec<serde_json::Value> = serde_json::from_str(&stdout(&out)).unwrap();
+    let list: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(list["second_stickers"].as_array().map(Vec::len), Some(0));
+    assert!(list["roll_waiting"].is_array(), "{list}");
+    let queue = list["review"].as_array().unwrap().clone();
     assert!(queue.len() >= 2, "{queue:?}\n{}", stderr(&out));
     let first = queue[0]["id"].as_i64().unwrap().to_string();
     let second = queue[1]["id"].as_i64().unwrap().to_string();
@@ -767,4 +770,129 @@ fn demo_codes_come_from_the_built_in_registry_which_accepts_their_reports() {
         .unwrap()
         .states;
     assert_eq!(states["REPORTED"], 3, "{states:?}");
+}
+
+/// Labelling for a consignment: its codes are linked to it and counted on its line; a pair beyond the
+/// declared quantity is refused with the numbers, before anything is printed; a supervisor raises the
+/// line (PIN, audited); the application reports of its codes carry the consignment's country, not the
+/// product's.
+#[test]
+fn printing_for_a_consignment_counts_its_line_and_refuses_beyond_it() {
+    use labelstation::store::reports::ReportKind;
+    let dir = tempfile::tempdir().unwrap();
+    let (data, gtin) = setup(dir.path(), 10, 7); // the product's country is TR
+    let list = dir.path().join("packing.csv");
+    std::fs::write(
+        &list,
+        format!("gtin;name;size;quantity\n{gtin};Туфли;38;3\n"),
+    )
+    .unwrap();
+    let out = run(cli(&data).args([
+        "consignment",
+        "import",
+        list.to_str().unwrap(),
+        "--id",
+        "VN-7",
+        "--importer-bin",
+        "123456789012",
+        "--country",
+        "VN",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let print = |n: &str| {
+        run(with_cfg(&data).args([
+            "print",
+            "--consignment",
+            "VN-7",
+            "--gtin",
+            &gtin,
+            "--count",
+            n,
+            "--batch",
+        ]))
+    };
+    let line = || -> serde_json::Value {
+        let out = run(cli(&data).args(["consignment", "show", "VN-7", "--json"]));
+        assert!(out.status.success(), "{}", stderr(&out));
+        let c: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+        serde_json::json!({ "status": c["status"], "labelled": c["lines"][0]["labelled"],
+            "verified": c["lines"][0]["verified"], "declared": c["lines"][0]["declared"] })
+    };
+
+    let out = print("2");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        line(),
+        serde_json::json!({ "status": "LABELLING", "labelled": 2, "verified": 2, "declared": 3 })
+    );
+
+    // Two more than the line has room for: refused with the numbers, nothing printed.
+    let before = states(&data);
+    let out = print("2");
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("1 left, 2 asked"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("consignment raise"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(states(&data), before);
+
+    let out = print("1");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(line()["status"], "LABELLED");
+
+    // The packing list was short: a supervisor raises the line, then one more pair is labelled.
+    let out = run(cli(&data)
+        .args(["supervisor", "set-pin"])
+        .env("LABELSTATION_NEW_PIN", "2468"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let raise = |pin: &str, to: &str| {
+        run(cli(&data).env("LABELSTATION_SUPERVISOR_PIN", pin).args([
+            "consignment",
+            "raise",
+            "VN-7",
+            "--gtin",
+            &gtin,
+            "--to",
+            to,
+        ]))
+    };
+    assert!(!raise("1111", "4").status.success());
+    let out = raise("2468", "3");
+    assert!(stderr(&out).contains("only raised"), "{}", stderr(&out));
+    let out = raise("2468", "4");
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(print("1").status.success());
+    assert_eq!(
+        line(),
+        serde_json::json!({ "status": "LABELLED", "labelled": 4, "verified": 4, "declared": 4 })
+    );
+
+    // Independent of the line's counts: the codes themselves, and their report's country.
+    let mut l = Ledger::open(&data.join(labelstation::config::LEDGER_FILE), "station-1").unwrap();
+    let linked: i64 = l
+        .connection()
+        .query_row(
+            "SELECT count(*) FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+             WHERE k.consignment = 'VN-7' AND c.verified_at IS NOT NULL",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(linked, 4);
+    let report = l
+        .start_report(ReportKind::Utilisation, "xtrace", 100)
+        .unwrap()
+        .unwrap();
+    assert_eq!(report.country.as_deref(), Some("VN"));
+    assert_eq!(report.codes.len(), 4);
+    drop(l);
+    let out = run(cli(&data).args(["audit", "show", "--limit", "20"]));
+    assert!(
+        stdout(&out).contains("consignment.raise_line"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(run(cli(&data).args(["ledger", "check"])).status.success());
 }

@@ -9,6 +9,7 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::codes::Gtin;
+use crate::store::stickers::StickerAlertId;
 use crate::store::{CodeId, JobMode};
 use crate::verdict::ScanVerdict;
 use labelstation_zpl::render::Bitmap;
@@ -310,6 +311,11 @@ pub enum Command {
     /// Supervisor: the printed sticker of a finished roll cannot be found; the code goes to review.
     StickerMissing {
         code: CodeId,
+    },
+    /// Supervisor: close a second-sticker alert with what was found (audited).
+    CloseStickerAlert {
+        alert: StickerAlertId,
+        found: String,
     },
     /// Supervisor: run with these devices and this label from now on (the Settings page); answered by
     /// [`Event::Settings`].

@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! The supervisor's review moves that print nothing: send a refused verified code's application again,
-//! and send a printed roll sticker that cannot be found to review. The ledger checks and audits each; the
+//! send a printed roll sticker that cannot be found to review, and close a second-sticker alert. The ledger checks and audits each; the
 //! engine tells the screens the review queue changed.
 
 use super::events::Event;
 use super::pin::Supervisor;
 use super::station::{EngineError, Station};
 use crate::store::CodeId;
+use crate::store::stickers::StickerAlertId;
 
 impl Station {
     /// Supervisor: a verified code the registry refused is VERIFIED again and its application report
@@ -28,6 +29,22 @@ impl Station {
         note: &str,
     ) -> Result<(), EngineError> {
         self.ledger_mut().sticker_missing(code, note, sup.actor())?;
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        Ok(())
+    }
+
+    /// Supervisor: close a second-sticker alert with what was found (the second sticker destroyed, or
+    /// only one sticker: the same one scanned again). The ledger audits it.
+    pub fn close_sticker_alert(
+        &mut self,
+        sup: &Supervisor,
+        alert: StickerAlertId,
+        found: &str,
+    ) -> Result<(), EngineError> {
+        self.ledger_mut()
+            .close_sticker_alert(alert, found, sup.actor())?;
         self.emit(Event::Review {
             waiting: self.review_len(),
         });

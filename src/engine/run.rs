@@ -225,6 +225,28 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                         "Sending a code to review needs the supervisor PIN",
                     ),
                 },
+                Command::CloseStickerAlert { alert, found } => match st.supervisor() {
+                    Some(sup) => match st.close_sticker_alert(&sup, alert, &found) {
+                        Ok(()) => st.notice(
+                            Severity::Ok,
+                            "sticker-alert-closed",
+                            vec![format!("!{}", alert.0)],
+                            &format!("Second-sticker alert !{} closed", alert.0),
+                        ),
+                        Err(e) => st.notice(
+                            Severity::Alert,
+                            "sticker-alert-close-failed",
+                            vec![e.to_string()],
+                            &format!("Could not close the second-sticker alert: {e}"),
+                        ),
+                    },
+                    None => st.notice(
+                        Severity::Alert,
+                        "sticker-alert-close-needs-pin",
+                        vec![],
+                        "Closing a second-sticker alert needs the supervisor PIN",
+                    ),
+                },
                 Command::ApplySettings(choice) => apply_settings(&mut st, &choice),
                 Command::TestPrint => match st.test_print() {
                     Ok(outcome) => match (outcome.key(), outcome.remedy()) {

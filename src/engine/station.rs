@@ -26,6 +26,9 @@ use labelstation_zpl::template::Template;
 use labelstation_zpl::write::{LabelData, ProductText};
 
 use super::events::*;
+
+#[path = "window.rs"]
+mod window;
 use super::pin::Supervisor;
 use super::words::RejectReason;
 use crate::codes::{CodeFormat, Gtin};
@@ -128,6 +131,8 @@ pub struct Station {
     /// Commands that arrived during a run and are for the engine loop (product change, review, ...).
     pub(crate) deferred: VecDeque<Command>,
     signals: Signals,
+    /// The consignment the next runs label for ([`Station::label_for`]); `None`: no consignment.
+    consignment: Option<String>,
     /// Render each label for the screen's preview.
     pub previews: bool,
     /// Where the supervisor PIN is checked (none: supervisor actions are refused).
@@ -271,6 +276,7 @@ impl Station {
             commands: None,
             deferred: VecDeque::new(),
             signals: Signals::default(),
+            consignment: None,
             previews: false,
             pins: None,
             session: None,
@@ -340,6 +346,12 @@ impl Station {
         self.last_failure = what.to_owned();
     }
 
+    /// Label the next runs for `consignment` (its packing list must list the product; no more pairs than
+    /// a line declares are labelled), or for none.
+    pub fn label_for(&mut self, consignment: Option<String>) {
+        self.consignment = consignment;
+    }
+
     /// Label `count` pairs of `gtin`. Label-level failures are rejected codes, not errors; an error ends
     /// the run (pool empty, line stopped, printer not fixed, ledger trouble) with the ledger consistent.
     pub fn run(&mut self, gtin: &Gtin, mode: Mode, count: u32) -> Result<RunSummary, EngineError> {
@@ -354,7 +366,12 @@ impl Station {
             });
         }
         self.signals = Signals::default();
-        let job = self.ledger.open_job(gtin, mode.job_mode(), &self.actor)?;
+        let job = self.ledger.open_job_for(
+            gtin,
+            mode.job_mode(),
+            self.consignment.as_deref(),
+            &self.actor,
+        )?;
         let mut summary = RunSummary {
             requested: count,
             ..RunSummary::default()
@@ -482,7 +499,7 @@ impl Station {
         outcome
     }
 
-    /// Batch and no-verify: print the roll, then (batch) take scans in any order.
+    /// Batch and no-verify: print the roll (`window.rs`), then (batch) take scans in any order.
     fn run_roll(
         &mut self,
         job: JobId,
@@ -491,29 +508,7 @@ impl Station {
         count: u32,
         summary: &mut RunSummary,
     ) -> Result<(), EngineError> {
-        let mut i = 0;
-        while i < count {
-            self.emit_line(LineState::Running {
-                mode,
-                done: i,
-                total: count,
-            });
-            if self.signals.stop {
-                break;
-            }
-            let rec = self.reserve(job, &product.gtin)?;
-            match self.print_one(job, product, &rec)? {
-                Printed::Yes => summary.printed += 1,
-                // The same label again, with a fresh code, once the link is back.
-                Printed::Released => continue,
-                Printed::Rejected => {
-                    summary.rejected += 1;
-                    self.after_failure()?;
-                }
-            }
-            self.poll_commands();
-            i += 1;
-        }
+        self.print_roll(job, product, mode, count, summary)?;
         if mode == Mode::Batch {
             self.await_batch(job, summary)?;
         }

@@ -45,6 +45,11 @@ pub const NOTICE_KEYS: &[&str] = &[
     // args: the error.
     "sticker-missing-failed",
     "sticker-missing-needs-pin",
+    // args: the alert (!N).
+    "sticker-alert-closed",
+    // args: the error.
+    "sticker-alert-close-failed",
+    "sticker-alert-close-needs-pin",
     "test-printed",
     "test-print-problem",
     "test-print-failed",

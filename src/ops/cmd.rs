@@ -17,7 +17,8 @@ pub struct DoctorArgs {
     /// Print the findings as JSON: {"healthy": bool, "findings": [{check, severity, what, remedy}]}.
     #[arg(long)]
     pub json: bool,
-    /// Check this printer address instead of the configured one (e.g. tcp://10.0.0.5:9100).
+    /// Check this printer address instead of the configured one (e.g. tcp://10.0.0.5:9100;
+    /// `file://out.zpl` is `out.zpl` in the current directory, as for `print --printer`).
     #[arg(long, value_name = "URI")]
     pub printer: Option<String>,
     /// Check this scanner address instead of the configured one (e.g. serial:///dev/scanner-0).
@@ -82,7 +83,11 @@ pub struct MetricsArgs {
 
 pub fn doctor(paths: &Paths, a: &DoctorArgs) -> Result<ExitCode> {
     let opts = super::doctor::Options {
-        printer: a.printer.clone(),
+        printer: a
+            .printer
+            .as_deref()
+            .map(crate::station_cli::printer_from_flag)
+            .transpose()?,
         scanner: a.scanner.clone(),
         registry_timeout: Duration::from_secs(a.registry_timeout.max(1)),
         ..super::doctor::Options::default()

@@ -611,6 +611,12 @@ fn check_printer(uri: Option<&str>, opts: &Options, out: &mut Vec<Finding>) {
         ));
         return;
     }
+    if let PrinterUri::File { path } = &uri
+        && !labelstation_printer::transport::is_device_path(path)
+    {
+        check_label_file(&uri, path, out);
+        return;
+    }
     let config = TransportConfig {
         connect_timeout: opts.printer_timeout,
         ..TransportConfig::default()
@@ -662,6 +668,37 @@ fn check_printer(uri: Option<&str>, opts: &Options, out: &mut Vec<Finding>) {
             "printer",
             format!("{uri}: {e}"),
             "check the printer is in ZPL mode and the serial settings match (9600 8N1 XON/XOFF by default)",
+        )),
+    }
+}
+
+/// A printer address that is a plain file (`file:///…/labels.zpl`, not a device node): the labels are
+/// written there, not printed. Checked without creating or touching the file.
+fn check_label_file(uri: &labelstation_printer::PrinterUri, path: &Path, out: &mut Vec<Finding>) {
+    let dir = path.parent().unwrap_or(Path::new("/"));
+    let problem = match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => Some(format!("{} is a directory", path.display())),
+        Ok(m) if m.permissions().readonly() => Some(format!("{} is read-only", path.display())),
+        Ok(_) => None,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => match std::fs::metadata(dir) {
+            Ok(d) if d.is_dir() => None,
+            Ok(_) => Some(format!("{} is not a directory", dir.display())),
+            Err(e) => Some(format!("its directory {}: {e}", dir.display())),
+        },
+        Err(e) => Some(format!("{}: {e}", path.display())),
+    };
+    match problem {
+        Some(p) => out.push(fail(
+            "printer",
+            format!("{uri}: labels cannot be written there: {p}"),
+            "point [printer] uri at a file in an existing directory the station's user can write, or at the real printer",
+        )),
+        None => out.push(warn(
+            "printer",
+            format!(
+                "{uri}: labels are written to this file (created on the first label), not printed on paper"
+            ),
+            "for production set [printer] uri to the real printer",
         )),
     }
 }

@@ -225,6 +225,15 @@ pub trait Registry: Send {
         quantity: u32,
         last_pack: Option<&str>,
     ) -> Result<CodePack, RegistryError>;
+    /// A pack the registry issued after `last_pack` (the first when `None`) whose answer never reached
+    /// the station, downloaded again; `None` when it issued nothing after `last_pack`. Asked before an
+    /// order is given up, so that codes issued to the station are never left out of the ledger.
+    fn lost_pack(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        last_pack: Option<&str>,
+    ) -> Result<Option<CodePack>, RegistryError>;
     /// Close a sub-order; `last_pack` is the last pack stored (the older platform wants to know it).
     fn close_order(
         &mut self,
@@ -750,6 +759,51 @@ impl Registry for XtraceClient {
             id: pack.pack_id,
             codes: pack.codes,
         })
+    }
+
+    fn lost_pack(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        last_pack: Option<&str>,
+    ) -> Result<Option<CodePack>, RegistryError> {
+        let q = [
+            ("orderId", order_id.to_owned()),
+            ("gtin", gtin.as_str().to_owned()),
+        ];
+        let answer = self.call(Method::GET, "/api/codes/packs", &q, None)?;
+        let packs: xtrace::Packs = decode("list packs", &answer)?;
+        let next = match last_pack {
+            None => packs.packs.first(),
+            Some(l) => match packs.packs.iter().position(|p| p.pack_id == l) {
+                Some(i) => packs.packs.get(i + 1),
+                None => {
+                    return Err(RegistryError::Protocol {
+                        what: "list packs".into(),
+                        detail: format!(
+                            "the registry does not list pack {l}, the last one stored for order {order_id}: ask the registry's support which packs it issued"
+                        ),
+                    });
+                }
+            },
+        };
+        let Some(next) = next else {
+            return Ok(None);
+        };
+        // The documented repeat: the same `lastPackId` again returns the pack issued after it.
+        let quantity = u32::try_from(next.quantity.max(1)).unwrap_or(u32::MAX);
+        let pack = self.take_pack(order_id, gtin, quantity, last_pack)?;
+        if pack.id != next.pack_id {
+            return Err(RegistryError::Protocol {
+                what: "take codes again".into(),
+                detail: format!(
+                    "asked again for pack {}, the registry answered pack {}",
+                    next.pack_id, pack.id
+                ),
+            });
+        }
+        tracing::info!("registry: pack {} recovered after a lost answer", pack.id);
+        Ok(Some(pack))
     }
 
     fn close_order(

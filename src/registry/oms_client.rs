@@ -313,6 +313,15 @@ impl Registry for OmsClient {
         })
     }
 
+    fn lost_pack(
+        &mut self,
+        order_id: &str,
+        gtin: &Gtin,
+        last_pack: Option<&str>,
+    ) -> Result<Option<CodePack>, RegistryError> {
+        self.recover_block(order_id, gtin, last_pack)
+    }
+
     fn take_pack(
         &mut self,
         order_id: &str,

@@ -272,6 +272,45 @@ impl Pull<'_> {
         Ok(report)
     }
 
+    /// Before an unfinished order is given up: take into the ledger any pack the registry issued for it
+    /// whose answer never arrived (a pull that failed after the registry handed the codes out), so no
+    /// code issued to the station is left out. Returns the codes stored; an order the registry never
+    /// made (no registry id yet) has none. An error means the registry could not tell: do not abandon.
+    pub fn recover_lost_packs(&mut self, id: OrderId) -> Result<u32, PullError> {
+        let order = self.ledger.order(id)?;
+        let Some(registry_id) = order.registry_id.clone() else {
+            return Ok(0);
+        };
+        let mut new = 0;
+        // One pack at most is lost per failed pull; a few more rounds cover a registry that lost more.
+        for _ in 0..8 {
+            let last = self.ledger.order(id)?.last_pack_id;
+            let Some(pack) = self
+                .registry
+                .lost_pack(&registry_id, &order.gtin, last.as_deref())?
+            else {
+                return Ok(new);
+            };
+            let stored =
+                self.ledger
+                    .store_pack(id, &pack.id, &pack.codes, self.format, self.actor)?;
+            if stored.repeat {
+                return Err(PullError::Inconsistent {
+                    order: id.0,
+                    detail: format!(
+                        "the registry lists pack {} as issued after the last one stored, but it is stored already",
+                        pack.id
+                    ),
+                });
+            }
+            new += u32::try_from(stored.new).unwrap_or(u32::MAX);
+        }
+        Err(PullError::Inconsistent {
+            order: id.0,
+            detail: "the registry keeps listing packs after the last one stored".into(),
+        })
+    }
+
     /// Abandoned orders whose registry order may still be open: find it (a creation that surfaced
     /// late) and close it, so the registry hands out none of its codes. Failures wait for the next pull.
     pub fn close_abandoned(

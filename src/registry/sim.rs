@@ -119,6 +119,9 @@ pub struct OrderFaults {
     pub decline: Vec<String>,
     /// The next N orders are created, but the answer to the create request is lost mid-body.
     pub lose_create_answers: u32,
+    /// The next N answers of xTrace `GET /api/codes` (a new pack or a repeat) are lost mid-body after
+    /// the pack was issued: the codes are the station's, but it has not seen them.
+    pub lose_pack_answers: u32,
     /// How the order search answers (xTrace `GET /api/orders?poNumber=`, oms-v2 `GET /orders`).
     pub search: OrderSearch,
     /// xTrace: whether listed orders carry their `poNumber` (the description does not say).
@@ -1327,7 +1330,8 @@ async fn take_codes(
     };
     if repeat {
         let p = &o.packs[n - 1];
-        return axum::Json(json!({ "codes": p.codes, "packId": p.id })).into_response();
+        let resp = axum::Json(json!({ "codes": p.codes, "packId": p.id })).into_response();
+        return lose_pack_answer(s, resp);
     }
     let expected = o.packs.last().map(|p| &p.id);
     if last != expected {
@@ -1372,7 +1376,22 @@ async fn take_codes(
         id: pack_id.clone(),
         codes: codes.clone(),
     });
-    axum::Json(json!({ "codes": codes, "packId": pack_id })).into_response()
+    let resp = axum::Json(json!({ "codes": codes, "packId": pack_id })).into_response();
+    lose_pack_answer(s, resp)
+}
+
+/// `OrderFaults::lose_pack_answers`: the pack is issued (and saved), its answer lost mid-body.
+fn lose_pack_answer(s: &mut SimState, resp: Response) -> Response {
+    if s.cfg.orders.lose_pack_answers == 0 {
+        return resp;
+    }
+    s.cfg.orders.lose_pack_answers -= 1;
+    s.answers_dropped += 1;
+    // The fault layer saves the state before this goes out, as for any change.
+    let (parts, _) = resp.into_parts();
+    let mut r = Response::from_parts(parts, broken_body());
+    r.headers_mut().remove(header::CONTENT_LENGTH);
+    r
 }
 
 async fn list_packs(

@@ -26,6 +26,8 @@ pub const ACTIONS: &[&str] = &[
     "codes.hold_release",
     "codes.import",
     "codes.pull",
+    "consignment.import",
+    "consignment.raise_line",
     "ledger.recover",
     "ledger restore",
     "line.unlock",

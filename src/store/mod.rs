@@ -7,6 +7,7 @@
 //! The schema repeats the important rules as constraints and triggers (see [`schema`]).
 
 pub mod audit;
+pub mod consignments;
 mod halt;
 pub mod holds;
 pub mod import;
@@ -147,6 +148,19 @@ pub enum StoreError {
     NoSuchJob(i64),
     #[error("no order #{0} in the ledger")]
     NoSuchOrder(i64),
+    #[error("no consignment {0:?} in the ledger")]
+    NoSuchConsignment(String),
+    #[error("consignment {id:?}: {detail}")]
+    Consignment { id: String, detail: String },
+    #[error(
+        "consignment {consignment:?} declares {declared} pair(s) of GTIN {gtin} and {used} are labelled or being labelled: no more codes for this line"
+    )]
+    LineFull {
+        consignment: String,
+        gtin: Gtin,
+        declared: u64,
+        used: u64,
+    },
     #[error("order #{id}: {detail}")]
     OrderState { id: i64, detail: String },
     #[error("report #{id}: {detail}")]
@@ -600,14 +614,36 @@ impl Ledger {
         mode: JobMode,
         actor: &Actor,
     ) -> Result<JobId, StoreError> {
+        self.open_job_for(gtin, mode, None, actor)
+    }
+
+    /// Open a job labelling `gtin` for `consignment` (its packing list must have a line for `gtin`):
+    /// each code of the job is linked to the consignment when its first label goes to a printer, and
+    /// [`Ledger::reserve`] refuses a code beyond the line's declared pairs.
+    pub fn open_job_for(
+        &mut self,
+        gtin: &Gtin,
+        mode: JobMode,
+        consignment: Option<&str>,
+        actor: &Actor,
+    ) -> Result<JobId, StoreError> {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         product_exists(&tx, gtin)?;
+        if let Some(k) = consignment {
+            consignments::line_room(&tx, k, gtin)?;
+        }
         tx.execute(
             "INSERT INTO jobs (station, gtin, mode, actor, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
             params![self.station, gtin.as_str(), mode.as_str(), actor.name, at],
         )?;
         let id = JobId(tx.last_insert_rowid());
+        if let Some(k) = consignment {
+            tx.execute(
+                "INSERT INTO consignment_jobs (job_id, consignment) VALUES (?1, ?2)",
+                params![id.0, k],
+            )?;
+        }
         tx.commit()?;
         Ok(id)
     }
@@ -684,6 +720,26 @@ impl Ledger {
                 StoreError::PoolEmpty(g)
             });
         };
+        // A job for a consignment takes no more codes than its line declares.
+        let consignment: Option<String> = tx
+            .query_row(
+                "SELECT consignment FROM consignment_jobs WHERE job_id = ?1",
+                [job.0],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(k) = &consignment {
+            let g = Gtin::parse(&gtin).map_err(|e| StoreError::InvalidProduct(e.to_string()))?;
+            let room = consignments::line_room(&tx, k, &g)?;
+            if room.left() == 0 {
+                return Err(StoreError::LineFull {
+                    consignment: k.clone(),
+                    gtin: g,
+                    declared: room.declared,
+                    used: room.used,
+                });
+            }
+        }
         apply(&tx, CodeId(id), Move::Reserve, actor, Some(job), None, at)?;
         let rec = code_row(&tx, CodeId(id))?;
         tx.commit()?;
@@ -723,6 +779,13 @@ impl Ledger {
         let at = now_ms();
         let tx = begin(&mut self.conn)?;
         apply(&tx, id, Move::Send, actor, Some(job), None, at)?;
+        // From its first label on, a code labelled for a consignment belongs to it for good.
+        tx.execute(
+            "INSERT INTO consignment_codes (code_id, consignment, at)
+             SELECT ?1, consignment, ?3 FROM consignment_jobs WHERE job_id = ?2
+             ON CONFLICT (code_id) DO NOTHING",
+            params![id.0, job.0, at],
+        )?;
         tx.execute(
             "INSERT INTO print_attempts (code_id, job_id, printer, zpl_sha256, zpl, started_at)
              VALUES (?1, ?2, ?3, ?4, ?5, ?6)",

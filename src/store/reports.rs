@@ -105,7 +105,8 @@ pub struct ReportBatch {
     /// The registry API it went to (`xtrace`, `oms-v2`, `manual`): it is asked about there only.
     pub api: String,
     pub registry_id: Option<String>,
-    /// Country of origin shared by the batch's products (one report per country), if recorded.
+    /// Country of origin shared by the batch's codes (one report per country), if recorded: the
+    /// consignment's for a code labelled for one, else the product's.
     pub country: Option<String>,
     /// When it was taken from the queue, just before it was sent (ms since the epoch).
     pub created_ms: i64,
@@ -266,7 +267,10 @@ impl Ledger {
         let first: Option<Option<String>> = self
             .conn
             .query_row(
-                "SELECT p.country FROM outbox o JOIN codes c ON c.id = o.code_id JOIN products p ON p.gtin = c.gtin
+                "SELECT coalesce(k.country, p.country)
+                 FROM outbox o JOIN codes c ON c.id = o.code_id JOIN products p ON p.gtin = c.gtin
+                 LEFT JOIN consignment_codes kc ON kc.code_id = c.id
+                 LEFT JOIN consignments k ON k.id = kc.consignment
                  WHERE o.status = 'QUEUED' AND o.kind = ?1 AND o.split_of IS NULL ORDER BY o.id LIMIT 1",
                 [kind.as_str()],
                 |r| r.get(0),
@@ -279,7 +283,10 @@ impl Ledger {
             .conn
             .prepare(
                 "SELECT o.code_id FROM outbox o JOIN codes c ON c.id = o.code_id JOIN products p ON p.gtin = c.gtin
-                 WHERE o.status = 'QUEUED' AND o.kind = ?1 AND o.split_of IS NULL AND p.country IS ?2
+                 LEFT JOIN consignment_codes kc ON kc.code_id = c.id
+                 LEFT JOIN consignments k ON k.id = kc.consignment
+                 WHERE o.status = 'QUEUED' AND o.kind = ?1 AND o.split_of IS NULL
+                   AND coalesce(k.country, p.country) IS ?2
                  ORDER BY o.id LIMIT ?3",
             )?
             .query_map(params![kind.as_str(), country, limit.max(1)], |r| r.get(0))?
@@ -410,7 +417,9 @@ impl Ledger {
         }
         let country: Option<String> = match codes.first() {
             Some((c, _)) => self.conn.query_row(
-                "SELECT p.country FROM codes c JOIN products p ON p.gtin = c.gtin WHERE c.id = ?1",
+                "SELECT coalesce(k.country, p.country) FROM codes c JOIN products p ON p.gtin = c.gtin
+                 LEFT JOIN consignment_codes kc ON kc.code_id = c.id
+                 LEFT JOIN consignments k ON k.id = kc.consignment WHERE c.id = ?1",
                 [c.0],
                 |r| r.get(0),
             )?,

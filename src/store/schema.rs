@@ -442,6 +442,62 @@ WHEN OLD.state = 'NEEDS_REVIEW' AND NEW.state = 'RESERVED'
  AND (SELECT move FROM code_events WHERE code_id = OLD.id ORDER BY id DESC LIMIT 1) = 'found_used'
 BEGIN SELECT RAISE(ABORT, 'the code was used after the backup the ledger was restored from: its sticker exists; confirm or write it off, never print it again'); END;
 "#,
+    // 11 (issue 17): consignments under customs control. The packing list's declared lines (one per
+    // GTIN), later the customs declaration. A job may label for a consignment (`consignment_jobs`); each
+    // code it sends to a printer is linked to that consignment for good (`consignment_codes`, written
+    // once, never changed). Nothing here is ever deleted. (New tables only, and IF NOT EXISTS: safe to
+    // run again on a ledger whose version was set back.)
+    r#"
+CREATE TABLE IF NOT EXISTS consignments (
+    id                  TEXT PRIMARY KEY CHECK (length(id) BETWEEN 1 AND 64 AND length(trim(id)) = length(id)),
+    importer_bin        TEXT NOT NULL CHECK (length(importer_bin) = 12 AND importer_bin NOT GLOB '*[^0-9]*'),
+    importer_name       TEXT,
+    country             TEXT NOT NULL CHECK (length(country) = 2 AND country NOT GLOB '*[^A-Z]*'),
+    invoice             TEXT,
+    -- The packing list file as imported.
+    source_sha256       TEXT NOT NULL,
+    declaration_number  TEXT,
+    declaration_date    TEXT CHECK (declaration_date IS NULL OR declaration_date GLOB '[0-9][0-9][0-9][0-9]-[0-1][0-9]-[0-3][0-9]'),
+    customs_office      TEXT,
+    declared_at         INTEGER,
+    created_at          INTEGER NOT NULL,
+    actor               TEXT NOT NULL,
+    CHECK ((declaration_number IS NULL) = (declaration_date IS NULL)),
+    CHECK ((declaration_number IS NULL) = (declared_at IS NULL))
+) STRICT;
+CREATE TABLE IF NOT EXISTS consignment_lines (
+    consignment TEXT NOT NULL REFERENCES consignments(id),
+    gtin        TEXT NOT NULL REFERENCES products(gtin),
+    -- Its line in the packing list, and the name and size it gave.
+    line        INTEGER NOT NULL,
+    name        TEXT NOT NULL,
+    size        TEXT,
+    declared    INTEGER NOT NULL CHECK (declared > 0),
+    PRIMARY KEY (consignment, gtin)
+) STRICT, WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS consignment_jobs (
+    job_id      INTEGER PRIMARY KEY REFERENCES jobs(id),
+    consignment TEXT NOT NULL REFERENCES consignments(id)
+) STRICT;
+CREATE TABLE IF NOT EXISTS consignment_codes (
+    code_id     INTEGER PRIMARY KEY REFERENCES codes(id),
+    consignment TEXT NOT NULL REFERENCES consignments(id),
+    at          INTEGER NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS consignment_codes_of ON consignment_codes (consignment);
+CREATE TRIGGER IF NOT EXISTS consignments_no_delete BEFORE DELETE ON consignments
+BEGIN SELECT RAISE(ABORT, 'consignments are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_lines_no_delete BEFORE DELETE ON consignment_lines
+BEGIN SELECT RAISE(ABORT, 'consignment lines are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_jobs_fixed_u BEFORE UPDATE ON consignment_jobs
+BEGIN SELECT RAISE(ABORT, 'a job labels for one consignment'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_jobs_fixed_d BEFORE DELETE ON consignment_jobs
+BEGIN SELECT RAISE(ABORT, 'a job labels for one consignment'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_codes_fixed_u BEFORE UPDATE ON consignment_codes
+BEGIN SELECT RAISE(ABORT, 'a code stays with the consignment it was labelled for'); END;
+CREATE TRIGGER IF NOT EXISTS consignment_codes_fixed_d BEFORE DELETE ON consignment_codes
+BEGIN SELECT RAISE(ABORT, 'a code stays with the consignment it was labelled for'); END;
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`](super::state::TRANSITIONS). Runs inside the migration transaction, so the

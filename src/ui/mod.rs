@@ -60,7 +60,11 @@ pub struct UiContext {
 pub enum Update {
     Event(Event),
     Products(Vec<reader::ProductInfo>),
-    Review(Vec<crate::store::review::ReviewItem>),
+    /// The review queue with the roll stickers waiting for a scan, and the open second-sticker alerts.
+    Review {
+        items: Vec<crate::store::review::ReviewItem>,
+        alerts: Vec<crate::store::stickers::StickerAlert>,
+    },
     Held(Vec<crate::store::reports::HeldReport>),
     ReviewImage {
         id: crate::store::CodeId,
@@ -240,7 +244,10 @@ fn apply(app: &AppWindow, shared: &Shared, update: Update) {
             }
         },
         Update::Products(p) => line::set_products(app, shared, p),
-        Update::Review(items) => review::set_queue(app, shared, items),
+        Update::Review { items, alerts } => {
+            review::set_queue(app, shared, items);
+            review::set_alerts(app, &alerts);
+        }
         Update::Held(items) => devices::set_held(app, items),
         Update::ReviewImage { id, image } => review::set_image(app, shared, id, image),
         Update::Audit(lines) => review::set_audit(app, lines),

@@ -114,9 +114,10 @@ impl Reader {
                 .and_then(|l| {
                     let mut items = l.review_queue(200)?;
                     items.extend(l.roll_waiting(200)?);
-                    Ok(items)
+                    let alerts = l.open_sticker_alerts()?;
+                    Ok(Update::Review { items, alerts })
                 })
-                .map_or_else(failed, Update::Review),
+                .unwrap_or_else(failed),
             Ask::Held => self
                 .ledger()
                 .and_then(|l| Ok(l.held_reports()?))

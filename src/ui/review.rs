@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! `ReviewAdapter`: the supervisor's PIN, the review queue (with each code's label image and print
-//! attempts) and the roll stickers still waiting for a scan, the audit log, the shift report. Every move
-//! is the engine's (it checks the PIN) and the ledger's (it refuses reprinting a verified code); this file
-//! only asks and shows.
+//! `ReviewAdapter`: the supervisor's PIN, the open second-sticker alerts, the review queue (with each
+//! code's label image and print attempts) and the roll stickers still waiting for a scan, the audit
+//! log, the shift report. Every move is the engine's (it checks the PIN) and the ledger's (it refuses
+//! reprinting a verified code, it audits closing an alert); this file only asks and shows.
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -11,10 +11,12 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::reader::{Ask, AuditLine};
 use super::{
-    AppWindow, AuditRow, LineAdapter, PrintRow, ReviewAdapter, ReviewRowData, Shared, image,
+    AppWindow, AuditRow, LineAdapter, PrintRow, ReviewAdapter, ReviewRowData, Shared,
+    StickerAlertRow, image,
 };
 use crate::engine::{Command, Event, Severity};
 use crate::store::review::{PrintStep, ReviewItem};
+use crate::store::stickers::{StickerAlert, StickerAlertId};
 use crate::store::{CodeId, CodeState};
 
 pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
@@ -107,6 +109,16 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
                 code: CodeId(i64::from(id)),
             });
             note(&weak, "sticker-missing");
+        });
+    }
+    {
+        let (shared, weak) = (shared.clone(), app.as_weak());
+        r.on_close_sticker(move |id, found| {
+            shared.send(Command::CloseStickerAlert {
+                alert: StickerAlertId(i64::from(id)),
+                found: found.to_string(),
+            });
+            note(&weak, "close-sticker");
         });
     }
     {
@@ -262,6 +274,21 @@ pub(super) fn set_queue(app: &AppWindow, shared: &Shared, items: Vec<ReviewItem>
         app.global::<LineAdapter>()
             .set_waiting_review(i32::try_from(count).unwrap_or(i32::MAX));
     }
+}
+
+/// Open second-sticker alerts, shown above the review queue until a supervisor closes them.
+pub(super) fn set_alerts(app: &AppWindow, alerts: &[StickerAlert]) {
+    let rows: Vec<StickerAlertRow> = alerts
+        .iter()
+        .map(|a| StickerAlertRow {
+            id: i32::try_from(a.id.0).unwrap_or(-1),
+            masked: a.masked.as_str().into(),
+            time: super::local_time(a.at_ms).into(),
+            copy_known: a.copy_known,
+        })
+        .collect();
+    app.global::<ReviewAdapter>()
+        .set_sticker_alerts(ModelRc::new(VecModel::from(rows)));
 }
 
 pub(super) fn set_image(

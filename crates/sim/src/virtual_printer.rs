@@ -9,6 +9,13 @@
 //! on demand: paper out, ribbon out, head open, pause, unreadable prints, dropped jobs, a label cut
 //! short by an error, a slow serial link, a link that goes away.
 //!
+//! Like a Zebra it has a receive buffer of a fixed size ([`PrinterSimConfig::buffer_bytes`]) that fills
+//! while the head prints: once it holds that many bytes of labels waiting, the printer reads nothing more
+//! from the link until a label is out, so a sender faster than the head is held back by the link itself
+//! (a serial line is paced at its baud rate on top). `~HS` tells what it holds as a Zebra does: string 1
+//! "formats in receive buffer" counts the formats not yet started, string 2 "labels remaining" the labels
+//! of the one under the head; "buffer full" shows when it reads no more.
+//!
 //! It is as hard as a Zebra, not as kind as the station: a label received while it is paused, out of
 //! paper or ribbon, or with the head open waits in its buffer and prints when that is fixed, unless a
 //! `~JA` (cancel all) arrived first; `~JA` lets a label already under the head finish. A label cut
@@ -48,8 +55,15 @@ pub struct PrinterSimConfig {
     pub duplicate_rate: f64,
     /// Firmware that reprints after an error whatever `^JZ` says (old firmware, a ZPL emulation).
     pub ignore_jz: bool,
+    /// Size of the receive buffer in bytes: labels waiting to print (and a format still arriving) take
+    /// it up; when it is full the printer reads no more from the link until a label is out.
+    pub buffer_bytes: usize,
     pub seed: u64,
 }
+
+/// A receive buffer of a desktop Zebra's order (the ZPL manual gives no one figure; models differ):
+/// 64 labels of a station's size.
+pub const DEFAULT_BUFFER_BYTES: usize = 64 * 1024;
 
 impl Default for PrinterSimConfig {
     fn default() -> Self {
@@ -61,6 +75,7 @@ impl Default for PrinterSimConfig {
             drop_rate: 0.0,
             duplicate_rate: 0.0,
             ignore_jz: false,
+            buffer_bytes: DEFAULT_BUFFER_BYTES,
             seed: 1,
         }
     }
@@ -107,6 +122,10 @@ pub struct PrinterCounts {
     /// Labels dropped from the buffer by `~JA`.
     pub cancelled: u64,
     pub status_queries: u64,
+    /// The most labels the buffer held at once (the one under the head included).
+    pub most_buffered: u64,
+    /// Times the printer stopped reading the link because its receive buffer was full.
+    pub buffer_full: u64,
 }
 
 /// An error that stops the printer in the middle of a label.
@@ -117,10 +136,23 @@ pub enum Interruption {
     HeadOpen,
 }
 
+/// Something that strikes when the head starts a given label (see [`VirtualPrinterHandle::fault_at_label`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The error stops the head in the middle of that label.
+    Interrupt(Interruption),
+    /// The link goes away as that label starts; the printer goes on printing what it holds.
+    LinkDown,
+}
+
 /// A label in the buffer, and how many times it came out already.
 struct Queued {
     label: Label,
     copies: u32,
+    /// Which format it came in (a `^PQ` of several labels is one format).
+    format: u64,
+    /// Bytes of its format it takes in the receive buffer until the head starts it.
+    bytes: usize,
 }
 
 #[derive(Debug, Default)]
@@ -138,8 +170,21 @@ struct State {
     queue: VecDeque<Queued>,
     /// When the head started on the front label; None while it is not printing.
     head_started: Option<Instant>,
+    /// When the head finished the last label, if the next one was already waiting: the next starts
+    /// then, however late this loop looks (rendering takes time; a head does not wait for it).
+    finished_at: Option<Instant>,
     /// An error that strikes as the next label starts.
     armed: Option<Interruption>,
+    /// A fault that strikes as the head starts the label with this number (1 = the first since power-on).
+    armed_at: Option<(u64, Fault)>,
+    /// Labels the head started for the first time since power-on.
+    started: u64,
+    /// Formats received since power-on (each label remembers which it came in).
+    formats: u64,
+    /// The format under the head: its labels are "labels remaining", the others "formats in buffer".
+    current: Option<u64>,
+    /// The link went down from inside the printer (a [`Fault::LinkDown`]); the serving side acts on it.
+    link_lost: bool,
     stickers: Vec<Sticker>,
     counts: PrinterCounts,
     rng: u64,
@@ -219,9 +264,11 @@ impl State {
     fn step(&mut self) -> Vec<Out> {
         if self.queue.is_empty() {
             self.head_started = None;
+            self.finished_at = None;
             return Vec::new();
         }
         if self.in_error() {
+            self.finished_at = None;
             // An error under a moving head cuts the label short.
             return match self.head_started {
                 Some(_) => self.interrupt().into_iter().collect(),
@@ -230,13 +277,32 @@ impl State {
         }
         // A pause lets the label under the head finish, then holds the rest.
         if self.flags.paused && self.head_started.is_none() {
+            self.finished_at = None;
             return Vec::new();
         }
         let started = match self.head_started {
             Some(at) => at,
             None => {
-                let now = Instant::now();
+                let now = self.finished_at.take().unwrap_or_else(Instant::now);
                 self.head_started = Some(now);
+                let format = self.queue.front().map(|q| q.format);
+                if let Some(front) = self.queue.front_mut() {
+                    // A formatted label leaves the receive buffer.
+                    front.bytes = 0;
+                    if front.copies == 0 {
+                        self.started += 1;
+                        if let Some((n, fault)) = self.armed_at
+                            && n == self.started
+                        {
+                            self.armed_at = None;
+                            match fault {
+                                Fault::Interrupt(how) => self.armed = Some(how),
+                                Fault::LinkDown => self.link_lost = true,
+                            }
+                        }
+                    }
+                }
+                self.current = format;
                 if let Some(how) = self.armed.take() {
                     self.strike(how);
                     return self.interrupt().into_iter().collect();
@@ -253,6 +319,7 @@ impl State {
             return Vec::new();
         }
         self.head_started = None;
+        let finished = started + need;
         let (unreadable, flicker) = (self.cfg.unreadable_rate, self.cfg.duplicate_rate);
         let first_pass = self.queue.front().is_some_and(|q| q.copies == 0);
         if first_pass && self.chance(flicker) {
@@ -263,6 +330,9 @@ impl State {
         let damaged = self.chance(unreadable);
         match self.queue.pop_front() {
             Some(q) => {
+                if !self.queue.is_empty() {
+                    self.finished_at = Some(finished);
+                }
                 let copy = q.copies + 1;
                 vec![self.come_out(q.label, damaged, false, copy)]
             }
@@ -281,19 +351,55 @@ impl State {
         self.counts.cancelled += self.queue.len() as u64;
         self.queue.clear();
         self.queue.extend(keep);
+        self.finished_at = None;
         if !printing {
             self.head_started = None;
+            self.current = None;
         }
     }
 
+    /// Labels of the format under the head, and formats waiting behind it.
+    fn held(&self) -> (u32, u32) {
+        let count = |n: usize| u32::try_from(n).unwrap_or(u32::MAX);
+        let current = self
+            .current
+            .filter(|c| self.queue.front().is_some_and(|q| q.format == *c));
+        let remaining = self
+            .queue
+            .iter()
+            .filter(|q| Some(q.format) == current)
+            .count();
+        let mut formats = 0;
+        let mut last = None;
+        for q in self.queue.iter().filter(|q| Some(q.format) != current) {
+            if last != Some(q.format) {
+                formats += 1;
+                last = Some(q.format);
+            }
+        }
+        (count(remaining), count(formats))
+    }
+
+    /// Bytes the receive buffer holds: labels not yet started.
+    fn buffered_bytes(&self) -> usize {
+        self.queue.iter().map(|q| q.bytes).sum()
+    }
+
+    fn buffer_full(&self) -> bool {
+        self.buffered_bytes() >= self.cfg.buffer_bytes
+    }
+
     fn host_status(&self) -> HostStatus {
+        let (labels_remaining, formats_in_buffer) = self.held();
         HostStatus {
             paper_out: self.flags.paper_out,
             paused: self.flags.paused,
             head_up: self.flags.head_open,
             ribbon_out: self.flags.ribbon_out,
             thermal_transfer: true,
-            labels_remaining: u32::try_from(self.queue.len()).unwrap_or(u32::MAX),
+            formats_in_buffer,
+            buffer_full: self.buffer_full(),
+            labels_remaining,
             ..HostStatus::default()
         }
     }
@@ -362,7 +468,13 @@ impl VirtualPrinter {
                 reader: labelstation_zpl::Interpreter::new(),
                 queue: VecDeque::new(),
                 head_started: None,
+                finished_at: None,
                 armed: None,
+                armed_at: None,
+                started: 0,
+                formats: 0,
+                current: None,
+                link_lost: false,
                 stickers: Vec::new(),
                 counts: PrinterCounts::default(),
             }),
@@ -482,10 +594,19 @@ impl VirtualPrinterHandle {
     pub fn interrupt_next_label(&self, how: Interruption) {
         lock(&self.shared.state).armed = Some(how);
     }
+    /// `fault` strikes as the head starts label number `n` (1 = the first this printer prints, reprints
+    /// not counted): a fault in the middle of a roll, whatever the sender does meanwhile.
+    pub fn fault_at_label(&self, n: u64, fault: Fault) {
+        lock(&self.shared.state).armed_at = Some((n, fault));
+    }
     /// The link goes away (cable pulled, printer rebooting) or comes back. A network link closes its
     /// connections and drops new ones; a serial link leaves bytes unanswered. The buffer is kept.
     pub fn set_link_down(&self, down: bool) {
         self.shared.link_down.store(down, Ordering::Relaxed);
+    }
+    /// Whether the link is down.
+    pub fn link_is_down(&self) -> bool {
+        self.shared.link_down.load(Ordering::Relaxed)
     }
     pub fn counts(&self) -> PrinterCounts {
         lock(&self.shared.state).counts
@@ -509,7 +630,14 @@ impl Drop for VirtualPrinter {
 /// Moves labels through the head at the configured speed while nothing stops it.
 fn print_loop(shared: &Shared) {
     while !shared.stop.load(Ordering::Relaxed) {
-        let out = lock(&shared.state).step();
+        let out = {
+            let mut s = lock(&shared.state);
+            let out = s.step();
+            if std::mem::take(&mut s.link_lost) {
+                shared.link_down.store(true, Ordering::Relaxed);
+            }
+            out
+        };
         if out.is_empty() {
             std::thread::sleep(Duration::from_millis(2));
             continue;
@@ -563,12 +691,36 @@ enum Link {
 fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
     let mut pending: Vec<u8> = Vec::new();
     let mut buf = [0u8; 4096];
+    // A paced line delivers bytes one after another: they are taken a few at a time, each when the
+    // line has carried it (against a clock, so the pace does not drift).
+    let mut line_free = Instant::now();
     while !shared.stop.load(Ordering::Relaxed) {
         let down = shared.link_down.load(Ordering::Relaxed);
         if down && kind == Link::Network {
             return;
         }
-        let n = match link.read(&mut buf) {
+        // A full receive buffer reads nothing more: the link holds the sender back until a label is out.
+        let room = {
+            let mut s = lock(&shared.state);
+            let room = s
+                .cfg
+                .buffer_bytes
+                .saturating_sub(s.buffered_bytes() + pending.len());
+            if room == 0 && !down {
+                s.counts.buffer_full += 1;
+            }
+            room
+        };
+        if room == 0 && !down {
+            std::thread::sleep(Duration::from_millis(2));
+            continue;
+        }
+        let baud = lock(&shared.state).cfg.baud.filter(|b| *b > 0);
+        // 10 ms of the line at a time.
+        let chunk = baud.map_or(buf.len(), |b| (b as usize / 1000).max(1));
+        let want = buf.len().min(room.max(1)).min(chunk);
+        let asked = Instant::now();
+        let n = match link.read(&mut buf[..want]) {
             Ok(0) => return,
             Ok(n) => n,
             Err(e)
@@ -585,9 +737,17 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
             // Nothing reaches the printer.
             continue;
         }
-        let baud = lock(&shared.state).cfg.baud;
-        if let Some(baud) = baud.filter(|b| *b > 0) {
-            std::thread::sleep(Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud)));
+        if let Some(baud) = baud {
+            let now = Instant::now();
+            // Bytes that were already waiting kept the line busy: the clock goes on from where it was
+            // (a late wake-up of this thread is not an idle line). Bytes that had to be waited for
+            // arrived on an idle line: the clock starts again now.
+            let waited = now.duration_since(asked) > Duration::from_millis(1);
+            if waited || now.saturating_duration_since(line_free) > Duration::from_millis(50) {
+                line_free = line_free.max(now);
+            }
+            line_free += Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud));
+            std::thread::sleep(line_free.saturating_duration_since(now));
         }
         pending.extend_from_slice(&buf[..n]);
         if pending.len() > MAX_PENDING {
@@ -671,12 +831,19 @@ fn handle(shared: &Shared, unit: &[u8]) -> Vec<u8> {
                     s.counts.dropped += 1;
                     continue;
                 }
-                for _ in 0..label.quantity.max(1) {
+                s.formats += 1;
+                let format = s.formats;
+                for i in 0..label.quantity.max(1) {
                     s.queue.push_back(Queued {
                         label: label.clone(),
                         copies: 0,
+                        format,
+                        // The format's bytes are held once, by its first label.
+                        bytes: if i == 0 { unit.len() } else { 0 },
                     });
                 }
+                let held = s.queue.len() as u64;
+                s.counts.most_buffered = s.counts.most_buffered.max(held);
             }
             Event::Immediate { command, .. } => match command {
                 Immediate::HostStatus => {

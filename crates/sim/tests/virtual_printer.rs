@@ -396,3 +396,116 @@ fn sim_uri_opens_an_in_process_virtual_printer_through_the_real_driver() {
     );
     assert!(p.describe().contains("127.0.0.1"), "{}", p.describe());
 }
+
+/// Wait (without a time limit that decides anything) until `what` holds of the printer.
+fn until(vp: &VirtualPrinter, what: impl Fn(&VirtualPrinter) -> bool) {
+    for _ in 0..2000 {
+        if what(vp) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    panic!("the printer never got there");
+}
+
+fn host(p: &mut ZebraPrinter) -> labelstation_printer::status::StatusReply {
+    p.host_status().unwrap()
+}
+
+#[test]
+fn a_full_receive_buffer_holds_a_fast_sender_back() {
+    use std::io::Write;
+    let mut line = Line::new();
+    let jobs: Vec<(String, String)> = (0..8).map(|_| line.job(false)).collect();
+    let len = jobs[0].1.len();
+    // Room for two labels waiting behind the one under the head.
+    let vp = VirtualPrinter::new(PrinterSimConfig {
+        ips: Some(12.0),
+        buffer_bytes: 2 * len + len / 2,
+        ..PrinterSimConfig::default()
+    });
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    // The whole roll in one write, as fast as the link takes it.
+    let mut raw = std::net::TcpStream::connect(addr).unwrap();
+    let roll: String = jobs.iter().map(|(_, zpl)| zpl.as_str()).collect();
+    raw.write_all(roll.as_bytes()).unwrap();
+    until(&vp, |vp| vp.stickers().len() == jobs.len());
+    let c = vp.counts();
+    assert!(c.buffer_full > 0, "the buffer never filled: {c:?}");
+    assert!(
+        (2..=3).contains(&c.most_buffered),
+        "the buffer held {} labels at once",
+        c.most_buffered
+    );
+    // Everything came out once, in order.
+    let printed: Vec<String> = vp.stickers().into_iter().filter_map(|s| s.code).collect();
+    let sent: Vec<String> = jobs.into_iter().map(|(code, _)| code).collect();
+    assert_eq!(printed, sent);
+}
+
+#[test]
+fn host_status_counts_what_the_buffer_holds_and_faults_strike_mid_roll() {
+    use labelstation_printer::status::StatusReply;
+    use labelstation_sim::virtual_printer::{Fault, Interruption};
+    let mut line = Line::new();
+    let vp = VirtualPrinter::new(PrinterSimConfig {
+        ips: Some(2.0),
+        ..PrinterSimConfig::default()
+    });
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    // Paper runs out as the second label of four starts.
+    vp.fault_at_label(2, Fault::Interrupt(Interruption::PaperOut));
+    let jobs: Vec<(String, String)> = (0..4).map(|_| line.job(false)).collect();
+    for (_, zpl) in &jobs {
+        p.send(zpl.as_bytes()).unwrap();
+    }
+    // While the first prints: one label under the head, three formats behind it.
+    until(&vp, |vp| vp.counts().jobs == 4);
+    loop {
+        match host(&mut p) {
+            StatusReply::Host(s) if s.labels_remaining == 0 => assert_eq!(s.formats_in_buffer, 4),
+            StatusReply::Host(s) => {
+                assert_eq!((s.labels_remaining, s.formats_in_buffer), (1, 3), "{s:?}");
+                break;
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    until(&vp, |vp| vp.stickers().len() == 2);
+    // Silent while the paper is out; the two behind the cut label wait (it carries ^JZN: it is not
+    // printed again).
+    assert!(matches!(host(&mut p), StatusReply::NoReply));
+    assert_eq!(vp.buffered(), 2);
+    vp.set_paper_out(false);
+    match host(&mut p) {
+        StatusReply::Host(s) => assert_eq!(s.labels_remaining + s.formats_in_buffer, 2, "{s:?}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    let code = |i: usize| jobs[i].0.clone();
+    assert_eq!(
+        codes_of(&vp),
+        vec![
+            (code(0), 1, false),
+            (code(1), 1, true),
+            (code(2), 1, false),
+            (code(3), 1, false),
+        ]
+    );
+
+    // The link goes away as the second label of three starts: the printer prints what it holds.
+    let vp = VirtualPrinter::new(PrinterSimConfig {
+        ips: Some(6.0),
+        ..PrinterSimConfig::default()
+    });
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    vp.fault_at_label(2, Fault::LinkDown);
+    for _ in 0..3 {
+        p.send(line.job(false).1.as_bytes()).unwrap();
+    }
+    until(&vp, |vp| vp.stickers().len() == 3);
+    assert!(vp.link_is_down());
+    assert!(p.host_status().is_err(), "a closed link answers nothing");
+}

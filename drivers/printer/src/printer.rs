@@ -86,6 +86,21 @@ pub trait Printer: Send {
     /// that does not parse.
     fn host_status(&mut self) -> Result<StatusReply, PrinterError>;
 
+    /// Asks `~HS` and sends `job` right behind the question, before the answer comes: the answer
+    /// tells the printer's state before `job` reached it, and a slow link carries `job` while the
+    /// answer is on its way instead of standing idle. A station that keeps a roll going uses it.
+    ///
+    /// When this returns an error, `job` may have gone out whole, in part or not at all; when it
+    /// returns (a reply or [`StatusReply::NoReply`]), all of `job` was handed to the link.
+    ///
+    /// # Errors
+    /// As [`host_status`](Self::host_status) and [`send`](Self::send).
+    fn host_status_then(&mut self, job: &[u8]) -> Result<StatusReply, PrinterError> {
+        let reply = self.host_status();
+        self.send(job)?;
+        reply
+    }
+
     /// Asks `~HQES`; `None` when the printer stayed silent (older firmware lacks it).
     ///
     /// # Errors
@@ -347,10 +362,12 @@ impl ZebraPrinter {
         Ok(())
     }
 
-    /// Sends `command` and collects `wanted` frames, or `None` at the reply timeout.
+    /// Sends `command` (and `then` right behind it) and collects `wanted` frames, or `None` at the
+    /// reply timeout.
     fn query(
         &mut self,
         command: &[u8],
+        then: &[u8],
         wanted: usize,
     ) -> Result<Option<Vec<Vec<u8>>>, PrinterError> {
         if !self.transport.has_status_channel() {
@@ -359,7 +376,14 @@ impl ZebraPrinter {
             });
         }
         self.drain()?;
-        self.on_link(|t| t.write_all(command))?;
+        if then.is_empty() {
+            self.on_link(|t| t.write_all(command))?;
+        } else {
+            let mut both = Vec::with_capacity(command.len() + then.len());
+            both.extend_from_slice(command);
+            both.extend_from_slice(then);
+            self.on_link(|t| t.write_all(&both))?;
+        }
         let deadline = Instant::now() + self.reply_timeout;
         let mut splitter = FrameSplitter::new();
         let mut frames = Vec::with_capacity(wanted);
@@ -389,7 +413,20 @@ impl Printer for ZebraPrinter {
     }
 
     fn host_status(&mut self) -> Result<StatusReply, PrinterError> {
-        let Some(frames) = self.query(HOST_STATUS_QUERY, 3)? else {
+        self.host_status_then(&[])
+    }
+
+    fn host_status_then(&mut self, job: &[u8]) -> Result<StatusReply, PrinterError> {
+        if !self.transport.has_status_channel() {
+            // No answer can come: the job still goes.
+            if !job.is_empty() {
+                self.send(job)?;
+            }
+            return Err(PrinterError::NoStatusChannel {
+                device: self.transport.describe(),
+            });
+        }
+        let Some(frames) = self.query(HOST_STATUS_QUERY, job, 3)? else {
             return Ok(StatusReply::NoReply);
         };
         HostStatus::parse(&frames)
@@ -401,7 +438,7 @@ impl Printer for ZebraPrinter {
     }
 
     fn extended_status(&mut self) -> Result<Option<ExtendedStatus>, PrinterError> {
-        let Some(frames) = self.query(EXTENDED_STATUS_QUERY, 1)? else {
+        let Some(frames) = self.query(EXTENDED_STATUS_QUERY, &[], 1)? else {
             return Ok(None);
         };
         frames
@@ -415,7 +452,7 @@ impl Printer for ZebraPrinter {
     }
 
     fn identify(&mut self) -> Result<Option<HostIdentification>, PrinterError> {
-        let Some(frames) = self.query(IDENTIFY_QUERY, 1)? else {
+        let Some(frames) = self.query(IDENTIFY_QUERY, &[], 1)? else {
             return Ok(None);
         };
         frames

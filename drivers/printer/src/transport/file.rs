@@ -66,8 +66,9 @@ impl FileTransport {
     }
 }
 
-/// Whether `path` names a device node's place: such a path is never created.
-fn is_device_path(path: &Path) -> bool {
+/// Whether `path` names a device node's place (under /dev): such a path is never created, and a
+/// `file://` printer there is a printer, not a file of labels.
+pub fn is_device_path(path: &Path) -> bool {
     path.starts_with("/dev")
 }
 

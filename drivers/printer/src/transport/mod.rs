@@ -18,7 +18,7 @@ mod serial;
 mod tcp;
 pub mod usb;
 
-pub use file::FileTransport;
+pub use file::{FileTransport, is_device_path};
 pub use serial::SerialTransport;
 pub use tcp::TcpTransport;
 

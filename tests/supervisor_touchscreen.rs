@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 #![cfg(feature = "ui")]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
-//! A report the registry refused as a whole, on the touchscreen (Slint's testing backend, no display):
-//! the supervisor's Registry card lists it with the registry's reason, in the supervisor's language.
-//! One #[test]: the testing backend is once per process.
+//! The supervisor's page on the touchscreen (Slint's testing backend, no display): a report the registry
+//! refused as a whole is listed on the Registry card with the registry's reason, in the supervisor's
+//! language; a second-sticker alert stands above the review queue and is closed with what was found,
+//! audited. One #[test]: the testing backend is once per process.
 
 mod support;
 
@@ -12,8 +13,9 @@ use std::time::Duration;
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
 use labelstation::config::{Config, Origin, Paths};
-use labelstation::store::Ledger;
 use labelstation::store::reports::{AfterRefusal, ReportKind};
+use labelstation::store::stickers::StickerAlertId;
+use labelstation::store::{CodeId, Ledger};
 use labelstation::ui::demo::{StationUi, seed_demo};
 use labelstation::ui::{AppWindow, DevicesAdapter, ReviewAdapter, Ui};
 use slint::{ComponentHandle, Model};
@@ -37,7 +39,7 @@ fn label_of(app: &AppWindow, id: &str) -> String {
 }
 
 #[test]
-fn a_held_report_shows_on_the_supervisor_page_with_the_registrys_reason() {
+fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
     let paths = Paths {
@@ -70,6 +72,19 @@ fn a_held_report_shows_on_the_supervisor_page_with_the_registrys_reason() {
         )
         .unwrap();
         assert_eq!(l.held_reports().unwrap().len(), 1);
+        // One of them scanned again from what may be another sticker.
+        let applied: i64 = l
+            .connection()
+            .query_row(
+                "SELECT min(id) FROM codes WHERE verified_at IS NOT NULL",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let alert = l
+            .second_sticker(CodeId(applied), b"scan", Some("]d2"), None, false)
+            .unwrap();
+        assert_eq!(alert, StickerAlertId(1));
     }
     let overrides = Overrides {
         printer: Some("sim:".into()),
@@ -105,6 +120,35 @@ fn a_held_report_shows_on_the_supervisor_page_with_the_registrys_reason() {
         line.ends_with(": insufficient balance on the personal account"),
         "{line}"
     );
+
+    // The second-sticker alert, above the review queue; closed with what was found.
+    press(app, "SupervisorPage::review-tab");
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<ReviewAdapter>().get_sticker_alerts().row_count() == 1
+    ));
+    let line = label_of(app, "SupervisorPage::sticker-alert");
+    assert!(line.starts_with("Second sticker of "), "{line}");
+    assert!(line.contains("a code already applied"), "{line}");
+    press(app, "SupervisorPage::close-alert");
+    // The first choice: found and destroyed.
+    press(app, "FoundChooser::found");
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<ReviewAdapter>().get_sticker_alerts().row_count() == 0
+    ));
+    {
+        let l = Ledger::open(&paths.ledger(), "station-1").unwrap();
+        let closed = l.sticker_alert(StickerAlertId(1)).unwrap();
+        assert_eq!(
+            closed.outcome.as_deref(),
+            Some("second sticker found and destroyed")
+        );
+        assert_eq!(closed.closed_by.as_deref(), Some("supervisor"));
+        assert!(l.open_sticker_alerts().unwrap().is_empty());
+    }
+
+    press(app, "SupervisorPage::pool-tab");
     press(app, "AppWindow::lang-ru");
     let line = label_of(app, "SupervisorPage::held-line");
     assert!(

@@ -1,0 +1,476 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Roll modes (batch, no-verify) keep the printer fed: a bounded window of labels is in the printer at
+//! once (`line.roll_window`), so its head never waits for the station between two labels.
+//!
+//! The ledger's order holds for every label of the window: SENT is recorded before its first byte
+//! leaves, and PRINTED only from the printer's own progress. Each label goes out right behind a `~HS`
+//! question ([`Printer::host_status_then`](labelstation_printer::Printer::host_status_then)): the
+//! answer tells what the printer held before that label reached it ("formats in receive buffer" plus
+//! "labels remaining"), and labels leave a Zebra's buffer in the order they came, so every label of the
+//! window sent before the question and no longer held is out. A slow serial link carries the label while
+//! the answer travels back, so the link does not stand idle for the question.
+//!
+//! Trouble mid-roll (paper, ribbon, head, pause, a lost link, a printer that stops answering): nothing
+//! more is sent, and the worker is asked to fix it. A printer that kept answering (`~HS` or `~HQES`)
+//! kept its buffer: when it is fixed it goes on, and its counts go on telling which labels came out (the
+//! labels the head may have been on are recorded as interrupted: a partial or second sticker may exist).
+//! A printer that fell silent or whose link went away may have restarted and lost its buffer, or printed
+//! on meanwhile: the counts say nothing about that time. Then the printer is told to drop what it holds
+//! (`~JA`) and every label of the window not known to be out goes to review with "a sticker may exist",
+//! never back to the pool. A cancel from the worker, or no fix in time, does the same (`~JA` first).
+
+use std::collections::VecDeque;
+use std::time::{Duration, Instant};
+
+use labelstation_printer::status::{Problem, StatusReply};
+use labelstation_printer::{LinkState, PrinterError};
+
+use super::*;
+
+/// How a wait for a printer fix ended.
+enum Waited {
+    /// The printer answers again with nothing blocking.
+    Fixed,
+    /// The worker cancelled (or stopped the run with no screen attached) during `trouble`.
+    Cancelled { trouble: Trouble },
+    /// Not fixed within the pause timeout.
+    GaveUp { trouble: Trouble },
+}
+
+/// A wait, and whether at some point the printer answered nothing at all or its link was lost: then
+/// what it held meanwhile is unknown (it may have restarted and lost it, or printed on), and its counts
+/// say nothing about the labels it had.
+struct Ride {
+    waited: Waited,
+    silent: bool,
+}
+
+/// What one look at the printer found.
+enum Look {
+    /// Labels of the window before the question that are no longer in the printer; whether its
+    /// receive buffer is full.
+    Going {
+        out: usize,
+        full: bool,
+    },
+    /// `~HS` went unanswered but `~HQES` shows nothing wrong: an error came and went (paper out and
+    /// loaded again) between two looks. The head may have been stopped on a label.
+    Blip,
+    /// Nothing to say (a link with no status channel: each label counts as out once sent).
+    Blind,
+    Trouble(Trouble),
+}
+
+impl Station {
+    /// Labels kept in the printer at once in a roll.
+    fn roll_window(&self) -> usize {
+        usize::try_from(self.line.roll_window.max(1)).unwrap_or(1)
+    }
+
+    /// Print `count` labels of `product` for `job`, keeping up to [`LineConfig::roll_window`] of them in
+    /// the printer.
+    pub(super) fn print_roll(
+        &mut self,
+        job: JobId,
+        product: &Product,
+        mode: Mode,
+        count: u32,
+        summary: &mut RunSummary,
+    ) -> Result<(), EngineError> {
+        let cap = self.roll_window();
+        let poll = Duration::from_millis(self.printer_cfg.status_poll_ms);
+        let stall = Duration::from_secs(self.printer_cfg.print_timeout_secs);
+        let mut window: VecDeque<CodeRecord> = VecDeque::new();
+        let mut issued = 0u32;
+        let mut full = false;
+        let mut progress = Instant::now();
+        let mut shown = None;
+        loop {
+            let done = summary.printed + summary.rejected;
+            if shown != Some(done) {
+                self.emit_line(LineState::Running {
+                    mode,
+                    done,
+                    total: count,
+                });
+                shown = Some(done);
+            }
+            self.poll_commands();
+            let more = issued < count && !self.signals.stop;
+            if window.is_empty() && !more {
+                break;
+            }
+            // The next label, if there is room for it.
+            let mut label = None;
+            if more && window.len() < cap && !full {
+                if !self.link_ready() {
+                    let trouble = Trouble::link_down("the printer link is down");
+                    if window.is_empty() {
+                        // Nothing is in the printer: wait for the link, no code spent.
+                        if !self.await_link()? {
+                            self.signals.stop = true;
+                        }
+                        continue;
+                    }
+                    self.roll_trouble(job, &mut window, trouble, summary)?;
+                    continue;
+                }
+                let rec = self.reserve(job, &product.gtin)?;
+                let zpl = self.label_bytes(product, &rec)?;
+                self.ledger
+                    .mark_sent(rec.id, job, &self.printer_name, &zpl, true, &self.actor)?;
+                self.counters.sent += 1;
+                self.emit(Event::Label {
+                    code: rec.id,
+                    masked: rec.code.masked(),
+                    phase: LabelPhase::Sent,
+                    preview: self.preview(product, &rec),
+                });
+                if window.is_empty() {
+                    self.emit_printer(PrinterState::Printing, None);
+                }
+                label = Some((rec, zpl));
+            }
+            let asked = match &label {
+                Some((_, zpl)) => self.printer.host_status_then(zpl),
+                None => self.printer.host_status(),
+            };
+            let before = window.len();
+            let sent_now = label.is_some();
+            if let Some((rec, _)) = label {
+                issued += 1;
+                window.push_back(rec);
+                let lost =
+                    matches!(&asked, Err(e) if !matches!(e, PrinterError::NoStatusChannel { .. }));
+                if !lost && self.line.label_mode == LabelMode::Stored {
+                    self.stored_for = Some(product.gtin.to_string());
+                }
+            }
+            match self.look(asked, before) {
+                Look::Going { out, full: f } => {
+                    full = f;
+                    if out > 0 {
+                        progress = Instant::now();
+                        self.roll_printed(job, &mut window, out, summary)?;
+                    } else if !window.is_empty() && progress.elapsed() >= stall {
+                        progress = Instant::now();
+                        let trouble = Trouble::new(
+                            "unexpected-state",
+                            None,
+                            "the printer has not finished a label for a long time",
+                            "Check the printer's display",
+                        );
+                        self.roll_trouble(job, &mut window, trouble, summary)?;
+                        continue;
+                    }
+                }
+                Look::Blip => {
+                    // Told as it was: the printer stopped answering for a moment, and goes on.
+                    let trouble = Trouble::of(&Problem::NoStatusReply);
+                    self.mark_interrupted(&window, trouble.key)?;
+                    self.emit_printer(PrinterState::Problem, Some(&trouble));
+                    self.emit_line(LineState::Paused {
+                        reason: trouble.what.clone(),
+                        remedy: trouble.todo.clone(),
+                        key: trouble.key,
+                        args: trouble.args(),
+                    });
+                    shown = None;
+                }
+                Look::Blind => {
+                    // No way to hear back: a label handed over counts as printed (its scan tells).
+                    let n = window.len();
+                    self.roll_printed(job, &mut window, n, summary)?;
+                }
+                Look::Trouble(trouble) => {
+                    self.roll_trouble(job, &mut window, trouble, summary)?;
+                    progress = Instant::now();
+                    continue;
+                }
+            }
+            if !sent_now {
+                std::thread::sleep(poll);
+            }
+        }
+        self.emit_printer(PrinterState::Ready, None);
+        Ok(())
+    }
+
+    /// Read a `~HS` answer: how many of the `before` labels sent ahead of the question are out.
+    fn look(&mut self, asked: Result<StatusReply, PrinterError>, before: usize) -> Look {
+        match asked {
+            Ok(StatusReply::Host(s)) => {
+                // A full buffer empties as labels print: it is "busy", not a fault to fix.
+                let problems = s.problems();
+                if let Some(p) = problems
+                    .iter()
+                    .find(|p| p.is_blocking() && **p != Problem::BufferFull)
+                {
+                    return Look::Trouble(Trouble::of(p));
+                }
+                let held = usize::try_from(s.formats_in_buffer.saturating_add(s.labels_remaining))
+                    .unwrap_or(usize::MAX);
+                Look::Going {
+                    out: before.saturating_sub(held),
+                    full: s.buffer_full,
+                }
+            }
+            Ok(StatusReply::NoReply) => match self.printer.extended_status() {
+                Ok(Some(ext)) => match ext.problems().into_iter().find(Problem::is_blocking) {
+                    Some(p) => Look::Trouble(Trouble::of(&p)),
+                    None => Look::Blip,
+                },
+                Ok(None) => Look::Trouble(Trouble::of(&Problem::NoStatusReply)),
+                Err(e) => Look::Trouble(Self::link_trouble(&e)),
+            },
+            Err(PrinterError::NoStatusChannel { .. }) => Look::Blind,
+            Err(e) => Look::Trouble(Self::link_trouble(&e)),
+        }
+    }
+
+    fn link_trouble(e: &PrinterError) -> Trouble {
+        if e.is_disconnect() {
+            Trouble::link_down(&e.to_string())
+        } else {
+            Trouble::new(
+                "link-error",
+                Some(e.to_string()),
+                e.to_string(),
+                "Check the printer is on, connected and not showing an error",
+            )
+        }
+    }
+
+    /// The first `out` labels of the window came out: PRINTED.
+    fn roll_printed(
+        &mut self,
+        job: JobId,
+        window: &mut VecDeque<CodeRecord>,
+        out: usize,
+        summary: &mut RunSummary,
+    ) -> Result<(), EngineError> {
+        for _ in 0..out {
+            let Some(rec) = window.pop_front() else {
+                break;
+            };
+            self.ledger.mark_printed(rec.id, job, &self.actor)?;
+            self.counters.printed += 1;
+            summary.printed += 1;
+            self.emit(Event::Label {
+                code: rec.id,
+                masked: rec.code.masked(),
+                phase: LabelPhase::Printed,
+                preview: None,
+            });
+            if self.ledger.copy_may_exist(rec.id)? {
+                let masked = rec.code.masked();
+                self.notice(
+                    Severity::Warning,
+                    "label-interrupted",
+                    vec![masked.clone()],
+                    &format!(
+                        "The printer stopped while {masked} was in it: if a partial or second sticker of it comes out, do not apply it; hand it to the supervisor"
+                    ),
+                );
+            }
+        }
+        if window.is_empty() {
+            self.emit_printer(PrinterState::Ready, None);
+        }
+        self.emit_counters();
+        Ok(())
+    }
+
+    /// Trouble with labels in the printer: stop sending, wait for a fix, and account for the window.
+    fn roll_trouble(
+        &mut self,
+        job: JobId,
+        window: &mut VecDeque<CodeRecord>,
+        trouble: Trouble,
+        summary: &mut RunSummary,
+    ) -> Result<(), EngineError> {
+        // Any trouble may mean the printer restarted and forgot the stored format.
+        self.stored_for = None;
+        if trouble.interrupts() {
+            self.mark_interrupted(window, trouble.key)?;
+        }
+        let Ride { waited, silent } = self.ride_out(trouble)?;
+        match waited {
+            Waited::Fixed if !silent => {
+                self.emit_printer(PrinterState::Printing, None);
+                Ok(())
+            }
+            Waited::Fixed => {
+                let why = Trouble::link_down(
+                    "the printer was out of reach while labels were in it (it may have printed them, or restarted and lost them)",
+                );
+                self.drop_window(job, window, &why, false, summary)?;
+                self.emit_printer(PrinterState::Ready, None);
+                self.after_failure()
+            }
+            Waited::Cancelled { trouble } => {
+                self.drop_window(job, window, &trouble, !silent, summary)?;
+                self.emit_printer(PrinterState::Ready, None);
+                self.after_failure()
+            }
+            Waited::GaveUp { trouble } => {
+                self.drop_window(job, window, &trouble, !silent, summary)?;
+                Err(EngineError::PrinterNotFixed {
+                    reason: trouble.what,
+                })
+            }
+        }
+    }
+
+    /// The printer was stopped with labels in it: the head was on the front label, or on the next one
+    /// if the front finished since the last look. A partial sticker (or a second one) of either may exist.
+    fn mark_interrupted(
+        &mut self,
+        window: &VecDeque<CodeRecord>,
+        key: &str,
+    ) -> Result<(), EngineError> {
+        for rec in window.iter().take(2) {
+            self.ledger.print_interrupted(rec.id, key)?;
+        }
+        Ok(())
+    }
+
+    /// The printer drops every label it holds (`~JA` first), and the labels of the window, whose fate
+    /// is unknown, go to review: a sticker of each may exist. With `recount` (the printer kept its
+    /// buffer all along), those it answers it no longer holds are PRINTED first.
+    fn drop_window(
+        &mut self,
+        job: JobId,
+        window: &mut VecDeque<CodeRecord>,
+        trouble: &Trouble,
+        recount: bool,
+        summary: &mut RunSummary,
+    ) -> Result<(), EngineError> {
+        if recount
+            && matches!(self.printer.link(), LinkState::Up)
+            && let Ok(StatusReply::Host(s)) = self.printer.host_status()
+        {
+            let held = usize::try_from(s.formats_in_buffer.saturating_add(s.labels_remaining))
+                .unwrap_or(usize::MAX);
+            let out = window.len().saturating_sub(held);
+            self.roll_printed(job, window, out, summary)?;
+        }
+        let Some(front) = window.front().cloned() else {
+            return Ok(());
+        };
+        self.clear_printer(&front);
+        let why = RejectReason::PrinterCancelled {
+            key: trouble.key,
+            arg: trouble.arg.clone().unwrap_or_default(),
+            detail: trouble.what.clone(),
+        };
+        let (reason, args) = (why.text(), why.args());
+        while let Some(rec) = window.pop_front() {
+            self.ledger
+                .reject_keyed(rec.id, job, &reason, why.key(), &args, &self.actor)?;
+            self.counters.rejected += 1;
+            summary.rejected += 1;
+            self.emit(Event::Label {
+                code: rec.id,
+                masked: rec.code.masked(),
+                phase: LabelPhase::Rejected {
+                    reason: reason.clone(),
+                    key: why.key(),
+                    args: args.clone(),
+                },
+                preview: None,
+            });
+        }
+        // One printer event is one failure, however many labels it held.
+        self.failure(&reason);
+        self.emit_counters();
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        Ok(())
+    }
+
+    /// Show the trouble and wait until the printer answers with nothing blocking, the worker cancels,
+    /// or the pause timeout passes.
+    fn ride_out(&mut self, first: Trouble) -> Result<Ride, EngineError> {
+        let since = Instant::now();
+        let limit = Duration::from_secs(self.line.pause_timeout_secs);
+        let mut trouble = first;
+        let mut silent = matches!(trouble.key, "link-down" | "no-status-reply");
+        loop {
+            let offline = trouble.key == "link-down";
+            self.emit_printer(
+                if offline {
+                    PrinterState::Offline
+                } else {
+                    PrinterState::Problem
+                },
+                Some(&trouble),
+            );
+            self.emit_line(LineState::Paused {
+                reason: trouble.what.clone(),
+                remedy: trouble.todo.clone(),
+                key: trouble.key,
+                args: trouble.args(),
+            });
+            self.poll_commands();
+            if self.signals.cancel || (self.signals.stop && self.commands.is_none()) {
+                self.signals.cancel = false;
+                let waited = Waited::Cancelled { trouble };
+                return Ok(Ride { waited, silent });
+            }
+            if since.elapsed() >= limit {
+                let waited = Waited::GaveUp { trouble };
+                return Ok(Ride { waited, silent });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            if !matches!(self.printer.link(), LinkState::Up) {
+                silent = true;
+                if !self.restore_link() {
+                    if let LinkState::Lost { detail, .. } = self.printer.link() {
+                        trouble = Trouble::link_down(&detail);
+                    }
+                    continue;
+                }
+            }
+            match self.printer.host_status() {
+                Ok(StatusReply::Host(s)) => {
+                    match s
+                        .problems()
+                        .iter()
+                        .find(|p| p.is_blocking() && **p != Problem::BufferFull)
+                    {
+                        Some(p) => trouble = Trouble::of(p),
+                        None => {
+                            let waited = Waited::Fixed;
+                            return Ok(Ride { waited, silent });
+                        }
+                    }
+                }
+                Ok(StatusReply::NoReply) => match self.printer.extended_status() {
+                    Ok(Some(ext)) => {
+                        if let Some(p) = ext.problems().into_iter().find(Problem::is_blocking) {
+                            trouble = Trouble::of(&p);
+                        }
+                    }
+                    Ok(None) => {
+                        silent = true;
+                        trouble = Trouble::of(&Problem::NoStatusReply);
+                    }
+                    Err(e) => {
+                        silent |= e.is_disconnect();
+                        trouble = Self::link_trouble(&e);
+                    }
+                },
+                Err(PrinterError::NoStatusChannel { .. }) => {
+                    let waited = Waited::Fixed;
+                    return Ok(Ride { waited, silent });
+                }
+                Err(e) => {
+                    silent |= e.is_disconnect();
+                    trouble = Self::link_trouble(&e);
+                }
+            }
+        }
+    }
+}

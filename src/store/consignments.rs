@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Consignments under customs control: who imports them (BIN), from which country, what the packing
+//! list declares per product, and later the customs declaration. Codes labelled for a consignment stay
+//! linked to it (`consignment_codes`), so its progress per line is counted from the codes themselves.
+//!
+//! A consignment's status is not stored but read from its lines, its codes and its declaration, so it
+//! can never disagree with them: OPEN (nothing labelled yet) → LABELLING → LABELLED (every line's
+//! declared pairs verified) → DECLARED (the customs declaration is recorded).
+
+use std::collections::HashMap;
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::{Actor, Ledger, StoreError, audit, begin, now_ms};
+use crate::codes::{Gtin, is_country_code};
+use crate::consignment::packing_list::PackingList;
+
+/// What a consignment is, as given when its packing list is imported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewConsignment {
+    /// The warehouse's or broker's reference (e.g. the invoice or transport document number).
+    pub id: String,
+    /// The importer's business identification number (БИН, 12 digits).
+    pub importer_bin: String,
+    pub importer_name: Option<String>,
+    /// Country of production, ISO 3166 alpha-2 (goes into the application reports).
+    pub country: String,
+    pub invoice: Option<String>,
+}
+
+/// Where a consignment stands, read from its lines, codes and declaration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum ConsignmentStatus {
+    /// Nothing labelled for it yet.
+    Open,
+    Labelling,
+    /// Every line's declared pairs carry a verified sticker.
+    Labelled,
+    /// The customs declaration is recorded.
+    Declared,
+}
+
+impl ConsignmentStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsignmentStatus::Open => "OPEN",
+            ConsignmentStatus::Labelling => "LABELLING",
+            ConsignmentStatus::Labelled => "LABELLED",
+            ConsignmentStatus::Declared => "DECLARED",
+        }
+    }
+}
+
+/// The customs declaration (ДТ) the goods are released under.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Declaration {
+    pub number: String,
+    /// YYYY-MM-DD.
+    pub date: String,
+    pub customs_office: Option<String>,
+}
+
+/// One line of a consignment and how far its pairs are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LineProgress {
+    pub gtin: Gtin,
+    /// Its line in the packing list.
+    pub line: i64,
+    pub name: String,
+    pub size: Option<String>,
+    pub declared: u64,
+    /// Stickers printed for it and not rejected: at a printer or waiting for their scan, or verified.
+    pub labelled: u64,
+    /// Verified on a pair.
+    pub verified: u64,
+    /// Their application accepted by the registry.
+    pub reported: u64,
+    /// In circulation by the registry's import document (comes with `consignment submit`).
+    pub introduced: u64,
+    /// Refused by the registry's import document.
+    pub refused: u64,
+}
+
+/// A consignment with its lines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Consignment {
+    pub id: String,
+    pub status: ConsignmentStatus,
+    pub importer_bin: String,
+    pub importer_name: Option<String>,
+    pub country: String,
+    pub invoice: Option<String>,
+    pub declaration: Option<Declaration>,
+    pub created_at_ms: i64,
+    pub lines: Vec<LineProgress>,
+}
+
+impl Consignment {
+    pub fn declared(&self) -> u64 {
+        self.lines.iter().map(|l| l.declared).sum()
+    }
+    pub fn verified(&self) -> u64 {
+        self.lines.iter().map(|l| l.verified).sum()
+    }
+}
+
+/// What importing a packing list did beyond storing it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
+pub struct ConsignmentImported {
+    /// Products the ledger did not know, created from the packing list's name and size.
+    pub products_created: Vec<Gtin>,
+    /// Known products the packing list names otherwise: (GTIN, the ledger's name, the list's name).
+    /// The ledger's name is kept (it is on the labels already).
+    pub names_differ: Vec<(Gtin, String, String)>,
+}
+
+fn bad(detail: impl Into<String>) -> StoreError {
+    StoreError::Consignment {
+        id: String::new(),
+        detail: detail.into(),
+    }
+}
+
+/// Check a consignment's own fields: what the schema demands, said in words.
+fn check_new(c: &NewConsignment) -> Result<(), StoreError> {
+    let id = &c.id;
+    if id.is_empty() || id.chars().count() > 64 {
+        return Err(bad(
+            "the consignment id must be 1 to 64 characters (e.g. the invoice or transport document number)",
+        ));
+    }
+    if id.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+        return Err(bad(format!(
+            "the consignment id {id:?} has spaces or control characters: use letters, digits and - / ."
+        )));
+    }
+    if c.importer_bin.len() != 12 || !c.importer_bin.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(bad(format!(
+            "the importer's BIN {:?} is not 12 digits",
+            c.importer_bin
+        )));
+    }
+    if !is_country_code(&c.country) {
+        return Err(bad(format!(
+            "the country {:?} is not an ISO 3166 alpha-2 code in capitals (e.g. CN, TR, VN)",
+            c.country
+        )));
+    }
+    Ok(())
+}
+
+/// How many pairs a consignment's line declares, and how many codes are labelled or being labelled
+/// for it: linked to it (at a printer, waiting for a scan, or verified) or reserved by one of its jobs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct LineRoom {
+    pub declared: u64,
+    pub used: u64,
+}
+
+impl LineRoom {
+    pub fn left(&self) -> u64 {
+        self.declared.saturating_sub(self.used)
+    }
+}
+
+/// [`LineRoom`] of `consignment`'s line for `gtin`; an error when there is no such consignment or line.
+pub(super) fn line_room(
+    conn: &rusqlite::Connection,
+    consignment: &str,
+    gtin: &Gtin,
+) -> Result<LineRoom, StoreError> {
+    let declared: Option<i64> = conn
+        .query_row(
+            "SELECT declared FROM consignment_lines WHERE consignment = ?1 AND gtin = ?2",
+            params![consignment, gtin.as_str()],
+            |r| r.get(0),
+        )
+        .optional()?;
+    let Some(declared) = declared else {
+        let known: bool = conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM consignments WHERE id = ?1)",
+            [consignment],
+            |r| r.get(0),
+        )?;
+        return Err(if known {
+            StoreError::Consignment {
+                id: consignment.to_owned(),
+                detail: format!("GTIN {gtin} is not on its packing list"),
+            }
+        } else {
+            StoreError::NoSuchConsignment(consignment.to_owned())
+        });
+    };
+    let used: i64 = conn.query_row(
+        "SELECT (SELECT count(*) FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+                 WHERE k.consignment = ?1 AND c.gtin = ?2
+                   AND (c.state IN ('SENT', 'PRINTED') OR c.verified_at IS NOT NULL))
+              + (SELECT count(*) FROM codes c JOIN consignment_jobs j ON j.job_id = c.job_id
+                 WHERE j.consignment = ?1 AND c.gtin = ?2 AND c.state = 'RESERVED'
+                   AND NOT EXISTS (SELECT 1 FROM consignment_codes k WHERE k.code_id = c.id))",
+        params![consignment, gtin.as_str()],
+        |r| r.get(0),
+    )?;
+    Ok(LineRoom {
+        declared: u64::try_from(declared).unwrap_or(0),
+        used: u64::try_from(used).unwrap_or(0),
+    })
+}
+
+impl Ledger {
+    /// Room left on `consignment`'s line for `gtin`.
+    pub fn consignment_line_room(
+        &self,
+        consignment: &str,
+        gtin: &Gtin,
+    ) -> Result<LineRoom, StoreError> {
+        line_room(&self.conn, consignment, gtin)
+    }
+
+    /// Codes of `gtin` in the pool that a run may take (AVAILABLE and not held after a restore).
+    pub fn pool_available(&self, gtin: &Gtin) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(
+            "SELECT count(*) FROM codes WHERE gtin = ?1 AND state = 'AVAILABLE'
+               AND NOT EXISTS (SELECT 1 FROM code_holds h WHERE h.code_id = codes.id AND h.ended_at IS NULL)",
+            [gtin.as_str()],
+            |r| r.get(0),
+        )?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Supervisor: raise the pairs a line declares (the packing list was short), audited. Never lowers
+    /// a line.
+    pub fn raise_line(
+        &mut self,
+        consignment: &str,
+        gtin: &Gtin,
+        to: u64,
+        actor: &Actor,
+    ) -> Result<LineRoom, StoreError> {
+        if actor.role != super::state::Role::Supervisor {
+            return Err(StoreError::NeedsSupervisor {
+                mv: "raise a consignment line",
+                actor: actor.name.clone(),
+                role: actor.role.as_str(),
+            });
+        }
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let room = line_room(&tx, consignment, gtin)?;
+        if to <= room.declared {
+            return Err(StoreError::Consignment {
+                id: consignment.to_owned(),
+                detail: format!(
+                    "GTIN {gtin} declares {} pair(s) already: a line is only raised",
+                    room.declared
+                ),
+            });
+        }
+        let to_sql = i64::try_from(to).map_err(|_| StoreError::Consignment {
+            id: consignment.to_owned(),
+            detail: format!("{to} pairs is not a number of pairs"),
+        })?;
+        tx.execute(
+            "UPDATE consignment_lines SET declared = ?3 WHERE consignment = ?1 AND gtin = ?2",
+            params![consignment, gtin.as_str(), to_sql],
+        )?;
+        let detail = serde_json::json!({ "gtin": gtin.as_str(), "from": room.declared, "to": to });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "consignment.raise_line",
+            consignment,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(LineRoom {
+            declared: to,
+            used: room.used,
+        })
+    }
+
+    /// Record a consignment and its packing list, all or nothing. Products the ledger does not know are
+    /// created from the list's name and size. Audited.
+    pub fn import_consignment(
+        &mut self,
+        c: &NewConsignment,
+        list: &PackingList,
+        sha256: &str,
+        actor: &Actor,
+    ) -> Result<ConsignmentImported, StoreError> {
+        check_new(c).map_err(|e| match e {
+            StoreError::Consignment { detail, .. } => StoreError::Consignment {
+                id: c.id.clone(),
+                detail,
+            },
+            other => other,
+        })?;
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let existing: Option<String> = tx
+            .query_row(
+                "SELECT source_sha256 FROM consignments WHERE id = ?1",
+                [&c.id],
+                |r| r.get(0),
+            )
+            .optional()?;
+        if let Some(sha) = existing {
+            return Err(StoreError::Consignment {
+                id: c.id.clone(),
+                detail: if sha == sha256 {
+                    "already imported from this same file: nothing to do".into()
+                } else {
+                    "already imported from another file; a consignment's packing list is not replaced: import the new list under another id, or ask a supervisor to raise a line".into()
+                },
+            });
+        }
+        tx.execute(
+            "INSERT INTO consignments (id, importer_bin, importer_name, country, invoice, source_sha256,
+                                       created_at, actor)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                c.id,
+                c.importer_bin,
+                c.importer_name,
+                c.country,
+                c.invoice,
+                sha256,
+                at,
+                actor.name
+            ],
+        )?;
+        let mut out = ConsignmentImported::default();
+        for l in &list.lines {
+            let known: Option<String> = tx
+                .query_row(
+                    "SELECT name FROM products WHERE gtin = ?1",
+                    [l.gtin.as_str()],
+                    |r| r.get(0),
+                )
+                .optional()?;
+            match known {
+                None => {
+                    tx.execute(
+                        "INSERT INTO products (gtin, name, size, country, created_at)
+                         VALUES (?1, ?2, ?3, ?4, ?5)",
+                        params![l.gtin.as_str(), l.name, l.size, c.country, at],
+                    )?;
+                    let detail = serde_json::json!({ "name": l.name, "size": l.size,
+                        "country": c.country, "consignment": c.id });
+                    audit::append(
+                        &tx,
+                        at,
+                        actor,
+                        "product.add",
+                        l.gtin.as_str(),
+                        &detail.to_string(),
+                    )?;
+                    out.products_created.push(l.gtin.clone());
+                }
+                Some(name) if name.trim() != l.name.trim() => {
+                    out.names_differ
+                        .push((l.gtin.clone(), name, l.name.clone()));
+                }
+                Some(_) => {}
+            }
+            tx.execute(
+                "INSERT INTO consignment_lines (consignment, gtin, line, name, size, declared)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    c.id,
+                    l.gtin.as_str(),
+                    i64::try_from(l.line).unwrap_or(i64::MAX),
+                    l.name,
+                    l.size,
+                    l.quantity
+                ],
+            )?;
+        }
+        let detail = serde_json::json!({
+            "importer_bin": c.importer_bin, "country": c.country, "invoice": c.invoice,
+            "lines": list.lines.len(), "pairs": list.total(), "sha256": sha256,
+            "products_created": out.products_created.len(),
+        });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "consignment.import",
+            &c.id,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(out)
+    }
+
+    /// Every consignment, newest first, with its lines.
+    pub fn consignments(&self) -> Result<Vec<Consignment>, StoreError> {
+        let ids: Vec<String> = self
+            .conn
+            .prepare("SELECT id FROM consignments ORDER BY created_at DESC, id")?
+            .query_map([], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.iter().map(|id| self.consignment(id)).collect()
+    }
+
+    /// One consignment with its lines and their progress.
+    pub fn consignment(&self, id: &str) -> Result<Consignment, StoreError> {
+        type Row = (
+            String,
+            Option<String>,
+            String,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            i64,
+        );
+        let row: Option<Row> = self
+            .conn
+            .query_row(
+                "SELECT importer_bin, importer_name, country, invoice, declaration_number,
+                        declaration_date, customs_office, created_at
+                 FROM consignments WHERE id = ?1",
+                [id],
+                |r| {
+                    Ok((
+                        r.get(0)?,
+                        r.get(1)?,
+                        r.get(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                        r.get(5)?,
+                        r.get(6)?,
+                        r.get(7)?,
+                    ))
+                },
+            )
+            .optional()?;
+        let Some((bin, name, country, invoice, number, date, office, created)) = row else {
+            return Err(StoreError::NoSuchConsignment(id.to_owned()));
+        };
+        // Per GTIN: (labelled, verified, reported) from the codes linked to the consignment.
+        let mut counts: HashMap<String, (u64, u64, u64)> = HashMap::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT c.gtin,
+                        sum(c.state IN ('SENT', 'PRINTED') OR c.verified_at IS NOT NULL),
+                        sum(c.verified_at IS NOT NULL),
+                        sum(c.state = 'REPORTED')
+                 FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+                 WHERE k.consignment = ?1 GROUP BY c.gtin",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, i64>(3)?,
+                ))
+            })?;
+            for row in rows {
+                let (gtin, l, v, rep) = row?;
+                let n = |x: i64| u64::try_from(x).unwrap_or(0);
+                counts.insert(gtin, (n(l), n(v), n(rep)));
+            }
+        }
+        let mut lines = Vec::new();
+        {
+            let mut stmt = self.conn.prepare(
+                "SELECT gtin, line, name, size, declared FROM consignment_lines
+                 WHERE consignment = ?1 ORDER BY line",
+            )?;
+            let rows = stmt.query_map([id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, i64>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, Option<String>>(3)?,
+                    r.get::<_, i64>(4)?,
+                ))
+            })?;
+            for row in rows {
+                let (gtin, line, name, size, declared) = row?;
+                let (labelled, verified, reported) = counts.get(&gtin).copied().unwrap_or_default();
+                lines.push(LineProgress {
+                    gtin: Gtin::parse(&gtin).map_err(|e| StoreError::Consignment {
+                        id: id.to_owned(),
+                        detail: format!("stored GTIN {gtin}: {e}"),
+                    })?,
+                    line,
+                    name,
+                    size,
+                    declared: u64::try_from(declared).unwrap_or(0),
+                    labelled,
+                    verified,
+                    reported,
+                    introduced: 0,
+                    refused: 0,
+                });
+            }
+        }
+        let declaration = match (number, date) {
+            (Some(number), Some(date)) => Some(Declaration {
+                number,
+                date,
+                customs_office: office,
+            }),
+            _ => None,
+        };
+        let status = if declaration.is_some() {
+            ConsignmentStatus::Declared
+        } else if !lines.is_empty() && lines.iter().all(|l| l.verified >= l.declared) {
+            ConsignmentStatus::Labelled
+        } else if lines.iter().any(|l| l.labelled > 0 || l.verified > 0) {
+            ConsignmentStatus::Labelling
+        } else {
+            ConsignmentStatus::Open
+        };
+        Ok(Consignment {
+            id: id.to_owned(),
+            status,
+            importer_bin: bin,
+            importer_name: name,
+            country,
+            invoice,
+            declaration,
+            created_at_ms: created,
+            lines,
+        })
+    }
+}
