@@ -19,9 +19,9 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::codes::generate::{CodeGenerator, gtin_from_number};
+use crate::compose::{Overrides, open_station};
 use crate::config::{Config, LabelMode, Paths};
 use crate::engine::Mode;
-use crate::engine::setup::{self, Overrides};
 use crate::store::{Actor, Ledger, Product};
 
 #[cfg(test)]
@@ -109,7 +109,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         ..Overrides::default()
     };
     let (cycle, mut latencies, rss_idle_mb) = {
-        let mut opened = setup::open(&paths, &config, &instant, Actor::system("bench"), None)?;
+        let mut opened = open_station(&paths, &config, &instant, Actor::system("bench"), None)?;
         std::thread::sleep(Duration::from_millis(200));
         let idle = rss_mb("VmRSS");
         let t = Instant::now();
@@ -133,7 +133,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
 
     // Start-up with that ledger in place.
     let t = Instant::now();
-    drop(setup::open(
+    drop(open_station(
         &paths,
         &config,
         &instant,
@@ -154,7 +154,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
         let mut cfg = config.clone();
         cfg.line.label_mode = mode;
         cfg.printer.status_poll_ms = 20;
-        let mut opened = setup::open(&paths, &cfg, &slow, Actor::system("bench"), None)?;
+        let mut opened = open_station(&paths, &cfg, &slow, Actor::system("bench"), None)?;
         let t = Instant::now();
         let s = opened.station.run(&gtin, Mode::Inline, throughput_labels)?;
         anyhow::ensure!(
@@ -181,7 +181,7 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
                 no_scanner: true,
                 ..Overrides::default()
             };
-            let mut opened = setup::open(&paths, &cfg, &over, Actor::system("bench"), None)?;
+            let mut opened = open_station(&paths, &cfg, &over, Actor::system("bench"), None)?;
             let t = Instant::now();
             let s = opened.station.run(&gtin, Mode::NoVerify, roll_labels)?;
             let elapsed = t.elapsed().as_secs_f64();

@@ -10,13 +10,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand};
 
 use crate::codes::Gtin;
-use crate::config::RegistryApi;
 use crate::config::{Config, Paths};
-use crate::registry::client::{Registry, RetryPolicy, XtraceClient, XtraceSettings};
+use crate::registry::client::Registry;
 use crate::registry::pull::{Pull, PullEvent, PullOptions};
 use crate::registry::sim::{Faults, RegistrySim, SimConfig};
-use crate::registry::sync::{Sync, SyncEvent, SyncOptions};
-use crate::registry::wire::Secret;
+use crate::registry::sync::{Sync, SyncEvent};
 use crate::store::import::ImportError;
 use crate::store::{Actor, CodeState, Ledger, Product, StationLock};
 
@@ -575,115 +573,9 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     }
 }
 
-/// Where the built-in simulator (`registry.api = "sim"`) keeps its state, in the data dir.
-pub const SIM_STATE_FILE: &str = "registry-sim.json";
-
-/// How reports are made, from `[registry.report]`.
-pub fn sync_options(config: &Config) -> SyncOptions {
-    let r = &config.registry.report;
-    SyncOptions {
-        batch_size: r.batch_size,
-        default_country: (!r.default_country.is_empty()).then(|| r.default_country.clone()),
-        expiry_days: r.expiry_days,
-        write_off_reason: r.write_off_reason.clone(),
-        settle_window: Duration::from_secs(r.settle_window_secs),
-        lookup_chunk: r.lookup_chunk,
-        max_in_flight: r.max_in_flight,
-        report_timeout: Duration::from_secs(r.wait_secs),
-        check_max: Duration::from_secs(r.check_max_secs),
-        ..SyncOptions::default()
-    }
-}
-
 /// The configured registry client, and the in-process simulator behind it when `api = "sim"`.
 fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
-    registry_for(&ctx.paths, &ctx.config)
-}
-
-/// The configured registry client, and the in-process simulator behind it when `api = "sim"` (keep it as
-/// long as clients of it are used).
-pub fn registry_for(
-    paths: &Paths,
-    config: &Config,
-) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
-    if config.registry.api == RegistryApi::Sim {
-        let sim = RegistrySim::start(
-            ([127, 0, 0, 1], 0).into(),
-            SimConfig {
-                crypto_len: config.codes.crypto_length_min,
-                // Kept in the data dir, so codes pulled now can be reported by a later `sync`.
-                state_file: Some(paths.data_dir.join(SIM_STATE_FILE)),
-                ..SimConfig::default()
-            },
-        )
-        .context("cannot start the built-in registry simulator")?;
-        let client = registry_client(config, Some(&sim.url()))?;
-        return Ok((client, Some(sim)));
-    }
-    Ok((registry_client(config, None)?, None))
-}
-
-/// A new client of the configured registry; with `api = "sim"`, of the simulator at `sim_url`.
-pub fn registry_client(
-    config: &Config,
-    sim_url: Option<&str>,
-) -> Result<Box<dyn Registry>, crate::registry::client::RegistryError> {
-    use crate::registry::client::RegistryError;
-    let r = &config.registry;
-    let settings = |url: String, login: String, password: Secret| XtraceSettings {
-        url,
-        login,
-        password,
-        product_group: r.xtrace.product_group.clone(),
-        business_place_id: r.xtrace.business_place_id,
-        timeout: Duration::from_secs(r.timeout_secs),
-        retry: RetryPolicy::default(),
-    };
-    match r.api {
-        RegistryApi::Sim => {
-            let url = sim_url.ok_or_else(|| {
-                RegistryError::Config("the built-in registry simulator is not running".into())
-            })?;
-            let cfg = SimConfig::default();
-            let client = XtraceClient::new(settings(
-                url.to_owned(),
-                cfg.login,
-                Secret::new(cfg.password),
-            ))?;
-            Ok(Box::new(client))
-        }
-        RegistryApi::Xtrace => {
-            let var = &r.xtrace.password_env;
-            let password = std::env::var(var).map_err(|_| {
-                RegistryError::Config(format!("the registry password is not set: put it in the environment variable {var} (named by registry.xtrace.password_env)"))
-            })?;
-            let client = XtraceClient::new(settings(
-                r.url.clone(),
-                r.xtrace.login.clone(),
-                Secret::new(password),
-            ))?;
-            Ok(Box::new(client))
-        }
-        RegistryApi::OmsV2 => {
-            let o = &r.oms;
-            let var = &o.client_token_env;
-            let token = std::env::var(var).map_err(|_| {
-                RegistryError::Config(format!("the registry client token is not set: put it in the environment variable {var} (named by registry.oms.client_token_env)"))
-            })?;
-            let client = crate::registry::oms_client::OmsClient::new(
-                crate::registry::oms_client::OmsSettings {
-                    url: r.url.clone(),
-                    oms_id: o.oms_id.clone(),
-                    client_token: Secret::new(token),
-                    extension: o.extension.clone(),
-                    contact_person: o.contact_person.clone(),
-                    timeout: Duration::from_secs(r.timeout_secs),
-                    retry: RetryPolicy::default(),
-                },
-            )?;
-            Ok(Box::new(client))
-        }
-    }
+    crate::compose::registry(&ctx.paths, &ctx.config)
 }
 
 fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
@@ -693,7 +585,10 @@ fn pull(ctx: &Ctx, gtin: &Gtin, quantity: u32, json: bool) -> Result<ExitCode> {
     if sim.is_some() {
         eprintln!(
             "registry: the built-in simulator (registry.api = \"sim\"), its state kept in {}",
-            ctx.paths.data_dir.join(SIM_STATE_FILE).display()
+            ctx.paths
+                .data_dir
+                .join(crate::compose::SIM_STATE_FILE)
+                .display()
         );
     }
     let format = ctx.config.codes.format();
@@ -799,7 +694,7 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
     let _lock = StationLock::acquire_sync(&ctx.paths.data_dir)?;
     let mut ledger = ctx.ledger()?;
     let (mut client, _sim) = registry(ctx)?;
-    let opts = sync_options(&ctx.config);
+    let opts = crate::compose::sync_options(&ctx.config);
     let actor = cli_actor();
     let mut link_up = None;
     loop {

@@ -125,7 +125,7 @@ pub fn held(paths: &Paths, config: &Config, cmd: &HeldCmd) -> Result<ExitCode> {
                 println!("no code is held");
                 return Ok(ExitCode::SUCCESS);
             }
-            let (mut client, _sim) = crate::cli::registry_for(paths, config)?;
+            let (mut client, _sim) = crate::compose::registry(paths, config)?;
             let actor = Actor::system(format!(
                 "cli:{}",
                 std::env::var("USER").unwrap_or_else(|_| "unknown".into())
@@ -269,7 +269,7 @@ pub fn orders(paths: &Paths, config: &Config, cmd: &OrdersCmd) -> Result<ExitCod
             let id = OrderId(*order);
             let before = ledger.order(id)?;
             let format = config.codes.format();
-            let mut registry = crate::cli::registry_for(paths, config);
+            let mut registry = crate::compose::registry(paths, config);
             // Codes the registry issued for it whose answer never arrived come into the pool first:
             // once the order is given up, nothing would fetch them.
             if before.status.is_unfinished() && before.registry_id.is_some() {

@@ -118,13 +118,111 @@ pub struct Config {
     pub station: StationConfig,
     pub codes: CodesConfig,
     pub label: LabelConfig,
-    pub backup: crate::ops::BackupConfig,
-    pub log: crate::ops::LogConfig,
-    pub metrics: crate::ops::MetricsConfig,
+    pub backup: BackupConfig,
+    pub log: LogConfig,
+    pub metrics: MetricsConfig,
     pub registry: RegistryConfig,
     pub printer: PrinterConfig,
     pub scanner: ScannerConfig,
     pub line: LineConfig,
+}
+
+/// `[backup]`: where and how often the ledger is copied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupConfig {
+    /// Directory for backups; "" means `backups/` inside the data dir.
+    pub dir: String,
+    /// Backups of this station kept; older ones are deleted after a new one is verified. 0 keeps all.
+    pub keep: u32,
+    /// Hours between scheduled backups (`labelstation backup --if-due`, run hourly by the timer).
+    pub interval_hours: u32,
+}
+
+impl Default for BackupConfig {
+    fn default() -> Self {
+        BackupConfig {
+            dir: String::new(),
+            keep: 14,
+            interval_hours: 24,
+        }
+    }
+}
+
+impl BackupConfig {
+    /// The backup directory for a data dir.
+    pub fn dir_for(&self, data_dir: &Path) -> PathBuf {
+        if self.dir.trim().is_empty() {
+            data_dir.join("backups")
+        } else {
+            PathBuf::from(self.dir.trim())
+        }
+    }
+}
+
+/// `[log]`: where log lines go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// "" logs to standard error only (journald under systemd); a directory adds daily files there.
+    pub dir: String,
+    /// Daily log files kept in `dir`.
+    pub keep_files: u32,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        LogConfig {
+            dir: String::new(),
+            keep_files: 14,
+        }
+    }
+}
+
+/// `[metrics]`: the Prometheus endpoint.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsConfig {
+    /// "" (off), or an address such as "127.0.0.1:9464". A non-loopback address exposes the station's
+    /// counts to the network and is logged as a warning.
+    pub listen: String,
+}
+
+impl MetricsConfig {
+    /// The address to listen on, if the endpoint is on.
+    pub fn address(&self) -> Result<Option<std::net::SocketAddr>, String> {
+        let l = self.listen.trim();
+        if l.is_empty() {
+            return Ok(None);
+        }
+        l.parse().map(Some).map_err(|e| {
+            format!("metrics.listen = {l:?}: {e}; use an address with a port such as \"127.0.0.1:9464\", or \"\" for off")
+        })
+    }
+}
+
+/// Checks of `[backup]`, `[log]` and `[metrics]`; called from [`Config::from_toml`].
+fn validate_ops_sections(c: &Config) -> Result<(), String> {
+    if c.backup.interval_hours == 0 {
+        return Err("backup.interval_hours must be at least 1".into());
+    }
+    if !c.backup.dir.trim().is_empty() && !Path::new(c.backup.dir.trim()).is_absolute() {
+        return Err(format!(
+            "backup.dir = {:?}: use an absolute path (or \"\" for backups/ in the data dir)",
+            c.backup.dir
+        ));
+    }
+    if !c.log.dir.trim().is_empty() && !Path::new(c.log.dir.trim()).is_absolute() {
+        return Err(format!(
+            "log.dir = {:?}: use an absolute path (or \"\" for standard error / journald)",
+            c.log.dir
+        ));
+    }
+    if c.log.keep_files == 0 {
+        return Err("log.keep_files must be at least 1".into());
+    }
+    c.metrics.address()?;
+    Ok(())
 }
 
 /// Which label is printed.
@@ -387,7 +485,7 @@ impl RegistryConfig {
         if r.write_off_reason.trim().is_empty() {
             return Err("registry.report.write_off_reason is empty: set a reason from the registry's dictionary, e.g. DEFECT".into());
         }
-        if !r.default_country.is_empty() && !crate::store::is_country_code(&r.default_country) {
+        if !r.default_country.is_empty() && !crate::codes::is_country_code(&r.default_country) {
             return Err(format!(
                 "registry.report.default_country {:?}: use a two-letter ISO 3166 code such as CN",
                 r.default_country
@@ -458,7 +556,7 @@ impl Config {
             ));
         }
         config.codes.validate().map_err(invalid)?;
-        crate::ops::validate_config(&config).map_err(invalid)?;
+        validate_ops_sections(&config).map_err(invalid)?;
         config.registry.validate().map_err(invalid)?;
         config.printer.validate().map_err(invalid)?;
         config.scanner.validate().map_err(invalid)?;

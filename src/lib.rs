@@ -3,22 +3,26 @@
 //! verify each sticker, and account for every code.
 //!
 //! The crate is layered so that the domain core has no I/O:
-//! - [`codes`]: the marking-code model (parsing, normalisation, GTIN, masking). Pure.
+//! - [`codes`] (crate `labelstation-codes`, in `crates/codes`): the marking-code model (parsing,
+//!   normalisation, GTIN, masking and redaction, country codes). Pure.
 //! - [`store`]: the SQLite code ledger: the one place where code states change.
 //! - [`consignment`]: consignments under customs control (the packing list's parser; the ledger keeps
 //!   them).
-//! - [`config`]: paths and the TOML configuration.
+//! - [`config`]: paths and the TOML configuration: every section and its validation.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
-//! - [`registry`]: the national registry's two APIs (so far their wire model).
+//! - [`registry`]: the national registry's two APIs: wire model, clients, pull, sync, simulator.
 //! - [`engine`]: the station engine: the line, rejects and review, supervisor PIN, the engine thread.
 //! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
+//! - [`compose`]: the one place where a station, its registry client and its background sync are built
+//!   from the configuration.
 //! - [`cli`]: the command-line interface (the binary is a thin shell around it).
 //! - `ui` (feature `ui`, on by default): the touchscreen, in Slint.
 
 pub mod bench;
 pub mod cli;
-pub mod codes;
+pub use labelstation_codes as codes;
 pub mod codes_cli;
+pub mod compose;
 pub mod config;
 pub mod consignment;
 pub mod consignment_cli;
@@ -30,5 +34,4 @@ pub mod store;
 #[cfg(feature = "ui")]
 pub mod ui;
 pub mod verdict;
-pub mod virtual_printer;
-pub mod virtual_scanner;
+pub use labelstation_sim::{virtual_printer, virtual_scanner};

@@ -13,8 +13,8 @@ use clap::{Args, Subcommand};
 use serde::Serialize;
 
 use crate::codes::Gtin;
+use crate::compose::{self, Overrides, SyncParts, open_station, start_sync};
 use crate::config::{Config, Paths};
-use crate::engine::setup::{self, Overrides};
 use crate::engine::{
     Command, Engine, EngineError, Event, LabelPhase, LineState, Mode, PinStore, Severity,
     Supervisor,
@@ -280,7 +280,7 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
         no_scanner: mode == Mode::NoVerify,
         ..a.devices.overrides()?
     };
-    let mut opened = setup::open(
+    let mut opened = open_station(
         paths,
         config,
         &overrides,
@@ -838,7 +838,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                 }
             }
             let sup = supervisor(paths, name.as_deref())?;
-            let mut opened = setup::open(
+            let mut opened = open_station(
                 paths,
                 config,
                 &devices.overrides()?,
@@ -864,7 +864,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             name,
         } => {
             let sup = supervisor(paths, name.as_deref())?;
-            let mut opened = setup::open(
+            let mut opened = open_station(
                 paths,
                 config,
                 &devices.overrides()?,
@@ -1193,7 +1193,7 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
         sync,
         link,
         test_url,
-        _sim,
+        sim: _sim,
     } = start_sync(paths, config)?;
     // Metrics for the fleet, when configured (off by default, loopback unless told otherwise).
     let _metrics = match config.metrics.address().map_err(|e| anyhow!(e))? {
@@ -1227,14 +1227,14 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
             config,
             &overrides,
             Some(link),
-            Some(registry_test(config, test_url)),
+            Some(compose::registry_test(config, test_url)),
         )?;
         return Ok(ExitCode::SUCCESS);
     }
     let _ = &test_url;
-    let opened = setup::open(paths, config, &overrides, operator(), None)?;
+    let opened = open_station(paths, config, &overrides, operator(), None)?;
     say_recovery(&opened.recovery);
-    let setup::Opened {
+    let compose::Opened {
         station,
         lock: _lock,
         virtual_line: _vline,
@@ -1270,73 +1270,6 @@ pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The background sync of a running station and what the screens need of it.
-struct SyncParts {
-    sync: Arc<std::sync::Mutex<crate::registry::sync::Background>>,
-    link: crate::engine::LinkSource,
-    /// The built-in simulator's address (`registry.api = "sim"`), for the connection test.
-    test_url: Option<String>,
-    /// The built-in simulator, kept running while the station runs.
-    _sim: Option<crate::registry::sim::RegistrySim>,
-}
-
-/// Start reporting to the configured registry in the background (the built-in simulator with
-/// `registry.api = "sim"`).
-fn start_sync(paths: &Paths, config: &Config) -> Result<SyncParts> {
-    let (first, sim) = crate::cli::registry_for(paths, config)?;
-    drop(first);
-    let sim_url = sim.as_ref().map(|s| s.url());
-    let test_url = sim_url.clone();
-    let client_config = config.clone();
-    let sync = crate::registry::sync::Background::spawn(
-        &paths.ledger(),
-        &config.station.id,
-        Box::new(move || crate::cli::registry_client(&client_config, sim_url.as_deref())),
-        crate::cli::sync_options(config),
-        Duration::from_secs(config.registry.report.interval_secs),
-    )
-    .context("cannot start the background sync")?;
-    let sync = Arc::new(std::sync::Mutex::new(sync));
-    let link: crate::engine::LinkSource = {
-        let sync = sync.clone();
-        Box::new(move || sync.lock().ok().map(|s| link_view(&s.state())))
-    };
-    Ok(SyncParts {
-        sync,
-        link,
-        test_url,
-        _sim: sim,
-    })
-}
-
-/// The Settings page's registry connection test.
-#[cfg(feature = "ui")]
-fn registry_test(config: &Config, url: Option<String>) -> crate::ui::RegistryTest {
-    let config = config.clone();
-    Arc::new(move || {
-        let mut client =
-            crate::cli::registry_client(&config, url.as_deref()).map_err(|e| e.to_string())?;
-        client.ping().map_err(|e| e.to_string())?;
-        Ok("the registry answers".to_owned())
-    })
-}
-
-/// The registry link as the screens show it.
-pub fn link_view(s: &crate::registry::sync::SyncState) -> crate::engine::LinkView {
-    use crate::registry::sync::LinkState;
-    crate::engine::LinkView {
-        state: match &s.link {
-            LinkState::Up => "up",
-            LinkState::Down { .. } => "down",
-            LinkState::Unknown => "unknown",
-        }
-        .to_owned(),
-        backlog: s.backlog,
-        last_success_ms: s.last_success_ms,
-        last_error: s.last_error.clone(),
-    }
 }
 
 // ---- demo -------------------------------------------------------------------------------------------
@@ -1421,18 +1354,23 @@ pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
             sync: _sync,
             link,
             test_url,
-            _sim,
+            sim: _sim,
         } = start_sync(&paths, &config)?;
         crate::ui::demo::run_demo_ui(
             &paths,
             &config,
             Some(link),
-            Some(registry_test(&config, test_url)),
+            Some(compose::registry_test(&config, test_url)),
         )?;
         return Ok(ExitCode::SUCCESS);
     }
     let _ = with_ui;
-    let report = crate::engine::demo::run(&paths, &config, a, &mut std::io::stderr())?;
+    let options = crate::engine::demo::DemoOptions {
+        labels: a.labels,
+        fault_rate: a.fault_rate,
+        seed: a.seed,
+    };
+    let report = crate::engine::demo::run(&paths, &config, &options, &mut std::io::stderr())?;
     println!("{}", report.summary_line());
     if a.keep.is_some() {
         println!("the demo's ledger is in {}", dir.path().display());

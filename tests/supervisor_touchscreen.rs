@@ -11,8 +11,8 @@ mod support;
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
+use labelstation::compose::Overrides;
 use labelstation::config::{Config, Origin, Paths};
-use labelstation::engine::setup::Overrides;
 use labelstation::store::reports::{AfterRefusal, ReportKind};
 use labelstation::store::stickers::StickerAlertId;
 use labelstation::store::{CodeId, Ledger};

@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
+use labelstation::compose::Overrides;
 use labelstation::config::{Config, Origin, Paths};
-use labelstation::engine::setup::Overrides;
 use labelstation::ui::demo::{StationUi, seed_demo};
 use labelstation::ui::{
     AppWindow, DevicesAdapter, LineAdapter, ReviewAdapter, SettingsAdapter, Ui,

@@ -9,8 +9,8 @@
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
+use labelstation::compose::Overrides;
 use labelstation::config::{Config, Origin, Paths};
-use labelstation::engine::setup::Overrides;
 use labelstation::store::Ledger;
 use labelstation::ui::demo::{StationUi, seed_demo};
 use labelstation::ui::{AppWindow, LineAdapter, Ui};

@@ -11,8 +11,8 @@
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
+use labelstation::compose::Overrides;
 use labelstation::config::{Config, LEDGER_FILE, Origin, Paths};
-use labelstation::engine::setup::Overrides;
 use labelstation::store::{Actor, CodeId, CodeState, JobMode, Ledger, ScanProof};
 use labelstation::ui::demo::{StationUi, seed_demo};
 use labelstation::ui::{AppWindow, ReviewAdapter, Ui};

@@ -25,7 +25,7 @@ fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<xtrace::UtilisationStatus>(body);
     let _ = serde_json::from_slice::<xtrace::DocumentInfo>(body);
     if let Ok(e) = serde_json::from_slice::<xtrace::DocumentErrors>(body) {
-        let _ = wire::clean(&e.summary());
+        let _ = labelstation::codes::clean_message(&e.summary());
     }
     let _ = xtrace::decode_document::<xtrace::Withdrawal>(&String::from_utf8_lossy(body));
     let _ = serde_json::from_slice::<xtrace::DocumentSearch>(body);

@@ -13,20 +13,28 @@ use serde::Serialize;
 
 use super::events::{Counters, Event, LabelPhase, LineState, Mode};
 use super::pin::PinStore;
-use super::setup::{self, Overrides};
 use super::station::EngineError;
 use crate::codes::generate::gtin_from_number;
+use crate::compose::{Overrides, open_station, sim_client};
 use crate::config::{Config, Paths};
-use crate::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
 use crate::registry::pull::{Pull, PullOptions};
 use crate::registry::sim::{RegistrySim, SimConfig};
 use crate::registry::sync::{Sync, SyncOptions};
-use crate::registry::wire::Secret;
-use crate::station_cli::DemoArgs;
 use crate::store::{Actor, Ledger, Product};
 
 /// The demo's supervisor PIN (shown on screen: it is a demo).
 pub const DEMO_PIN: &str = "1234";
+
+/// What the headless demo does.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DemoOptions {
+    /// Pairs to label.
+    pub labels: u32,
+    /// Share of labels that meet a fault (0 to 1).
+    pub fault_rate: f64,
+    /// Seed of the virtual line's faults and of the registry simulator.
+    pub seed: u64,
+}
 
 /// What the demo did. `adds_up` checks the numbers against each other and against the ledger.
 #[derive(Debug, Clone, Default, Serialize)]
@@ -89,7 +97,7 @@ impl DemoReport {
 pub fn run(
     paths: &Paths,
     config: &Config,
-    a: &DemoArgs,
+    a: &DemoOptions,
     progress: &mut (dyn Write + Send),
 ) -> Result<DemoReport> {
     let started = Instant::now();
@@ -120,24 +128,16 @@ pub fn run(
         seed: a.seed,
         ..SimConfig::default()
     };
-    let sim = RegistrySim::start(([127, 0, 0, 1], 0).into(), sim_cfg.clone())
+    let sim = RegistrySim::start(([127, 0, 0, 1], 0).into(), sim_cfg)
         .context("cannot start the registry simulator")?;
-    let mut client = XtraceClient::new(XtraceSettings {
-        url: sim.url(),
-        login: sim_cfg.login.clone(),
-        password: Secret::new(sim_cfg.password.clone()),
-        product_group: config.registry.xtrace.product_group.clone(),
-        business_place_id: config.registry.xtrace.business_place_id,
-        timeout: Duration::from_secs(config.registry.timeout_secs),
-        retry: RetryPolicy::default(),
-    })?;
+    let mut client = sim_client(config, &sim.url())?;
     let _ = writeln!(progress, "registry simulator on {}", sim.url());
     let format = config.codes.format();
     let pulled = {
         let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
         let r = Pull {
             ledger: &mut ledger,
-            registry: &mut client,
+            registry: client.as_mut(),
             format: &format,
             opts: PullOptions {
                 poll_interval: Duration::from_millis(20),
@@ -199,7 +199,7 @@ pub fn run(
         seed: Some(a.seed),
         ..Overrides::default()
     };
-    let mut opened = setup::open(paths, config, &overrides, actor.clone(), Some(sink))?;
+    let mut opened = open_station(paths, config, &overrides, actor.clone(), Some(sink))?;
     let pins = PinStore::new(&paths.data_dir);
     let mut report = DemoReport {
         requested: a.labels,
@@ -255,7 +255,7 @@ pub fn run(
     for _ in 0..5 {
         let s = Sync {
             ledger,
-            registry: &mut client,
+            registry: client.as_mut(),
             opts: opts.clone(),
             actor: &actor,
         }

@@ -7,7 +7,6 @@ pub mod events;
 pub mod pin;
 mod review;
 pub mod run;
-pub mod setup;
 pub mod station;
 pub mod switch;
 pub mod virtual_worker;

@@ -64,7 +64,7 @@ impl Station {
         self.own_line.as_ref().map(|l| l.printer.clone())
     }
 
-    /// Remember what the station was opened with (setup does this), so a later change reopens only what
+    /// Remember what the station was opened with (`compose::open_station` does this), so a later change reopens only what
     /// changed, and `sim:` comes back with the same virtual line settings.
     pub fn with_choice(mut self, choice: DeviceChoice, sim: SimSetup) -> Station {
         self.choice = choice;

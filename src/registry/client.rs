@@ -621,7 +621,10 @@ pub(crate) fn decode_change<T: DeserializeOwned>(
         let excerpt: String = text.trim().chars().take(60).collect();
         RegistryError::Unreadable {
             what: what.to_owned(),
-            detail: format!("{e}; body begins {:?}", super::wire::clean(&excerpt)),
+            detail: format!(
+                "{e}; body begins {:?}",
+                crate::codes::clean_message(&excerpt)
+            ),
         }
     })
 }
@@ -848,7 +851,7 @@ impl Registry for XtraceClient {
         Ok(match st.report_status {
             xtrace::ReportStatus::Success => ReportOutcome::Accepted,
             xtrace::ReportStatus::Error => ReportOutcome::Rejected(Refusal {
-                reason: super::wire::clean(
+                reason: crate::codes::clean_message(
                     st.reject_reason.as_deref().unwrap_or("no reason given"),
                 ),
                 named: Vec::new(),

@@ -117,11 +117,11 @@ impl XtraceClient {
             .and_then(|b| decode::<xtrace::DocumentErrors>("document errors", &b))
         {
             Ok(errors) => Refusal {
-                reason: super::wire::clean(&errors.summary()),
+                reason: crate::codes::clean_message(&errors.summary()),
                 named: errors.code_indices(),
             },
             Err(e) => Refusal {
-                reason: super::wire::clean(&format!(
+                reason: crate::codes::clean_message(&format!(
                     "the registry refused the document (details unavailable: {e})"
                 )),
                 named: Vec::new(),

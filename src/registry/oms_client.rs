@@ -303,7 +303,7 @@ impl Registry for OmsClient {
             oms::BufferStatus::Active => BufferState::Ready,
             oms::BufferStatus::Exhausted => BufferState::Exhausted,
             oms::BufferStatus::Closed => BufferState::Closed,
-            oms::BufferStatus::Rejected => BufferState::Rejected(super::wire::clean(
+            oms::BufferStatus::Rejected => BufferState::Rejected(crate::codes::clean_message(
                 b.rejection_reason.as_deref().unwrap_or("no reason given"),
             )),
             oms::BufferStatus::Expired => BufferState::Rejected(
@@ -430,7 +430,9 @@ impl Registry for OmsClient {
             oms::ReportStatus::Processed => ReportOutcome::Accepted,
             oms::ReportStatus::Sent => ReportOutcome::Forwarded,
             oms::ReportStatus::Rejected => ReportOutcome::Rejected(Refusal {
-                reason: super::wire::clean(r.error_reason.as_deref().unwrap_or("no reason given")),
+                reason: crate::codes::clean_message(
+                    r.error_reason.as_deref().unwrap_or("no reason given"),
+                ),
                 named: Vec::new(),
             }),
             oms::ReportStatus::Draft

@@ -2373,11 +2373,11 @@ fn apply_utilisation(s: &mut SimState, sntins: &[String]) -> Result<(), String> 
         match s.codes.get(c) {
             _ if !seen.insert(c) => problems.push(format!(
                 "{}: repeated in the report",
-                super::wire::redact_codes(c)
+                crate::codes::redact_codes(c)
             )),
             None => problems.push(format!(
                 "{}: not issued to this participant",
-                super::wire::redact_codes(c)
+                crate::codes::redact_codes(c)
             )),
             Some(SimCodeState::Received) => {}
             Some(st) => {
@@ -2388,7 +2388,7 @@ fn apply_utilisation(s: &mut SimState, sntins: &[String]) -> Result<(), String> 
                 }
                 problems.push(format!(
                     "{}: not in RECEIVED state ({st:?})",
-                    super::wire::redact_codes(c)
+                    crate::codes::redact_codes(c)
                 ));
             }
         }

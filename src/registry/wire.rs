@@ -10,6 +10,8 @@
 
 use std::fmt;
 
+use crate::codes::clean_message;
+
 use serde::{Deserialize, Deserializer, Serialize};
 
 /// A credential or token. Never printed: `Debug` shows `***`, and there is no `Display`.
@@ -133,8 +135,6 @@ impl fmt::Display for ApiError {
     }
 }
 
-/// The longest message kept from an error body.
-const MAX_MESSAGE: usize = 300;
 /// At most this many messages are kept.
 const MAX_MESSAGES: usize = 20;
 
@@ -152,12 +152,12 @@ pub fn parse_error_body(status: u16, body: &[u8]) -> ApiError {
         return err;
     }
     let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed) else {
-        err.messages.push(clean(trimmed));
+        err.messages.push(clean_message(trimmed));
         return err;
     };
     collect(&value, &mut err);
     if err.messages.is_empty() && err.field_errors.is_empty() {
-        err.messages.push(clean(&value.to_string()));
+        err.messages.push(clean_message(&value.to_string()));
     }
     err.messages.truncate(MAX_MESSAGES);
     err.field_errors.truncate(MAX_MESSAGES);
@@ -168,13 +168,13 @@ fn collect(v: &serde_json::Value, err: &mut ApiError) {
     use serde_json::Value;
     let Value::Object(map) = v else {
         if let Value::String(s) = v {
-            err.messages.push(clean(s));
+            err.messages.push(clean_message(s));
         }
         return;
     };
     let text_of = |v: &Value| -> Option<String> {
         match v {
-            Value::String(s) => Some(clean(s)),
+            Value::String(s) => Some(clean_message(s)),
             Value::Object(o) => {
                 let msg = ["error", "message", "errorMessage", "error_message"]
                     .iter()
@@ -184,8 +184,8 @@ fn collect(v: &serde_json::Value, err: &mut ApiError) {
                     other => other.to_string(),
                 });
                 Some(match code {
-                    Some(c) => clean(&format!("{msg} (code {c})")),
-                    None => clean(msg),
+                    Some(c) => clean_message(&format!("{msg} (code {c})")),
+                    None => clean_message(msg),
                 })
             }
             _ => None,
@@ -202,8 +202,8 @@ fn collect(v: &serde_json::Value, err: &mut ApiError) {
             let field = fe.get("fieldName").and_then(Value::as_str).unwrap_or("?");
             if let Some(msg) = fe.get("fieldError").and_then(Value::as_str) {
                 err.field_errors.push(FieldError {
-                    field: clean(field),
-                    message: clean(msg),
+                    field: clean_message(field),
+                    message: clean_message(msg),
                 });
             }
         }
@@ -219,7 +219,7 @@ fn collect(v: &serde_json::Value, err: &mut ApiError) {
         if let Some(Value::String(s)) = map.get(key)
             && !s.trim().is_empty()
         {
-            let s = clean(s);
+            let s = clean_message(s);
             if !err.messages.contains(&s) {
                 err.messages.push(s);
             }
@@ -327,67 +327,10 @@ fn normalise_echo(echo: &str) -> String {
     s
 }
 
-/// Bound a message, drop control characters, and cut any marking code in it to its identification part.
-pub fn clean(s: &str) -> String {
-    // Redact first: a code's GS separators are control characters and must still hold it together.
-    let redacted: String = redact_codes(s)
-        .chars()
-        .map(|c| if c.is_control() { ' ' } else { c })
-        .collect();
-    let redacted = redacted.trim().to_owned();
-    if redacted.chars().count() > MAX_MESSAGE {
-        let mut cut: String = redacted.chars().take(MAX_MESSAGE).collect();
-        cut.push('…');
-        cut
-    } else {
-        redacted
-    }
-}
-
-/// Replace what follows the identification part of any marking code in `s` (`01` + 14 digits + `21` +
-/// serial) by `…`, so a crypto tail echoed by the registry never reaches a log or a screen.
-pub fn redact_codes(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    let mut copied = 0;
-    while i + 18 <= b.len() {
-        let is_code = b[i] == b'0'
-            && b[i + 1] == b'1'
-            && b[i + 2..i + 16].iter().all(u8::is_ascii_digit)
-            && b[i + 16] == b'2'
-            && b[i + 17] == b'1';
-        if !is_code {
-            i += 1;
-            continue;
-        }
-        // The code runs to whitespace, a quote or a comma (its GS separators are not whitespace). The
-        // serial ends at its GS if one is within 20 characters; otherwise keep footwear's 13.
-        let serial_start = i + 18;
-        let token_end = b[serial_start..]
-            .iter()
-            .position(|&c| c.is_ascii_whitespace() || c == b'"' || c == b',')
-            .map_or(b.len(), |p| serial_start + p);
-        let serial_len = b[serial_start..token_end]
-            .iter()
-            .take(21)
-            .position(|&c| c == 0x1D || c == b'<')
-            .unwrap_or(13);
-        let keep = (serial_start + serial_len).min(token_end);
-        if token_end > keep && s.is_char_boundary(keep) && s.is_char_boundary(token_end) {
-            out.push_str(&s[copied..keep]);
-            out.push('…');
-            copied = token_end;
-        }
-        i = token_end.max(i + 1);
-    }
-    out.push_str(&s[copied..]);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::codes::MAX_MESSAGE;
 
     #[test]
     fn error_shapes() {
@@ -460,12 +403,6 @@ mod tests {
         let raw = format!("bad code {code}");
         let e = parse_error_body(500, raw.as_bytes());
         assert_eq!(e.messages, vec!["bad code 0104601234567893215ABCdef!%&'*…"]);
-        // Text without codes is untouched; a GTIN alone is not a code.
-        assert_eq!(
-            redact_codes("GTIN 04601234567893 unknown"),
-            "GTIN 04601234567893 unknown"
-        );
-        assert_eq!(redact_codes("é0104601234567893"), "é0104601234567893");
     }
 
     #[test]

@@ -12,8 +12,8 @@ use std::collections::HashMap;
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
-use super::{Actor, Ledger, StoreError, audit, begin, is_country_code, now_ms};
-use crate::codes::Gtin;
+use super::{Actor, Ledger, StoreError, audit, begin, now_ms};
+use crate::codes::{Gtin, is_country_code};
 use crate::consignment::packing_list::PackingList;
 
 /// What a consignment is, as given when its packing list is imported.

@@ -245,11 +245,6 @@ pub fn format_ms(ms: i64) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 
-/// Whether `s` looks like an ISO 3166-1 alpha-2 country code (two upper-case Latin letters).
-pub fn is_country_code(s: &str) -> bool {
-    s.len() == 2 && s.bytes().all(|b| b.is_ascii_uppercase())
-}
-
 /// A product (one GTIN) the station labels.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Product {
@@ -293,7 +288,7 @@ impl Product {
         self.model = tidy(self.model);
         self.country = tidy(self.country).map(|c| c.to_ascii_uppercase());
         if let Some(c) = &self.country
-            && !is_country_code(c)
+            && !crate::codes::is_country_code(c)
         {
             return Err(StoreError::InvalidProduct(format!(
                 "country {c:?} is not a two-letter ISO 3166 code (e.g. CN, VN, TR)"

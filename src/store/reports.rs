@@ -524,7 +524,7 @@ impl Ledger {
         let n = self.conn.execute(
             "UPDATE reports SET status = 'SENDING', lost_at = coalesce(lost_at, ?2), reason = ?3
              WHERE id = ?1 AND status IN ('SENDING', 'SENT')",
-            params![id.0, at, crate::registry::wire::clean(why)],
+            params![id.0, at, crate::codes::clean_message(why)],
         )?;
         if n != 1 {
             return Err(StoreError::ReportState {
@@ -546,7 +546,7 @@ impl Ledger {
         self.conn.execute(
             "UPDATE reports SET next_check_at = ?2, checks = checks + 1, reason = coalesce(?3, reason)
              WHERE id = ?1 AND status IN ('SENDING', 'SENT')",
-            params![id.0, at_ms, note.map(crate::registry::wire::clean)],
+            params![id.0, at_ms, note.map(crate::codes::clean_message)],
         )?;
         Ok(())
     }
@@ -1181,7 +1181,7 @@ impl Ledger {
             )?,
             Some(e) => tx.execute(
                 "UPDATE sync_state SET last_error = ?1, last_error_at = ?2 WHERE id = 1",
-                params![crate::registry::wire::clean(e), at],
+                params![crate::codes::clean_message(e), at],
             )?,
         };
         tx.commit()?;

@@ -9,8 +9,8 @@ use anyhow::{Context, Result};
 
 use super::{RegistryTest, UiContext};
 use crate::codes::generate::{CodeGenerator, gtin_from_number};
+use crate::compose::{Opened, Overrides, open_station};
 use crate::config::{Config, Paths};
-use crate::engine::setup::{self, Opened, Overrides};
 use crate::engine::virtual_worker::VirtualLine;
 use crate::engine::{Engine, Event, LinkSource, PinStore};
 use crate::store::{Actor, Ledger, Product, StationLock};
@@ -43,7 +43,7 @@ impl StationUi {
             lock,
             recovery,
             virtual_line,
-        } = setup::open(paths, config, overrides, actor, None)?;
+        } = open_station(paths, config, overrides, actor, None)?;
         if recovery.released > 0 || !recovery.to_review.is_empty() {
             tracing::info!(
                 released = recovery.released,
@@ -168,7 +168,7 @@ pub fn seed_demo(paths: &Paths, config: &Config) -> Result<()> {
     let actor = Actor::system("demo");
     let format = config.codes.format();
     let (mut registry, _sim) = if config.registry.api == crate::config::RegistryApi::Sim {
-        let (client, sim) = crate::cli::registry_for(paths, config)?;
+        let (client, sim) = crate::compose::registry(paths, config)?;
         (Some(client), sim)
     } else {
         (None, None)

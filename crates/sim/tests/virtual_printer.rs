@@ -6,17 +6,17 @@
 
 use std::time::Duration;
 
-use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
-use labelstation::virtual_printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
-use labelstation::virtual_scanner::read_label;
+use labelstation_codes::generate::{CodeGenerator, gtin_from_number};
 use labelstation_printer::status::Problem;
 use labelstation_printer::{JobOutcome, Printer, PrinterUri, ZebraPrinter, wait_until_done};
+use labelstation_sim::virtual_printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
+use labelstation_sim::virtual_scanner::read_label;
 use labelstation_zpl::template::{BuiltinTemplate, Template};
 use labelstation_zpl::write::{LabelData, full_label, recall_label, stored_format};
 
 struct Line {
     codes: CodeGenerator,
-    gtin: labelstation::codes::Gtin,
+    gtin: labelstation_codes::Gtin,
     template: Template,
 }
 
@@ -54,7 +54,7 @@ fn done(p: &mut dyn Printer) -> JobOutcome {
     wait_until_done(p, Duration::from_secs(10), Duration::from_millis(10)).unwrap()
 }
 
-fn next_print(vp: &VirtualPrinter) -> labelstation::virtual_printer::PrintedLabel {
+fn next_print(vp: &VirtualPrinter) -> labelstation_sim::virtual_printer::PrintedLabel {
     vp.printed()
         .recv_timeout(Duration::from_secs(10))
         .expect("a label came out")
@@ -199,7 +199,7 @@ fn codes_of(vp: &VirtualPrinter) -> Vec<(String, u32, bool)> {
 
 #[test]
 fn a_label_cut_short_by_an_error_comes_out_again_under_jzy_and_not_under_jzn() {
-    use labelstation::virtual_printer::Interruption;
+    use labelstation_sim::virtual_printer::Interruption;
     let vp = VirtualPrinter::new(PrinterSimConfig::default());
     let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
     let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
@@ -380,9 +380,11 @@ fn a_link_that_goes_down_closes_and_the_driver_reopens_it_when_it_is_back() {
 
 #[test]
 fn sim_uri_opens_an_in_process_virtual_printer_through_the_real_driver() {
-    let (mut p, vp) =
-        labelstation::virtual_printer::open_printer(&PrinterUri::Sim, PrinterSimConfig::default())
-            .unwrap();
+    let (mut p, vp) = labelstation_sim::virtual_printer::open_printer(
+        &PrinterUri::Sim,
+        PrinterSimConfig::default(),
+    )
+    .unwrap();
     let vp = vp.expect("sim: returns the virtual printer");
     let mut line = Line::new();
     let (code, zpl) = line.job(false);
@@ -443,8 +445,8 @@ fn a_full_receive_buffer_holds_a_fast_sender_back() {
 
 #[test]
 fn host_status_counts_what_the_buffer_holds_and_faults_strike_mid_roll() {
-    use labelstation::virtual_printer::{Fault, Interruption};
     use labelstation_printer::status::StatusReply;
+    use labelstation_sim::virtual_printer::{Fault, Interruption};
     let mut line = Line::new();
     let vp = VirtualPrinter::new(PrinterSimConfig {
         ips: Some(2.0),

@@ -7,11 +7,11 @@ use std::sync::Arc;
 use anyhow::{Context, Result};
 use labelstation_scanner::{Scanner, ScannerError, ScannerEvent, ScannerState};
 
-use super::events::Event;
-use super::pin::PinStore;
-use super::station::{Sink, Station};
-use super::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices, open_printer_alone};
 use crate::config::{Config, Paths};
+use crate::engine::virtual_worker::{
+    Devices, VirtualLine, WorkerConfig, open_devices, open_printer_alone,
+};
+use crate::engine::{DeviceChoice, Event, PinStore, SimSetup, Sink, Station};
 use crate::store::{Actor, Ledger, RecoveryReport, StationLock};
 use crate::virtual_printer::PrinterSimConfig;
 
@@ -44,7 +44,7 @@ pub struct Opened {
 }
 
 /// Open the station in `paths.data_dir` as `config` says, with `sink` receiving events.
-pub fn open(
+pub fn open_station(
     paths: &Paths,
     config: &Config,
     overrides: &Overrides,
@@ -102,12 +102,12 @@ pub fn open(
     )
     .with_pins(PinStore::new(&paths.data_dir))
     .with_choice(
-        super::switch::DeviceChoice {
+        DeviceChoice {
             printer: printer_uri.to_owned(),
             scanner: scanner_uri.to_owned(),
             label: config.label.clone(),
         },
-        super::switch::SimSetup {
+        SimSetup {
             printer: sim,
             worker,
         },

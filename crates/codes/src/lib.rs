@@ -9,17 +9,21 @@
 //! with the issued code when a printed sticker is verified.
 
 mod charset;
+mod country;
 mod error;
 pub mod generate;
 mod gtin;
 mod normalize;
 mod parse;
+mod redact;
 
 pub use charset::is_gs1_char82;
+pub use country::is_country_code;
 pub use error::{CodeError, Element, Found};
 pub use gtin::{Gtin, GtinError, gs1_check_digit};
 pub use normalize::{AimId, Normalized, normalize};
 pub use parse::{CodeFormat, MarkingCode, SerialLength, Tail};
+pub use redact::{MAX_MESSAGE, clean_message, redact_codes};
 
 #[cfg(test)]
 mod tests;
