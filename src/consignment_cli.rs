@@ -121,7 +121,12 @@ pub fn run(paths: &Paths, config: &Config, cmd: &ConsignmentCmd) -> Result<ExitC
                     .map(str::to_owned),
             };
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-            let done = ledger.import_consignment(&new, &list, &sha, &crate::cli::cli_actor())?;
+            let done = ledger.import_consignment(
+                &new,
+                &list.declared(),
+                &sha,
+                &crate::cli::cli_actor(),
+            )?;
             if *json {
                 let c = ledger.consignment(&new.id)?;
                 println!(

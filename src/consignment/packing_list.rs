@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::codes::Gtin;
+use crate::store::consignments::DeclaredLine;
 use crate::store::import::LineError;
 
 /// Refuse larger files: a packing list of thousands of lines is well under 1 MB.
@@ -43,6 +44,20 @@ impl PackingList {
     /// Pairs declared over every line.
     pub fn total(&self) -> u64 {
         self.lines.iter().map(|l| u64::from(l.quantity)).sum()
+    }
+
+    /// The lines as the ledger takes them.
+    pub fn declared(&self) -> Vec<DeclaredLine> {
+        self.lines
+            .iter()
+            .map(|l| DeclaredLine {
+                line: l.line,
+                gtin: l.gtin.clone(),
+                name: l.name.clone(),
+                size: l.size.clone(),
+                quantity: l.quantity,
+            })
+            .collect()
     }
 }
 

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use super::{Actor, Ledger, StoreError, audit, begin, now_ms};
 use crate::codes::{Gtin, is_country_code};
-use crate::consignment::packing_list::PackingList;
 
 /// What a consignment is, as given when its packing list is imported.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -27,6 +26,18 @@ pub struct NewConsignment {
     /// Country of production, ISO 3166 alpha-2 (goes into the application reports).
     pub country: String,
     pub invoice: Option<String>,
+}
+
+/// A line of a packing list as the ledger takes it: one product and the pairs declared. (The file's
+/// parser lives with the app; the ledger knows only this.)
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredLine {
+    /// Its line number in the packing list.
+    pub line: usize,
+    pub gtin: Gtin,
+    pub name: String,
+    pub size: Option<String>,
+    pub quantity: u32,
 }
 
 /// Where a consignment stands, read from its lines, codes and declaration.
@@ -287,7 +298,7 @@ impl Ledger {
     pub fn import_consignment(
         &mut self,
         c: &NewConsignment,
-        list: &PackingList,
+        lines: &[DeclaredLine],
         sha256: &str,
         actor: &Actor,
     ) -> Result<ConsignmentImported, StoreError> {
@@ -333,7 +344,7 @@ impl Ledger {
             ],
         )?;
         let mut out = ConsignmentImported::default();
-        for l in &list.lines {
+        for l in lines {
             let known: Option<String> = tx
                 .query_row(
                     "SELECT name FROM products WHERE gtin = ?1",
@@ -381,7 +392,8 @@ impl Ledger {
         }
         let detail = serde_json::json!({
             "importer_bin": c.importer_bin, "country": c.country, "invoice": c.invoice,
-            "lines": list.lines.len(), "pairs": list.total(), "sha256": sha256,
+            "lines": lines.len(),
+            "pairs": lines.iter().map(|l| u64::from(l.quantity)).sum::<u64>(), "sha256": sha256,
             "products_created": out.products_created.len(),
         });
         audit::append(
