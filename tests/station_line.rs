@@ -681,7 +681,12 @@ fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
     .unwrap();
     let mut st = station_over(
         ledger,
-        quick_line(),
+        // Not about timeouts: room for the virtual worker's scan when every test of this file runs at
+        // once on a loaded machine (2 s was seen to run out there).
+        LineConfig {
+            scan_timeout_secs: 10,
+            ..quick_line()
+        },
         Box::new(LinkFailsOnce {
             inner: printer,
             failed: false,
