@@ -698,8 +698,13 @@ fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
     let virtual_line = virtual_line.unwrap();
     let stickers = virtual_line.printer.stickers();
     drop(virtual_line);
-    assert_eq!((s.printed, s.verified, s.rejected), (1, 1, 1), "{s:?}");
     let q = st.ledger().review_queue(5).unwrap();
+    let reasons: Vec<_> = q.iter().map(|r| r.reason.clone()).collect();
+    assert_eq!(
+        (s.printed, s.verified, s.rejected),
+        (1, 1, 1),
+        "{s:?} {reasons:?}"
+    );
     assert_eq!(q.len(), 1);
     assert!(
         q[0].reason

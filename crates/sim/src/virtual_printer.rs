@@ -790,12 +790,18 @@ fn next_unit(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
         pending.drain(..1);
         return next_unit(pending);
     }
-    if let Some(end) = pending.windows(3).position(|w| w == b"^XZ") {
-        return Some(pending.drain(..end + 3).collect());
-    }
-    // A format still arriving: a Zebra acts on `~` commands at once, even in the middle of one (a status
-    // query after a link broke mid-label must still be answered). `~JA` also drops the partial format.
-    let tilde = pending.iter().position(|&b| b == b'~')?;
+    // A Zebra acts on `~` commands at once, even in the middle of a format (a status query after a
+    // link broke mid-label must still be answered): one that comes before the format's end goes
+    // first. `~JA` also drops the unfinished format before it, and only that: a whole label sent
+    // after it (`^XA … ^XZ` read in the same chunk) is kept and printed on its own.
+    let end = pending.windows(3).position(|w| w == b"^XZ");
+    let tilde = pending.iter().position(|&b| b == b'~');
+    let tilde = match (tilde, end) {
+        (Some(t), Some(e)) if t < e => t,
+        (Some(t), None) => t,
+        (_, Some(e)) => return Some(pending.drain(..e + 3).collect()),
+        (None, None) => return None,
+    };
     let len = if pending.get(tilde + 1..tilde + 3) == Some(b"HQ") {
         5
     } else {
@@ -806,7 +812,7 @@ fn next_unit(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
     }
     let unit: Vec<u8> = pending.drain(tilde..tilde + len).collect();
     if unit == b"~JA" {
-        pending.clear();
+        pending.drain(..tilde);
     }
     Some(unit)
 }
@@ -896,5 +902,33 @@ pub fn open_printer(
             Ok((ZebraPrinter::open(&tcp)?, Some(vp)))
         }
         other => Ok((ZebraPrinter::open(other)?, None)),
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::next_unit;
+
+    fn units(bytes: &[u8]) -> Vec<String> {
+        let mut pending = bytes.to_vec();
+        let mut out = Vec::new();
+        while let Some(u) = next_unit(&mut pending) {
+            out.push(String::from_utf8(u).unwrap());
+        }
+        out
+    }
+
+    #[test]
+    fn a_tilde_command_before_the_end_of_an_unfinished_format_goes_first() {
+        // Half a label (the link broke), then the station's `~JA` and the next label, read at once:
+        // the half is dropped, the next label is printed whole and alone.
+        assert_eq!(
+            units(b"^XA^FO10,10^FDhalf~JA^XA^FDnext^FS^XZ"),
+            vec!["~JA", "^XA^FDnext^FS^XZ"]
+        );
+        // A status query inside a format still arriving is answered; the format goes on.
+        assert_eq!(units(b"^XA^FDa~HS"), vec!["~HS"]);
+        assert_eq!(units(b"^XA^FDa^FS^XZ~HS"), vec!["^XA^FDa^FS^XZ", "~HS"]);
     }
 }
