@@ -605,6 +605,9 @@ pub struct PrinterConfig {
     pub print_timeout_secs: u64,
     /// Milliseconds between status queries (`~HS`) while a label prints.
     pub status_poll_ms: u64,
+    /// Read the printer's odometer (SGD `odometer.total_label_count`) around a roll to check its
+    /// status counts against what physically came out; `false` goes on the counts alone.
+    pub odometer: bool,
 }
 
 impl Default for PrinterConfig {
@@ -613,6 +616,7 @@ impl Default for PrinterConfig {
             uri: "sim:".into(),
             print_timeout_secs: 30,
             status_poll_ms: 100,
+            odometer: true,
         }
     }
 }

@@ -36,6 +36,8 @@ pub const ACTIONS: &[&str] = &[
     "order.abandoned",
     "order.closed",
     "order.rejected",
+    // The printer's odometer counted fewer labels out than its status did over a roll.
+    "printer.odometer",
     "product.add",
     // A report the registry refused as a whole, held for a supervisor; sent again by one.
     "report.held",
