@@ -558,3 +558,33 @@ fn the_odometer_counts_what_came_out_and_a_lost_label_only_there() {
         labelstation_printer::status::StatusReply::Host(_)
     ));
 }
+
+#[test]
+fn a_gs1_128_barcode_renders_and_reads_as_c1_with_gs_separators() {
+    use labelstation_sim::virtual_scanner::read_gs1_128;
+    use labelstation_zpl::interpret::Interpreter;
+    use labelstation_zpl::render::render;
+    // FNC1, AI 00 and an SSCC in subset C; then, after a second FNC1, AI 10 (a lot) in subset B: the
+    // separator comes out as GS.
+    let zpl =
+        "^XA^PW1000^LL400^FO60,40^BY2^BCN,200,N,N,N,N^FD>;>800376104250021234569>8>610AB-12^FS^XZ";
+    let job = Interpreter::new().read(zpl.as_bytes()).unwrap();
+    let label = job.labels().next().unwrap();
+    let c = label.code128s().next().unwrap();
+    assert_eq!(
+        c.gs1_element_string().unwrap(),
+        b"00376104250021234569\x1d10AB-12".to_vec()
+    );
+    let read = read_gs1_128(&render(label).unwrap()).expect("the barcode reads");
+    assert_eq!(&read.aim, b"]C1");
+    assert_eq!(read.data, b"00376104250021234569\x1d10AB-12".to_vec());
+    // Without FNC1 first it is plain Code 128: no ]C1.
+    let zpl = "^XA^PW800^LL400^FO60,40^BY3^BCN,200,Y,N,N,A^FDBOX 12^FS^XZ";
+    let job = Interpreter::new().read(zpl.as_bytes()).unwrap();
+    let label = job.labels().next().unwrap();
+    let read = read_gs1_128(&render(label).unwrap()).expect("the barcode reads");
+    assert_eq!(
+        (&read.aim, read.data.as_slice()),
+        (b"]C0", b"BOX 12".as_slice())
+    );
+}
