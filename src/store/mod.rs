@@ -7,6 +7,7 @@
 //! The schema repeats the important rules as constraints and triggers (see [`schema`]).
 
 pub mod audit;
+pub mod boxes;
 pub mod consignments;
 mod halt;
 pub mod holds;
@@ -161,6 +162,8 @@ pub enum StoreError {
         declared: u64,
         used: u64,
     },
+    #[error("box {sscc}: {detail}")]
+    BoxState { sscc: String, detail: String },
     #[error("order #{id}: {detail}")]
     OrderState { id: i64, detail: String },
     #[error("report #{id}: {detail}")]
