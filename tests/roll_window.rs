@@ -398,3 +398,47 @@ fn a_printer_without_an_odometer_goes_on_counts_alone() {
     assert_eq!(came_out(&stickers, false), in_state(&st, "PRINTED"));
     accounted(&st, &stickers);
 }
+
+#[test]
+fn a_label_lost_before_paper_runs_out_is_still_told_when_the_roll_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 14, 68);
+    let (mut st, vline) = station(ledger, line());
+    // The second label is lost inside the printer; paper runs out as the fifth starts and is loaded
+    // again: the printer kept its buffer and goes on, and its ~HS counts alone would call the lost one
+    // printed.
+    vline.printer.fault_at_label(2, Fault::Lost);
+    vline
+        .printer
+        .fault_at_label(5, Fault::Interrupt(Interruption::PaperOut));
+    let panel = vline.printer.clone();
+    let worker = std::thread::spawn(move || {
+        wait_for(20, "the cut sticker", || {
+            panel.stickers().iter().any(|s| s.partial)
+        });
+        std::thread::sleep(Duration::from_millis(600));
+        panel.set_paper_out(false);
+    });
+    let s = st.run(&gtin, Mode::NoVerify, 8).unwrap();
+    worker.join().unwrap();
+    assert_eq!(s.printed + s.rejected, 8, "{s:?}");
+    let stickers = vline.printer.stickers();
+    let out: BTreeSet<String> = stickers.iter().filter_map(|s| s.code.clone()).collect();
+    let taken: BTreeSet<String> = ["PRINTED", "REJECTED", "NEEDS_REVIEW"]
+        .iter()
+        .flat_map(|state| in_state(&st, state))
+        .collect();
+    let lost: Vec<&String> = taken.difference(&out).collect();
+    assert_eq!(lost.len(), 1, "{stickers:?}");
+    // The lost one is not PRINTED: it waits in review because the odometer disagreed.
+    let printed = in_state(&st, "PRINTED");
+    assert!(printed.is_subset(&out), "PRINTED without a sticker");
+    let review = in_review(&st);
+    assert!(
+        review
+            .iter()
+            .any(|(c, key)| c == lost[0] && key.as_deref() == Some("odometer-disagrees")),
+        "{review:?}"
+    );
+    accounted(&st, &stickers);
+}

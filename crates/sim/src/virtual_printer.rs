@@ -190,7 +190,7 @@ struct State {
     /// An error that strikes as the next label starts.
     armed: Option<Interruption>,
     /// A fault that strikes as the head starts the label with this number (1 = the first since power-on).
-    armed_at: Option<(u64, Fault)>,
+    armed_at: Vec<(u64, Fault)>,
     /// Labels the head started for the first time since power-on.
     started: u64,
     /// Formats received since power-on (each label remembers which it came in).
@@ -309,10 +309,9 @@ impl State {
                     front.bytes = 0;
                     if front.copies == 0 {
                         self.started += 1;
-                        if let Some((n, fault)) = self.armed_at
-                            && n == self.started
-                        {
-                            self.armed_at = None;
+                        let started = self.started;
+                        if let Some(i) = self.armed_at.iter().position(|(n, _)| *n == started) {
+                            let (_, fault) = self.armed_at.remove(i);
                             match fault {
                                 Fault::Interrupt(how) => self.armed = Some(how),
                                 Fault::LinkDown => self.link_lost = true,
@@ -514,7 +513,7 @@ impl VirtualPrinter {
                 head_started: None,
                 finished_at: None,
                 armed: None,
-                armed_at: None,
+                armed_at: Vec::new(),
                 started: 0,
                 formats: 0,
                 current: None,
@@ -639,9 +638,10 @@ impl VirtualPrinterHandle {
         lock(&self.shared.state).armed = Some(how);
     }
     /// `fault` strikes as the head starts label number `n` (1 = the first this printer prints, reprints
-    /// not counted): a fault in the middle of a roll, whatever the sender does meanwhile.
+    /// not counted): a fault in the middle of a roll, whatever the sender does meanwhile. Several may
+    /// be armed, each at its own label.
     pub fn fault_at_label(&self, n: u64, fault: Fault) {
-        lock(&self.shared.state).armed_at = Some((n, fault));
+        lock(&self.shared.state).armed_at.push((n, fault));
     }
     /// The link goes away (cable pulled, printer rebooting) or comes back. A network link closes its
     /// connections and drops new ones; a serial link leaves bytes unanswered. The buffer is kept.
