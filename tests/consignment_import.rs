@@ -295,3 +295,25 @@ fn a_consignment_goes_from_packing_list_to_circulation_through_lost_answers() {
             .success()
     );
 }
+
+/// The older platform has no import document: `submit` says so and points to the export, before asking
+/// for anything.
+#[test]
+fn submit_on_the_older_platform_points_to_the_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let cfg = dir.path().join("station.toml");
+    std::fs::write(
+        &cfg,
+        "[registry]\napi = \"oms-v2\"\nurl = \"http://127.0.0.1:9\"\n[registry.oms]\noms_id = \"cc7e2a41-5f3b-4d0e-9a57-3d1c0b6a2e10\"\n",
+    )
+    .unwrap();
+    let out =
+        run(cli(&data)
+            .env("LABELSTATION_CONFIG", &cfg)
+            .args(["consignment", "submit", "CN-1"]));
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("no import document"), "{err}");
+    assert!(err.contains("labelstation consignment export"), "{err}");
+}

@@ -216,6 +216,19 @@ fn lost_answers_are_found_by_the_search_and_never_posted_again() {
         err.is_err(),
         "a code went into a second live import document"
     );
+    // The ledger's own check notices a document that lost a code behind its back.
+    l.connection()
+        .execute(
+            "UPDATE documents SET codes = codes + 1 WHERE id = (SELECT min(id) FROM documents)",
+            [],
+        )
+        .unwrap();
+    let v = l.check_invariants().unwrap();
+    assert!(
+        v.iter()
+            .any(|v| v.rule.starts_with("a document's codes match its count")),
+        "{v:?}"
+    );
 }
 
 #[test]
