@@ -694,6 +694,15 @@ fn pull_for_consignment(ctx: &Ctx, id: &str, json: bool) -> Result<ExitCode> {
     Ok(status)
 }
 
+/// One sync pass, as `labelstation sync --once` runs it (for commands that queue registry work).
+pub(crate) fn sync_once(paths: &Paths, config: &Config) -> Result<ExitCode> {
+    let ctx = Ctx {
+        paths: paths.clone(),
+        config: config.clone(),
+    };
+    sync(&ctx, true, false)
+}
+
 fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
     let _lock = StationLock::acquire_sync(&ctx.paths.data_dir)?;
     let mut ledger = ctx.ledger()?;
@@ -739,6 +748,27 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
             SyncEvent::Unresolvable { report, reason } => {
                 eprintln!("report #{report}: {reason}")
             }
+            SyncEvent::DocumentSent { document, codes } => {
+                eprintln!("document #{document}: sent, {codes} code(s)")
+            }
+            SyncEvent::DocumentUnknown { document, reason } => eprintln!(
+                "document #{document}: outcome unknown ({reason}); it is looked for in the registry, not sent again"
+            ),
+            SyncEvent::DocumentFound { document } => {
+                eprintln!("document #{document}: found in the registry after a lost answer")
+            }
+            SyncEvent::DocumentAccepted { document, codes } => {
+                eprintln!("document #{document}: accepted, {codes} code(s) in circulation")
+            }
+            SyncEvent::DocumentRefused { document, accepted, refused, returned, reason } => eprintln!(
+                "document #{document}: {accepted} code(s) taken, {refused} refused, {returned} to submit again ({reason}); see `labelstation consignment show`"
+            ),
+            SyncEvent::DocumentNoTrace { document } => eprintln!(
+                "document #{document}: no trace of it in the registry after the settle window; it is sent again"
+            ),
+            SyncEvent::DocumentWaits { document, reason } => {
+                eprintln!("document #{document}: waits ({reason})")
+            }
         });
         if let Err(e) = crate::registry::sync::record_pass(&mut ledger, &result) {
             tracing::warn!("cannot record the sync pass in the ledger: {e}");
@@ -757,6 +787,12 @@ fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
                         "reported {} code(s), {} refused; backlog: {} queued, {} report(s) awaiting an answer",
                         r.reported, r.refused, backlog.utilisation_queued, backlog.reports_open
                     );
+                    if r.introduced > 0 || r.import_refused > 0 || backlog.documents_open > 0 {
+                        println!(
+                            "import documents: {} code(s) put into circulation, {} refused or to submit again; {} document(s) awaiting an answer",
+                            r.introduced, r.import_refused, backlog.documents_open
+                        );
+                    }
                     if backlog.reports_held > 0 {
                         println!(
                             "{} report(s) ({} code(s)) refused as a whole by the registry wait for a supervisor: `labelstation review registry`",

@@ -467,6 +467,9 @@ pub struct ReportConfig {
     pub wait_secs: u64,
     /// The longest pause, in seconds, between two looks at a report that is not settled yet.
     pub check_max_secs: u64,
+    /// Codes per import document at most (`consignment submit` splits a consignment's codes; the
+    /// registry publishes no limit for documents).
+    pub import_document_size: u32,
 }
 
 impl Default for ReportConfig {
@@ -482,6 +485,7 @@ impl Default for ReportConfig {
             max_in_flight: 4,
             wait_secs: 120,
             check_max_secs: 600,
+            import_document_size: 10_000,
         }
     }
 }
@@ -552,6 +556,9 @@ impl RegistryConfig {
             );
         }
         let r = &self.report;
+        if r.import_document_size == 0 || r.import_document_size > 30_000 {
+            return Err("registry.report.import_document_size must be 1 to 30000 (codes per import document)".into());
+        }
         if r.batch_size == 0 || r.batch_size > 30_000 || r.interval_secs == 0 {
             return Err("registry.report.batch_size must be 1 to 30000 and registry.report.interval_secs > 0".into());
         }

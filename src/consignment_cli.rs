@@ -1,6 +1,9 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! `consignment import|list|show`: consignments under customs control. `cli.rs` dispatches; the packing
-//! list is read by [`crate::consignment::packing_list`] and kept by [`crate::store::consignments`].
+//! `consignment import|raise|list|show|declare|submit|export`: consignments under customs control.
+//! `cli.rs` dispatches; the packing list is read by [`crate::consignment::packing_list`], the ledger
+//! keeps consignments ([`crate::store::consignments`]) and their import documents
+//! ([`crate::store::documents`]), the sync sends them, and [`crate::consignment::handover`] writes the
+//! hand-over files.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,10 +12,12 @@ use anyhow::{Context, Result};
 use clap::Subcommand;
 use sha2::{Digest, Sha256};
 
+use crate::config::RegistryApi;
 use crate::config::{Config, Paths};
 use crate::consignment::packing_list;
-use crate::store::consignments::{Consignment, NewConsignment};
-use crate::store::{Ledger, format_ms};
+use crate::store::consignments::{Consignment, Declaration, NewConsignment};
+use crate::store::documents::DocumentSummary;
+use crate::store::{Ledger, StoreError, format_ms};
 
 #[derive(Debug, Subcommand)]
 pub enum ConsignmentCmd {
@@ -57,13 +62,58 @@ pub enum ConsignmentCmd {
         #[arg(long)]
         json: bool,
     },
-    /// One consignment: importer, declaration, and each line's progress.
+    /// One consignment: importer, declaration, each line's progress and its import documents.
     Show {
         id: String,
         /// One JSON object: id, status, declaration, lines[] (gtin, declared, labelled, verified,
-        /// reported, introduced, refused), and the rest.
+        /// reported, introduced, refused, returned, submitted), documents[], and the rest.
         #[arg(long)]
         json: bool,
+    },
+    /// Supervisor: record the customs declaration (ДТ) the goods are released under (audited). It can
+    /// be corrected until an import document is filed under it.
+    Declare {
+        id: String,
+        /// The declaration's registration number, as registered (e.g. 55201/020326/0001234).
+        #[arg(long)]
+        number: String,
+        /// Its registration date, YYYY-MM-DD.
+        #[arg(long)]
+        date: String,
+        /// The code of the customs office that released the goods (e.g. 55201).
+        #[arg(long = "customs-office", value_name = "CODE")]
+        customs_office: Option<String>,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Supervisor: file the import notice that puts the consignment's applied pairs into circulation
+    /// (xTrace `doc/import`, split at registry.report.import_document_size codes), then send it and
+    /// follow it like any registry work (a sync pass now, the station's sync after). Never files a
+    /// code twice, whatever happens to the answers.
+    Submit {
+        id: String,
+        /// File the pairs whose application is accepted even though others still wait for theirs.
+        #[arg(long)]
+        partial: bool,
+        /// Also file the codes the registry refused by name in an earlier document.
+        #[arg(long = "retry-refused")]
+        retry_refused: bool,
+        /// Only write the documents; the station's sync (or `labelstation sync`) sends them.
+        #[arg(long = "no-send")]
+        no_send: bool,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// The hand-over for the importer or broker: a CSV of the identification codes (no crypto tail) as
+    /// the registry's web cabinet takes them for an import notice, a CSV per line with each code's
+    /// status, and a printable summary (HTML). Files are 0600 and never overwritten.
+    Export {
+        id: String,
+        /// The directory to write into (created if missing).
+        #[arg(long)]
+        out: PathBuf,
     },
 }
 
@@ -220,13 +270,172 @@ pub fn run(paths: &Paths, config: &Config, cmd: &ConsignmentCmd) -> Result<ExitC
         ConsignmentCmd::Show { id, json } => {
             let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let c = ledger.consignment(id.trim())?;
+            let docs = ledger.documents_of(id.trim())?;
             if *json {
-                println!("{}", serde_json::to_string_pretty(&c)?);
+                let mut v = serde_json::to_value(&c)?;
+                v["documents"] = serde_json::to_value(&docs)?;
+                println!("{}", serde_json::to_string_pretty(&v)?);
             } else {
                 print_consignment(&c);
+                print_documents(&docs);
             }
             Ok(ExitCode::SUCCESS)
         }
+        ConsignmentCmd::Declare {
+            id,
+            number,
+            date,
+            customs_office,
+            name,
+        } => {
+            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let decl = Declaration {
+                number: number.trim().to_owned(),
+                date: date.trim().to_owned(),
+                customs_office: customs_office
+                    .as_deref()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_owned),
+            };
+            ledger.declare_consignment(id.trim(), &decl, sup.actor())?;
+            let c = ledger.consignment(id.trim())?;
+            println!(
+                "consignment {}: declaration {} of {} recorded; {} of {} pair(s) applied. Next: `labelstation consignment submit {}`",
+                c.id,
+                decl.number,
+                decl.date,
+                c.lines.iter().map(|l| l.reported).sum::<u64>(),
+                c.declared(),
+                c.id
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        ConsignmentCmd::Submit {
+            id,
+            partial,
+            retry_refused,
+            no_send,
+            name,
+            json,
+        } => submit(
+            paths,
+            config,
+            id.trim(),
+            *partial,
+            *retry_refused,
+            *no_send,
+            name.as_deref(),
+            *json,
+        ),
+        ConsignmentCmd::Export { id, out } => {
+            let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let written = crate::consignment::handover::export(&ledger, id.trim(), out)?;
+            for f in &written {
+                println!("{}", f.display());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn submit(
+    paths: &Paths,
+    config: &Config,
+    id: &str,
+    partial: bool,
+    retry_refused: bool,
+    no_send: bool,
+    name: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    if config.registry.api == RegistryApi::OmsV2 {
+        anyhow::bail!(
+            "the older platform (registry.api = \"oms-v2\") has no import document in its API: {}",
+            crate::registry::oms_client::IMPORT_REMEDY
+        );
+    }
+    let sup = crate::station_cli::supervisor(paths, name)?;
+    let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+    let done = match ledger.submit_consignment(
+        id,
+        "xtrace",
+        config.registry.report.import_document_size,
+        partial,
+        retry_refused,
+        sup.actor(),
+    ) {
+        Ok(d) => d,
+        Err(e @ StoreError::NotDeclared(_)) => anyhow::bail!(
+            "{e}: record it first with `labelstation consignment declare {id} --number N --date YYYY-MM-DD`"
+        ),
+        Err(e @ StoreError::ApplicationPending { .. }) => anyhow::bail!(
+            "{e}. Let the sync report them (`labelstation sync --once`, or the running station), or file the others now with --partial"
+        ),
+        Err(e @ StoreError::NothingToSubmit { refused_before, .. }) if refused_before > 0 => {
+            anyhow::bail!(
+                "{e}. See why with `labelstation consignment show {id}`; after the cause is fixed, file them again with --retry-refused"
+            )
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if json {
+        println!("{}", serde_json::to_string(&done)?);
+    } else {
+        println!(
+            "consignment {id}: {} code(s) in {} import document(s) (#{})",
+            done.codes,
+            done.documents.len(),
+            done.documents
+                .iter()
+                .map(i64::to_string)
+                .collect::<Vec<_>>()
+                .join(", #")
+        );
+        if done.waiting > 0 {
+            println!(
+                "{} verified pair(s) still wait for their application; submit again once it is accepted",
+                done.waiting
+            );
+        }
+        if done.refused_before > 0 && !retry_refused {
+            println!(
+                "{} code(s) the registry refused before were left out (--retry-refused files them again)",
+                done.refused_before
+            );
+        }
+    }
+    drop(ledger);
+    if no_send {
+        println!("the documents go with the next sync");
+        return Ok(ExitCode::SUCCESS);
+    }
+    crate::cli::sync_once(paths, config)
+}
+
+fn print_documents(docs: &[DocumentSummary]) {
+    if docs.is_empty() {
+        return;
+    }
+    println!("documents");
+    for d in docs {
+        println!(
+            "  #{:<4} {:<7} {:<8} {:>6} code(s): {} in circulation, {} refused, {} to submit again  {}{}",
+            d.id,
+            d.kind.as_str(),
+            d.status.as_str(),
+            d.codes,
+            d.accepted,
+            d.refused,
+            d.returned,
+            d.registry_id.as_deref().unwrap_or("(no registry id yet)"),
+            d.reason
+                .as_deref()
+                .map(|r| format!("\n         {r}"))
+                .unwrap_or_default()
+        );
     }
 }
 
@@ -257,12 +466,20 @@ fn print_consignment(c: &Consignment) {
         None => println!("declaration  not yet"),
     }
     println!(
-        "{:<4} {:<14} {:>8} {:>8} {:>8} {:>8} {:>10} {:>7}  name",
-        "line", "gtin", "declared", "labelled", "verified", "reported", "introduced", "refused"
+        "{:<4} {:<14} {:>8} {:>8} {:>8} {:>8} {:>10} {:>7} {:>8}  name",
+        "line",
+        "gtin",
+        "declared",
+        "labelled",
+        "verified",
+        "reported",
+        "introduced",
+        "refused",
+        "returned"
     );
     for l in &c.lines {
         println!(
-            "{:<4} {:<14} {:>8} {:>8} {:>8} {:>8} {:>10} {:>7}  {}{}",
+            "{:<4} {:<14} {:>8} {:>8} {:>8} {:>8} {:>10} {:>7} {:>8}  {}{}",
             l.line,
             l.gtin,
             l.declared,
@@ -271,6 +488,7 @@ fn print_consignment(c: &Consignment) {
             l.reported,
             l.introduced,
             l.refused,
+            l.returned,
             l.name,
             l.size
                 .as_deref()

@@ -4,7 +4,9 @@
 //! The supervisor's page on the touchscreen (Slint's testing backend, no display): a report the registry
 //! refused as a whole is listed on the Registry card with the registry's reason, in the supervisor's
 //! language; a second-sticker alert stands above the review queue and is closed with what was found,
-//! audited. One #[test]: the testing backend is once per process.
+//! audited; the worker labels for a consignment and sees the product's line of it, and the supervisor
+//! records its customs declaration and files its import notice with the PIN. One #[test]: the testing
+//! backend is once per process.
 
 mod support;
 
@@ -13,11 +15,13 @@ use std::time::Duration;
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
 use labelstation::config::{Config, Origin, Paths};
+use labelstation::store::consignments::{DeclaredLine, NewConsignment};
+use labelstation::store::documents::DocumentStatus;
 use labelstation::store::reports::{AfterRefusal, ReportKind};
 use labelstation::store::stickers::StickerAlertId;
 use labelstation::store::{CodeId, Ledger};
 use labelstation::ui::demo::{StationUi, seed_demo};
-use labelstation::ui::{AppWindow, DevicesAdapter, ReviewAdapter, Ui};
+use labelstation::ui::{AppWindow, DevicesAdapter, LineAdapter, ReviewAdapter, Ui};
 use slint::{ComponentHandle, Model};
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -26,6 +30,14 @@ fn press(app: &AppWindow, id: &str) {
     ElementHandle::find_by_element_id(app, id)
         .next()
         .unwrap_or_else(|| panic!("no element {id} on screen"))
+        .invoke_accessible_default_action();
+}
+
+/// Press the one of the elements `id` (a `for` of buttons) whose label is `label`.
+fn press_labelled(app: &AppWindow, id: &str, label: &str) {
+    ElementHandle::find_by_element_id(app, id)
+        .find(|e| e.accessible_label().is_some_and(|l| l == label))
+        .unwrap_or_else(|| panic!("no {id} labelled {label:?} on screen"))
         .invoke_accessible_default_action();
 }
 
@@ -85,6 +97,58 @@ fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
             .second_sticker(CodeId(applied), b"scan", Some("]d2"), None, false)
             .unwrap();
         assert_eq!(alert, StickerAlertId(1));
+
+        // A consignment of three pairs of the product: two labelled for it, their application accepted.
+        l.import_consignment(
+            &NewConsignment {
+                id: "CN-9".into(),
+                importer_bin: "123456789012".into(),
+                importer_name: Some("ТОО «Обувь»".into()),
+                country: "CN".into(),
+                invoice: None,
+            },
+            &[DeclaredLine {
+                line: 2,
+                gtin: gtin.clone(),
+                name: "Кеды".into(),
+                size: None,
+                quantity: 3,
+            }],
+            &"a".repeat(64),
+            &support::system(),
+        )
+        .unwrap();
+        let op = labelstation::store::Actor::operator("op");
+        let job = l
+            .open_job_for(
+                &gtin,
+                labelstation::store::JobMode::Batch,
+                Some("CN-9"),
+                &op,
+            )
+            .unwrap();
+        for _ in 0..2 {
+            let r = l.reserve(job, &op).unwrap();
+            l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
+            l.mark_printed(r.id, job, &op).unwrap();
+            let raw = r.code.as_str().as_bytes().to_vec();
+            l.verify(
+                r.id,
+                job,
+                &labelstation::store::ScanProof {
+                    raw: &raw,
+                    aim: Some("]d2"),
+                },
+                &op,
+            )
+            .unwrap();
+            l.mark_reported(
+                r.id,
+                "accepted",
+                &labelstation::store::Actor::supervisor("sup"),
+            )
+            .unwrap();
+        }
     }
     let overrides = Overrides {
         printer: Some("sim:".into()),
@@ -146,6 +210,62 @@ fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
         );
         assert_eq!(closed.closed_by.as_deref(), Some("supervisor"));
         assert!(l.open_sticker_alerts().unwrap().is_empty());
+    }
+
+    // The worker labels for the consignment: its line of the chosen product, declared vs labelled.
+    press(app, "AppWindow::work-tab");
+    press(app, "OperatorPage::change-product");
+    assert!(ui.pump(
+        WAIT,
+        |a| a.global::<LineAdapter>().get_consignments().row_count() == 1
+    ));
+    press_labelled(app, "ProductChooser::consignment-chip", "CN-9");
+    press(app, "ProductChooser::product-row");
+    assert!(ui.pump(WAIT, |a| {
+        let l = a.global::<LineAdapter>();
+        l.get_consignment_id() == "CN-9" && l.get_has_product() && l.get_consignment_listed()
+    }));
+    let line = label_of(app, "OperatorPage::consignment-line");
+    assert_eq!(line, "Consignment CN-9: 2 of 3 labelled");
+
+    // The supervisor records the declaration with the on-screen keys and files the import notice.
+    press(app, "AppWindow::supervisor-tab");
+    press(app, "SupervisorPage::consignments-tab");
+    press(app, "SupervisorPage::declare");
+    for k in "55201/071226/0000099".chars() {
+        press_labelled(app, "DeclareDialog::key", &k.to_string());
+    }
+    press(app, "DeclareDialog::date-field");
+    for k in "2026-12-07".chars() {
+        press_labelled(app, "DeclareDialog::key", &k.to_string());
+    }
+    press(app, "DeclareDialog::record-declaration");
+    assert!(ui.pump(WAIT, |a| {
+        let rows = a.global::<LineAdapter>().get_consignments();
+        rows.row_count() == 1 && !rows.row_data(0).unwrap().declaration.is_empty()
+    }));
+    press(app, "SupervisorPage::submit");
+    assert!(ui.pump(WAIT, |a| {
+        let rows = a.global::<LineAdapter>().get_consignments();
+        rows.row_data(0)
+            .is_some_and(|r| r.submitted == 2 && r.status == "SUBMITTED")
+    }));
+    {
+        let l = Ledger::open(&paths.ledger(), "station-1").unwrap();
+        let c = l.consignment("CN-9").unwrap();
+        let d = c.declaration.unwrap();
+        assert_eq!(
+            (d.number.as_str(), d.date.as_str()),
+            ("55201/071226/0000099", "2026-12-07")
+        );
+        let docs = l.documents_of("CN-9").unwrap();
+        assert_eq!(docs.len(), 1);
+        assert_eq!((docs[0].codes, docs[0].status), (2, DocumentStatus::Queued));
+        let audit = labelstation::store::audit::recent(l.connection(), 10).unwrap();
+        for action in ["consignment.declare", "consignment.submit"] {
+            let e = audit.iter().find(|e| e.action == action).unwrap();
+            assert_eq!(e.actor, "supervisor", "{action}");
+        }
     }
 
     press(app, "SupervisorPage::pool-tab");

@@ -28,6 +28,11 @@ fuzz_target!(|data: &[u8]| {
         let _ = labelstation::codes::clean_message(&e.summary());
     }
     let _ = xtrace::decode_document::<xtrace::Withdrawal>(&String::from_utf8_lossy(body));
+    // What the simulator reads from a client: a document body checked for key order, then decoded.
+    if xtrace::check_keys_sorted(body).is_ok() {
+        assert!(serde_json::from_slice::<serde_json::Value>(body).is_ok(), "sorted but not JSON");
+    }
+    let _ = xtrace::decode_document_strict::<xtrace::ImportDocument>(&String::from_utf8_lossy(body));
     let _ = serde_json::from_slice::<xtrace::DocumentSearch>(body);
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
         // The code lookup and a stored document, in whatever layout: echoes matched by identification

@@ -3,4 +3,5 @@
 //! the customs declaration) that the station orders codes for, labels, and hands over. The ledger keeps
 //! them ([`crate::store::consignments`]); this module reads what arrives from outside.
 
+pub mod handover;
 pub mod packing_list;

@@ -67,6 +67,13 @@ pub enum Event {
     Review {
         waiting: u64,
     },
+    /// The consignment the line labels for and its line of the chosen product: pairs declared and
+    /// labelled (None: no consignment, or the product is not on its packing list).
+    Consignment {
+        consignment: Option<ConsignmentLineView>,
+    },
+    /// A supervisor changed consignments (declared, submitted): lists of them are out of date.
+    Consignments,
     /// The answer to [`Command::ApplySettings`]: the devices and label in use now, and whether the asked-for
     /// ones were applied (`message` says why not).
     Settings {
@@ -92,6 +99,18 @@ pub enum Event {
         /// The sentence's values, in order.
         args: Vec<String>,
     },
+}
+
+/// The consignment being labelled for, and its line of the chosen product.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ConsignmentLineView {
+    pub id: String,
+    /// The product's line: pairs declared, and labelled (printed and not rejected, or verified).
+    pub declared: u64,
+    pub labelled: u64,
+    pub verified: u64,
+    /// The product is on the consignment's packing list.
+    pub listed: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -320,6 +339,20 @@ pub enum Command {
     /// Supervisor: run with these devices and this label from now on (the Settings page); answered by
     /// [`Event::Settings`].
     ApplySettings(super::switch::DeviceChoice),
+    /// Label the next runs for this consignment (its packing list must list the product), or for none.
+    LabelFor(Option<String>),
+    /// Supervisor: record the customs declaration a consignment is released under (audited).
+    DeclareConsignment {
+        consignment: String,
+        declaration: crate::store::consignments::Declaration,
+    },
+    /// Supervisor: file the import documents for a consignment's applied pairs (the sync sends them):
+    /// to registry `api`, `document_size` codes at most each.
+    SubmitConsignment {
+        consignment: String,
+        api: String,
+        document_size: u32,
+    },
     /// Print a test label (no marking code) to check the printer.
     TestPrint,
     /// Ask for fresh printer status, pool and review counts.

@@ -51,3 +51,37 @@ impl Station {
         Ok(())
     }
 }
+
+/// Consignments: what a supervisor does to one from the touchscreen (the PIN checked by the engine, the
+/// ledger audits).
+impl Station {
+    /// Record (or correct) a consignment's customs declaration.
+    pub fn declare_consignment(
+        &mut self,
+        sup: &Supervisor,
+        consignment: &str,
+        declaration: &crate::store::consignments::Declaration,
+    ) -> Result<(), EngineError> {
+        self.ledger_mut()
+            .declare_consignment(consignment, declaration, sup.actor())?;
+        Ok(())
+    }
+
+    /// File the import documents for a consignment's applied pairs (the sync sends and follows them).
+    pub fn submit_consignment(
+        &mut self,
+        sup: &Supervisor,
+        consignment: &str,
+        api: &str,
+        document_size: u32,
+    ) -> Result<crate::store::documents::Submitted, EngineError> {
+        Ok(self.ledger_mut().submit_consignment(
+            consignment,
+            api,
+            document_size,
+            false,
+            false,
+            sup.actor(),
+        )?)
+    }
+}

@@ -107,7 +107,92 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
         while let Some(cmd) = st.deferred.pop_front() {
             match cmd {
                 Command::Shutdown => return,
-                Command::SelectProduct(g) => select(&st, &mut product, g),
+                Command::SelectProduct(g) => {
+                    select(&st, &mut product, g);
+                    publish_consignment(&st, product.as_ref());
+                }
+                Command::LabelFor(k) => {
+                    match k.as_deref().map(|id| st.ledger().consignment(id)) {
+                        Some(Err(e)) => st.notice(
+                            Severity::Alert,
+                            "consignment-unknown",
+                            vec![e.to_string()],
+                            &format!("Cannot label for that consignment: {e}"),
+                        ),
+                        _ => st.label_for(k),
+                    }
+                    publish_consignment(&st, product.as_ref());
+                }
+                Command::DeclareConsignment {
+                    consignment,
+                    declaration,
+                } => match st.supervisor() {
+                    Some(sup) => match st.declare_consignment(&sup, &consignment, &declaration) {
+                        Ok(()) => {
+                            st.notice(
+                                Severity::Ok,
+                                "consignment-declared",
+                                vec![consignment.clone(), declaration.number.clone()],
+                                &format!(
+                                    "Consignment {consignment}: declaration {} recorded",
+                                    declaration.number
+                                ),
+                            );
+                            st.emit(Event::Consignments);
+                        }
+                        Err(e) => st.notice(
+                            Severity::Alert,
+                            "consignment-declare-failed",
+                            vec![e.to_string()],
+                            &format!("The declaration was not recorded: {e}"),
+                        ),
+                    },
+                    None => st.notice(
+                        Severity::Alert,
+                        "consignment-needs-pin",
+                        vec![],
+                        "Declaring or submitting a consignment needs the supervisor PIN",
+                    ),
+                },
+                Command::SubmitConsignment {
+                    consignment,
+                    api,
+                    document_size,
+                } => match st.supervisor() {
+                    Some(sup) => {
+                        match st.submit_consignment(&sup, &consignment, &api, document_size) {
+                            Ok(done) => {
+                                st.notice(
+                                    Severity::Ok,
+                                    "consignment-submitted",
+                                    vec![
+                                        consignment.clone(),
+                                        done.codes.to_string(),
+                                        done.documents.len().to_string(),
+                                    ],
+                                    &format!(
+                                        "Consignment {consignment}: {} code(s) in {} import document(s); the registry link sends them",
+                                        done.codes,
+                                        done.documents.len()
+                                    ),
+                                );
+                                st.emit(Event::Consignments);
+                            }
+                            Err(e) => st.notice(
+                                Severity::Alert,
+                                "consignment-submit-failed",
+                                vec![e.to_string()],
+                                &format!("Nothing was submitted: {e}"),
+                            ),
+                        }
+                    }
+                    None => st.notice(
+                        Severity::Alert,
+                        "consignment-needs-pin",
+                        vec![],
+                        "Declaring or submitting a consignment needs the supervisor PIN",
+                    ),
+                },
                 Command::Start { count, mode } => {
                     let Some(g) = product.clone() else {
                         st.notice(
@@ -134,6 +219,7 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                         Err(e) => st.notice_error(&e),
                     }
                     publish_product(&st, product.as_ref());
+                    publish_consignment(&st, product.as_ref());
                     publish_pool(&st);
                 }
                 Command::Reprint { code } => match st.supervisor() {
@@ -277,6 +363,7 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
             Ok((_, retail)) => {
                 for g in retail {
                     select(&st, &mut product, g);
+                    publish_consignment(&st, product.as_ref());
                 }
             }
             Err(e) => {
@@ -332,6 +419,22 @@ fn publish_product(st: &Station, gtin: Option<&Gtin>) {
             }
         });
     st.emit(Event::Product { product });
+}
+
+/// The consignment being labelled for and the chosen product's line of it.
+fn publish_consignment(st: &Station, gtin: Option<&Gtin>) {
+    let consignment = st.labelling_for().and_then(|id| {
+        let c = st.ledger().consignment(id).ok()?;
+        let line = gtin.and_then(|g| c.lines.iter().find(|l| l.gtin == *g));
+        Some(ConsignmentLineView {
+            id: c.id.clone(),
+            declared: line.map_or(0, |l| l.declared),
+            labelled: line.map_or(0, |l| l.labelled),
+            verified: line.map_or(0, |l| l.verified),
+            listed: line.is_some(),
+        })
+    });
+    st.emit(Event::Consignment { consignment });
 }
 
 fn publish_pool(st: &Station) {

@@ -355,6 +355,11 @@ impl Station {
         self.consignment = consignment;
     }
 
+    /// The consignment the next runs label for.
+    pub fn labelling_for(&self) -> Option<&str> {
+        self.consignment.as_deref()
+    }
+
     /// Label `count` pairs of `gtin`. Label-level failures are rejected codes, not errors; an error ends
     /// the run (pool empty, line stopped, printer not fixed, ledger trouble) with the ledger consistent.
     pub fn run(&mut self, gtin: &Gtin, mode: Mode, count: u32) -> Result<RunSummary, EngineError> {

@@ -50,6 +50,17 @@ pub const NOTICE_KEYS: &[&str] = &[
     // args: the error.
     "sticker-alert-close-failed",
     "sticker-alert-close-needs-pin",
+    // args: the error.
+    "consignment-unknown",
+    // args: the consignment, the declaration number.
+    "consignment-declared",
+    // args: the error.
+    "consignment-declare-failed",
+    // args: the consignment, codes, documents.
+    "consignment-submitted",
+    // args: the error.
+    "consignment-submit-failed",
+    "consignment-needs-pin",
     "test-printed",
     "test-print-problem",
     "test-print-failed",

@@ -170,6 +170,31 @@ pub struct WriteOffMeta {
     pub reason_other: Option<String>,
 }
 
+/// What an import document declares besides its codes: the customs declaration (ДТ).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportMeta {
+    pub number: String,
+    /// Registration date, `YYYY-MM-DD`.
+    pub date: String,
+    /// The customs office that released the goods.
+    pub customs_office: Option<String>,
+}
+
+/// Where a sent document stands. Unlike a report, a document may be processed in part: the codes its
+/// errors name were refused and the others taken.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentOutcome {
+    InProcess,
+    /// Every code taken.
+    Success,
+    /// The codes named were refused; the others were taken.
+    Partial(Refusal),
+    /// Nothing taken: the codes named were refused, and if none is named, the document itself.
+    Error(Refusal),
+    /// The registry does not know this id.
+    NotFound,
+}
+
 /// Where a sent report (or document) stands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReportOutcome {
@@ -269,6 +294,19 @@ pub trait Registry: Send {
         meta: &WriteOffMeta,
     ) -> Result<String, RegistryError>;
     fn write_off_outcome(&mut self, document_id: &str) -> Result<ReportOutcome, RegistryError>;
+    /// Send an import document for applied codes (full codes; the client sends their identification
+    /// part) under a customs declaration; returns the registry's document id. Never retried when its
+    /// answer is lost: the document may exist ([`Registry::find_import`]).
+    fn send_import(&mut self, codes: &[String], meta: &ImportMeta)
+    -> Result<String, RegistryError>;
+    fn import_outcome(&mut self, document_id: &str) -> Result<DocumentOutcome, RegistryError>;
+    /// The id of an import document carrying exactly `codes`, sent within `window`, whose answer was
+    /// lost: found by the registry's document search. `Ok(None)`: no trace (yet).
+    fn find_import(
+        &mut self,
+        codes: &[String],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError>;
     /// A cheap request that changes nothing, to tell whether the registry answers (link state).
     fn ping(&mut self) -> Result<(), RegistryError>;
 }
@@ -961,6 +999,36 @@ impl Registry for XtraceClient {
 
     fn write_off_outcome(&mut self, document_id: &str) -> Result<ReportOutcome, RegistryError> {
         self.document_outcome(document_id)
+    }
+
+    fn send_import(
+        &mut self,
+        codes: &[String],
+        meta: &ImportMeta,
+    ) -> Result<String, RegistryError> {
+        let doc = xtrace::ImportDocument {
+            business_place_id: self.s.business_place_id,
+            codes: codes.iter().map(|c| identification(c).to_owned()).collect(),
+            customs_declaration: xtrace::CustomsDeclaration {
+                number: meta.number.clone(),
+                date: format!("{}T00:00:00Z", meta.date),
+                authority_code: meta.customs_office.clone(),
+            },
+        };
+        self.send_document(DocumentType::Import, &doc)
+    }
+
+    fn import_outcome(&mut self, document_id: &str) -> Result<DocumentOutcome, RegistryError> {
+        self.document_result(document_id)
+    }
+
+    fn find_import(
+        &mut self,
+        codes: &[String],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        let idents: Vec<String> = codes.iter().map(|c| identification(c).to_owned()).collect();
+        self.find_document(DocumentType::Import, &idents, window)
     }
 }
 

@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime};
 use reqwest::Method;
 use serde::Serialize;
 
-use super::client::{Refusal, RegistryError, ReportOutcome, XtraceClient, decode};
+use super::client::{DocumentOutcome, Refusal, RegistryError, ReportOutcome, XtraceClient, decode};
 use super::wire::IdentMatcher;
 use super::xtrace;
 
@@ -23,6 +23,8 @@ use super::xtrace;
 pub enum DocumentType {
     /// Withdrawal from circulation, including write-off (`withdrawalType = WRITE_OFF`).
     Withdrawal,
+    /// Import notice («Уведомление о ввозе»): goods into circulation under a customs declaration.
+    Import,
     /// An application report: not sent as a document, but listed by the search.
     Utilisation,
 }
@@ -31,6 +33,7 @@ impl DocumentType {
     pub const fn as_str(self) -> &'static str {
         match self {
             DocumentType::Withdrawal => "WITHDRAWAL",
+            DocumentType::Import => "IMPORT",
             DocumentType::Utilisation => "UTILISATION",
         }
     }
@@ -39,6 +42,7 @@ impl DocumentType {
     const fn send_path(self) -> Option<&'static str> {
         match self {
             DocumentType::Withdrawal => Some("/public/api/v1/doc/withdrawal"),
+            DocumentType::Import => Some("/public/api/v1/doc/import"),
             DocumentType::Utilisation => None,
         }
     }
@@ -83,29 +87,39 @@ impl XtraceClient {
             .map(|d| d.document_id)
     }
 
-    /// Where a document stands; a refused one with its errors (codes named by index).
+    /// Where a document stands as a report: a write-off is processed as a whole, so a partial result is
+    /// a refusal whose errors name the codes at fault, and the others are sent again on their own.
     pub fn document_outcome(&mut self, id: &str) -> Result<ReportOutcome, RegistryError> {
+        Ok(match self.document_result(id)? {
+            DocumentOutcome::Success => ReportOutcome::Accepted,
+            DocumentOutcome::Partial(r) | DocumentOutcome::Error(r) => ReportOutcome::Rejected(r),
+            DocumentOutcome::InProcess => ReportOutcome::InProcess,
+            DocumentOutcome::NotFound => ReportOutcome::NotFound,
+        })
+    }
+
+    /// Where a document stands, with its errors (codes named by index) once processed.
+    pub fn document_result(&mut self, id: &str) -> Result<DocumentOutcome, RegistryError> {
         let path = format!("/public/api/v1/doc/storage/docs/{id}");
         let answer = match self.call(Method::GET, &path, &[], None) {
             Err(RegistryError::Api { error, .. })
                 if error.class() == super::wire::ErrorClass::NotFound =>
             {
-                return Ok(ReportOutcome::NotFound);
+                return Ok(DocumentOutcome::NotFound);
             }
             other => other?,
         };
         let info: xtrace::DocumentInfo = decode("document status", &answer)?;
         Ok(match info.status {
-            xtrace::DocumentStatus::Success => ReportOutcome::Accepted,
-            // Processed as a whole for write-offs; a partial result is a refusal whose errors name the
-            // codes at fault, so the others are sent again on their own.
-            xtrace::DocumentStatus::Error | xtrace::DocumentStatus::PartiallyProcessed => {
-                ReportOutcome::Rejected(self.document_refusal(id))
+            xtrace::DocumentStatus::Success => DocumentOutcome::Success,
+            xtrace::DocumentStatus::PartiallyProcessed => {
+                DocumentOutcome::Partial(self.document_refusal(id))
             }
+            xtrace::DocumentStatus::Error => DocumentOutcome::Error(self.document_refusal(id)),
             xtrace::DocumentStatus::Created
             | xtrace::DocumentStatus::Validating
             | xtrace::DocumentStatus::InProcess
-            | xtrace::DocumentStatus::Unknown => ReportOutcome::InProcess,
+            | xtrace::DocumentStatus::Unknown => DocumentOutcome::InProcess,
         })
     }
 

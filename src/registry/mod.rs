@@ -21,5 +21,6 @@ pub mod oms_client;
 pub mod pull;
 pub mod sim;
 pub mod sync;
+mod sync_documents;
 pub mod wire;
 pub mod xtrace;

@@ -28,9 +28,9 @@ use reqwest::blocking::Client;
 use std::time::SystemTime;
 
 use super::client::{
-    BufferState, CodePack, NewOrder, Refusal, Registry, RegistryCodeState, RegistryError,
-    ReportOutcome, RetryPolicy, UtilisationMeta, WriteOffMeta, api_error, check_url, decode,
-    decode_change, retry_after_header,
+    BufferState, CodePack, DocumentOutcome, ImportMeta, NewOrder, Refusal, Registry,
+    RegistryCodeState, RegistryError, ReportOutcome, RetryPolicy, UtilisationMeta, WriteOffMeta,
+    api_error, check_url, decode, decode_change, retry_after_header,
 };
 use super::oms;
 use super::wire::{ErrorClass, Secret};
@@ -483,4 +483,27 @@ impl Registry for OmsClient {
             "withdraw the code in the registry's web cabinet, then mark it done",
         ))
     }
+
+    fn send_import(
+        &mut self,
+        _codes: &[String],
+        _meta: &ImportMeta,
+    ) -> Result<String, RegistryError> {
+        Err(unsupported("import documents", IMPORT_REMEDY))
+    }
+
+    fn import_outcome(&mut self, _document_id: &str) -> Result<DocumentOutcome, RegistryError> {
+        Err(unsupported("import documents", IMPORT_REMEDY))
+    }
+
+    fn find_import(
+        &mut self,
+        _codes: &[String],
+        _window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        Err(unsupported("import documents", IMPORT_REMEDY))
+    }
 }
+
+/// What to do instead of an import document on the older platform, whose API has none.
+pub const IMPORT_REMEDY: &str = "file the import notice («Уведомление о ввозе») in the registry's web cabinet with the CSV that `labelstation consignment export` writes";

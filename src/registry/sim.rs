@@ -279,6 +279,27 @@ pub enum SimCodeState {
     /// Reported as applied.
     Applied,
     WrittenOff,
+    /// Put into circulation by an import document.
+    Introduced,
+}
+
+/// Which document a simulated document is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub enum SimDocKind {
+    /// A withdrawal (write-off).
+    #[default]
+    Withdrawal,
+    /// An import notice: codes into circulation under a customs declaration.
+    Import,
+}
+
+impl SimDocKind {
+    fn as_str(self) -> &'static str {
+        match self {
+            SimDocKind::Withdrawal => "WITHDRAWAL",
+            SimDocKind::Import => "IMPORT",
+        }
+    }
 }
 
 #[derive(Serialize, serde::Deserialize)]
@@ -328,9 +349,16 @@ struct Report {
     body: String,
 }
 
-/// A document (withdrawal) as received, and once processed, its per-code errors (none: accepted).
+/// A document (withdrawal, import) as received, and once processed, its per-code errors (none:
+/// accepted). A withdrawal is processed whole; an import takes the good codes and names the others
+/// (PARTIALLY_PROCESSED), unless none is good or the document itself is refused (ERROR).
 #[derive(Serialize, serde::Deserialize)]
 struct Document {
+    #[serde(default)]
+    kind: SimDocKind,
+    /// Some codes were taken although others were refused.
+    #[serde(default)]
+    partial: bool,
     #[serde(default)]
     polls: u32,
     /// Identification codes, in the document's order.
@@ -366,6 +394,12 @@ struct SimState {
     reported_after_write_off: u64,
     /// Codes sent in a report while an earlier report carrying them was still being processed.
     resent_while_pending: u64,
+    /// Codes in an import document after they were introduced (the station must never do this).
+    introduced_twice: u64,
+    /// Documents refused because their JSON keys were not sorted A-Z, or because a code carried its
+    /// crypto tail (the station must never send either).
+    documents_unsorted: u64,
+    documents_with_tails: u64,
     requests: u64,
     errors_injected: u64,
     answers_dropped: u64,
@@ -435,6 +469,13 @@ pub struct SimSnapshot {
     pub reported_twice: u64,
     pub written_off_twice: u64,
     pub reported_after_write_off: u64,
+    /// Codes in circulation (import documents processed).
+    pub introduced: usize,
+    /// Codes in an import document after they were introduced.
+    pub introduced_twice: u64,
+    /// Documents refused for keys not in A-Z order, and for codes with a crypto tail.
+    pub documents_unsorted: u64,
+    pub documents_with_tails: u64,
     pub orders: usize,
     pub open_orders: usize,
     pub requests: u64,
@@ -468,6 +509,8 @@ pub struct SimReport {
     pub created_ms: i64,
     /// `None` while being processed.
     pub outcome: Option<Result<(), String>>,
+    /// The request body as received (its `releaseType`, `manufacturerCountry` …).
+    pub body: String,
 }
 
 /// A running simulator. Stops when dropped.
@@ -520,6 +563,9 @@ impl RegistrySim {
             written_off_twice: 0,
             reported_after_write_off: 0,
             resent_while_pending: 0,
+            introduced_twice: 0,
+            documents_unsorted: 0,
+            documents_with_tails: 0,
             requests: 0,
             errors_injected: 0,
             answers_dropped: 0,
@@ -658,6 +704,7 @@ impl RegistrySim {
                 codes: r.codes.clone(),
                 created_ms: r.created_ms,
                 outcome: r.outcome.clone(),
+                body: r.body.clone(),
             })
             .collect();
         out.sort_by_key(|r| r.created_ms);
@@ -704,6 +751,10 @@ impl RegistrySim {
             reported_twice: s.reported_twice,
             written_off_twice: s.written_off_twice,
             reported_after_write_off: s.reported_after_write_off,
+            introduced: count(SimCodeState::Introduced),
+            introduced_twice: s.introduced_twice,
+            documents_unsorted: s.documents_unsorted,
+            documents_with_tails: s.documents_with_tails,
             orders: s.orders.len(),
             open_orders: s
                 .orders
@@ -759,6 +810,7 @@ fn router(state: Shared) -> Router {
         .route("/api/utilisation/{id}", get(utilisation_status))
         .route("/public/api/cod/public/codes", post(lookup_codes))
         .route("/public/api/v1/doc/withdrawal", post(withdrawal))
+        .route("/public/api/v1/doc/import", post(import_document))
         .route(
             "/public/api/v1/doc/storage/docs/search",
             get(document_search),
@@ -1538,14 +1590,17 @@ fn process_due(s: &mut SimState) {
                 r.outcome = Some(outcome);
             }
         } else {
-            let codes = s
-                .documents
-                .get(&id)
-                .map(|d| d.codes.clone())
-                .unwrap_or_default();
-            let errors = apply_write_off(s, &codes);
+            let Some((kind, codes)) = s.documents.get(&id).map(|d| (d.kind, d.codes.clone()))
+            else {
+                continue;
+            };
+            let (errors, partial) = match kind {
+                SimDocKind::Withdrawal => (apply_write_off(s, &codes), false),
+                SimDocKind::Import => apply_import(s, &codes),
+            };
             if let Some(d) = s.documents.get_mut(&id) {
                 d.errors = Some(errors);
+                d.partial = partial;
             }
         }
     }
@@ -1634,6 +1689,7 @@ async fn lookup_codes(State(state): State<Shared>, headers: HeaderMap, body: Byt
                 SimCodeState::Received => "RECEIVED",
                 SimCodeState::Applied => "APPLIED",
                 SimCodeState::WrittenOff => "WRITTEN_OFF",
+                SimCodeState::Introduced => "INTRODUCED",
             };
             let code = match echo {
                 LookupEcho::AsAsked => asked.clone(),
@@ -1669,9 +1725,9 @@ async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes
         Ok(e) => e,
         Err(r) => return r,
     };
-    let doc: xtrace::Withdrawal = match xtrace::decode_document(&env.document_body) {
+    let doc: xtrace::Withdrawal = match strict_body(s, &env.document_body) {
         Ok(d) => d,
-        Err(e) => return error(StatusCode::BAD_REQUEST, &e),
+        Err(r) => return r,
     };
     if doc.withdrawal_type != xtrace::WithdrawalType::WriteOff {
         return error(
@@ -1695,6 +1751,8 @@ async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes
     s.documents.insert(
         id.clone(),
         Document {
+            kind: SimDocKind::Withdrawal,
+            partial: false,
             polls: 0,
             codes: doc.codes.into_iter().map(|c| c.code).collect(),
             created_ms: now,
@@ -1753,6 +1811,145 @@ fn apply_write_off(s: &mut SimState, idents: &[String]) -> Vec<serde_json::Value
     errors
 }
 
+/// A document body decoded as the registry does: base64, keys in A-Z order at every level (counted
+/// when not), then the expected JSON.
+fn strict_body<T: serde::de::DeserializeOwned>(s: &mut SimState, b64: &str) -> Result<T, Response> {
+    xtrace::decode_document_strict(b64).map_err(|e| {
+        if e.contains("A-Z order") {
+            s.documents_unsorted += 1;
+        }
+        error(StatusCode::BAD_REQUEST, &e)
+    })
+}
+
+/// `POST /public/api/v1/doc/import`: an import notice, base64 with sorted keys. Codes must be
+/// identification codes without their crypto tail (refused with 400 otherwise, and counted), with a
+/// customs declaration (number and date). Processed asynchronously: applied codes are introduced, the
+/// others named by index (not applied yet, introduced already, written off, unknown, repeated).
+async fn import_document(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = authorised(s, &headers) {
+        return r;
+    }
+    let env: xtrace::DocumentEnvelope = match parse(&body) {
+        Ok(e) => e,
+        Err(r) => return r,
+    };
+    let doc: xtrace::ImportDocument = match strict_body(s, &env.document_body) {
+        Ok(d) => d,
+        Err(r) => return r,
+    };
+    if doc.codes.is_empty() {
+        return error(StatusCode::BAD_REQUEST, "codes are required");
+    }
+    let decl = &doc.customs_declaration;
+    if decl.number.trim().is_empty() || parse_iso(&decl.date).is_none() {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "customsDeclaration needs its number and its date as a date-time (e.g. 2026-03-02T00:00:00Z)",
+        );
+    }
+    // A tail with its GS separators, or glued on without them (a known code's identification part
+    // followed by more).
+    let tailed = |c: &str| {
+        c.contains('\u{1d}')
+            || (!s.idents.contains_key(c)
+                && (16..c.len()).any(|n| c.is_char_boundary(n) && s.idents.contains_key(&c[..n])))
+    };
+    if let Some(i) = doc.codes.iter().position(|c| tailed(c)) {
+        s.documents_with_tails += 1;
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!("codes[{i}]: an identification code without its crypto tail is expected"),
+        );
+    }
+    if let Some(r) = refused_at_send(s) {
+        return r;
+    }
+    s.documents_received += 1;
+    let id = s.id();
+    let now = crate::store::now_ms();
+    let delay = i64::try_from(s.cfg.processing_delay.as_millis()).unwrap_or(i64::MAX);
+    s.documents.insert(
+        id.clone(),
+        Document {
+            kind: SimDocKind::Import,
+            partial: false,
+            polls: 0,
+            codes: doc.codes,
+            created_ms: now,
+            due_ms: now.saturating_add(delay),
+            errors: None,
+            body: String::from_utf8_lossy(&body).into_owned(),
+        },
+    );
+    process_due(s);
+    axum::Json(json!({ "documentId": id })).into_response()
+}
+
+/// Process an import document: applied codes are introduced, each other code gets an error by its
+/// index. Returns the errors, and whether some codes were introduced beside them.
+fn apply_import(s: &mut SimState, idents: &[String]) -> (Vec<serde_json::Value>, bool) {
+    if let Some(r) = s.cfg.refusal.clone() {
+        s.refused_whole += 1;
+        return (
+            vec![
+                json!({ "propertyName": "customsDeclaration", "index": null, "errorCode": "DOCUMENT_REFUSED", "errorTags": [r.reason] }),
+            ],
+            false,
+        );
+    }
+    let mut seen = HashSet::new();
+    let mut errors = Vec::new();
+    let mut good = Vec::new();
+    for (i, ident) in idents.iter().enumerate() {
+        let problem = match s.idents.get(ident) {
+            _ if !seen.insert(ident) => Some("DUPLICATE_IN_DOCUMENT"),
+            None => Some("CODE_NOT_FOUND"),
+            Some(code) => match s.codes.get(code) {
+                Some(SimCodeState::Applied) => {
+                    good.push(code.clone());
+                    None
+                }
+                Some(SimCodeState::Introduced) => {
+                    s.introduced_twice += 1;
+                    Some("CODE_ALREADY_INTRODUCED")
+                }
+                Some(SimCodeState::WrittenOff) => Some("CODE_WRITTEN_OFF"),
+                _ => Some("CODE_NOT_APPLIED"),
+            },
+        };
+        if let Some(p) = problem {
+            errors.push(
+                json!({ "propertyName": "codes", "index": i, "errorCode": p, "errorTags": [] }),
+            );
+        }
+    }
+    if !s.cfg.refusals_name_codes && !errors.is_empty() {
+        // A registry that does not say which: the document is refused as a whole.
+        return (
+            vec![json!({ "errorCode": "CODES_NOT_VALID", "errorTags": [] })],
+            false,
+        );
+    }
+    let partial = !errors.is_empty() && !good.is_empty();
+    for c in good {
+        s.codes.insert(c, SimCodeState::Introduced);
+    }
+    (errors, partial)
+}
+
+/// A processed document's status: SUCCESS, PARTIALLY_PROCESSED or ERROR (IN_PROCESS before).
+fn document_status_of(d: &Document) -> &'static str {
+    match &d.errors {
+        None => "IN_PROCESS",
+        Some(e) if e.is_empty() => "SUCCESS",
+        Some(_) if d.partial => "PARTIALLY_PROCESSED",
+        Some(_) => "ERROR",
+    }
+}
+
 async fn document_status(
     State(state): State<Shared>,
     headers: HeaderMap,
@@ -1766,13 +1963,12 @@ async fn document_status(
     let polls = s.cfg.report_polls;
     if let Some(d) = s.documents.get_mut(&id) {
         d.polls += 1;
-        let status = match &d.errors {
-            _ if d.polls <= polls => "IN_PROCESS",
-            None => "IN_PROCESS",
-            Some(e) if e.is_empty() => "SUCCESS",
-            Some(_) => "ERROR",
+        let status = if d.polls <= polls {
+            "IN_PROCESS"
+        } else {
+            document_status_of(d)
         };
-        return axum::Json(json!({ "documentId": id, "type": "WITHDRAWAL", "status": status, "createDate": iso(d.created_ms) }))
+        return axum::Json(json!({ "documentId": id, "type": d.kind.as_str(), "status": status, "createDate": iso(d.created_ms) }))
             .into_response();
     }
     error(StatusCode::NOT_FOUND, &format!("document {id} not found"))
@@ -1819,14 +2015,14 @@ async fn document_search(
     }
     let wanted = |t: &str| types.is_empty() || types.iter().any(|w| w == t);
     let mut rows: Vec<(i64, String, &'static str, &'static str)> = Vec::new();
-    if wanted("WITHDRAWAL") {
-        for (id, d) in &s.documents {
-            let status = match &d.errors {
-                None => "IN_PROCESS",
-                Some(e) if e.is_empty() => "SUCCESS",
-                Some(_) => "ERROR",
-            };
-            rows.push((d.created_ms, id.clone(), "WITHDRAWAL", status));
+    for (id, d) in &s.documents {
+        if wanted(d.kind.as_str()) {
+            rows.push((
+                d.created_ms,
+                id.clone(),
+                d.kind.as_str(),
+                document_status_of(d),
+            ));
         }
     }
     if wanted("UTILISATION") && s.cfg.search_lists_utilisation {
@@ -2382,7 +2578,7 @@ fn apply_utilisation(s: &mut SimState, sntins: &[String]) -> Result<(), String> 
             Some(SimCodeState::Received) => {}
             Some(st) => {
                 match st {
-                    SimCodeState::Applied => s.reported_twice += 1,
+                    SimCodeState::Applied | SimCodeState::Introduced => s.reported_twice += 1,
                     SimCodeState::WrittenOff => s.reported_after_write_off += 1,
                     SimCodeState::Received => {}
                 }
@@ -2422,6 +2618,7 @@ struct PersistRef<'a> {
     written_off_twice: u64,
     reported_after_write_off: u64,
     resent_while_pending: u64,
+    introduced_twice: u64,
 }
 
 #[derive(serde::Deserialize)]
@@ -2436,6 +2633,8 @@ struct Persisted {
     reported_after_write_off: u64,
     #[serde(default)]
     resent_while_pending: u64,
+    #[serde(default)]
+    introduced_twice: u64,
 }
 
 impl SimState {
@@ -2458,6 +2657,7 @@ impl SimState {
         self.written_off_twice = p.written_off_twice;
         self.reported_after_write_off = p.reported_after_write_off;
         self.resent_while_pending = p.resent_while_pending;
+        self.introduced_twice = p.introduced_twice;
     }
 }
 
@@ -2535,6 +2735,7 @@ fn save_state(s: &SimState, path: &std::path::Path) -> std::io::Result<()> {
         written_off_twice: s.written_off_twice,
         reported_after_write_off: s.reported_after_write_off,
         resent_while_pending: s.resent_while_pending,
+        introduced_twice: s.introduced_twice,
     };
     let mut w = std::io::BufWriter::new(&mut f);
     serde_json::to_writer(&mut w, &state).map_err(std::io::Error::other)?;

@@ -159,6 +159,43 @@ pub enum SyncEvent {
         report: i64,
         reason: String,
     },
+    /// A registry document (import notice) was sent and taken for processing.
+    DocumentSent {
+        document: i64,
+        codes: usize,
+    },
+    /// The outcome of sending a document is unknown: it is looked for, never sent again.
+    DocumentUnknown {
+        document: i64,
+        reason: String,
+    },
+    /// The registry's search found a document whose answer was lost.
+    DocumentFound {
+        document: i64,
+    },
+    /// Every code of a document was taken (an import notice: in circulation).
+    DocumentAccepted {
+        document: i64,
+        codes: usize,
+    },
+    /// A document was refused in part or whole: `accepted` codes taken, `refused` named by the
+    /// registry, `returned` to be submitted again.
+    DocumentRefused {
+        document: i64,
+        accepted: usize,
+        refused: usize,
+        returned: usize,
+        reason: String,
+    },
+    /// The settle window passed with no trace of a lost document: it is sent again.
+    DocumentNoTrace {
+        document: i64,
+    },
+    /// A document cannot be sent to this registry now; it waits in the queue.
+    DocumentWaits {
+        document: i64,
+        reason: String,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +246,10 @@ pub struct SyncReport {
     pub unresolved_reports: u64,
     /// Codes held for a supervisor in reports the registry refused as a whole.
     pub held: u64,
+    /// Codes put into circulation by import documents.
+    pub introduced: u64,
+    /// Codes of import documents refused (by name, or returned with their refused document).
+    pub import_refused: u64,
     pub backlog: crate::store::reports::Backlog,
 }
 
@@ -243,7 +284,7 @@ impl Sync<'_> {
         result.map(|()| report)
     }
 
-    fn cancelled(&self) -> bool {
+    pub(super) fn cancelled(&self) -> bool {
         self.opts
             .cancel
             .as_ref()
@@ -278,11 +319,18 @@ impl Sync<'_> {
             for kind in ReportKind::ALL {
                 progressed |= self.send_queue(kind, &mut st, report, progress)?;
             }
+            progressed |= self.documents(report, progress)?;
             if progressed {
                 continue;
             }
             let stuck: Vec<ReportId> = st.stuck.iter().copied().collect();
-            let next = self.ledger.next_check(api, &stuck)?;
+            let next = match (
+                self.ledger.next_check(api, &stuck)?,
+                self.ledger.next_document_check(api)?,
+            ) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
             let left = self.opts.report_timeout.saturating_sub(started.elapsed());
             match next.map(|at| Duration::from_millis(u64::try_from(at - now_ms()).unwrap_or(0))) {
                 // Something is due within the time this pass has left: wait for it.
@@ -463,7 +511,7 @@ impl Sync<'_> {
     }
 
     /// When to look at a report again after `checks` looks: a little later each time, up to the most.
-    fn next_look(&self, checks: u32) -> i64 {
+    pub(super) fn next_look(&self, checks: u32) -> i64 {
         let d = self
             .opts
             .poll_interval

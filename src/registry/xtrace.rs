@@ -289,6 +289,29 @@ pub struct Withdrawal {
     pub codes: Vec<WithdrawalCode>,
 }
 
+/// The customs declaration (ДТ) an import document names. `date` is the registration date as the
+/// registry's date-time (UTC midnight of the day); `authorityCode` is typed as a string in the field
+/// table (its example shows a number): sent as a string (shared research, customs workflow 1.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CustomsDeclaration {
+    pub number: String,
+    pub date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority_code: Option<String>,
+}
+
+/// The body of an import document (`POST /public/api/v1/doc/import`, «Уведомление о ввозе»), before
+/// base64 wrapping: identification codes (no crypto tail) or transport-package codes (SSCC).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportDocument {
+    #[serde(deserialize_with = "lenient_i64")]
+    pub business_place_id: i64,
+    pub codes: Vec<String>,
+    pub customs_declaration: CustomsDeclaration,
+}
+
 /// A document's processing status (`GET /public/api/v1/doc/storage/docs/{id}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -407,6 +430,80 @@ pub fn decode_document<T: serde::de::DeserializeOwned>(b64: &str) -> Result<T, S
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(b64.trim())
         .map_err(|e| format!("documentBody is not base64: {e}"))?;
+    serde_json::from_slice(&bytes)
+        .map_err(|e| format!("documentBody is not the expected JSON: {e}"))
+}
+
+/// Check that every object in a document's JSON has its keys in A–Z order, as the registry requires
+/// of `/public/api/v1/doc/*` bodies (arrays keep their order). The simulator refuses a body that fails.
+pub fn check_keys_sorted(json: &[u8]) -> Result<(), String> {
+    use serde::de::{DeserializeSeed, Deserializer, MapAccess, SeqAccess, Visitor};
+    struct Check<'p>(&'p str);
+    impl<'de> DeserializeSeed<'de> for Check<'_> {
+        type Value = ();
+        fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+            d.deserialize_any(self)
+        }
+    }
+    impl<'de> Visitor<'de> for Check<'_> {
+        type Value = ();
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("JSON")
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_str<E>(self, _: &str) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_unit<E>(self) -> Result<(), E> {
+            Ok(())
+        }
+        fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+            while seq.next_element_seed(Check(self.0))?.is_some() {}
+            Ok(())
+        }
+        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+            let mut last: Option<String> = None;
+            while let Some(key) = map.next_key::<String>()? {
+                if let Some(prev) = &last
+                    && *prev >= key
+                {
+                    return Err(serde::de::Error::custom(format!(
+                        "keys are not in A-Z order: \"{key}\" comes after \"{prev}\" in {}",
+                        self.0
+                    )));
+                }
+                map.next_value_seed(Check(&key))?;
+                last = Some(key);
+            }
+            Ok(())
+        }
+    }
+    let mut de = serde_json::Deserializer::from_slice(json);
+    Check("the document")
+        .deserialize(&mut de)
+        .and_then(|()| de.end())
+        .map_err(|e| e.to_string())
+}
+
+/// Decode a document body strictly, as the registry does: base64, keys sorted A–Z at every level, then
+/// the expected JSON.
+pub fn decode_document_strict<T: serde::de::DeserializeOwned>(b64: &str) -> Result<T, String> {
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|e| format!("documentBody is not base64: {e}"))?;
+    check_keys_sorted(&bytes).map_err(|e| format!("documentBody refused: {e}"))?;
     serde_json::from_slice(&bytes)
         .map_err(|e| format!("documentBody is not the expected JSON: {e}"))
 }
@@ -537,6 +634,46 @@ pub fn parse_code_lookup(v: &serde_json::Value) -> Option<Vec<CodeState>> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn key_order_is_checked_at_every_level() {
+        assert!(check_keys_sorted(br#"{"a":1,"b":{"c":[{"d":1,"e":2}],"z":null}}"#).is_ok());
+        assert!(check_keys_sorted(br#"[{"a":1},{"b":2}]"#).is_ok());
+        let e = check_keys_sorted(br#"{"b":1,"a":2}"#).unwrap_err();
+        assert!(e.contains("\"a\" comes after \"b\""), "{e}");
+        let e = check_keys_sorted(br#"{"a":{"y":1,"x":2}}"#).unwrap_err();
+        assert!(e.contains("in a"), "{e}");
+        assert!(check_keys_sorted(br#"{"a":[{"q":1,"p":2}]}"#).is_err());
+        assert!(
+            check_keys_sorted(br#"{"a":1,"a":2}"#).is_err(),
+            "a repeated key is not sorted"
+        );
+        assert!(check_keys_sorted(br#"{"a":1} x"#).is_err());
+        assert!(check_keys_sorted(b"").is_err());
+        // What the station encodes passes.
+        let doc = ImportDocument {
+            business_place_id: 803,
+            codes: vec!["0104870001000011215Ab3dE7gH9jK1".into()],
+            customs_declaration: CustomsDeclaration {
+                number: "55201/020326/0001234".into(),
+                date: "2026-03-02T00:00:00Z".into(),
+                authority_code: Some("55201".into()),
+            },
+        };
+        let b64 = encode_document(&doc).unwrap();
+        assert_eq!(decode_document_strict::<ImportDocument>(&b64).unwrap(), doc);
+        // The research's example body, keys sorted.
+        let plain = br#"{"businessPlaceId":803,"codes":["0104870001000011215Ab3dE7gH9jK1","00048700010000001230"],"customsDeclaration":{"authorityCode":"55201","date":"2026-03-02T00:00:00Z","number":"55201/020326/0001234"}}"#;
+        assert!(check_keys_sorted(plain).is_ok());
+        let unsorted = serde_json::to_vec(&serde_json::json!({"businessPlaceId": 803})).unwrap();
+        assert!(check_keys_sorted(&unsorted).is_ok());
+        use base64::Engine as _;
+        let bad = base64::engine::general_purpose::STANDARD.encode(
+            br#"{"codes":[],"businessPlaceId":803,"customsDeclaration":{"number":"1","date":"2"}}"#,
+        );
+        let e = decode_document_strict::<ImportDocument>(&bad).unwrap_err();
+        assert!(e.contains("A-Z"), "{e}");
+    }
+
     use super::*;
 
     #[test]

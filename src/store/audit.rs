@@ -29,8 +29,15 @@ pub const ACTIONS: &[&str] = &[
     "codes.hold_release",
     "codes.import",
     "codes.pull",
+    "consignment.declare",
     "consignment.import",
     "consignment.raise_line",
+    "consignment.submit",
+    // A registry document's outcome: every code taken, or some (or all) refused.
+    "document.accepted",
+    // A document of unknown outcome with no trace in the registry after the settle window: sent again.
+    "document.no_trace",
+    "document.refused",
     "ledger.recover",
     "ledger restore",
     "line.unlock",

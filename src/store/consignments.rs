@@ -5,7 +5,9 @@
 //!
 //! A consignment's status is not stored but read from its lines, its codes and its declaration, so it
 //! can never disagree with them: OPEN (nothing labelled yet) → LABELLING → LABELLED (every line's
-//! declared pairs verified) → DECLARED (the customs declaration is recorded).
+//! declared pairs verified) → DECLARED (the customs declaration is recorded) → SUBMITTED (import
+//! documents being processed) → INTRODUCED (every declared pair in circulation), or PROBLEMS (the
+//! registry refused codes or a document, and nothing is being processed).
 
 use std::collections::HashMap;
 
@@ -51,6 +53,12 @@ pub enum ConsignmentStatus {
     Labelled,
     /// The customs declaration is recorded.
     Declared,
+    /// Import documents are with the registry.
+    Submitted,
+    /// Every declared pair is in circulation.
+    Introduced,
+    /// The registry refused codes or a whole document; nothing is being processed.
+    Problems,
 }
 
 impl ConsignmentStatus {
@@ -60,6 +68,9 @@ impl ConsignmentStatus {
             ConsignmentStatus::Labelling => "LABELLING",
             ConsignmentStatus::Labelled => "LABELLED",
             ConsignmentStatus::Declared => "DECLARED",
+            ConsignmentStatus::Submitted => "SUBMITTED",
+            ConsignmentStatus::Introduced => "INTRODUCED",
+            ConsignmentStatus::Problems => "PROBLEMS",
         }
     }
 }
@@ -90,8 +101,13 @@ pub struct LineProgress {
     pub reported: u64,
     /// In circulation by the registry's import document (comes with `consignment submit`).
     pub introduced: u64,
-    /// Refused by the registry's import document.
+    /// Refused by the registry's import document (by name), and not in circulation since.
     pub refused: u64,
+    /// Not introduced because their document was refused for other codes or for itself: to be
+    /// submitted again.
+    pub returned: u64,
+    /// In an import document being processed.
+    pub submitted: u64,
 }
 
 /// A consignment with its lines.
@@ -454,29 +470,35 @@ impl Ledger {
         let Some((bin, name, country, invoice, number, date, office, created)) = row else {
             return Err(StoreError::NoSuchConsignment(id.to_owned()));
         };
-        // Per GTIN: (labelled, verified, reported) from the codes linked to the consignment.
-        let mut counts: HashMap<String, (u64, u64, u64)> = HashMap::new();
+        // Per GTIN, from the codes linked to the consignment: labelled, verified, reported, and by
+        // each code's latest import outcome: introduced, refused, returned, submitted.
+        let mut counts: HashMap<String, [u64; 7]> = HashMap::new();
         {
             let mut stmt = self.conn.prepare(
-                "SELECT c.gtin,
-                        sum(c.state IN ('SENT', 'PRINTED') OR c.verified_at IS NOT NULL),
-                        sum(c.verified_at IS NOT NULL),
-                        sum(c.state = 'REPORTED')
-                 FROM consignment_codes k JOIN codes c ON c.id = k.code_id
-                 WHERE k.consignment = ?1 GROUP BY c.gtin",
+                "SELECT gtin, sum(labelled), sum(verified), sum(reported), sum(imp = 'ACCEPTED'),
+                        sum(imp = 'REFUSED'), sum(imp = 'RETURNED'), sum(imp = 'PENDING')
+                 FROM (SELECT c.gtin,
+                              c.state IN ('SENT', 'PRINTED') OR c.verified_at IS NOT NULL AS labelled,
+                              c.verified_at IS NOT NULL AS verified,
+                              c.state = 'REPORTED' AS reported,
+                              (SELECT d.outcome FROM document_codes d
+                               WHERE d.code_id = c.id AND d.kind = 'IMPORT'
+                               ORDER BY d.outcome IN ('PENDING', 'ACCEPTED') DESC, d.document DESC
+                               LIMIT 1) AS imp
+                       FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+                       WHERE k.consignment = ?1)
+                 GROUP BY gtin",
             )?;
             let rows = stmt.query_map([id], |r| {
-                Ok((
-                    r.get::<_, String>(0)?,
-                    r.get::<_, i64>(1)?,
-                    r.get::<_, i64>(2)?,
-                    r.get::<_, i64>(3)?,
-                ))
+                let mut n = [0u64; 7];
+                for (i, v) in n.iter_mut().enumerate() {
+                    *v = u64::try_from(r.get::<_, Option<i64>>(i + 1)?.unwrap_or(0)).unwrap_or(0);
+                }
+                Ok((r.get::<_, String>(0)?, n))
             })?;
             for row in rows {
-                let (gtin, l, v, rep) = row?;
-                let n = |x: i64| u64::try_from(x).unwrap_or(0);
-                counts.insert(gtin, (n(l), n(v), n(rep)));
+                let (gtin, n) = row?;
+                counts.insert(gtin, n);
             }
         }
         let mut lines = Vec::new();
@@ -496,7 +518,15 @@ impl Ledger {
             })?;
             for row in rows {
                 let (gtin, line, name, size, declared) = row?;
-                let (labelled, verified, reported) = counts.get(&gtin).copied().unwrap_or_default();
+                let [
+                    labelled,
+                    verified,
+                    reported,
+                    introduced,
+                    refused,
+                    returned,
+                    submitted,
+                ] = counts.get(&gtin).copied().unwrap_or_default();
                 lines.push(LineProgress {
                     gtin: Gtin::parse(&gtin).map_err(|e| StoreError::Consignment {
                         id: id.to_owned(),
@@ -509,8 +539,10 @@ impl Ledger {
                     labelled,
                     verified,
                     reported,
-                    introduced: 0,
-                    refused: 0,
+                    introduced,
+                    refused,
+                    returned,
+                    submitted,
                 });
             }
         }
@@ -523,7 +555,15 @@ impl Ledger {
             _ => None,
         };
         let status = if declaration.is_some() {
-            ConsignmentStatus::Declared
+            if !lines.is_empty() && lines.iter().all(|l| l.introduced >= l.declared) {
+                ConsignmentStatus::Introduced
+            } else if lines.iter().any(|l| l.submitted > 0) {
+                ConsignmentStatus::Submitted
+            } else if lines.iter().any(|l| l.refused > 0 || l.returned > 0) {
+                ConsignmentStatus::Problems
+            } else {
+                ConsignmentStatus::Declared
+            }
         } else if !lines.is_empty() && lines.iter().all(|l| l.verified >= l.declared) {
             ConsignmentStatus::Labelled
         } else if lines.iter().any(|l| l.labelled > 0 || l.verified > 0) {

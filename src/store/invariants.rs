@@ -126,6 +126,27 @@ const RULES: &[(&str, &str)] = &[
          WHERE (status = 'QUEUED' AND report IS NOT NULL) OR (status IN ('SENT', 'ACCEPTED') AND report IS NULL)",
     ),
     (
+        "a code goes into circulation only after its application was accepted",
+        "SELECT 'code #' || d.code_id || ' is ' || c.state FROM document_codes d JOIN codes c ON c.id = d.code_id
+         WHERE d.kind = 'IMPORT' AND d.outcome IN ('PENDING', 'ACCEPTED') AND c.state <> 'REPORTED'",
+    ),
+    (
+        "an import document carries codes of its own consignment only",
+        "SELECT 'document #' || d.document || ' code #' || d.code_id FROM document_codes d
+         JOIN documents x ON x.id = d.document
+         WHERE d.kind = 'IMPORT' AND NOT EXISTS (SELECT 1 FROM consignment_codes k
+               WHERE k.code_id = d.code_id AND k.consignment = x.consignment)",
+    ),
+    (
+        "a document's codes match its count, and a finished document has no pending code",
+        "SELECT 'document #' || x.id || ' ' || x.status FROM documents x
+         WHERE x.codes <> (SELECT count(*) FROM document_codes d WHERE d.document = x.id)
+            OR (x.status IN ('SUCCESS', 'PARTIAL', 'ERROR')
+                AND EXISTS (SELECT 1 FROM document_codes d WHERE d.document = x.id AND d.outcome = 'PENDING'))
+            OR (x.status IN ('QUEUED', 'SENDING', 'SENT')
+                AND EXISTS (SELECT 1 FROM document_codes d WHERE d.document = x.id AND d.outcome <> 'PENDING'))",
+    ),
+    (
         "a report's codes are all in the outbox under it",
         "SELECT 'report #' || r.id FROM reports r
          WHERE r.status IN ('SENDING', 'SENT', 'ACCEPTED')

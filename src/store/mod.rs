@@ -9,6 +9,7 @@
 pub mod audit;
 pub mod boxes;
 pub mod consignments;
+pub mod documents;
 mod halt;
 pub mod holds;
 pub mod import;
@@ -153,6 +154,21 @@ pub enum StoreError {
     NoSuchConsignment(String),
     #[error("consignment {id:?}: {detail}")]
     Consignment { id: String, detail: String },
+    #[error("consignment {0:?} has no customs declaration yet")]
+    NotDeclared(String),
+    #[error(
+        "consignment {consignment:?}: {waiting} verified pair(s) wait for the registry to accept their application"
+    )]
+    ApplicationPending { consignment: String, waiting: u64 },
+    #[error(
+        "consignment {consignment:?}: no applied code waits for an import document ({refused_before} were refused by the registry before)"
+    )]
+    NothingToSubmit {
+        consignment: String,
+        refused_before: u64,
+    },
+    #[error("document #{id}: {detail}")]
+    DocumentState { id: i64, detail: String },
     #[error(
         "consignment {consignment:?} declares {declared} pair(s) of GTIN {gtin} and {used} are labelled or being labelled: no more codes for this line"
     )]

@@ -190,6 +190,8 @@ pub struct Backlog {
     /// Reports the registry refused as a whole, held for a supervisor, and the codes in them.
     pub reports_held: u64,
     pub codes_held: u64,
+    /// Registry documents (import notices) queued, being sent or being processed.
+    pub documents_open: u64,
 }
 
 /// A write-off waiting for a supervisor.
@@ -228,7 +230,13 @@ impl Ledger {
             [],
             |r| Ok((r.get(0)?, r.get(1)?)),
         )?;
+        let documents_open: i64 = self.conn.query_row(
+            "SELECT count(*) FROM documents WHERE status IN ('QUEUED', 'SENDING', 'SENT')",
+            [],
+            |r| r.get(0),
+        )?;
         Ok(Backlog {
+            documents_open: u64::try_from(documents_open).unwrap_or(0),
             utilisation_queued: q("UTILISATION")?,
             write_off_queued: q("WRITE_OFF")?,
             reports_open: u64::try_from(open).unwrap_or(0),

@@ -498,7 +498,64 @@ BEGIN SELECT RAISE(ABORT, 'a code stays with the consignment it was labelled for
 CREATE TRIGGER IF NOT EXISTS consignment_codes_fixed_d BEFORE DELETE ON consignment_codes
 BEGIN SELECT RAISE(ABORT, 'a code stays with the consignment it was labelled for'); END;
 "#,
-    // 12 (issue 18): boxes and pallets under an SSCC the station composes. `sscc_counters` keeps the last
+    // 12 (issue 17): registry documents (the import notice today; aggregation and disaggregation
+    // later) and the codes each carries, by position as sent. A document is written QUEUED with its
+    // codes; SENDING before its request leaves (then it may exist: it is found again by the document
+    // search, never sent twice); SENT with the registry's id; then its outcome. A code is in at most one
+    // live (PENDING or ACCEPTED) document of a kind: the schema refuses a second, so no code is
+    // introduced twice. Nothing here is ever deleted.
+    r#"
+CREATE TABLE IF NOT EXISTS documents (
+    id              INTEGER PRIMARY KEY,
+    kind            TEXT NOT NULL CHECK (kind IN ('IMPORT', 'AGGREGATION', 'DISAGGREGATION')),
+    api             TEXT NOT NULL,
+    consignment     TEXT REFERENCES consignments(id),
+    status          TEXT NOT NULL DEFAULT 'QUEUED'
+                    CHECK (status IN ('QUEUED', 'SENDING', 'SENT', 'SUCCESS', 'PARTIAL', 'ERROR')),
+    registry_id     TEXT,
+    -- The declaration it was filed under (import), as it was when the document was written.
+    declaration_number TEXT,
+    declaration_date   TEXT,
+    customs_office     TEXT,
+    codes           INTEGER NOT NULL CHECK (codes > 0),
+    created_at      INTEGER NOT NULL,
+    sending_at      INTEGER,
+    lost_at         INTEGER,
+    checks          INTEGER NOT NULL DEFAULT 0,
+    next_check_at   INTEGER,
+    reason          TEXT,
+    finished_at     INTEGER,
+    actor           TEXT NOT NULL,
+    -- ERROR without an id: refused at once when sent (nothing was taken).
+    CHECK (status NOT IN ('SENT', 'SUCCESS', 'PARTIAL') OR registry_id IS NOT NULL),
+    CHECK (status = 'QUEUED' OR sending_at IS NOT NULL)
+) STRICT;
+CREATE INDEX IF NOT EXISTS documents_open ON documents (status) WHERE status IN ('QUEUED', 'SENDING', 'SENT');
+CREATE UNIQUE INDEX IF NOT EXISTS documents_registry ON documents (api, registry_id) WHERE registry_id IS NOT NULL;
+CREATE TABLE IF NOT EXISTS document_codes (
+    document    INTEGER NOT NULL REFERENCES documents(id),
+    pos         INTEGER NOT NULL CHECK (pos >= 0),
+    kind        TEXT NOT NULL,
+    code_id     INTEGER NOT NULL REFERENCES codes(id),
+    outcome     TEXT NOT NULL DEFAULT 'PENDING'
+                CHECK (outcome IN ('PENDING', 'ACCEPTED', 'REFUSED', 'RETURNED')),
+    error       TEXT,
+    PRIMARY KEY (document, pos)
+) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS document_codes_live ON document_codes (kind, code_id)
+    WHERE outcome IN ('PENDING', 'ACCEPTED');
+CREATE INDEX IF NOT EXISTS document_codes_code ON document_codes (code_id);
+CREATE TRIGGER IF NOT EXISTS documents_no_delete BEFORE DELETE ON documents
+BEGIN SELECT RAISE(ABORT, 'documents are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS document_codes_no_delete BEFORE DELETE ON document_codes
+BEGIN SELECT RAISE(ABORT, 'document codes are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS document_codes_outcome_once BEFORE UPDATE OF outcome ON document_codes
+WHEN OLD.outcome <> 'PENDING'
+BEGIN SELECT RAISE(ABORT, 'a document code''s outcome is written once'); END;
+CREATE TRIGGER IF NOT EXISTS document_codes_fixed BEFORE UPDATE OF document, pos, kind, code_id ON document_codes
+BEGIN SELECT RAISE(ABORT, 'a document''s codes never change'); END;
+"#,
+    // 13 (issue 18): boxes and pallets under an SSCC the station composes. `sscc_counters` keeps the last
     // serial taken per company prefix and extension digit; it only goes forward (a sidecar file beside the
     // ledger carries the same high-water mark through a restore, see `store::boxes`). A box's life goes
     // forward one step at a time: OPEN → CLOSED → LABEL_PRINTED → LABEL_VERIFIED → REPORTED. A pair is in

@@ -53,6 +53,7 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared) {
                 l.set_choosing_product(true);
             }
             shared.ask(super::reader::Ask::Products);
+            shared.ask(super::reader::Ask::Consignments);
         });
     }
     {

@@ -7,6 +7,7 @@
 //! lists, CSV export, device detection, the registry test). Updates reach the window through
 //! `invoke_from_event_loop`; tests apply them on their own thread with [`Ui::pump`].
 
+mod consignments;
 pub mod demo;
 mod devices;
 mod line;
@@ -66,6 +67,13 @@ pub enum Update {
         alerts: Vec<crate::store::stickers::StickerAlert>,
     },
     Held(Vec<crate::store::reports::HeldReport>),
+    /// Every consignment, with its registry documents.
+    Consignments(
+        Vec<(
+            crate::store::consignments::Consignment,
+            Vec<crate::store::documents::DocumentSummary>,
+        )>,
+    ),
     ReviewImage {
         id: crate::store::CodeId,
         image: Option<Arc<labelstation_zpl::render::Bitmap>>,
@@ -159,9 +167,11 @@ impl Ui {
         line::wire(&app, &shared);
         review::wire(&app, &shared, ctx.demo_hint.as_deref());
         settings::wire(&app, &shared, &ctx);
+        consignments::wire(&app, &shared, &ctx.config);
         settings::set_language(&app, &ctx.data_dir, &language, false);
         shared.ask(reader::Ask::Products);
         shared.ask(reader::Ask::Review);
+        shared.ask(reader::Ask::Consignments);
         shared.send(Command::Refresh);
         Ok(Ui {
             app,
@@ -234,6 +244,9 @@ fn apply(app: &AppWindow, shared: &Shared, update: Update) {
             | Event::Link { .. }
             | Event::Pool { .. } => devices::apply(app, shared, e),
             Event::Supervisor { .. } | Event::Review { .. } => review::apply_event(app, shared, e),
+            Event::Consignment { .. } | Event::Consignments => {
+                consignments::apply_event(app, shared, &e);
+            }
             Event::Notice { .. } => {
                 review::on_notice(app, shared, &e);
                 line::apply(app, shared, e);
@@ -249,6 +262,7 @@ fn apply(app: &AppWindow, shared: &Shared, update: Update) {
             review::set_alerts(app, &alerts);
         }
         Update::Held(items) => devices::set_held(app, items),
+        Update::Consignments(list) => consignments::set_list(app, list),
         Update::ReviewImage { id, image } => review::set_image(app, shared, id, image),
         Update::Audit(lines) => review::set_audit(app, lines),
         Update::Exported(r) => review::exported(app, r),

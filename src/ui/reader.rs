@@ -25,6 +25,8 @@ pub(super) enum Ask {
     Review,
     /// Reports the registry refused as a whole, held for the supervisor.
     Held,
+    /// Every consignment with its documents.
+    Consignments,
     ReviewImage(CodeId),
     Audit,
     Export(Counters),
@@ -122,6 +124,17 @@ impl Reader {
                 .ledger()
                 .and_then(|l| Ok(l.held_reports()?))
                 .map_or_else(failed, Update::Held),
+            Ask::Consignments => self
+                .ledger()
+                .and_then(|l| {
+                    let mut out = Vec::new();
+                    for c in l.consignments()? {
+                        let docs = l.documents_of(&c.id)?;
+                        out.push((c, docs));
+                    }
+                    Ok(out)
+                })
+                .map_or_else(failed, Update::Consignments),
             Ask::ReviewImage(id) => Update::ReviewImage {
                 id,
                 image: self.label_image(id).ok().map(Arc::new),

@@ -127,6 +127,7 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
             shared.ask(Ask::Review);
             shared.ask(Ask::Audit);
             shared.ask(Ask::Held);
+            shared.ask(Ask::Consignments);
         });
     }
     {

@@ -1,0 +1,853 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+//! Registry documents as the ledger records them: the import notice that puts a consignment's applied
+//! codes into circulation (and, later, aggregation documents).
+//!
+//! The protocol (the sync engine drives it), the same discipline as application reports:
+//! 1. [`Ledger::submit_consignment`] writes QUEUED documents (at most `chunk` codes each) for the
+//!    consignment's applied codes, with the declaration as it is then. A code is in at most one live
+//!    document of a kind (the schema refuses a second), so no code is introduced twice.
+//! 2. [`Ledger::document_sending`] marks one SENDING *before* its request leaves. From then on it may
+//!    exist at the registry: its outcome is found by asking, never by sending it again.
+//!    [`Ledger::document_sent`] records the registry's id; [`Ledger::document_unsent`] puts it back in
+//!    the queue when the request certainly did not take effect; [`Ledger::document_lost`] when the
+//!    answer was lost (it stays SENDING and is looked for by the registry's document search).
+//! 3. [`Ledger::document_finished`] records the outcome per code: ACCEPTED (introduced), REFUSED (the
+//!    registry named the code, with its error) or RETURNED (not introduced because the document was
+//!    refused for other codes or for itself: a supervisor submits them again once the cause is fixed).
+//! 4. A lost document the search cannot find after the settle window goes back to the queue, audited
+//!    ([`Ledger::document_untraced`]).
+
+use rusqlite::{OptionalExtension, params};
+use serde::Serialize;
+
+use super::consignments::Declaration;
+use super::{Actor, CodeId, Ledger, StoreError, audit, begin, code_row, now_ms};
+use crate::codes::MarkingCode;
+
+/// Row id of a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct DocumentId(pub i64);
+
+/// Which registry document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DocumentKind {
+    /// Import notice: the codes into circulation under a customs declaration.
+    Import,
+}
+
+impl DocumentKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DocumentKind::Import => "IMPORT",
+        }
+    }
+
+    fn parse(s: &str) -> Option<DocumentKind> {
+        match s {
+            "IMPORT" => Some(DocumentKind::Import),
+            _ => None,
+        }
+    }
+}
+
+/// Where a document stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum DocumentStatus {
+    /// Written, not sent yet.
+    Queued,
+    /// Its request left (or was about to): it may exist at the registry.
+    Sending,
+    /// The registry took it and gave its id; being processed.
+    Sent,
+    /// Every code taken.
+    Success,
+    /// Some codes refused, the others taken.
+    Partial,
+    /// Nothing taken.
+    Error,
+}
+
+impl DocumentStatus {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            DocumentStatus::Queued => "QUEUED",
+            DocumentStatus::Sending => "SENDING",
+            DocumentStatus::Sent => "SENT",
+            DocumentStatus::Success => "SUCCESS",
+            DocumentStatus::Partial => "PARTIAL",
+            DocumentStatus::Error => "ERROR",
+        }
+    }
+
+    fn parse(s: &str) -> Option<DocumentStatus> {
+        Some(match s {
+            "QUEUED" => DocumentStatus::Queued,
+            "SENDING" => DocumentStatus::Sending,
+            "SENT" => DocumentStatus::Sent,
+            "SUCCESS" => DocumentStatus::Success,
+            "PARTIAL" => DocumentStatus::Partial,
+            "ERROR" => DocumentStatus::Error,
+            _ => return None,
+        })
+    }
+
+    /// Whether its outcome is still to come.
+    pub const fn is_open(self) -> bool {
+        matches!(
+            self,
+            DocumentStatus::Queued | DocumentStatus::Sending | DocumentStatus::Sent
+        )
+    }
+}
+
+/// A document and its codes, in the order they are sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    pub id: DocumentId,
+    pub kind: DocumentKind,
+    pub api: String,
+    pub consignment: Option<String>,
+    pub status: DocumentStatus,
+    pub registry_id: Option<String>,
+    pub declaration: Option<Declaration>,
+    pub created_ms: i64,
+    /// When it was marked SENDING (just before its request left).
+    pub sending_ms: Option<i64>,
+    /// When its answer was found lost.
+    pub lost_ms: Option<i64>,
+    pub checks: u32,
+    pub reason: Option<String>,
+    pub codes: Vec<(CodeId, MarkingCode)>,
+}
+
+/// A document as a consignment shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DocumentSummary {
+    pub id: i64,
+    pub kind: DocumentKind,
+    pub status: DocumentStatus,
+    /// The registry's document id, once known.
+    pub registry_id: Option<String>,
+    pub codes: u64,
+    pub accepted: u64,
+    pub refused: u64,
+    pub returned: u64,
+    /// The registry's words when it refused codes or the document, or why it waits.
+    pub reason: Option<String>,
+    pub created_ms: i64,
+    pub finished_ms: Option<i64>,
+}
+
+/// A document's outcome, as the registry gave it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DocumentResult {
+    /// Every code taken.
+    Success,
+    /// The codes at these positions were refused (with their error); the others taken.
+    Partial {
+        reason: String,
+        refused: Vec<(usize, String)>,
+    },
+    /// Nothing taken. The codes at these positions were refused; the others come back to be submitted
+    /// again (all of them when none is named: the document itself was refused).
+    Error {
+        reason: String,
+        refused: Vec<(usize, String)>,
+    },
+}
+
+/// What `submit` wrote.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Submitted {
+    pub documents: Vec<i64>,
+    pub codes: u64,
+    /// Pairs verified for the consignment whose application the registry has not accepted yet: left
+    /// out (only with `partial`).
+    pub waiting: u64,
+    /// Codes the registry refused by name before: left out unless asked for.
+    pub refused_before: u64,
+}
+
+const DOC_COLUMNS: &str = "id, kind, api, consignment, status, registry_id, declaration_number,
+     declaration_date, customs_office, created_at, sending_at, lost_at, checks, reason";
+
+impl Ledger {
+    /// Record (or correct) the customs declaration a consignment is released under, audited. A
+    /// declaration that documents were filed under stays as it is.
+    pub fn declare_consignment(
+        &mut self,
+        id: &str,
+        decl: &Declaration,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let bad = |detail: String| StoreError::Consignment {
+            id: id.to_owned(),
+            detail,
+        };
+        let number = decl.number.trim();
+        if number.is_empty() || number.chars().count() > 50 || number.chars().any(char::is_control)
+        {
+            return Err(bad(format!(
+                "declaration number {:?}: 1 to 50 printable characters, as registered (e.g. 55201/020326/0001234)",
+                decl.number
+            )));
+        }
+        if !valid_date(&decl.date) {
+            return Err(bad(format!(
+                "declaration date {:?}: a date as YYYY-MM-DD",
+                decl.date
+            )));
+        }
+        if let Some(o) = &decl.customs_office
+            && (o.is_empty() || o.len() > 16 || !o.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(bad(format!(
+                "customs office {o:?}: its code, letters and digits only (e.g. 55201)"
+            )));
+        }
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let old: Option<(Option<String>, Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT declaration_number, declaration_date, customs_office FROM consignments WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some(old) = old else {
+            return Err(StoreError::NoSuchConsignment(id.to_owned()));
+        };
+        let new = (
+            Some(number.to_owned()),
+            Some(decl.date.clone()),
+            decl.customs_office.clone(),
+        );
+        if old == new {
+            return Ok(());
+        }
+        let filed: i64 = tx.query_row(
+            "SELECT count(*) FROM documents d WHERE d.consignment = ?1 AND d.kind = 'IMPORT'
+               AND EXISTS (SELECT 1 FROM document_codes c WHERE c.document = d.id AND c.outcome IN ('PENDING', 'ACCEPTED'))",
+            [id],
+            |r| r.get(0),
+        )?;
+        if filed > 0 {
+            return Err(bad(format!(
+                "{filed} import document(s) were filed under declaration {}: it cannot change now",
+                old.0.unwrap_or_default()
+            )));
+        }
+        tx.execute(
+            "UPDATE consignments SET declaration_number = ?2, declaration_date = ?3, customs_office = ?4,
+                 declared_at = ?5 WHERE id = ?1",
+            params![id, new.0, new.1, new.2, at],
+        )?;
+        let detail = serde_json::json!({
+            "number": number, "date": decl.date, "customs_office": decl.customs_office,
+            "before": old.0,
+        });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "consignment.declare",
+            id,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Write the import documents for a consignment's applied codes (application accepted, not in a
+    /// live import document), `chunk` codes at most each, to go to registry `api`. Refused when the
+    /// consignment has no declaration, or (unless `partial`) while verified pairs still wait for their
+    /// application to be accepted. Codes the registry refused by name before go again only with
+    /// `retry_refused`. Audited.
+    pub fn submit_consignment(
+        &mut self,
+        id: &str,
+        api: &str,
+        chunk: u32,
+        partial: bool,
+        retry_refused: bool,
+        actor: &Actor,
+    ) -> Result<Submitted, StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let decl: Option<(Option<String>, Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT declaration_number, declaration_date, customs_office FROM consignments WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some((number, date, office)) = decl else {
+            return Err(StoreError::NoSuchConsignment(id.to_owned()));
+        };
+        let (Some(number), Some(date)) = (number, date) else {
+            return Err(StoreError::NotDeclared(id.to_owned()));
+        };
+        let waiting: i64 = tx.query_row(
+            "SELECT count(*) FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+             WHERE k.consignment = ?1 AND c.state = 'VERIFIED'",
+            [id],
+            |r| r.get(0),
+        )?;
+        let waiting = u64::try_from(waiting).unwrap_or(0);
+        if waiting > 0 && !partial {
+            return Err(StoreError::ApplicationPending {
+                consignment: id.to_owned(),
+                waiting,
+            });
+        }
+        // Applied codes of the consignment not in a live import document; those refused by name
+        // before are counted apart.
+        let rows: Vec<(i64, bool)> = tx
+            .prepare(
+                "SELECT c.id, EXISTS (SELECT 1 FROM document_codes r WHERE r.code_id = c.id
+                                        AND r.kind = 'IMPORT' AND r.outcome = 'REFUSED')
+                 FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+                 WHERE k.consignment = ?1 AND c.state = 'REPORTED'
+                   AND NOT EXISTS (SELECT 1 FROM document_codes d WHERE d.code_id = c.id
+                                     AND d.kind = 'IMPORT' AND d.outcome IN ('PENDING', 'ACCEPTED'))
+                 ORDER BY c.gtin, c.id",
+            )?
+            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        let refused_before = rows.iter().filter(|(_, refused)| *refused).count() as u64;
+        let ids: Vec<i64> = rows
+            .into_iter()
+            .filter(|(_, refused)| retry_refused || !refused)
+            .map(|(c, _)| c)
+            .collect();
+        if ids.is_empty() {
+            return Err(StoreError::NothingToSubmit {
+                consignment: id.to_owned(),
+                refused_before,
+            });
+        }
+        let mut documents = Vec::new();
+        for part in ids.chunks(chunk.max(1) as usize) {
+            tx.execute(
+                "INSERT INTO documents (kind, api, consignment, declaration_number, declaration_date,
+                     customs_office, codes, created_at, actor)
+                 VALUES ('IMPORT', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    api,
+                    id,
+                    number,
+                    date,
+                    office,
+                    part.len() as i64,
+                    at,
+                    actor.name
+                ],
+            )?;
+            let doc = tx.last_insert_rowid();
+            let mut ins = tx.prepare_cached(
+                "INSERT INTO document_codes (document, pos, kind, code_id) VALUES (?1, ?2, 'IMPORT', ?3)",
+            )?;
+            for (pos, c) in part.iter().enumerate() {
+                ins.execute(params![doc, pos as i64, c])?;
+            }
+            documents.push(doc);
+        }
+        let codes = ids.len() as u64;
+        let detail = serde_json::json!({
+            "documents": documents, "codes": codes, "declaration": number,
+            "waiting": waiting, "refused_before": refused_before, "retry_refused": retry_refused,
+        });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "consignment.submit",
+            id,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(Submitted {
+            documents,
+            codes,
+            waiting,
+            refused_before,
+        })
+    }
+
+    pub fn document(&self, id: DocumentId) -> Result<Document, StoreError> {
+        let sql = format!("SELECT {DOC_COLUMNS} FROM documents WHERE id = ?1");
+        let row = self
+            .conn
+            .query_row(&sql, [id.0], doc_row)
+            .optional()?
+            .ok_or(StoreError::DocumentState {
+                id: id.0,
+                detail: "no such document".into(),
+            })?;
+        self.with_codes(row)
+    }
+
+    /// The oldest QUEUED document for registry `api`, if any.
+    pub fn next_queued_document(&self, api: &str) -> Result<Option<Document>, StoreError> {
+        let sql = format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE status = 'QUEUED' AND api = ?1 ORDER BY id LIMIT 1"
+        );
+        match self.conn.query_row(&sql, [api], doc_row).optional()? {
+            Some(row) => self.with_codes(row).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Documents for `api` whose outcome is to be asked for now: SENDING (their answer lost, or left by
+    /// a stopped sync) and SENT, due (`next_check_at` passed), oldest first.
+    pub fn open_documents_due(&self, api: &str, now: i64) -> Result<Vec<Document>, StoreError> {
+        let sql = format!(
+            "SELECT {DOC_COLUMNS} FROM documents WHERE status IN ('SENDING', 'SENT') AND api = ?1
+               AND coalesce(next_check_at, 0) <= ?2 ORDER BY id"
+        );
+        let rows: Vec<DocRow> = self
+            .conn
+            .prepare(&sql)?
+            .query_map(params![api, now], doc_row)?
+            .collect::<rusqlite::Result<_>>()?;
+        rows.into_iter().map(|r| self.with_codes(r)).collect()
+    }
+
+    /// When the next open document of `api` is due to be looked at.
+    pub fn next_document_check(&self, api: &str) -> Result<Option<i64>, StoreError> {
+        Ok(self.conn.query_row(
+            "SELECT min(coalesce(next_check_at, 0)) FROM documents WHERE status IN ('SENDING', 'SENT') AND api = ?1",
+            [api],
+            |r| r.get(0),
+        )?)
+    }
+
+    /// Mark a QUEUED document SENDING: its request is about to leave.
+    pub fn document_sending(&mut self, id: DocumentId) -> Result<Document, StoreError> {
+        let n = self.conn.execute(
+            "UPDATE documents SET status = 'SENDING', sending_at = ?2, lost_at = NULL
+             WHERE id = ?1 AND status = 'QUEUED'",
+            params![id.0, now_ms()],
+        )?;
+        if n != 1 {
+            return Err(StoreError::DocumentState {
+                id: id.0,
+                detail: "is not queued".into(),
+            });
+        }
+        self.document(id)
+    }
+
+    /// The registry took the document (or the search found it): its id.
+    pub fn document_sent(&mut self, id: DocumentId, registry_id: &str) -> Result<(), StoreError> {
+        let n = self.conn.execute(
+            "UPDATE documents SET status = 'SENT', registry_id = ?2, lost_at = NULL, reason = NULL,
+                 checks = 0, next_check_at = NULL
+             WHERE id = ?1 AND status IN ('SENDING', 'SENT')",
+            params![id.0, registry_id],
+        )?;
+        if n != 1 {
+            return Err(StoreError::DocumentState {
+                id: id.0,
+                detail: "is not being sent".into(),
+            });
+        }
+        Ok(())
+    }
+
+    /// The request certainly did not take effect (refused before anything was done): queued again.
+    pub fn document_unsent(&mut self, id: DocumentId, why: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE documents SET status = 'QUEUED', sending_at = NULL, lost_at = NULL, reason = ?2
+             WHERE id = ?1 AND status = 'SENDING'",
+            params![id.0, why],
+        )?;
+        Ok(())
+    }
+
+    /// The answer was lost: the document may exist. It stays SENDING and is looked for.
+    pub fn document_lost(&mut self, id: DocumentId, why: &str) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE documents SET lost_at = coalesce(lost_at, ?2), reason = ?3
+             WHERE id = ?1 AND status = 'SENDING'",
+            params![id.0, now_ms(), why],
+        )?;
+        Ok(())
+    }
+
+    /// Look at an open document again no sooner than `at`.
+    pub fn document_check_later(
+        &mut self,
+        id: DocumentId,
+        at: i64,
+        why: Option<&str>,
+    ) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE documents SET checks = checks + 1, next_check_at = ?2, reason = coalesce(?3, reason)
+             WHERE id = ?1 AND status IN ('SENDING', 'SENT')",
+            params![id.0, at, why],
+        )?;
+        Ok(())
+    }
+
+    /// A lost document of which the registry shows no trace after the settle window: queued again
+    /// (audited). Its codes stay in it.
+    pub fn document_untraced(&mut self, id: DocumentId, actor: &Actor) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let n = tx.execute(
+            "UPDATE documents SET status = 'QUEUED', sending_at = NULL, lost_at = NULL, checks = 0,
+                 next_check_at = NULL, reason = 'sent again: no trace in the registry after the settle window'
+             WHERE id = ?1 AND status = 'SENDING'",
+            [id.0],
+        )?;
+        if n != 1 {
+            return Err(StoreError::DocumentState {
+                id: id.0,
+                detail: "is not being sent".into(),
+            });
+        }
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "document.no_trace",
+            &format!("document #{}", id.0),
+            "{}",
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The registry refused a SENDING document at once (400): nothing was taken, its codes come back
+    /// to be submitted again. Audited.
+    pub fn document_refused_at_send(
+        &mut self,
+        id: DocumentId,
+        reason: &str,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let n = tx.execute(
+            "UPDATE documents SET status = 'ERROR', reason = ?2, finished_at = ?3, lost_at = NULL
+             WHERE id = ?1 AND status = 'SENDING'",
+            params![id.0, reason, at],
+        )?;
+        if n != 1 {
+            return Err(StoreError::DocumentState {
+                id: id.0,
+                detail: "is not being sent".into(),
+            });
+        }
+        let returned = tx.execute(
+            "UPDATE document_codes SET outcome = 'RETURNED', error = ?2 WHERE document = ?1 AND outcome = 'PENDING'",
+            params![id.0, reason],
+        )?;
+        let detail = serde_json::json!({
+            "status": "ERROR", "accepted": 0, "refused": 0, "returned": returned,
+            "reason": reason, "at_send": true,
+        });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "document.refused",
+            &format!("document #{}", id.0),
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The registry's outcome of a SENT document, per code. Audited.
+    pub fn document_finished(
+        &mut self,
+        id: DocumentId,
+        result: &DocumentResult,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let (status, codes): (String, i64) = tx
+            .query_row(
+                "SELECT status, codes FROM documents WHERE id = ?1",
+                [id.0],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?
+            .ok_or(StoreError::DocumentState {
+                id: id.0,
+                detail: "no such document".into(),
+            })?;
+        if status != "SENT" {
+            return Err(StoreError::DocumentState {
+                id: id.0,
+                detail: format!("is {status}, not SENT"),
+            });
+        }
+        let (new_status, reason, refused, others) = match result {
+            DocumentResult::Success => ("SUCCESS", None, &[][..], "ACCEPTED"),
+            DocumentResult::Partial { reason, refused } => {
+                ("PARTIAL", Some(reason.as_str()), &refused[..], "ACCEPTED")
+            }
+            DocumentResult::Error { reason, refused } => {
+                ("ERROR", Some(reason.as_str()), &refused[..], "RETURNED")
+            }
+        };
+        for (pos, error) in refused {
+            if i64::try_from(*pos).is_ok_and(|p| p < codes) {
+                tx.execute(
+                    "UPDATE document_codes SET outcome = 'REFUSED', error = ?3
+                     WHERE document = ?1 AND pos = ?2 AND outcome = 'PENDING'",
+                    params![id.0, *pos as i64, error],
+                )?;
+            }
+        }
+        tx.execute(
+            "UPDATE document_codes SET outcome = ?2, error = ?3 WHERE document = ?1 AND outcome = 'PENDING'",
+            params![
+                id.0,
+                others,
+                (others == "RETURNED").then_some(reason.unwrap_or_default())
+            ],
+        )?;
+        tx.execute(
+            "UPDATE documents SET status = ?2, reason = ?3, finished_at = ?4, next_check_at = NULL
+             WHERE id = ?1",
+            params![id.0, new_status, reason, at],
+        )?;
+        let (accepted, refused_n, returned): (i64, i64, i64) = tx.query_row(
+            "SELECT sum(outcome = 'ACCEPTED'), sum(outcome = 'REFUSED'), sum(outcome = 'RETURNED')
+             FROM document_codes WHERE document = ?1",
+            [id.0],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?;
+        let detail = serde_json::json!({
+            "status": new_status, "accepted": accepted, "refused": refused_n, "returned": returned,
+            "reason": reason,
+        });
+        let action = if new_status == "SUCCESS" {
+            "document.accepted"
+        } else {
+            "document.refused"
+        };
+        audit::append(
+            &tx,
+            at,
+            actor,
+            action,
+            &format!("document #{}", id.0),
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A consignment's documents, oldest first.
+    pub fn documents_of(&self, consignment: &str) -> Result<Vec<DocumentSummary>, StoreError> {
+        let rows: Vec<DocumentSummary> = self
+            .conn
+            .prepare(
+                "SELECT d.id, d.kind, d.status, d.registry_id, d.codes,
+                        (SELECT count(*) FROM document_codes c WHERE c.document = d.id AND c.outcome = 'ACCEPTED'),
+                        (SELECT count(*) FROM document_codes c WHERE c.document = d.id AND c.outcome = 'REFUSED'),
+                        (SELECT count(*) FROM document_codes c WHERE c.document = d.id AND c.outcome = 'RETURNED'),
+                        d.reason, d.created_at, d.finished_at
+                 FROM documents d WHERE d.consignment = ?1 ORDER BY d.id",
+            )?
+            .query_map([consignment], |r| {
+                let kind: String = r.get(1)?;
+                let status: String = r.get(2)?;
+                Ok(DocumentSummary {
+                    id: r.get(0)?,
+                    kind: DocumentKind::parse(&kind).unwrap_or(DocumentKind::Import),
+                    status: DocumentStatus::parse(&status).unwrap_or(DocumentStatus::Error),
+                    registry_id: r.get(3)?,
+                    codes: u64::try_from(r.get::<_, i64>(4)?).unwrap_or(0),
+                    accepted: u64::try_from(r.get::<_, i64>(5)?).unwrap_or(0),
+                    refused: u64::try_from(r.get::<_, i64>(6)?).unwrap_or(0),
+                    returned: u64::try_from(r.get::<_, i64>(7)?).unwrap_or(0),
+                    reason: r.get(8)?,
+                    created_ms: r.get(9)?,
+                    finished_ms: r.get(10)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// The identification codes of a consignment's codes in circulation (accepted by an import
+    /// document), per GTIN in code order: what the hand-over lists.
+    pub fn introduced_idents(
+        &self,
+        consignment: &str,
+    ) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT c.gtin, c.ident FROM document_codes d JOIN codes c ON c.id = d.code_id
+                 JOIN consignment_codes k ON k.code_id = c.id
+                 WHERE k.consignment = ?1 AND d.kind = 'IMPORT' AND d.outcome = 'ACCEPTED'
+                 ORDER BY c.gtin, c.id",
+            )?
+            .query_map([consignment], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The identification codes of a consignment's applied codes (application accepted), per GTIN in
+    /// code order, with their import outcome if any: what the registry's web cabinet takes for an
+    /// import notice filed by hand.
+    pub fn applied_idents(
+        &self,
+        consignment: &str,
+    ) -> Result<Vec<(String, String, Option<String>)>, StoreError> {
+        Ok(self
+            .conn
+            .prepare(
+                "SELECT c.gtin, c.ident,
+                        (SELECT d.outcome FROM document_codes d WHERE d.code_id = c.id AND d.kind = 'IMPORT'
+                         ORDER BY d.document DESC LIMIT 1)
+                 FROM consignment_codes k JOIN codes c ON c.id = k.code_id
+                 WHERE k.consignment = ?1 AND c.state = 'REPORTED'
+                 ORDER BY c.gtin, c.id",
+            )?
+            .query_map([consignment], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+            .collect::<rusqlite::Result<_>>()?)
+    }
+
+    fn with_codes(&self, row: DocRow) -> Result<Document, StoreError> {
+        let bad = |what: String| StoreError::Corrupt {
+            path: self.path.clone(),
+            detail: format!("document #{}: {what}", row.id),
+        };
+        let kind =
+            DocumentKind::parse(&row.kind).ok_or_else(|| bad(format!("kind {}", row.kind)))?;
+        let status = DocumentStatus::parse(&row.status)
+            .ok_or_else(|| bad(format!("status {}", row.status)))?;
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT code_id FROM document_codes WHERE document = ?1 ORDER BY pos")?
+            .query_map([row.id], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut codes = Vec::with_capacity(ids.len());
+        for c in ids {
+            codes.push((CodeId(c), code_row(&self.conn, CodeId(c))?.code));
+        }
+        Ok(Document {
+            id: DocumentId(row.id),
+            kind,
+            api: row.api,
+            consignment: row.consignment,
+            status,
+            registry_id: row.registry_id,
+            declaration: match (row.number, row.date) {
+                (Some(number), Some(date)) => Some(Declaration {
+                    number,
+                    date,
+                    customs_office: row.office,
+                }),
+                _ => None,
+            },
+            created_ms: row.created_ms,
+            sending_ms: row.sending_ms,
+            lost_ms: row.lost_ms,
+            checks: u32::try_from(row.checks).unwrap_or(u32::MAX),
+            reason: row.reason,
+            codes,
+        })
+    }
+}
+
+struct DocRow {
+    id: i64,
+    kind: String,
+    api: String,
+    consignment: Option<String>,
+    status: String,
+    registry_id: Option<String>,
+    number: Option<String>,
+    date: Option<String>,
+    office: Option<String>,
+    created_ms: i64,
+    sending_ms: Option<i64>,
+    lost_ms: Option<i64>,
+    checks: i64,
+    reason: Option<String>,
+}
+
+fn doc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocRow> {
+    Ok(DocRow {
+        id: r.get(0)?,
+        kind: r.get(1)?,
+        api: r.get(2)?,
+        consignment: r.get(3)?,
+        status: r.get(4)?,
+        registry_id: r.get(5)?,
+        number: r.get(6)?,
+        date: r.get(7)?,
+        office: r.get(8)?,
+        created_ms: r.get(9)?,
+        sending_ms: r.get(10)?,
+        lost_ms: r.get(11)?,
+        checks: r.get(12)?,
+        reason: r.get(13)?,
+    })
+}
+
+/// `YYYY-MM-DD` naming a real day.
+pub fn valid_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !s
+        .bytes()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1900..=2999).contains(&y) && (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::valid_date;
+
+    #[test]
+    fn dates() {
+        for ok in ["2026-03-02", "2024-02-29", "2000-02-29", "2026-12-31"] {
+            assert!(valid_date(ok), "{ok}");
+        }
+        for bad in [
+            "2026-3-02",
+            "2026-02-30",
+            "2100-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "26-03-2026",
+            "2026/03/02",
+            "2026-03-0x",
+            "",
+            "2026-03-02T00:00:00Z",
+            "+026-03-02",
+        ] {
+            assert!(!valid_date(bad), "{bad}");
+        }
+    }
+}
