@@ -151,6 +151,9 @@ pub struct PrinterSimArgs {
     /// Reprint a label cut short by an error whatever ^JZ says (old firmware, a ZPL emulation).
     #[arg(long)]
     pub ignore_jz: bool,
+    /// Firmware without an odometer: SGD odometer.total_label_count is answered "?".
+    #[arg(long)]
+    pub no_odometer: bool,
 }
 
 #[derive(Debug, Args)]
@@ -837,6 +840,11 @@ fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
         drop_rate: a.drop_rate.clamp(0.0, 1.0),
         duplicate_rate: a.duplicate_rate.clamp(0.0, 1.0),
         ignore_jz: a.ignore_jz,
+        odometer: if a.no_odometer {
+            None
+        } else {
+            PrinterSimConfig::default().odometer
+        },
         ..PrinterSimConfig::default()
     });
     let where_ = if a.listen == "pty" {
