@@ -329,9 +329,7 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
     );
 
     // Set-up: verify `drain_n` codes through the ledger's moves, without fsync (a bench file only).
-    ledger
-        .connection()
-        .execute_batch("PRAGMA synchronous = OFF")?;
+    ledger.set_durable(false)?;
     let job = ledger.open_job(&gtin, JobMode::Batch, &actor)?;
     for _ in 0..drain_n {
         let r = ledger.reserve(job, &actor)?;
@@ -348,9 +346,7 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
             &actor,
         )?;
     }
-    ledger
-        .connection()
-        .execute_batch("PRAGMA synchronous = FULL")?;
+    ledger.set_durable(true)?;
 
     let t = Instant::now();
     let opts = SyncOptions {

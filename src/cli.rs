@@ -537,7 +537,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Audit(AuditCmd::Show { limit }) => {
             let ledger = ctx.ledger()?;
-            for e in crate::store::audit::recent(ledger.connection(), limit)? {
+            for e in ledger.recent_audit(limit)? {
                 println!(
                     "#{:<6} {}  {:<14} {:<10} {:<20} {}  {}",
                     e.seq,

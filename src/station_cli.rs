@@ -408,15 +408,8 @@ pub fn resolve_code(ledger: &Ledger, text: &str) -> Result<CodeId> {
         .chars()
         .filter(|c| *c != '(' && *c != ')')
         .collect();
-    let id: Option<i64> = ledger
-        .connection()
-        .query_row(
-            "SELECT id FROM codes WHERE ident = ?1 OR code = ?2",
-            [&ident, t],
-            |r| r.get(0),
-        )
-        .ok();
-    id.map(CodeId).ok_or_else(|| {
+    let id = ledger.find_code_text(&ident, t)?;
+    id.ok_or_else(|| {
         anyhow!("no code {t:?} in the ledger: give its number from `labelstation review list` (e.g. 17) or (01)GTIN(21)SERIAL")
     })
 }

@@ -512,21 +512,8 @@ impl Station {
         if mode == Mode::Batch {
             self.await_batch(job, summary)?;
         }
-        summary.waiting = u32::try_from(self.waiting_in_job(job)?).unwrap_or(u32::MAX);
+        summary.waiting = u32::try_from(self.ledger.waiting_in_job(job)?).unwrap_or(u32::MAX);
         Ok(())
-    }
-
-    fn waiting_in_job(&self, job: JobId) -> Result<u64, EngineError> {
-        let n: i64 = self
-            .ledger
-            .connection()
-            .query_row(
-                "SELECT count(*) FROM codes WHERE job_id = ?1 AND state = 'PRINTED'",
-                [job.0],
-                |r| r.get(0),
-            )
-            .map_err(StoreError::from)?;
-        Ok(u64::try_from(n).unwrap_or(0))
     }
 
     /// After a rejected label: count it, and stop the line when too many came in a row.
@@ -1151,16 +1138,7 @@ impl Station {
 
     /// Codes waiting for a supervisor, and open second-sticker alerts.
     pub(crate) fn review_len(&self) -> u64 {
-        let codes = self
-            .ledger
-            .connection()
-            .query_row(
-                "SELECT count(*) FROM codes WHERE state IN ('REJECTED', 'NEEDS_REVIEW')",
-                [],
-                |r| r.get::<_, i64>(0),
-            )
-            .map(|n| u64::try_from(n).unwrap_or(0))
-            .unwrap_or(0);
+        let codes = self.ledger.review_len().unwrap_or(0);
         codes + self.ledger.open_sticker_alert_count().unwrap_or(0)
     }
 
@@ -1477,7 +1455,7 @@ impl Station {
         let quiet = Duration::from_secs(self.line.scan_timeout_secs);
         let mut deadline = Instant::now() + quiet;
         loop {
-            let waiting = self.waiting_in_job(job)?;
+            let waiting = self.ledger.waiting_in_job(job)?;
             if waiting == 0 || self.signals.stop {
                 return Ok(());
             }

@@ -8,12 +8,14 @@
 
 pub mod audit;
 pub mod consignments;
+pub mod file;
 mod halt;
 pub mod holds;
 pub mod import;
 pub mod invariants;
 pub mod orders;
 mod pool;
+pub mod queries;
 pub mod reports;
 pub mod review;
 pub mod schema;
