@@ -498,10 +498,60 @@ fn sync_claim(paths: &Paths) -> Result<StationLock> {
     }
 }
 
+/// The ledger as a station command opens it.
+fn open_ledger(paths: &Paths, config: &Config) -> Result<Ledger> {
+    Ok(Ledger::open(&paths.ledger(), &config.station.id)?)
+}
+
+/// The claim a supervisor's review action takes.
+enum Claim {
+    None,
+    /// The sync's: the action changes what the sync works on.
+    Sync,
+    /// The station's: the action moves a code the line could hold.
+    Station,
+}
+
+/// What a supervisor's review action opens: the supervisor signed in first, then the claim the action
+/// needs (held while this lives), then the ledger.
+struct Supervised {
+    sup: Supervisor,
+    ledger: Ledger,
+    _claim: Option<StationLock>,
+}
+
+impl Supervised {
+    fn open(paths: &Paths, config: &Config, name: Option<&str>, claim: Claim) -> Result<Self> {
+        let sup = supervisor(paths, name)?;
+        let claim = match claim {
+            Claim::None => None,
+            Claim::Sync => Some(sync_claim(paths)?),
+            Claim::Station => Some(StationLock::acquire(&paths.data_dir)?),
+        };
+        Ok(Supervised {
+            sup,
+            ledger: open_ledger(paths, config)?,
+            _claim: claim,
+        })
+    }
+}
+
+/// The station opened at the line for a supervisor's action on a sticker (reprint, confirm), its events
+/// printed as they come.
+fn at_the_line(paths: &Paths, config: &Config, devices: &Devices) -> Result<compose::Opened> {
+    open_station(
+        paths,
+        config,
+        &devices.overrides()?,
+        operator(),
+        Some(Arc::new(|e| report_event(&e, false))),
+    )
+}
+
 pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCode> {
     match cmd {
         ReviewCmd::List { json } => {
-            let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let ledger = open_ledger(paths, config)?;
             let queue = ledger.review_queue(10_000)?;
             let on_rolls = ledger.roll_waiting(10_000)?;
             let alerts = ledger.open_sticker_alerts()?;
@@ -560,8 +610,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::CloseSticker { alert, found, name } => {
-            let sup = supervisor(paths, name.as_deref())?;
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let mut s = Supervised::open(paths, config, name.as_deref(), Claim::None)?;
             let id = alert
                 .trim()
                 .trim_start_matches('!')
@@ -570,12 +619,12 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     anyhow::anyhow!("{alert:?} is not an alert number: use the !N that `labelstation review list` shows")
                 })?;
             let id = crate::store::stickers::StickerAlertId(id);
-            ledger.close_sticker_alert(id, found, sup.actor())?;
+            s.ledger.close_sticker_alert(id, found, s.sup.actor())?;
             println!("!{}: closed", id.0);
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::Show { code } => {
-            let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let ledger = open_ledger(paths, config)?;
             let id = resolve_code(&ledger, code)?;
             let rec = ledger.code(id)?;
             println!("#{} {} {}", id.0, rec.code.masked(), rec.state.as_str());
@@ -606,13 +655,12 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::SendAgain { code, name } => {
-            let sup = supervisor(paths, name.as_deref())?;
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-            let id = resolve_code(&ledger, code)?;
-            match ledger.send_again(id, sup.actor()) {
+            let mut s = Supervised::open(paths, config, name.as_deref(), Claim::None)?;
+            let id = resolve_code(&s.ledger, code)?;
+            match s.ledger.send_again(id, s.sup.actor()) {
                 Ok(()) => {}
                 Err(StoreError::IllegalMove { .. })
-                    if ledger.code(id)?.verified_at_ms.is_none() =>
+                    if s.ledger.code(id)?.verified_at_ms.is_none() =>
                 {
                     bail!(
                         "#{n} was never verified, so there is no application to send again. If its sticker is on an item, `labelstation review confirm {n}` (scan it); if not, `labelstation review reprint {n}` or `labelstation review write-off {n} --reason ...`",
@@ -628,10 +676,9 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::StickerMissing { code, note, name } => {
-            let sup = supervisor(paths, name.as_deref())?;
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-            let id = resolve_code(&ledger, code)?;
-            ledger.sticker_missing(id, note, sup.actor())?;
+            let mut s = Supervised::open(paths, config, name.as_deref(), Claim::None)?;
+            let id = resolve_code(&s.ledger, code)?;
+            s.ledger.sticker_missing(id, note, s.sup.actor())?;
             println!(
                 "#{n}: in review. Write it off (`labelstation review write-off {n} --reason \"sticker lost\"`), or confirm it if the sticker turns up on an item (`labelstation review confirm {n}`)",
                 n = id.0
@@ -639,7 +686,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::Registry { json } => {
-            let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let ledger = open_ledger(paths, config)?;
             let problems = ledger.write_off_problems(10_000)?;
             let held = ledger.held_reports()?;
             let open = ledger.open_reports()?;
@@ -737,15 +784,13 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::Resend { report, all, name } => {
-            let sup = supervisor(paths, name.as_deref())?;
-            let _claim = sync_claim(paths)?;
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let mut s = Supervised::open(paths, config, name.as_deref(), Claim::Sync)?;
             let which = if *all {
                 None
             } else {
                 report.map(crate::store::reports::ReportId)
             };
-            let n = ledger.resend_held(which, sup.actor())?;
+            let n = s.ledger.resend_held(which, s.sup.actor())?;
             if n == 0 && which.is_none() {
                 println!("no report is held");
             } else {
@@ -761,15 +806,13 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             done,
             name,
         } => {
-            let sup = supervisor(paths, name.as_deref())?;
-            let _claim = sync_claim(paths)?;
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-            let id = resolve_code(&ledger, code)?;
+            let mut s = Supervised::open(paths, config, name.as_deref(), Claim::Sync)?;
+            let id = resolve_code(&s.ledger, code)?;
             if *retry {
-                ledger.write_off_requeue(id, sup.actor())?;
+                s.ledger.write_off_requeue(id, s.sup.actor())?;
                 println!("#{}: write-off queued again", id.0);
             } else if let Some(note) = done {
-                ledger.write_off_done(id, note, sup.actor())?;
+                s.ledger.write_off_done(id, note, s.sup.actor())?;
                 println!("#{}: write-off recorded as done in the registry", id.0);
             }
             Ok(ExitCode::SUCCESS)
@@ -780,13 +823,11 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             name,
             ..
         } => {
-            let sup = supervisor(paths, name.as_deref())?;
-            let _claim = sync_claim(paths)?;
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-            ledger.settle_report(
+            let mut s = Supervised::open(paths, config, name.as_deref(), Claim::Sync)?;
+            s.ledger.settle_report(
                 crate::store::reports::ReportId(*report),
                 *applied,
-                sup.actor(),
+                s.sup.actor(),
             )?;
             println!(
                 "report #{report}: settled as {}",
@@ -799,14 +840,12 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             Ok(ExitCode::SUCCESS)
         }
         ReviewCmd::WriteOff { code, reason, name } => {
-            let sup = supervisor(paths, name.as_deref())?;
-            let _lock = StationLock::acquire(&paths.data_dir)?;
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-            let id = resolve_code(&ledger, code)?;
+            let mut s = Supervised::open(paths, config, name.as_deref(), Claim::Station)?;
+            let id = resolve_code(&s.ledger, code)?;
             if reason.trim().is_empty() {
                 bail!("--reason is empty: say why the code is written off");
             }
-            ledger.write_off(id, reason.trim(), sup.actor())?;
+            s.ledger.write_off(id, reason.trim(), s.sup.actor())?;
             println!(
                 "#{} written off; the write-off is queued for the registry",
                 id.0
@@ -820,7 +859,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             name,
         } => {
             {
-                let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+                let ledger = open_ledger(paths, config)?;
                 let id = resolve_code(&ledger, code)?;
                 if let Some(at) = ledger.code(id)?.verified_at_ms {
                     bail!(
@@ -831,13 +870,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                 }
             }
             let sup = supervisor(paths, name.as_deref())?;
-            let mut opened = open_station(
-                paths,
-                config,
-                &devices.overrides()?,
-                operator(),
-                Some(Arc::new(|e| report_event(&e, false))),
-            )?;
+            let mut opened = at_the_line(paths, config, devices)?;
             let id = resolve_code(opened.station.ledger(), code)?;
             let s = opened.station.reprint(&sup, id, reason, true)?;
             println!(
@@ -857,13 +890,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             name,
         } => {
             let sup = supervisor(paths, name.as_deref())?;
-            let mut opened = open_station(
-                paths,
-                config,
-                &devices.overrides()?,
-                operator(),
-                Some(Arc::new(|e| report_event(&e, false))),
-            )?;
+            let mut opened = at_the_line(paths, config, devices)?;
             let id = resolve_code(opened.station.ledger(), code)?;
             eprintln!("scan the sticker of #{} now", id.0);
             if opened
@@ -906,7 +933,7 @@ pub fn supervisor_cmd(paths: &Paths, config: &Config, cmd: &SupervisorCmd) -> Re
         SupervisorCmd::SetPin => {
             let pins = PinStore::new(&paths.data_dir);
             // Make sure the data dir exists with its permissions (the ledger creates it).
-            let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+            let mut ledger = open_ledger(paths, config)?;
             let actor = if pins.is_set() {
                 let old = read_pin("Current supervisor PIN", PIN_ENV)?;
                 pins.check(&old, "cli")?.actor().clone()
@@ -986,7 +1013,7 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
         Err(StoreError::Busy { .. }) => true,
         Err(e) => return Err(e.into()),
     };
-    let ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
+    let ledger = open_ledger(paths, config)?;
     // With no station running, codes in flight are what an interrupted run left: say what the next start
     // does with them (batch and no-verify stickers waiting on their roll are not interrupted work).
     let interrupted = match running {

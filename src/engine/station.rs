@@ -908,21 +908,7 @@ impl Station {
             }
             // Any printer trouble may mean it restarted and forgot the stored format.
             self.stored_for = None;
-            let offline = trouble.key == "link-down";
-            self.emit_printer(
-                if offline {
-                    PrinterState::Offline
-                } else {
-                    PrinterState::Problem
-                },
-                Some(&trouble),
-            );
-            self.emit_line(LineState::Paused {
-                reason: trouble.what.clone(),
-                remedy: trouble.todo.clone(),
-                key: trouble.key,
-                args: trouble.args(),
-            });
+            self.show_trouble(&trouble);
             self.poll_commands();
             let gave_up = paused_at.elapsed() >= Duration::from_secs(self.line.pause_timeout_secs);
             if self.signals.cancel || gave_up || (self.signals.stop && self.commands.is_none()) {
@@ -1140,6 +1126,23 @@ impl Station {
     pub(crate) fn review_len(&self) -> u64 {
         let codes = self.ledger.review_len().unwrap_or(0);
         codes + self.ledger.open_sticker_alert_count().unwrap_or(0)
+    }
+
+    /// Show printer trouble: the printer offline (link down) or with a problem, and the line paused with
+    /// what happened and what to do.
+    pub(crate) fn show_trouble(&self, trouble: &Trouble) {
+        let state = if trouble.key == "link-down" {
+            PrinterState::Offline
+        } else {
+            PrinterState::Problem
+        };
+        self.emit_printer(state, Some(trouble));
+        self.emit_line(LineState::Paused {
+            reason: trouble.what.clone(),
+            remedy: trouble.todo.clone(),
+            key: trouble.key,
+            args: trouble.args(),
+        });
     }
 
     pub(crate) fn emit_printer(&self, state: PrinterState, trouble: Option<&Trouble>) {
