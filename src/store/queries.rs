@@ -2,10 +2,7 @@
 //! Named reads that screens, ops, the engine and the CLI ask of the ledger (exports, the shift report,
 //! metrics, the audit list, doctor's figures), so none of them writes SQL of its own.
 
-use rusqlite::params;
-use serde::Serialize;
-
-use super::{CodeId, CodeState, JobId, Ledger, StoreError, audit};
+use super::*;
 
 /// One code as the ledger export lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -184,5 +181,133 @@ impl Ledger {
             "PRAGMA synchronous = OFF"
         })?;
         Ok(())
+    }
+}
+
+// The ledger's basic reads: one code, its events, codes by state, the balance, the checks.
+impl Ledger {
+    pub fn code(&self, id: CodeId) -> Result<CodeRecord, StoreError> {
+        code_row(&self.conn, id)
+    }
+
+    /// Look a code up by its exact element string.
+    pub fn find_code(&self, code: &MarkingCode) -> Result<Option<CodeRecord>, StoreError> {
+        let id: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT id FROM codes WHERE code = ?1",
+                [code.as_str()],
+                |r| r.get(0),
+            )
+            .optional()?;
+        id.map(|id| code_row(&self.conn, CodeId(id))).transpose()
+    }
+
+    /// A code's history, oldest first.
+    pub fn events(&self, id: CodeId) -> Result<Vec<CodeEvent>, StoreError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT at, move, from_state, to_state, job_id, actor, reason FROM code_events
+             WHERE code_id = ?1 ORDER BY id",
+        )?;
+        let rows = stmt.query_map([id.0], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, Option<String>>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<i64>>(4)?,
+                r.get::<_, String>(5)?,
+                r.get::<_, Option<String>>(6)?,
+            ))
+        })?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (at_ms, mv, from, to, job, actor, reason) = r?;
+            let parse = |s: &str| {
+                s.parse::<CodeState>()
+                    .map_err(|e| corrupt_row(&self.path, e))
+            };
+            out.push(CodeEvent {
+                at_ms,
+                mv,
+                from: from.as_deref().map(parse).transpose()?,
+                to: parse(&to)?,
+                job,
+                actor,
+                reason,
+            });
+        }
+        Ok(out)
+    }
+
+    /// Codes in `state`, oldest change first (e.g. the review queue).
+    pub fn codes_in_state(
+        &self,
+        state: CodeState,
+        limit: u32,
+    ) -> Result<Vec<CodeRecord>, StoreError> {
+        let ids: Vec<i64> = self
+            .conn
+            .prepare("SELECT id FROM codes WHERE state = ?1 ORDER BY state_at, id LIMIT ?2")?
+            .query_map(params![state.as_str(), limit], |r| r.get(0))?
+            .collect::<rusqlite::Result<_>>()?;
+        ids.into_iter()
+            .map(|id| code_row(&self.conn, CodeId(id)))
+            .collect()
+    }
+
+    /// Counts by state for every registered product (products with no codes show zeros).
+    pub fn balance(&self) -> Result<Vec<GtinBalance>, StoreError> {
+        let mut out: BTreeMap<String, GtinBalance> = BTreeMap::new();
+        let empty = || {
+            CodeState::ALL
+                .iter()
+                .map(|s| (s.as_str(), 0u64))
+                .collect::<BTreeMap<_, _>>()
+        };
+        let mut stmt = self.conn.prepare("SELECT gtin, name FROM products")?;
+        for r in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))? {
+            let (gtin, name) = r?;
+            out.insert(
+                gtin.clone(),
+                GtinBalance {
+                    gtin,
+                    name: Some(name),
+                    states: empty(),
+                },
+            );
+        }
+        let mut stmt = self
+            .conn
+            .prepare("SELECT gtin, state, count(*) FROM codes GROUP BY gtin, state")?;
+        for r in stmt.query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })? {
+            let (gtin, state, n) = r?;
+            let state: CodeState = state.parse().map_err(|e| corrupt_row(&self.path, e))?;
+            let entry = out.entry(gtin.clone()).or_insert_with(|| GtinBalance {
+                gtin,
+                name: None,
+                states: empty(),
+            });
+            entry
+                .states
+                .insert(state.as_str(), u64::try_from(n).unwrap_or(0));
+        }
+        Ok(out.into_values().collect())
+    }
+
+    /// Check the audit chain.
+    pub fn verify_audit(&self) -> Result<audit::ChainReport, StoreError> {
+        Ok(audit::verify(&self.conn)?)
+    }
+
+    /// Check every ledger invariant; an empty list means the ledger is consistent.
+    pub fn check_invariants(&self) -> Result<Vec<invariants::Violation>, StoreError> {
+        invariants::check(&self.conn)
     }
 }
