@@ -15,8 +15,7 @@ use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
-use labelstation::config::LEDGER_FILE;
-use labelstation::store::{Actor, CodeId, CodeState, JobMode, Ledger, ScanProof};
+use labelstation::store::{Actor, CodeId, CodeState, JobMode, LEDGER_FILE, Ledger, ScanProof};
 use labelstation::ui::demo::StationUi;
 use labelstation::ui::{AppWindow, ReviewAdapter, Ui};
 use slint::{ComponentHandle, Model};

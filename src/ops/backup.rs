@@ -21,10 +21,9 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::{file_safe, file_stamp, mode_of, private_dir, private_file, sync_dir};
-use crate::config::LEDGER_FILE;
 use crate::store::file::{CopyError, CopyFrom, copy_file, moves_since};
 pub use crate::store::file::{FileCheck, check_file};
-use crate::store::{Actor, StationLock, StoreError};
+use crate::store::{Actor, LEDGER_FILE, StationLock, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {

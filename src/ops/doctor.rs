@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::mode_of;
-use crate::config::{Config, ConfigError, LEDGER_FILE, Paths, RegistryApi};
+use crate::config::{Config, ConfigError, Paths, RegistryApi};
 use crate::store::{CodeState, Ledger};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -332,7 +332,7 @@ fn check_permissions(paths: &Paths, config: Option<&Config>, out: &mut Vec<Findi
 
 /// Returns the time of the newest ledger event (ms), for the clock check.
 fn check_ledger(paths: &Paths, config: Option<&Config>, out: &mut Vec<Finding>) -> Option<i64> {
-    let path = paths.data_dir.join(LEDGER_FILE);
+    let path = paths.ledger();
     if !path.exists() {
         out.push(warn(
             "ledger",
@@ -520,7 +520,7 @@ fn check_disk(dir: &Path, out: &mut Vec<Finding>) {
 
 fn check_backups(paths: &Paths, c: &Config, out: &mut Vec<Finding>) {
     let dir = c.backup.dir_for(&paths.data_dir);
-    if !paths.data_dir.join(LEDGER_FILE).exists() {
+    if !paths.ledger().exists() {
         return;
     }
     let newest = super::backup::list_backups(&dir, &c.station.id)

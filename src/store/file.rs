@@ -13,6 +13,10 @@ use serde::Serialize;
 
 use super::{Ledger, StoreError, audit, invariants, schema};
 
+/// The ledger's file name inside the data dir (the ledger owns it: backups, restores and readers beside
+/// the station find the file by it).
+pub const LEDGER_FILE: &str = "ledger.sqlite3";
+
 /// What a ledger file holds, from the checks a copy must pass.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FileCheck {

@@ -42,6 +42,7 @@ use sha2::{Digest, Sha256};
 
 use crate::codes::{CodeFormat, Gtin, MarkingCode, SerialLength};
 pub use audit::Actor;
+pub use file::LEDGER_FILE;
 pub use lock::StationLock;
 use lock::ensure_dir;
 use moves::{Ended, apply, next_start, set_reason_key, settle_in_flight};
@@ -475,7 +476,7 @@ impl Ledger {
         actor: &Actor,
     ) -> Result<(Ledger, StationLock, RecoveryReport), StoreError> {
         let lock = StationLock::acquire(data_dir)?;
-        let mut ledger = Ledger::open(&data_dir.join(crate::config::LEDGER_FILE), station)?;
+        let mut ledger = Ledger::open(&data_dir.join(LEDGER_FILE), station)?;
         let report = ledger.recover(actor)?;
         Ok((ledger, lock, report))
     }

@@ -159,10 +159,7 @@ pub fn run_demo_ui(
 
 /// Three products with 300 codes each, unless the ledger already has products.
 pub fn seed_demo(paths: &Paths, config: &Config) -> Result<()> {
-    let mut ledger = Ledger::open(
-        &paths.data_dir.join(crate::config::LEDGER_FILE),
-        &config.station.id,
-    )?;
+    let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
     if !ledger.products()?.is_empty() {
         return Ok(());
     }

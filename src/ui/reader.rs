@@ -98,7 +98,7 @@ pub(super) fn spawn(ctx: &UiContext, out: Sender<Update>) -> Result<Sender<Ask>>
 impl Reader {
     fn ledger(&mut self) -> Result<&Ledger> {
         if self.ledger.is_none() {
-            let path = self.data_dir.join(crate::config::LEDGER_FILE);
+            let path = self.data_dir.join(crate::store::LEDGER_FILE);
             self.ledger = Some(Ledger::open_read_only(
                 &path,
                 &self.station,
