@@ -118,24 +118,30 @@ impl Ledger {
         Ok(rows)
     }
 
+    /// The one number a `SELECT count(*) ...` gives.
+    pub(super) fn count(
+        &self,
+        sql: &str,
+        params: impl rusqlite::Params,
+    ) -> Result<u64, StoreError> {
+        let n: i64 = self.conn.query_row(sql, params, |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
     /// How many codes are in `state`.
     pub fn count_in_state(&self, state: CodeState) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row(
+        self.count(
             "SELECT count(*) FROM codes WHERE state = ?1",
             [state.as_str()],
-            |r| r.get(0),
-        )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        )
     }
 
     /// The printed stickers of `job` that still wait for a scan.
     pub fn waiting_in_job(&self, job: JobId) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row(
+        self.count(
             "SELECT count(*) FROM codes WHERE job_id = ?1 AND state = 'PRINTED'",
             [job.0],
-            |r| r.get(0),
-        )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        )
     }
 
     /// The code whose identification part (GTIN and serial, no crypto tail) is `ident` or whose complete
