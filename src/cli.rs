@@ -86,6 +86,9 @@ pub enum Command {
     /// Consignments under customs control: import a packing list, list, show.
     #[command(subcommand)]
     Consignment(crate::consignment_cli::ConsignmentCmd),
+    /// Boxes of pairs under an SSCC: open, add, close, list, label.
+    #[command(subcommand)]
+    Box(crate::box_cli::BoxCmd),
     /// Products (GTINs) the station labels.
     #[command(subcommand)]
     Products(ProductsCmd),
@@ -344,6 +347,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
             bail!("codes pull needs --gtin and --quantity, or --consignment")
         }
         Command::Consignment(c) => crate::consignment_cli::run(&ctx.paths, &ctx.config, &c),
+        Command::Box(c) => crate::box_cli::run(&ctx.paths, &ctx.config, &c),
         Command::RegistrySim(args) => registry_sim(args),
         Command::PrinterSim(args) => printer_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::codes::{CodeFormat, SerialLength};
+use crate::codes::{CodeFormat, CompanyPrefix, SerialLength, SsccForm};
 
 pub const DATA_DIR_ENV: &str = "LABELSTATION_DATA_DIR";
 pub const CONFIG_ENV: &str = "LABELSTATION_CONFIG";
@@ -123,6 +123,91 @@ pub struct Config {
     pub printer: PrinterConfig,
     pub scanner: ScannerConfig,
     pub line: LineConfig,
+    pub aggregation: AggregationConfig,
+}
+
+/// `[aggregation]`: packing pairs into boxes under an SSCC the station composes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AggregationConfig {
+    /// The GS1 company prefix (7 to 10 digits) box codes are made under; "" until the warehouse has one
+    /// (then no box can be made).
+    pub company_prefix: String,
+    /// The SSCC's first digit (0 to 9), the packer's choice: a second station under the same prefix
+    /// takes another one, so their serials never meet.
+    pub extension_digit: u8,
+    /// The box label: "A6" (105 x 148 mm) or "100x150" (mm).
+    pub box_label: BoxLabelSize,
+    /// How box codes go to the registry: "00+18" (AI 00 and the 18 digits) or "18".
+    pub sscc_form: SsccForm,
+}
+
+impl Default for AggregationConfig {
+    fn default() -> Self {
+        AggregationConfig {
+            company_prefix: String::new(),
+            extension_digit: 0,
+            box_label: BoxLabelSize::A6,
+            sscc_form: SsccForm::WithAi,
+        }
+    }
+}
+
+/// The size of a box label.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+pub enum BoxLabelSize {
+    /// 105 x 148 mm.
+    #[default]
+    A6,
+    /// 100 x 150 mm.
+    #[serde(rename = "100x150")]
+    Mm100x150,
+}
+
+impl BoxLabelSize {
+    /// Width and height in millimetres.
+    pub const fn mm(self) -> (u32, u32) {
+        match self {
+            BoxLabelSize::A6 => (105, 148),
+            BoxLabelSize::Mm100x150 => (100, 150),
+        }
+    }
+}
+
+impl AggregationConfig {
+    /// The company prefix, if one is set.
+    pub fn prefix(&self) -> Result<Option<CompanyPrefix>, String> {
+        let p = self.company_prefix.trim();
+        if p.is_empty() {
+            return Ok(None);
+        }
+        CompanyPrefix::parse(p).map(Some).map_err(|e| {
+            format!(
+                "aggregation.company_prefix = {p:?}: {e}; write the GS1 company prefix GS1 Kazakhstan issued the warehouse (7 to 10 digits, no spaces), or \"\" while there is none"
+            )
+        })
+    }
+
+    fn validate(&self) -> Result<(), String> {
+        self.prefix()?;
+        if self.extension_digit > 9 {
+            return Err(format!(
+                "aggregation.extension_digit = {}: use one digit, 0 to 9",
+                self.extension_digit
+            ));
+        }
+        Ok(())
+    }
+
+    /// Settings that are allowed but worth a second look (logged when the file is read).
+    pub fn warnings(&self) -> Vec<String> {
+        match self.prefix() {
+            Ok(Some(p)) if !p.is_kazakh() => vec![format!(
+                "aggregation.company_prefix = {p} does not start with 487, as prefixes GS1 Kazakhstan issues do: check it is the warehouse's own (box codes under another company's prefix are not yours to make)"
+            )],
+            _ => Vec::new(),
+        }
+    }
 }
 
 /// `[backup]`: where and how often the ledger is copied.
@@ -566,6 +651,10 @@ impl Config {
         config.printer.validate().map_err(invalid)?;
         config.scanner.validate().map_err(invalid)?;
         config.line.validate().map_err(invalid)?;
+        config.aggregation.validate().map_err(invalid)?;
+        for w in config.aggregation.warnings() {
+            tracing::warn!("config file {}: {w}", path.display());
+        }
         if ![203, 300, 600].contains(&config.label.dpi) {
             return Err(invalid(format!(
                 "label.dpi = {}: use 203, 300 or 600",
@@ -610,6 +699,9 @@ pub struct PrinterConfig {
     pub print_timeout_secs: u64,
     /// Milliseconds between status queries (`~HS`) while a label prints.
     pub status_poll_ms: u64,
+    /// Read the printer's odometer (SGD `odometer.total_label_count`) around a roll to check its
+    /// status counts against what physically came out; `false` goes on the counts alone.
+    pub odometer: bool,
 }
 
 impl Default for PrinterConfig {
@@ -618,6 +710,7 @@ impl Default for PrinterConfig {
             uri: "sim:".into(),
             print_timeout_secs: 30,
             status_poll_ms: 100,
+            odometer: true,
         }
     }
 }
@@ -833,6 +926,50 @@ mod tests {
     fn defaults_round_trip_through_toml() {
         let c = Config::default();
         assert_eq!(Config::from_toml(&c.to_toml(), Path::new("d")).unwrap(), c);
+    }
+
+    #[test]
+    fn aggregation_settings_are_checked_with_what_to_do() {
+        let p = Path::new("x.toml");
+        let c = Config::from_toml(
+            "[aggregation]\ncompany_prefix = \"4870001\"\nextension_digit = 3\nbox_label = \"100x150\"\nsscc_form = \"18\"\n",
+            p,
+        )
+        .unwrap();
+        assert_eq!(c.aggregation.prefix().unwrap().unwrap().as_str(), "4870001");
+        assert_eq!(c.aggregation.extension_digit, 3);
+        assert_eq!(c.aggregation.box_label.mm(), (100, 150));
+        assert_eq!(c.aggregation.sscc_form, SsccForm::Bare);
+        assert!(c.aggregation.warnings().is_empty());
+        // The defaults: no prefix yet, A6, 00+18.
+        let d = AggregationConfig::default();
+        assert_eq!(d.prefix().unwrap(), None);
+        assert_eq!(d.box_label.mm(), (105, 148));
+        assert_eq!(d.sscc_form, SsccForm::WithAi);
+        // Refused, each saying what to write instead.
+        for (toml, says) in [
+            ("company_prefix = \"48700O1\"", "not a digit"),
+            ("company_prefix = \"487000\"", "7 to 10"),
+            ("company_prefix = \"48700012345\"", "7 to 10"),
+            ("extension_digit = 10", "0 to 9"),
+            ("box_label = \"A5\"", "A5"),
+            ("sscc_form = \"20\"", "00+18"),
+        ] {
+            let e = Config::from_toml(&format!("[aggregation]\n{toml}\n"), p).unwrap_err();
+            assert!(e.to_string().contains(says), "{toml}: {e}");
+            assert!(e.to_string().contains("x.toml"), "{e}");
+        }
+        // Another country's prefix is allowed, with a warning.
+        let other = AggregationConfig {
+            company_prefix: "0614141".into(),
+            ..AggregationConfig::default()
+        };
+        assert!(other.validate().is_ok());
+        assert!(
+            other.warnings()[0].contains("487"),
+            "{:?}",
+            other.warnings()
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@
 pub mod bench;
 pub mod cli;
 pub use labelstation_codes as codes;
+pub mod box_cli;
 pub mod codes_cli;
 pub mod compose;
 pub mod config;

@@ -22,11 +22,18 @@ use labelstation_zpl::template::{BuiltinTemplate, Template};
 use sticker_record::check_stickers;
 use support::*;
 
-fn station(ledger: Ledger, line: LineConfig) -> (Station, VirtualLine) {
-    let sim = PrinterSimConfig {
+fn sim_config() -> PrinterSimConfig {
+    PrinterSimConfig {
         ips: Some(6.0),
         ..PrinterSimConfig::default()
-    };
+    }
+}
+
+fn station(ledger: Ledger, line: LineConfig) -> (Station, VirtualLine) {
+    station_with(ledger, line, sim_config())
+}
+
+fn station_with(ledger: Ledger, line: LineConfig, sim: PrinterSimConfig) -> (Station, VirtualLine) {
     let worker = WorkerConfig {
         apply_time: Duration::from_millis(30),
         ..WorkerConfig::default()
@@ -309,6 +316,129 @@ fn cancel_with_a_paused_printer_clears_its_buffer_first() {
         review
             .iter()
             .all(|(c, _)| !came_out(&stickers, false).contains(c))
+    );
+    accounted(&st, &stickers);
+}
+
+#[test]
+fn a_label_lost_inside_the_printer_is_told_by_its_odometer_and_waits_in_review() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 12, 66);
+    let (mut st, vline) = station(ledger, line());
+    // The fourth label never comes out (jammed inside), yet the printer counts it done: its `~HS`
+    // counts say it is out like the others.
+    vline.printer.fault_at_label(4, Fault::Lost);
+    let s = st.run(&gtin, Mode::NoVerify, 8).unwrap();
+    assert_eq!(s.printed + s.rejected, 8, "{s:?}");
+    let stickers = vline.printer.stickers();
+    let whole = came_out(&stickers, false);
+    assert_eq!((whole.len(), stickers.len()), (7, 7), "{stickers:?}");
+    // The label that did not come out, from the printer's own record: the ledger's eight less the
+    // seven stickers.
+    let taken: BTreeSet<String> = ["PRINTED", "REJECTED", "NEEDS_REVIEW"]
+        .iter()
+        .flat_map(|state| in_state(&st, state))
+        .collect();
+    assert_eq!(taken.len(), 8);
+    let lost: Vec<&String> = taken.difference(&whole).collect();
+    assert_eq!(lost.len(), 1);
+    // Nothing is PRINTED without a sticker: the odometer (7 more labels) disagreed with the counts
+    // (8), and the labels it cannot tell apart wait in review saying a sticker may exist.
+    let printed = in_state(&st, "PRINTED");
+    assert!(
+        !printed.contains(lost[0]),
+        "the lost label is PRINTED: only the ~HS counts were believed"
+    );
+    assert!(printed.is_subset(&whole));
+    let review = in_review(&st);
+    assert!(review.iter().any(|(c, _)| c == lost[0]), "{review:?}");
+    assert!(
+        review
+            .iter()
+            .all(|(_, key)| key.as_deref() == Some("odometer-disagrees")),
+        "{review:?}"
+    );
+    assert_eq!(printed.len() + review.len(), 8);
+    // The disagreement is in the audit, with both counts.
+    let detail: String = st
+        .ledger()
+        .connection()
+        .query_row(
+            "SELECT detail FROM audit_log WHERE action = 'printer.odometer'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
+    assert_eq!(
+        (detail["odometer"].as_u64(), detail["counted"].as_u64()),
+        (Some(7), Some(8)),
+        "{detail}"
+    );
+    accounted(&st, &stickers);
+}
+
+#[test]
+fn a_printer_without_an_odometer_goes_on_counts_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 12, 67);
+    let sim = PrinterSimConfig {
+        odometer: None,
+        ..sim_config()
+    };
+    let (mut st, vline) = station_with(ledger, line(), sim);
+    let s = st.run(&gtin, Mode::NoVerify, 6).unwrap();
+    assert_eq!((s.printed, s.rejected), (6, 0), "{s:?}");
+    let stickers = vline.printer.stickers();
+    assert_eq!(came_out(&stickers, false), in_state(&st, "PRINTED"));
+    // A second roll does not ask again (it was told once) and ends the same.
+    let s = st.run(&gtin, Mode::NoVerify, 4).unwrap();
+    assert_eq!((s.printed, s.rejected), (4, 0), "{s:?}");
+    let stickers = vline.printer.stickers();
+    assert_eq!(came_out(&stickers, false), in_state(&st, "PRINTED"));
+    accounted(&st, &stickers);
+}
+
+#[test]
+fn a_label_lost_before_paper_runs_out_is_still_told_when_the_roll_goes_on() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 14, 68);
+    let (mut st, vline) = station(ledger, line());
+    // The second label is lost inside the printer; paper runs out as the fifth starts and is loaded
+    // again: the printer kept its buffer and goes on, and its ~HS counts alone would call the lost one
+    // printed.
+    vline.printer.fault_at_label(2, Fault::Lost);
+    vline
+        .printer
+        .fault_at_label(5, Fault::Interrupt(Interruption::PaperOut));
+    let panel = vline.printer.clone();
+    let worker = std::thread::spawn(move || {
+        wait_for(20, "the cut sticker", || {
+            panel.stickers().iter().any(|s| s.partial)
+        });
+        std::thread::sleep(Duration::from_millis(600));
+        panel.set_paper_out(false);
+    });
+    let s = st.run(&gtin, Mode::NoVerify, 8).unwrap();
+    worker.join().unwrap();
+    assert_eq!(s.printed + s.rejected, 8, "{s:?}");
+    let stickers = vline.printer.stickers();
+    let out: BTreeSet<String> = stickers.iter().filter_map(|s| s.code.clone()).collect();
+    let taken: BTreeSet<String> = ["PRINTED", "REJECTED", "NEEDS_REVIEW"]
+        .iter()
+        .flat_map(|state| in_state(&st, state))
+        .collect();
+    let lost: Vec<&String> = taken.difference(&out).collect();
+    assert_eq!(lost.len(), 1, "{stickers:?}");
+    // The lost one is not PRINTED: it waits in review because the odometer disagreed.
+    let printed = in_state(&st, "PRINTED");
+    assert!(printed.is_subset(&out), "PRINTED without a sticker");
+    let review = in_review(&st);
+    assert!(
+        review
+            .iter()
+            .any(|(c, key)| c == lost[0] && key.as_deref() == Some("odometer-disagrees")),
+        "{review:?}"
     );
     accounted(&st, &stickers);
 }

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Arbitrary bytes, as a scanner or an import file could send them, through the marking-code parser.
+//! Arbitrary bytes, as a scanner or an import file could send them, through the marking-code parser
+//! and the SSCC parser.
 //! Whatever is accepted must be canonical, and its masked form must not depend on the secret tail.
 #![no_main]
 
-use labelstation::codes::{CodeFormat, GS, MarkingCode, SerialLength, Tail, normalize};
+use labelstation::codes::{CodeFormat, GS, MarkingCode, SerialLength, Sscc, SsccForm, Tail, normalize};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
@@ -19,6 +20,21 @@ fuzz_target!(|data: &[u8]| {
     for format in [CodeFormat::default(), loose] {
         if let Ok(code) = MarkingCode::parse(data, &format) {
             check(&code, &format);
+        }
+    }
+
+    // A box code (SSCC) as the registry or a scanner gives it: what is accepted reads back the same
+    // in every form it is written in.
+    if let Ok(text) = std::str::from_utf8(data)
+        && let Ok(sscc) = Sscc::parse(text)
+    {
+        assert_eq!(sscc.as_str().len(), 18);
+        for written in [
+            sscc.registry_form(SsccForm::WithAi),
+            sscc.registry_form(SsccForm::Bare),
+            sscc.human_readable(),
+        ] {
+            assert_eq!(Sscc::parse(&written).as_ref(), Ok(&sscc));
         }
     }
 });

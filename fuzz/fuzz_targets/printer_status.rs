@@ -4,7 +4,8 @@
 #![no_main]
 
 use labelstation_printer::status::{
-    ExtendedStatus, FrameSplitter, HostIdentification, HostStatus, StatusReply,
+    ExtendedStatus, FrameSplitter, HostIdentification, HostStatus, SgdReader, StatusReply,
+    odometer_count,
 };
 use libfuzzer_sys::fuzz_target;
 
@@ -22,6 +23,11 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(ident) = HostIdentification::parse_bytes(data) {
         let _ = ident.dpi();
     }
+    // An SGD answer (the odometer), whole and split at every chunk size below.
+    let whole = SgdReader::parse(data);
+    if let Some(Ok(value)) = &whole {
+        let _ = odometer_count(value);
+    }
 
     // Streaming: the first byte picks the chunk size and the frame cap, so the fuzzer explores
     // reads split at every point and overflow at every length.
@@ -32,7 +38,12 @@ fuzz_target!(|data: &[u8]| {
     let cap = usize::from(shape) + 1;
     let mut splitter = FrameSplitter::with_max_frame_len(cap);
     let mut frames = Vec::new();
+    let mut sgd = SgdReader::new();
+    let mut answer = None;
     for piece in stream.chunks(chunk) {
+        if answer.is_none() {
+            answer = sgd.push(piece);
+        }
         // Framing errors are recoverable by design; only the frames matter here.
         for frame in splitter.push(piece).into_iter().flatten() {
             assert!(frame.len() <= cap, "frame longer than the cap");
@@ -41,6 +52,8 @@ fuzz_target!(|data: &[u8]| {
             frames.push(frame);
         }
     }
+    // However the bytes were chunked, the answer is the same.
+    assert_eq!(answer, SgdReader::parse(stream));
     for window in frames.windows(3) {
         let _ = HostStatus::parse(window);
     }

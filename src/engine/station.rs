@@ -142,6 +142,8 @@ pub struct Station {
     pub(crate) stored_for: Option<String>,
     /// A `~JA` (cancel all) that could not reach the printer: it goes first when the link is back.
     pending_cancel: bool,
+    /// The printer's odometer against the roll's counts (`window.rs`).
+    odometer: window::Odometer,
     /// The devices and label the station was opened with or switched to (Settings).
     pub(crate) choice: super::switch::DeviceChoice,
     pub(crate) sim: super::switch::SimSetup,
@@ -210,6 +212,7 @@ impl Station {
             last_failure: String::new(),
             stored_for: None,
             pending_cancel: false,
+            odometer: window::Odometer::default(),
             choice: super::switch::DeviceChoice {
                 printer: String::new(),
                 scanner: String::new(),

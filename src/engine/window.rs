@@ -18,6 +18,20 @@
 //! on meanwhile: the counts say nothing about that time. Then the printer is told to drop what it holds
 //! (`~JA`) and every label of the window not known to be out goes to review with "a sticker may exist",
 //! never back to the pool. A cancel from the worker, or no fix in time, does the same (`~JA` first).
+//!
+//! The odometer cross-checks the counts. `~HS` says which labels left the printer's buffer, not that a
+//! sticker came out: a label can be lost inside (jammed, wound onto the liner) and still count as done.
+//! The printer's odometer (SGD `odometer.total_label_count`) counts what physically came out. It is read
+//! when a roll starts, after trouble, and when the roll ends; each time the `~HS` answers come first, so
+//! the odometer can only have counted more, never fewer, than the labels marked PRINTED since the roll
+//! started (or since the last reading with nothing in the printer). Fewer means a label called printed
+//! did not come out, and nothing tells which: every label marked PRINTED since that reading and not yet
+//! verified by a scan goes to review with "a sticker may exist" (reason `odometer-disagrees`), the
+//! disagreement is audited (`printer.odometer`) and logged, and a window still in the printer is dropped
+//! (`~JA`) into review as well. More is not a disagreement: reprints after an error, a FEED press or a test
+//! label all add to it. A printer that does not answer the odometer (older firmware answers `"?"` or
+//! nothing; `printer.odometer = false`) is tolerated: the station goes on the counts alone and says so
+//! once in the log.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -43,6 +57,18 @@ enum Waited {
 struct Ride {
     waited: Waited,
     silent: bool,
+}
+
+/// The odometer over a roll (see the module's documentation).
+#[derive(Debug, Default)]
+pub(crate) struct Odometer {
+    /// Whether the printer answers its odometer: `None` until asked, `Some(false)` once it did not
+    /// (said once in the log; not asked again).
+    answers: Option<bool>,
+    /// The reading when the roll started, or at the last check with nothing in the printer.
+    base: Option<u64>,
+    /// Labels marked PRINTED from `~HS` counts since `base`.
+    since: Vec<CodeRecord>,
 }
 
 /// What one look at the printer found.
@@ -85,6 +111,8 @@ impl Station {
         let mut full = false;
         let mut progress = Instant::now();
         let mut shown = None;
+        self.odometer.since.clear();
+        self.odometer.base = self.read_odometer();
         loop {
             let done = summary.printed + summary.rejected;
             if shown != Some(done) {
@@ -186,8 +214,130 @@ impl Station {
                 std::thread::sleep(poll);
             }
         }
+        self.odometer_check(job, summary)?;
         self.emit_printer(PrinterState::Ready, None);
         Ok(())
+    }
+
+    /// The odometer's reading, if the printer answers it.
+    fn read_odometer(&mut self) -> Option<u64> {
+        if !self.printer_cfg.odometer || self.odometer.answers == Some(false) {
+            return None;
+        }
+        match self.printer.odometer() {
+            Ok(Some(n)) => {
+                self.odometer.answers = Some(true);
+                Some(n)
+            }
+            Ok(None) if self.odometer.answers.is_none() => {
+                tracing::warn!(
+                    printer = %self.printer_name,
+                    "the printer does not answer its odometer (SGD odometer.total_label_count): rolls are counted from its status (~HS) alone"
+                );
+                self.odometer.answers = Some(false);
+                None
+            }
+            // Silent this once (an error state, a busy link): no check this time.
+            Ok(None) => None,
+            Err(PrinterError::NoStatusChannel { .. }) => {
+                self.odometer.answers = Some(false);
+                None
+            }
+            Err(e) => {
+                tracing::info!(printer = %self.printer_name, "odometer not read: {e}");
+                None
+            }
+        }
+    }
+
+    /// Compare the odometer with the labels marked PRINTED since its base reading, with nothing of the
+    /// roll left in the printer (the window is empty). Returns whether they disagreed.
+    fn odometer_check(
+        &mut self,
+        job: JobId,
+        summary: &mut RunSummary,
+    ) -> Result<bool, EngineError> {
+        let Some(now) = self.read_odometer() else {
+            return Ok(false);
+        };
+        let disagreed = self.odometer_compare(job, now, summary)?;
+        // Nothing of the roll is in the printer: this reading is the base from now on.
+        self.odometer.base = Some(now);
+        self.odometer.since.clear();
+        Ok(disagreed)
+    }
+
+    /// Labels that came out by the odometer against labels marked PRINTED since its base: fewer came
+    /// out than were marked, so those marked (and not verified since) go to review.
+    fn odometer_compare(
+        &mut self,
+        job: JobId,
+        now: u64,
+        summary: &mut RunSummary,
+    ) -> Result<bool, EngineError> {
+        let Some(base) = self.odometer.base else {
+            return Ok(false);
+        };
+        let Some(out) = now.checked_sub(base) else {
+            tracing::warn!(
+                printer = %self.printer_name,
+                "the printer's odometer went back from {base} to {now} (another printer, or reset): nothing to compare this time"
+            );
+            return Ok(false);
+        };
+        let counted = self.odometer.since.len() as u64;
+        if out >= counted {
+            return Ok(false);
+        }
+        let marked = std::mem::take(&mut self.odometer.since);
+        let why = RejectReason::OdometerDisagrees {
+            odometer: out,
+            counted,
+        };
+        let (reason, args) = (why.text(), why.args());
+        tracing::warn!(
+            printer = %self.printer_name,
+            "{out} labels came out by the printer's odometer where its status counted {counted}: {} labels to review",
+            marked.len()
+        );
+        let masked: Vec<String> = marked.iter().map(|r| r.code.masked()).collect();
+        self.ledger.audit_note(
+            &self.actor,
+            "printer.odometer",
+            &self.printer_name,
+            &serde_json::json!({
+                "odometer": out,
+                "counted": counted,
+                "job": job.0,
+                "codes": masked,
+            }),
+        )?;
+        for rec in marked {
+            // A sticker scanned meanwhile (batch) is proven; only the others are in doubt.
+            if self.ledger.code(rec.id)?.state != CodeState::Printed {
+                continue;
+            }
+            self.ledger
+                .reject_keyed(rec.id, job, &reason, why.key(), &args, &self.actor)?;
+            self.counters.rejected += 1;
+            summary.printed = summary.printed.saturating_sub(1);
+            summary.rejected += 1;
+            self.emit(Event::Label {
+                code: rec.id,
+                masked: rec.code.masked(),
+                phase: LabelPhase::Rejected {
+                    reason: reason.clone(),
+                    key: why.key(),
+                    args: args.clone(),
+                },
+                preview: None,
+            });
+        }
+        self.emit_counters();
+        self.emit(Event::Review {
+            waiting: self.review_len(),
+        });
+        Ok(true)
     }
 
     /// Read a `~HS` answer: how many of the `before` labels sent ahead of the question are out.
@@ -248,6 +398,7 @@ impl Station {
                 break;
             };
             self.ledger.mark_printed(rec.id, job, &self.actor)?;
+            self.odometer.since.push(rec.clone());
             self.counters.printed += 1;
             summary.printed += 1;
             self.emit(Event::Label {
@@ -288,27 +439,43 @@ impl Station {
         if trouble.interrupts() {
             self.mark_interrupted(window, trouble.key)?;
         }
+        let first = trouble.clone();
         let Ride { waited, silent } = self.ride_out(trouble)?;
         match waited {
             Waited::Fixed if !silent => {
-                self.emit_printer(PrinterState::Printing, None);
-                Ok(())
+                // The printer kept its buffer and goes on: unless the odometer says a label marked
+                // PRINTED did not come out; then the counts are not to be trusted for the window either.
+                let disagreed = match self.read_odometer() {
+                    Some(now) => self.odometer_compare(job, now, summary)?,
+                    None => false,
+                };
+                if !disagreed {
+                    self.emit_printer(PrinterState::Printing, None);
+                    return Ok(());
+                }
+                self.drop_window(job, window, &first, false, summary)?;
+                self.odometer_check(job, summary)?;
+                self.emit_printer(PrinterState::Ready, None);
+                self.after_failure()
             }
             Waited::Fixed => {
                 let why = Trouble::link_down(
                     "the printer was out of reach while labels were in it (it may have printed them, or restarted and lost them)",
                 );
                 self.drop_window(job, window, &why, false, summary)?;
+                self.odometer_check(job, summary)?;
                 self.emit_printer(PrinterState::Ready, None);
                 self.after_failure()
             }
             Waited::Cancelled { trouble } => {
                 self.drop_window(job, window, &trouble, !silent, summary)?;
+                self.odometer_check(job, summary)?;
                 self.emit_printer(PrinterState::Ready, None);
                 self.after_failure()
             }
             Waited::GaveUp { trouble } => {
                 self.drop_window(job, window, &trouble, !silent, summary)?;
+                self.odometer_check(job, summary)?;
                 Err(EngineError::PrinterNotFixed {
                     reason: trouble.what,
                 })

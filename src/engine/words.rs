@@ -139,6 +139,7 @@ pub const REASON_KEYS: &[&str] = &[
     // Written by earlier versions for a label cancelled at a printer error (its buffer not cleared).
     "printer-error",
     "printer-cancelled",
+    "odometer-disagrees",
     "worker-unreadable",
     "cancelled",
     "no-scan",
@@ -170,6 +171,15 @@ pub enum RejectReason {
         /// What was wrong, in English.
         detail: String,
     },
+    /// The printer's odometer counted fewer labels out than its status (`~HS`) did over a roll: one
+    /// marked PRINTED did not come out, and nothing tells which. A sticker of this code may exist, or
+    /// may not.
+    OdometerDisagrees {
+        /// Labels out by the odometer since its base reading.
+        odometer: u64,
+        /// Labels marked PRINTED from the status counts over the same time.
+        counted: u64,
+    },
     WorkerUnreadable,
     Cancelled,
     NoScan {
@@ -197,6 +207,7 @@ impl RejectReason {
         match self {
             Self::MaybeNotSent => "maybe-not-sent",
             Self::PrinterCancelled { .. } => "printer-cancelled",
+            Self::OdometerDisagrees { .. } => "odometer-disagrees",
             Self::WorkerUnreadable => "worker-unreadable",
             Self::Cancelled => "cancelled",
             Self::NoScan { .. } => "no-scan",
@@ -213,6 +224,9 @@ impl RejectReason {
                 vec![(*key).to_owned(), arg.clone(), detail.clone()]
             }
             Self::LineError { error } => vec![error.clone()],
+            Self::OdometerDisagrees { odometer, counted } => {
+                vec![odometer.to_string(), counted.to_string()]
+            }
             Self::NoScan { secs } => vec![secs.to_string()],
             Self::StoppedOnWrongScan { verdict } | Self::RescansFailed { verdict } => {
                 vec![verdict.kind().to_owned()]
@@ -227,6 +241,9 @@ impl RejectReason {
             Self::MaybeNotSent => "the label may not have reached the printer (the link failed while sending): if a sticker came out, set it aside for the supervisor".into(),
             Self::PrinterCancelled { detail, .. } => format!(
                 "printer error while printing: {detail}; the label was cancelled and cleared from the printer, but a sticker of this code may still come out or have partly printed: hand any such sticker to the supervisor"
+            ),
+            Self::OdometerDisagrees { odometer, counted } => format!(
+                "the printer's odometer counted {odometer} labels out where its status counted {counted}: a label called printed did not come out and this one cannot be told apart; a sticker of this code may exist: look for it before it is reprinted or written off"
             ),
             Self::WorkerUnreadable => "the worker reported the sticker unreadable".into(),
             Self::Cancelled => "the label was cancelled at the station".into(),
@@ -317,6 +334,10 @@ mod tests {
             RejectReason::WorkerUnreadable,
             RejectReason::Cancelled,
             RejectReason::NoScan { secs: 30 },
+            RejectReason::OdometerDisagrees {
+                odometer: 7,
+                counted: 8,
+            },
             RejectReason::StoppedOnWrongScan {
                 verdict: ScanVerdict::Timeout,
             },

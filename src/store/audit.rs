@@ -17,6 +17,9 @@ use super::state::Role;
 /// (`Words.audit-action` in ui/words.slint; tests/ui_words.rs keeps the two in step); an action missing
 /// here shows as written.
 pub const ACTIONS: &[&str] = &[
+    // A box (or pallet) opened under a newly allocated SSCC; closed (full or early).
+    "box.close",
+    "box.open",
     "code.confirm_applied",
     "code.reprint",
     "code.send_again",
@@ -43,6 +46,8 @@ pub const ACTIONS: &[&str] = &[
     "order.abandoned",
     "order.closed",
     "order.rejected",
+    // The printer's odometer counted fewer labels out than its status did over a roll.
+    "printer.odometer",
     "product.add",
     // A report the registry refused as a whole, held for a supervisor; sent again by one.
     "report.held",

@@ -11,6 +11,7 @@
 //! [`file`], claims on the data dir in `lock.rs`.
 
 pub mod audit;
+pub mod boxes;
 pub mod consignments;
 pub mod documents;
 pub mod file;
@@ -189,6 +190,8 @@ pub enum StoreError {
         declared: u64,
         used: u64,
     },
+    #[error("box {sscc}: {detail}")]
+    BoxState { sscc: String, detail: String },
     #[error("order #{id}: {detail}")]
     OrderState { id: i64, detail: String },
     #[error("report #{id}: {detail}")]

@@ -555,6 +555,82 @@ BEGIN SELECT RAISE(ABORT, 'a document code''s outcome is written once'); END;
 CREATE TRIGGER IF NOT EXISTS document_codes_fixed BEFORE UPDATE OF document, pos, kind, code_id ON document_codes
 BEGIN SELECT RAISE(ABORT, 'a document''s codes never change'); END;
 "#,
+    // 13 (issue 18): boxes and pallets under an SSCC the station composes. `sscc_counters` keeps the last
+    // serial taken per company prefix and extension digit; it only goes forward (a sidecar file beside the
+    // ledger carries the same high-water mark through a restore, see `store::boxes`). A box's life goes
+    // forward one step at a time: OPEN → CLOSED → LABEL_PRINTED → LABEL_VERIFIED → REPORTED. A pair is in
+    // one box only, a box holds one consignment and no more than its capacity, and only an OPEN box takes
+    // pairs; a pallet (level 2) takes boxes (level 1) of its consignment through `parent`. Nothing is
+    // deleted. (New tables only, and IF NOT EXISTS: safe to run again on a ledger whose version was set
+    // back.)
+    r#"
+CREATE TABLE IF NOT EXISTS sscc_counters (
+    company_prefix  TEXT NOT NULL CHECK (length(company_prefix) BETWEEN 7 AND 10 AND company_prefix NOT GLOB '*[^0-9]*'),
+    extension_digit INTEGER NOT NULL CHECK (extension_digit BETWEEN 0 AND 9),
+    last_serial     INTEGER NOT NULL CHECK (last_serial >= 0),
+    PRIMARY KEY (company_prefix, extension_digit)
+) STRICT, WITHOUT ROWID;
+CREATE TRIGGER IF NOT EXISTS sscc_counters_forward BEFORE UPDATE ON sscc_counters
+WHEN NEW.last_serial <= OLD.last_serial OR NEW.company_prefix IS NOT OLD.company_prefix
+  OR NEW.extension_digit IS NOT OLD.extension_digit
+BEGIN SELECT RAISE(ABORT, 'an SSCC serial is never taken twice: its counter only goes forward'); END;
+CREATE TRIGGER IF NOT EXISTS sscc_counters_no_delete BEFORE DELETE ON sscc_counters
+BEGIN SELECT RAISE(ABORT, 'an SSCC serial is never taken twice: its counter is never deleted'); END;
+CREATE TABLE IF NOT EXISTS boxes (
+    sscc              TEXT PRIMARY KEY CHECK (length(sscc) = 18 AND sscc NOT GLOB '*[^0-9]*'),
+    level             INTEGER NOT NULL CHECK (level IN (1, 2)),
+    consignment       TEXT NOT NULL REFERENCES consignments(id),
+    capacity          INTEGER NOT NULL CHECK (capacity > 0),
+    state             TEXT NOT NULL DEFAULT 'OPEN'
+                      CHECK (state IN ('OPEN', 'CLOSED', 'LABEL_PRINTED', 'LABEL_VERIFIED', 'REPORTED')),
+    -- The pallet a box is on.
+    parent            TEXT REFERENCES boxes(sscc),
+    created_at        INTEGER NOT NULL,
+    closed_at         INTEGER,
+    label_printed_at  INTEGER,
+    label_verified_at INTEGER,
+    reported_at       INTEGER,
+    actor             TEXT NOT NULL,
+    CHECK (parent IS NULL OR level = 1)
+) STRICT;
+CREATE INDEX IF NOT EXISTS boxes_of ON boxes (consignment);
+CREATE TABLE IF NOT EXISTS box_items (
+    code_id INTEGER PRIMARY KEY REFERENCES codes(id),
+    sscc    TEXT NOT NULL REFERENCES boxes(sscc),
+    at      INTEGER NOT NULL,
+    actor   TEXT NOT NULL
+) STRICT;
+CREATE INDEX IF NOT EXISTS box_items_of ON box_items (sscc);
+CREATE TRIGGER IF NOT EXISTS boxes_no_delete BEFORE DELETE ON boxes
+BEGIN SELECT RAISE(ABORT, 'boxes are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS boxes_fixed BEFORE UPDATE OF sscc, level, consignment, capacity, created_at ON boxes
+BEGIN SELECT RAISE(ABORT, 'a box keeps its SSCC, level, consignment and capacity'); END;
+CREATE TRIGGER IF NOT EXISTS boxes_forward BEFORE UPDATE OF state ON boxes
+WHEN (CASE NEW.state WHEN 'OPEN' THEN 0 WHEN 'CLOSED' THEN 1 WHEN 'LABEL_PRINTED' THEN 2
+      WHEN 'LABEL_VERIFIED' THEN 3 ELSE 4 END)
+  != (CASE OLD.state WHEN 'OPEN' THEN 0 WHEN 'CLOSED' THEN 1 WHEN 'LABEL_PRINTED' THEN 2
+      WHEN 'LABEL_VERIFIED' THEN 3 ELSE 4 END) + 1
+BEGIN SELECT RAISE(ABORT, 'a box goes forward one step at a time: open, closed, label printed, label verified, reported'); END;
+CREATE TRIGGER IF NOT EXISTS boxes_onto_pallet BEFORE UPDATE OF parent ON boxes
+WHEN OLD.parent IS NOT NULL OR NEW.parent IS NULL
+  OR (SELECT level FROM boxes WHERE sscc = NEW.parent) IS NOT 2
+  OR (SELECT state FROM boxes WHERE sscc = NEW.parent) IS NOT 'OPEN'
+  OR (SELECT consignment FROM boxes WHERE sscc = NEW.parent) IS NOT OLD.consignment
+  OR (SELECT count(*) FROM boxes WHERE parent = NEW.parent) >= (SELECT capacity FROM boxes WHERE sscc = NEW.parent)
+BEGIN SELECT RAISE(ABORT, 'a box goes onto one open pallet of its consignment, with room'); END;
+CREATE TRIGGER IF NOT EXISTS box_items_fit BEFORE INSERT ON box_items
+WHEN (SELECT level FROM boxes WHERE sscc = NEW.sscc) IS NOT 1
+  OR (SELECT state FROM boxes WHERE sscc = NEW.sscc) IS NOT 'OPEN'
+  OR (SELECT count(*) FROM box_items WHERE sscc = NEW.sscc) >= (SELECT capacity FROM boxes WHERE sscc = NEW.sscc)
+  OR (SELECT consignment FROM consignment_codes WHERE code_id = NEW.code_id)
+     IS NOT (SELECT consignment FROM boxes WHERE sscc = NEW.sscc)
+  OR (SELECT state FROM codes WHERE id = NEW.code_id) NOT IN ('VERIFIED', 'REPORTED')
+BEGIN SELECT RAISE(ABORT, 'a pair goes into an open box of its consignment, with room, once its sticker is verified'); END;
+CREATE TRIGGER IF NOT EXISTS box_items_fixed_u BEFORE UPDATE ON box_items
+BEGIN SELECT RAISE(ABORT, 'a pair is in one box only'); END;
+CREATE TRIGGER IF NOT EXISTS box_items_fixed_d BEFORE DELETE ON box_items
+BEGIN SELECT RAISE(ABORT, 'a pair is in one box only'); END;
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`](super::state::TRANSITIONS). Runs inside the migration transaction, so the

@@ -17,6 +17,7 @@ const STICKER_MAY_EXIST: &[&str] = &[
     "printer-error",
     "line-error",
     "station-stopped",
+    "odometer-disagrees",
 ];
 
 /// What the comparison found, for assertions on top.

@@ -7,6 +7,9 @@
 //! 4-character check instead of 91+92, for other product groups). [`MarkingCode::parse`] accepts the
 //! forms codes really arrive in and keeps the canonical element string, which is compared byte for byte
 //! with the issued code when a printed sticker is verified.
+//!
+//! [`Sscc`] names a box or a pallet (AI 00): composed by the packer from a GS1 [`CompanyPrefix`], an
+//! extension digit and a serial, with the same mod-10 check digit as a GTIN.
 
 mod charset;
 mod country;
@@ -16,6 +19,7 @@ mod gtin;
 mod normalize;
 mod parse;
 mod redact;
+mod sscc;
 
 pub use charset::is_gs1_char82;
 pub use country::is_country_code;
@@ -24,6 +28,7 @@ pub use gtin::{Gtin, GtinError, gs1_check_digit};
 pub use normalize::{AimId, Normalized, normalize};
 pub use parse::{CodeFormat, MarkingCode, SerialLength, Tail};
 pub use redact::{MAX_MESSAGE, clean_message, redact_codes};
+pub use sscc::{CompanyPrefix, Sscc, SsccError, SsccForm};
 
 #[cfg(test)]
 mod tests;

@@ -2,12 +2,14 @@
 //! The virtual printer: a Zebra as the station sees it, over TCP (port 9100 style) or a pseudo-terminal.
 //!
 //! It takes the ZPL the station sends (full formats, `^DF` stored formats and `^XF` recalls), answers
-//! `~HS`, `~HQES` and `~HI` from its state like a real printer (no answer to `~HS` while paper or ribbon
+//! `~HS`, `~HQES`, `~HI` and the SGD odometer (`! U1 getvar "odometer.total_label_count"`, from its
+//! own count of every sticker that came out, partial ones and reprints included) like a real printer (no answer to `~HS` while paper or ribbon
 //! is out or the head is open, as current firmware does), prints each label after the time the
 //! configured print speed takes, renders it with the same renderer as the label preview (a real
 //! DataMatrix), and hands the images to whoever reads them (the virtual scanner). Faults are injected
 //! on demand: paper out, ribbon out, head open, pause, unreadable prints, dropped jobs, a label cut
-//! short by an error, a slow serial link, a link that goes away.
+//! short by an error, a slow serial link, a link that goes away, a label lost inside the printer
+//! that its status counts as done (only the odometer tells).
 //!
 //! Like a Zebra it has a receive buffer of a fixed size ([`PrinterSimConfig::buffer_bytes`]) that fills
 //! while the head prints: once it holds that many bytes of labels waiting, the printer reads nothing more
@@ -58,12 +60,17 @@ pub struct PrinterSimConfig {
     /// Size of the receive buffer in bytes: labels waiting to print (and a format still arriving) take
     /// it up; when it is full the printer reads no more from the link until a label is out.
     pub buffer_bytes: usize,
+    /// The odometer's reading at power-on; `None`: firmware without one, answering `"?"`.
+    pub odometer: Option<u64>,
     pub seed: u64,
 }
 
 /// A receive buffer of a desktop Zebra's order (the ZPL manual gives no one figure; models differ):
 /// 64 labels of a station's size.
 pub const DEFAULT_BUFFER_BYTES: usize = 64 * 1024;
+
+/// A printer is not new: its odometer starts somewhere.
+pub const DEFAULT_ODOMETER: u64 = 48_213;
 
 impl Default for PrinterSimConfig {
     fn default() -> Self {
@@ -76,6 +83,7 @@ impl Default for PrinterSimConfig {
             duplicate_rate: 0.0,
             ignore_jz: false,
             buffer_bytes: DEFAULT_BUFFER_BYTES,
+            odometer: Some(DEFAULT_ODOMETER),
             seed: 1,
         }
     }
@@ -143,6 +151,10 @@ pub enum Fault {
     Interrupt(Interruption),
     /// The link goes away as that label starts; the printer goes on printing what it holds.
     LinkDown,
+    /// The label never comes out: it is lost inside the printer (wound onto the liner take-up,
+    /// jammed), yet the printer counts it done, so `~HS` no longer holds it. Only the odometer,
+    /// which counts what came out, tells.
+    Lost,
 }
 
 /// A label in the buffer, and how many times it came out already.
@@ -153,6 +165,8 @@ struct Queued {
     format: u64,
     /// Bytes of its format it takes in the receive buffer until the head starts it.
     bytes: usize,
+    /// It will be lost inside the printer ([`Fault::Lost`]).
+    lost: bool,
 }
 
 #[derive(Debug, Default)]
@@ -176,7 +190,7 @@ struct State {
     /// An error that strikes as the next label starts.
     armed: Option<Interruption>,
     /// A fault that strikes as the head starts the label with this number (1 = the first since power-on).
-    armed_at: Option<(u64, Fault)>,
+    armed_at: Vec<(u64, Fault)>,
     /// Labels the head started for the first time since power-on.
     started: u64,
     /// Formats received since power-on (each label remembers which it came in).
@@ -186,6 +200,9 @@ struct State {
     /// The link went down from inside the printer (a [`Fault::LinkDown`]); the serving side acts on it.
     link_lost: bool,
     stickers: Vec<Sticker>,
+    /// Labels that came out (partial ones and reprints included), from the power-on reading;
+    /// `None`: no odometer.
+    odometer: Option<u64>,
     counts: PrinterCounts,
     rng: u64,
 }
@@ -235,6 +252,7 @@ impl State {
             damaged,
         });
         self.counts.printed += 1;
+        self.odometer = self.odometer.map(|n| n + 1);
         self.counts.damaged += u64::from(damaged);
         self.counts.duplicated += u64::from(copy > 1);
         Out {
@@ -291,13 +309,13 @@ impl State {
                     front.bytes = 0;
                     if front.copies == 0 {
                         self.started += 1;
-                        if let Some((n, fault)) = self.armed_at
-                            && n == self.started
-                        {
-                            self.armed_at = None;
+                        let started = self.started;
+                        if let Some(i) = self.armed_at.iter().position(|(n, _)| *n == started) {
+                            let (_, fault) = self.armed_at.remove(i);
                             match fault {
                                 Fault::Interrupt(how) => self.armed = Some(how),
                                 Fault::LinkDown => self.link_lost = true,
+                                Fault::Lost => front.lost = true,
                             }
                         }
                     }
@@ -329,6 +347,13 @@ impl State {
         }
         let damaged = self.chance(unreadable);
         match self.queue.pop_front() {
+            Some(q) if q.lost => {
+                // Done as far as the printer knows; nothing came out.
+                if !self.queue.is_empty() {
+                    self.finished_at = Some(finished);
+                }
+                Vec::new()
+            }
             Some(q) => {
                 if !self.queue.is_empty() {
                     self.finished_at = Some(finished);
@@ -416,6 +441,23 @@ impl State {
         .into_bytes()
     }
 
+    /// An SGD line: `! U1 getvar "name"` is answered with the value in double quotes and no line
+    /// ending, `"?"` for a setting it does not have; anything else is not answered.
+    fn sgd(&self, line: &[u8]) -> Vec<u8> {
+        let text = String::from_utf8_lossy(line);
+        let mut words = text.split_whitespace();
+        let (Some("!"), Some("U1"), Some("getvar"), Some(name)) =
+            (words.next(), words.next(), words.next(), words.next())
+        else {
+            return Vec::new();
+        };
+        let value = match (name.trim_matches('"'), self.odometer) {
+            ("odometer.total_label_count", Some(n)) => n.to_string(),
+            _ => "?".to_owned(),
+        };
+        format!("\"{value}\"").into_bytes()
+    }
+
     fn identification(&self) -> Vec<u8> {
         let dpmm = match self.cfg.dpi {
             300 => 12,
@@ -463,6 +505,7 @@ impl VirtualPrinter {
         let shared = Arc::new(Shared {
             state: Mutex::new(State {
                 rng: cfg.seed | 1,
+                odometer: cfg.odometer,
                 cfg,
                 flags: Flags::default(),
                 reader: labelstation_zpl::Interpreter::new(),
@@ -470,7 +513,7 @@ impl VirtualPrinter {
                 head_started: None,
                 finished_at: None,
                 armed: None,
-                armed_at: None,
+                armed_at: Vec::new(),
                 started: 0,
                 formats: 0,
                 current: None,
@@ -595,9 +638,10 @@ impl VirtualPrinterHandle {
         lock(&self.shared.state).armed = Some(how);
     }
     /// `fault` strikes as the head starts label number `n` (1 = the first this printer prints, reprints
-    /// not counted): a fault in the middle of a roll, whatever the sender does meanwhile.
+    /// not counted): a fault in the middle of a roll, whatever the sender does meanwhile. Several may
+    /// be armed, each at its own label.
     pub fn fault_at_label(&self, n: u64, fault: Fault) {
-        lock(&self.shared.state).armed_at = Some((n, fault));
+        lock(&self.shared.state).armed_at.push((n, fault));
     }
     /// The link goes away (cable pulled, printer rebooting) or comes back. A network link closes its
     /// connections and drops new ones; a serial link leaves bytes unanswered. The buffer is kept.
@@ -618,6 +662,10 @@ impl VirtualPrinterHandle {
     /// Labels waiting in the buffer (a label cut short and waiting to be printed again included).
     pub fn buffered(&self) -> usize {
         lock(&self.shared.state).queue.len()
+    }
+    /// What the odometer reads now (`None`: this printer has none).
+    pub fn odometer(&self) -> Option<u64> {
+        lock(&self.shared.state).odometer
     }
 }
 
@@ -766,11 +814,17 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
     }
 }
 
-/// Take the next complete unit off `pending`: a `~` command or a whole `^XA … ^XZ` format. Bytes
-/// before either are line noise and dropped.
+/// Take the next complete unit off `pending`: a `~` command, an SGD line (`! U1 …` up to its line
+/// ending) or a whole `^XA … ^XZ` format. Bytes before any of them are line noise and dropped.
 fn next_unit(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
-    let start = pending.iter().position(|&b| b == b'~' || b == b'^')?;
+    let start = pending
+        .iter()
+        .position(|&b| b == b'~' || b == b'^' || b == b'!')?;
     pending.drain(..start);
+    if pending.first() == Some(&b'!') {
+        let end = pending.iter().position(|&b| b == b'\n' || b == b'\r')?;
+        return Some(pending.drain(..=end).collect());
+    }
     if pending.first() == Some(&b'~') {
         let len = if pending.get(1..3) == Some(b"HQ") {
             5
@@ -820,6 +874,9 @@ fn next_unit(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
 /// Act on one unit; returns what the printer sends back.
 fn handle(shared: &Shared, unit: &[u8]) -> Vec<u8> {
     let mut s = lock(&shared.state);
+    if unit.first() == Some(&b'!') {
+        return s.sgd(unit);
+    }
     let job = match s.reader.read(unit) {
         Ok(job) => job,
         Err(e) => {
@@ -846,6 +903,7 @@ fn handle(shared: &Shared, unit: &[u8]) -> Vec<u8> {
                         format,
                         // The format's bytes are held once, by its first label.
                         bytes: if i == 0 { unit.len() } else { 0 },
+                        lost: false,
                     });
                 }
                 let held = s.queue.len() as u64;
@@ -929,6 +987,12 @@ mod tests {
         );
         // A status query inside a format still arriving is answered; the format goes on.
         assert_eq!(units(b"^XA^FDa~HS"), vec!["~HS"]);
+        // An SGD line is one unit up to its line ending; not before it has come.
+        assert_eq!(
+            units(b"! U1 getvar \"odometer.total_label_count\"\r\n~HS"),
+            vec!["! U1 getvar \"odometer.total_label_count\"\r", "~HS"]
+        );
+        assert!(units(b"! U1 getvar \"odo").is_empty());
         assert_eq!(units(b"^XA^FDa^FS^XZ~HS"), vec!["^XA^FDa^FS^XZ", "~HS"]);
     }
 }

@@ -509,3 +509,82 @@ fn host_status_counts_what_the_buffer_holds_and_faults_strike_mid_roll() {
     assert!(vp.link_is_down());
     assert!(p.host_status().is_err(), "a closed link answers nothing");
 }
+
+#[test]
+fn the_odometer_counts_what_came_out_and_a_lost_label_only_there() {
+    use labelstation_sim::virtual_printer::{DEFAULT_ODOMETER, Fault, Interruption};
+    let vp = VirtualPrinter::new(PrinterSimConfig::default());
+    let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    let mut line = Line::new();
+    assert_eq!(p.odometer().unwrap(), Some(DEFAULT_ODOMETER));
+
+    // A label cut short under ^JZY comes out twice: the odometer counts both stickers.
+    let (_, zpl) = line.job(false);
+    vp.interrupt_next_label(Interruption::PaperOut);
+    p.send(zpl.replace("^JZN", "").as_bytes()).unwrap();
+    assert!(next_print(&vp).partial);
+    vp.set_paper_out(false);
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    assert!(!next_print(&vp).partial);
+    assert_eq!(p.odometer().unwrap(), Some(DEFAULT_ODOMETER + 2));
+
+    // The next label is lost inside the printer: `~HS` says it is done, nothing came out, and the
+    // odometer did not move.
+    vp.fault_at_label(2, Fault::Lost);
+    let (_, zpl) = line.job(false);
+    p.send(zpl.as_bytes()).unwrap();
+    assert_eq!(done(&mut p), JobOutcome::Done);
+    assert!(
+        vp.printed()
+            .recv_timeout(Duration::from_millis(300))
+            .is_err()
+    );
+    assert_eq!(vp.stickers().len(), 2);
+    assert_eq!(p.odometer().unwrap(), Some(DEFAULT_ODOMETER + 2));
+    assert_eq!(vp.odometer(), Some(DEFAULT_ODOMETER + 2));
+
+    // Firmware without an odometer answers "?": the driver says there is none.
+    let old = VirtualPrinter::new(PrinterSimConfig {
+        odometer: None,
+        ..PrinterSimConfig::default()
+    });
+    let addr = old.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
+    let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
+    assert_eq!(p.odometer().unwrap(), None);
+    // And the link is fine for the next query.
+    assert!(matches!(
+        p.host_status().unwrap(),
+        labelstation_printer::status::StatusReply::Host(_)
+    ));
+}
+
+#[test]
+fn a_gs1_128_barcode_renders_and_reads_as_c1_with_gs_separators() {
+    use labelstation_sim::virtual_scanner::read_gs1_128;
+    use labelstation_zpl::interpret::Interpreter;
+    use labelstation_zpl::render::render;
+    // FNC1, AI 00 and an SSCC in subset C; then, after a second FNC1, AI 10 (a lot) in subset B: the
+    // separator comes out as GS.
+    let zpl =
+        "^XA^PW1000^LL400^FO60,40^BY2^BCN,200,N,N,N,N^FD>;>800376104250021234569>8>610AB-12^FS^XZ";
+    let job = Interpreter::new().read(zpl.as_bytes()).unwrap();
+    let label = job.labels().next().unwrap();
+    let c = label.code128s().next().unwrap();
+    assert_eq!(
+        c.gs1_element_string().unwrap(),
+        b"00376104250021234569\x1d10AB-12".to_vec()
+    );
+    let read = read_gs1_128(&render(label).unwrap()).expect("the barcode reads");
+    assert_eq!(&read.aim, b"]C1");
+    assert_eq!(read.data, b"00376104250021234569\x1d10AB-12".to_vec());
+    // Without FNC1 first it is plain Code 128: no ]C1.
+    let zpl = "^XA^PW800^LL400^FO60,40^BY3^BCN,200,Y,N,N,A^FDBOX 12^FS^XZ";
+    let job = Interpreter::new().read(zpl.as_bytes()).unwrap();
+    let label = job.labels().next().unwrap();
+    let read = read_gs1_128(&render(label).unwrap()).expect("the barcode reads");
+    assert_eq!(
+        (&read.aim, read.data.as_slice()),
+        (b"]C0", b"BOX 12".as_slice())
+    );
+}

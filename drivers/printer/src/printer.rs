@@ -13,7 +13,8 @@ use thiserror::Error;
 
 use crate::status::{
     ExtendedStatus, ExtendedStatusError, FrameSplitter, HostIdentification, HostStatus,
-    HostStatusError, IdentError, Problem, StatusReply,
+    HostStatusError, IdentError, ODOMETER_QUERY, Problem, SgdError, SgdReader, StatusReply,
+    odometer_count,
 };
 use crate::transport::{self, Transport, TransportConfig, TransportError};
 use crate::uri::PrinterUri;
@@ -113,6 +114,17 @@ pub trait Printer: Send {
     /// As [`host_status`](Self::host_status).
     fn identify(&mut self) -> Result<Option<HostIdentification>, PrinterError>;
 
+    /// Asks the odometer (SGD `odometer.total_label_count`): labels the printer has put out,
+    /// reprints after an error included. `None` when the printer stays silent or has none (older
+    /// firmware answers `"?"` or nothing); a station then goes on the `~HS` counts alone.
+    ///
+    /// # Errors
+    /// As [`host_status`](Self::host_status); [`PrinterError::Odometer`] for an answer that is not
+    /// a count.
+    fn odometer(&mut self) -> Result<Option<u64>, PrinterError> {
+        Ok(None)
+    }
+
     /// The printer's address, for logs and messages.
     fn describe(&self) -> String;
 
@@ -181,6 +193,14 @@ pub enum PrinterError {
         device: String,
         /// What was wrong with the reply.
         source: IdentError,
+    },
+    /// An odometer answer did not read as a count.
+    #[error("printer {device}: {source}")]
+    Odometer {
+        /// The printer address.
+        device: String,
+        /// What was wrong with the answer.
+        source: SgdError,
     },
     /// The job did not finish in time and no blocking problem explained why.
     #[error(
@@ -463,6 +483,35 @@ impl Printer for ZebraPrinter {
                 device: self.transport.describe(),
                 source,
             })
+    }
+
+    fn odometer(&mut self) -> Result<Option<u64>, PrinterError> {
+        if !self.transport.has_status_channel() {
+            return Err(PrinterError::NoStatusChannel {
+                device: self.transport.describe(),
+            });
+        }
+        self.drain()?;
+        self.on_link(|t| t.write_all(ODOMETER_QUERY))?;
+        let deadline = Instant::now() + self.reply_timeout;
+        let mut reader = SgdReader::new();
+        let mut buf = [0_u8; 64];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return Ok(None);
+            }
+            let n = self.on_link(|t| t.read(&mut buf, left))?;
+            if let Some(answer) = reader.push(&buf[..n]) {
+                self.attempts = 0;
+                return answer.and_then(|v| odometer_count(&v)).map_err(|source| {
+                    PrinterError::Odometer {
+                        device: self.transport.describe(),
+                        source,
+                    }
+                });
+            }
+        }
     }
 
     fn describe(&self) -> String {

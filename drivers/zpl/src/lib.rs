@@ -8,7 +8,9 @@
 //!
 //! Pipeline: [`Template`] + [`LabelData`] → [`full_label`] or [`stored_format`] once plus
 //! [`recall_label`] per label → bytes → [`Interpreter::read`] → [`Label`] → [`render()`] →
-//! [`Bitmap`]. The round-trip tests decode that bitmap with a real DataMatrix reader.
+//! [`Bitmap`]. The round-trip tests decode that bitmap with a real DataMatrix reader. A box's label
+//! ([`box_label`]) carries its SSCC as GS1-128 (`^BC`), read and drawn by the same interpreter and
+//! renderer.
 //!
 //! Bytes per label (13-character serial, 39-character Cyrillic name; `cargo test -p
 //! labelstation-zpl bytes_per_label -- --nocapture` prints them):
@@ -25,11 +27,13 @@
 //! [`recall_code`]). The product name dominates the difference, so batches should use the
 //! product format.
 
+pub mod box_label;
 pub mod interpret;
 pub mod render;
 pub mod template;
 pub mod write;
 
+pub use box_label::{BoxLabelData, box_label};
 pub use interpret::{Interpreter, Job, Label, ReadError};
 pub use render::{Bitmap, RenderError, render};
 pub use template::{BuiltinTemplate, Dpi, Template, TemplateError};

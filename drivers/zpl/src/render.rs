@@ -13,6 +13,9 @@
 //!   and Kazakh (ә ғ қ ң ө ұ ү һ і). Its metrics differ slightly from Zebra's font 0.
 //! - `^FB` blocks wrap at spaces with this font's metrics; a word too long for a line is broken
 //!   without the hyphen the firmware adds, and lines past the maximum overprint the last one.
+//! - Code 128 (`^BC`) is drawn bar by bar from the codewords the interpreter resolved, `^BY`'s module
+//!   width a module, no quiet zone of its own (the label leaves it, as on a printer); its
+//!   interpretation line, when asked for, is the data in the label font, centred under (or above) it.
 //! - Stored graphics (`^XG`, `^IM`) are not in this crate's memory and are left blank.
 
 use crate::interpret::{DmElement, FieldContent, Justify, Label, Orientation, TextBlock};
@@ -305,6 +308,42 @@ pub fn render(label: &Label) -> Result<Bitmap, RenderError> {
                         m,
                         m,
                     );
+                }
+            }
+            FieldContent::Code128(c) => {
+                let p = &c.params;
+                if p.orientation != Orientation::Normal {
+                    return Err(RenderError::Orientation {
+                        offset: field.offset,
+                    });
+                }
+                let h = i64::from(p.height);
+                let top = if field.origin.baseline { y - h } else { y };
+                let text_h = (p.module * 10).max(18);
+                let bars_top = if p.interpretation && p.above {
+                    top + i64::from(text_h) + 4
+                } else {
+                    top
+                };
+                let mut caret = x;
+                for (i, w) in c.widths().into_iter().enumerate() {
+                    let dots = u32::from(w) * p.module;
+                    if i % 2 == 0 {
+                        bitmap.fill(caret, bars_top, dots, p.height);
+                    }
+                    caret += i64::from(dots);
+                }
+                if p.interpretation {
+                    let text = c.text();
+                    let scale = PxScale::from(text_h as f32);
+                    let width = text_width(&font, scale, &text);
+                    let left = x as f32 + ((caret - x) as f32 - width).max(0.0) / 2.0;
+                    let base = if p.above {
+                        top as f32 + text_h as f32
+                    } else {
+                        (bars_top + h) as f32 + 4.0 + text_h as f32
+                    };
+                    draw_text(&mut bitmap, &font, scale, left, base, &text);
                 }
             }
             FieldContent::Graphic(_) => {}

@@ -279,6 +279,10 @@ pub enum FieldName {
     Serial,
     /// The stored logo.
     Logo,
+    /// A box label's consignment line.
+    Consignment,
+    /// A box label's product line.
+    Product,
 }
 
 impl fmt::Display for FieldName {
@@ -291,6 +295,8 @@ impl fmt::Display for FieldName {
             FieldName::Gtin => "text.gtin",
             FieldName::Serial => "text.serial",
             FieldName::Logo => "logo",
+            FieldName::Consignment => "box label consignment",
+            FieldName::Product => "box label product",
         })
     }
 }

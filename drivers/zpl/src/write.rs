@@ -83,6 +83,14 @@ pub enum WriteError {
         /// Byte offset in the code.
         offset: usize,
     },
+    /// A box label's SSCC is not 18 digits.
+    #[error(
+        "box label SSCC {found:?} is not 18 digits; pass the SSCC the ledger allocated, without the AI"
+    )]
+    Sscc {
+        /// What was given.
+        found: String,
+    },
     /// A text field holds a control character the printer would not print.
     #[error(
         "{field} text has control character U+{code:04X} at character {position}; remove it from the product data"
@@ -154,14 +162,18 @@ pub fn is_gs1_set82(c: char) -> bool {
 }
 
 /// A text field's data and whether it needs `^FH\`.
-struct TextData {
+pub(crate) struct TextData {
     fh: bool,
     data: String,
 }
 
 /// `block`: the field has `^FB`, where the printer reads `\&` as a line break and `\\` as
 /// a backslash, so backslashes are doubled first.
-fn escape_text(field: FieldName, text: &str, block: bool) -> Result<TextData, WriteError> {
+pub(crate) fn escape_text(
+    field: FieldName,
+    text: &str,
+    block: bool,
+) -> Result<TextData, WriteError> {
     if let Some((position, c)) = text.chars().enumerate().find(|(_, c)| c.is_control()) {
         return Err(WriteError::TextControl {
             field,
@@ -201,7 +213,7 @@ fn escape_text(field: FieldName, text: &str, block: bool) -> Result<TextData, Wr
 }
 
 impl TextData {
-    fn push_fd(&self, out: &mut String) {
+    pub(crate) fn push_fd(&self, out: &mut String) {
         if self.fh {
             out.push_str("^FH");
             out.push(TEXT_HEX_INDICATOR);

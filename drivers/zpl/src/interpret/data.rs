@@ -6,7 +6,7 @@
 use super::error::ReadError;
 use super::format::{Building, Kind, RawData};
 use super::job::{Event, Job, Warning};
-use super::label::{DataMatrixContent, DmElement, Field, FieldContent, Label};
+use super::label::{Code128Content, DataMatrixContent, DmElement, Field, FieldContent, Label};
 use super::settings::Settings;
 
 impl Building {
@@ -36,6 +36,18 @@ impl Building {
                                 bytes.iter().map(|b| DmElement::Byte(*b)).collect()
                             };
                             FieldContent::DataMatrix(DataMatrixContent { params, elements })
+                        }
+                        Some(Kind::Code128(params)) => {
+                            let (codewords, elements) = super::code128::encode(params.mode, &bytes)
+                                .map_err(|f| ReadError::Code128 {
+                                    offset: offsets.get(f.at).copied().unwrap_or_default(),
+                                    what: f.what,
+                                })?;
+                            FieldContent::Code128(Code128Content {
+                                params,
+                                codewords: super::code128::finish(codewords),
+                                elements,
+                            })
                         }
                         _ => {
                             let text = decode_text(settings.charset, bytes, &offsets)?;

@@ -66,6 +66,16 @@ pub enum ReadError {
         /// The sequence seen.
         sequence: String,
     },
+    /// `^BC` data that cannot be a Code 128 symbol.
+    #[error(
+        "Code 128 data at byte {offset}: {what}; use >; (start C) >8 (FNC1) and digits in pairs for GS1-128"
+    )]
+    Code128 {
+        /// Offset of the offending byte.
+        offset: usize,
+        /// What is wrong there.
+        what: String,
+    },
     /// Text under `^CI28` that is not UTF-8.
     #[error("text at byte {offset} is not UTF-8 although ^CI28 is in force; send UTF-8 text")]
     Utf8 {

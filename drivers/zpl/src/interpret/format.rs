@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! The format being built between `^XA` and `^XZ`: field and barcode commands (`^FO`, `^A`,
-//! `^FB`, `^FH`, `^FD`, `^FN`, `^BY`, `^BX`, `^XG`, `^FS`, `^PQ`) collect into fields that wait for
+//! `^FB`, `^FH`, `^FD`, `^FN`, `^BY`, `^BX`, `^BC`, `^XG`, `^FS`, `^PQ`) collect into fields that wait for
 //! `^XZ`, where their data is resolved.
 
 use std::collections::BTreeMap;
@@ -8,7 +8,10 @@ use std::collections::BTreeMap;
 use super::command::{Command, normalise_name};
 use super::error::ReadError;
 use super::job::{Event, Job, SkipReason, Warning};
-use super::label::{DataMatrixParams, Font, Graphic, Justify, Orientation, Origin, TextBlock};
+use super::label::{
+    Code128Mode, Code128Params, DataMatrixParams, Font, Graphic, Justify, Orientation, Origin,
+    TextBlock,
+};
 use super::stored::Capture;
 
 /// Field data as received, resolved only at `^XZ` when `^FN` data may have arrived.
@@ -25,6 +28,7 @@ pub(super) struct RawData {
 #[derive(Debug, Clone, Copy)]
 pub(super) enum Kind {
     DataMatrix(DataMatrixParams),
+    Code128(Code128Params),
     Graphic,
 }
 
@@ -65,6 +69,8 @@ pub(super) struct Building {
     pub(super) recalled: Option<String>,
     pub(super) recall_data: BTreeMap<u16, RawData>,
     pub(super) by_height: u32,
+    /// `^BY` module width in dots (narrowest bar).
+    pub(super) by_width: u32,
     /// Set while a `^DF` captures the rest of the format.
     pub(super) storing: Option<Capture>,
 }
@@ -79,6 +85,7 @@ impl Building {
             recalled: None,
             recall_data: BTreeMap::new(),
             by_height: 10,
+            by_width: 2,
             storing: None,
         }
     }
@@ -193,7 +200,37 @@ impl Building {
                 p.number = Some(cmd.number(0, 0, 9999)? as u16);
             }
             b"BY" => {
+                self.by_width = cmd.number(0, self.by_width, 10)?.max(1);
                 self.by_height = cmd.number(2, self.by_height, 32_000)?.max(1);
+            }
+            b"BC" => {
+                let yes_no = |index: usize, default: bool| -> Result<bool, ReadError> {
+                    match cmd.param(index).as_deref() {
+                        None => Ok(default),
+                        Some("Y" | "y") => Ok(true),
+                        Some("N" | "n") => Ok(false),
+                        Some(v) => Err(cmd.error(index, v.to_owned(), "Y or N")),
+                    }
+                };
+                let mode = match cmd.param(5).as_deref() {
+                    None | Some("N" | "n") => Code128Mode::Invocations,
+                    Some("A" | "a") => Code128Mode::Automatic,
+                    Some("D" | "d") => Code128Mode::Gs1,
+                    Some(v) => {
+                        return Err(cmd.error(5, v.to_owned(), "N, A or D (U is not read)"));
+                    }
+                };
+                let params = Code128Params {
+                    orientation: cmd.orientation(0, Orientation::Normal)?,
+                    height: cmd.number(1, self.by_height, 32_000)?.max(1),
+                    module: self.by_width,
+                    interpretation: yes_no(2, true)?,
+                    above: yes_no(3, false)?,
+                    mode,
+                };
+                // The UCC check digit (parameter 5) only applies to mode U.
+                yes_no(4, false)?;
+                self.pending.kind = Some(Kind::Code128(params));
             }
             b"BX" => {
                 let quality = cmd.number(2, 0, 200)? as u16;

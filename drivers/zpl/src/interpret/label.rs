@@ -149,6 +149,94 @@ impl DataMatrixContent {
     }
 }
 
+/// How `^BC` reads its data (its sixth parameter).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Code128Mode {
+    /// `N`: the data with the manual's invocation codes (`>;` start C, `>8` FNC1, ...).
+    Invocations,
+    /// `A`: the printer chooses the subsets.
+    Automatic,
+    /// `D`: GS1 (UCC/EAN): FNC1 first, AI parentheses and spaces left out of the bars.
+    Gs1,
+}
+
+/// `^BC` parameters (with `^BY`'s module width and height in force).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Code128Params {
+    /// Orientation.
+    pub orientation: Orientation,
+    /// Bar height in dots.
+    pub height: u32,
+    /// Narrowest bar in dots (`^BY`).
+    pub module: u32,
+    /// Print the interpretation line.
+    pub interpretation: bool,
+    /// Put it above the bars rather than below.
+    pub above: bool,
+    /// How the data is read.
+    pub mode: Code128Mode,
+}
+
+/// One unit a Code 128 symbol carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum C128Element {
+    /// A data byte.
+    Byte(u8),
+    /// FNC1: GS1-128 when first, a GS separator elsewhere.
+    Fnc1,
+    /// FNC2.
+    Fnc2,
+    /// FNC3.
+    Fnc3,
+    /// FNC4.
+    Fnc4,
+}
+
+/// A Code 128 symbol as the printer would print it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Code128Content {
+    /// `^BC` parameters.
+    pub params: Code128Params,
+    /// The symbol's values: start, data, check, stop.
+    pub codewords: Vec<u8>,
+    /// What it carries, as a scanner decodes it.
+    pub elements: Vec<C128Element>,
+}
+
+impl Code128Content {
+    /// The GS1 element string a scanner transmits after `]C1`: FNC1 first marks GS1-128, later FNC1s
+    /// become GS. `None` if the symbol is not GS1-128 or carries FNC2–4.
+    pub fn gs1_element_string(&self) -> Option<Vec<u8>> {
+        let (first, rest) = self.elements.split_first()?;
+        if *first != C128Element::Fnc1 {
+            return None;
+        }
+        rest.iter()
+            .map(|e| match e {
+                C128Element::Byte(b) => Some(*b),
+                C128Element::Fnc1 => Some(0x1d),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// The interpretation line: the data bytes, function characters left out.
+    pub fn text(&self) -> String {
+        self.elements
+            .iter()
+            .filter_map(|e| match e {
+                C128Element::Byte(b) => Some(char::from(*b)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Alternating bar and space widths in modules, bars first (quiet zones not included).
+    pub fn widths(&self) -> Vec<u8> {
+        super::code128::widths(&self.codewords)
+    }
+}
+
 /// `^XG` or `^IM` graphic recall.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Graphic {
@@ -176,6 +264,8 @@ pub enum FieldContent {
     },
     /// A DataMatrix.
     DataMatrix(DataMatrixContent),
+    /// A Code 128 barcode (GS1-128 with FNC1 first).
+    Code128(Code128Content),
     /// A graphic from printer storage.
     Graphic(Graphic),
 }
@@ -213,6 +303,14 @@ impl Label {
     pub fn datamatrices(&self) -> impl Iterator<Item = &DataMatrixContent> {
         self.fields.iter().filter_map(|f| match &f.content {
             FieldContent::DataMatrix(dm) => Some(dm),
+            _ => None,
+        })
+    }
+
+    /// The Code 128 fields.
+    pub fn code128s(&self) -> impl Iterator<Item = &Code128Content> {
+        self.fields.iter().filter_map(|f| match &f.content {
+            FieldContent::Code128(c) => Some(c),
             _ => None,
         })
     }

@@ -9,9 +9,10 @@
 //!
 //! One job per file: `command` tokenises, `interpreter` walks the stream, `settings` keeps the
 //! printer-wide settings, `format` builds fields between `^XA` and `^XZ`, `stored` files and
-//! recalls `^DF` formats, `data` resolves field data at `^XZ`; `label`, `job` and `error` are what
+//! recalls `^DF` formats, `data` resolves field data at `^XZ` (`code128` encodes `^BC` data); `label`, `job` and `error` are what
 //! a read gives back.
 
+mod code128;
 mod command;
 mod data;
 mod error;
@@ -28,7 +29,7 @@ pub use error::ReadError;
 pub use interpreter::{Interpreter, Limits};
 pub use job::{Event, Immediate, Job, SkipReason, Warning};
 pub use label::{
-    DataMatrixContent, DataMatrixParams, DmElement, Field, FieldContent, Font, Graphic, Justify,
-    Label, Orientation, Origin, TextBlock,
+    C128Element, Code128Content, Code128Mode, Code128Params, DataMatrixContent, DataMatrixParams,
+    DmElement, Field, FieldContent, Font, Graphic, Justify, Label, Orientation, Origin, TextBlock,
 };
 pub use settings::Settings;

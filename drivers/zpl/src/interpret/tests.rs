@@ -323,3 +323,62 @@ fn recall_cannot_recurse() {
         ["x"]
     );
 }
+
+#[test]
+fn code128_fields_take_by_and_their_parameters() {
+    let label = one_label(
+        "^XA^PW840^LL1184^BY3,,150^FO40,900^BCN,,N,N,N,N^FD>;>800376104250021234569^FS^XZ",
+    );
+    let c = label.code128s().next().unwrap();
+    assert_eq!(
+        c.params,
+        Code128Params {
+            orientation: Orientation::Normal,
+            height: 150,
+            module: 3,
+            interpretation: false,
+            above: false,
+            mode: Code128Mode::Invocations,
+        }
+    );
+    assert_eq!(
+        c.gs1_element_string().unwrap(),
+        b"00376104250021234569".to_vec()
+    );
+    assert_eq!(c.text(), "00376104250021234569");
+    // Start C, FNC1, ten pairs, check, stop.
+    assert_eq!(c.codewords.len(), 14);
+    assert_eq!(c.codewords.last(), Some(&106));
+    // Defaults: ^BY's height, the interpretation line below, mode N.
+    let label = one_label("^XA^FO0,0^BCN^FDAB12^FS^XZ");
+    let c = label.code128s().next().unwrap();
+    assert_eq!((c.params.height, c.params.module), (10, 2));
+    assert!(c.params.interpretation && !c.params.above);
+    assert!(c.gs1_element_string().is_none());
+    // Mode D: FNC1 first, parentheses out of the bars.
+    let label = one_label("^XA^FO0,0^BCN,100,Y,N,N,D^FD(00)376104250021234569^FS^XZ");
+    let c = label.code128s().next().unwrap();
+    assert_eq!(
+        c.gs1_element_string().unwrap(),
+        b"00376104250021234569".to_vec()
+    );
+}
+
+#[test]
+fn code128_errors_say_where_and_what() {
+    // Subset C with an odd digit out: the byte of the odd digit.
+    let e = read("^XA^FO0,0^BCN^FD>;>8123^FS^XZ").unwrap_err();
+    assert!(
+        matches!(e, ReadError::Code128 { offset: 22, .. }),
+        "{e:?}: {e}"
+    );
+    assert!(e.to_string().contains("pairs"), "{e}");
+    assert!(matches!(
+        read("^XA^FO0,0^BCN,100,Y,N,N,U^FD123^FS^XZ").unwrap_err(),
+        ReadError::Parameter { index: 6, .. }
+    ));
+    assert!(matches!(
+        read("^XA^FO0,0^BCN,100,X^FD123^FS^XZ").unwrap_err(),
+        ReadError::Parameter { index: 3, .. }
+    ));
+}
