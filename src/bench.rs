@@ -22,7 +22,8 @@ use crate::codes::generate::{CodeGenerator, gtin_from_number};
 use crate::compose::{Overrides, open_station};
 use crate::config::{Config, LabelMode, Paths};
 use crate::engine::Mode;
-use crate::store::{Actor, Ledger, Product};
+use crate::engine::demo::{demo_product, pull_from_sim};
+use crate::store::{Actor, Ledger};
 
 #[cfg(test)]
 mod tests {
@@ -270,7 +271,6 @@ fn registry_figures(quick: bool) -> Result<(Option<f64>, Option<f64>)> {
 /// code exactly once.
 pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
     use crate::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
-    use crate::registry::pull::{Pull, PullOptions};
     use crate::registry::sim::{RegistrySim, SimConfig};
     use crate::registry::sync::{Sync, SyncOptions};
     use crate::registry::wire::Secret;
@@ -283,17 +283,7 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
     let actor = Actor::system("bench");
     let gtin = gtin_from_number(460_555_000_002);
     let mut ledger = Ledger::open(&dir.path().join("ledger.sqlite3"), "bench")?;
-    ledger.add_product(
-        Product {
-            gtin: gtin.clone(),
-            name: "Ботинки".into(),
-            size: None,
-            colour: None,
-            model: None,
-            country: Some("CN".into()),
-        },
-        &actor,
-    )?;
+    ledger.add_product(demo_product(&gtin, "Ботинки", None), &actor)?;
     let sim_cfg = SimConfig {
         crypto_len: 44,
         ..SimConfig::default()
@@ -310,17 +300,7 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
     })?;
     let format = config.codes.format();
     let t = Instant::now();
-    let pulled = Pull {
-        ledger: &mut ledger,
-        registry: &mut client,
-        format: &format,
-        opts: PullOptions {
-            poll_interval: Duration::from_millis(20),
-            ..PullOptions::default()
-        },
-        actor: &actor,
-    }
-    .run(&gtin, pull_n, &mut |_| {})?;
+    let pulled = pull_from_sim(&mut ledger, &mut client, &format, &actor, &gtin, pull_n)?;
     let pull_s = t.elapsed().as_secs_f64();
     anyhow::ensure!(
         pulled.new_codes as u64 == u64::from(pull_n),
@@ -329,9 +309,7 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
     );
 
     // Set-up: verify `drain_n` codes through the ledger's moves, without fsync (a bench file only).
-    ledger
-        .connection()
-        .execute_batch("PRAGMA synchronous = OFF")?;
+    ledger.set_durable(false)?;
     let job = ledger.open_job(&gtin, JobMode::Batch, &actor)?;
     for _ in 0..drain_n {
         let r = ledger.reserve(job, &actor)?;
@@ -348,9 +326,7 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
             &actor,
         )?;
     }
-    ledger
-        .connection()
-        .execute_batch("PRAGMA synchronous = FULL")?;
+    ledger.set_durable(true)?;
 
     let t = Instant::now();
     let opts = SyncOptions {
@@ -399,17 +375,7 @@ fn label_sizes(template: &labelstation_zpl::template::Template) -> Result<(usize
 fn fill(paths: &Paths, config: &Config, gtin: &crate::codes::Gtin, n: u32) -> Result<()> {
     let actor = Actor::system("bench");
     let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-    ledger.add_product(
-        Product {
-            gtin: gtin.clone(),
-            name: "Ботинки мужские".into(),
-            size: Some("42".into()),
-            colour: None,
-            model: None,
-            country: Some("CN".into()),
-        },
-        &actor,
-    )?;
+    ledger.add_product(demo_product(gtin, "Ботинки мужские", Some("42")), &actor)?;
     let mut g = CodeGenerator::new(11).with_crypto_len(44);
     let text: String = (0..n)
         .map(|_| format!("{}\n", g.code(gtin).as_str()))

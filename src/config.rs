@@ -18,8 +18,6 @@ use crate::codes::{CodeFormat, CompanyPrefix, SerialLength, SsccForm};
 
 pub const DATA_DIR_ENV: &str = "LABELSTATION_DATA_DIR";
 pub const CONFIG_ENV: &str = "LABELSTATION_CONFIG";
-/// The ledger's file name inside the data dir.
-pub const LEDGER_FILE: &str = "ledger.sqlite3";
 
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
@@ -107,7 +105,7 @@ impl Paths {
     }
 
     pub fn ledger(&self) -> PathBuf {
-        self.data_dir.join(LEDGER_FILE)
+        self.data_dir.join(crate::store::LEDGER_FILE)
     }
 }
 

@@ -957,7 +957,7 @@ fn abandoning_an_order_first_takes_in_the_pack_whose_answer_was_lost() {
     assert!(sim.orders()[0].closed);
 
     // Every code the registry issued is in the ledger's pool, and nothing else is.
-    let l = Ledger::open(&data.join(labelstation::config::LEDGER_FILE), "station-1").unwrap();
+    let l = Ledger::open(&data.join(labelstation::store::LEDGER_FILE), "station-1").unwrap();
     let issued: std::collections::BTreeSet<String> = sim.codes().into_keys().collect();
     let in_ledger: std::collections::BTreeSet<String> = l
         .connection()

@@ -231,7 +231,7 @@ fn a_consignment_goes_from_packing_list_to_circulation_through_lost_answers() {
     assert_eq!(snap.reported_twice, 0, "{snap:?}");
     let ours: BTreeSet<String> = {
         let l = labelstation::store::Ledger::open(
-            &data.join(labelstation::config::LEDGER_FILE),
+            &data.join(labelstation::store::LEDGER_FILE),
             "station-1",
         )
         .unwrap();

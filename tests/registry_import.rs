@@ -551,3 +551,206 @@ fn sigkill_during_submit_and_its_follow_up_never_files_a_document_twice() {
     assert_eq!(snap.documents_received, docs.len() as u64, "{docs:?}");
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
+
+/// Applied codes of the consignment, as full codes (the client cuts their tails).
+fn applied_codes(l: &Ledger) -> Vec<String> {
+    l.connection()
+        .prepare("SELECT code FROM codes WHERE state = 'REPORTED' ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
+fn outcome_when_done(
+    c: &mut XtraceClient,
+    id: &str,
+) -> labelstation::registry::client::DocumentOutcome {
+    use labelstation::registry::client::{DocumentOutcome, Registry};
+    for _ in 0..50 {
+        match c.aggregation_outcome(id).unwrap() {
+            DocumentOutcome::InProcess => std::thread::sleep(Duration::from_millis(20)),
+            done => return done,
+        }
+    }
+    panic!("document {id} still in process");
+}
+
+/// Aggregation against the simulator: eight applied pairs into two boxes of four under valid SSCCs,
+/// a lost answer found again by the boxes' SSCCs, then the consignment imported by the two boxes; and
+/// what the registry refuses: a wrong check digit, a count that differs from the codes or exceeds the
+/// capacity, a pair already in a box, an SSCC used before, a crypto tail.
+#[test]
+fn boxes_are_aggregated_once_and_imported_by_their_sscc() {
+    use labelstation::registry::client::{
+        AggregateSpec, AggregationMeta, DocumentOutcome, ImportMeta, Registry,
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let l = applied_consignment(dir.path(), &sim, 8, 0);
+    let codes = applied_codes(&l);
+    assert_eq!(codes.len(), 8);
+    let mut c = client(&sim);
+    let meta = AggregationMeta {
+        date_time: "2026-12-07T10:15:00Z".into(),
+        owner_tin: Some("123456789012".into()),
+    };
+    let (a, b) = ("00048700010000001230", "00048700010000001247");
+    let spec = |sscc: &'static str, part: &'static [String]| AggregateSpec {
+        sscc,
+        capacity: 4,
+        codes: part,
+        unbundle: false,
+    };
+    let codes: &'static [String] = Box::leak(codes.into_boxed_slice());
+    // Refused whole, nothing recorded: a wrong check digit; five in a box of four; a count that
+    // differs from the codes listed is impossible through the client, so it is sent by hand below.
+    for (units, why) in [
+        (
+            vec![spec("00048700010000001231", &codes[..4])],
+            "INVALID_SSCC",
+        ),
+        (
+            vec![AggregateSpec {
+                capacity: 4,
+                ..spec(a, &codes[..5])
+            }],
+            "CAPACITY_EXCEEDED",
+        ),
+        (
+            vec![spec(a, &codes[..4]), spec(b, &codes[3..7])],
+            "DUPLICATE_IN_DOCUMENT",
+        ),
+    ] {
+        let id = c.send_aggregation(&units, &meta).unwrap();
+        match outcome_when_done(&mut c, &id) {
+            DocumentOutcome::Error(r) => assert!(r.reason.contains(why), "{why}: {r:?}"),
+            other => panic!("{why}: {other:?}"),
+        }
+    }
+    assert_eq!(sim.snapshot().aggregates, 0);
+
+    // Two boxes; the answer lost after the registry took the document: found by the boxes' SSCCs.
+    sim.set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
+    let sent = std::time::SystemTime::now();
+    assert!(
+        c.send_aggregation(&[spec(a, &codes[..4]), spec(b, &codes[4..])], &meta)
+            .unwrap_err()
+            .maybe_committed()
+    );
+    sim.set_faults(Faults::default());
+    let found = c
+        .find_aggregation(
+            &[spec(a, &codes[..4]), spec(b, &codes[4..])],
+            (
+                sent - Duration::from_secs(60),
+                sent + Duration::from_secs(60),
+            ),
+        )
+        .unwrap()
+        .expect("the lost aggregation is found by its boxes");
+    assert_eq!(outcome_when_done(&mut c, &found), DocumentOutcome::Success);
+    let snap = sim.snapshot();
+    assert_eq!((snap.aggregates, snap.aggregated_twice), (2, 0));
+
+    // A pair already in a box, put into another without unbundling: refused and counted; the same
+    // SSCC again: refused.
+    let c3 = "00048700010000000011";
+    let id = c.send_aggregation(&[spec(c3, &codes[..1])], &meta).unwrap();
+    assert!(
+        matches!(outcome_when_done(&mut c, &id), DocumentOutcome::Error(r) if r.reason.contains("ALREADY_AGGREGATED"))
+    );
+    assert_eq!(sim.snapshot().aggregated_twice, 1);
+    let id = c.send_aggregation(&[spec(a, &codes[..1])], &meta).unwrap();
+    assert!(
+        matches!(outcome_when_done(&mut c, &id), DocumentOutcome::Error(r) if r.reason.contains("SSCC_ALREADY_USED"))
+    );
+
+    // The consignment goes into circulation by its two boxes.
+    let id = c
+        .send_import(
+            &[a.to_owned(), b.to_owned()],
+            &ImportMeta {
+                number: "55201/071226/0000042".into(),
+                date: "2026-12-07".into(),
+                customs_office: None,
+            },
+        )
+        .unwrap();
+    loop {
+        match c.import_outcome(&id).unwrap() {
+            DocumentOutcome::InProcess => std::thread::sleep(Duration::from_millis(20)),
+            DocumentOutcome::Success => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    let snap = sim.snapshot();
+    assert_eq!((snap.introduced, snap.introduced_twice), (8, 0));
+
+    // Unpacking a box: its pairs may go into a new box.
+    let id = c
+        .send_disaggregation(&[b.to_owned()], "2026-12-07T11:00:00Z")
+        .unwrap();
+    assert_eq!(outcome_when_done(&mut c, &id), DocumentOutcome::Success);
+    let id = c
+        .send_aggregation(&[spec(c3, &codes[4..6])], &meta)
+        .unwrap();
+    assert_eq!(outcome_when_done(&mut c, &id), DocumentOutcome::Success);
+    assert_eq!(sim.snapshot().aggregates, 2);
+}
+
+/// A count that differs from the codes listed, and a crypto tail: what only a careless client sends.
+#[test]
+fn the_simulator_refuses_a_box_whose_count_differs_from_its_codes() {
+    use base64::Engine as _;
+    let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let http = reqwest::blocking::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/api/users/authenticate", sim.url()))
+        .header("Accept", "*/*")
+        .json(&serde_json::json!({"login": "station", "password": "station"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = token["accessToken"].as_str().unwrap().to_owned();
+    let post = |doc: &str| {
+        let b64 = base64::engine::general_purpose::STANDARD.encode(doc);
+        http.post(format!("{}/public/api/v1/doc/aggregation", sim.url()))
+            .header("Accept", "*/*")
+            .bearer_auth(&token)
+            .json(&serde_json::json!({ "documentBody": b64 }))
+            .send()
+            .unwrap()
+    };
+    let r = post(
+        r#"{"aggregationUnits":[{"aggregationItemsCount":2,"aggregationUnitCapacity":4,"codes":["0104600000000017215Ab3dE7gH9jK1"],"shouldBeUnbundled":false,"unitSerialNumber":"00048700010000001230"}],"businessPlaceId":7,"documentDate":"2026-12-07T10:15:00Z"}"#,
+    );
+    assert_eq!(r.status(), 200);
+    let id = r.json::<serde_json::Value>().unwrap()["documentId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let errors: serde_json::Value = http
+        .get(format!(
+            "{}/public/api/v1/doc/storage/errors/{id}",
+            sim.url()
+        ))
+        .header("Accept", "*/*")
+        .bearer_auth(&token)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let text = errors.to_string();
+    assert!(text.contains("COUNT_MISMATCH"), "{text}");
+    let r = post(
+        r#"{"aggregationUnits":[{"aggregationItemsCount":1,"aggregationUnitCapacity":4,"codes":["0104600000000017215Ab3dE7gH9jK1\u001d91EE06"],"shouldBeUnbundled":false,"unitSerialNumber":"00048700010000001230"}],"businessPlaceId":7,"documentDate":"2026-12-07T10:15:00Z"}"#,
+    );
+    assert_eq!(r.status(), 400);
+    assert_eq!(sim.snapshot().documents_with_tails, 1);
+}

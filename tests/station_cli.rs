@@ -871,7 +871,7 @@ fn printing_for_a_consignment_counts_its_line_and_refuses_beyond_it() {
     );
 
     // Independent of the line's counts: the codes themselves, and their report's country.
-    let mut l = Ledger::open(&data.join(labelstation::config::LEDGER_FILE), "station-1").unwrap();
+    let mut l = Ledger::open(&data.join(labelstation::store::LEDGER_FILE), "station-1").unwrap();
     let linked: i64 = l
         .connection()
         .query_row(

@@ -9,62 +9,29 @@
 //! backend is once per process.
 
 mod support;
+#[path = "support/ui.rs"]
+mod ui;
 
 use std::time::Duration;
 
-use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
-use labelstation::config::{Config, Origin, Paths};
 use labelstation::store::consignments::{DeclaredLine, NewConsignment};
 use labelstation::store::documents::DocumentStatus;
 use labelstation::store::reports::{AfterRefusal, ReportKind};
 use labelstation::store::stickers::StickerAlertId;
 use labelstation::store::{CodeId, Ledger};
-use labelstation::ui::demo::{StationUi, seed_demo};
-use labelstation::ui::{AppWindow, DevicesAdapter, LineAdapter, ReviewAdapter, Ui};
+use labelstation::ui::demo::StationUi;
+use labelstation::ui::{DevicesAdapter, LineAdapter, ReviewAdapter, Ui};
 use slint::{ComponentHandle, Model};
+use ui::{label_of, pin, press, press_labelled};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn press(app: &AppWindow, id: &str) {
-    ElementHandle::find_by_element_id(app, id)
-        .next()
-        .unwrap_or_else(|| panic!("no element {id} on screen"))
-        .invoke_accessible_default_action();
-}
-
-/// Press the one of the elements `id` (a `for` of buttons) whose label is `label`.
-fn press_labelled(app: &AppWindow, id: &str, label: &str) {
-    ElementHandle::find_by_element_id(app, id)
-        .find(|e| e.accessible_label().is_some_and(|l| l == label))
-        .unwrap_or_else(|| panic!("no {id} labelled {label:?} on screen"))
-        .invoke_accessible_default_action();
-}
-
-fn label_of(app: &AppWindow, id: &str) -> String {
-    ElementHandle::find_by_element_id(app, id)
-        .next()
-        .unwrap_or_else(|| panic!("no element {id} on screen"))
-        .accessible_label()
-        .unwrap_or_default()
-        .to_string()
-}
 
 #[test]
 fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        data_dir: dir.path().to_path_buf(),
-        data_dir_origin: Origin::Flag,
-        config_file: dir.path().join("labelstation.toml"),
-        config_origin: Origin::Flag,
-    };
-    let config = Config::default();
-    seed_demo(&paths, &config).unwrap();
-    labelstation::engine::PinStore::new(dir.path())
-        .set("4821")
-        .unwrap();
+    let (paths, config) = ui::demo_dir(dir.path(), true);
     {
         // Three verified codes in a report the registry refused as a whole.
         let mut l = Ledger::open(&paths.ledger(), "station-1").unwrap();
@@ -165,10 +132,7 @@ fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
     app.window().set_size(slint::PhysicalSize::new(1024, 600));
 
     press(app, "AppWindow::supervisor-tab");
-    for d in "4821".chars() {
-        press(app, &format!("PinPad::k{d}"));
-    }
-    press(app, "PinPad::ok");
+    pin(app, ui::PIN);
     assert!(ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_active()));
     press(app, "SupervisorPage::pool-tab");
     assert!(ui.pump(

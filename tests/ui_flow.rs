@@ -8,57 +8,27 @@
 //! out of paper and the line it pauses, in Russian and in English.
 //! One #[test]: the testing backend is once per process.
 
+#[path = "support/ui.rs"]
+mod ui;
+
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
-use labelstation::config::{Config, Origin, Paths};
-use labelstation::ui::demo::{StationUi, seed_demo};
+use labelstation::ui::demo::StationUi;
 use labelstation::ui::{
     AppWindow, DevicesAdapter, LineAdapter, ReviewAdapter, SettingsAdapter, Ui,
 };
 use slint::{ComponentHandle, Model};
+use ui::{label_of, pin, press};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn press(app: &AppWindow, id: &str) {
-    let e = ElementHandle::find_by_element_id(app, id)
-        .next()
-        .unwrap_or_else(|| panic!("no element {id} on screen"));
-    e.invoke_accessible_default_action();
-}
-
-fn label_of(app: &AppWindow, id: &str) -> String {
-    ElementHandle::find_by_element_id(app, id)
-        .next()
-        .unwrap_or_else(|| panic!("no element {id} on screen"))
-        .accessible_label()
-        .unwrap_or_default()
-        .to_string()
-}
-
-fn pin(app: &AppWindow, digits: &str) {
-    for d in digits.chars() {
-        press(app, &format!("PinPad::k{d}"));
-    }
-    press(app, "PinPad::ok");
-}
 
 #[test]
 fn print_review_and_language() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        data_dir: dir.path().to_path_buf(),
-        data_dir_origin: Origin::Flag,
-        config_file: dir.path().join("labelstation.toml"),
-        config_origin: Origin::Flag,
-    };
-    let config = Config::default();
-    seed_demo(&paths, &config).unwrap();
-    labelstation::engine::PinStore::new(dir.path())
-        .set("4821")
-        .unwrap();
+    let (paths, config) = ui::demo_dir(dir.path(), true);
     // No faults; the worker takes a moment, so the test can report a sticker unreadable in time.
     let overrides = Overrides {
         printer: Some("sim:".into()),

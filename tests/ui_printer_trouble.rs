@@ -6,46 +6,26 @@
 //! from the printer before the code is rejected, so nothing comes out when paper is loaded, and the
 //! rejection says a sticker may still come out. One #[test]: the testing backend is once per process.
 
+#[path = "support/ui.rs"]
+mod ui;
+
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
-use labelstation::config::{Config, Origin, Paths};
 use labelstation::store::Ledger;
-use labelstation::ui::demo::{StationUi, seed_demo};
-use labelstation::ui::{AppWindow, LineAdapter, Ui};
+use labelstation::ui::demo::StationUi;
+use labelstation::ui::{LineAdapter, Ui};
 use slint::{ComponentHandle, Model};
+use ui::{label_of, press};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn press(app: &AppWindow, id: &str) {
-    ElementHandle::find_by_element_id(app, id)
-        .next()
-        .unwrap_or_else(|| panic!("no element {id} on screen"))
-        .invoke_accessible_default_action();
-}
-
-fn label_of(app: &AppWindow, id: &str) -> String {
-    ElementHandle::find_by_element_id(app, id)
-        .next()
-        .unwrap_or_else(|| panic!("no element {id} on screen"))
-        .accessible_label()
-        .unwrap_or_default()
-        .to_string()
-}
 
 #[test]
 fn cancel_a_label_the_printer_stopped_on() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        data_dir: dir.path().to_path_buf(),
-        data_dir_origin: Origin::Flag,
-        config_file: dir.path().join("labelstation.toml"),
-        config_origin: Origin::Flag,
-    };
-    let config = Config::default();
-    seed_demo(&paths, &config).unwrap();
+    let (paths, config) = ui::demo_dir(dir.path(), false);
     let overrides = Overrides {
         printer: Some("sim:".into()),
         scanner: Some("sim:".into()),

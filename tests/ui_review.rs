@@ -8,35 +8,20 @@
 //! printed sticker of a finished roll that cannot be found goes to review.
 //! One #[test]: the testing backend is once per process.
 
+#[path = "support/ui.rs"]
+mod ui;
+
 use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
-use labelstation::config::{Config, LEDGER_FILE, Origin, Paths};
-use labelstation::store::{Actor, CodeId, CodeState, JobMode, Ledger, ScanProof};
-use labelstation::ui::demo::{StationUi, seed_demo};
+use labelstation::store::{Actor, CodeId, CodeState, JobMode, LEDGER_FILE, Ledger, ScanProof};
+use labelstation::ui::demo::StationUi;
 use labelstation::ui::{AppWindow, ReviewAdapter, Ui};
 use slint::{ComponentHandle, Model};
+use ui::{find, label_of, pin, press};
 
 const WAIT: Duration = Duration::from_secs(20);
-
-fn find(app: &AppWindow, id: &str) -> Option<ElementHandle> {
-    ElementHandle::find_by_element_id(app, id).next()
-}
-
-fn press(app: &AppWindow, id: &str) {
-    find(app, id)
-        .unwrap_or_else(|| panic!("no element {id} on screen"))
-        .invoke_accessible_default_action();
-}
-
-fn label_of(app: &AppWindow, id: &str) -> String {
-    find(app, id)
-        .unwrap_or_else(|| panic!("no element {id} on screen"))
-        .accessible_label()
-        .unwrap_or_default()
-        .to_string()
-}
 
 /// Tap the queue's row of `masked`.
 fn select(app: &AppWindow, masked: &str) {
@@ -62,17 +47,7 @@ fn attempts(ledger: &Ledger, id: CodeId) -> u32 {
 fn review_never_reprints_a_verified_code() {
     i_slint_backend_testing::init_no_event_loop();
     let dir = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        data_dir: dir.path().to_path_buf(),
-        data_dir_origin: Origin::Flag,
-        config_file: dir.path().join("labelstation.toml"),
-        config_origin: Origin::Flag,
-    };
-    let config = Config::default();
-    seed_demo(&paths, &config).unwrap();
-    labelstation::engine::PinStore::new(dir.path())
-        .set("4821")
-        .unwrap();
+    let (paths, config) = ui::demo_dir(dir.path(), true);
 
     // Before the station starts: a verified code the registry refused, a rejected label, and a finished
     // no-verify roll whose sticker will not be found.
@@ -132,10 +107,7 @@ fn review_never_reprints_a_verified_code() {
     let reader = Ledger::open(&dir.path().join(LEDGER_FILE), "reader").unwrap();
 
     press(app, "AppWindow::supervisor-tab");
-    for d in "4821".chars() {
-        press(app, &format!("PinPad::k{d}"));
-    }
-    press(app, "PinPad::ok");
+    pin(app, ui::PIN);
     assert!(ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_active()));
     // Two codes wait for review; the roll sticker is listed after them, not counted as review.
     assert!(ui.pump(

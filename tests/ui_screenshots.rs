@@ -5,6 +5,9 @@
 //! three languages. With `UPDATE_SCREENSHOTS=1` the PNGs go to docs/screenshots/ (shown in the README);
 //! otherwise to a temporary directory, checked only for being drawn. One #[test]: one platform per process.
 
+#[path = "support/ui.rs"]
+mod ui;
+
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
@@ -12,13 +15,11 @@ use std::sync::mpsc::channel;
 use std::time::Duration;
 
 use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
-use labelstation::config::{Config, Origin, Paths};
 use labelstation::engine::{
     Counters, Event, LabelPhase, LineState, LinkView, PoolView, PrinterState, PrinterView,
     ProductView, ScannerView, Severity,
 };
 use labelstation::store::{CodeId, CodeState};
-use labelstation::ui::demo::seed_demo;
 use labelstation::ui::{
     AppWindow, AuditRow, Lang, PrintRow, ReviewAdapter, ReviewRowData, SettingsAdapter, Ui,
     UiContext,
@@ -118,14 +119,7 @@ fn every_page_at_both_sizes() {
     std::fs::create_dir_all(&out).unwrap();
 
     let dir = tempfile::tempdir().unwrap();
-    let paths = Paths {
-        data_dir: dir.path().to_path_buf(),
-        data_dir_origin: Origin::Flag,
-        config_file: dir.path().join("labelstation.toml"),
-        config_origin: Origin::Flag,
-    };
-    let config = Config::default();
-    seed_demo(&paths, &config).unwrap();
+    let (paths, config) = ui::demo_dir(dir.path(), false);
     let (commands, _engine_inbox) = channel();
     let (events, inbox) = channel();
     let ui = Ui::new(

@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use crate::codes::Gtin;
 use crate::store::consignments::DeclaredLine;
-use crate::store::import::LineError;
 
 /// Refuse larger files: a packing list of thousands of lines is well under 1 MB.
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;
@@ -30,6 +29,14 @@ pub struct PackingLine {
     pub name: String,
     pub size: Option<String>,
     pub quantity: u32,
+}
+
+/// A line of the packing list that cannot be taken in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BadLine {
+    /// 1-based line number in the file (0: the file as a whole).
+    pub line: usize,
+    pub message: String,
 }
 
 /// The checked packing list.
@@ -61,8 +68,8 @@ impl PackingList {
     }
 }
 
-fn err(line: usize, message: impl Into<String>) -> LineError {
-    LineError {
+fn err(line: usize, message: impl Into<String>) -> BadLine {
+    BadLine {
         line,
         message: message.into(),
     }
@@ -171,7 +178,7 @@ fn parse_quantity(raw: &str) -> Result<u32, String> {
 }
 
 /// Check a packing list. All lines must be good; every bad line is named.
-pub fn parse(bytes: &[u8]) -> Result<PackingList, Vec<LineError>> {
+pub fn parse(bytes: &[u8]) -> Result<PackingList, Vec<BadLine>> {
     if bytes.len() > MAX_FILE_BYTES {
         return Err(vec![err(
             0,
@@ -344,7 +351,7 @@ mod tests {
         parse(text).unwrap_or_else(|e| panic!("{e:?}"))
     }
 
-    fn bad(text: &[u8]) -> Vec<LineError> {
+    fn bad(text: &[u8]) -> Vec<BadLine> {
         parse(text).expect_err("should be refused")
     }
 

@@ -15,9 +15,11 @@ use super::events::{Counters, Event, LabelPhase, LineState, Mode};
 use super::pin::PinStore;
 use super::station::EngineError;
 use crate::codes::generate::gtin_from_number;
+use crate::codes::{CodeFormat, Gtin};
 use crate::compose::{Overrides, open_station, sim_client};
 use crate::config::{Config, Paths};
-use crate::registry::pull::{Pull, PullOptions};
+use crate::registry::client::Registry;
+use crate::registry::pull::{Pull, PullOptions, PullReport};
 use crate::registry::sim::{RegistrySim, SimConfig};
 use crate::registry::sync::{Sync, SyncOptions};
 use crate::store::{Actor, Ledger, Product};
@@ -93,6 +95,41 @@ impl DemoReport {
     }
 }
 
+/// A product for a demo or bench ledger: shoes made in China.
+pub(crate) fn demo_product(gtin: &Gtin, name: &str, size: Option<&str>) -> Product {
+    Product {
+        gtin: gtin.clone(),
+        name: name.into(),
+        size: size.map(Into::into),
+        colour: None,
+        model: None,
+        country: Some("CN".into()),
+    }
+}
+
+/// Pull `n` codes for `gtin` from a registry simulator in this process (no need to wait seconds
+/// between polls).
+pub(crate) fn pull_from_sim(
+    ledger: &mut Ledger,
+    registry: &mut dyn Registry,
+    format: &CodeFormat,
+    actor: &Actor,
+    gtin: &Gtin,
+    n: u32,
+) -> Result<PullReport> {
+    Ok(Pull {
+        ledger,
+        registry,
+        format,
+        opts: PullOptions {
+            poll_interval: Duration::from_millis(20),
+            ..PullOptions::default()
+        },
+        actor,
+    }
+    .run(gtin, n, &mut |_| {})?)
+}
+
 /// Run the headless demo in `paths.data_dir` (fresh or kept), writing live progress to `progress`.
 pub fn run(
     paths: &Paths,
@@ -109,12 +146,9 @@ pub fn run(
         if ledger.product(&gtin)?.is_none() {
             ledger.add_product(
                 Product {
-                    gtin: gtin.clone(),
-                    name: "Ботинки мужские / Ер адам бәтеңкесі".into(),
-                    size: Some("42".into()),
                     colour: Some("black".into()),
                     model: Some("DEMO-1".into()),
-                    country: Some("CN".into()),
+                    ..demo_product(&gtin, "Ботинки мужские / Ер адам бәтеңкесі", Some("42"))
                 },
                 &actor,
             )?;
@@ -135,17 +169,14 @@ pub fn run(
     let format = config.codes.format();
     let pulled = {
         let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
-        let r = Pull {
-            ledger: &mut ledger,
-            registry: client.as_mut(),
-            format: &format,
-            opts: PullOptions {
-                poll_interval: Duration::from_millis(20),
-                ..PullOptions::default()
-            },
-            actor: &actor,
-        }
-        .run(&gtin, a.labels + extra, &mut |_| {})?;
+        let r = pull_from_sim(
+            &mut ledger,
+            client.as_mut(),
+            &format,
+            &actor,
+            &gtin,
+            a.labels + extra,
+        )?;
         r.new_codes as u64
     };
     let _ = writeln!(

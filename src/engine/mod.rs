@@ -5,7 +5,6 @@
 pub mod demo;
 pub mod events;
 pub mod pin;
-mod review;
 pub mod run;
 pub mod station;
 pub mod switch;

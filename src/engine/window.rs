@@ -196,13 +196,7 @@ impl Station {
                     // Told as it was: the printer stopped answering for a moment, and goes on.
                     let trouble = Trouble::of(&Problem::NoStatusReply);
                     self.mark_interrupted(&window, trouble.key)?;
-                    self.emit_printer(PrinterState::Problem, Some(&trouble));
-                    self.emit_line(LineState::Paused {
-                        reason: trouble.what.clone(),
-                        remedy: trouble.todo.clone(),
-                        key: trouble.key,
-                        args: trouble.args(),
-                    });
+                    self.show_trouble(&trouble);
                     shown = None;
                 }
                 Look::Blind => {
@@ -565,21 +559,7 @@ impl Station {
         let mut trouble = first;
         let mut silent = matches!(trouble.key, "link-down" | "no-status-reply");
         loop {
-            let offline = trouble.key == "link-down";
-            self.emit_printer(
-                if offline {
-                    PrinterState::Offline
-                } else {
-                    PrinterState::Problem
-                },
-                Some(&trouble),
-            );
-            self.emit_line(LineState::Paused {
-                reason: trouble.what.clone(),
-                remedy: trouble.todo.clone(),
-                key: trouble.key,
-                args: trouble.args(),
-            });
+            self.show_trouble(&trouble);
             self.poll_commands();
             if self.signals.cancel || (self.signals.stop && self.commands.is_none()) {
                 self.signals.cancel = false;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Backups of the ledger with SQLite's online backup API, and restore.
+//! Backups of the ledger, copied with SQLite's online backup API (`store::file`), and restore.
 //!
 //! A backup is a consistent snapshot taken while the station may be running. It is written under a
 //! temporary name, switched to a self-contained rollback-journal file (no `-wal` beside it), checked as
@@ -18,13 +18,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use rusqlite::backup::{Backup, StepResult};
-use rusqlite::{Connection, OpenFlags};
 use serde::Serialize;
 
 use super::{file_safe, file_stamp, mode_of, private_dir, private_file, sync_dir};
-use crate::config::LEDGER_FILE;
-use crate::store::{Actor, StationLock, StoreError, audit, invariants, schema};
+use crate::store::file::{CopyError, CopyFrom, copy_file, moves_since};
+pub use crate::store::file::{FileCheck, check_file};
+use crate::store::{Actor, LEDGER_FILE, StationLock, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -94,151 +93,27 @@ fn same_user(dir: &Path) -> Result<(), BackupError> {
     }
 }
 
-/// What a ledger file holds, from the checks a copy must pass.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct FileCheck {
-    pub schema: i64,
-    pub codes: i64,
-    pub events: i64,
-    pub audit_entries: u64,
-    /// Id of the newest code event (0: none); events are append-only, so a newer ledger has higher ids.
-    pub last_event_id: i64,
-    /// Timestamp (ms) of the newest code event, if any.
-    pub newest_event_ms: Option<i64>,
+impl From<CopyError> for BackupError {
+    fn from(e: CopyError) -> Self {
+        match e {
+            CopyError::Sqlite { what, path, source } => BackupError::Sqlite { what, path, source },
+            CopyError::Io { what, path, source } => BackupError::Io { what, path, source },
+            CopyError::StillWal { path, mode } => BackupError::CopyBroken {
+                path,
+                problems: format!("could not leave WAL mode (got {mode})"),
+            },
+        }
+    }
 }
 
-/// Check a ledger file without changing it: SQLite's full integrity check, the schema version, every
-/// ledger invariant and the audit chain. `Err` lists what is wrong.
-pub fn check_file(path: &Path) -> Result<FileCheck, String> {
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| format!("cannot open it: {e}"))?;
-    let sql = |e: rusqlite::Error| e.to_string();
-    let integrity: Vec<String> = conn
-        .prepare("PRAGMA integrity_check")
-        .and_then(|mut s| {
-            s.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        })
-        .map_err(|e| format!("integrity check failed to run: {e}"))?;
-    if integrity != ["ok"] {
-        return Err(format!(
-            "integrity check: {}",
-            integrity
-                .iter()
-                .take(5)
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("; ")
-        ));
-    }
-    let schema: i64 = conn
-        .query_row("PRAGMA user_version", [], |r| r.get(0))
-        .map_err(sql)?;
-    let known = schema::MIGRATIONS.len() as i64;
-    if schema == 0 {
-        return Err("it holds no labelstation ledger (schema version 0)".into());
-    }
-    if schema > known {
-        return Err(format!(
-            "it was written by a newer labelstation (schema {schema}; this one knows up to {known})"
-        ));
-    }
-    let mut problems = Vec::new();
-    match invariants::check(&conn) {
-        Ok(v) => problems.extend(v.iter().map(|v| format!("{}: {}", v.rule, v.detail))),
-        Err(e) => problems.push(format!("invariant checks failed to run: {e}")),
-    }
-    let audit_entries = match audit::verify(&conn) {
-        Ok(r) => {
-            problems.extend(r.breaks.iter().map(|b| b.to_string()));
-            r.entries
-        }
-        Err(e) => {
-            problems.push(format!("audit chain check failed to run: {e}"));
-            0
-        }
-    };
-    if !problems.is_empty() {
-        return Err(problems.join("; "));
-    }
-    let (codes, events, last_event_id, newest_event_ms) = conn
-        .query_row(
-            "SELECT (SELECT count(*) FROM codes), (SELECT count(*) FROM code_events),
-                    (SELECT ifnull(max(id), 0) FROM code_events), (SELECT max(at) FROM code_events)",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
-        )
-        .map_err(sql)?;
-    Ok(FileCheck {
-        schema,
-        codes,
-        events,
-        audit_entries,
-        last_event_id,
-        newest_event_ms,
-    })
-}
-
-/// Copy the database at `from` into the new file `to` with the online backup API, then make `to` a
-/// self-contained rollback-journal file.
-fn snapshot(from: &Connection, from_path: &Path, to: &Path) -> Result<(), BackupError> {
-    let sqlite = |what, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| BackupError::Sqlite { what, path, source }
-    };
+/// Copy `from` into the new private file `to` with the ledger's online copy.
+fn snapshot(from: CopyFrom<'_>, to: &Path) -> Result<(), BackupError> {
     private_file(to).map_err(|source| BackupError::Io {
         what: "cannot create",
         path: to.to_path_buf(),
         source,
     })?;
-    let mut dst = Connection::open(to).map_err(sqlite("cannot open", to))?;
-    {
-        let backup = Backup::new(from, &mut dst).map_err(sqlite("cannot read", from_path))?;
-        let mut waits = 0;
-        loop {
-            // All pages in one step: one read transaction, so the copy is one consistent snapshot.
-            match backup.step(-1).map_err(sqlite("cannot copy", from_path))? {
-                StepResult::Done => break,
-                StepResult::More => {}
-                StepResult::Busy | StepResult::Locked => {
-                    waits += 1;
-                    if waits > 300 {
-                        return Err(BackupError::Sqlite {
-                            what: "stayed locked for a minute",
-                            path: from_path.to_path_buf(),
-                            source: rusqlite::Error::SqliteFailure(
-                                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-                                None,
-                            ),
-                        });
-                    }
-                    std::thread::sleep(Duration::from_millis(200));
-                }
-                _ => std::thread::sleep(Duration::from_millis(200)),
-            }
-        }
-    }
-    let mode: String = dst
-        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
-        .map_err(sqlite("cannot finish", to))?;
-    if !mode.eq_ignore_ascii_case("delete") {
-        return Err(BackupError::CopyBroken {
-            path: to.to_path_buf(),
-            problems: format!("could not leave WAL mode (got {mode})"),
-        });
-    }
-    dst.close()
-        .map_err(|(_, e)| sqlite("cannot close", to)(e))?;
-    std::fs::File::open(to)
-        .and_then(|f| f.sync_all())
-        .map_err(|source| BackupError::Io {
-            what: "cannot flush",
-            path: to.to_path_buf(),
-            source,
-        })
+    Ok(copy_file(from, to)?)
 }
 
 /// The backup directory: created 0700 when missing; an existing one must already be private (it is never
@@ -324,17 +199,7 @@ pub fn backup(
     ));
     let _ = std::fs::remove_file(&partial);
 
-    let src = Connection::open_with_flags(
-        ledger,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| BackupError::Sqlite {
-        what: "cannot open the ledger",
-        path: ledger.to_path_buf(),
-        source,
-    })?;
-    let _ = src.busy_timeout(Duration::from_secs(10));
-    let result = snapshot(&src, ledger, &partial).and_then(|()| {
+    let result = snapshot(CopyFrom::Ledger(ledger), &partial).and_then(|()| {
         check_file(&partial).map_err(|problems| BackupError::CopyBroken {
             path: partial.clone(),
             problems,
@@ -443,22 +308,12 @@ pub fn restore(
     let stamp = file_stamp(SystemTime::now());
     let staged = data_dir.join(format!(".restore-{stamp}.sqlite3"));
     let _ = std::fs::remove_file(&staged);
-    let src = Connection::open_with_flags(
-        from,
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|source| BackupError::Sqlite {
-        what: "cannot open the backup",
-        path: from.to_path_buf(),
-        source,
-    })?;
-    let staged_check = snapshot(&src, from, &staged).and_then(|()| {
+    let staged_check = snapshot(CopyFrom::Backup(from), &staged).and_then(|()| {
         check_file(&staged).map_err(|problems| BackupError::CopyBroken {
             path: staged.clone(),
             problems,
         })
     });
-    drop(src);
     let staged_check = match staged_check {
         Ok(c) => c,
         Err(e) => {
@@ -468,7 +323,7 @@ pub fn restore(
     };
 
     let ledger = data_dir.join(LEDGER_FILE);
-    let current = match current_moves(&ledger, staged_check.last_event_id) {
+    let current = match moves_since(&ledger, staged_check.last_event_id) {
         Ok(m) => Ok(m),
         Err(why) if force => Err(why),
         Err(why) => {
@@ -545,36 +400,6 @@ pub fn restore(
     })
 }
 
-/// What the current ledger holds that the backup (whose newest event is `backup_last_event`) lacks:
-/// the number of code moves and the time of the newest. `Err` says why it cannot be told: no ledger,
-/// or one that cannot be read or fails SQLite's check.
-fn current_moves(ledger: &Path, backup_last_event: i64) -> Result<(i64, Option<i64>), String> {
-    if !ledger.exists() {
-        return Err("is missing".into());
-    }
-    let unreadable = |e: &dyn std::fmt::Display| format!("cannot be read ({e})");
-    let cur = Connection::open_with_flags(
-        ledger,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )
-    .map_err(|e| unreadable(&e))?;
-    let _ = cur.busy_timeout(Duration::from_secs(5));
-    let check: String = cur
-        .query_row("PRAGMA quick_check", [], |r| r.get(0))
-        .map_err(|e| unreadable(&e))?;
-    if check != "ok" {
-        return Err(format!("is damaged (integrity check: {check})"));
-    }
-    // Checkpointed, so the file set aside is complete on its own.
-    let _ = cur.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
-    cur.query_row(
-        "SELECT count(*), max(at) FROM code_events WHERE id > ?1",
-        [backup_last_event],
-        |r| Ok((r.get(0)?, r.get(1)?)),
-    )
-    .map_err(|e| unreadable(&e))
-}
-
 /// On the verified copy `staged`, before it is installed: hold the pool against what the current ledger
 /// (`current`, read if it can be) shows used, and record the restore in the audit log. The copy is left
 /// a self-contained file again.
@@ -595,13 +420,7 @@ fn hold_in_copy(
     );
     let holds = l.hold_after_restore(kept.as_ref(), &note, actor)?;
     drop(kept);
-    let tx = l
-        .connection()
-        .unchecked_transaction()
-        .map_err(StoreError::from)?;
-    audit::append(
-        &tx,
-        crate::store::now_ms(),
+    l.audit_note(
         actor,
         "ledger restore",
         &from.display().to_string(),
@@ -611,29 +430,9 @@ fn hold_in_copy(
             "used_since_backup": holds.used,
             "held": holds.held,
             "codes_not_in_backup": holds.not_in_backup,
-        })
-        .to_string(),
-    )
-    .map_err(StoreError::from)?;
-    tx.commit().map_err(StoreError::from)?;
+        }),
+    )?;
     // Back to a rollback-journal file, so the rename installs one complete file.
-    let mode: String = l
-        .connection()
-        .query_row("PRAGMA journal_mode = DELETE", [], |r| r.get(0))
-        .map_err(StoreError::from)?;
-    drop(l);
-    if !mode.eq_ignore_ascii_case("delete") {
-        return Err(BackupError::CopyBroken {
-            path: staged.to_path_buf(),
-            problems: format!("could not leave WAL mode (got {mode})"),
-        });
-    }
-    std::fs::File::open(staged)
-        .and_then(|f| f.sync_all())
-        .map_err(|source| BackupError::Io {
-            what: "cannot flush",
-            path: staged.to_path_buf(),
-            source,
-        })?;
+    l.close_as_one_file()?;
     Ok(holds)
 }

@@ -187,7 +187,6 @@ pub fn restore(paths: &Paths, a: &RestoreArgs, actor: &crate::store::Actor) -> R
 
 pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCode> {
     let ledger = crate::store::Ledger::open(&paths.ledger(), &config.station.id)?;
-    let conn = ledger.connection();
     match cmd {
         ExportCmd::Ledger { out, full } => {
             if *full {
@@ -197,7 +196,7 @@ pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCod
                     out.display()
                 );
             }
-            let n = super::export::ledger_csv(conn, out, *full)?;
+            let n = super::export::ledger_csv(&ledger, out, *full)?;
             println!(
                 "wrote {} code(s) to {}{}",
                 n,
@@ -218,7 +217,7 @@ pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCod
             if t <= f {
                 bail!("--to must be after --from");
             }
-            let lines = super::export::shift_csv(conn, f, t, out)?;
+            let lines = super::export::shift_csv(&ledger, f, t, out)?;
             println!(
                 "wrote the shift report {} to {} ({} product(s))",
                 crate::store::format_ms(f) + " .. " + &crate::store::format_ms(t),

@@ -9,8 +9,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use serde::Serialize;
 
 use super::mode_of;
-use crate::config::{Config, ConfigError, LEDGER_FILE, Paths, RegistryApi};
-use crate::store::Ledger;
+use crate::config::{Config, ConfigError, Paths, RegistryApi};
+use crate::store::{CodeState, Ledger};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -332,7 +332,7 @@ fn check_permissions(paths: &Paths, config: Option<&Config>, out: &mut Vec<Findi
 
 /// Returns the time of the newest ledger event (ms), for the clock check.
 fn check_ledger(paths: &Paths, config: Option<&Config>, out: &mut Vec<Finding>) -> Option<i64> {
-    let path = paths.data_dir.join(LEDGER_FILE);
+    let path = paths.ledger();
     if !path.exists() {
         out.push(warn(
             "ledger",
@@ -353,13 +353,7 @@ fn check_ledger(paths: &Paths, config: Option<&Config>, out: &mut Vec<Finding>) 
             return None;
         }
     };
-    let conn = ledger.connection();
-    let integrity: Result<Vec<String>, _> =
-        conn.prepare("PRAGMA integrity_check").and_then(|mut s| {
-            s.query_map([], |r| r.get::<_, String>(0))?
-                .collect::<rusqlite::Result<Vec<_>>>()
-        });
-    match integrity {
+    match ledger.integrity_check() {
         Ok(v) if v == ["ok"] => out.push(ok("ledger", "SQLite integrity check passed")),
         Ok(v) => out.push(fail(
             "ledger",
@@ -413,11 +407,8 @@ fn check_ledger(paths: &Paths, config: Option<&Config>, out: &mut Vec<Finding>) 
             "",
         )),
     }
-    if let Ok(n) = conn.query_row(
-        "SELECT count(*) FROM codes WHERE state = 'NEEDS_REVIEW'",
-        [],
-        |r| r.get::<_, i64>(0),
-    ) && n > 0
+    if let Ok(n) = ledger.count_in_state(CodeState::NeedsReview)
+        && n > 0
     {
         out.push(warn(
             "ledger",
@@ -463,13 +454,7 @@ fn check_ledger(paths: &Paths, config: Option<&Config>, out: &mut Vec<Finding>) 
             ),
         ));
     }
-    conn.query_row(
-        "SELECT max(m) FROM (SELECT max(at) AS m FROM code_events UNION ALL SELECT max(at) FROM audit_log)",
-        [],
-        |r| r.get::<_, Option<i64>>(0),
-    )
-    .ok()
-    .flatten()
+    ledger.newest_entry_ms().ok().flatten()
 }
 
 fn check_clock(newest_event: Option<i64>, out: &mut Vec<Finding>) {
@@ -535,7 +520,7 @@ fn check_disk(dir: &Path, out: &mut Vec<Finding>) {
 
 fn check_backups(paths: &Paths, c: &Config, out: &mut Vec<Finding>) {
     let dir = c.backup.dir_for(&paths.data_dir);
-    if !paths.data_dir.join(LEDGER_FILE).exists() {
+    if !paths.ledger().exists() {
         return;
     }
     let newest = super::backup::list_backups(&dir, &c.station.id)

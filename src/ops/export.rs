@@ -9,12 +9,10 @@ use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use rusqlite::Connection;
-use serde::Serialize;
-
 use super::private_file;
 use crate::codes::{CodeFormat, MarkingCode, SerialLength};
-use crate::store::format_ms;
+pub use crate::store::queries::ShiftLine;
+use crate::store::{Ledger, StoreError, format_ms};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
@@ -33,7 +31,7 @@ pub enum ExportError {
         source: std::io::Error,
     },
     #[error("reading the ledger: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Ledger(#[from] StoreError),
     #[error("{0}")]
     Time(String),
 }
@@ -77,7 +75,7 @@ fn finish(mut w: BufWriter<std::fs::File>, path: &Path) -> Result<(), ExportErro
 }
 
 /// Every code in the ledger with its state. Returns the number of codes written.
-pub fn ledger_csv(conn: &Connection, out: &Path, full: bool) -> Result<u64, ExportError> {
+pub fn ledger_csv(ledger: &Ledger, out: &Path, full: bool) -> Result<u64, ExportError> {
     let mut w = create(out)?;
     let write = |source| ExportError::Write {
         path: out.to_path_buf(),
@@ -106,91 +104,47 @@ pub fn ledger_csv(conn: &Connection, out: &Path, full: bool) -> Result<u64, Expo
         crypto_min: 1,
         crypto_max: 128,
     };
-    let mut stmt = conn.prepare(
-        "SELECT id, gtin, serial, code, state, job_id, state_at, reason, added_at, verified_at FROM codes ORDER BY id",
-    )?;
-    let mut rows = stmt.query([])?;
     let mut n = 0u64;
     let opt_ms = |v: Option<i64>| v.map(format_ms).unwrap_or_default();
-    while let Some(r) = rows.next()? {
-        let code: String = r.get(3)?;
+    ledger.each_code(|r| -> Result<(), ExportError> {
         let shown = if full {
-            code.replace('\u{1d}', "<GS>")
+            r.code.replace('\u{1d}', "<GS>")
         } else {
-            MarkingCode::parse(code.as_bytes(), &format)
+            MarkingCode::parse(r.code.as_bytes(), &format)
                 .map(|c| c.masked())
                 .unwrap_or_else(|_| "(unreadable code)".into())
         };
         row(
             &mut w,
             &[
-                r.get::<_, i64>(0)?.to_string(),
-                r.get(1)?,
-                r.get(2)?,
+                r.id.to_string(),
+                r.gtin,
+                r.serial,
                 shown,
-                r.get(4)?,
-                r.get::<_, Option<i64>>(5)?
-                    .map(|j| j.to_string())
-                    .unwrap_or_default(),
-                format_ms(r.get(6)?),
-                r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-                format_ms(r.get(8)?),
-                opt_ms(r.get(9)?),
+                r.state,
+                r.job.map(|j| j.to_string()).unwrap_or_default(),
+                format_ms(r.state_at),
+                r.reason.unwrap_or_default(),
+                format_ms(r.added_at),
+                opt_ms(r.verified_at),
             ],
         )
         .map_err(write)?;
         n += 1;
-    }
+        Ok(())
+    })?;
     finish(w, out)?;
     Ok(n)
 }
 
-/// One product's line of the shift report.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct ShiftLine {
-    pub gtin: String,
-    pub product: String,
-    pub printed: i64,
-    pub verified: i64,
-    pub rejected: i64,
-    pub written_off: i64,
-}
-
-/// Per product, the codes that reached PRINTED, VERIFIED, REJECTED and WRITTEN_OFF in `[from, to)`
-/// (milliseconds), from `code_events`.
-pub fn shift_lines(conn: &Connection, from: i64, to: i64) -> Result<Vec<ShiftLine>, ExportError> {
-    let mut stmt = conn.prepare(
-        "SELECT c.gtin, ifnull(p.name, ''),
-                sum(e.to_state = 'PRINTED'), sum(e.to_state = 'VERIFIED'),
-                sum(e.to_state = 'REJECTED'), sum(e.to_state = 'WRITTEN_OFF')
-         FROM code_events e JOIN codes c ON c.id = e.code_id LEFT JOIN products p ON p.gtin = c.gtin
-         WHERE e.at >= ?1 AND e.at < ?2
-           AND e.to_state IN ('PRINTED', 'VERIFIED', 'REJECTED', 'WRITTEN_OFF')
-         GROUP BY c.gtin ORDER BY c.gtin",
-    )?;
-    let lines = stmt
-        .query_map([from, to], |r| {
-            Ok(ShiftLine {
-                gtin: r.get(0)?,
-                product: r.get(1)?,
-                printed: r.get(2)?,
-                verified: r.get(3)?,
-                rejected: r.get(4)?,
-                written_off: r.get(5)?,
-            })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
-    Ok(lines)
-}
-
 /// The shift report as CSV, with a TOTAL line. Returns the lines (without the total).
 pub fn shift_csv(
-    conn: &Connection,
+    ledger: &Ledger,
     from: i64,
     to: i64,
     out: &Path,
 ) -> Result<Vec<ShiftLine>, ExportError> {
-    let lines = shift_lines(conn, from, to)?;
+    let lines = ledger.shift_lines(from, to)?;
     let mut w = create(out)?;
     let write = |source| ExportError::Write {
         path: out.to_path_buf(),

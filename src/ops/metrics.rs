@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! The Prometheus text endpoint (`GET /metrics`), opt-in with `[metrics] listen`.
 //!
-//! Each scrape reads the ledger afresh through a query-only connection (it never creates or changes the
-//! file) and adds whatever the caller's `extra` closure reports, so the station engine can publish its
+//! Each scrape opens the ledger afresh to read only (`Ledger::open_read_only`: it never creates or changes
+//! the file) and adds whatever the caller's `extra` closure reports, so the station engine can publish its
 //! printer and registry-link state without this module knowing about them. Nothing here carries a code:
 //! only counts per GTIN and state.
 
@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use rusqlite::{Connection, OpenFlags};
+use crate::store::{Ledger, StoreError};
 
 /// Extra samples: `(name or name{labels}, value)`, e.g. `("labelstation_printer_ready", 1.0)` or
 /// `("labelstation_registry_link_up{api=\"xtrace\"}", 0.0)`.
@@ -187,79 +187,47 @@ pub fn render(ledger_path: &Path, extra: &Extra) -> String {
     s
 }
 
-fn read_ledger(path: &Path) -> rusqlite::Result<String> {
-    // Read-write without CREATE, then query_only: never creates the file, never changes it, and reads a
-    // WAL-mode ledger whether or not the station has it open.
-    let conn = Connection::open_with_flags(
-        path,
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    conn.busy_timeout(std::time::Duration::from_secs(2))?;
-    conn.execute_batch("PRAGMA query_only = ON")?;
+fn read_ledger(path: &Path) -> Result<String, StoreError> {
+    // Read only: never creates the file, never changes it, and reads a WAL-mode ledger whether or not
+    // the station has it open.
+    let ledger = Ledger::open_read_only(path, "metrics", std::time::Duration::from_secs(2))?;
     let mut s = String::new();
 
     s.push_str("# HELP labelstation_codes Marking codes in the ledger, per product and state.\n# TYPE labelstation_codes gauge\n");
-    let mut stmt = conn.prepare(
-        "SELECT gtin, state, count(*) FROM codes GROUP BY gtin, state ORDER BY gtin, state",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    for r in rows {
-        let (g, st, n) = r?;
-        let _ = writeln!(
-            s,
-            "labelstation_codes{{gtin=\"{}\",state=\"{}\"}} {n}",
-            label(&g),
-            label(&st)
-        );
+    for b in ledger.balance()? {
+        for (state, n) in b.states.iter().filter(|(_, n)| **n > 0) {
+            let _ = writeln!(
+                s,
+                "labelstation_codes{{gtin=\"{}\",state=\"{}\"}} {n}",
+                label(&b.gtin),
+                label(state)
+            );
+        }
     }
 
     s.push_str("# HELP labelstation_code_moves_total Codes that entered a state, per product (printed, verified, rejected, ...).\n# TYPE labelstation_code_moves_total counter\n");
-    let mut stmt = conn.prepare(
-        "SELECT c.gtin, e.to_state, count(*) FROM code_events e JOIN codes c ON c.id = e.code_id
-         GROUP BY c.gtin, e.to_state ORDER BY c.gtin, e.to_state",
-    )?;
-    let rows = stmt.query_map([], |r| {
-        Ok((
-            r.get::<_, String>(0)?,
-            r.get::<_, String>(1)?,
-            r.get::<_, i64>(2)?,
-        ))
-    })?;
-    for r in rows {
-        let (g, st, n) = r?;
+    for m in ledger.moves_by_state()? {
         let _ = writeln!(
             s,
-            "labelstation_code_moves_total{{gtin=\"{}\",to_state=\"{}\"}} {n}",
-            label(&g),
-            label(&st)
+            "labelstation_code_moves_total{{gtin=\"{}\",to_state=\"{}\"}} {}",
+            label(&m.gtin),
+            label(&m.to_state),
+            m.n
         );
     }
 
+    let backlog = ledger.backlog()?;
     s.push_str("# HELP labelstation_outbox_queued Reports owed to the registry and not yet sent, per kind.\n# TYPE labelstation_outbox_queued gauge\n");
-    for kind in ["UTILISATION", "WRITE_OFF"] {
-        let n: i64 = conn.query_row(
-            "SELECT count(*) FROM outbox WHERE status = 'QUEUED' AND kind = ?1",
-            [kind],
-            |r| r.get(0),
-        )?;
+    for (kind, n) in [
+        ("UTILISATION", backlog.utilisation_queued),
+        ("WRITE_OFF", backlog.write_off_queued),
+    ] {
         let _ = writeln!(s, "labelstation_outbox_queued{{kind=\"{kind}\"}} {n}");
     }
-    let open: i64 = conn
-        .query_row(
-            "SELECT count(*) FROM reports WHERE status IN ('SENDING', 'SENT')",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap_or(0);
     let _ = writeln!(
         s,
-        "# HELP labelstation_reports_in_flight Reports sent whose outcome is not known yet.\n# TYPE labelstation_reports_in_flight gauge\nlabelstation_reports_in_flight {open}"
+        "# HELP labelstation_reports_in_flight Reports sent whose outcome is not known yet.\n# TYPE labelstation_reports_in_flight gauge\nlabelstation_reports_in_flight {}",
+        backlog.reports_open
     );
     Ok(s)
 }

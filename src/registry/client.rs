@@ -180,6 +180,27 @@ pub struct ImportMeta {
     pub customs_office: Option<String>,
 }
 
+/// One box or pallet for an aggregation document: its SSCC in the form the registry takes
+/// (`aggregation.sscc_form`), its capacity, and what was put into it (full marking codes, whose crypto
+/// tails the client cuts; for a pallet, its boxes' SSCCs), in packing order.
+#[derive(Debug, Clone, Copy)]
+pub struct AggregateSpec<'a> {
+    pub sscc: &'a str,
+    pub capacity: u32,
+    pub codes: &'a [String],
+    /// Take the contents out of the package they are in first (a repack).
+    pub unbundle: bool,
+}
+
+/// What an aggregation document declares besides its units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AggregationMeta {
+    /// When the packing was done, RFC 3339 UTC.
+    pub date_time: String,
+    /// The importer's BIN when the warehouse files for it as a service provider.
+    pub owner_tin: Option<String>,
+}
+
 /// Where a sent document stands. Unlike a report, a document may be processed in part: the codes its
 /// errors name were refused and the others taken.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -305,6 +326,28 @@ pub trait Registry: Send {
     fn find_import(
         &mut self,
         codes: &[String],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError>;
+    /// Send an aggregation document (boxes, or pallets of boxes); returns its document id. Never
+    /// retried when its answer is lost ([`Registry::find_aggregation`]).
+    fn send_aggregation(
+        &mut self,
+        units: &[AggregateSpec<'_>],
+        meta: &AggregationMeta,
+    ) -> Result<String, RegistryError>;
+    /// Unpack boxes or pallets (their SSCCs as sent); returns the document id.
+    fn send_disaggregation(
+        &mut self,
+        ssccs: &[String],
+        date_time: &str,
+    ) -> Result<String, RegistryError>;
+    /// Where an aggregation or disaggregation document stands.
+    fn aggregation_outcome(&mut self, document_id: &str) -> Result<DocumentOutcome, RegistryError>;
+    /// The id of an aggregation document carrying exactly these units and contents, sent within
+    /// `window`, whose answer was lost.
+    fn find_aggregation(
+        &mut self,
+        units: &[AggregateSpec<'_>],
         window: (SystemTime, SystemTime),
     ) -> Result<Option<String>, RegistryError>;
     /// A cheap request that changes nothing, to tell whether the registry answers (link state).
@@ -1029,6 +1072,63 @@ impl Registry for XtraceClient {
     ) -> Result<Option<String>, RegistryError> {
         let idents: Vec<String> = codes.iter().map(|c| identification(c).to_owned()).collect();
         self.find_document(DocumentType::Import, &idents, window)
+    }
+
+    fn send_aggregation(
+        &mut self,
+        units: &[AggregateSpec<'_>],
+        meta: &AggregationMeta,
+    ) -> Result<String, RegistryError> {
+        let doc = xtrace::AggregationDocument {
+            aggregation_units: units
+                .iter()
+                .map(|u| xtrace::AggregationUnit {
+                    aggregation_items_count: u32::try_from(u.codes.len()).unwrap_or(u32::MAX),
+                    aggregation_unit_capacity: u.capacity,
+                    codes: u
+                        .codes
+                        .iter()
+                        .map(|c| identification(c).to_owned())
+                        .collect(),
+                    should_be_unbundled: u.unbundle,
+                    unit_serial_number: u.sscc.to_owned(),
+                })
+                .collect(),
+            business_place_id: self.s.business_place_id,
+            document_date: meta.date_time.clone(),
+            owner_tin: meta.owner_tin.clone(),
+        };
+        self.send_document(DocumentType::Aggregation, &doc)
+    }
+
+    fn send_disaggregation(
+        &mut self,
+        ssccs: &[String],
+        date_time: &str,
+    ) -> Result<String, RegistryError> {
+        let doc = xtrace::TransportDisaggregation {
+            business_datetime: date_time.to_owned(),
+            codes: ssccs.to_vec(),
+        };
+        self.send_document(DocumentType::Disaggregation, &doc)
+    }
+
+    fn aggregation_outcome(&mut self, document_id: &str) -> Result<DocumentOutcome, RegistryError> {
+        self.document_result(document_id)
+    }
+
+    fn find_aggregation(
+        &mut self,
+        units: &[AggregateSpec<'_>],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        // Matched by everything it carries: each unit's SSCC, then its contents.
+        let mut codes = Vec::new();
+        for u in units {
+            codes.push(u.sscc.to_owned());
+            codes.extend(u.codes.iter().map(|c| identification(c).to_owned()));
+        }
+        self.find_document(DocumentType::Aggregation, &codes, window)
     }
 }
 

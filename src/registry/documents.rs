@@ -25,6 +25,10 @@ pub enum DocumentType {
     Withdrawal,
     /// Import notice («Уведомление о ввозе»): goods into circulation under a customs declaration.
     Import,
+    /// Aggregation: codes into boxes (and boxes onto pallets) under their SSCC.
+    Aggregation,
+    /// Transport-code disaggregation: boxes or pallets unpacked.
+    Disaggregation,
     /// An application report: not sent as a document, but listed by the search.
     Utilisation,
 }
@@ -34,6 +38,8 @@ impl DocumentType {
         match self {
             DocumentType::Withdrawal => "WITHDRAWAL",
             DocumentType::Import => "IMPORT",
+            DocumentType::Aggregation => "AGGREGATION",
+            DocumentType::Disaggregation => "TRANSPORT_CODE_DISAGGREGATION",
             DocumentType::Utilisation => "UTILISATION",
         }
     }
@@ -43,6 +49,10 @@ impl DocumentType {
         match self {
             DocumentType::Withdrawal => Some("/public/api/v1/doc/withdrawal"),
             DocumentType::Import => Some("/public/api/v1/doc/import"),
+            DocumentType::Aggregation => Some("/public/api/v1/doc/aggregation"),
+            DocumentType::Disaggregation => {
+                Some("/public/api/v1/doc/transport-code-disaggregation")
+            }
             DocumentType::Utilisation => None,
         }
     }
@@ -222,7 +232,10 @@ impl XtraceClient {
     ) -> Result<Option<String>, RegistryError> {
         let found = self.search_documents(doc_type, window.0, window.1)?;
         let ours = IdentMatcher::new(codes.iter().map(String::as_str));
-        for doc in found.into_iter().take(MAX_CANDIDATES) {
+        let mut newest = None;
+        // The newest candidates first: the search answers oldest first, and the window is wide.
+        let skip = found.len().saturating_sub(MAX_CANDIDATES);
+        for doc in found.into_iter().skip(skip) {
             let theirs = match self.document_codes(&doc.id) {
                 Ok(c) => c,
                 Err(e) if e.is_transient() => return Err(e),
@@ -241,11 +254,13 @@ impl XtraceClient {
                     }
                     _ => false,
                 });
+            // The newest one that matches: an older document with the same codes is one the registry
+            // refused before they were sent again.
             if all_ours {
-                return Ok(Some(doc.id));
+                newest = Some(doc.id);
             }
         }
-        Ok(None)
+        Ok(newest)
     }
 }
 

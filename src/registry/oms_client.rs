@@ -28,9 +28,9 @@ use reqwest::blocking::Client;
 use std::time::SystemTime;
 
 use super::client::{
-    BufferState, CodePack, DocumentOutcome, ImportMeta, NewOrder, Refusal, Registry,
-    RegistryCodeState, RegistryError, ReportOutcome, RetryPolicy, UtilisationMeta, WriteOffMeta,
-    api_error, check_url, decode, decode_change, retry_after_header,
+    AggregateSpec, AggregationMeta, BufferState, CodePack, DocumentOutcome, ImportMeta, NewOrder,
+    Refusal, Registry, RegistryCodeState, RegistryError, ReportOutcome, RetryPolicy,
+    UtilisationMeta, WriteOffMeta, api_error, check_url, decode, decode_change, retry_after_header,
 };
 use super::oms;
 use super::wire::{ErrorClass, Secret};
@@ -503,7 +503,41 @@ impl Registry for OmsClient {
     ) -> Result<Option<String>, RegistryError> {
         Err(unsupported("import documents", IMPORT_REMEDY))
     }
+
+    fn send_aggregation(
+        &mut self,
+        _units: &[AggregateSpec<'_>],
+        _meta: &AggregationMeta,
+    ) -> Result<String, RegistryError> {
+        Err(unsupported("aggregation", AGGREGATION_REMEDY))
+    }
+
+    fn send_disaggregation(
+        &mut self,
+        _ssccs: &[String],
+        _date_time: &str,
+    ) -> Result<String, RegistryError> {
+        Err(unsupported("disaggregation", AGGREGATION_REMEDY))
+    }
+
+    fn aggregation_outcome(
+        &mut self,
+        _document_id: &str,
+    ) -> Result<DocumentOutcome, RegistryError> {
+        Err(unsupported("aggregation", AGGREGATION_REMEDY))
+    }
+
+    fn find_aggregation(
+        &mut self,
+        _units: &[AggregateSpec<'_>],
+        _window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        Err(unsupported("aggregation", AGGREGATION_REMEDY))
+    }
 }
+
+/// The older platform's aggregation report (`POST /api/v2/shoes/aggregation`) is not built yet.
+const AGGREGATION_REMEDY: &str = "report the boxes in the registry's web cabinet (Агрегация) with the box CSVs of `labelstation consignment export`";
 
 /// What to do instead of an import document on the older platform, whose API has none.
 pub const IMPORT_REMEDY: &str = "file the import notice («Уведомление о ввозе») in the registry's web cabinet with the CSV that `labelstation consignment export` writes";

@@ -37,7 +37,10 @@ use serde_json::json;
 
 use super::xtrace;
 use crate::codes::Gtin;
+
+mod boxes;
 use crate::codes::generate::CodeGenerator;
+pub use boxes::SimAggregate;
 
 /// What goes wrong on purpose.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -291,6 +294,10 @@ pub enum SimDocKind {
     Withdrawal,
     /// An import notice: codes into circulation under a customs declaration.
     Import,
+    /// Codes into boxes, boxes onto pallets (its units as JSON in its first "code").
+    Aggregation,
+    /// Boxes or pallets unpacked.
+    Disaggregation,
 }
 
 impl SimDocKind {
@@ -298,6 +305,8 @@ impl SimDocKind {
         match self {
             SimDocKind::Withdrawal => "WITHDRAWAL",
             SimDocKind::Import => "IMPORT",
+            SimDocKind::Aggregation => "AGGREGATION",
+            SimDocKind::Disaggregation => "TRANSPORT_CODE_DISAGGREGATION",
         }
     }
 }
@@ -386,6 +395,13 @@ struct SimState {
     idents: HashMap<String, String>,
     reports: HashMap<String, Report>,
     documents: HashMap<String, Document>,
+    /// Boxes and pallets (18-digit SSCC → contents), what each code or box is in, and every SSCC ever
+    /// aggregated (never to be used again).
+    aggregates: HashMap<String, boxes::SimAggregate>,
+    parent: HashMap<String, String>,
+    ssccs_used: HashSet<String>,
+    /// Codes (or boxes) put into a second box without unbundling them first.
+    aggregated_twice: u64,
     /// Codes that were sent in a report again after being applied (the station must never do this).
     reported_twice: u64,
     /// Codes written off again after a write-off (the station must never do this).
@@ -476,6 +492,9 @@ pub struct SimSnapshot {
     /// Documents refused for keys not in A-Z order, and for codes with a crypto tail.
     pub documents_unsorted: u64,
     pub documents_with_tails: u64,
+    /// Boxes and pallets the registry knows, and codes put into a second box without unbundling.
+    pub aggregates: usize,
+    pub aggregated_twice: u64,
     pub orders: usize,
     pub open_orders: usize,
     pub requests: u64,
@@ -559,6 +578,10 @@ impl RegistrySim {
             idents: HashMap::new(),
             reports: HashMap::new(),
             documents: HashMap::new(),
+            aggregates: HashMap::new(),
+            parent: HashMap::new(),
+            ssccs_used: HashSet::new(),
+            aggregated_twice: 0,
             reported_twice: 0,
             written_off_twice: 0,
             reported_after_write_off: 0,
@@ -755,6 +778,8 @@ impl RegistrySim {
             introduced_twice: s.introduced_twice,
             documents_unsorted: s.documents_unsorted,
             documents_with_tails: s.documents_with_tails,
+            aggregates: s.aggregates.len(),
+            aggregated_twice: s.aggregated_twice,
             orders: s.orders.len(),
             open_orders: s
                 .orders
@@ -811,6 +836,14 @@ fn router(state: Shared) -> Router {
         .route("/public/api/cod/public/codes", post(lookup_codes))
         .route("/public/api/v1/doc/withdrawal", post(withdrawal))
         .route("/public/api/v1/doc/import", post(import_document))
+        .route(
+            "/public/api/v1/doc/aggregation",
+            post(boxes::aggregation_document),
+        )
+        .route(
+            "/public/api/v1/doc/transport-code-disaggregation",
+            post(boxes::disaggregation_document),
+        )
         .route(
             "/public/api/v1/doc/storage/docs/search",
             get(document_search),
@@ -1597,6 +1630,8 @@ fn process_due(s: &mut SimState) {
             let (errors, partial) = match kind {
                 SimDocKind::Withdrawal => (apply_write_off(s, &codes), false),
                 SimDocKind::Import => apply_import(s, &codes),
+                SimDocKind::Aggregation => (boxes::apply_aggregation(s, &codes), false),
+                SimDocKind::Disaggregation => (boxes::apply_disaggregation(s, &codes), false),
             };
             if let Some(d) = s.documents.get_mut(&id) {
                 d.errors = Some(errors);
@@ -1904,6 +1939,32 @@ fn apply_import(s: &mut SimState, idents: &[String]) -> (Vec<serde_json::Value>,
     let mut errors = Vec::new();
     let mut good = Vec::new();
     for (i, ident) in idents.iter().enumerate() {
+        // A box or pallet stands for everything in it: each must be applied.
+        if let Some(sscc) = boxes::sscc_digits(ident).filter(|d| s.aggregates.contains_key(*d)) {
+            let inner = boxes::leaves(s, sscc);
+            let full: Vec<String> = inner
+                .iter()
+                .filter_map(|c| s.idents.get(c).cloned())
+                .collect();
+            let all_applied = full.len() == inner.len()
+                && full
+                    .iter()
+                    .all(|c| s.codes.get(c) == Some(&SimCodeState::Applied));
+            if !seen.insert(ident) {
+                errors.push(json!({ "propertyName": "codes", "index": i, "errorCode": "DUPLICATE_IN_DOCUMENT", "errorTags": [] }));
+            } else if all_applied {
+                good.extend(full);
+            } else {
+                if full
+                    .iter()
+                    .any(|c| s.codes.get(c) == Some(&SimCodeState::Introduced))
+                {
+                    s.introduced_twice += 1;
+                }
+                errors.push(json!({ "propertyName": "codes", "index": i, "errorCode": "AGGREGATE_NOT_APPLIED", "errorTags": [] }));
+            }
+            continue;
+        }
         let problem = match s.idents.get(ident) {
             _ if !seen.insert(ident) => Some("DUPLICATE_IN_DOCUMENT"),
             None => Some("CODE_NOT_FOUND"),
@@ -2619,6 +2680,8 @@ struct PersistRef<'a> {
     reported_after_write_off: u64,
     resent_while_pending: u64,
     introduced_twice: u64,
+    aggregates: &'a HashMap<String, boxes::SimAggregate>,
+    ssccs_used: &'a HashSet<String>,
 }
 
 #[derive(serde::Deserialize)]
@@ -2635,6 +2698,10 @@ struct Persisted {
     resent_while_pending: u64,
     #[serde(default)]
     introduced_twice: u64,
+    #[serde(default)]
+    aggregates: HashMap<String, boxes::SimAggregate>,
+    #[serde(default)]
+    ssccs_used: HashSet<String>,
 }
 
 impl SimState {
@@ -2658,6 +2725,13 @@ impl SimState {
         self.reported_after_write_off = p.reported_after_write_off;
         self.resent_while_pending = p.resent_while_pending;
         self.introduced_twice = p.introduced_twice;
+        self.parent = p
+            .aggregates
+            .iter()
+            .flat_map(|(u, a)| a.contents.iter().map(move |m| (m.clone(), u.clone())))
+            .collect();
+        self.aggregates = p.aggregates;
+        self.ssccs_used = p.ssccs_used;
     }
 }
 
@@ -2736,6 +2810,8 @@ fn save_state(s: &SimState, path: &std::path::Path) -> std::io::Result<()> {
         reported_after_write_off: s.reported_after_write_off,
         resent_while_pending: s.resent_while_pending,
         introduced_twice: s.introduced_twice,
+        aggregates: &s.aggregates,
+        ssccs_used: &s.ssccs_used,
     };
     let mut w = std::io::BufWriter::new(&mut f);
     serde_json::to_writer(&mut w, &state).map_err(std::io::Error::other)?;

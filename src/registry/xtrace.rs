@@ -312,6 +312,42 @@ pub struct ImportDocument {
     pub customs_declaration: CustomsDeclaration,
 }
 
+/// One aggregate of an aggregation document: the unit's code (an SSCC for a box or pallet) and the
+/// codes put into it, in the order given ("AS IS": arrays are never re-ordered).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregationUnit {
+    pub aggregation_items_count: u32,
+    pub aggregation_unit_capacity: u32,
+    pub codes: Vec<String>,
+    #[serde(default)]
+    pub should_be_unbundled: bool,
+    pub unit_serial_number: String,
+}
+
+/// The body of an aggregation document (`POST /public/api/v1/doc/aggregation`), before base64 wrapping.
+/// `ownerTin` is the importer's BIN when the warehouse files for it as a service provider.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregationDocument {
+    pub aggregation_units: Vec<AggregationUnit>,
+    #[serde(deserialize_with = "lenient_i64")]
+    pub business_place_id: i64,
+    /// The packing date-time, UTC.
+    pub document_date: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner_tin: Option<String>,
+}
+
+/// The body of a transport-code disaggregation (`POST /public/api/v1/doc/transport-code-disaggregation`):
+/// the boxes or pallets unpacked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TransportDisaggregation {
+    pub business_datetime: String,
+    pub codes: Vec<String>,
+}
+
 /// A document's processing status (`GET /public/api/v1/doc/storage/docs/{id}`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
@@ -559,13 +595,25 @@ pub struct DocumentSearch {
 
 /// The codes of a stored document (`GET /public/api/v1/doc/storage/json/{id}`), whose layout the
 /// registry does not document: the envelope as sent (`documentBody` in base64) or the body itself; codes
-/// under `codes` (strings or `{code}` objects) or `sntins` (an application report).
+/// under `codes` (strings or `{code}` objects) or `sntins` (an application report); an aggregation
+/// document as each unit's code (`unitSerialNumber`) followed by the codes put into it.
 pub fn stored_document_codes(v: &serde_json::Value) -> Vec<String> {
     use serde_json::Value;
     if let Some(Value::String(b64)) = v.get("documentBody")
         && let Ok(inner) = decode_document::<Value>(b64)
     {
         return stored_document_codes(&inner);
+    }
+    // An aggregation document: each unit's code (its SSCC) followed by the codes put into it.
+    if let Some(units) = v.get("aggregationUnits").and_then(Value::as_array) {
+        let mut out = Vec::new();
+        for u in units {
+            if let Some(sscc) = u.get("unitSerialNumber").and_then(Value::as_str) {
+                out.push(sscc.to_owned());
+            }
+            out.extend(stored_document_codes(u));
+        }
+        return out;
     }
     let list = v
         .get("codes")

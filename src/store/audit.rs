@@ -236,6 +236,15 @@ pub fn recent(conn: &Connection, limit: u32) -> rusqlite::Result<Vec<AuditEntry>
     stmt.query_map([limit], row_to_entry)?.collect()
 }
 
+/// The entries written at or after `from` (ms), oldest first.
+pub fn since(conn: &Connection, from: i64) -> rusqlite::Result<Vec<AuditEntry>> {
+    let mut stmt = conn.prepare(
+        "SELECT seq, at, actor, role, action, subject, detail, prev_hash, hash
+         FROM audit_log WHERE at >= ?1 ORDER BY seq",
+    )?;
+    stmt.query_map([from], row_to_entry)?.collect()
+}
+
 fn row_to_entry(r: &rusqlite::Row<'_>) -> rusqlite::Result<AuditEntry> {
     Ok(AuditEntry {
         seq: r.get(0)?,

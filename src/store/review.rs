@@ -104,22 +104,18 @@ impl Ledger {
 
     /// How many printed stickers of finished batch and no-verify runs still wait for a scan.
     pub fn roll_waiting_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row(
+        self.count(
             &format!("SELECT count(*) FROM codes c WHERE {ON_FINISHED_ROLLS}"),
             [],
-            |r| r.get(0),
-        )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        )
     }
 
     /// How many codes wait for a supervisor (REJECTED or NEEDS_REVIEW).
     pub fn review_len(&self) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row(
+        self.count(
             &format!("SELECT count(*) FROM codes c WHERE {IN_REVIEW}"),
             [],
-            |r| r.get(0),
-        )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        )
     }
 
     /// A code's steps at a printer (sent, printed, rejected, interrupted, missing), oldest first.

@@ -140,12 +140,10 @@ impl Ledger {
 
     /// How many second-sticker alerts wait for a supervisor.
     pub fn open_sticker_alert_count(&self) -> Result<u64, StoreError> {
-        let n: i64 = self.conn.query_row(
+        self.count(
             "SELECT count(*) FROM sticker_alerts WHERE closed_at IS NULL",
             [],
-            |r| r.get(0),
-        )?;
-        Ok(u64::try_from(n).unwrap_or(0))
+        )
     }
 
     fn sticker_alerts(&self, filter: &str) -> Result<Vec<StickerAlert>, StoreError> {

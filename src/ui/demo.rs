@@ -11,9 +11,10 @@ use super::{RegistryTest, UiContext};
 use crate::codes::generate::{CodeGenerator, gtin_from_number};
 use crate::compose::{Opened, Overrides, open_station};
 use crate::config::{Config, Paths};
+use crate::engine::demo::demo_product;
 use crate::engine::virtual_worker::VirtualLine;
 use crate::engine::{Engine, Event, LinkSource, PinStore};
-use crate::store::{Actor, Ledger, Product, StationLock};
+use crate::store::{Actor, Ledger, StationLock};
 
 /// The demo's supervisor PIN (shown on its screen).
 pub const DEMO_PIN: &str = "1234";
@@ -158,10 +159,7 @@ pub fn run_demo_ui(
 
 /// Three products with 300 codes each, unless the ledger already has products.
 pub fn seed_demo(paths: &Paths, config: &Config) -> Result<()> {
-    let mut ledger = Ledger::open(
-        &paths.data_dir.join(crate::config::LEDGER_FILE),
-        &config.station.id,
-    )?;
+    let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
     if !ledger.products()?.is_empty() {
         return Ok(());
     }
@@ -180,17 +178,7 @@ pub fn seed_demo(paths: &Paths, config: &Config) -> Result<()> {
     ];
     for (i, (name, size, n)) in products.into_iter().enumerate() {
         let gtin = gtin_from_number(460_700_000_000 + n);
-        ledger.add_product(
-            Product {
-                gtin: gtin.clone(),
-                name: name.into(),
-                size: Some(size.into()),
-                colour: None,
-                model: None,
-                country: Some("CN".into()),
-            },
-            &actor,
-        )?;
+        ledger.add_product(demo_product(&gtin, name, Some(size)), &actor)?;
         // The last product runs low, to show the warning.
         let count = if i == 2 { 12 } else { 300 };
         if let Some(registry) = registry.as_mut() {

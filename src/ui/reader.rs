@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! The reader: a thread with its own (read-mostly) ledger connection that answers the screens' questions
-//! (product list, review queue, audit log, a rejected label's image), writes the shift report, lists
-//! devices, tests the registry and saves settings, so none of that runs on the UI thread.
+//! The reader: a thread with its own read-only view of the ledger (`Ledger::open_read_only`: it cannot
+//! write a code's state) that answers the screens' questions (product list, review queue, audit log, a
+//! rejected label's image), writes the shift report file, lists devices, tests the registry and saves
+//! settings, so none of that runs on the UI thread.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::mpsc::{Sender, channel};
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use labelstation_zpl::template::Template;
@@ -98,8 +100,12 @@ pub(super) fn spawn(ctx: &UiContext, out: Sender<Update>) -> Result<Sender<Ask>>
 impl Reader {
     fn ledger(&mut self) -> Result<&Ledger> {
         if self.ledger.is_none() {
-            let path = self.data_dir.join(crate::config::LEDGER_FILE);
-            self.ledger = Some(Ledger::open(&path, &self.station)?);
+            let path = self.data_dir.join(crate::store::LEDGER_FILE);
+            self.ledger = Some(Ledger::open_read_only(
+                &path,
+                &self.station,
+                Duration::from_secs(10),
+            )?);
         }
         self.ledger
             .as_ref()
@@ -218,18 +224,16 @@ impl Reader {
 
     fn audit(&mut self, limit: u32) -> Result<Vec<AuditLine>> {
         let ledger = self.ledger()?;
-        let mut stmt = ledger.connection().prepare(
-            "SELECT at, actor, action, subject FROM audit_log ORDER BY seq DESC LIMIT ?1",
-        )?;
-        let rows = stmt.query_map([limit], |r| {
-            Ok(AuditLine {
-                at_ms: r.get(0)?,
-                actor: r.get(1)?,
-                action: r.get(2)?,
-                subject: r.get(3)?,
+        Ok(ledger
+            .recent_audit(limit)?
+            .into_iter()
+            .map(|e| AuditLine {
+                at_ms: e.at_ms,
+                actor: e.actor,
+                action: e.action,
+                subject: e.subject,
             })
-        })?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+            .collect())
     }
 
     /// The shift report: this run's counters, the pool by product and state, and the audit entries of
@@ -269,28 +273,16 @@ impl Reader {
                 }
             }
         }
-        let mut stmt = ledger.connection().prepare(
-            "SELECT at, actor, action, subject FROM audit_log WHERE at >= ?1 ORDER BY seq",
-        )?;
-        let entries = stmt.query_map([since], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, String>(2)?,
-                r.get::<_, String>(3)?,
-            ))
-        })?;
-        for e in entries {
-            let (at, actor, action, subject) = e?;
+        for e in ledger.audit_since(since)? {
             row(
                 &mut text,
                 [
                     "audit",
-                    &super::local_time(at),
+                    &super::local_time(e.at_ms),
                     "",
-                    &action,
-                    &subject,
-                    &actor,
+                    &e.action,
+                    &e.subject,
+                    &e.actor,
                 ],
             );
         }
