@@ -34,6 +34,9 @@ pub struct PrinterSimArgs {
     /// Reprint a label cut short by an error whatever ^JZ says (old firmware, a ZPL emulation).
     #[arg(long)]
     pub ignore_jz: bool,
+    /// Firmware without an odometer: SGD odometer.total_label_count is answered "?".
+    #[arg(long)]
+    pub no_odometer: bool,
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +134,11 @@ pub(super) fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
         drop_rate: a.drop_rate.clamp(0.0, 1.0),
         duplicate_rate: a.duplicate_rate.clamp(0.0, 1.0),
         ignore_jz: a.ignore_jz,
+        odometer: if a.no_odometer {
+            None
+        } else {
+            PrinterSimConfig::default().odometer
+        },
         ..PrinterSimConfig::default()
     });
     let where_ = if a.listen == "pty" {
