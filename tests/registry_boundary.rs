@@ -11,7 +11,7 @@ mod support;
 use std::time::{Duration, Instant};
 
 use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
+use labelstation::registry::client::RetryPolicy;
 use labelstation::registry::oms_client::{OmsClient, OmsSettings};
 use labelstation::registry::pull::{Pull, PullOptions};
 use labelstation::registry::sim::{
@@ -21,27 +21,11 @@ use labelstation::registry::sync::{Sync, SyncOptions, SyncReport};
 use labelstation::registry::wire::Secret;
 use labelstation::store::reports::ReportKind;
 use labelstation::store::{Actor, CodeState, Ledger};
+use support::xtrace_client as client;
 use support::*;
 
 fn sim(cfg: SimConfig) -> RegistrySim {
     RegistrySim::start("127.0.0.1:0".parse().unwrap(), cfg).unwrap()
-}
-
-fn client(sim: &RegistrySim) -> XtraceClient {
-    XtraceClient::new(XtraceSettings {
-        url: sim.url(),
-        login: "station".into(),
-        password: Secret::new("station"),
-        product_group: "shoes".into(),
-        business_place_id: 7,
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            attempts: 4,
-            base: Duration::from_millis(5),
-            max: Duration::from_millis(40),
-        },
-    })
-    .unwrap()
 }
 
 fn opts(batch: u32) -> SyncOptions {
@@ -56,19 +40,7 @@ fn opts(batch: u32) -> SyncOptions {
 /// A ledger with `n` codes pulled from `sim`, all printed and verified.
 fn verified(dir: &std::path::Path, sim: &RegistrySim, n: u32) -> Ledger {
     let (mut l, gtin, _) = ledger_with_codes(dir, 0, 50);
-    let mut c = client(sim);
-    Pull {
-        ledger: &mut l,
-        registry: &mut c,
-        format: &CodeFormat::default(),
-        opts: PullOptions {
-            poll_interval: Duration::from_millis(1),
-            ..PullOptions::default()
-        },
-        actor: &system(),
-    }
-    .run(&gtin, n, &mut |_| {})
-    .unwrap();
+    pull_from_sim(&mut l, sim, &gtin, n);
     print_and_verify_all(&mut l, &gtin);
     l
 }

@@ -10,36 +10,18 @@ mod support;
 use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
-use labelstation::registry::pull::{Pull, PullOptions};
+use labelstation::registry::client::XtraceClient;
 use labelstation::registry::sim::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
 use labelstation::registry::sync::{Sync, SyncEvent, SyncOptions, SyncReport};
-use labelstation::registry::wire::Secret;
 use labelstation::store::consignments::{
     ConsignmentStatus, Declaration, DeclaredLine, NewConsignment,
 };
 use labelstation::store::documents::DocumentStatus;
 use labelstation::store::{Actor, Ledger, ScanProof, StoreError};
+use support::xtrace_client as client;
 use support::*;
 
 const K: &str = "KZ-IMP-1";
-
-fn client(sim: &RegistrySim) -> XtraceClient {
-    XtraceClient::new(XtraceSettings {
-        url: sim.url(),
-        login: "station".into(),
-        password: Secret::new("station"),
-        product_group: "shoes".into(),
-        business_place_id: 7,
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            attempts: 4,
-            base: Duration::from_millis(5),
-            max: Duration::from_millis(40),
-        },
-    })
-    .unwrap()
-}
 
 fn opts() -> SyncOptions {
     SyncOptions {
@@ -94,19 +76,7 @@ fn applied_consignment(dir: &std::path::Path, sim: &RegistrySim, n: u32, stray: 
         &actor,
     )
     .unwrap();
-    let mut c = client(sim);
-    Pull {
-        ledger: &mut l,
-        registry: &mut c,
-        format: &CodeFormat::default(),
-        opts: PullOptions {
-            poll_interval: Duration::from_millis(1),
-            ..PullOptions::default()
-        },
-        actor: &actor,
-    }
-    .run(&gtin, n, &mut |_| {})
-    .unwrap();
+    pull_from_sim(&mut l, sim, &gtin, n);
     let strangers = codes(&gtin, stray, 4242);
     if stray > 0 {
         l.import_codes(
@@ -409,16 +379,7 @@ fn a_document_refused_whole_returns_its_codes_and_goes_again_once_fixed() {
 fn the_simulator_refuses_unsorted_keys_and_crypto_tails() {
     use base64::Engine as _;
     let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
-    let http = reqwest::blocking::Client::new();
-    let token: serde_json::Value = http
-        .post(format!("{}/api/users/authenticate", sim.url()))
-        .header("Accept", "*/*")
-        .json(&serde_json::json!({"login": "station", "password": "station"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let token = token["accessToken"].as_str().unwrap().to_owned();
+    let (http, token) = signed_in(&sim);
     let post = |doc: &str| {
         let b64 = base64::engine::general_purpose::STANDARD.encode(doc);
         http.post(format!("{}/public/api/v1/doc/import", sim.url()))
@@ -708,16 +669,7 @@ fn boxes_are_aggregated_once_and_imported_by_their_sscc() {
 fn the_simulator_refuses_a_box_whose_count_differs_from_its_codes() {
     use base64::Engine as _;
     let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
-    let http = reqwest::blocking::Client::new();
-    let token: serde_json::Value = http
-        .post(format!("{}/api/users/authenticate", sim.url()))
-        .header("Accept", "*/*")
-        .json(&serde_json::json!({"login": "station", "password": "station"}))
-        .send()
-        .unwrap()
-        .json()
-        .unwrap();
-    let token = token["accessToken"].as_str().unwrap().to_owned();
+    let (http, token) = signed_in(&sim);
     let post = |doc: &str| {
         let b64 = base64::engine::general_purpose::STANDARD.encode(doc);
         http.post(format!("{}/public/api/v1/doc/aggregation", sim.url()))
@@ -753,4 +705,19 @@ fn the_simulator_refuses_a_box_whose_count_differs_from_its_codes() {
     );
     assert_eq!(r.status(), 400);
     assert_eq!(sim.snapshot().documents_with_tails, 1);
+}
+
+/// A plain HTTP client signed in to the simulator, for requests the station's client would never make.
+fn signed_in(sim: &RegistrySim) -> (reqwest::blocking::Client, String) {
+    let http = reqwest::blocking::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/api/users/authenticate", sim.url()))
+        .header("Accept", "*/*")
+        .json(&serde_json::json!({"login": "station", "password": "station"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let token = token["accessToken"].as_str().unwrap().to_owned();
+    (http, token)
 }

@@ -8,32 +8,12 @@ mod support;
 use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{
-    Registry, RetryPolicy, UtilisationMeta, WriteOffMeta, XtraceClient, XtraceSettings,
-};
-use labelstation::registry::pull::{Pull, PullOptions};
+use labelstation::registry::client::{Registry, UtilisationMeta, WriteOffMeta};
 use labelstation::registry::sim::{Faults, RegistrySim, SimConfig};
 use labelstation::registry::sync::{Sync, SyncError, SyncEvent, SyncOptions};
-use labelstation::registry::wire::Secret;
 use labelstation::store::{Actor, CodeState, Ledger};
+use support::xtrace_client as client;
 use support::*;
-
-fn client(sim: &RegistrySim) -> XtraceClient {
-    XtraceClient::new(XtraceSettings {
-        url: sim.url(),
-        login: "station".into(),
-        password: Secret::new("station"),
-        product_group: "shoes".into(),
-        business_place_id: 7,
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            attempts: 4,
-            base: Duration::from_millis(5),
-            max: Duration::from_millis(40),
-        },
-    })
-    .unwrap()
-}
 
 fn opts(batch: u32) -> SyncOptions {
     SyncOptions {
@@ -51,20 +31,7 @@ fn opts(batch: u32) -> SyncOptions {
 /// A ledger with `n` codes pulled from `sim` and all of them printed and verified.
 fn verified_ledger(dir: &std::path::Path, sim: &RegistrySim, n: u32) -> Ledger {
     let (mut l, gtin, _) = ledger_with_codes(dir, 0, 50);
-    let actor = system();
-    let mut c = client(sim);
-    Pull {
-        ledger: &mut l,
-        registry: &mut c,
-        format: &CodeFormat::default(),
-        opts: PullOptions {
-            poll_interval: Duration::from_millis(1),
-            ..PullOptions::default()
-        },
-        actor: &actor,
-    }
-    .run(&gtin, n, &mut |_| {})
-    .unwrap();
+    pull_from_sim(&mut l, sim, &gtin, n);
     print_and_verify_all(&mut l, &gtin);
     l
 }
@@ -294,20 +261,7 @@ fn codes_without_a_country_wait_with_a_clear_error() {
 /// A ledger with `n` codes pulled from `sim`, nothing printed yet.
 fn pulled_ledger(dir: &std::path::Path, sim: &RegistrySim, n: u32) -> Ledger {
     let (mut l, gtin, _) = ledger_with_codes(dir, 0, 50);
-    let actor = system();
-    let mut c = client(sim);
-    Pull {
-        ledger: &mut l,
-        registry: &mut c,
-        format: &CodeFormat::default(),
-        opts: PullOptions {
-            poll_interval: Duration::from_millis(1),
-            ..PullOptions::default()
-        },
-        actor: &actor,
-    }
-    .run(&gtin, n, &mut |_| {})
-    .unwrap();
+    pull_from_sim(&mut l, sim, &gtin, n);
     l
 }
 

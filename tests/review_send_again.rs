@@ -10,30 +10,12 @@ mod support;
 use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
 use labelstation::registry::pull::{Pull, PullOptions};
 use labelstation::registry::sim::{RegistrySim, SimCodeState, SimConfig};
 use labelstation::registry::sync::{Sync, SyncOptions};
-use labelstation::registry::wire::Secret;
 use labelstation::store::{Actor, CodeState, Ledger};
+use support::xtrace_client as client;
 use support::*;
-
-fn client(sim: &RegistrySim) -> XtraceClient {
-    XtraceClient::new(XtraceSettings {
-        url: sim.url(),
-        login: "station".into(),
-        password: Secret::new("station"),
-        product_group: "shoes".into(),
-        business_place_id: 7,
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            attempts: 4,
-            base: Duration::from_millis(5),
-            max: Duration::from_millis(40),
-        },
-    })
-    .unwrap()
-}
 
 fn sync(l: &mut Ledger, sim: &RegistrySim) -> labelstation::registry::sync::SyncReport {
     let actor = system();

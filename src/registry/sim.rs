@@ -1753,14 +1753,7 @@ async fn lookup_codes(State(state): State<Shared>, headers: HeaderMap, body: Byt
 async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = authorised(s, &headers) {
-        return r;
-    }
-    let env: xtrace::DocumentEnvelope = match parse(&body) {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    let doc: xtrace::Withdrawal = match strict_body(s, &env.document_body) {
+    let doc: xtrace::Withdrawal = match document_request(s, &headers, &body) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -1779,6 +1772,30 @@ async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes
     if let Some(r) = refused_at_send(s) {
         return r;
     }
+    let codes = doc.codes.into_iter().map(|c| c.code).collect();
+    receive_document(s, SimDocKind::Withdrawal, codes, &body)
+}
+
+/// A document POST's common part: the bearer token, the envelope, and its body decoded as the registry
+/// does (keys A-Z at every level, counted when not).
+fn document_request<T: serde::de::DeserializeOwned>(
+    s: &mut SimState,
+    headers: &HeaderMap,
+    body: &Bytes,
+) -> Result<T, Response> {
+    authorised(s, headers)?;
+    let env: xtrace::DocumentEnvelope = parse(body)?;
+    strict_body(s, &env.document_body)
+}
+
+/// Take a document for processing on the registry's clock (now, without a processing delay) and
+/// answer its id.
+fn receive_document(
+    s: &mut SimState,
+    kind: SimDocKind,
+    codes: Vec<String>,
+    body: &Bytes,
+) -> Response {
     s.documents_received += 1;
     let id = s.id();
     let now = crate::store::now_ms();
@@ -1786,18 +1803,26 @@ async fn withdrawal(State(state): State<Shared>, headers: HeaderMap, body: Bytes
     s.documents.insert(
         id.clone(),
         Document {
-            kind: SimDocKind::Withdrawal,
+            kind,
             partial: false,
             polls: 0,
-            codes: doc.codes.into_iter().map(|c| c.code).collect(),
+            codes,
             created_ms: now,
             due_ms: now.saturating_add(delay),
             errors: None,
-            body: String::from_utf8_lossy(&body).into_owned(),
+            body: String::from_utf8_lossy(body).into_owned(),
         },
     );
     process_due(s);
     axum::Json(json!({ "documentId": id })).into_response()
+}
+
+/// A code carries a crypto tail: with its GS separators, or glued on after a known identification
+/// code.
+fn tailed(s: &SimState, c: &str) -> bool {
+    c.contains('\u{1d}')
+        || (!s.idents.contains_key(c)
+            && (16..c.len()).any(|n| c.is_char_boundary(n) && s.idents.contains_key(&c[..n])))
 }
 
 /// Process a write-off document: every code must be RECEIVED, or the whole document is refused with an
@@ -1864,14 +1889,7 @@ fn strict_body<T: serde::de::DeserializeOwned>(s: &mut SimState, b64: &str) -> R
 async fn import_document(State(state): State<Shared>, headers: HeaderMap, body: Bytes) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = authorised(s, &headers) {
-        return r;
-    }
-    let env: xtrace::DocumentEnvelope = match parse(&body) {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    let doc: xtrace::ImportDocument = match strict_body(s, &env.document_body) {
+    let doc: xtrace::ImportDocument = match document_request(s, &headers, &body) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -1885,14 +1903,7 @@ async fn import_document(State(state): State<Shared>, headers: HeaderMap, body: 
             "customsDeclaration needs its number and its date as a date-time (e.g. 2026-03-02T00:00:00Z)",
         );
     }
-    // A tail with its GS separators, or glued on without them (a known code's identification part
-    // followed by more).
-    let tailed = |c: &str| {
-        c.contains('\u{1d}')
-            || (!s.idents.contains_key(c)
-                && (16..c.len()).any(|n| c.is_char_boundary(n) && s.idents.contains_key(&c[..n])))
-    };
-    if let Some(i) = doc.codes.iter().position(|c| tailed(c)) {
+    if let Some(i) = doc.codes.iter().position(|c| tailed(s, c)) {
         s.documents_with_tails += 1;
         return error(
             StatusCode::BAD_REQUEST,
@@ -1902,25 +1913,7 @@ async fn import_document(State(state): State<Shared>, headers: HeaderMap, body: 
     if let Some(r) = refused_at_send(s) {
         return r;
     }
-    s.documents_received += 1;
-    let id = s.id();
-    let now = crate::store::now_ms();
-    let delay = i64::try_from(s.cfg.processing_delay.as_millis()).unwrap_or(i64::MAX);
-    s.documents.insert(
-        id.clone(),
-        Document {
-            kind: SimDocKind::Import,
-            partial: false,
-            polls: 0,
-            codes: doc.codes,
-            created_ms: now,
-            due_ms: now.saturating_add(delay),
-            errors: None,
-            body: String::from_utf8_lossy(&body).into_owned(),
-        },
-    );
-    process_due(s);
-    axum::Json(json!({ "documentId": id })).into_response()
+    receive_document(s, SimDocKind::Import, doc.codes, &body)
 }
 
 /// Process an import document: applied codes are introduced, each other code gets an error by its

@@ -147,3 +147,48 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// A client of the simulated xTrace registry `sim` as the registry tests use it: business place 7, quick
+/// retries.
+pub fn xtrace_client(
+    sim: &labelstation::registry::sim::RegistrySim,
+) -> labelstation::registry::client::XtraceClient {
+    use labelstation::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
+    XtraceClient::new(XtraceSettings {
+        url: sim.url(),
+        login: "station".into(),
+        password: labelstation::registry::wire::Secret::new("station"),
+        product_group: "shoes".into(),
+        business_place_id: 7,
+        timeout: std::time::Duration::from_secs(5),
+        retry: RetryPolicy {
+            attempts: 4,
+            base: std::time::Duration::from_millis(5),
+            max: std::time::Duration::from_millis(40),
+        },
+    })
+    .unwrap()
+}
+
+/// Pull `n` codes of `gtin` from the simulated xTrace registry `sim` into `l` (quick polls).
+pub fn pull_from_sim(
+    l: &mut Ledger,
+    sim: &labelstation::registry::sim::RegistrySim,
+    gtin: &Gtin,
+    n: u32,
+) {
+    use labelstation::registry::pull::{Pull, PullOptions};
+    let mut c = xtrace_client(sim);
+    Pull {
+        ledger: l,
+        registry: &mut c,
+        format: &CodeFormat::default(),
+        opts: PullOptions {
+            poll_interval: std::time::Duration::from_millis(1),
+            ..PullOptions::default()
+        },
+        actor: &system(),
+    }
+    .run(gtin, n, &mut |_| {})
+    .unwrap();
+}

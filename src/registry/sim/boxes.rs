@@ -13,12 +13,12 @@ use std::collections::HashSet;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use serde_json::json;
 
 use super::{
-    Document, Shared, SimCodeState, SimDocKind, SimState, authorised, error, lock, parse,
-    parse_iso, process_due, refused_at_send, strict_body,
+    Shared, SimCodeState, SimDocKind, SimState, document_request, error, lock, parse_iso,
+    receive_document, refused_at_send, tailed,
 };
 use crate::registry::xtrace;
 
@@ -49,13 +49,6 @@ pub(super) fn sscc_digits(s: &str) -> Option<&str> {
     ((10 - sum % 10) % 10 == digits[17]).then_some(d)
 }
 
-/// A code carries a crypto tail: with its GS separators, or glued on after a known identification code.
-fn tailed(s: &SimState, c: &str) -> bool {
-    c.contains('\u{1d}')
-        || (!s.idents.contains_key(c)
-            && (16..c.len()).any(|n| c.is_char_boundary(n) && s.idents.contains_key(&c[..n])))
-}
-
 /// `POST /public/api/v1/doc/aggregation`.
 pub(super) async fn aggregation_document(
     State(state): State<Shared>,
@@ -64,14 +57,7 @@ pub(super) async fn aggregation_document(
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = authorised(s, &headers) {
-        return r;
-    }
-    let env: xtrace::DocumentEnvelope = match parse(&body) {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    let doc: xtrace::AggregationDocument = match strict_body(s, &env.document_body) {
+    let doc: xtrace::AggregationDocument = match document_request(s, &headers, &body) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -103,7 +89,7 @@ pub(super) async fn aggregation_document(
         return r;
     }
     let units = serde_json::to_string(&doc.aggregation_units).unwrap_or_default();
-    receive(s, SimDocKind::Aggregation, vec![units], &body)
+    receive_document(s, SimDocKind::Aggregation, vec![units], &body)
 }
 
 /// `POST /public/api/v1/doc/transport-code-disaggregation`.
@@ -114,14 +100,7 @@ pub(super) async fn disaggregation_document(
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = authorised(s, &headers) {
-        return r;
-    }
-    let env: xtrace::DocumentEnvelope = match parse(&body) {
-        Ok(e) => e,
-        Err(r) => return r,
-    };
-    let doc: xtrace::TransportDisaggregation = match strict_body(s, &env.document_body) {
+    let doc: xtrace::TransportDisaggregation = match document_request(s, &headers, &body) {
         Ok(d) => d,
         Err(r) => return r,
     };
@@ -134,29 +113,7 @@ pub(super) async fn disaggregation_document(
     if let Some(r) = refused_at_send(s) {
         return r;
     }
-    receive(s, SimDocKind::Disaggregation, doc.codes, &body)
-}
-
-fn receive(s: &mut SimState, kind: SimDocKind, codes: Vec<String>, body: &Bytes) -> Response {
-    s.documents_received += 1;
-    let id = s.id();
-    let now = crate::store::now_ms();
-    let delay = i64::try_from(s.cfg.processing_delay.as_millis()).unwrap_or(i64::MAX);
-    s.documents.insert(
-        id.clone(),
-        Document {
-            kind,
-            partial: false,
-            polls: 0,
-            codes,
-            created_ms: now,
-            due_ms: now.saturating_add(delay),
-            errors: None,
-            body: String::from_utf8_lossy(body).into_owned(),
-        },
-    );
-    process_due(s);
-    axum::Json(json!({ "documentId": id })).into_response()
+    receive_document(s, SimDocKind::Disaggregation, doc.codes, &body)
 }
 
 fn unit_error(i: usize, what: &str, code: &str) -> serde_json::Value {
