@@ -8,7 +8,8 @@
 //! configured print speed takes, renders it with the same renderer as the label preview (a real
 //! DataMatrix), and hands the images to whoever reads them (the virtual scanner). Faults are injected
 //! on demand: paper out, ribbon out, head open, pause, unreadable prints, dropped jobs, a label cut
-//! short by an error, a slow serial link, a link that goes away, a label lost inside the printer
+//! short by an error, a slow serial link, a link with latency (bytes the station sent are acted on
+//! later), a link that goes away, a label lost inside the printer
 //! that its status counts as done (only the odometer tells).
 //!
 //! Like a Zebra it has a receive buffer of a fixed size ([`PrinterSimConfig::buffer_bytes`]) that fills
@@ -48,6 +49,10 @@ pub struct PrinterSimConfig {
     pub ips: Option<f64>,
     /// Serial line speed to pace reception at (10 bits a byte, 8N1); `None` does not pace.
     pub baud: Option<u32>,
+    /// Time from the station handing bytes to its link to the printer acting on them (a routed or
+    /// wireless network, a print server in between, a busy printer's input handler); `None`: at once.
+    /// A `~JA` the station has sent is not yet a label dropped.
+    pub latency: Option<Duration>,
     /// Share of labels printed unreadable (the symbol damaged).
     pub unreadable_rate: f64,
     /// Share of jobs lost without a trace.
@@ -78,6 +83,7 @@ impl Default for PrinterSimConfig {
             dpi: 203,
             ips: None,
             baud: None,
+            latency: None,
             unreadable_rate: 0.0,
             drop_rate: 0.0,
             duplicate_rate: 0.0,
@@ -796,6 +802,11 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
             }
             line_free += Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud));
             std::thread::sleep(line_free.saturating_duration_since(now));
+        }
+        let latency = lock(&shared.state).cfg.latency;
+        if let Some(latency) = latency {
+            // The bytes are on their way: the printer acts on them that much later.
+            std::thread::sleep(latency);
         }
         pending.extend_from_slice(&buf[..n]);
         if pending.len() > MAX_PENDING {
