@@ -893,6 +893,56 @@ fn a_label_cancelled_while_the_printer_is_out_of_paper_never_comes_out() {
 }
 
 #[test]
+fn a_cancel_the_printer_does_not_confirm_in_time_is_an_alert() {
+    use labelstation::engine::Command;
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 44);
+    // A link slower than the driver's reply timeout (1 s): no answer behind the `~JA` comes in time.
+    let sim = PrinterSimConfig {
+        latency: Some(Duration::from_millis(1500)),
+        ..PrinterSimConfig::default()
+    };
+    let (st, events, vline) = station_with(ledger, sim, quick_worker(0.0), quick_line());
+    let (tx, rx) = std::sync::mpsc::channel();
+    let mut st = st.with_commands(rx);
+    vline.printer.set_paper_out(true);
+    let canceller = {
+        let events = events.clone();
+        std::thread::spawn(move || {
+            wait_for(30, "the line pauses", || !paused_keys(&events).is_empty());
+            tx.send(Command::CancelLabel).unwrap();
+            tx
+        })
+    };
+    let s = st.run(&gtin, Mode::Inline, 1).unwrap();
+    let _tx = canceller.join().unwrap();
+    assert_eq!((s.printed, s.rejected), (0, 1), "{s:?}");
+    // The station does not claim the label is gone: the worker and the supervisor are told.
+    let alerts: Vec<(&'static str, Vec<String>)> = events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice {
+                severity: labelstation::engine::Severity::Alert,
+                key,
+                args,
+                ..
+            } => Some((*key, args.clone())),
+            _ => None,
+        })
+        .collect();
+    let rejected = st.ledger().review_queue(5).unwrap().remove(0);
+    assert_eq!(
+        alerts,
+        vec![("cancel-not-confirmed", vec![rejected.masked.clone()])],
+        "{alerts:?}"
+    );
+    vline.printer.set_paper_out(false);
+    accounted(&st, &vline.printer.stickers());
+}
+
+#[test]
 fn a_label_reprinted_after_an_error_is_a_known_copy_and_its_scan_an_alert() {
     use labelstation::virtual_printer::Interruption;
     let dir = tempfile::tempdir().unwrap();
