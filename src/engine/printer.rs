@@ -160,10 +160,21 @@ impl Station {
         answered
     }
 
-    /// Tell the printer to drop every label it holds (`~JA`), before the label of `rec` is rejected.
-    /// When the link is down the cancel waits, and goes first when the link is back.
+    /// Tell the printer to drop every label it holds (`~JA`), before the label of `rec` is rejected, and
+    /// wait until it has. When the link is down the cancel waits, and goes first when the link is back.
     pub(super) fn clear_printer(&mut self, rec: &CodeRecord) {
         if matches!(self.printer.link(), LinkState::Up) && self.printer.send(b"~JA").is_ok() {
+            if !self.cancel_confirmed() {
+                let masked = rec.code.masked();
+                self.notice(
+                    Severity::Alert,
+                    "cancel-not-confirmed",
+                    vec![masked.clone()],
+                    &format!(
+                        "The printer did not confirm it dropped the label of {masked}: if a sticker of it comes out, hand it to the supervisor"
+                    ),
+                );
+            }
             return;
         }
         self.pending_cancel = true;
@@ -176,6 +187,34 @@ impl Station {
                 "The printer could not be told to drop the label of {masked} (the link is down): if a sticker of it comes out, hand it to the supervisor"
             ),
         );
+    }
+
+    /// Whether the printer has acted on the `~JA` just sent. Bytes handed to the link are not yet at the
+    /// printer (a routed or wireless link, a busy printer): a worker who loads the paper meanwhile gets
+    /// the dropped label's sticker. A Zebra acts on `~` commands in the order they come, so an answer to
+    /// a question sent behind the `~JA` proves it was done: `~HQES` (answered in an error state too), or
+    /// `~HS` from firmware without it. A link that carries no replies cannot tell: taken as done, as
+    /// everything else on it is.
+    fn cancel_confirmed(&mut self) -> bool {
+        match self.printer.extended_status() {
+            Ok(Some(_)) | Err(PrinterError::NoStatusChannel { .. }) => return true,
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!("the printer's cancel (~JA) is not confirmed: {e}");
+                return false;
+            }
+        }
+        match self.printer.host_status() {
+            Ok(labelstation_printer::status::StatusReply::Host(_)) => true,
+            Ok(_) => {
+                tracing::warn!("the printer's cancel (~JA) is not confirmed: no answer behind it");
+                false
+            }
+            Err(e) => {
+                tracing::warn!("the printer's cancel (~JA) is not confirmed: {e}");
+                false
+            }
+        }
     }
 
     /// Show printer trouble: the printer offline (link down) or with a problem, and the line paused with

@@ -71,6 +71,8 @@ pub const NOTICE_KEYS: &[&str] = &[
     "second-sticker",
     // args: the masked code.
     "cancel-not-delivered",
+    // args: the masked code.
+    "cancel-not-confirmed",
     // An [`EngineError`] told as a notice.
     "storage-error",
     "unknown-product",

@@ -8,7 +8,8 @@
 //! configured print speed takes, renders it with the same renderer as the label preview (a real
 //! DataMatrix), and hands the images to whoever reads them (the virtual scanner). Faults are injected
 //! on demand: paper out, ribbon out, head open, pause, unreadable prints, dropped jobs, a label cut
-//! short by an error, a slow serial link, a link that goes away, a label lost inside the printer
+//! short by an error, a slow serial link, a link with latency (bytes the station sent are acted on
+//! later), a link that goes away, a label lost inside the printer
 //! that its status counts as done (only the odometer tells).
 //!
 //! Like a Zebra it has a receive buffer of a fixed size ([`PrinterSimConfig::buffer_bytes`]) that fills
@@ -48,6 +49,11 @@ pub struct PrinterSimConfig {
     pub ips: Option<f64>,
     /// Serial line speed to pace reception at (10 bits a byte, 8N1); `None` does not pace.
     pub baud: Option<u32>,
+    /// Time from the station handing bytes to its link to the printer acting on them (a routed or
+    /// wireless network, a print server in between, a busy printer's input handler); `None`: at once.
+    /// The link carries the next bytes meanwhile (about 50 ms late at most: the link is looked at that
+    /// often). A `~JA` the station has sent is not yet a label dropped.
+    pub latency: Option<Duration>,
     /// Share of labels printed unreadable (the symbol damaged).
     pub unreadable_rate: f64,
     /// Share of jobs lost without a trace.
@@ -78,6 +84,7 @@ impl Default for PrinterSimConfig {
             dpi: 203,
             ips: None,
             baud: None,
+            latency: None,
             unreadable_rate: 0.0,
             drop_rate: 0.0,
             duplicate_rate: 0.0,
@@ -742,18 +749,33 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
     // A paced line delivers bytes one after another: they are taken a few at a time, each when the
     // line has carried it (against a clock, so the pace does not drift).
     let mut line_free = Instant::now();
+    // Bytes read off the link that reach the printer later ([`PrinterSimConfig::latency`]), each chunk
+    // with the time it does; the link goes on carrying the next ones meanwhile.
+    let mut on_the_way: VecDeque<(Instant, Vec<u8>)> = VecDeque::new();
     while !shared.stop.load(Ordering::Relaxed) {
         let down = shared.link_down.load(Ordering::Relaxed);
         if down && kind == Link::Network {
             return;
         }
+        let now = Instant::now();
+        let mut arrived = false;
+        while on_the_way.front().is_some_and(|(due, _)| *due <= now) {
+            if let Some((_, bytes)) = on_the_way.pop_front() {
+                pending.extend_from_slice(&bytes);
+                arrived = true;
+            }
+        }
+        if arrived && !take_in(shared, &mut pending, &mut link) {
+            return;
+        }
+        let travelling: usize = on_the_way.iter().map(|(_, b)| b.len()).sum();
         // A full receive buffer reads nothing more: the link holds the sender back until a label is out.
         let room = {
             let mut s = lock(&shared.state);
             let room = s
                 .cfg
                 .buffer_bytes
-                .saturating_sub(s.buffered_bytes() + pending.len());
+                .saturating_sub(s.buffered_bytes() + pending.len() + travelling);
             if room == 0 && !down {
                 s.counts.buffer_full += 1;
             }
@@ -797,21 +819,36 @@ fn serve<S: Read + Write>(shared: &Shared, mut link: S, kind: Link) {
             line_free += Duration::from_secs_f64(n as f64 * 10.0 / f64::from(baud));
             std::thread::sleep(line_free.saturating_duration_since(now));
         }
-        pending.extend_from_slice(&buf[..n]);
-        if pending.len() > MAX_PENDING {
-            tracing::warn!(
-                "virtual printer: {} bytes without a complete format; discarded",
-                pending.len()
-            );
-            pending.clear();
+        let latency = lock(&shared.state).cfg.latency;
+        if let Some(latency) = latency {
+            // The bytes are on their way: the printer acts on them that much later.
+            on_the_way.push_back((Instant::now() + latency, buf[..n].to_vec()));
+            continue;
         }
-        while let Some(unit) = next_unit(&mut pending) {
-            let reply = handle(shared, &unit);
-            if !reply.is_empty() && link.write_all(&reply).is_err() {
-                return;
-            }
+        pending.extend_from_slice(&buf[..n]);
+        if !take_in(shared, &mut pending, &mut link) {
+            return;
         }
     }
+}
+
+/// Act on every complete unit that reached the printer, answering on `link`; false when the answer
+/// cannot be written (the link is gone).
+fn take_in<S: Write>(shared: &Shared, pending: &mut Vec<u8>, link: &mut S) -> bool {
+    if pending.len() > MAX_PENDING {
+        tracing::warn!(
+            "virtual printer: {} bytes without a complete format; discarded",
+            pending.len()
+        );
+        pending.clear();
+    }
+    while let Some(unit) = next_unit(pending) {
+        let reply = handle(shared, &unit);
+        if !reply.is_empty() && link.write_all(&reply).is_err() {
+            return false;
+        }
+    }
+    true
 }
 
 /// Take the next complete unit off `pending`: a `~` command, an SGD line (`! U1 …` up to its line
