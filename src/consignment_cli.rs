@@ -17,7 +17,7 @@ use crate::config::{Config, Paths};
 use crate::consignment::packing_list;
 use crate::store::consignments::{Consignment, Declaration, NewConsignment};
 use crate::store::documents::DocumentSummary;
-use crate::store::{Ledger, StoreError, format_ms};
+use crate::store::{Ledger, StationLock, StoreError, format_ms};
 
 #[derive(Debug, Subcommand)]
 pub enum ConsignmentCmd {
@@ -411,6 +411,15 @@ fn submit(
     if no_send {
         println!("the documents go with the next sync");
         return Ok(ExitCode::SUCCESS);
+    }
+    // The running station's sync holds the claim: it sends them on its next pass.
+    match StationLock::acquire_sync(&paths.data_dir) {
+        Ok(claim) => drop(claim),
+        Err(StoreError::Busy { .. }) => {
+            println!("the running station's sync sends the documents on its next pass");
+            return Ok(ExitCode::SUCCESS);
+        }
+        Err(e) => return Err(e.into()),
     }
     crate::cli::sync_once(paths, config)
 }

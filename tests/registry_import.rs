@@ -721,3 +721,45 @@ fn signed_in(sim: &RegistrySim) -> (reqwest::blocking::Client, String) {
     let token = token["accessToken"].as_str().unwrap().to_owned();
     (http, token)
 }
+
+/// While the running station's sync holds its claim, `consignment submit` writes the documents and
+/// leaves them to it: it says so and succeeds, and nothing reaches the registry from it.
+#[test]
+fn submit_leaves_the_documents_to_a_running_station() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    drop(applied_consignment(dir.path(), &sim, 4, 0));
+    let cfg = dir.path().join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 7\n",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let cmd = || {
+        let mut c = cli(dir.path());
+        c.env("LABELSTATION_CONFIG", &cfg)
+            .env("LABELSTATION_REGISTRY_PASSWORD", "station")
+            .env("LABELSTATION_SUPERVISOR_PIN", "2468");
+        c
+    };
+    let out = run(cmd()
+        .args(["supervisor", "set-pin"])
+        .env("LABELSTATION_NEW_PIN", "2468"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let _claim = labelstation::store::StationLock::acquire_sync(dir.path()).unwrap();
+    let out = run(cmd().args(["consignment", "submit", K]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("the running station's sync sends the documents"),
+        "{}",
+        stdout(&out)
+    );
+    let l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
+    let docs = l.documents_of(K).unwrap();
+    assert_eq!(docs.len(), 1);
+    assert_eq!((docs[0].codes, docs[0].status), (4, DocumentStatus::Queued));
+    assert_eq!(sim.snapshot().documents_received, 0);
+}
