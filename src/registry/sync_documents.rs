@@ -6,7 +6,9 @@
 //! SENDING: it is looked for by the registry's document search (type and time, then its codes read
 //! back), never sent again while it may exist; only after the settle window with no trace is it queued
 //! again (audited). A document the registry refuses at once (400) was not taken: its codes come back
-//! to be submitted again, with the registry's words. Its outcome is recorded per code: introduced,
+//! to be submitted again, with the registry's words; one refused for the account (401, 403) or the
+//! address (404) stays queued, and the pass stops with the registry's words. Its outcome is recorded
+//! per code: introduced,
 //! refused by name, or returned (the document was refused for other codes or for itself).
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -14,6 +16,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::client::{DocumentOutcome, ImportMeta, Refusal, RegistryError};
 use super::documents::SEARCH_SLACK;
 use super::sync::{Sync, SyncError, SyncEvent, SyncReport};
+use super::wire::ErrorClass;
 use crate::store::documents::{Document, DocumentResult, DocumentStatus};
 use crate::store::now_ms;
 
@@ -93,8 +96,15 @@ impl Sync<'_> {
                 self.ledger.document_unsent(doc.id, &e.to_string())?;
                 Err(e.into())
             }
+            Err(e @ RegistryError::Api { .. }) if !matches!(&e, RegistryError::Api { error, .. } if error.class() == ErrorClass::Rejected) =>
+            {
+                // The account (401, 403) or the address (404) is at fault, not the document: it waits
+                // in the queue and the pass stops with the registry's words, to go once that is fixed.
+                self.ledger.document_unsent(doc.id, &e.to_string())?;
+                Err(e.into())
+            }
             Err(e @ RegistryError::Api { .. }) => {
-                // Refused at once: not taken, nothing introduced.
+                // Refused at once (400): not taken, nothing introduced.
                 let reason = crate::codes::clean_message(&e.to_string());
                 self.ledger
                     .document_refused_at_send(doc.id, &reason, self.actor)?;
