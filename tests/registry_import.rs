@@ -425,27 +425,12 @@ fn sigkill_during_submit_and_its_follow_up_never_files_a_document_twice() {
         drop_after_commit_rate: 0.1,
         ..Faults::default()
     });
-    let cfg = dir.path().join("station.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 7\n\
-             [registry.report]\nimport_document_size = 5\nsettle_window_secs = 3\nwait_secs = 10\n",
-            sim.url()
-        ),
-    )
-    .unwrap();
-    let cmd = || {
-        let mut c = cli(dir.path());
-        c.env("LABELSTATION_CONFIG", &cfg)
-            .env("LABELSTATION_REGISTRY_PASSWORD", "station")
-            .env("LABELSTATION_SUPERVISOR_PIN", "2468");
-        c
-    };
-    let out = run(cmd()
-        .args(["supervisor", "set-pin"])
-        .env("LABELSTATION_NEW_PIN", "2468"));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let cfg = station_config(
+        dir.path(),
+        &sim,
+        "[registry.report]\nimport_document_size = 5\nsettle_window_secs = 3\nwait_secs = 10\n",
+    );
+    let cmd = || station_cmd(dir.path(), &cfg);
     let documents = || {
         Ledger::open(&ledger_path(dir.path()), "station-1")
             .unwrap()
@@ -729,26 +714,8 @@ fn submit_leaves_the_documents_to_a_running_station() {
     let dir = tempfile::tempdir().unwrap();
     let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
     drop(applied_consignment(dir.path(), &sim, 4, 0));
-    let cfg = dir.path().join("station.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 7\n",
-            sim.url()
-        ),
-    )
-    .unwrap();
-    let cmd = || {
-        let mut c = cli(dir.path());
-        c.env("LABELSTATION_CONFIG", &cfg)
-            .env("LABELSTATION_REGISTRY_PASSWORD", "station")
-            .env("LABELSTATION_SUPERVISOR_PIN", "2468");
-        c
-    };
-    let out = run(cmd()
-        .args(["supervisor", "set-pin"])
-        .env("LABELSTATION_NEW_PIN", "2468"));
-    assert!(out.status.success(), "{}", stderr(&out));
+    let cfg = station_config(dir.path(), &sim, "");
+    let cmd = || station_cmd(dir.path(), &cfg);
     let _claim = labelstation::store::StationLock::acquire_sync(dir.path()).unwrap();
     let out = run(cmd().args(["consignment", "submit", K]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -762,4 +729,32 @@ fn submit_leaves_the_documents_to_a_running_station() {
     assert_eq!(docs.len(), 1);
     assert_eq!((docs[0].codes, docs[0].status), (4, DocumentStatus::Queued));
     assert_eq!(sim.snapshot().documents_received, 0);
+}
+
+/// A station config in `dir` pointed at `sim` (business place 7, then `extra` TOML), with the supervisor
+/// PIN 2468 set through the binary.
+fn station_config(dir: &std::path::Path, sim: &RegistrySim, extra: &str) -> std::path::PathBuf {
+    let cfg = dir.join("station.toml");
+    std::fs::write(
+        &cfg,
+        format!(
+            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 7\n{extra}",
+            sim.url()
+        ),
+    )
+    .unwrap();
+    let out = run(station_cmd(dir, &cfg)
+        .args(["supervisor", "set-pin"])
+        .env("LABELSTATION_NEW_PIN", "2468"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    cfg
+}
+
+/// The binary on the station in `dir` with config `cfg`, the registry password and the PIN.
+fn station_cmd(dir: &std::path::Path, cfg: &std::path::Path) -> std::process::Command {
+    let mut c = cli(dir);
+    c.env("LABELSTATION_CONFIG", cfg)
+        .env("LABELSTATION_REGISTRY_PASSWORD", "station")
+        .env("LABELSTATION_SUPERVISOR_PIN", "2468");
+    c
 }
