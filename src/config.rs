@@ -140,6 +140,9 @@ pub struct AggregationConfig {
     pub box_label: BoxLabelSize,
     /// How box codes go to the registry: "00+18" (AI 00 and the 18 digits) or "18".
     pub sscc_form: SsccForm,
+    /// The warehouse files aggregations as the importer's service provider: each names the
+    /// consignment's importer (its BIN) as the codes' owner (`ownerTin`).
+    pub file_for_importer: bool,
 }
 
 impl Default for AggregationConfig {
@@ -149,6 +152,7 @@ impl Default for AggregationConfig {
             extension_digit: 0,
             box_label: BoxLabelSize::A6,
             sscc_form: SsccForm::WithAi,
+            file_for_importer: false,
         }
     }
 }

@@ -350,6 +350,13 @@ pub trait Registry: Send {
         units: &[AggregateSpec<'_>],
         window: (SystemTime, SystemTime),
     ) -> Result<Option<String>, RegistryError>;
+    /// The id of a disaggregation document carrying exactly `ssccs` (as sent), sent within `window`,
+    /// whose answer was lost.
+    fn find_disaggregation(
+        &mut self,
+        ssccs: &[String],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError>;
     /// A cheap request that changes nothing, to tell whether the registry answers (link state).
     fn ping(&mut self) -> Result<(), RegistryError>;
 }
@@ -1129,6 +1136,14 @@ impl Registry for XtraceClient {
             codes.extend(u.codes.iter().map(|c| identification(c).to_owned()));
         }
         self.find_document(DocumentType::Aggregation, &codes, window)
+    }
+
+    fn find_disaggregation(
+        &mut self,
+        ssccs: &[String],
+        window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        self.find_document(DocumentType::Disaggregation, ssccs, window)
     }
 }
 

@@ -534,6 +534,14 @@ impl Registry for OmsClient {
     ) -> Result<Option<String>, RegistryError> {
         Err(unsupported("aggregation", AGGREGATION_REMEDY))
     }
+
+    fn find_disaggregation(
+        &mut self,
+        _ssccs: &[String],
+        _window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        Err(unsupported("aggregation", AGGREGATION_REMEDY))
+    }
 }
 
 /// The older platform's aggregation report (`POST /api/v2/shoes/aggregation`) is not built yet.

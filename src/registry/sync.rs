@@ -38,6 +38,7 @@ use super::client::{
     WriteOffMeta,
 };
 use super::wire::IdentMatcher;
+use crate::store::documents::DocumentKind;
 use crate::store::reports::{
     AfterRefusal, ReportBatch, ReportId, ReportKind, ReportStatus, Sibling,
 };
@@ -73,6 +74,11 @@ pub struct SyncOptions {
     /// When set, the pass stops at the next wait and leaves everything resumable (the background
     /// runner's stop).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// How box codes go to the registry (`aggregation.sscc_form`).
+    pub sscc_form: crate::codes::SsccForm,
+    /// Aggregations name the consignment's importer as the codes' owner (`ownerTin`): the warehouse
+    /// files them as its service provider (`aggregation.file_for_importer`).
+    pub owner_is_importer: bool,
 }
 
 impl Default for SyncOptions {
@@ -89,6 +95,8 @@ impl Default for SyncOptions {
             expiry_days: 3650,
             write_off_reason: "DEFECT".into(),
             cancel: None,
+            sscc_form: crate::codes::SsccForm::WithAi,
+            owner_is_importer: false,
         }
     }
 }
@@ -159,9 +167,11 @@ pub enum SyncEvent {
         report: i64,
         reason: String,
     },
-    /// A registry document (import notice) was sent and taken for processing.
+    /// A registry document (import notice, aggregation, disaggregation) was sent and taken for
+    /// processing; `codes` entries (codes and boxes as sent).
     DocumentSent {
         document: i64,
+        kind: DocumentKind,
         codes: usize,
     },
     /// The outcome of sending a document is unknown: it is looked for, never sent again.
@@ -173,9 +183,11 @@ pub enum SyncEvent {
     DocumentFound {
         document: i64,
     },
-    /// Every code of a document was taken (an import notice: in circulation).
+    /// Every entry of a document was taken (an import notice: its codes in circulation; an
+    /// aggregation: its boxes reported).
     DocumentAccepted {
         document: i64,
+        kind: DocumentKind,
         codes: usize,
     },
     /// A document was refused in part or whole: `accepted` codes taken, `refused` named by the
@@ -250,6 +262,10 @@ pub struct SyncReport {
     pub introduced: u64,
     /// Codes of import documents refused (by name, or returned with their refused document).
     pub import_refused: u64,
+    /// Boxes and pallets whose aggregation the registry accepted.
+    pub boxes_reported: u64,
+    /// Boxes and pallets whose aggregation (or disaggregation) the registry refused.
+    pub boxes_refused: u64,
     pub backlog: crate::store::reports::Backlog,
 }
 

@@ -20,6 +20,9 @@ pub const ACTIONS: &[&str] = &[
     // A box (or pallet) opened under a newly allocated SSCC; closed (full or early).
     "box.close",
     "box.open",
+    // A box's (or pallet's) aggregation queued for the registry; its unpacking (disaggregation).
+    "box.report",
+    "box.unpack",
     "code.confirm_applied",
     "code.reprint",
     "code.send_again",

@@ -76,7 +76,7 @@ impl ConsignmentStatus {
 }
 
 /// The customs declaration (ДТ) the goods are released under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Declaration {
     pub number: String,
     /// YYYY-MM-DD.

@@ -10,6 +10,7 @@
 //! `moves.rs`, named reads in `queries.rs`, the ledger as a file (read-only opening, checks, copies) in
 //! [`file`], claims on the data dir in `lock.rs`.
 
+pub mod aggregation;
 pub mod audit;
 pub mod boxes;
 pub mod consignments;
@@ -179,6 +180,10 @@ pub enum StoreError {
         consignment: String,
         refused_before: u64,
     },
+    #[error(
+        "consignment {consignment:?}: {waiting} pair(s) are in boxes whose aggregation the registry has not accepted yet (or still open): a boxed pair goes into circulation with its box"
+    )]
+    BoxesPending { consignment: String, waiting: u64 },
     #[error("document #{id}: {detail}")]
     DocumentState { id: i64, detail: String },
     #[error(

@@ -3,6 +3,8 @@
 //! Shared set-up for the integration tests: real ledger files in temporary directories.
 #![allow(dead_code)]
 
+pub mod consignment;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
