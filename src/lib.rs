@@ -5,7 +5,8 @@
 //! The crate is layered so that the domain core has no I/O:
 //! - [`codes`] (crate `labelstation-codes`, in `crates/codes`): the marking-code model (parsing,
 //!   normalisation, GTIN, masking and redaction, country codes). Pure.
-//! - [`store`]: the SQLite code ledger: the one place where code states change.
+//! - [`store`] (crate `labelstation-ledger`, in `crates/ledger`): the SQLite code ledger: the one place
+//!   where code states change.
 //! - [`consignment`]: consignments under customs control (the packing list's parser; the ledger keeps
 //!   them).
 //! - [`config`]: paths and the TOML configuration: every section and its validation.
@@ -31,7 +32,7 @@ pub mod engine;
 pub mod ops;
 pub mod registry;
 pub mod station_cli;
-pub mod store;
+pub use labelstation_ledger as store;
 #[cfg(feature = "ui")]
 pub mod ui;
 pub mod verdict;

@@ -513,7 +513,7 @@ fn write_marks(path: &Path, marks: &Marks) -> Result<(), StoreError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::consignments::{DeclaredLine, NewConsignment};
+    use crate::consignments::{DeclaredLine, NewConsignment};
 
     fn actor() -> Actor {
         Actor::operator("op")
@@ -528,7 +528,7 @@ mod tests {
     fn ledger(dir: &Path) -> (Ledger, Vec<CodeId>) {
         use crate::codes::CodeFormat;
         use crate::codes::generate::{CodeGenerator, gtin_from_number};
-        use crate::store::{JobMode, Product, ScanProof};
+        use crate::{JobMode, Product, ScanProof};
         let mut l = Ledger::open(&dir.join("ledger.sqlite3"), "test").unwrap();
         let gtin = gtin_from_number(460_700_000_123);
         let system = Actor::system("test");

@@ -13,8 +13,8 @@ use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
 use super::{CodeId, JobId, Ledger, StoreError, audit, begin, code_ident, now_ms};
-use crate::store::Actor;
-use crate::store::state::Role;
+use crate::Actor;
+use crate::state::Role;
 
 /// Row id of a second-sticker alert.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]

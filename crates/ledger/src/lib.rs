@@ -9,6 +9,11 @@
 //! This file holds the ledger's types, its errors, opening and products and jobs; a code's moves live in
 //! `moves.rs`, named reads in `queries.rs`, the ledger as a file (read-only opening, checks, copies) in
 //! [`file`], claims on the data dir in `lock.rs`.
+//!
+//! The app re-exports this crate as `labelstation::store`.
+
+/// The marking-code model, under the name the app uses too (`crate::codes`).
+use labelstation_codes as codes;
 
 pub mod aggregation;
 pub mod audit;

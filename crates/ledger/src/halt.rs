@@ -6,7 +6,7 @@ use super::{
     CodeId, CodeState, Ended, JobId, Ledger, NextStart, RecoveryReport, StoreError, begin,
     corrupt_row, job_row, next_start, now_ms, settle_in_flight, state,
 };
-use crate::store::{Actor, JobMode};
+use crate::{Actor, JobMode};
 
 impl Ledger {
     /// The run of `job` ended on `error` (English) with codes in flight: each is settled as start-up

@@ -13,7 +13,7 @@ use super::{
     CodeId, CodeState, JobId, Ledger, StoreError, apply, audit, begin, code_ident, corrupt_row,
     now_ms, set_reason_key,
 };
-use crate::store::Actor;
+use crate::Actor;
 
 /// What happened to a code's label at a printer, one step of [`PrintEvent`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
