@@ -103,6 +103,7 @@ pub fn registry_client(
                     client_token: Secret::new(token),
                     extension: o.extension.clone(),
                     contact_person: o.contact_person.clone(),
+                    participant_id: o.participant_id.clone(),
                     timeout: Duration::from_secs(r.timeout_secs),
                     retry: RetryPolicy::default(),
                 },

@@ -386,3 +386,78 @@ fn an_unpacked_box_is_gone_from_the_registry_and_its_pairs_go_in_loose() {
         assert!(audit.iter().any(|e| e.action == action), "{action}");
     }
 }
+
+/// oms-v2: the aggregation report (`POST /api/v2/shoes/aggregation`) reaches the registry once through
+/// a lost answer: the API has no report search, so the box lookup finds it; the report's status stops at
+/// SENT (Kazakhstan's enum), so the lookup also tells that it went through.
+#[test]
+fn on_the_older_platform_boxes_are_aggregated_once_and_found_by_the_box_lookup() {
+    use labelstation::registry::pull::{Pull, PullOptions};
+    use labelstation::registry::sim::SimApi;
+    let dir = tempfile::tempdir().unwrap();
+    let sim = RegistrySim::start(
+        "127.0.0.1:0".parse().unwrap(),
+        SimConfig {
+            api: SimApi::OmsV2,
+            report_polls: 1,
+            ..SimConfig::default()
+        },
+    )
+    .unwrap();
+    let token = SimConfig::default().client_token;
+    let mut l = support::consignment::labelled_consignment_with(dir.path(), K, 8, 0, |l, gtin| {
+        let mut c = oms_client_with(&sim, &token);
+        Pull {
+            ledger: l,
+            registry: &mut c,
+            format: &labelstation::codes::CodeFormat::default(),
+            opts: PullOptions {
+                poll_interval: Duration::from_millis(2),
+                ..PullOptions::default()
+            },
+            actor: &system(),
+        }
+        .run(gtin, 8, &mut |_| {})
+        .unwrap();
+    });
+    let oms_sync = |l: &mut Ledger| {
+        let mut c = oms_client_with(&sim, &token);
+        Sync {
+            ledger: l,
+            registry: &mut c,
+            opts: quick_sync(),
+            actor: &system(),
+        }
+        .once(&mut |_| {})
+        .unwrap()
+    };
+    let r = oms_sync(&mut l);
+    assert_eq!(r.reported, 8);
+    let p = pairs(&l);
+    let a = packed(&mut l, BoxLevel::Box, 4, &p[..4], &[]);
+    let b = packed(&mut l, BoxLevel::Box, 4, &p[4..], &[]);
+    sim.set_faults(Faults {
+        drop_after_commit_rate: 1.0,
+        ..Faults::default()
+    });
+    let before = sim.snapshot().reports_received;
+    let mut passes = 0;
+    while l.box_record(&b).unwrap().state != BoxState::Reported {
+        passes += 1;
+        assert!(passes < 20, "the aggregation never settled");
+        let _ = oms_sync(&mut l);
+        sim.set_faults(Faults::default());
+    }
+    let snap = sim.snapshot();
+    assert_eq!(
+        (
+            snap.aggregates,
+            snap.aggregated_twice,
+            snap.reports_received - before
+        ),
+        (2, 0, 1),
+        "one aggregation report, posted once"
+    );
+    assert_eq!(l.box_record(&a).unwrap().state, BoxState::Reported);
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}

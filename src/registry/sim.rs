@@ -150,6 +150,10 @@ struct Report {
     due_ms: i64,
     /// `None` until processed.
     outcome: Option<Result<(), String>>,
+    /// An oms-v2 aggregation report (its units as xTrace aggregation units, JSON, in `codes[0]`)
+    /// rather than an application report.
+    #[serde(default)]
+    aggregation: bool,
     /// The request body as received (`GET /public/api/v1/doc/storage/json/{id}` answers it).
     #[serde(default)]
     body: String,

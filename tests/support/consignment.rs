@@ -34,6 +34,17 @@ pub fn labelled_consignment(
     n: u32,
     stray: usize,
 ) -> Ledger {
+    labelled_consignment_with(dir, k, n, stray, |l, gtin| pull_from_sim(l, sim, gtin, n))
+}
+
+/// [`labelled_consignment`] with the codes pulled by `pull` (another registry API).
+pub fn labelled_consignment_with(
+    dir: &Path,
+    k: &str,
+    n: u32,
+    stray: usize,
+    pull: impl FnOnce(&mut Ledger, &labelstation::codes::Gtin),
+) -> Ledger {
     let (mut l, gtin, _) = ledger_with_codes(dir, 0, 70);
     let actor = system();
     l.import_consignment(
@@ -55,7 +66,7 @@ pub fn labelled_consignment(
         &actor,
     )
     .unwrap();
-    pull_from_sim(&mut l, sim, &gtin, n);
+    pull(&mut l, &gtin);
     let strangers = codes(&gtin, stray, 4242);
     if stray > 0 {
         l.import_codes(

@@ -172,6 +172,30 @@ pub fn xtrace_client(
     .unwrap()
 }
 
+/// A client of the simulated oms-v2 registry `sim` with client token `token` (quick retries).
+pub fn oms_client_with(
+    sim: &labelstation::registry::sim::RegistrySim,
+    token: &str,
+) -> labelstation::registry::oms_client::OmsClient {
+    use labelstation::registry::client::RetryPolicy;
+    use labelstation::registry::oms_client::{OmsClient, OmsSettings};
+    OmsClient::new(OmsSettings {
+        url: sim.url(),
+        oms_id: labelstation::registry::sim::SimConfig::default().oms_id,
+        client_token: labelstation::registry::wire::Secret::new(token),
+        extension: "shoes".into(),
+        contact_person: "Склад №3".into(),
+        participant_id: "123456789012".into(),
+        timeout: std::time::Duration::from_secs(5),
+        retry: RetryPolicy {
+            attempts: 5,
+            base: std::time::Duration::from_millis(5),
+            max: std::time::Duration::from_millis(40),
+        },
+    })
+    .unwrap()
+}
+
 /// Pull `n` codes of `gtin` from the simulated xTrace registry `sim` into `l` (quick polls).
 pub fn pull_from_sim(
     l: &mut Ledger,

@@ -203,6 +203,8 @@ pub struct Submitted {
     pub codes: u64,
     /// Boxes (or pallets) declared by their SSCC.
     pub boxes: u64,
+    /// Codes declared through those boxes.
+    pub in_boxes: u64,
     /// Pairs verified for the consignment whose application the registry has not accepted yet, or in
     /// a box whose aggregation it has not accepted yet: left out (only with `partial`).
     pub waiting: u64,
@@ -391,8 +393,8 @@ impl Ledger {
             units = &units[take_units..];
         }
         let boxes = items.units.len() as u64;
-        let codes =
-            items.loose.len() as u64 + items.units.iter().map(|(_, p)| p.len() as u64).sum::<u64>();
+        let in_boxes: u64 = items.units.iter().map(|(_, p)| p.len() as u64).sum();
+        let codes = items.loose.len() as u64 + in_boxes;
         let detail = serde_json::json!({
             "documents": documents, "codes": codes, "boxes": boxes, "declaration": number,
             "waiting": waiting, "boxed_waiting": items.boxed_waiting,
@@ -411,6 +413,7 @@ impl Ledger {
             documents,
             codes,
             boxes,
+            in_boxes,
             waiting: waiting + items.boxed_waiting,
             refused_before,
         })

@@ -20,6 +20,8 @@ pub(super) fn oms_router(state: Shared) -> Router {
         .route("/api/v2/{ext}/buffer/close", post(oms_close))
         .route("/api/v2/{ext}/utilisation", post(oms_utilisation))
         .route("/api/v2/{ext}/report/info", get(oms_report_info))
+        .route("/api/v2/{ext}/aggregation", post(oms_aggregation))
+        .route("/api/v2/{ext}/aggregation/info", get(oms_aggregation_info))
         .route("/api/v2/{ext}/ping", get(oms_ping))
         .route("/api/v2/{ext}/version", get(oms_version))
         .layer(middleware::from_fn_with_state(state.clone(), faults))
@@ -432,7 +434,12 @@ async fn oms_utilisation(
     if let Some(r) = refused_at_send(s) {
         return r;
     }
-    let id = receive_report(s, req.sntins, String::from_utf8_lossy(&body).into_owned());
+    let id = receive_report(
+        s,
+        req.sntins,
+        String::from_utf8_lossy(&body).into_owned(),
+        false,
+    );
     axum::Json(json!({ "omsId": s.cfg.oms_id, "reportId": id })).into_response()
 }
 
@@ -457,16 +464,114 @@ async fn oms_report_info(
     };
     r.polls += 1;
     // PENDING (first polls), then SENT: forwarded to the registry, not processed yet; then PROCESSED
-    // (the RU enum's final state; Kazakhstan's enum stops at SENT, see README) or REJECTED.
+    // (the RU enum's final state; Kazakhstan's enum stops at SENT, see README) or REJECTED. An
+    // aggregation report stops at SENT however it went through, as Kazakhstan's enum does: only the
+    // box lookup tells it was taken.
     let (status, reason) = match &r.outcome {
         _ if r.polls <= polls => ("PENDING", None),
         None => ("SENT", None),
+        Some(Ok(())) if r.aggregation => ("SENT", None),
         Some(Ok(())) => ("PROCESSED", None),
         Some(Err(e)) => ("REJECTED", Some(e.clone())),
     };
     axum::Json(
         json!({ "omsId": oms_id, "reportId": id, "reportStatus": status, "errorReason": reason }),
     )
+    .into_response()
+}
+
+/// `POST /api/v2/{ext}/aggregation`: boxes with their codes, processed later like a report, as strict
+/// as the xTrace aggregation document (the same rules, `boxes::apply_aggregation`).
+async fn oms_aggregation(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+    body: Bytes,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
+        return r;
+    }
+    let req: crate::registry::oms::AggregationReport = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.participant_id.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "participantId is required");
+    }
+    if req.aggregation_units.is_empty() || req.aggregation_units.iter().any(|u| u.sntins.is_empty())
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "aggregationUnits and each unit's sntins are required",
+        );
+    }
+    if let Some(u) = req
+        .aggregation_units
+        .iter()
+        .find(|u| u.aggregation_type != "AGGREGATION" && u.aggregation_type != "UPDATE")
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "aggregationType {:?}: AGGREGATION or UPDATE",
+                u.aggregation_type
+            ),
+        );
+    }
+    if let Some(r) = refused_at_send(s) {
+        return r;
+    }
+    let units: Vec<xtrace::AggregationUnit> = req
+        .aggregation_units
+        .iter()
+        .map(|u| xtrace::AggregationUnit {
+            aggregation_items_count: u.aggregated_items_count,
+            aggregation_unit_capacity: u.aggregation_unit_capacity,
+            codes: u.sntins.clone(),
+            should_be_unbundled: u.aggregation_type == "UPDATE",
+            unit_serial_number: u.unit_serial_number.clone(),
+        })
+        .collect();
+    let units = serde_json::to_string(&units).unwrap_or_default();
+    let id = receive_report(
+        s,
+        vec![units],
+        String::from_utf8_lossy(&body).into_owned(),
+        true,
+    );
+    axum::Json(json!({ "omsId": s.cfg.oms_id, "reportId": id })).into_response()
+}
+
+/// `GET /api/v2/{ext}/aggregation/info?unitSerialNumber=…`: a box the registry knows, or 404.
+async fn oms_aggregation_info(
+    State(state): State<Shared>,
+    Path(ext): Path<String>,
+    headers: HeaderMap,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
+        return r;
+    }
+    process_due(s);
+    let Some(unit) = q.get("unitSerialNumber") else {
+        return error(StatusCode::BAD_REQUEST, "unitSerialNumber is required");
+    };
+    let Some(a) = boxes::sscc_digits(unit).and_then(|d| s.aggregates.get(d)) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("aggregation {unit} not found"),
+        );
+    };
+    axum::Json(json!({
+        "omsId": s.cfg.oms_id,
+        "aggregationUnit": { "unitSerialNumber": unit, "sntins": a.contents },
+        "productsInfo": [],
+    }))
     .into_response()
 }
 
