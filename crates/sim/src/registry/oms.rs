@@ -96,7 +96,7 @@ async fn oms_create_order(
     if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
         return r;
     }
-    let req: crate::registry::oms::CreateOrder = match parse(&body) {
+    let req: labelstation_registry::oms::CreateOrder = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -422,7 +422,7 @@ async fn oms_utilisation(
     if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
         return r;
     }
-    let req: crate::registry::oms::Utilisation = match parse(&body) {
+    let req: labelstation_registry::oms::Utilisation = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
     };
