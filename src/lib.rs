@@ -11,7 +11,8 @@
 //!   them).
 //! - [`config`]: paths and the TOML configuration: every section and its validation.
 //! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
-//! - [`registry`]: the national registry's two APIs: wire model, clients, pull, sync, simulator.
+//! - [`registry`] (crate `labelstation-registry`, in `crates/registry`): the national registry's two
+//!   APIs: wire model, clients, pull, sync; its simulator is `crates/sim` (`registry::sim`).
 //! - [`engine`]: the station engine: the line, rejects and review, supervisor PIN, the engine thread.
 //! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
 //! - [`compose`]: the one place where a station, its registry client and its background sync are built
@@ -30,7 +31,12 @@ pub mod consignment;
 pub mod consignment_cli;
 pub mod engine;
 pub mod ops;
-pub mod registry;
+/// The national registry (crate `labelstation-registry`, in `crates/registry`) with its simulator
+/// (`labelstation_sim::registry`) as `registry::sim`.
+pub mod registry {
+    pub use labelstation_registry::*;
+    pub use labelstation_sim::registry as sim;
+}
 pub mod station_cli;
 pub use labelstation_ledger as store;
 #[cfg(feature = "ui")]

@@ -12,7 +12,7 @@
 //!
 //! The app re-exports this crate as `labelstation::store`.
 
-/// The marking-code model, under the name the app uses too (`crate::codes`).
+// The marking-code model, under the name the app uses too (`crate::codes`).
 use labelstation_codes as codes;
 
 pub mod aggregation;

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Simulated devices, as hard as the world: the virtual Zebra printer (ZPL in, status replies out,
-//! rendered labels, faults) and the virtual scanner that reads what it printed with a real decoder.
-//! They import nothing from the station: they speak the same bytes as the real devices.
+//! Everything simulated, as hard as the world: the virtual Zebra printer (ZPL in, status replies out,
+//! rendered labels, faults), the virtual scanner that reads what it printed with a real decoder, and the
+//! registry simulator ([`registry`]: one state, both APIs, over HTTP). They import nothing from the
+//! station: the devices speak the same bytes as the real ones, the registry the same HTTP; the registry
+//! simulator takes only the wire model from `labelstation-registry`.
 
+// The marking-code model and the ledger's clock, under the names the app uses too (`crate::codes`,
+// `crate::store::now_ms`).
+use labelstation_codes as codes;
+use labelstation_ledger as store;
+
+pub mod registry;
 pub mod virtual_printer;
 pub mod virtual_scanner;

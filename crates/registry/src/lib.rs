@@ -9,8 +9,15 @@
 //! [`client`] is the trait the station uses and the xTrace client; [`documents`] the xTrace document
 //! storage (send, status, errors, search, read back); [`oms_client`] the older platform's client;
 //! [`pull`] takes codes into the ledger; [`held`] asks about codes held after a restore; [`sync`] sends reports and write-offs (once, or in the
-//! background); [`sim`] is the registry simulator for both APIs (the embedded default, the demo and the
-//! tests).
+//! background). The registry simulator for both APIs (the embedded default, the demo and the tests) is
+//! `labelstation_sim::registry` (crate `labelstation-sim`).
+//!
+//! The app re-exports this crate as `labelstation::registry`.
+
+// The marking-code model and the ledger, under the names the app uses too (`crate::codes`,
+// `crate::store`).
+use labelstation_codes as codes;
+use labelstation_ledger as store;
 
 pub mod background;
 pub mod client;
@@ -19,7 +26,6 @@ pub mod held;
 pub mod oms;
 pub mod oms_client;
 pub mod pull;
-pub mod sim;
 pub mod sync;
 mod sync_documents;
 pub mod wire;

@@ -41,8 +41,8 @@ use axum::routing::{get, post};
 use serde::Serialize;
 use serde_json::json;
 
-use super::xtrace;
 use crate::codes::Gtin;
+use labelstation_registry::xtrace;
 
 mod auth;
 mod boxes;

@@ -98,7 +98,7 @@ async fn oms_create_order(
     if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
         return r;
     }
-    let req: crate::registry::oms::CreateOrder = match parse(&body) {
+    let req: labelstation_registry::oms::CreateOrder = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
     };
@@ -424,7 +424,7 @@ async fn oms_utilisation(
     if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
         return r;
     }
-    let req: crate::registry::oms::Utilisation = match parse(&body) {
+    let req: labelstation_registry::oms::Utilisation = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
     };

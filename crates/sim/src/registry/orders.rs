@@ -116,7 +116,7 @@ impl OrderedProduct for xtrace::OrderProduct {
     }
 }
 
-impl OrderedProduct for crate::registry::oms::OrderProduct {
+impl OrderedProduct for labelstation_registry::oms::OrderProduct {
     fn gtin(&self) -> &str {
         &self.gtin
     }
