@@ -494,7 +494,7 @@ async fn oms_aggregation(
     if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
         return r;
     }
-    let req: crate::registry::oms::AggregationReport = match parse(&body) {
+    let req: labelstation_registry::oms::AggregationReport = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
     };
