@@ -23,9 +23,33 @@ pub(super) fn oms_router(state: Shared) -> Router {
         .route("/api/v2/{ext}/aggregation", post(oms_aggregation))
         .route("/api/v2/{ext}/aggregation/info", get(oms_aggregation_info))
         .route("/api/v2/{ext}/ping", get(oms_ping))
+        .route_layer(middleware::from_fn_with_state(state.clone(), oms_gate))
         .route("/api/v2/{ext}/version", get(oms_version))
         .layer(middleware::from_fn_with_state(state.clone(), faults))
         .with_state(state)
+}
+
+/// Every call but the version passes here: the extension, the `clientToken` header and the `omsId`
+/// parameter are checked before its handler runs.
+async fn oms_gate(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let ext = req.uri().path().split('/').nth(3).unwrap_or("").to_owned();
+    let q: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let refused = {
+        let s = lock(&state);
+        oms_authorised(&s, &ext, req.headers(), &q).err()
+    };
+    match refused {
+        Some(r) => r,
+        None => next.run(req).await,
+    }
 }
 
 /// Check the extension, the `clientToken` header and the `omsId` parameter.
@@ -90,14 +114,9 @@ fn oms_buffer_status(o: &Order, pending: u32) -> &'static str {
 async fn oms_create_order(
     State(state): State<Shared>,
     Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let req: labelstation_registry::oms::CreateOrder = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
@@ -163,16 +182,8 @@ async fn oms_create_order(
     lose_create_answer(&mut s, answer)
 }
 
-async fn oms_orders(
-    State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn oms_orders(State(state): State<Shared>) -> Response {
     let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let pending = s.pending_polls();
     let mut by_id: BTreeMap<&str, Vec<&Order>> = BTreeMap::new();
     for o in searchable(&s) {
@@ -225,15 +236,10 @@ fn oms_sub_order_key(q: &HashMap<String, String>) -> Result<String, Response> {
 
 async fn oms_buffer(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -248,15 +254,10 @@ async fn oms_buffer(
 
 async fn oms_codes(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -328,14 +329,9 @@ fn issue(
 
 async fn oms_blocks(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -354,14 +350,9 @@ async fn oms_blocks(
 
 async fn oms_retry(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -382,15 +373,10 @@ async fn oms_retry(
 
 async fn oms_close(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let Some(order_id) = q.get("orderId") else {
         return error(StatusCode::BAD_REQUEST, "orderId is required");
     };
@@ -412,18 +398,9 @@ async fn oms_close(
     axum::Json(json!({ "omsId": s.cfg.oms_id })).into_response()
 }
 
-async fn oms_utilisation(
-    State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
+async fn oms_utilisation(State(state): State<Shared>, body: Bytes) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let req: labelstation_registry::oms::Utilisation = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
@@ -445,15 +422,10 @@ async fn oms_utilisation(
 
 async fn oms_report_info(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let Some(id) = q.get("reportId") else {
         return error(StatusCode::BAD_REQUEST, "reportId is required");
     };
@@ -482,18 +454,9 @@ async fn oms_report_info(
 
 /// `POST /api/v2/{ext}/aggregation`: boxes with their codes, processed later like a report, as strict
 /// as the xTrace aggregation document (the same rules, `boxes::apply_aggregation`).
-async fn oms_aggregation(
-    State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
+async fn oms_aggregation(State(state): State<Shared>, body: Bytes) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let req: labelstation_registry::oms::AggregationReport = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
@@ -548,15 +511,10 @@ async fn oms_aggregation(
 /// `GET /api/v2/{ext}/aggregation/info?unitSerialNumber=…`: a box the registry knows, or 404.
 async fn oms_aggregation_info(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     process_due(s);
     let Some(unit) = q.get("unitSerialNumber") else {
         return error(StatusCode::BAD_REQUEST, "unitSerialNumber is required");
@@ -575,16 +533,8 @@ async fn oms_aggregation_info(
     .into_response()
 }
 
-async fn oms_ping(
-    State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn oms_ping(State(state): State<Shared>) -> Response {
     let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     axum::Json(json!({ "omsId": s.cfg.oms_id })).into_response()
 }
 
