@@ -113,7 +113,11 @@ fn eight_pairs_in_boxes_of_four_go_into_circulation_by_their_two_box_codes() {
         assert!(Sscc::parse(&sscc).is_ok(), "{sscc}");
         assert!(sscc.starts_with("34870001"), "{sscc}");
         assert_eq!(
-            (x["count"].as_u64(), x["capacity"].as_u64(), x["level"].as_u64()),
+            (
+                x["count"].as_u64(),
+                x["capacity"].as_u64(),
+                x["level"].as_u64()
+            ),
             (Some(4), Some(4), Some(1))
         );
         assert_eq!(x["state"], "LABEL_VERIFIED", "{x}");
@@ -132,7 +136,11 @@ fn eight_pairs_in_boxes_of_four_go_into_circulation_by_their_two_box_codes() {
     });
     let snap = sim.snapshot();
     assert_eq!(
-        (snap.aggregates, snap.aggregated_twice, snap.documents_received - before),
+        (
+            snap.aggregates,
+            snap.aggregated_twice,
+            snap.documents_received - before
+        ),
         (2, 0, 1),
         "both boxes in one aggregation document, posted once"
     );
@@ -158,7 +166,11 @@ fn eight_pairs_in_boxes_of_four_go_into_circulation_by_their_two_box_codes() {
     });
     let snap = sim.snapshot();
     assert_eq!(
-        (snap.introduced, snap.introduced_twice, snap.aggregates_broken),
+        (
+            snap.introduced,
+            snap.introduced_twice,
+            snap.aggregates_broken
+        ),
         (8, 0, 0)
     );
     let in_circulation = sim
@@ -186,12 +198,22 @@ fn eight_pairs_in_boxes_of_four_go_into_circulation_by_their_two_box_codes() {
 
     // The hand-over lists the SSCC hierarchy: a row per pair, under its box.
     let out_dir = dir.path().join("handover");
-    ok(station(&data, &cfg).args(["consignment", "export", K, "--out", out_dir.to_str().unwrap()]));
+    ok(station(&data, &cfg).args([
+        "consignment",
+        "export",
+        K,
+        "--out",
+        out_dir.to_str().unwrap(),
+    ]));
     let csv = std::fs::read_to_string(out_dir.join(format!("{K}-boxes.csv"))).unwrap();
     let rows: Vec<&str> = csv.lines().skip(1).collect();
     assert_eq!(rows.len(), 8, "{csv}");
     for s in &ssccs {
-        assert_eq!(rows.iter().filter(|r| r.starts_with(s.as_str())).count(), 4, "{csv}");
+        assert_eq!(
+            rows.iter().filter(|r| r.starts_with(s.as_str())).count(),
+            4,
+            "{csv}"
+        );
     }
     assert!(rows.iter().all(|r| r.contains(",REPORTED,")), "{csv}");
     ok(station(&data, &cfg).args(["ledger", "check"]));
