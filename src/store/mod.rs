@@ -11,6 +11,7 @@
 //! [`file`], claims on the data dir in `lock.rs`.
 
 pub mod audit;
+pub mod box_line;
 pub mod boxes;
 pub mod consignments;
 pub mod documents;
