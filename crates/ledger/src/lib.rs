@@ -17,6 +17,7 @@ use labelstation_codes as codes;
 
 pub mod aggregation;
 pub mod audit;
+pub mod box_line;
 pub mod boxes;
 pub mod consignments;
 pub mod documents;
