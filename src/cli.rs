@@ -21,6 +21,7 @@ use crate::store::import::ImportError;
 use crate::store::{Actor, CodeState, Ledger, Product, StationLock};
 
 mod pull_sync;
+mod remedy;
 pub(crate) use pull_sync::sync_once;
 use pull_sync::{pull, pull_for_consignment, sync};
 mod sims;
@@ -267,6 +268,9 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {e:#}");
+            if let Some(what_to_do) = remedy::words(&e) {
+                eprintln!("what to do: {what_to_do}");
+            }
             ExitCode::FAILURE
         }
     }

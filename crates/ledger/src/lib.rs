@@ -109,7 +109,7 @@ impl JobMode {
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(
-        "cannot create the data directory {path}: {source}. Check the path and its permissions (--data-dir)."
+        "cannot create the data directory {path}: {source}. Check the path and its permissions."
     )]
     DataDir {
         path: PathBuf,
@@ -147,9 +147,7 @@ pub enum StoreError {
         "another labelstation process is {what} on this data dir ({path}): wait for it or stop it first."
     )]
     Busy { path: PathBuf, what: &'static str },
-    #[error(
-        "unknown product GTIN {0}: add it first with `labelstation products add --gtin {0} --name ...`"
-    )]
+    #[error("unknown product GTIN {0}: add it first")]
     UnknownProduct(Gtin),
     #[error("product {0} is already registered")]
     ProductExists(Gtin),
@@ -158,7 +156,7 @@ pub enum StoreError {
     #[error("no AVAILABLE codes left for GTIN {0}: pull or import more codes for it")]
     PoolEmpty(Gtin),
     #[error(
-        "the {held} AVAILABLE code(s) of GTIN {gtin} are held after a ledger restore: a station may have printed them after the backup. A supervisor checks them against the registry or releases them (`labelstation codes held`)"
+        "the {held} AVAILABLE code(s) of GTIN {gtin} are held after a ledger restore: a station may have printed them after the backup. A supervisor checks them against the registry or releases them"
     )]
     PoolHeld { gtin: Gtin, held: u64 },
     #[error("no code is held ({0})")]
@@ -250,7 +248,31 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
 }
 
+/// What to do about a [`StoreError`], beyond what its message says: named here, worded by the app, the
+/// only place that names its commands (README, contributing: errors carry what happened and what to do).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Remedy {
+    /// Register the product of this GTIN, then try again.
+    AddProduct(Gtin),
+    /// A supervisor checks the codes of this GTIN held after a restore against the registry, and
+    /// releases those no station printed.
+    CheckHeldCodes(Gtin),
+    /// The data directory is not where it was meant to be, or not this user's: check which one is used.
+    CheckDataDir(PathBuf),
+}
+
 impl StoreError {
+    /// What to do about this error, where the ledger knows more than its message can say without naming
+    /// the app's commands.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            StoreError::UnknownProduct(gtin) => Some(Remedy::AddProduct(gtin.clone())),
+            StoreError::PoolHeld { gtin, .. } => Some(Remedy::CheckHeldCodes(gtin.clone())),
+            StoreError::DataDir { path, .. } => Some(Remedy::CheckDataDir(path.clone())),
+            _ => None,
+        }
+    }
+
     /// A file of the data dir could not be opened: a read-only file system is said as such.
     pub(crate) fn open(path: &Path, e: std::io::Error) -> StoreError {
         match e.kind() {
