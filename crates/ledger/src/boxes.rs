@@ -597,7 +597,7 @@ mod tests {
     }
 
     #[test]
-    fn a_box_goes_from_open_to_reported_holding_its_consignments_pairs() {
+    fn a_box_goes_from_open_to_label_verified_holding_its_consignments_pairs() {
         let dir = tempfile::tempdir().unwrap();
         let (mut l, ids) = ledger(dir.path());
         let b = l
@@ -637,12 +637,16 @@ mod tests {
             BoxState::Closed,
             BoxState::LabelPrinted,
             BoxState::LabelVerified,
-            BoxState::Reported,
         ] {
             l.box_step(&b.sscc, to, &actor()).unwrap();
         }
+        // Reported on the registry's word only (an accepted aggregation), never by hand.
+        let e = l
+            .box_step(&b.sscc, BoxState::Reported, &actor())
+            .unwrap_err();
+        assert!(e.to_string().contains("not by hand"), "{e}");
         let b = l.box_record(&b.sscc).unwrap();
-        assert_eq!((b.state, b.count), (BoxState::Reported, 2));
+        assert_eq!((b.state, b.count), (BoxState::LabelVerified, 2));
         assert_eq!(l.box_items(&b.sscc).unwrap(), vec![ids[0], ids[1]]);
         assert!(
             l.conn

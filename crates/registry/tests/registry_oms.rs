@@ -3,21 +3,19 @@
 //! The oms-v2 client against the oms-v2 simulator over real HTTP on loopback: pulls through lost blocks
 //! and outages, application reports exactly once, write-offs refused with a clear reason.
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{RegistryError, RetryPolicy};
-use labelstation::registry::oms_client::{OmsClient, OmsSettings};
-use labelstation::registry::pull::{Pull, PullError, PullOptions};
-use labelstation::registry::sim::{Faults, RegistrySim, SimApi, SimConfig};
-use labelstation::registry::sync::{Sync, SyncEvent, SyncOptions};
-use labelstation::registry::wire::Secret;
-use labelstation::store::reports::ReportId;
-use labelstation::store::{Actor, CodeState, Ledger};
-use support::*;
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::reports::ReportId;
+use labelstation_ledger::{Actor, CodeState, Ledger};
+use labelstation_registry::client::{RegistryError, RetryPolicy};
+use labelstation_registry::oms_client::{OmsClient, OmsSettings};
+use labelstation_registry::pull::{Pull, PullError, PullOptions};
+use labelstation_registry::sync::{Sync, SyncEvent, SyncOptions};
+use labelstation_registry::wire::Secret;
+use labelstation_sim::registry::{Faults, RegistrySim, SimApi, SimConfig};
+use labelstation_testkit::*;
 
 fn sim(cfg: SimConfig) -> RegistrySim {
     RegistrySim::start(
@@ -231,7 +229,7 @@ fn reports_reach_the_registry_once_even_when_a_supervisor_must_settle_a_lost_ans
                 }
                 let first = report.codes[0].1.as_str().to_owned();
                 let applied =
-                    s.codes()[&first] == labelstation::registry::sim::SimCodeState::Applied;
+                    s.codes()[&first] == labelstation_sim::registry::SimCodeState::Applied;
                 assert!(
                     l.settle_report(ReportId(report.id.0), applied, &actor)
                         .is_err(),

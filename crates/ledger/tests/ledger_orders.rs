@@ -2,15 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Orders and packs in the ledger: the storage half of a code pull.
 
-mod support;
+use labelstation_codes::CodeFormat;
+use labelstation_codes::generate::{CodeGenerator, gtin_from_number};
+use labelstation_ledger::orders::{OrderStatus, PackError};
+use labelstation_ledger::{Ledger, StoreError};
+use labelstation_testkit::*;
 
-use labelstation::codes::CodeFormat;
-use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
-use labelstation::store::orders::{OrderStatus, PackError};
-use labelstation::store::{Ledger, StoreError};
-use support::*;
-
-fn pack(gtin: &labelstation::codes::Gtin, n: usize, seed: u64) -> Vec<String> {
+fn pack(gtin: &labelstation_codes::Gtin, n: usize, seed: u64) -> Vec<String> {
     let mut g = CodeGenerator::new(seed).with_crypto_len(88);
     (0..n).map(|_| g.element_string(gtin)).collect()
 }
@@ -81,7 +79,7 @@ fn a_pull_stores_packs_atomically_and_survives_repeats_and_restarts() {
     assert_eq!(l.balance().unwrap()[0].states["AVAILABLE"], 1 + 5);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
     let pulled = l
-        .find_code(&labelstation::codes::MarkingCode::parse(p2[1].as_bytes(), &f).unwrap())
+        .find_code(&labelstation_codes::MarkingCode::parse(p2[1].as_bytes(), &f).unwrap())
         .unwrap()
         .unwrap();
     assert_eq!(l.events(pulled.id).unwrap()[0].mv, "pull");
@@ -142,9 +140,9 @@ fn a_bad_pack_stores_nothing() {
 
 #[test]
 fn orders_and_packs_of_a_ledger_from_before_abandoning_survive_the_upgrade() {
-    use labelstation::store::Actor;
-    use labelstation::store::orders::OrderId;
-    use labelstation::store::schema::MIGRATIONS;
+    use labelstation_ledger::Actor;
+    use labelstation_ledger::orders::OrderId;
+    use labelstation_ledger::schema::MIGRATIONS;
     let dir = tempfile::tempdir().unwrap();
     let path = ledger_path(dir.path());
     // A ledger as the station wrote it before orders could be abandoned (schema 6), with an open order
@@ -156,7 +154,7 @@ fn orders_and_packs_of_a_ledger_from_before_abandoning_survive_the_upgrade() {
         for sql in &MIGRATIONS[..6] {
             tx.execute_batch(sql).unwrap();
         }
-        labelstation::store::schema::sync_transitions(&tx).unwrap();
+        labelstation_ledger::schema::sync_transitions(&tx).unwrap();
         tx.execute_batch(
             "INSERT INTO products (gtin, name, created_at) VALUES ('04607000000007', 'Туфли', 1);
              INSERT INTO code_sources (kind, reference, gtin, count, actor, at)

@@ -2,15 +2,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The ledger's rules, through its API and around it (raw SQL), on real SQLite files.
 
-mod support;
-
 use std::os::unix::fs::PermissionsExt;
 
-use labelstation::codes::CodeFormat;
-use labelstation::store::import::ImportError;
-use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof, StationLock, StoreError};
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::import::ImportError;
+use labelstation_ledger::{Actor, CodeState, JobMode, Ledger, ScanProof, StationLock, StoreError};
+use labelstation_testkit::*;
 use rusqlite::Connection;
-use support::*;
 
 fn scan(raw: &[u8]) -> ScanProof<'_> {
     ScanProof {
@@ -210,7 +208,7 @@ fn supervisor_moves_need_a_supervisor() {
     l.mark_sent(rec.id, job3, "sim:", b"", false, &op).unwrap();
     l.mark_printed(rec.id, job3, &op).unwrap();
     l.verify(rec.id, job3, &scan(b"x"), &op).unwrap();
-    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 10)
+    let actions: Vec<String> = labelstation_ledger::audit::recent(l.connection(), 10)
         .unwrap()
         .into_iter()
         .map(|e| format!("{} {}", e.actor, e.action))
@@ -372,7 +370,7 @@ fn import_is_atomic_idempotent_and_names_bad_lines() {
     let (mut l, gtin, codes) = ledger_with_codes(dir.path(), 3, 9);
     let f = CodeFormat::default();
     let s = system();
-    let fresh = support::codes(&gtin, 3, 99);
+    let fresh = labelstation_testkit::codes(&gtin, 3, 99);
     // Same file again, plus new codes in other transport forms, with a repeat: only the new ones count.
     let mut text = code_file(&codes);
     text.push_str(&format!("]d2{}\r\n", fresh[0].as_str()));
@@ -395,8 +393,9 @@ fn import_is_atomic_idempotent_and_names_bad_lines() {
     );
 
     // A bad line anywhere: nothing imported, every bad line named.
-    let other = support::codes(&gtin, 2, 100);
-    let wrong_gtin = support::codes(&labelstation::codes::generate::gtin_from_number(1), 1, 1);
+    let other = labelstation_testkit::codes(&gtin, 2, 100);
+    let wrong_gtin =
+        labelstation_testkit::codes(&labelstation_codes::generate::gtin_from_number(1), 1, 1);
     let bad = format!(
         "{}\nnot a code\n{}\n{}\n",
         other[0].as_str(),
@@ -437,7 +436,7 @@ fn import_is_atomic_idempotent_and_names_bad_lines() {
     );
 
     // Unknown product and empty file.
-    let g2 = labelstation::codes::generate::gtin_from_number(5);
+    let g2 = labelstation_codes::generate::gtin_from_number(5);
     assert!(matches!(
         l.import_codes(&g2, "x", b"", &f, &s),
         Err(ImportError::Store(StoreError::UnknownProduct(_)))
@@ -489,14 +488,14 @@ fn files_are_private_and_damage_is_reported_not_repaired() {
 fn products_are_validated() {
     let dir = tempfile::tempdir().unwrap();
     let mut l = Ledger::open(&dir.path().join("l.sqlite3"), "s").unwrap();
-    let g = labelstation::codes::generate::gtin_from_number(42);
+    let g = labelstation_codes::generate::gtin_from_number(42);
     let p = l.add_product(product(&g), &system()).unwrap();
     assert_eq!(p.country.as_deref(), Some("CN"));
     assert!(matches!(
         l.add_product(product(&g), &system()),
         Err(StoreError::ProductExists(_))
     ));
-    let g2 = labelstation::codes::generate::gtin_from_number(43);
+    let g2 = labelstation_codes::generate::gtin_from_number(43);
     let mut bad = product(&g2);
     bad.country = Some("China".into());
     assert!(
@@ -633,8 +632,8 @@ fn rejection_reasons_keep_their_key_and_an_older_ledger_gets_keys_when_upgraded(
 /// A code printed, verified, then refused by the registry: NEEDS_REVIEW with `verified_at` set.
 fn refused_verified_code(
     l: &mut Ledger,
-    gtin: &labelstation::codes::Gtin,
-) -> labelstation::store::CodeId {
+    gtin: &labelstation_codes::Gtin,
+) -> labelstation_ledger::CodeId {
     let op = Actor::operator("op");
     let job = l.open_job(gtin, JobMode::Inline, &op).unwrap();
     let rec = l.reserve(job, &op).unwrap();
@@ -792,7 +791,7 @@ fn send_again_takes_a_refused_verified_code_back_and_queues_its_one_report() {
     // The next report carries it, once.
     let batch = l
         .start_report(
-            labelstation::store::reports::ReportKind::Utilisation,
+            labelstation_ledger::reports::ReportKind::Utilisation,
             "xtrace",
             10,
         )
@@ -805,7 +804,7 @@ fn send_again_takes_a_refused_verified_code_back_and_queues_its_one_report() {
     l.report_sent(batch.id, "r-1").unwrap();
     l.report_accepted(batch.id, &system()).unwrap();
     assert_eq!(l.code(id).unwrap().state, CodeState::Reported);
-    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 10)
+    let actions: Vec<String> = labelstation_ledger::audit::recent(l.connection(), 10)
         .unwrap()
         .into_iter()
         .map(|e| format!("{} {}", e.actor, e.action))
@@ -850,7 +849,7 @@ fn closing_a_job_settles_what_it_still_holds() {
     assert_eq!(l.close_job(inline).unwrap(), 2);
     assert_eq!(l.code(reserved).unwrap().state, CodeState::Available);
     let queue = l.review_queue(10).unwrap();
-    let keyed: Vec<(labelstation::store::CodeId, Option<&str>, Vec<String>)> = queue
+    let keyed: Vec<(labelstation_ledger::CodeId, Option<&str>, Vec<String>)> = queue
         .iter()
         .map(|i| (i.id, i.reason_key.as_deref(), i.reason_args.clone()))
         .collect();
@@ -926,7 +925,7 @@ fn a_roll_sticker_that_cannot_be_found_goes_to_review_with_its_print_attempts() 
     assert!(item.reason.as_deref().unwrap().contains("not on the roll"));
     assert_eq!(item.verified_at_ms, None);
     // Its steps at the printer: the sticker was sent and printed, then reported missing.
-    use labelstation::store::review::PrintStep;
+    use labelstation_ledger::review::PrintStep;
     let steps: Vec<(PrintStep, Option<i64>)> =
         item.prints.iter().map(|p| (p.step, p.job)).collect();
     assert_eq!(
@@ -943,7 +942,7 @@ fn a_roll_sticker_that_cannot_be_found_goes_to_review_with_its_print_attempts() 
     assert!(matches!(e, StoreError::IllegalMove { .. }), "{e}");
     // Then as any reviewed code: written off (or confirmed when it turns up on an item).
     l.write_off(roll[0], "sticker lost", &sup).unwrap();
-    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 10)
+    let actions: Vec<String> = labelstation_ledger::audit::recent(l.connection(), 10)
         .unwrap()
         .into_iter()
         .map(|e| e.action)
@@ -966,7 +965,7 @@ fn a_ledger_from_before_the_review_rules_gets_them_when_upgraded() {
     drop(l);
     // The transition table and trigger as the schema had them before the review rules' migration:
     // (from, to) pairs, no verification.
-    let before = labelstation::store::schema::MIGRATIONS
+    let before = labelstation_ledger::schema::MIGRATIONS
         .iter()
         .position(|m| m.contains("verified = (OLD.verified_at IS NOT NULL)"))
         .unwrap();

@@ -4,16 +4,14 @@
 //! ledger file. Whatever the sequence, the ledger agrees with a simple model, refuses exactly the moves
 //! the model refuses, and every invariant holds.
 
-mod support;
-
 use std::collections::HashMap;
 
-use labelstation::store::state::{Move, target};
-use labelstation::store::{
+use labelstation_ledger::state::{Move, target};
+use labelstation_ledger::{
     Actor, CodeId, CodeState, JobId, JobMode, Ledger, ScanProof, StoreError,
 };
+use labelstation_testkit::*;
 use proptest::prelude::*;
-use support::*;
 
 const CODES: usize = 6;
 

@@ -4,11 +4,11 @@
 use std::path::Path;
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::registry::sim::RegistrySim;
-use labelstation::registry::sync::{Sync, SyncOptions};
-use labelstation::store::consignments::{Declaration, DeclaredLine, NewConsignment};
-use labelstation::store::{Actor, Ledger, ScanProof};
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::consignments::{Declaration, DeclaredLine, NewConsignment};
+use labelstation_ledger::{Actor, Ledger, ScanProof};
+use labelstation_registry::sync::{Sync, SyncOptions};
+use labelstation_sim::registry::RegistrySim;
 
 use super::*;
 
@@ -43,7 +43,7 @@ pub fn labelled_consignment_with(
     k: &str,
     n: u32,
     stray: usize,
-    pull: impl FnOnce(&mut Ledger, &labelstation::codes::Gtin),
+    pull: impl FnOnce(&mut Ledger, &labelstation_codes::Gtin),
 ) -> Ledger {
     let (mut l, gtin, _) = ledger_with_codes(dir, 0, 70);
     let actor = system();
@@ -80,7 +80,7 @@ pub fn labelled_consignment_with(
     }
     let op = Actor::operator("op");
     let job = l
-        .open_job_for(&gtin, labelstation::store::JobMode::Batch, Some(k), &op)
+        .open_job_for(&gtin, labelstation_ledger::JobMode::Batch, Some(k), &op)
         .unwrap();
     while let Ok(r) = l.reserve(job, &op) {
         l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
@@ -107,7 +107,7 @@ pub fn labelled_consignment_with(
             })
             .unwrap();
         l.mark_reported(
-            labelstation::store::CodeId(id),
+            labelstation_ledger::CodeId(id),
             "by-hand",
             &Actor::supervisor("sup"),
         )

@@ -2,20 +2,18 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Code pull against the registry simulator over real HTTP on loopback, with and without faults.
 
-mod support;
-
 use std::collections::HashSet;
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::orders::OrderStatus;
+use labelstation_registry::client::{
     RegistryError, RetryPolicy, XtraceClient, XtraceSettings, check_url,
 };
-use labelstation::registry::pull::{Pull, PullError, PullEvent, PullOptions};
-use labelstation::registry::sim::{Faults, RegistrySim, SimConfig};
-use labelstation::registry::wire::{ErrorClass, Secret};
-use labelstation::store::orders::OrderStatus;
-use support::*;
+use labelstation_registry::pull::{Pull, PullError, PullEvent, PullOptions};
+use labelstation_registry::wire::{ErrorClass, Secret};
+use labelstation_sim::registry::{Faults, RegistrySim, SimConfig};
+use labelstation_testkit::*;
 
 fn sim(cfg: SimConfig) -> RegistrySim {
     RegistrySim::start("127.0.0.1:0".parse().unwrap(), cfg).unwrap()
@@ -48,7 +46,7 @@ fn opts(pack: u32) -> PullOptions {
 }
 
 /// Every code in the ledger (AVAILABLE or otherwise), as element strings.
-fn ledger_codes(l: &labelstation::store::Ledger) -> HashSet<String> {
+fn ledger_codes(l: &labelstation_ledger::Ledger) -> HashSet<String> {
     l.connection()
         .prepare("SELECT code FROM codes")
         .unwrap()
@@ -140,7 +138,7 @@ fn pull_under_faults(seed: u64) -> (u64, u64, u32) {
     let actor = system();
     // Run the pull again after each failure, as the station does when the link comes back, asking only
     // for what is not ordered yet (an unfinished order is resumed by the run itself).
-    let ordered = |l: &labelstation::store::Ledger| -> u32 {
+    let ordered = |l: &labelstation_ledger::Ledger| -> u32 {
         l.connection()
             .query_row(
                 "SELECT coalesce(sum(quantity), 0) FROM orders WHERE status <> 'REJECTED'",
@@ -224,7 +222,7 @@ fn refusals_are_clear() {
         e.to_string().contains("not found in the GTIN registry"),
         "{e}"
     );
-    let o = l.order(labelstation::store::orders::OrderId(1)).unwrap();
+    let o = l.order(labelstation_ledger::orders::OrderId(1)).unwrap();
     assert_eq!(o.status, OrderStatus::Rejected);
 
     let mut bad = client(&s, "wrong");
@@ -264,11 +262,11 @@ fn refusals_are_clear() {
 
 // ---- orders that cannot be finished, on both APIs ------------------------------------------------
 
-use labelstation::codes::Gtin;
-use labelstation::codes::generate::gtin_from_number;
-use labelstation::registry::client::Registry;
-use labelstation::registry::oms_client::{OmsClient, OmsSettings};
-use labelstation::registry::sim::{OrderFaults, OrderSearch, SimApi};
+use labelstation_codes::Gtin;
+use labelstation_codes::generate::gtin_from_number;
+use labelstation_registry::client::Registry;
+use labelstation_registry::oms_client::{OmsClient, OmsSettings};
+use labelstation_sim::registry::{OrderFaults, OrderSearch, SimApi};
 
 const APIS: [SimApi; 2] = [SimApi::Xtrace, SimApi::OmsV2];
 
@@ -300,7 +298,7 @@ fn client_for(s: &RegistrySim, api: SimApi) -> Box<dyn Registry> {
 }
 
 /// A ledger with two products and no codes.
-fn two_products(dir: &std::path::Path, seed: u64) -> (labelstation::store::Ledger, Gtin, Gtin) {
+fn two_products(dir: &std::path::Path, seed: u64) -> (labelstation_ledger::Ledger, Gtin, Gtin) {
     let (mut l, a, _) = ledger_with_codes(dir, 0, seed);
     let b = gtin_from_number(460_700_100_000 + seed);
     l.add_product(product(&b), &system()).unwrap();
@@ -308,12 +306,12 @@ fn two_products(dir: &std::path::Path, seed: u64) -> (labelstation::store::Ledge
 }
 
 fn pull_with(
-    l: &mut labelstation::store::Ledger,
+    l: &mut labelstation_ledger::Ledger,
     r: &mut dyn Registry,
     gtin: &Gtin,
     n: u32,
     opts: PullOptions,
-) -> Result<labelstation::registry::pull::PullReport, PullError> {
+) -> Result<labelstation_registry::pull::PullReport, PullError> {
     let f = CodeFormat::default();
     let actor = system();
     Pull {
@@ -328,7 +326,7 @@ fn pull_with(
 
 /// The codes of the ledger that came from registry orders, by GTIN, must be exactly the codes the
 /// registry handed out for orders carrying one of the ledger's keys.
-fn only_our_orders_codes(l: &labelstation::store::Ledger, s: &RegistrySim) {
+fn only_our_orders_codes(l: &labelstation_ledger::Ledger, s: &RegistrySim) {
     let keys: HashSet<String> = l
         .connection()
         .prepare("SELECT order_key FROM orders")
@@ -369,7 +367,7 @@ fn an_order_refused_for_a_reason_unrelated_to_its_gtin_blocks_no_other_product()
         s.set_order_faults(OrderFaults::default());
         let r = pull_with(&mut l, c.as_mut(), &b, 3, opts(5));
         assert!(r.is_ok(), "{api:?}: {:?}", r.err().map(|e| e.to_string()));
-        let available = |l: &labelstation::store::Ledger, g: &Gtin| {
+        let available = |l: &labelstation_ledger::Ledger, g: &Gtin| {
             l.balance()
                 .unwrap()
                 .iter()
@@ -384,7 +382,7 @@ fn an_order_refused_for_a_reason_unrelated_to_its_gtin_blocks_no_other_product()
             "{api:?}: the refused order was sent again"
         );
         // The refused order is over (the registry never made it) and says why.
-        let first = l.order(labelstation::store::orders::OrderId(1)).unwrap();
+        let first = l.order(labelstation_ledger::orders::OrderId(1)).unwrap();
         assert_eq!(first.status, OrderStatus::Rejected, "{api:?}");
         assert!(
             first
@@ -492,7 +490,7 @@ fn an_order_search_that_answers_someone_elses_order_is_not_taken() {
             "{case}: B's order took A's registry order"
         );
         only_our_orders_codes(&l, &s);
-        let first_b = l.order(labelstation::store::orders::OrderId(2)).unwrap();
+        let first_b = l.order(labelstation_ledger::orders::OrderId(2)).unwrap();
         let registry_b: Vec<_> = s
             .orders()
             .into_iter()
@@ -531,11 +529,11 @@ fn an_order_search_that_answers_someone_elses_order_is_not_taken() {
     }
 }
 
-fn supervisor() -> labelstation::store::Actor {
-    labelstation::store::Actor::supervisor("sup")
+fn supervisor() -> labelstation_ledger::Actor {
+    labelstation_ledger::Actor::supervisor("sup")
 }
 
-fn close_abandoned(l: &mut labelstation::store::Ledger, r: &mut dyn Registry) -> Vec<PullEvent> {
+fn close_abandoned(l: &mut labelstation_ledger::Ledger, r: &mut dyn Registry) -> Vec<PullEvent> {
     let f = CodeFormat::default();
     let actor = system();
     let mut events = Vec::new();
@@ -553,7 +551,7 @@ fn close_abandoned(l: &mut labelstation::store::Ledger, r: &mut dyn Registry) ->
 
 #[test]
 fn a_stuck_order_holds_up_its_product_until_abandoned_and_its_codes_never_arrive() {
-    use labelstation::store::orders::OrderId;
+    use labelstation_ledger::orders::OrderId;
     for (i, api) in APIS.into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let (mut l, a, b) = two_products(dir.path(), 80 + i as u64);
@@ -653,7 +651,7 @@ fn a_stuck_order_holds_up_its_product_until_abandoned_and_its_codes_never_arrive
 
 #[test]
 fn an_abandoned_order_whose_creation_surfaces_late_is_found_and_closed() {
-    use labelstation::store::orders::OrderId;
+    use labelstation_ledger::orders::OrderId;
     for (i, api) in APIS.into_iter().enumerate() {
         let dir = tempfile::tempdir().unwrap();
         let (mut l, a, b) = two_products(dir.path(), 90 + i as u64);

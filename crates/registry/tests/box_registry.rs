@@ -7,20 +7,18 @@
 //! outcome is checked against the simulator's own record (its aggregates, codes in circulation, boxes
 //! broken up by a pair declared alone), not against the ledger's sums.
 
-mod support;
-
 use std::time::Duration;
 
-use labelstation::codes::CompanyPrefix;
-use labelstation::registry::client::XtraceClient;
-use labelstation::registry::sim::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
-use labelstation::registry::sync::{Sync, SyncEvent, SyncReport};
-use labelstation::store::boxes::{BoxLevel, BoxState};
-use labelstation::store::consignments::{ConsignmentStatus, Declaration};
-use labelstation::store::documents::{DocumentKind, DocumentStatus};
-use labelstation::store::{Actor, CodeId, Ledger, StoreError};
-use support::consignment::{labelled_consignment, quick_sync};
-use support::*;
+use labelstation_codes::CompanyPrefix;
+use labelstation_ledger::boxes::{BoxLevel, BoxState};
+use labelstation_ledger::consignments::{ConsignmentStatus, Declaration};
+use labelstation_ledger::documents::{DocumentKind, DocumentStatus};
+use labelstation_ledger::{Actor, CodeId, Ledger, StoreError};
+use labelstation_registry::client::XtraceClient;
+use labelstation_registry::sync::{Sync, SyncEvent, SyncReport};
+use labelstation_sim::registry::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
+use labelstation_testkit::consignment::{labelled_consignment, quick_sync};
+use labelstation_testkit::*;
 
 const K: &str = "KZ-BOX-1";
 
@@ -381,7 +379,7 @@ fn an_unpacked_box_is_gone_from_the_registry_and_its_pairs_go_in_loose() {
         .count();
     assert_eq!(in_circulation, 4);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
-    let audit = labelstation::store::audit::recent(l.connection(), 50).unwrap();
+    let audit = labelstation_ledger::audit::recent(l.connection(), 50).unwrap();
     for action in ["box.report", "box.unpack", "document.accepted"] {
         assert!(audit.iter().any(|e| e.action == action), "{action}");
     }
@@ -392,8 +390,8 @@ fn an_unpacked_box_is_gone_from_the_registry_and_its_pairs_go_in_loose() {
 /// SENT (Kazakhstan's enum), so the lookup also tells that it went through.
 #[test]
 fn on_the_older_platform_boxes_are_aggregated_once_and_found_by_the_box_lookup() {
-    use labelstation::registry::pull::{Pull, PullOptions};
-    use labelstation::registry::sim::SimApi;
+    use labelstation_registry::pull::{Pull, PullOptions};
+    use labelstation_sim::registry::SimApi;
     let dir = tempfile::tempdir().unwrap();
     let sim = RegistrySim::start(
         "127.0.0.1:0".parse().unwrap(),
@@ -405,21 +403,27 @@ fn on_the_older_platform_boxes_are_aggregated_once_and_found_by_the_box_lookup()
     )
     .unwrap();
     let token = SimConfig::default().client_token;
-    let mut l = support::consignment::labelled_consignment_with(dir.path(), K, 8, 0, |l, gtin| {
-        let mut c = oms_client_with(&sim, &token);
-        Pull {
-            ledger: l,
-            registry: &mut c,
-            format: &labelstation::codes::CodeFormat::default(),
-            opts: PullOptions {
-                poll_interval: Duration::from_millis(2),
-                ..PullOptions::default()
-            },
-            actor: &system(),
-        }
-        .run(gtin, 8, &mut |_| {})
-        .unwrap();
-    });
+    let mut l = labelstation_testkit::consignment::labelled_consignment_with(
+        dir.path(),
+        K,
+        8,
+        0,
+        |l, gtin| {
+            let mut c = oms_client_with(&sim, &token);
+            Pull {
+                ledger: l,
+                registry: &mut c,
+                format: &labelstation_codes::CodeFormat::default(),
+                opts: PullOptions {
+                    poll_interval: Duration::from_millis(2),
+                    ..PullOptions::default()
+                },
+                actor: &system(),
+            }
+            .run(gtin, 8, &mut |_| {})
+            .unwrap();
+        },
+    );
     let oms_sync = |l: &mut Ledger| {
         let mut c = oms_client_with(&sim, &token);
         Sync {

@@ -3,17 +3,15 @@
 //! Application reports against the registry simulator over real HTTP: every verified code is reported
 //! exactly once, through errors, lost answers, refusals and restarts.
 
-mod support;
-
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{Registry, UtilisationMeta, WriteOffMeta};
-use labelstation::registry::sim::{Faults, RegistrySim, SimConfig};
-use labelstation::registry::sync::{Sync, SyncError, SyncEvent, SyncOptions};
-use labelstation::store::{Actor, CodeState, Ledger};
-use support::xtrace_client as client;
-use support::*;
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::{Actor, CodeState, Ledger};
+use labelstation_registry::client::{Registry, UtilisationMeta, WriteOffMeta};
+use labelstation_registry::sync::{Sync, SyncError, SyncEvent, SyncOptions};
+use labelstation_sim::registry::{Faults, RegistrySim, SimConfig};
+use labelstation_testkit::xtrace_client as client;
+use labelstation_testkit::*;
 
 fn opts(batch: u32) -> SyncOptions {
     SyncOptions {
@@ -498,14 +496,14 @@ fn the_simulator_counts_a_second_write_off_and_a_report_after_write_off() {
         .unwrap();
     assert_eq!(
         c.write_off_outcome(&first).unwrap(),
-        labelstation::registry::client::ReportOutcome::Accepted
+        labelstation_registry::client::ReportOutcome::Accepted
     );
     let second = c
         .send_write_off(std::slice::from_ref(&code), &meta)
         .unwrap();
     let outcome = c.write_off_outcome(&second).unwrap();
     assert!(
-        matches!(&outcome, labelstation::registry::client::ReportOutcome::Rejected(r) if r.reason.contains("CODE_ALREADY_WRITTEN_OFF") && r.named == vec![0]),
+        matches!(&outcome, labelstation_registry::client::ReportOutcome::Rejected(r) if r.reason.contains("CODE_ALREADY_WRITTEN_OFF") && r.named == vec![0]),
         "{outcome:?}"
     );
     let util = UtilisationMeta {

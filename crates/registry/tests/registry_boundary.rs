@@ -6,23 +6,21 @@
 //! crypto tail, refusals of whole reports, 429 with Retry-After. Every outcome is compared with the
 //! simulator's own record of what it applied, never with the station's counters.
 
-mod support;
-
 use std::time::{Duration, Instant};
 
-use labelstation::codes::CodeFormat;
-use labelstation::registry::client::RetryPolicy;
-use labelstation::registry::oms_client::{OmsClient, OmsSettings};
-use labelstation::registry::pull::{Pull, PullOptions};
-use labelstation::registry::sim::{
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::reports::ReportKind;
+use labelstation_ledger::{Actor, CodeState, Ledger};
+use labelstation_registry::client::RetryPolicy;
+use labelstation_registry::oms_client::{OmsClient, OmsSettings};
+use labelstation_registry::pull::{Pull, PullOptions};
+use labelstation_registry::sync::{Sync, SyncOptions, SyncReport};
+use labelstation_registry::wire::Secret;
+use labelstation_sim::registry::{
     Faults, LookupEcho, LookupLayout, Refusal, RegistrySim, SimApi, SimConfig,
 };
-use labelstation::registry::sync::{Sync, SyncOptions, SyncReport};
-use labelstation::registry::wire::Secret;
-use labelstation::store::reports::ReportKind;
-use labelstation::store::{Actor, CodeState, Ledger};
-use support::xtrace_client as client;
-use support::*;
+use labelstation_testkit::xtrace_client as client;
+use labelstation_testkit::*;
 
 fn sim(cfg: SimConfig) -> RegistrySim {
     RegistrySim::start("127.0.0.1:0".parse().unwrap(), cfg).unwrap()
@@ -46,7 +44,7 @@ fn verified(dir: &std::path::Path, sim: &RegistrySim, n: u32) -> Ledger {
 }
 
 /// Codes the registry never issued (imported from a file), printed and verified like the others.
-fn strangers(l: &mut Ledger, n: usize, seed: u64) -> Vec<labelstation::codes::MarkingCode> {
+fn strangers(l: &mut Ledger, n: usize, seed: u64) -> Vec<labelstation_codes::MarkingCode> {
     let gtin = l.products().unwrap()[0].gtin.clone();
     let stray = codes(&gtin, n, seed);
     l.import_codes(

@@ -4,21 +4,19 @@
 //! going down and coming back (the simulator restarted on the same port, its state kept), answers a
 //! nudge, holds the sync claim, and stops promptly.
 
-mod support;
-
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use labelstation::codes::CodeFormat;
-use labelstation::registry::client::{Registry, RetryPolicy, XtraceClient, XtraceSettings};
-use labelstation::registry::pull::{Pull, PullOptions};
-use labelstation::registry::sim::{RegistrySim, SimConfig};
-use labelstation::registry::sync::{Background, LinkState, SyncOptions, SyncState};
-use labelstation::registry::wire::Secret;
-use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof, StationLock};
-use support::*;
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::{Actor, CodeState, JobMode, Ledger, ScanProof, StationLock};
+use labelstation_registry::client::{Registry, RetryPolicy, XtraceClient, XtraceSettings};
+use labelstation_registry::pull::{Pull, PullOptions};
+use labelstation_registry::sync::{Background, LinkState, SyncOptions, SyncState};
+use labelstation_registry::wire::Secret;
+use labelstation_sim::registry::{RegistrySim, SimConfig};
+use labelstation_testkit::*;
 
-fn factory(url: String) -> labelstation::registry::sync::ClientFactory {
+fn factory(url: String) -> labelstation_registry::sync::ClientFactory {
     Box::new(move || {
         let c = XtraceClient::new(XtraceSettings {
             url: url.clone(),
