@@ -387,11 +387,17 @@ fn submit(
     if json {
         println!("{}", serde_json::to_string(&done)?);
     } else {
+        let boxed = if done.boxes > 0 {
+            format!(
+                " ({} of them in {} box(es) declared by their SSCC)",
+                done.in_boxes, done.boxes
+            )
+        } else {
+            String::new()
+        };
         println!(
-            "consignment {id}: {} code(s), {} of them in {} box(es) declared by their SSCC, in {} import document(s) (#{})",
+            "consignment {id}: {} code(s){boxed} in {} import document(s) (#{})",
             done.codes,
-            done.in_boxes,
-            done.boxes,
             done.documents.len(),
             done.documents
                 .iter()

@@ -158,7 +158,10 @@ fn eight_pairs_in_boxes_of_four_go_into_circulation_by_their_two_box_codes() {
         "2026-12-07",
     ]));
     let out = ok(station(&data, &cfg).args(["consignment", "submit", K, "--no-send"]));
-    assert!(out.contains("8 code(s), 8 of them in 2 box(es)"), "{out}");
+    assert!(
+        out.contains("8 code(s) (8 of them in 2 box(es) declared by their SSCC) in 1 import"),
+        "{out}"
+    );
     sync_until(&data, &cfg, "the consignment introduced", || {
         let out = ok(station(&data, &cfg).args(["consignment", "show", K, "--json"]));
         let v: Value = serde_json::from_str(&out).unwrap();
