@@ -30,9 +30,10 @@ pub enum BoxCmd {
         json: bool,
     },
     /// Put verified pairs into an open box: their codes as arguments, or one scanned code a line on
-    /// standard input (as a keyboard-wedge scanner types them).
+    /// standard input (as a keyboard-wedge scanner types them). For a pallet: closed boxes, by their
+    /// SSCC (or their scanned GS1-128 label).
     Add {
-        /// The box's SSCC (18 digits, or `00` + 18).
+        /// The box's (or pallet's) SSCC (18 digits, or `00` + 18).
         sscc: String,
         codes: Vec<String>,
     },
@@ -46,6 +47,21 @@ pub enum BoxCmd {
         /// state, parent.
         #[arg(long)]
         json: bool,
+    },
+    /// Send a box's aggregation to the registry again after it was refused, once the cause is fixed
+    /// (the sync sends it; a box is aggregated on its own as soon as its label is verified and its
+    /// pairs' application accepted).
+    Report {
+        sscc: String,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
+    },
+    /// Unpack a box (or pallet) the registry knows: the transport-code disaggregation document, sent by
+    /// the sync. Its pairs then go into circulation one by one. Needs the supervisor PIN; audited.
+    Unpack {
+        sscc: String,
+        #[arg(long = "as", value_name = "NAME")]
+        name: Option<String>,
     },
     /// Print a closed box's label (GS1-128 with its SSCC), or print a damaged one again: it carries no
     /// marking code.
@@ -61,6 +77,20 @@ fn sscc_of(arg: &str) -> Result<String> {
     let s = crate::codes::Sscc::parse(arg)
         .with_context(|| format!("{arg:?} is not an SSCC (18 digits, or 00 and 18 digits)"))?;
     Ok(s.as_str().to_owned())
+}
+
+/// The codes given as arguments, or else one a line from standard input (a keyboard-wedge scanner).
+fn read_lines(args: &[String]) -> Result<Vec<String>> {
+    let mut lines: Vec<String> = args.to_vec();
+    if lines.is_empty() {
+        for line in std::io::stdin().lock().lines() {
+            let line = line.context("cannot read the scanned codes from standard input")?;
+            if !line.trim().is_empty() {
+                lines.push(line);
+            }
+        }
+    }
+    Ok(lines)
 }
 
 fn level_number(level: BoxLevel) -> i64 {
@@ -121,19 +151,51 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
                 );
             }
         }
+        BoxCmd::Add { sscc, codes }
+            if ledger.box_record(&sscc_of(sscc)?)?.level == BoxLevel::Pallet =>
+        {
+            let pallet = sscc_of(sscc)?;
+            for raw in read_lines(codes)? {
+                // A scanned box label comes as `]C1` and AI 00 before the 18 digits.
+                let raw = raw.trim();
+                let raw = raw.strip_prefix("]C1").unwrap_or(raw);
+                let b = sscc_of(raw)?;
+                ledger.put_on_pallet(&b, &pallet)?;
+                let p = ledger.box_record(&pallet)?;
+                println!(
+                    "box {b} onto pallet {pallet} ({} of {})",
+                    p.count, p.capacity
+                );
+            }
+        }
+        BoxCmd::Report { sscc, name } => {
+            let sscc = sscc_of(sscc)?;
+            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let doc =
+                ledger.report_box_again(&sscc, config.registry.api.documents_api(), sup.actor())?;
+            println!(
+                "box {sscc}: aggregation queued again as document #{}; the sync sends it",
+                doc.0
+            );
+        }
+        BoxCmd::Unpack { sscc, name } => {
+            let sscc = sscc_of(sscc)?;
+            if config.registry.api == crate::config::RegistryApi::OmsV2 {
+                bail!(
+                    "the older platform (registry.api = \"oms-v2\") has no disaggregation in its API: unpack box {sscc} in the registry's web cabinet"
+                );
+            }
+            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let doc = ledger.unpack_box(&sscc, config.registry.api.documents_api(), sup.actor())?;
+            println!(
+                "box {sscc}: unpacking queued as document #{}; the sync sends it, and once the registry accepts it the pairs go into circulation one by one",
+                doc.0
+            );
+        }
         BoxCmd::Add { sscc, codes } => {
             let sscc = sscc_of(sscc)?;
             let format = config.codes.format();
-            let mut lines: Vec<String> = codes.clone();
-            if lines.is_empty() {
-                for line in std::io::stdin().lock().lines() {
-                    let line = line.context("cannot read the scanned codes from standard input")?;
-                    if !line.trim().is_empty() {
-                        lines.push(line);
-                    }
-                }
-            }
-            for raw in &lines {
+            for raw in &read_lines(codes)? {
                 let code = MarkingCode::parse(raw.trim_end().as_bytes(), &format)
                     .with_context(|| "a scanned line is not a marking code".to_owned())?;
                 let Some(rec) = ledger.find_code(&code)? else {

@@ -35,6 +35,8 @@ pub fn sync_options(config: &Config) -> SyncOptions {
         max_in_flight: r.max_in_flight,
         report_timeout: Duration::from_secs(r.wait_secs),
         check_max: Duration::from_secs(r.check_max_secs),
+        sscc_form: config.aggregation.sscc_form,
+        owner_is_importer: config.aggregation.file_for_importer,
         ..SyncOptions::default()
     }
 }
@@ -101,6 +103,7 @@ pub fn registry_client(
                     client_token: Secret::new(token),
                     extension: o.extension.clone(),
                     contact_person: o.contact_person.clone(),
+                    participant_id: o.participant_id.clone(),
                     timeout: Duration::from_secs(r.timeout_secs),
                     retry: RetryPolicy::default(),
                 },

@@ -140,6 +140,9 @@ pub struct AggregationConfig {
     pub box_label: BoxLabelSize,
     /// How box codes go to the registry: "00+18" (AI 00 and the 18 digits) or "18".
     pub sscc_form: SsccForm,
+    /// The warehouse files aggregations as the importer's service provider: each names the
+    /// consignment's importer (its BIN) as the codes' owner (`ownerTin`).
+    pub file_for_importer: bool,
 }
 
 impl Default for AggregationConfig {
@@ -149,6 +152,7 @@ impl Default for AggregationConfig {
             extension_digit: 0,
             box_label: BoxLabelSize::A6,
             sscc_form: SsccForm::WithAi,
+            file_for_importer: false,
         }
     }
 }
@@ -413,7 +417,7 @@ pub enum VariableWord {
 /// Which registry API the station talks to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RegistryApi {
-    /// The built-in simulator, started in-process (the embedded default).
+    /// The built-in simulator, started in-process (the embedded default; it speaks xTrace).
     #[serde(rename = "sim")]
     Sim,
     /// markirovka.kz xTrace ICOM API.
@@ -422,6 +426,17 @@ pub enum RegistryApi {
     /// The older platform's code-ordering API v2.
     #[serde(rename = "oms-v2")]
     OmsV2,
+}
+
+impl RegistryApi {
+    /// The API a ledger document is written for: the one the registry client speaks (the built-in
+    /// simulator speaks xTrace).
+    pub const fn documents_api(self) -> &'static str {
+        match self {
+            RegistryApi::Sim | RegistryApi::Xtrace => "xtrace",
+            RegistryApi::OmsV2 => "oms-v2",
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -533,6 +548,9 @@ pub struct OmsConfig {
     pub client_token_env: String,
     pub extension: String,
     pub contact_person: String,
+    /// The taxpayer id (IIN/BIN) aggregation reports are filed under (`participantId`), unless
+    /// `aggregation.file_for_importer` names the consignment's importer instead.
+    pub participant_id: String,
 }
 
 impl Default for OmsConfig {
@@ -542,6 +560,7 @@ impl Default for OmsConfig {
             client_token_env: "LABELSTATION_OMS_CLIENT_TOKEN".into(),
             extension: "shoes".into(),
             contact_person: String::new(),
+            participant_id: String::new(),
         }
     }
 }

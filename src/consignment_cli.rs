@@ -16,7 +16,7 @@ use crate::config::RegistryApi;
 use crate::config::{Config, Paths};
 use crate::consignment::packing_list;
 use crate::store::consignments::{Consignment, Declaration, NewConsignment};
-use crate::store::documents::DocumentSummary;
+use crate::store::documents::{DocumentKind, DocumentSummary};
 use crate::store::{Ledger, StationLock, StoreError, format_ms};
 
 #[derive(Debug, Subcommand)]
@@ -371,6 +371,9 @@ fn submit(
         Err(e @ StoreError::NotDeclared(_)) => anyhow::bail!(
             "{e}: record it first with `labelstation consignment declare {id} --number N --date YYYY-MM-DD`"
         ),
+        Err(e @ StoreError::BoxesPending { .. }) => anyhow::bail!(
+            "{e}. Close and label the boxes (`labelstation box list --consignment {id}`); the sync reports each box's aggregation once its pairs' application is accepted. Or file the others now with --partial"
+        ),
         Err(e @ StoreError::ApplicationPending { .. }) => anyhow::bail!(
             "{e}. Let the sync report them (`labelstation sync --once`, or the running station), or file the others now with --partial"
         ),
@@ -385,8 +388,10 @@ fn submit(
         println!("{}", serde_json::to_string(&done)?);
     } else {
         println!(
-            "consignment {id}: {} code(s) in {} import document(s) (#{})",
+            "consignment {id}: {} code(s), {} of them in {} box(es) declared by their SSCC, in {} import document(s) (#{})",
             done.codes,
+            done.in_boxes,
+            done.boxes,
             done.documents.len(),
             done.documents
                 .iter()
@@ -431,12 +436,18 @@ fn print_documents(docs: &[DocumentSummary]) {
     println!("documents");
     for d in docs {
         println!(
-            "  #{:<4} {:<7} {:<8} {:>6} code(s): {} in circulation, {} refused, {} to submit again  {}{}",
+            "  #{:<4} {:<14} {:<8} {:>6} code(s), {} box(es): {} {}, {} refused, {} to submit again  {}{}",
             d.id,
             d.kind.as_str(),
             d.status.as_str(),
             d.codes,
+            d.units,
             d.accepted,
+            match d.kind {
+                DocumentKind::Import => "in circulation",
+                DocumentKind::Aggregation => "aggregated",
+                DocumentKind::Disaggregation => "unpacked",
+            },
             d.refused,
             d.returned,
             d.registry_id.as_deref().unwrap_or("(no registry id yet)"),

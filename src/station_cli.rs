@@ -97,6 +97,16 @@ pub struct PrintArgs {
     /// no more pairs than its line declares are labelled.
     #[arg(long, value_name = "ID")]
     pub consignment: Option<String>,
+    /// Pack the pairs into boxes of this many as they are verified: each box under a new SSCC
+    /// (`[aggregation] company_prefix`), closed when full or when the run ends, its GS1-128 label
+    /// printed and scanned back. Inline runs only; needs --consignment (a box holds one consignment).
+    #[arg(
+        long,
+        value_name = "C",
+        requires = "consignment",
+        conflicts_with_all = ["batch", "no_verify"]
+    )]
+    pub box_capacity: Option<u32>,
     #[command(flatten)]
     pub devices: Devices,
     /// Events as JSON lines on stdout, and the summary as JSON.
@@ -160,6 +170,10 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
     if a.count == 0 {
         bail!("--count 0: nothing to print");
     }
+    let packing = match a.box_capacity {
+        Some(c) => Some(packing(paths, config, c)?),
+        None => None,
+    };
     let json = a.json;
     let overrides = Overrides {
         // A print that verifies nothing opens no scanner (`sim:` would want the virtual printer).
@@ -190,8 +204,33 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
         }
         opened.station.label_for(Some(k.to_owned()));
     }
+    opened.station.pack_boxes(packing);
     let result = opened.station.run(&a.gtin, mode, a.count);
     finish_run(result, json)
+}
+
+/// `--box-capacity C`: boxes of `C` under the configured GS1 company prefix.
+fn packing(paths: &Paths, config: &Config, capacity: u32) -> Result<crate::engine::Packing> {
+    if capacity == 0 {
+        bail!("--box-capacity 0: a box holds at least one pair");
+    }
+    let agg = &config.aggregation;
+    let Some(prefix) = agg.prefix().map_err(anyhow::Error::msg)? else {
+        bail!(
+            "--box-capacity needs the warehouse's GS1 company prefix to make box codes (SSCC): set aggregation.company_prefix in the config file ({}), then print again",
+            paths.config_file.display()
+        );
+    };
+    let dpi =
+        labelstation_zpl::template::Dpi::try_from(u16::try_from(config.label.dpi).unwrap_or(0))
+            .map_err(anyhow::Error::msg)?;
+    Ok(crate::engine::Packing {
+        capacity,
+        prefix,
+        extension: agg.extension_digit,
+        label_mm: agg.box_label.mm(),
+        dpi,
+    })
 }
 
 fn finish_run(

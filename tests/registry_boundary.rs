@@ -481,6 +481,7 @@ fn an_oms_report_only_forwarded_is_not_counted_as_accepted() {
         client_token: Secret::new("sim-client-token"),
         extension: "shoes".into(),
         contact_person: "Склад".into(),
+        participant_id: String::new(),
         timeout: Duration::from_secs(5),
         retry: RetryPolicy {
             attempts: 3,

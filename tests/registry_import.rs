@@ -9,29 +9,19 @@ mod support;
 
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
 use labelstation::registry::client::XtraceClient;
 use labelstation::registry::sim::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
 use labelstation::registry::sync::{Sync, SyncEvent, SyncOptions, SyncReport};
-use labelstation::store::consignments::{
-    ConsignmentStatus, Declaration, DeclaredLine, NewConsignment,
-};
+use labelstation::store::consignments::{ConsignmentStatus, Declaration};
 use labelstation::store::documents::DocumentStatus;
-use labelstation::store::{Actor, Ledger, ScanProof, StoreError};
+use labelstation::store::{Actor, Ledger, StoreError};
 use support::xtrace_client as client;
 use support::*;
 
 const K: &str = "KZ-IMP-1";
 
 fn opts() -> SyncOptions {
-    SyncOptions {
-        poll_interval: Duration::from_millis(2),
-        report_timeout: Duration::from_secs(10),
-        settle_window: Duration::from_millis(300),
-        check_max: Duration::from_millis(100),
-        default_country: Some("CN".into()),
-        ..SyncOptions::default()
-    }
+    support::consignment::quick_sync()
 }
 
 fn sync(l: &mut Ledger, sim: &RegistrySim, events: &mut Vec<SyncEvent>) -> SyncReport {
@@ -51,87 +41,8 @@ fn supervisor() -> Actor {
     Actor::supervisor("sup")
 }
 
-/// A ledger with a declared consignment of `n` pairs, pulled from `sim`, labelled, verified and their
-/// application accepted; plus `stray` codes the registry never issued, verified and marked applied
-/// behind its back (the registry will refuse them by name).
 fn applied_consignment(dir: &std::path::Path, sim: &RegistrySim, n: u32, stray: usize) -> Ledger {
-    let (mut l, gtin, _) = ledger_with_codes(dir, 0, 70);
-    let actor = system();
-    l.import_consignment(
-        &NewConsignment {
-            id: K.into(),
-            importer_bin: "123456789012".into(),
-            importer_name: None,
-            country: "CN".into(),
-            invoice: None,
-        },
-        &[DeclaredLine {
-            line: 2,
-            gtin: gtin.clone(),
-            name: "Кеды".into(),
-            size: None,
-            quantity: n + stray as u32,
-        }],
-        "0".repeat(64).as_str(),
-        &actor,
-    )
-    .unwrap();
-    pull_from_sim(&mut l, sim, &gtin, n);
-    let strangers = codes(&gtin, stray, 4242);
-    if stray > 0 {
-        l.import_codes(
-            &gtin,
-            "stray.txt",
-            code_file(&strangers).as_bytes(),
-            &CodeFormat::default(),
-            &actor,
-        )
-        .unwrap();
-    }
-    let op = Actor::operator("op");
-    let job = l
-        .open_job_for(&gtin, labelstation::store::JobMode::Batch, Some(K), &op)
-        .unwrap();
-    while let Ok(r) = l.reserve(job, &op) {
-        l.mark_sent(r.id, job, "sim:", b"", false, &op).unwrap();
-        l.mark_printed(r.id, job, &op).unwrap();
-        let raw = r.code.as_str().as_bytes().to_vec();
-        l.verify(
-            r.id,
-            job,
-            &ScanProof {
-                raw: &raw,
-                aim: Some("]d2"),
-            },
-            &op,
-        )
-        .unwrap();
-    }
-    // The strangers' application would be refused: a supervisor records it as done by hand (as one
-    // who confirmed them wrongly would), so the registry meets them first in the import document.
-    for s in &strangers {
-        let id: i64 = l
-            .connection()
-            .query_row("SELECT id FROM codes WHERE code = ?1", [s.as_str()], |r| {
-                r.get(0)
-            })
-            .unwrap();
-        l.mark_reported(labelstation::store::CodeId(id), "by-hand", &supervisor())
-            .unwrap();
-    }
-    let r = sync(&mut l, sim, &mut Vec::new());
-    assert_eq!(r.reported, u64::from(n));
-    l.declare_consignment(
-        K,
-        &Declaration {
-            number: "55201/071226/0000042".into(),
-            date: "2026-12-07".into(),
-            customs_office: Some("55201".into()),
-        },
-        &supervisor(),
-    )
-    .unwrap();
-    l
+    support::consignment::applied_consignment(dir, sim, K, n, stray)
 }
 
 fn introduced_in_sim(sim: &RegistrySim) -> usize {

@@ -31,20 +31,7 @@ fn sim(cfg: SimConfig) -> RegistrySim {
 }
 
 fn client_with(sim: &RegistrySim, token: &str) -> OmsClient {
-    OmsClient::new(OmsSettings {
-        url: sim.url(),
-        oms_id: SimConfig::default().oms_id,
-        client_token: Secret::new(token),
-        extension: "shoes".into(),
-        contact_person: "Склад №3".into(),
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
-            attempts: 5,
-            base: Duration::from_millis(5),
-            max: Duration::from_millis(40),
-        },
-    })
-    .unwrap()
+    oms_client_with(sim, token)
 }
 
 fn client(sim: &RegistrySim) -> OmsClient {
@@ -372,6 +359,7 @@ fn refusals_are_clear() {
             client_token: Secret::new("t"),
             extension: "shoes".into(),
             contact_person: "p".into(),
+            participant_id: String::new(),
             timeout: Duration::from_secs(1),
             retry: RetryPolicy::default(),
         })

@@ -286,6 +286,7 @@ fn client_for(s: &RegistrySim, api: SimApi) -> Box<dyn Registry> {
                 client_token: Secret::new(SimConfig::default().client_token),
                 extension: "shoes".into(),
                 contact_person: "Склад №3".into(),
+                participant_id: String::new(),
                 timeout: Duration::from_secs(5),
                 retry: RetryPolicy {
                     attempts: 3,

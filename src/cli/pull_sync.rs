@@ -3,6 +3,7 @@
 //! the commands that talk to the registry, through the configured client.
 
 use super::*;
+use crate::store::documents::DocumentKind;
 
 /// The configured registry client, and the in-process simulator behind it when `api = "sim"`.
 fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
@@ -178,8 +179,8 @@ pub(super) fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
             SyncEvent::Unresolvable { report, reason } => {
                 eprintln!("report #{report}: {reason}")
             }
-            SyncEvent::DocumentSent { document, codes } => {
-                eprintln!("document #{document}: sent, {codes} code(s)")
+            SyncEvent::DocumentSent { document, kind, codes } => {
+                eprintln!("document #{document} ({}): sent, {codes} entr(y/ies)", kind.as_str().to_lowercase())
             }
             SyncEvent::DocumentUnknown { document, reason } => eprintln!(
                 "document #{document}: outcome unknown ({reason}); it is looked for in the registry, not sent again"
@@ -187,9 +188,17 @@ pub(super) fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
             SyncEvent::DocumentFound { document } => {
                 eprintln!("document #{document}: found in the registry after a lost answer")
             }
-            SyncEvent::DocumentAccepted { document, codes } => {
-                eprintln!("document #{document}: accepted, {codes} code(s) in circulation")
-            }
+            SyncEvent::DocumentAccepted { document, kind, codes } => match kind {
+                DocumentKind::Import => {
+                    eprintln!("document #{document}: accepted, {codes} code(s) or box(es) in circulation")
+                }
+                DocumentKind::Aggregation => {
+                    eprintln!("document #{document}: aggregation accepted, {codes} box(es) reported")
+                }
+                DocumentKind::Disaggregation => {
+                    eprintln!("document #{document}: disaggregation accepted, {codes} box(es) unpacked")
+                }
+            },
             SyncEvent::DocumentRefused { document, accepted, refused, returned, reason } => eprintln!(
                 "document #{document}: {accepted} code(s) taken, {refused} refused, {returned} to submit again ({reason}); see `labelstation consignment show`"
             ),

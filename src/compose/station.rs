@@ -15,6 +15,12 @@ use crate::engine::{DeviceChoice, Event, PinStore, SimSetup, Sink, Station};
 use crate::store::{Actor, Ledger, RecoveryReport, StationLock};
 use crate::virtual_printer::PrinterSimConfig;
 
+/// The virtual printer appends a JSON line for every sticker it puts out to the file this names (its own
+/// record, read by tests of the binary and by whoever wants to see what a demo printed).
+pub const SIM_RECORD_ENV: &str = "LABELSTATION_SIM_RECORD";
+/// Box label faults of the virtual worker, in turn, comma-separated: `clean`, `no-read`, `old-label`.
+pub const SIM_BOX_FAULTS_ENV: &str = "LABELSTATION_SIM_BOX_LABEL_FAULTS";
+
 /// Device choices that override the configuration (command-line flags, the demo).
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -61,7 +67,13 @@ pub fn open_station(
         ips: overrides.sim_ips,
         baud: overrides.sim_baud,
         seed: overrides.seed.unwrap_or(1),
+        record: std::env::var_os(SIM_RECORD_ENV).map(std::path::PathBuf::from),
         ..PrinterSimConfig::default()
+    };
+    let box_label_faults = match std::env::var(SIM_BOX_FAULTS_ENV) {
+        Ok(text) => crate::engine::virtual_worker::BoxLabelFault::parse_list(&text)
+            .map_err(|e| anyhow::anyhow!("{SIM_BOX_FAULTS_ENV}: {e}"))?,
+        Err(_) => Vec::new(),
     };
     let worker = WorkerConfig {
         fault_rate: overrides.fault_rate.unwrap_or(0.0),
@@ -69,6 +81,7 @@ pub fn open_station(
             .apply_time
             .unwrap_or(WorkerConfig::default().apply_time),
         seed: overrides.seed.unwrap_or(7),
+        box_label_faults,
         ..WorkerConfig::default()
     };
     let Devices {

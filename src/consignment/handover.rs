@@ -6,6 +6,9 @@
 //!   cabinet's exact CSV layout beyond "identification codes without tail" is not published);
 //! - `<id>-line-<n>-<gtin>.csv`: per packing-list line, `code,status` with each labelled pair's import
 //!   status (IN_CIRCULATION, SUBMITTED, REFUSED, TO_SUBMIT_AGAIN, APPLIED);
+//! - `<id>-boxes.csv` (when pairs were packed): `sscc,level,pallet,state,code`, one row per pair in a
+//!   box (the box's SSCC, 1, the pallet it is on, its state, the pair's identification code) and one
+//!   per box on a pallet (the pallet's SSCC, 2, empty, its state, the box's SSCC): the SSCC hierarchy;
 //! - `<id>-summary.html`: a printable summary: importer, declaration, counts per line, the documents
 //!   with their registry ids and statuses, and the problems.
 //!
@@ -19,6 +22,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 
 use crate::store::Ledger;
+use crate::store::boxes::BoxLevel;
 use crate::store::consignments::Consignment;
 use crate::store::documents::DocumentSummary;
 
@@ -52,6 +56,39 @@ pub fn export(ledger: &Ledger, id: &str, dir: &Path) -> Result<Vec<PathBuf>> {
             dir.join(format!("{stem}-line-{}-{}.csv", l.line, l.gtin)),
             csv,
         ));
+    }
+    let boxes = ledger.boxes(Some(id))?;
+    if !boxes.is_empty() {
+        let mut csv = String::from("sscc,level,pallet,state,code\n");
+        for b in &boxes {
+            let state = if ledger.box_unpacked(&b.sscc)? {
+                "UNPACKED"
+            } else {
+                b.state.as_str()
+            };
+            match b.level {
+                BoxLevel::Box => {
+                    for item in ledger.box_items(&b.sscc)? {
+                        let code = ledger.code(item)?.code;
+                        csv.push_str(&format!(
+                            "{},1,{},{state},{}\n",
+                            b.sscc,
+                            b.parent.as_deref().unwrap_or(""),
+                            code.identification()
+                        ));
+                    }
+                }
+                BoxLevel::Pallet => {
+                    for inner in boxes
+                        .iter()
+                        .filter(|x| x.parent.as_deref() == Some(&b.sscc))
+                    {
+                        csv.push_str(&format!("{},2,,{state},{}\n", b.sscc, inner.sscc));
+                    }
+                }
+            }
+        }
+        files.push((dir.join(format!("{stem}-boxes.csv")), csv));
     }
     files.push((dir.join(format!("{stem}-summary.html")), summary(&c, &docs)));
 

@@ -74,6 +74,12 @@ pub enum Event {
     },
     /// A supervisor changed consignments (declared, submitted): lists of them are out of date.
     Consignments,
+    /// Boxes on the line (`print --box-capacity`, `run --box-capacity`): whether the line packs them
+    /// (for the consignment it labels for), and the box the next pair goes into (None: none open yet).
+    Box {
+        packing: bool,
+        open: Option<BoxView>,
+    },
     /// The answer to [`Command::ApplySettings`]: the devices and label in use now, and whether the asked-for
     /// ones were applied (`message` says why not).
     Settings {
@@ -111,6 +117,15 @@ pub struct ConsignmentLineView {
     pub verified: u64,
     /// The product is on the consignment's packing list.
     pub listed: bool,
+}
+
+/// The open box on the line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct BoxView {
+    /// The 18 digits.
+    pub sscc: String,
+    pub count: u64,
+    pub capacity: u64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -353,6 +368,8 @@ pub enum Command {
         api: String,
         document_size: u32,
     },
+    /// The line packs boxes: close the open box now (partly filled), print its label and verify it.
+    CloseBox,
     /// Print a test label (no marking code) to check the printer.
     TestPrint,
     /// Ask for fresh printer status, pool and review counts.

@@ -18,6 +18,7 @@ impl Station {
                 }
                 Ok(Command::CancelLabel) => self.signals.cancel = true,
                 Ok(Command::Unreadable) => self.signals.unreadable = true,
+                Ok(Command::CloseBox) => self.signals.close_box = true,
                 Ok(other) => self.deferred.push_back(other),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {

@@ -14,6 +14,8 @@ pub mod words;
 pub use events::*;
 pub use pin::{PinError, PinStore, Supervisor};
 pub use run::{Engine, LinkSource};
-pub use station::{EngineError, RunSummary, Sink, Station};
+pub use station::{
+    BOX_LABEL_TRIES, EngineError, HOLD_BEFORE_BOX_LABEL_ENV, Packing, RunSummary, Sink, Station,
+};
 pub use switch::{DeviceChoice, SimSetup, SwitchError, Switched};
 pub use words::RejectReason;

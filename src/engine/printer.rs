@@ -5,19 +5,13 @@
 
 use super::*;
 
-/// A printer problem as (what, what to do): the driver's remedy text reads "What: do this".
+/// A printer problem as (what, what to do), the action starting with a capital as the screens show it.
 fn split_remedy(p: &labelstation_printer::status::Problem) -> (String, String) {
-    let text = p.remedy();
-    match text.split_once(": ") {
-        Some((what, todo)) => {
-            let mut todo = todo.to_owned();
-            if let Some(first) = todo.get(..1) {
-                todo.replace_range(..1, &first.to_uppercase());
-            }
-            (what.to_owned(), todo)
-        }
-        None => (text.to_owned(), "Check the printer's display".to_owned()),
+    let mut todo = p.action().to_owned();
+    if let Some(first) = todo.get(..1) {
+        todo.replace_range(..1, &first.to_uppercase());
     }
+    (p.what().to_owned(), todo)
 }
 
 /// A printer that needs a person: its key and value for screens, and (what, what to do) in English.

@@ -104,6 +104,9 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
     let mut last_link: Option<LinkView> = None;
     loop {
         st.poll_commands();
+        if let Err(e) = st.close_box_if_asked() {
+            st.notice_error(&e);
+        }
         while let Some(cmd) = st.deferred.pop_front() {
             match cmd {
                 Command::Shutdown => return,

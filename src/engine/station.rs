@@ -37,6 +37,8 @@ use super::events::*;
 mod inbox;
 #[path = "label.rs"]
 mod label;
+#[path = "packing.rs"]
+mod packing;
 #[path = "printer.rs"]
 mod printer;
 #[path = "review.rs"]
@@ -55,6 +57,7 @@ use crate::store::{
     Actor, CodeId, CodeRecord, CodeState, JobId, Ledger, Product, ScanProof, StoreError,
 };
 use crate::verdict::{MismatchKind, ScanVerdict, decide, repeat_of_applied};
+pub use packing::{BOX_LABEL_TRIES, HOLD_BEFORE_BOX_LABEL_ENV, Packing};
 pub(crate) use printer::Trouble;
 pub use session::SESSION_IDLE;
 
@@ -120,6 +123,8 @@ struct Signals {
     stop: bool,
     cancel: bool,
     unreadable: bool,
+    /// The worker asked to close the open box ([`Command::CloseBox`]).
+    close_box: bool,
     unlock: Option<Supervisor>,
 }
 
@@ -155,6 +160,8 @@ pub struct Station {
     signals: Signals,
     /// The consignment the next runs label for ([`Station::label_for`]); `None`: no consignment.
     consignment: Option<String>,
+    /// Verified pairs go into boxes (`packing.rs`).
+    packing: Option<Packing>,
     /// Render each label for the screen's preview.
     pub previews: bool,
     /// Where the supervisor PIN is checked (none: supervisor actions are refused).
@@ -224,6 +231,7 @@ impl Station {
             deferred: VecDeque::new(),
             signals: Signals::default(),
             consignment: None,
+            packing: None,
             previews: false,
             pins: None,
             session: None,
@@ -316,10 +324,11 @@ impl Station {
             requested: count,
             ..RunSummary::default()
         };
-        let result = match mode {
+        let result = self.finish_full_boxes();
+        let result = result.and_then(|()| match mode {
             Mode::Inline => self.run_inline(job, &product, count, &mut summary),
             Mode::Batch | Mode::NoVerify => self.run_roll(job, &product, mode, count, &mut summary),
-        };
+        });
         if let Err(e) = &result {
             self.halt(job, e);
         }
@@ -329,9 +338,16 @@ impl Station {
                 waiting: self.review_len(),
             });
         }
+        // A run that ended well closes its partly filled box; one that ended on an error leaves it open
+        // for the next run to fill.
+        let packed = match &result {
+            Ok(()) => self.close_partial_box(),
+            Err(_) => Ok(()),
+        };
         self.emit_line(LineState::Idle);
         result?;
         closed?;
+        packed?;
         Ok(summary)
     }
 
@@ -409,7 +425,14 @@ impl Station {
                 next = self.ledger.reserve(job, &self.actor).ok();
             }
             match self.await_scan(job, &rec, summary) {
-                Ok(Scanned::Verified) => summary.verified += 1,
+                Ok(Scanned::Verified) => {
+                    summary.verified += 1;
+                    let packed = self.pack(&rec).and_then(|()| self.close_box_if_asked());
+                    if let Err(e) = packed {
+                        outcome = Err(e);
+                        break;
+                    }
+                }
                 Ok(Scanned::Rejected) => {
                     summary.rejected += 1;
                     if let Err(e) = self.after_failure() {

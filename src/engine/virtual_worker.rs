@@ -28,6 +28,37 @@ pub struct WorkerConfig {
     /// Share of faulty scans the worker scans again cleanly (as a person would).
     pub rescan_rate: f64,
     pub seed: u64,
+    /// What happens to each box label that comes out, in turn (then each is scanned cleanly).
+    pub box_label_faults: Vec<BoxLabelFault>,
+}
+
+/// A box label's scan going wrong, as it does on a real line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BoxLabelFault {
+    /// None: the label is scanned as printed.
+    Clean,
+    /// Nothing is read (the label is creased, the scanner aimed off): no scan comes.
+    NoRead,
+    /// The worker scans the box label before this one (still on the bench, or on the box beside).
+    OldLabel,
+}
+
+impl BoxLabelFault {
+    /// Faults by name, comma-separated: `clean`, `no-read`, `old-label`.
+    pub fn parse_list(text: &str) -> Result<Vec<BoxLabelFault>, String> {
+        text.split(',')
+            .map(str::trim)
+            .filter(|w| !w.is_empty())
+            .map(|w| match w {
+                "clean" => Ok(BoxLabelFault::Clean),
+                "no-read" => Ok(BoxLabelFault::NoRead),
+                "old-label" => Ok(BoxLabelFault::OldLabel),
+                other => Err(format!(
+                    "box label fault {other:?}: use clean, no-read or old-label, comma-separated"
+                )),
+            })
+            .collect()
+    }
 }
 
 impl Default for WorkerConfig {
@@ -37,6 +68,7 @@ impl Default for WorkerConfig {
             fault_rate: 0.0,
             rescan_rate: 0.5,
             seed: 7,
+            box_label_faults: Vec::new(),
         }
     }
 }
@@ -49,6 +81,17 @@ pub struct WorkerCounts {
     pub faulty_scans: AtomicU64,
     pub rescans: AtomicU64,
     pub paper_outs: AtomicU64,
+    /// Box labels that came out, and what the worker's scanner read and sent for each (None: nothing;
+    /// an old label's data when it scanned that one): the virtual scanner's own decode of a rendered
+    /// label.
+    pub box_labels: std::sync::Mutex<Vec<Option<BoxReading>>>,
+}
+
+/// What the virtual scanner read off a box label: the AIM id and the data.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BoxReading {
+    pub aim: String,
+    pub data: String,
 }
 
 /// A running virtual line; its threads stop when it is dropped.
@@ -257,6 +300,8 @@ fn work(
     stop: &AtomicBool,
 ) {
     let mut rng = Rng(cfg.seed | 1);
+    let mut box_faults = cfg.box_label_faults.clone().into_iter();
+    let mut last_box_label: Option<labelstation_zpl::render::Bitmap> = None;
     // Faults split between the printer (a fifth: damaged print, lost job, second copy) and the scan.
     let p = cfg.fault_rate.clamp(0.0, 1.0);
     printer.set_faults(p / 10.0, p / 20.0, p / 20.0);
@@ -276,6 +321,28 @@ fn work(
             });
         }
         sleep_unless_stopped(cfg.apply_time, stop);
+        if label.box_label {
+            // A box label: stuck on the box and scanned, with the next of the faults asked for.
+            let image = match box_faults.next() {
+                Some(BoxLabelFault::NoRead) => None,
+                Some(BoxLabelFault::OldLabel) => last_box_label.clone(),
+                Some(BoxLabelFault::Clean) | None => Some(label.image.clone()),
+            };
+            let read = image
+                .as_ref()
+                .and_then(crate::virtual_scanner::read_gs1_128);
+            if let Some(r) = &read {
+                let _ = scanner.scan_text(r.aim, &r.data);
+            }
+            if let Ok(mut seen) = counts.box_labels.lock() {
+                seen.push(read.map(|r| BoxReading {
+                    aim: String::from_utf8_lossy(&r.aim).into_owned(),
+                    data: String::from_utf8_lossy(&r.data).into_owned(),
+                }));
+            }
+            last_box_label = Some(label.image);
+            continue;
+        }
         let fault = if rng.chance(p * 0.8) {
             match rng.pick(5) {
                 0 => Fault::NoRead,

@@ -61,6 +61,17 @@ pub const NOTICE_KEYS: &[&str] = &[
     // args: the error.
     "consignment-submit-failed",
     "consignment-needs-pin",
+    // Packing on the line. args: the SSCC, count, capacity.
+    "box-label-verified",
+    // args: the SSCC.
+    "box-label-unread",
+    // args: what was read, the SSCC.
+    "box-label-wrong",
+    // args: the SSCC, labels printed.
+    "box-label-unverified",
+    // args: the SSCC, the error.
+    "box-label-failed",
+    "box-not-packing",
     "test-printed",
     "test-print-problem",
     "test-print-failed",

@@ -3,6 +3,8 @@
 //! Shared set-up for the integration tests: real ledger files in temporary directories.
 #![allow(dead_code)]
 
+pub mod consignment;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -163,6 +165,30 @@ pub fn xtrace_client(
         timeout: std::time::Duration::from_secs(5),
         retry: RetryPolicy {
             attempts: 4,
+            base: std::time::Duration::from_millis(5),
+            max: std::time::Duration::from_millis(40),
+        },
+    })
+    .unwrap()
+}
+
+/// A client of the simulated oms-v2 registry `sim` with client token `token` (quick retries).
+pub fn oms_client_with(
+    sim: &labelstation::registry::sim::RegistrySim,
+    token: &str,
+) -> labelstation::registry::oms_client::OmsClient {
+    use labelstation::registry::client::RetryPolicy;
+    use labelstation::registry::oms_client::{OmsClient, OmsSettings};
+    OmsClient::new(OmsSettings {
+        url: sim.url(),
+        oms_id: labelstation::registry::sim::SimConfig::default().oms_id,
+        client_token: labelstation::registry::wire::Secret::new(token),
+        extension: "shoes".into(),
+        contact_person: "Склад №3".into(),
+        participant_id: "123456789012".into(),
+        timeout: std::time::Duration::from_secs(5),
+        retry: RetryPolicy {
+            attempts: 5,
             base: std::time::Duration::from_millis(5),
             max: std::time::Duration::from_millis(40),
         },

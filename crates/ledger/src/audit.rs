@@ -19,7 +19,12 @@ use super::state::Role;
 pub const ACTIONS: &[&str] = &[
     // A box (or pallet) opened under a newly allocated SSCC; closed (full or early).
     "box.close",
+    // A box label scanned back: `]C1`, AI 00 and the box's SSCC (the reading and the labels printed).
+    "box.label_verified",
     "box.open",
+    // A box's (or pallet's) aggregation queued for the registry; its unpacking (disaggregation).
+    "box.report",
+    "box.unpack",
     "code.confirm_applied",
     "code.reprint",
     "code.send_again",

@@ -301,6 +301,12 @@ impl Ledger {
 
     /// Move a box one step forward: to `to`, which must be the step after its state.
     pub fn box_step(&mut self, sscc: &str, to: BoxState, actor: &Actor) -> Result<(), StoreError> {
+        if to == BoxState::Reported {
+            return Err(box_error(
+                sscc,
+                "is reported when the registry accepts its aggregation (the sync sends it), not by hand",
+            ));
+        }
         let b = self.box_record(sscc)?;
         if b.state.next() != Some(to) {
             return Err(box_error(

@@ -76,7 +76,7 @@ impl ConsignmentStatus {
 }
 
 /// The customs declaration (ДТ) the goods are released under.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
 pub struct Declaration {
     pub number: String,
     /// YYYY-MM-DD.
@@ -237,6 +237,92 @@ pub(super) fn line_room(
 }
 
 impl Ledger {
+    /// Record (or correct) the customs declaration a consignment is released under, audited. A
+    /// declaration that documents were filed under stays as it is.
+    pub fn declare_consignment(
+        &mut self,
+        id: &str,
+        decl: &Declaration,
+        actor: &Actor,
+    ) -> Result<(), StoreError> {
+        let bad = |detail: String| StoreError::Consignment {
+            id: id.to_owned(),
+            detail,
+        };
+        let number = decl.number.trim();
+        if number.is_empty() || number.chars().count() > 50 || number.chars().any(char::is_control)
+        {
+            return Err(bad(format!(
+                "declaration number {:?}: 1 to 50 printable characters, as registered (e.g. 55201/020326/0001234)",
+                decl.number
+            )));
+        }
+        if !valid_date(&decl.date) {
+            return Err(bad(format!(
+                "declaration date {:?}: a date as YYYY-MM-DD",
+                decl.date
+            )));
+        }
+        if let Some(o) = &decl.customs_office
+            && (o.is_empty() || o.len() > 16 || !o.chars().all(|c| c.is_ascii_alphanumeric()))
+        {
+            return Err(bad(format!(
+                "customs office {o:?}: its code, letters and digits only (e.g. 55201)"
+            )));
+        }
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        let old: Option<(Option<String>, Option<String>, Option<String>)> = tx
+            .query_row(
+                "SELECT declaration_number, declaration_date, customs_office FROM consignments WHERE id = ?1",
+                [id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?;
+        let Some(old) = old else {
+            return Err(StoreError::NoSuchConsignment(id.to_owned()));
+        };
+        let new = (
+            Some(number.to_owned()),
+            Some(decl.date.clone()),
+            decl.customs_office.clone(),
+        );
+        if old == new {
+            return Ok(());
+        }
+        let filed: i64 = tx.query_row(
+            "SELECT count(*) FROM documents d WHERE d.consignment = ?1 AND d.kind = 'IMPORT'
+               AND EXISTS (SELECT 1 FROM document_codes c WHERE c.document = d.id AND c.outcome IN ('PENDING', 'ACCEPTED'))",
+            [id],
+            |r| r.get(0),
+        )?;
+        if filed > 0 {
+            return Err(bad(format!(
+                "{filed} import document(s) were filed under declaration {}: it cannot change now",
+                old.0.unwrap_or_default()
+            )));
+        }
+        tx.execute(
+            "UPDATE consignments SET declaration_number = ?2, declaration_date = ?3, customs_office = ?4,
+                 declared_at = ?5 WHERE id = ?1",
+            params![id, new.0, new.1, new.2, at],
+        )?;
+        let detail = serde_json::json!({
+            "number": number, "date": decl.date, "customs_office": decl.customs_office,
+            "before": old.0,
+        });
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "consignment.declare",
+            id,
+            &detail.to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     /// Room left on `consignment`'s line for `gtin`.
     pub fn consignment_line_room(
         &self,
@@ -582,5 +668,60 @@ impl Ledger {
             created_at_ms: created,
             lines,
         })
+    }
+}
+
+/// `YYYY-MM-DD` naming a real day.
+pub fn valid_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
+        return false;
+    };
+    if !s
+        .bytes()
+        .enumerate()
+        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    {
+        return false;
+    }
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1900..=2999).contains(&y) && (1..=days).contains(&d)
+}
+
+#[cfg(test)]
+mod date_tests {
+    use super::valid_date;
+
+    #[test]
+    fn dates() {
+        for ok in ["2026-03-02", "2024-02-29", "2000-02-29", "2026-12-31"] {
+            assert!(valid_date(ok), "{ok}");
+        }
+        for bad in [
+            "2026-3-02",
+            "2026-02-30",
+            "2100-02-29",
+            "2026-13-01",
+            "2026-00-10",
+            "26-03-2026",
+            "2026/03/02",
+            "2026-03-0x",
+            "",
+            "2026-03-02T00:00:00Z",
+            "+026-03-02",
+        ] {
+            assert!(!valid_date(bad), "{bad}");
+        }
     }
 }

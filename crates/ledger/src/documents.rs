@@ -20,7 +20,9 @@
 use rusqlite::{OptionalExtension, params};
 use serde::Serialize;
 
+use super::aggregation::{DocUnit, import_items, insert_document, units_of};
 use super::consignments::Declaration;
+pub use super::consignments::valid_date;
 use super::{Actor, CodeId, Ledger, StoreError, audit, begin, code_row, now_ms};
 use crate::codes::MarkingCode;
 
@@ -32,20 +34,28 @@ pub struct DocumentId(pub i64);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum DocumentKind {
-    /// Import notice: the codes into circulation under a customs declaration.
+    /// Import notice: the codes (or whole boxes) into circulation under a customs declaration.
     Import,
+    /// Pairs into boxes (boxes onto pallets) under their SSCC.
+    Aggregation,
+    /// Boxes or pallets unpacked (transport-code disaggregation).
+    Disaggregation,
 }
 
 impl DocumentKind {
     pub const fn as_str(self) -> &'static str {
         match self {
             DocumentKind::Import => "IMPORT",
+            DocumentKind::Aggregation => "AGGREGATION",
+            DocumentKind::Disaggregation => "DISAGGREGATION",
         }
     }
 
     fn parse(s: &str) -> Option<DocumentKind> {
         match s {
             "IMPORT" => Some(DocumentKind::Import),
+            "AGGREGATION" => Some(DocumentKind::Aggregation),
+            "DISAGGREGATION" => Some(DocumentKind::Disaggregation),
             _ => None,
         }
     }
@@ -119,7 +129,32 @@ pub struct Document {
     pub lost_ms: Option<i64>,
     pub checks: u32,
     pub reason: Option<String>,
+    /// Every code it accounts for, by position: an import's loose pairs first, then the pairs of the
+    /// boxes it declares; an aggregation's pairs, box by box.
     pub codes: Vec<(CodeId, MarkingCode)>,
+    /// The boxes or pallets it carries, by position.
+    pub units: Vec<DocUnit>,
+}
+
+impl Document {
+    /// An import's pairs declared one by one (not in a box it declares), by position: the first
+    /// entries of what is sent, before the boxes.
+    pub fn loose_codes(&self) -> &[(CodeId, MarkingCode)] {
+        let boxed: usize = self.units.iter().map(|u| u.pairs.len()).sum();
+        match self.kind {
+            DocumentKind::Import => &self.codes[..self.codes.len().saturating_sub(boxed)],
+            _ => &[],
+        }
+    }
+
+    /// How many entries go to the registry: an import's loose codes and boxes; an aggregation's or
+    /// disaggregation's units.
+    pub fn entries(&self) -> usize {
+        match self.kind {
+            DocumentKind::Import => self.loose_codes().len() + self.units.len(),
+            _ => self.units.len(),
+        }
+    }
 }
 
 /// A document as a consignment shows it.
@@ -130,7 +165,10 @@ pub struct DocumentSummary {
     pub status: DocumentStatus,
     /// The registry's document id, once known.
     pub registry_id: Option<String>,
+    /// Codes it accounts for (an import's include those of the boxes it declares).
     pub codes: u64,
+    /// Boxes or pallets it carries.
+    pub units: u64,
     pub accepted: u64,
     pub refused: u64,
     pub returned: u64,
@@ -162,9 +200,14 @@ pub enum DocumentResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Submitted {
     pub documents: Vec<i64>,
+    /// Codes declared, whether one by one or in their boxes.
     pub codes: u64,
-    /// Pairs verified for the consignment whose application the registry has not accepted yet: left
-    /// out (only with `partial`).
+    /// Boxes (or pallets) declared by their SSCC.
+    pub boxes: u64,
+    /// Codes declared through those boxes.
+    pub in_boxes: u64,
+    /// Pairs verified for the consignment whose application the registry has not accepted yet, or in
+    /// a box whose aggregation it has not accepted yet: left out (only with `partial`).
     pub waiting: u64,
     /// Codes the registry refused by name before: left out unless asked for.
     pub refused_before: u64,
@@ -174,92 +217,6 @@ const DOC_COLUMNS: &str = "id, kind, api, consignment, status, registry_id, decl
      declaration_date, customs_office, created_at, sending_at, lost_at, checks, reason";
 
 impl Ledger {
-    /// Record (or correct) the customs declaration a consignment is released under, audited. A
-    /// declaration that documents were filed under stays as it is.
-    pub fn declare_consignment(
-        &mut self,
-        id: &str,
-        decl: &Declaration,
-        actor: &Actor,
-    ) -> Result<(), StoreError> {
-        let bad = |detail: String| StoreError::Consignment {
-            id: id.to_owned(),
-            detail,
-        };
-        let number = decl.number.trim();
-        if number.is_empty() || number.chars().count() > 50 || number.chars().any(char::is_control)
-        {
-            return Err(bad(format!(
-                "declaration number {:?}: 1 to 50 printable characters, as registered (e.g. 55201/020326/0001234)",
-                decl.number
-            )));
-        }
-        if !valid_date(&decl.date) {
-            return Err(bad(format!(
-                "declaration date {:?}: a date as YYYY-MM-DD",
-                decl.date
-            )));
-        }
-        if let Some(o) = &decl.customs_office
-            && (o.is_empty() || o.len() > 16 || !o.chars().all(|c| c.is_ascii_alphanumeric()))
-        {
-            return Err(bad(format!(
-                "customs office {o:?}: its code, letters and digits only (e.g. 55201)"
-            )));
-        }
-        let at = now_ms();
-        let tx = begin(&mut self.conn)?;
-        let old: Option<(Option<String>, Option<String>, Option<String>)> = tx
-            .query_row(
-                "SELECT declaration_number, declaration_date, customs_office FROM consignments WHERE id = ?1",
-                [id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?;
-        let Some(old) = old else {
-            return Err(StoreError::NoSuchConsignment(id.to_owned()));
-        };
-        let new = (
-            Some(number.to_owned()),
-            Some(decl.date.clone()),
-            decl.customs_office.clone(),
-        );
-        if old == new {
-            return Ok(());
-        }
-        let filed: i64 = tx.query_row(
-            "SELECT count(*) FROM documents d WHERE d.consignment = ?1 AND d.kind = 'IMPORT'
-               AND EXISTS (SELECT 1 FROM document_codes c WHERE c.document = d.id AND c.outcome IN ('PENDING', 'ACCEPTED'))",
-            [id],
-            |r| r.get(0),
-        )?;
-        if filed > 0 {
-            return Err(bad(format!(
-                "{filed} import document(s) were filed under declaration {}: it cannot change now",
-                old.0.unwrap_or_default()
-            )));
-        }
-        tx.execute(
-            "UPDATE consignments SET declaration_number = ?2, declaration_date = ?3, customs_office = ?4,
-                 declared_at = ?5 WHERE id = ?1",
-            params![id, new.0, new.1, new.2, at],
-        )?;
-        let detail = serde_json::json!({
-            "number": number, "date": decl.date, "customs_office": decl.customs_office,
-            "before": old.0,
-        });
-        audit::append(
-            &tx,
-            at,
-            actor,
-            "consignment.declare",
-            id,
-            &detail.to_string(),
-        )?;
-        tx.commit()?;
-        Ok(())
-    }
-
     /// Write the import documents for a consignment's applied codes (application accepted, not in a
     /// live import document), `chunk` codes at most each, to go to registry `api`. Refused when the
     /// consignment has no declaration, or (unless `partial`) while verified pairs still wait for their
@@ -302,62 +259,61 @@ impl Ledger {
                 waiting,
             });
         }
-        // Applied codes of the consignment not in a live import document; those refused by name
-        // before are counted apart.
-        let rows: Vec<(i64, bool)> = tx
-            .prepare(
-                "SELECT c.id, EXISTS (SELECT 1 FROM document_codes r WHERE r.code_id = c.id
-                                        AND r.kind = 'IMPORT' AND r.outcome = 'REFUSED')
-                 FROM consignment_codes k JOIN codes c ON c.id = k.code_id
-                 WHERE k.consignment = ?1 AND c.state = 'REPORTED'
-                   AND NOT EXISTS (SELECT 1 FROM document_codes d WHERE d.code_id = c.id
-                                     AND d.kind = 'IMPORT' AND d.outcome IN ('PENDING', 'ACCEPTED'))
-                 ORDER BY c.gtin, c.id",
-            )?
-            .query_map([id], |r| Ok((r.get(0)?, r.get(1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        let refused_before = rows.iter().filter(|(_, refused)| *refused).count() as u64;
-        let ids: Vec<i64> = rows
-            .into_iter()
-            .filter(|(_, refused)| retry_refused || !refused)
-            .map(|(c, _)| c)
-            .collect();
-        if ids.is_empty() {
+        // Applied codes of the consignment not in a live import document: whole boxes by their SSCC,
+        // loose pairs by their code; those refused by name before are counted apart.
+        let items = import_items(&tx, id, retry_refused)?;
+        let refused_before = items.refused_before;
+        if items.boxed_waiting > 0 && !partial {
+            return Err(StoreError::BoxesPending {
+                consignment: id.to_owned(),
+                waiting: items.boxed_waiting,
+            });
+        }
+        if items.units.is_empty() && items.loose.is_empty() {
             return Err(StoreError::NothingToSubmit {
                 consignment: id.to_owned(),
                 refused_before,
             });
         }
+        // At most `chunk` codes a document; a box is never split (a bigger one goes alone).
+        let chunk = chunk.max(1) as usize;
         let mut documents = Vec::new();
-        for part in ids.chunks(chunk.max(1) as usize) {
-            tx.execute(
-                "INSERT INTO documents (kind, api, consignment, declaration_number, declaration_date,
-                     customs_office, codes, created_at, actor)
-                 VALUES ('IMPORT', ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-                params![
-                    api,
-                    id,
-                    number,
-                    date,
-                    office,
-                    part.len() as i64,
-                    at,
-                    actor.name
-                ],
-            )?;
-            let doc = tx.last_insert_rowid();
-            let mut ins = tx.prepare_cached(
-                "INSERT INTO document_codes (document, pos, kind, code_id) VALUES (?1, ?2, 'IMPORT', ?3)",
-            )?;
-            for (pos, c) in part.iter().enumerate() {
-                ins.execute(params![doc, pos as i64, c])?;
+        let mut loose: &[i64] = &items.loose;
+        let mut units: &[(String, Vec<i64>)] = &items.units;
+        let decl = Some((number.as_str(), date.as_str(), office.as_deref()));
+        while !loose.is_empty() || !units.is_empty() {
+            let take_loose = loose.len().min(chunk);
+            let mut room = chunk - take_loose;
+            let mut take_units = 0;
+            while take_units < units.len()
+                && (units[take_units].1.len() <= room || (take_loose == 0 && take_units == 0))
+            {
+                room = room.saturating_sub(units[take_units].1.len());
+                take_units += 1;
             }
+            let doc = insert_document(
+                &tx,
+                "IMPORT",
+                api,
+                id,
+                decl,
+                &loose[..take_loose],
+                &units[..take_units],
+                true,
+                at,
+                actor,
+            )?;
             documents.push(doc);
+            loose = &loose[take_loose..];
+            units = &units[take_units..];
         }
-        let codes = ids.len() as u64;
+        let boxes = items.units.len() as u64;
+        let in_boxes: u64 = items.units.iter().map(|(_, p)| p.len() as u64).sum();
+        let codes = items.loose.len() as u64 + in_boxes;
         let detail = serde_json::json!({
-            "documents": documents, "codes": codes, "declaration": number,
-            "waiting": waiting, "refused_before": refused_before, "retry_refused": retry_refused,
+            "documents": documents, "codes": codes, "boxes": boxes, "declaration": number,
+            "waiting": waiting, "boxed_waiting": items.boxed_waiting,
+            "refused_before": refused_before, "retry_refused": retry_refused,
         });
         audit::append(
             &tx,
@@ -371,7 +327,9 @@ impl Ledger {
         Ok(Submitted {
             documents,
             codes,
-            waiting,
+            boxes,
+            in_boxes,
+            waiting: waiting + items.boxed_waiting,
             refused_before,
         })
     }
@@ -546,6 +504,10 @@ impl Ledger {
             "UPDATE document_codes SET outcome = 'RETURNED', error = ?2 WHERE document = ?1 AND outcome = 'PENDING'",
             params![id.0, reason],
         )?;
+        tx.execute(
+            "UPDATE document_units SET outcome = 'RETURNED', error = ?2 WHERE document = ?1 AND outcome = 'PENDING'",
+            params![id.0, reason],
+        )?;
         let detail = serde_json::json!({
             "status": "ERROR", "accepted": 0, "refused": 0, "returned": returned,
             "reason": reason, "at_send": true,
@@ -562,32 +524,26 @@ impl Ledger {
         Ok(())
     }
 
-    /// The registry's outcome of a SENT document, per code. Audited.
+    /// The registry's outcome of a SENT document, per code and unit. The positions refused are those of
+    /// the entries as sent ([`Document::entries`]): an import's loose codes, then its boxes; an
+    /// aggregation's or disaggregation's units. An accepted aggregation makes its boxes REPORTED.
+    /// Audited.
     pub fn document_finished(
         &mut self,
         id: DocumentId,
         result: &DocumentResult,
         actor: &Actor,
     ) -> Result<(), StoreError> {
-        let at = now_ms();
-        let tx = begin(&mut self.conn)?;
-        let (status, codes): (String, i64) = tx
-            .query_row(
-                "SELECT status, codes FROM documents WHERE id = ?1",
-                [id.0],
-                |r| Ok((r.get(0)?, r.get(1)?)),
-            )
-            .optional()?
-            .ok_or(StoreError::DocumentState {
-                id: id.0,
-                detail: "no such document".into(),
-            })?;
-        if status != "SENT" {
+        let doc = self.document(id)?;
+        if doc.status != DocumentStatus::Sent {
             return Err(StoreError::DocumentState {
                 id: id.0,
-                detail: format!("is {status}, not SENT"),
+                detail: format!("is {}, not SENT", doc.status.as_str()),
             });
         }
+        let loose = doc.loose_codes().len();
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
         let (new_status, reason, refused, others) = match result {
             DocumentResult::Success => ("SUCCESS", None, &[][..], "ACCEPTED"),
             DocumentResult::Partial { reason, refused } => {
@@ -598,36 +554,70 @@ impl Ledger {
             }
         };
         for (pos, error) in refused {
-            if i64::try_from(*pos).is_ok_and(|p| p < codes) {
-                tx.execute(
-                    "UPDATE document_codes SET outcome = 'REFUSED', error = ?3
-                     WHERE document = ?1 AND pos = ?2 AND outcome = 'PENDING'",
-                    params![id.0, *pos as i64, error],
-                )?;
+            let pos = *pos;
+            let unit = match doc.kind {
+                DocumentKind::Import if pos < loose => {
+                    tx.execute(
+                        "UPDATE document_codes SET outcome = 'REFUSED', error = ?3
+                         WHERE document = ?1 AND pos = ?2 AND outcome = 'PENDING'",
+                        params![id.0, pos as i64, error],
+                    )?;
+                    continue;
+                }
+                DocumentKind::Import => pos - loose,
+                _ => pos,
+            };
+            let Some(u) = doc.units.get(unit) else {
+                continue;
+            };
+            tx.execute(
+                "UPDATE document_units SET outcome = 'REFUSED', error = ?3
+                 WHERE document = ?1 AND pos = ?2 AND outcome = 'PENDING'",
+                params![id.0, unit as i64, error],
+            )?;
+            let mut refuse = tx.prepare_cached(
+                "UPDATE document_codes SET outcome = 'REFUSED', error = ?3
+                 WHERE document = ?1 AND code_id = ?2 AND outcome = 'PENDING'",
+            )?;
+            for c in &u.pairs {
+                refuse.execute(params![id.0, c.0, error])?;
             }
         }
+        let returned_why = (others == "RETURNED").then_some(reason.unwrap_or_default());
         tx.execute(
             "UPDATE document_codes SET outcome = ?2, error = ?3 WHERE document = ?1 AND outcome = 'PENDING'",
-            params![
-                id.0,
-                others,
-                (others == "RETURNED").then_some(reason.unwrap_or_default())
-            ],
+            params![id.0, others, returned_why],
         )?;
+        tx.execute(
+            "UPDATE document_units SET outcome = ?2, error = ?3 WHERE document = ?1 AND outcome = 'PENDING'",
+            params![id.0, others, returned_why],
+        )?;
+        if doc.kind == DocumentKind::Aggregation {
+            tx.execute(
+                "UPDATE boxes SET state = 'REPORTED', reported_at = ?2
+                 WHERE state = 'LABEL_VERIFIED' AND sscc IN
+                     (SELECT sscc FROM document_units WHERE document = ?1 AND outcome = 'ACCEPTED')",
+                params![id.0, at],
+            )?;
+        }
         tx.execute(
             "UPDATE documents SET status = ?2, reason = ?3, finished_at = ?4, next_check_at = NULL
              WHERE id = ?1",
             params![id.0, new_status, reason, at],
         )?;
         let (accepted, refused_n, returned): (i64, i64, i64) = tx.query_row(
-            "SELECT sum(outcome = 'ACCEPTED'), sum(outcome = 'REFUSED'), sum(outcome = 'RETURNED')
-             FROM document_codes WHERE document = ?1",
+            "SELECT coalesce(sum(outcome = 'ACCEPTED'), 0), coalesce(sum(outcome = 'REFUSED'), 0),
+                    coalesce(sum(outcome = 'RETURNED'), 0)
+             FROM (SELECT outcome FROM document_codes WHERE document = ?1
+                   UNION ALL SELECT outcome FROM document_units WHERE document = ?1
+                     AND NOT EXISTS (SELECT 1 FROM document_codes WHERE document = ?1))",
             [id.0],
             |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
         )?;
+        let units: Vec<&str> = doc.units.iter().map(|u| u.sscc.as_str()).collect();
         let detail = serde_json::json!({
-            "status": new_status, "accepted": accepted, "refused": refused_n, "returned": returned,
-            "reason": reason,
+            "kind": doc.kind.as_str(), "status": new_status, "accepted": accepted,
+            "refused": refused_n, "returned": returned, "reason": reason, "units": units,
         });
         let action = if new_status == "SUCCESS" {
             "document.accepted"
@@ -651,11 +641,13 @@ impl Ledger {
         let rows: Vec<DocumentSummary> = self
             .conn
             .prepare(
-                "SELECT d.id, d.kind, d.status, d.registry_id, d.codes,
+                "SELECT d.id, d.kind, d.status, d.registry_id,
+                        (SELECT count(*) FROM document_codes c WHERE c.document = d.id),
                         (SELECT count(*) FROM document_codes c WHERE c.document = d.id AND c.outcome = 'ACCEPTED'),
                         (SELECT count(*) FROM document_codes c WHERE c.document = d.id AND c.outcome = 'REFUSED'),
                         (SELECT count(*) FROM document_codes c WHERE c.document = d.id AND c.outcome = 'RETURNED'),
-                        d.reason, d.created_at, d.finished_at
+                        d.reason, d.created_at, d.finished_at,
+                        (SELECT count(*) FROM document_units u WHERE u.document = d.id)
                  FROM documents d WHERE d.consignment = ?1 ORDER BY d.id",
             )?
             .query_map([consignment], |r| {
@@ -673,6 +665,7 @@ impl Ledger {
                     reason: r.get(8)?,
                     created_ms: r.get(9)?,
                     finished_ms: r.get(10)?,
+                    units: u64::try_from(r.get::<_, i64>(11)?).unwrap_or(0),
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;
@@ -757,6 +750,7 @@ impl Ledger {
             checks: u32::try_from(row.checks).unwrap_or(u32::MAX),
             reason: row.reason,
             codes,
+            units: units_of(&self.conn, row.id)?,
         })
     }
 }
@@ -795,59 +789,4 @@ fn doc_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<DocRow> {
         checks: r.get(12)?,
         reason: r.get(13)?,
     })
-}
-
-/// `YYYY-MM-DD` naming a real day.
-pub fn valid_date(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
-        return false;
-    }
-    let num = |r: std::ops::Range<usize>| s.get(r).and_then(|t| t.parse::<u32>().ok());
-    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else {
-        return false;
-    };
-    if !s
-        .bytes()
-        .enumerate()
-        .all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
-    {
-        return false;
-    }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
-        4 | 6 | 9 | 11 => 30,
-        2 if leap => 29,
-        2 => 28,
-        _ => return false,
-    };
-    (1900..=2999).contains(&y) && (1..=days).contains(&d)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::valid_date;
-
-    #[test]
-    fn dates() {
-        for ok in ["2026-03-02", "2024-02-29", "2000-02-29", "2026-12-31"] {
-            assert!(valid_date(ok), "{ok}");
-        }
-        for bad in [
-            "2026-3-02",
-            "2026-02-30",
-            "2100-02-29",
-            "2026-13-01",
-            "2026-00-10",
-            "26-03-2026",
-            "2026/03/02",
-            "2026-03-0x",
-            "",
-            "2026-03-02T00:00:00Z",
-            "+026-03-02",
-        ] {
-            assert!(!valid_date(bad), "{bad}");
-        }
-    }
 }

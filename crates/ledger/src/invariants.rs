@@ -141,10 +141,40 @@ const RULES: &[(&str, &str)] = &[
         "a document's codes match its count, and a finished document has no pending code",
         "SELECT 'document #' || x.id || ' ' || x.status FROM documents x
          WHERE x.codes <> (SELECT count(*) FROM document_codes d WHERE d.document = x.id)
+                        + (SELECT count(*) FROM document_units u WHERE u.document = x.id)
             OR (x.status IN ('SUCCESS', 'PARTIAL', 'ERROR')
-                AND EXISTS (SELECT 1 FROM document_codes d WHERE d.document = x.id AND d.outcome = 'PENDING'))
+                AND (EXISTS (SELECT 1 FROM document_codes d WHERE d.document = x.id AND d.outcome = 'PENDING')
+                     OR EXISTS (SELECT 1 FROM document_units u WHERE u.document = x.id AND u.outcome = 'PENDING')))
             OR (x.status IN ('QUEUED', 'SENDING', 'SENT')
-                AND EXISTS (SELECT 1 FROM document_codes d WHERE d.document = x.id AND d.outcome <> 'PENDING'))",
+                AND (EXISTS (SELECT 1 FROM document_codes d WHERE d.document = x.id AND d.outcome <> 'PENDING')
+                     OR EXISTS (SELECT 1 FROM document_units u WHERE u.document = x.id AND u.outcome <> 'PENDING')))",
+    ),
+    (
+        "a boxed pair goes into circulation with its box (or its pallet), never alone",
+        "SELECT 'document #' || d.document || ' code #' || d.code_id || ' is in box ' || i.sscc
+         FROM document_codes d JOIN box_items i ON i.code_id = d.code_id JOIN boxes b ON b.sscc = i.sscc
+         WHERE d.kind = 'IMPORT'
+           AND NOT EXISTS (SELECT 1 FROM document_units u WHERE u.document = d.document
+                             AND u.sscc IN (b.sscc, b.parent))
+           AND NOT EXISTS (SELECT 1 FROM document_units u JOIN documents x ON x.id = u.document
+                             WHERE u.sscc = b.sscc AND u.kind = 'DISAGGREGATION' AND u.outcome = 'ACCEPTED'
+                               AND x.finished_at <= (SELECT created_at FROM documents WHERE id = d.document))",
+    ),
+    (
+        "a document's units are of its consignment, and an aggregation lists exactly its boxes' pairs",
+        "SELECT 'document #' || u.document || ' unit ' || u.sscc FROM document_units u
+         JOIN documents x ON x.id = u.document JOIN boxes b ON b.sscc = u.sscc
+         WHERE b.consignment IS NOT x.consignment
+            OR (u.kind = 'AGGREGATION' AND b.level = 1 AND
+                (SELECT count(*) FROM box_items i WHERE i.sscc = u.sscc) <>
+                (SELECT count(*) FROM document_codes d JOIN box_items i ON i.code_id = d.code_id
+                 WHERE d.document = u.document AND i.sscc = u.sscc))",
+    ),
+    (
+        "a box is reported only when the registry accepted its aggregation",
+        "SELECT 'box ' || b.sscc FROM boxes b WHERE b.state = 'REPORTED'
+           AND NOT EXISTS (SELECT 1 FROM document_units u WHERE u.sscc = b.sscc
+                             AND u.kind = 'AGGREGATION' AND u.outcome = 'ACCEPTED')",
     ),
     (
         "a report's codes are all in the outbox under it",

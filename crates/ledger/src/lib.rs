@@ -15,7 +15,9 @@
 // The marking-code model, under the name the app uses too (`crate::codes`).
 use labelstation_codes as codes;
 
+pub mod aggregation;
 pub mod audit;
+pub mod box_line;
 pub mod boxes;
 pub mod consignments;
 pub mod documents;
@@ -182,6 +184,10 @@ pub enum StoreError {
         consignment: String,
         refused_before: u64,
     },
+    #[error(
+        "consignment {consignment:?}: {waiting} pair(s) are in boxes whose aggregation the registry has not accepted yet (or still open): a boxed pair goes into circulation with its box"
+    )]
+    BoxesPending { consignment: String, waiting: u64 },
     #[error("document #{id}: {detail}")]
     DocumentState { id: i64, detail: String },
     #[error(

@@ -631,6 +631,35 @@ BEGIN SELECT RAISE(ABORT, 'a pair is in one box only'); END;
 CREATE TRIGGER IF NOT EXISTS box_items_fixed_d BEFORE DELETE ON box_items
 BEGIN SELECT RAISE(ABORT, 'a pair is in one box only'); END;
 "#,
+    // 14 (issue 18): the boxes and pallets a registry document carries. An aggregation document lists
+    // its units (boxes, or pallets) here and the pairs of its boxes in `document_codes`; an import
+    // document declares whole boxes (or pallets) here and their pairs in `document_codes` beside the
+    // loose pairs; a disaggregation lists the units it unpacks. Which unit a pair goes under follows
+    // from `box_items`, which never changes. A unit is in at most one live (PENDING or ACCEPTED)
+    // document of a kind, as a code is; a box with an accepted disaggregation is unpacked. A document's
+    // `codes` counts its rows in both tables. (New tables only, IF NOT EXISTS: safe to run again.)
+    r#"
+CREATE TABLE IF NOT EXISTS document_units (
+    document    INTEGER NOT NULL REFERENCES documents(id),
+    pos         INTEGER NOT NULL CHECK (pos >= 0),
+    kind        TEXT NOT NULL,
+    sscc        TEXT NOT NULL REFERENCES boxes(sscc),
+    outcome     TEXT NOT NULL DEFAULT 'PENDING'
+                CHECK (outcome IN ('PENDING', 'ACCEPTED', 'REFUSED', 'RETURNED')),
+    error       TEXT,
+    PRIMARY KEY (document, pos)
+) STRICT, WITHOUT ROWID;
+CREATE UNIQUE INDEX IF NOT EXISTS document_units_live ON document_units (kind, sscc)
+    WHERE outcome IN ('PENDING', 'ACCEPTED');
+CREATE INDEX IF NOT EXISTS document_units_sscc ON document_units (sscc);
+CREATE TRIGGER IF NOT EXISTS document_units_no_delete BEFORE DELETE ON document_units
+BEGIN SELECT RAISE(ABORT, 'document units are never deleted'); END;
+CREATE TRIGGER IF NOT EXISTS document_units_outcome_once BEFORE UPDATE OF outcome ON document_units
+WHEN OLD.outcome <> 'PENDING'
+BEGIN SELECT RAISE(ABORT, 'a document unit''s outcome is written once'); END;
+CREATE TRIGGER IF NOT EXISTS document_units_fixed BEFORE UPDATE OF document, pos, kind, sscc ON document_units
+BEGIN SELECT RAISE(ABORT, 'a document''s units never change'); END;
+"#,
 ];
 
 /// Bring `code_transitions` in line with [`TRANSITIONS`](super::state::TRANSITIONS). Runs inside the migration transaction, so the

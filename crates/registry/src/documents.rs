@@ -265,7 +265,7 @@ impl XtraceClient {
 }
 
 /// `YYYY-MM-DDTHH:MM:SS.mmmZ`, as the storage's date filters take it.
-fn iso(t: SystemTime) -> String {
+pub(crate) fn iso(t: SystemTime) -> String {
     humantime::format_rfc3339_millis(t).to_string()
 }
 

@@ -28,5 +28,6 @@ pub mod oms_client;
 pub mod pull;
 pub mod sync;
 mod sync_documents;
+mod sync_outcomes;
 pub mod wire;
 pub mod xtrace;

@@ -246,6 +246,46 @@ pub enum ReportStatus {
     Unknown,
 }
 
+/// `POST /api/v2/{extension}/aggregation` (`AggregationReportDtoShoesKZ`, shared research: customs
+/// workflow 3): boxes with the codes put into them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregationReport {
+    pub participant_id: String,
+    pub aggregation_units: Vec<AggregationUnit>,
+}
+
+/// One box of an [`AggregationReport`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregationUnit {
+    /// Pairs actually put in.
+    pub aggregated_items_count: u32,
+    /// `AGGREGATION` (a new box) or `UPDATE`.
+    pub aggregation_type: String,
+    pub aggregation_unit_capacity: u32,
+    pub sntins: Vec<String>,
+    pub unit_serial_number: String,
+}
+
+/// `GET /api/v2/{extension}/aggregation/info?unitSerialNumber=…`: what the registry knows of a box.
+/// Only the unit's codes are read; everything else may vary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregationInfo {
+    #[serde(default)]
+    pub aggregation_unit: Option<AggregationInfoUnit>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AggregationInfoUnit {
+    #[serde(default)]
+    pub unit_serial_number: Option<String>,
+    #[serde(default)]
+    pub sntins: Vec<String>,
+}
+
 /// `GET /api/v2/{extension}/report/info`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -30,7 +30,8 @@ use std::time::SystemTime;
 use super::client::{
     AggregateSpec, AggregationMeta, BufferState, CodePack, DocumentOutcome, ImportMeta, NewOrder,
     Refusal, Registry, RegistryCodeState, RegistryError, ReportOutcome, RetryPolicy,
-    UtilisationMeta, WriteOffMeta, api_error, check_url, decode, decode_change, retry_after_header,
+    UtilisationMeta, WriteOffMeta, api_error, check_url, decode, decode_change, identification,
+    retry_after_header,
 };
 use super::oms;
 use super::wire::{ErrorClass, Secret};
@@ -51,6 +52,8 @@ pub struct OmsSettings {
     pub extension: String,
     /// Sent with orders (`contactPerson` is required).
     pub contact_person: String,
+    /// The taxpayer id aggregation reports are filed under when they name no owner.
+    pub participant_id: String,
     pub timeout: Duration,
     pub retry: RetryPolicy,
 }
@@ -506,10 +509,51 @@ impl Registry for OmsClient {
 
     fn send_aggregation(
         &mut self,
-        _units: &[AggregateSpec<'_>],
-        _meta: &AggregationMeta,
+        units: &[AggregateSpec<'_>],
+        meta: &AggregationMeta,
     ) -> Result<String, RegistryError> {
-        Err(unsupported("aggregation", AGGREGATION_REMEDY))
+        let participant = meta
+            .owner_tin
+            .clone()
+            .unwrap_or_else(|| self.s.participant_id.clone());
+        if participant.trim().is_empty() {
+            return Err(RegistryError::Config(
+                "an aggregation report names its participant: set registry.oms.participant_id (the warehouse's IIN/BIN), or aggregation.file_for_importer".into(),
+            ));
+        }
+        let Some(first) = units.first() else {
+            return Err(RegistryError::Config("an aggregation without boxes".into()));
+        };
+        let req = oms::AggregationReport {
+            participant_id: participant,
+            aggregation_units: units
+                .iter()
+                .map(|u| oms::AggregationUnit {
+                    aggregated_items_count: u32::try_from(u.codes.len()).unwrap_or(u32::MAX),
+                    aggregation_type: "AGGREGATION".into(),
+                    aggregation_unit_capacity: u.capacity,
+                    sntins: u
+                        .codes
+                        .iter()
+                        .map(|c| identification(c).to_owned())
+                        .collect(),
+                    unit_serial_number: u.sscc.to_owned(),
+                })
+                .collect(),
+        };
+        let answer = match self.send(Method::POST, "aggregation", &[], Some(&json(&req)?), true) {
+            Err(RegistryError::Api { error, .. }) if error.class() == ErrorClass::NotFound => {
+                return Err(unsupported(
+                    "aggregation reports",
+                    "this registry has no aggregation endpoint for the configured extension; report the boxes in its web cabinet",
+                ));
+            }
+            other => other?,
+        };
+        let id = decode_change::<oms::ReportResult>("aggregation", &answer)?.report_id;
+        // The report's id and the first box: a box the registry knows is aggregated whatever the
+        // report's status says (its KZ statuses stop at SENT).
+        Ok(format!("{id}{UNIT_MARK}{}", first.sscc))
     }
 
     fn send_disaggregation(
@@ -520,16 +564,66 @@ impl Registry for OmsClient {
         Err(unsupported("disaggregation", AGGREGATION_REMEDY))
     }
 
-    fn aggregation_outcome(
-        &mut self,
-        _document_id: &str,
-    ) -> Result<DocumentOutcome, RegistryError> {
-        Err(unsupported("aggregation", AGGREGATION_REMEDY))
+    fn aggregation_outcome(&mut self, document_id: &str) -> Result<DocumentOutcome, RegistryError> {
+        let Some((report, unit)) = document_id.split_once(UNIT_MARK) else {
+            return Err(unsupported("disaggregation", AGGREGATION_REMEDY));
+        };
+        if report != FOUND {
+            let answer = match self.get("report/info", &[("reportId", report.to_owned())]) {
+                Err(RegistryError::Api { error, .. }) if error.class() == ErrorClass::NotFound => {
+                    return Ok(DocumentOutcome::NotFound);
+                }
+                other => other?,
+            };
+            let r: oms::ReportInfo = decode("report info", &answer)?;
+            match r.report_status {
+                oms::ReportStatus::Processed => return Ok(DocumentOutcome::Success),
+                oms::ReportStatus::Rejected => {
+                    return Ok(DocumentOutcome::Error(Refusal {
+                        reason: crate::codes::clean_message(
+                            r.error_reason.as_deref().unwrap_or("no reason given"),
+                        ),
+                        named: Vec::new(),
+                    }));
+                }
+                oms::ReportStatus::Sent => {}
+                _ => return Ok(DocumentOutcome::InProcess),
+            }
+        }
+        // Passed on (SENT), or found after a lost answer: done once the registry knows the box.
+        Ok(match self.aggregation_info(unit)? {
+            Some(_) => DocumentOutcome::Success,
+            None => DocumentOutcome::InProcess,
+        })
     }
 
     fn find_aggregation(
         &mut self,
-        _units: &[AggregateSpec<'_>],
+        units: &[AggregateSpec<'_>],
+        _window: (SystemTime, SystemTime),
+    ) -> Result<Option<String>, RegistryError> {
+        // The API has no report search; a box the registry knows with exactly these codes is ours
+        // (an SSCC is never used twice). Every box of the report must be known.
+        for u in units {
+            let Some(known) = self.aggregation_info(u.sscc)? else {
+                return Ok(None);
+            };
+            let mut ours: Vec<&str> = u.codes.iter().map(|c| identification(c)).collect();
+            let mut theirs: Vec<&str> = known.sntins.iter().map(|c| identification(c)).collect();
+            ours.sort_unstable();
+            theirs.sort_unstable();
+            if ours != theirs {
+                return Ok(None);
+            }
+        }
+        Ok(units
+            .first()
+            .map(|u| format!("{FOUND}{UNIT_MARK}{}", u.sscc)))
+    }
+
+    fn find_disaggregation(
+        &mut self,
+        _ssccs: &[String],
         _window: (SystemTime, SystemTime),
     ) -> Result<Option<String>, RegistryError> {
         Err(unsupported("aggregation", AGGREGATION_REMEDY))
@@ -537,6 +631,32 @@ impl Registry for OmsClient {
 }
 
 /// The older platform's aggregation report (`POST /api/v2/shoes/aggregation`) is not built yet.
+/// Between a report's id and its first box in the id an aggregation gets in the ledger.
+const UNIT_MARK: char = '#';
+/// The report id of an aggregation found by its boxes after a lost answer.
+const FOUND: &str = "found";
+
+impl OmsClient {
+    /// What the registry knows of box `sscc` (as sent), or `None` (404).
+    fn aggregation_info(
+        &self,
+        sscc: &str,
+    ) -> Result<Option<oms::AggregationInfoUnit>, RegistryError> {
+        match self.get("aggregation/info", &[("unitSerialNumber", sscc.to_owned())]) {
+            Err(RegistryError::Api { error, .. }) if error.class() == ErrorClass::NotFound => {
+                Ok(None)
+            }
+            Err(e) => Err(e),
+            Ok(answer) => Ok(decode::<oms::AggregationInfo>("aggregation info", &answer)?
+                .aggregation_unit
+                .or(Some(oms::AggregationInfoUnit {
+                    unit_serial_number: Some(sscc.to_owned()),
+                    sntins: Vec::new(),
+                }))),
+        }
+    }
+}
+
 const AGGREGATION_REMEDY: &str = "report the boxes in the registry's web cabinet (Агрегация) with the box CSVs of `labelstation consignment export`";
 
 /// What to do instead of an import document on the older platform, whose API has none.

@@ -37,10 +37,8 @@ use super::client::{
     Refusal, Registry, RegistryCodeState, RegistryError, ReportOutcome, UtilisationMeta,
     WriteOffMeta,
 };
-use super::wire::IdentMatcher;
-use crate::store::reports::{
-    AfterRefusal, ReportBatch, ReportId, ReportKind, ReportStatus, Sibling,
-};
+use crate::store::documents::DocumentKind;
+use crate::store::reports::{ReportBatch, ReportId, ReportKind, ReportStatus};
 use crate::store::{Actor, CodeId, Ledger, StoreError, now_ms};
 
 #[derive(Debug, Clone)]
@@ -73,6 +71,11 @@ pub struct SyncOptions {
     /// When set, the pass stops at the next wait and leaves everything resumable (the background
     /// runner's stop).
     pub cancel: Option<Arc<AtomicBool>>,
+    /// How box codes go to the registry (`aggregation.sscc_form`).
+    pub sscc_form: crate::codes::SsccForm,
+    /// Aggregations name the consignment's importer as the codes' owner (`ownerTin`): the warehouse
+    /// files them as its service provider (`aggregation.file_for_importer`).
+    pub owner_is_importer: bool,
 }
 
 impl Default for SyncOptions {
@@ -89,6 +92,8 @@ impl Default for SyncOptions {
             expiry_days: 3650,
             write_off_reason: "DEFECT".into(),
             cancel: None,
+            sscc_form: crate::codes::SsccForm::WithAi,
+            owner_is_importer: false,
         }
     }
 }
@@ -159,9 +164,11 @@ pub enum SyncEvent {
         report: i64,
         reason: String,
     },
-    /// A registry document (import notice) was sent and taken for processing.
+    /// A registry document (import notice, aggregation, disaggregation) was sent and taken for
+    /// processing; `codes` entries (codes and boxes as sent).
     DocumentSent {
         document: i64,
+        kind: DocumentKind,
         codes: usize,
     },
     /// The outcome of sending a document is unknown: it is looked for, never sent again.
@@ -173,9 +180,11 @@ pub enum SyncEvent {
     DocumentFound {
         document: i64,
     },
-    /// Every code of a document was taken (an import notice: in circulation).
+    /// Every entry of a document was taken (an import notice: its codes in circulation; an
+    /// aggregation: its boxes reported).
     DocumentAccepted {
         document: i64,
+        kind: DocumentKind,
         codes: usize,
     },
     /// A document was refused in part or whole: `accepted` codes taken, `refused` named by the
@@ -250,6 +259,10 @@ pub struct SyncReport {
     pub introduced: u64,
     /// Codes of import documents refused (by name, or returned with their refused document).
     pub import_refused: u64,
+    /// Boxes and pallets whose aggregation the registry accepted.
+    pub boxes_reported: u64,
+    /// Boxes and pallets whose aggregation (or disaggregation) the registry refused.
+    pub boxes_refused: u64,
     pub backlog: crate::store::reports::Backlog,
 }
 
@@ -262,16 +275,16 @@ pub struct Sync<'a> {
 }
 
 /// What a pass keeps between its steps.
-struct PassState {
+pub(super) struct PassState {
     /// Reports it may have in process at once now (slow start: one, more as reports are accepted).
-    in_flight: u32,
+    pub(super) in_flight: u32,
     /// Reports that could not be looked at in this pass (an error): not waited for again.
-    stuck: HashSet<ReportId>,
+    pub(super) stuck: HashSet<ReportId>,
     /// Kinds that cannot be sent in this pass (no country, paused).
-    blocked: HashSet<&'static str>,
+    pub(super) blocked: HashSet<&'static str>,
     /// The registry answered a look at a report with an error: check it answers before sending more.
-    doubtful: bool,
-    deferred: Option<SyncError>,
+    pub(super) doubtful: bool,
+    pub(super) deferred: Option<SyncError>,
 }
 
 impl Sync<'_> {
@@ -735,219 +748,6 @@ impl Sync<'_> {
             Some("outcome unknown; the registry shows no trace of it yet"),
         )?;
         Ok(false)
-    }
-
-    fn accepted(
-        &mut self,
-        open: ReportBatch,
-        st: &mut PassState,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncEvent),
-    ) -> Result<(), SyncError> {
-        let n = open.codes.len();
-        self.ledger.report_accepted(open.id, self.actor)?;
-        match open.kind {
-            ReportKind::Utilisation => report.reported += n as u64,
-            ReportKind::WriteOff => report.written_off += n as u64,
-        }
-        progress(SyncEvent::Accepted {
-            report: open.id.0,
-            codes: n,
-        });
-        self.after_acceptance(open.id, st, report, progress)
-    }
-
-    /// A report was accepted: the registry takes reports again (one more may be in process at once),
-    /// and a code kept aside in the other half of its parent is proved at fault.
-    fn after_acceptance(
-        &mut self,
-        id: ReportId,
-        st: &mut PassState,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncEvent),
-    ) -> Result<(), SyncError> {
-        st.in_flight = (st.in_flight + 1).min(self.opts.max_in_flight.max(1));
-        let kind = self.ledger.report(id)?.kind;
-        for (code, reason) in self.ledger.refuse_waiting_sibling(id, self.actor)? {
-            refused_event(kind, code, reason, report, progress);
-        }
-        Ok(())
-    }
-
-    /// The registry refused a report. See the module docs for what becomes of its codes.
-    fn refused(
-        &mut self,
-        open: ReportBatch,
-        refusal: Refusal,
-        st: &mut PassState,
-        report: &mut SyncReport,
-        progress: &mut dyn FnMut(SyncEvent),
-    ) -> Result<(), SyncError> {
-        st.in_flight = 1;
-        let reason = refusal.reason.clone();
-        let named = self.named(&open, &refusal);
-        if !named.is_empty() {
-            let (applied, culprits) = self.already_applied(&open, named);
-            self.ledger.report_refused(
-                open.id,
-                &reason,
-                false,
-                &culprits,
-                AfterRefusal::Requeue,
-                self.actor,
-            )?;
-            if !applied.is_empty() {
-                // The registry shows these applied already: an earlier report of them went through.
-                tracing::warn!(
-                    "registry sync: report #{}: {} code(s) refused as already applied; the registry shows them applied",
-                    open.id.0,
-                    applied.len()
-                );
-                self.mark_applied(&applied)?;
-                report.reported += applied.len() as u64;
-            }
-            for c in culprits {
-                refused_event(open.kind, c, reason.clone(), report, progress);
-            }
-            return Ok(());
-        }
-        let n = open.codes.len();
-        let sibling = self.ledger.sibling(open.id)?;
-        let then = match (sibling, n) {
-            // The other half succeeded: the fault is in this one.
-            (Sibling::Accepted, 1) => {
-                let code = open.codes[0].0;
-                self.ledger.report_refused(
-                    open.id,
-                    &reason,
-                    false,
-                    &[code],
-                    AfterRefusal::Requeue,
-                    self.actor,
-                )?;
-                refused_event(open.kind, code, reason, report, progress);
-                return Ok(());
-            }
-            (Sibling::Accepted, _) => AfterRefusal::Split,
-            // Both halves refused without naming a code: the registry refuses the report.
-            (Sibling::RefusedWhole, _) => AfterRefusal::Hold(open.parent.unwrap_or(open.id)),
-            (Sibling::Pending, 1) => AfterRefusal::Wait,
-            (Sibling::Pending, _) => AfterRefusal::Split,
-            (Sibling::None, 1) => AfterRefusal::Hold(open.id),
-            (Sibling::None, _) => AfterRefusal::Split,
-        };
-        self.ledger
-            .report_refused(open.id, &reason, true, &[], then, self.actor)?;
-        match then {
-            AfterRefusal::Split => progress(SyncEvent::Split {
-                report: open.id.0,
-                codes: n,
-                reason,
-            }),
-            AfterRefusal::Hold(root) => {
-                let codes = self
-                    .ledger
-                    .held_reports()?
-                    .into_iter()
-                    .find(|h| h.id == root)
-                    .map_or(0, |h| h.codes);
-                tracing::warn!(
-                    "registry sync: the registry refuses report #{} as a whole ({reason}); its {codes} code(s) are held for a supervisor",
-                    root.0
-                );
-                report.held += codes;
-                progress(SyncEvent::Held {
-                    report: root.0,
-                    codes,
-                    reason,
-                });
-            }
-            AfterRefusal::Wait | AfterRefusal::Requeue => {}
-        }
-        Ok(())
-    }
-
-    /// The codes of `open` the refusal names: by position (document errors), or in its reason's text.
-    fn named(&self, open: &ReportBatch, refusal: &Refusal) -> Vec<CodeId> {
-        open.codes
-            .iter()
-            .enumerate()
-            .filter(|(i, (_, c))| {
-                refusal.named.contains(i) || IdentMatcher::named_in(&refusal.reason, c.as_str())
-            })
-            .map(|(_, (id, _))| *id)
-            .collect()
-    }
-
-    /// Split named application codes into those the registry shows applied already and the rest.
-    /// Write-offs, and a registry that cannot be asked, keep every named code a culprit.
-    fn already_applied(
-        &mut self,
-        open: &ReportBatch,
-        named: Vec<CodeId>,
-    ) -> (Vec<CodeId>, Vec<CodeId>) {
-        if open.kind != ReportKind::Utilisation {
-            return (Vec::new(), named);
-        }
-        let codes: Vec<String> = open
-            .codes
-            .iter()
-            .filter(|(id, _)| named.contains(id))
-            .map(|(_, c)| c.as_str().to_owned())
-            .collect();
-        let mut states = Vec::new();
-        for chunk in codes.chunks(self.opts.lookup_chunk.max(1)) {
-            match self.registry.code_states(chunk) {
-                Ok(s) => states.extend(s),
-                Err(_) => return (Vec::new(), named),
-            }
-        }
-        let (applied, culprits): (Vec<_>, Vec<_>) = named
-            .into_iter()
-            .zip(states)
-            .partition(|(_, s)| *s == RegistryCodeState::Applied);
-        (
-            applied.into_iter().map(|(c, _)| c).collect(),
-            culprits.into_iter().map(|(c, _)| c).collect(),
-        )
-    }
-
-    /// Codes found applied in the registry although their report was refused: REPORTED, as a report
-    /// of their own settled from the registry's word.
-    fn mark_applied(&mut self, codes: &[CodeId]) -> Result<(), SyncError> {
-        let api = self.registry.api();
-        let batch = self
-            .ledger
-            .start_report_for(ReportKind::Utilisation, api, codes)?;
-        self.ledger
-            .report_lost(batch.id, "refused as already applied")?;
-        self.ledger.report_resolved(batch.id, codes, self.actor)?;
-        Ok(())
-    }
-}
-
-fn refused_event(
-    kind: ReportKind,
-    code: CodeId,
-    reason: String,
-    report: &mut SyncReport,
-    progress: &mut dyn FnMut(SyncEvent),
-) {
-    match kind {
-        ReportKind::Utilisation => {
-            report.refused += 1;
-            progress(SyncEvent::Refused {
-                code: code.0,
-                reason,
-            });
-        }
-        ReportKind::WriteOff => {
-            report.write_off_refused += 1;
-            progress(SyncEvent::WriteOffRefused {
-                code: code.0,
-                reason,
-            });
-        }
     }
 }
 

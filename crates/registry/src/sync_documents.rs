@@ -13,11 +13,14 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use super::client::{AggregateSpec, AggregationMeta};
 use super::client::{DocumentOutcome, ImportMeta, Refusal, RegistryError};
 use super::documents::SEARCH_SLACK;
 use super::sync::{Sync, SyncError, SyncEvent, SyncReport};
 use super::wire::ErrorClass;
-use crate::store::documents::{Document, DocumentResult, DocumentStatus};
+use crate::codes::{Sscc, SsccForm};
+use crate::store::boxes::BoxLevel;
+use crate::store::documents::{Document, DocumentKind, DocumentResult, DocumentStatus};
 use crate::store::now_ms;
 
 impl Sync<'_> {
@@ -29,6 +32,9 @@ impl Sync<'_> {
         progress: &mut dyn FnMut(SyncEvent),
     ) -> Result<bool, SyncError> {
         let api = self.registry.api();
+        // Boxes whose pairs' application was accepted are aggregated now, before anything is imported.
+        self.ledger
+            .queue_aggregations(api, self.opts.batch_size, self.actor)?;
         let mut progressed = false;
         for doc in self.ledger.open_documents_due(api, now_ms())? {
             progressed |= self.look_at_document(doc, report, progress)?;
@@ -52,30 +58,38 @@ impl Sync<'_> {
         report: &mut SyncReport,
         progress: &mut dyn FnMut(SyncEvent),
     ) -> Result<bool, SyncError> {
-        let Some(decl) = doc.declaration.clone() else {
+        if doc.kind == DocumentKind::Import && doc.declaration.is_none() {
             // Written by `submit` with the declaration; a document without one cannot be filed.
             return Err(SyncError::Store(crate::store::StoreError::DocumentState {
                 id: doc.id.0,
                 detail: "has no customs declaration".into(),
             }));
+        }
+        let owner = match (&doc.consignment, doc.kind, self.opts.owner_is_importer) {
+            (Some(c), DocumentKind::Aggregation, true) => {
+                Some(self.ledger.consignment(c)?.importer_bin)
+            }
+            _ => None,
         };
         let doc = self.ledger.document_sending(doc.id)?;
-        let codes: Vec<String> = doc
-            .codes
-            .iter()
-            .map(|(_, c)| c.as_str().to_owned())
-            .collect();
-        let meta = ImportMeta {
-            number: decl.number,
-            date: decl.date,
-            customs_office: decl.customs_office,
+        let out = Outgoing::of(&doc, self.opts.sscc_form, owner);
+        let entries = doc.entries();
+        let sent = match &out {
+            Outgoing::Import { entries, meta } => self.registry.send_import(entries, meta),
+            Outgoing::Aggregation { units, meta } => self
+                .registry
+                .send_aggregation(&Outgoing::specs(units), meta),
+            Outgoing::Disaggregation { ssccs, date_time } => {
+                self.registry.send_disaggregation(ssccs, date_time)
+            }
         };
-        match self.registry.send_import(&codes, &meta) {
+        match sent {
             Ok(rid) => {
                 self.ledger.document_sent(doc.id, &rid)?;
                 progress(SyncEvent::DocumentSent {
                     document: doc.id.0,
-                    codes: codes.len(),
+                    kind: doc.kind,
+                    codes: entries,
                 });
                 Ok(true)
             }
@@ -108,12 +122,16 @@ impl Sync<'_> {
                 let reason = crate::codes::clean_message(&e.to_string());
                 self.ledger
                     .document_refused_at_send(doc.id, &reason, self.actor)?;
-                report.import_refused += codes.len() as u64;
+                if doc.kind == DocumentKind::Import {
+                    report.import_refused += doc.codes.len() as u64;
+                } else {
+                    report.boxes_refused += doc.units.len() as u64;
+                }
                 progress(SyncEvent::DocumentRefused {
                     document: doc.id.0,
                     accepted: 0,
                     refused: 0,
-                    returned: codes.len(),
+                    returned: entries,
                     reason,
                 });
                 Ok(true)
@@ -152,12 +170,18 @@ impl Sync<'_> {
         let sent = doc.sending_ms.unwrap_or(doc.created_ms);
         let from = at_ms(sent).checked_sub(SEARCH_SLACK).unwrap_or(UNIX_EPOCH);
         let to = SystemTime::now() + SEARCH_SLACK;
-        let codes: Vec<String> = doc
-            .codes
-            .iter()
-            .map(|(_, c)| c.as_str().to_owned())
-            .collect();
-        match self.registry.find_import(&codes, (from, to)) {
+        let window = (from, to);
+        let out = Outgoing::of(&doc, self.opts.sscc_form, None);
+        let found = match &out {
+            Outgoing::Import { entries, .. } => self.registry.find_import(entries, window),
+            Outgoing::Aggregation { units, .. } => self
+                .registry
+                .find_aggregation(&Outgoing::specs(units), window),
+            Outgoing::Disaggregation { ssccs, .. } => {
+                self.registry.find_disaggregation(ssccs, window)
+            }
+        };
+        match found {
             Ok(Some(rid)) => {
                 self.ledger.document_sent(doc.id, &rid)?;
                 progress(SyncEvent::DocumentFound { document: doc.id.0 });
@@ -205,7 +229,7 @@ impl Sync<'_> {
         let Some(rid) = doc.registry_id.clone() else {
             return Ok(false);
         };
-        let n = doc.codes.len();
+        let n = doc.entries();
         let refused_codes = |r: &Refusal| -> Vec<(usize, String)> {
             r.named
                 .iter()
@@ -213,7 +237,13 @@ impl Sync<'_> {
                 .map(|&i| (i, r.reason.clone()))
                 .collect()
         };
-        let result = match self.registry.import_outcome(&rid) {
+        let outcome = match doc.kind {
+            DocumentKind::Import => self.registry.import_outcome(&rid),
+            DocumentKind::Aggregation | DocumentKind::Disaggregation => {
+                self.registry.aggregation_outcome(&rid)
+            }
+        };
+        let result = match outcome {
             Ok(DocumentOutcome::InProcess) => {
                 self.ledger
                     .document_check_later(doc.id, self.next_look(doc.checks), None)?;
@@ -247,25 +277,36 @@ impl Sync<'_> {
             }
         };
         self.ledger.document_finished(doc.id, &result, self.actor)?;
-        match &result {
-            DocumentResult::Success => {
-                report.introduced += n as u64;
-                progress(SyncEvent::DocumentAccepted {
-                    document: doc.id.0,
-                    codes: n,
-                });
+        // What the registry took, counted the way the ledger recorded it.
+        let t = self.ledger.document_tally(doc.id)?;
+        let (accepted, refused, returned) = match doc.kind {
+            DocumentKind::Import => (t.codes[0], t.codes[1], t.codes[2]),
+            _ => (t.units[0], t.units[1], t.units[2]),
+        };
+        match doc.kind {
+            DocumentKind::Import => {
+                report.introduced += t.codes[0];
+                report.import_refused += t.codes[1] + t.codes[2];
             }
-            DocumentResult::Partial { reason, refused }
-            | DocumentResult::Error { reason, refused } => {
-                let partial = matches!(result, DocumentResult::Partial { .. });
-                let accepted = if partial { n - refused.len() } else { 0 };
-                let returned = if partial { 0 } else { n - refused.len() };
-                report.introduced += accepted as u64;
-                report.import_refused += (refused.len() + returned) as u64;
+            DocumentKind::Aggregation => {
+                report.boxes_reported += t.units[0];
+                report.boxes_refused += t.units[1] + t.units[2];
+            }
+            DocumentKind::Disaggregation => {}
+        }
+        let (accepted, refused, returned) =
+            (accepted as usize, refused as usize, returned as usize);
+        match &result {
+            DocumentResult::Success => progress(SyncEvent::DocumentAccepted {
+                document: doc.id.0,
+                kind: doc.kind,
+                codes: n,
+            }),
+            DocumentResult::Partial { reason, .. } | DocumentResult::Error { reason, .. } => {
                 progress(SyncEvent::DocumentRefused {
                     document: doc.id.0,
                     accepted,
-                    refused: refused.len(),
+                    refused,
                     returned,
                     reason: reason.clone(),
                 });
@@ -277,4 +318,102 @@ impl Sync<'_> {
 
 fn at_ms(ms: i64) -> SystemTime {
     UNIX_EPOCH + Duration::from_millis(u64::try_from(ms).unwrap_or(0))
+}
+
+/// What a document sends, as the registry client takes it.
+enum Outgoing {
+    /// Loose codes (full; the client cuts the tails), then the boxes' SSCCs.
+    Import {
+        entries: Vec<String>,
+        meta: ImportMeta,
+    },
+    /// Each unit: its SSCC as sent, capacity, contents (pairs' full codes, or a pallet's boxes' SSCCs).
+    Aggregation {
+        units: Vec<(String, u32, Vec<String>)>,
+        meta: AggregationMeta,
+    },
+    Disaggregation {
+        ssccs: Vec<String>,
+        date_time: String,
+    },
+}
+
+impl Outgoing {
+    fn of(doc: &Document, form: SsccForm, owner: Option<String>) -> Outgoing {
+        let sscc =
+            |s: &str| Sscc::parse(s).map_or_else(|_| s.to_owned(), |x| x.registry_form(form));
+        match doc.kind {
+            DocumentKind::Import => {
+                let mut entries: Vec<String> = doc
+                    .loose_codes()
+                    .iter()
+                    .map(|(_, c)| c.as_str().to_owned())
+                    .collect();
+                entries.extend(doc.units.iter().map(|u| sscc(&u.sscc)));
+                let decl = doc.declaration.clone().unwrap_or_default();
+                Outgoing::Import {
+                    entries,
+                    meta: ImportMeta {
+                        number: decl.number,
+                        date: decl.date,
+                        customs_office: decl.customs_office,
+                    },
+                }
+            }
+            DocumentKind::Aggregation => {
+                let code_of = |id| {
+                    doc.codes
+                        .iter()
+                        .find(|(c, _)| *c == id)
+                        .map(|(_, m)| m.as_str().to_owned())
+                };
+                let units = doc
+                    .units
+                    .iter()
+                    .map(|u| {
+                        let contents = match u.level {
+                            BoxLevel::Box => u.pairs.iter().filter_map(|&p| code_of(p)).collect(),
+                            BoxLevel::Pallet => u.boxes.iter().map(|b| sscc(b)).collect(),
+                        };
+                        (sscc(&u.sscc), u.capacity, contents)
+                    })
+                    .collect();
+                // The packing date: when the last of its units was closed.
+                let packed = doc
+                    .units
+                    .iter()
+                    .filter_map(|u| u.closed_ms)
+                    .max()
+                    .unwrap_or(doc.created_ms);
+                Outgoing::Aggregation {
+                    units,
+                    meta: AggregationMeta {
+                        date_time: rfc3339(packed),
+                        owner_tin: owner,
+                    },
+                }
+            }
+            DocumentKind::Disaggregation => Outgoing::Disaggregation {
+                ssccs: doc.units.iter().map(|u| sscc(&u.sscc)).collect(),
+                date_time: rfc3339(doc.created_ms),
+            },
+        }
+    }
+
+    fn specs(units: &[(String, u32, Vec<String>)]) -> Vec<AggregateSpec<'_>> {
+        units
+            .iter()
+            .map(|(sscc, capacity, codes)| AggregateSpec {
+                sscc,
+                capacity: *capacity,
+                codes,
+                unbundle: false,
+            })
+            .collect()
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` (UTC, whole seconds), as document dates go to the registry.
+fn rfc3339(ms: i64) -> String {
+    humantime::format_rfc3339_seconds(at_ms(ms)).to_string()
 }

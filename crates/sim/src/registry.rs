@@ -150,6 +150,10 @@ struct Report {
     due_ms: i64,
     /// `None` until processed.
     outcome: Option<Result<(), String>>,
+    /// An oms-v2 aggregation report (its units as xTrace aggregation units, JSON, in `codes[0]`)
+    /// rather than an application report.
+    #[serde(default)]
+    aggregation: bool,
     /// The request body as received (`GET /public/api/v1/doc/storage/json/{id}` answers it).
     #[serde(default)]
     body: String,
@@ -199,6 +203,9 @@ struct SimState {
     ssccs_used: HashSet<String>,
     /// Codes (or boxes) put into a second box without unbundling them first.
     aggregated_twice: u64,
+    /// Boxes broken up because a pair of theirs was introduced alone (the registry disbands an
+    /// aggregate whose content is declared without it).
+    aggregates_broken: u64,
     /// Codes that were sent in a report again after being applied (the station must never do this).
     reported_twice: u64,
     /// Codes written off again after a write-off (the station must never do this).
@@ -292,6 +299,7 @@ pub struct SimSnapshot {
     /// Boxes and pallets the registry knows, and codes put into a second box without unbundling.
     pub aggregates: usize,
     pub aggregated_twice: u64,
+    pub aggregates_broken: u64,
     pub orders: usize,
     pub open_orders: usize,
     pub requests: u64,
@@ -379,6 +387,7 @@ impl RegistrySim {
             parent: HashMap::new(),
             ssccs_used: HashSet::new(),
             aggregated_twice: 0,
+            aggregates_broken: 0,
             reported_twice: 0,
             written_off_twice: 0,
             reported_after_write_off: 0,
@@ -577,6 +586,7 @@ impl RegistrySim {
             documents_with_tails: s.documents_with_tails,
             aggregates: s.aggregates.len(),
             aggregated_twice: s.aggregated_twice,
+            aggregates_broken: s.aggregates_broken,
             orders: s.orders.len(),
             open_orders: s
                 .orders

@@ -74,6 +74,9 @@ pub struct PrinterSimConfig {
     /// The odometer's reading at power-on; `None`: firmware without one, answering `"?"`.
     pub odometer: Option<u64>,
     pub seed: u64,
+    /// A file the printer appends a line to for every sticker that comes out (its own record, which
+    /// outlives the process: tests of the binary read it); `None`: kept in memory only.
+    pub record: Option<PathBuf>,
 }
 
 /// A receive buffer of a desktop Zebra's order (the ZPL manual gives no one figure; models differ):
@@ -97,6 +100,7 @@ impl Default for PrinterSimConfig {
             buffer_bytes: DEFAULT_BUFFER_BYTES,
             odometer: Some(DEFAULT_ODOMETER),
             seed: 1,
+            record: None,
         }
     }
 }
@@ -111,6 +115,8 @@ pub struct PrintedLabel {
     pub partial: bool,
     /// Which time this label came out: 1, or 2 and more for a reprint after an error.
     pub copy: u32,
+    /// It carries a Code 128 symbol: a box label, as a worker tells at a glance.
+    pub box_label: bool,
 }
 
 /// One sticker that came out of the printer, in its own record.
@@ -125,6 +131,9 @@ pub struct Sticker {
     pub partial: bool,
     /// Printed damaged (its symbol unreadable).
     pub damaged: bool,
+    /// The GS1 element string of its GS1-128 barcode (a box label: `00` and the SSCC), as the printer
+    /// read its ZPL; None for a label without one.
+    pub gs1_128: Option<String>,
 }
 
 /// What the printer did, for tests and summaries.
@@ -257,12 +266,21 @@ impl State {
             .datamatrices()
             .find_map(|dm| dm.gs1_element_string())
             .and_then(|bytes| String::from_utf8(bytes).ok());
-        self.stickers.push(Sticker {
+        let gs1_128 = label
+            .code128s()
+            .find_map(|c| c.gs1_element_string())
+            .and_then(|bytes| String::from_utf8(bytes).ok());
+        let sticker = Sticker {
             code,
             copy,
             partial,
             damaged,
-        });
+            gs1_128,
+        };
+        if let Some(path) = &self.cfg.record {
+            record(path, &sticker);
+        }
+        self.stickers.push(sticker);
         self.counts.printed += 1;
         self.odometer = self.odometer.map(|n| n + 1);
         self.counts.damaged += u64::from(damaged);
@@ -716,8 +734,37 @@ fn print_loop(shared: &Shared) {
                 damaged: o.damaged,
                 partial: o.partial,
                 copy: o.copy,
+                box_label: o.label.code128s().next().is_some(),
             });
         }
+    }
+}
+
+/// Append one sticker to the record file, a JSON line: `copy`, `partial`, `damaged`, `code` (the
+/// identification code of its DataMatrix, cut before the first GS: never a crypto tail) and `gs1_128`.
+fn record(path: &std::path::Path, s: &Sticker) {
+    let code = s
+        .code
+        .as_deref()
+        .map(|c| c.split('\u{1d}').next().unwrap_or(c));
+    let line = serde_json::json!({
+        "copy": s.copy,
+        "partial": s.partial,
+        "damaged": s.damaged,
+        "code": code,
+        "gs1_128": s.gs1_128,
+    });
+    use std::io::Write as _;
+    let written = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .and_then(|mut f| writeln!(f, "{line}"));
+    if let Err(e) = written {
+        tracing::warn!(
+            "virtual printer: cannot append to its record {}: {e}",
+            path.display()
+        );
     }
 }
 

@@ -259,13 +259,14 @@ impl JobOutcome {
 
     /// The instruction for the worker, when there is something to do.
     #[must_use]
-    pub fn remedy(&self) -> Option<&'static str> {
+    pub fn remedy(&self) -> Option<String> {
         match self {
             Self::Done => None,
             Self::Blocked { problem, .. } => Some(problem.remedy()),
             Self::Unknown { .. } => Some(
                 "Printer cannot report back over this connection: scan the label to confirm it \
-                 printed",
+                 printed"
+                    .to_owned(),
             ),
         }
     }
@@ -660,7 +661,7 @@ mod tests {
         };
         assert_eq!(
             blocked.remedy(),
-            Some("Printer head open: close the head and tap Resume")
+            Some("Printer head open: close the head and tap Resume".to_owned())
         );
         let unknown = JobOutcome::Unknown {
             device: "file:///dev/usb/lp0".into(),

@@ -235,6 +235,15 @@ pub(super) fn apply_import(s: &mut SimState, idents: &[String]) -> (Vec<serde_js
             Some(code) => match s.codes.get(code) {
                 Some(SimCodeState::Applied) => {
                     good.push(code.clone());
+                    // A pair declared alone leaves its box: the registry disbands the box.
+                    if let Some(b) = s.parent.remove(ident.as_str()) {
+                        s.aggregates_broken += 1;
+                        if let Some(a) = s.aggregates.remove(&b) {
+                            for m in a.contents {
+                                s.parent.remove(&m);
+                            }
+                        }
+                    }
                     None
                 }
                 Some(SimCodeState::Introduced) => {

@@ -20,10 +20,36 @@ pub(super) fn oms_router(state: Shared) -> Router {
         .route("/api/v2/{ext}/buffer/close", post(oms_close))
         .route("/api/v2/{ext}/utilisation", post(oms_utilisation))
         .route("/api/v2/{ext}/report/info", get(oms_report_info))
+        .route("/api/v2/{ext}/aggregation", post(oms_aggregation))
+        .route("/api/v2/{ext}/aggregation/info", get(oms_aggregation_info))
         .route("/api/v2/{ext}/ping", get(oms_ping))
+        .route_layer(middleware::from_fn_with_state(state.clone(), oms_gate))
         .route("/api/v2/{ext}/version", get(oms_version))
         .layer(middleware::from_fn_with_state(state.clone(), faults))
         .with_state(state)
+}
+
+/// Every call but the version passes here: the extension, the `clientToken` header and the `omsId`
+/// parameter are checked before its handler runs.
+async fn oms_gate(State(state): State<Shared>, req: Request, next: Next) -> Response {
+    let ext = req.uri().path().split('/').nth(3).unwrap_or("").to_owned();
+    let q: HashMap<String, String> = req
+        .uri()
+        .query()
+        .map(|q| {
+            url::form_urlencoded::parse(q.as_bytes())
+                .into_owned()
+                .collect()
+        })
+        .unwrap_or_default();
+    let refused = {
+        let s = lock(&state);
+        oms_authorised(&s, &ext, req.headers(), &q).err()
+    };
+    match refused {
+        Some(r) => r,
+        None => next.run(req).await,
+    }
 }
 
 /// Check the extension, the `clientToken` header and the `omsId` parameter.
@@ -88,14 +114,9 @@ fn oms_buffer_status(o: &Order, pending: u32) -> &'static str {
 async fn oms_create_order(
     State(state): State<Shared>,
     Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
     body: Bytes,
 ) -> Response {
     let mut s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let req: labelstation_registry::oms::CreateOrder = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
@@ -161,16 +182,8 @@ async fn oms_create_order(
     lose_create_answer(&mut s, answer)
 }
 
-async fn oms_orders(
-    State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
+async fn oms_orders(State(state): State<Shared>) -> Response {
     let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let pending = s.pending_polls();
     let mut by_id: BTreeMap<&str, Vec<&Order>> = BTreeMap::new();
     for o in searchable(&s) {
@@ -223,15 +236,10 @@ fn oms_sub_order_key(q: &HashMap<String, String>) -> Result<String, Response> {
 
 async fn oms_buffer(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -246,15 +254,10 @@ async fn oms_buffer(
 
 async fn oms_codes(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -326,14 +329,9 @@ fn issue(
 
 async fn oms_blocks(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -352,14 +350,9 @@ async fn oms_blocks(
 
 async fn oms_retry(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
-        return r;
-    }
     let key = match oms_sub_order_key(&q) {
         Ok(k) => k,
         Err(r) => return r,
@@ -380,15 +373,10 @@ async fn oms_retry(
 
 async fn oms_close(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let Some(order_id) = q.get("orderId") else {
         return error(StatusCode::BAD_REQUEST, "orderId is required");
     };
@@ -410,18 +398,9 @@ async fn oms_close(
     axum::Json(json!({ "omsId": s.cfg.oms_id })).into_response()
 }
 
-async fn oms_utilisation(
-    State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-    body: Bytes,
-) -> Response {
+async fn oms_utilisation(State(state): State<Shared>, body: Bytes) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let req: labelstation_registry::oms::Utilisation = match parse(&body) {
         Ok(r) => r,
         Err(r) => return r,
@@ -432,21 +411,21 @@ async fn oms_utilisation(
     if let Some(r) = refused_at_send(s) {
         return r;
     }
-    let id = receive_report(s, req.sntins, String::from_utf8_lossy(&body).into_owned());
+    let id = receive_report(
+        s,
+        req.sntins,
+        String::from_utf8_lossy(&body).into_owned(),
+        false,
+    );
     axum::Json(json!({ "omsId": s.cfg.oms_id, "reportId": id })).into_response()
 }
 
 async fn oms_report_info(
     State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
     Query(q): Query<HashMap<String, String>>,
 ) -> Response {
     let mut guard = lock(&state);
     let s = &mut *guard;
-    if let Err(r) = oms_authorised(s, &ext, &headers, &q) {
-        return r;
-    }
     let Some(id) = q.get("reportId") else {
         return error(StatusCode::BAD_REQUEST, "reportId is required");
     };
@@ -457,10 +436,13 @@ async fn oms_report_info(
     };
     r.polls += 1;
     // PENDING (first polls), then SENT: forwarded to the registry, not processed yet; then PROCESSED
-    // (the RU enum's final state; Kazakhstan's enum stops at SENT, see README) or REJECTED.
+    // (the RU enum's final state; Kazakhstan's enum stops at SENT, see README) or REJECTED. An
+    // aggregation report stops at SENT however it went through, as Kazakhstan's enum does: only the
+    // box lookup tells it was taken.
     let (status, reason) = match &r.outcome {
         _ if r.polls <= polls => ("PENDING", None),
         None => ("SENT", None),
+        Some(Ok(())) if r.aggregation => ("SENT", None),
         Some(Ok(())) => ("PROCESSED", None),
         Some(Err(e)) => ("REJECTED", Some(e.clone())),
     };
@@ -470,16 +452,89 @@ async fn oms_report_info(
     .into_response()
 }
 
-async fn oms_ping(
-    State(state): State<Shared>,
-    Path(ext): Path<String>,
-    headers: HeaderMap,
-    Query(q): Query<HashMap<String, String>>,
-) -> Response {
-    let s = lock(&state);
-    if let Err(r) = oms_authorised(&s, &ext, &headers, &q) {
+/// `POST /api/v2/{ext}/aggregation`: boxes with their codes, processed later like a report, as strict
+/// as the xTrace aggregation document (the same rules, `boxes::apply_aggregation`).
+async fn oms_aggregation(State(state): State<Shared>, body: Bytes) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    let req: labelstation_registry::oms::AggregationReport = match parse(&body) {
+        Ok(r) => r,
+        Err(r) => return r,
+    };
+    if req.participant_id.trim().is_empty() {
+        return error(StatusCode::BAD_REQUEST, "participantId is required");
+    }
+    if req.aggregation_units.is_empty() || req.aggregation_units.iter().any(|u| u.sntins.is_empty())
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            "aggregationUnits and each unit's sntins are required",
+        );
+    }
+    if let Some(u) = req
+        .aggregation_units
+        .iter()
+        .find(|u| u.aggregation_type != "AGGREGATION" && u.aggregation_type != "UPDATE")
+    {
+        return error(
+            StatusCode::BAD_REQUEST,
+            &format!(
+                "aggregationType {:?}: AGGREGATION or UPDATE",
+                u.aggregation_type
+            ),
+        );
+    }
+    if let Some(r) = refused_at_send(s) {
         return r;
     }
+    let units: Vec<xtrace::AggregationUnit> = req
+        .aggregation_units
+        .iter()
+        .map(|u| xtrace::AggregationUnit {
+            aggregation_items_count: u.aggregated_items_count,
+            aggregation_unit_capacity: u.aggregation_unit_capacity,
+            codes: u.sntins.clone(),
+            should_be_unbundled: u.aggregation_type == "UPDATE",
+            unit_serial_number: u.unit_serial_number.clone(),
+        })
+        .collect();
+    let units = serde_json::to_string(&units).unwrap_or_default();
+    let id = receive_report(
+        s,
+        vec![units],
+        String::from_utf8_lossy(&body).into_owned(),
+        true,
+    );
+    axum::Json(json!({ "omsId": s.cfg.oms_id, "reportId": id })).into_response()
+}
+
+/// `GET /api/v2/{ext}/aggregation/info?unitSerialNumber=…`: a box the registry knows, or 404.
+async fn oms_aggregation_info(
+    State(state): State<Shared>,
+    Query(q): Query<HashMap<String, String>>,
+) -> Response {
+    let mut guard = lock(&state);
+    let s = &mut *guard;
+    process_due(s);
+    let Some(unit) = q.get("unitSerialNumber") else {
+        return error(StatusCode::BAD_REQUEST, "unitSerialNumber is required");
+    };
+    let Some(a) = boxes::sscc_digits(unit).and_then(|d| s.aggregates.get(d)) else {
+        return error(
+            StatusCode::NOT_FOUND,
+            &format!("aggregation {unit} not found"),
+        );
+    };
+    axum::Json(json!({
+        "omsId": s.cfg.oms_id,
+        "aggregationUnit": { "unitSerialNumber": unit, "sntins": a.contents },
+        "productsInfo": [],
+    }))
+    .into_response()
+}
+
+async fn oms_ping(State(state): State<Shared>) -> Response {
+    let s = lock(&state);
     axum::Json(json!({ "omsId": s.cfg.oms_id })).into_response()
 }
 

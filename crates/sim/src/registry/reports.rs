@@ -28,7 +28,12 @@ pub(super) async fn utilisation(
     if let Some(r) = refused_at_send(s) {
         return r;
     }
-    let id = receive_report(s, req.sntins, String::from_utf8_lossy(&body).into_owned());
+    let id = receive_report(
+        s,
+        req.sntins,
+        String::from_utf8_lossy(&body).into_owned(),
+        false,
+    );
     axum::Json(json!({ "reportId": id })).into_response()
 }
 
@@ -45,7 +50,12 @@ pub(super) fn refused_at_send(s: &mut SimState) -> Option<Response> {
 }
 
 /// Take an application report for processing later (now, without a processing delay). Returns its id.
-pub(super) fn receive_report(s: &mut SimState, codes: Vec<String>, body: String) -> String {
+pub(super) fn receive_report(
+    s: &mut SimState,
+    codes: Vec<String>,
+    body: String,
+    aggregation: bool,
+) -> String {
     s.reports_received += 1;
     let pending: HashSet<&String> = s
         .reports
@@ -66,6 +76,7 @@ pub(super) fn receive_report(s: &mut SimState, codes: Vec<String>, body: String)
             created_ms: now,
             due_ms: now.saturating_add(delay),
             outcome: None,
+            aggregation,
             body,
         },
     );
@@ -92,12 +103,31 @@ pub(super) fn process_due(s: &mut SimState) {
     due.sort();
     for (_, report, id) in due {
         if report {
-            let codes = s
+            let (codes, aggregation) = s
                 .reports
                 .get(&id)
-                .map(|r| r.codes.clone())
+                .map(|r| (r.codes.clone(), r.aggregation))
                 .unwrap_or_default();
-            let outcome = apply_utilisation(s, &codes);
+            let outcome = if aggregation {
+                let errors = boxes::apply_aggregation(s, &codes);
+                if errors.is_empty() {
+                    Ok(())
+                } else {
+                    Err(errors
+                        .iter()
+                        .map(|e| {
+                            format!(
+                                "{}: {}",
+                                e["propertyName"].as_str().unwrap_or("document"),
+                                e["errorCode"].as_str().unwrap_or("?")
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("; "))
+                }
+            } else {
+                apply_utilisation(s, &codes)
+            };
             if let Some(r) = s.reports.get_mut(&id) {
                 r.outcome = Some(outcome);
             }

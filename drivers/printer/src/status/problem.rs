@@ -123,65 +123,100 @@ impl Problem {
         }
     }
 
-    /// The one-line instruction shown to the worker.
-    #[must_use]
-    pub fn remedy(&self) -> &'static str {
+    /// What happened and what to do, as two separate sentences: the screens show them apart.
+    fn texts(&self) -> (&'static str, &'static str) {
         match self {
-            Self::NoStatusReply => {
-                "Printer not answering: check its screen for no labels, no ribbon or an open head, \
-                 then that it is switched on and the cable is plugged in"
-            }
-            Self::PaperOut => "Paper out: load a new roll of labels and press FEED",
-            Self::RibbonOut => "Ribbon out: load a new ribbon, close the head and tap Resume",
-            Self::HeadOpen => "Printer head open: close the head and tap Resume",
-            Self::Paused => "Printer paused: press PAUSE on the printer to continue",
-            Self::BufferFull => {
-                "Printer busy: wait until the queued labels are printed, then try again"
-            }
-            Self::CorruptRam => {
-                "Printer memory error: switch the printer off and on, then tap Resume; \
-                 call a supervisor if it repeats"
-            }
-            Self::UnderTemperature => {
-                "Printer too cold: move it somewhere warmer and wait a few minutes before printing"
-            }
-            Self::OverTemperature | Self::HeadOverTemperature => {
-                "Print head too hot: stop printing for a few minutes to let it cool, then tap Resume"
-            }
-            Self::CutterFault => {
-                "Cutter fault: switch the printer off, clear the jam from the cutter, switch it on"
-            }
-            Self::MotorOverTemperature => {
-                "Printer motor too hot: let the printer rest for a few minutes, then tap Resume"
-            }
-            Self::BadHeadElement => {
-                "Print head damaged: codes may not scan; call a supervisor to replace the head"
-            }
-            Self::HeadDetectionError => {
-                "Print head not detected: switch the printer off and on; \
-                 call a supervisor if it repeats"
-            }
-            Self::InvalidFirmwareConfig => {
-                "Printer firmware problem: call a supervisor to reload the printer's firmware"
-            }
-            Self::HeadThermistorOpen => {
-                "Print head sensor fault: call a supervisor to service the print head"
-            }
-            Self::UnrecognisedError { .. } => {
-                "Printer reports an error: read the message on the printer's screen and call a supervisor"
-            }
-            Self::NeedsCalibration => {
-                "Printer needs calibrating: run media calibration from the printer menu or ask a supervisor"
-            }
-            Self::CleanHead => {
-                "Print head dirty: clean it with a cleaning pen at the next roll change"
-            }
-            Self::ReplaceHead => "Print head worn: tell a supervisor it needs replacing soon",
-            Self::PaperNearEnd => "Labels nearly used up: have a new roll ready",
-            Self::UnrecognisedWarning { .. } => {
-                "Printer shows a warning: read the message on the printer's screen"
-            }
+            Self::NoStatusReply => (
+                "Printer not answering",
+                "check its screen for no labels, no ribbon or an open head, then that it is switched on and the cable is plugged in",
+            ),
+            Self::PaperOut => ("Paper out", "load a new roll of labels and press FEED"),
+            Self::RibbonOut => (
+                "Ribbon out",
+                "load a new ribbon, close the head and tap Resume",
+            ),
+            Self::HeadOpen => ("Printer head open", "close the head and tap Resume"),
+            Self::Paused => ("Printer paused", "press PAUSE on the printer to continue"),
+            Self::BufferFull => (
+                "Printer busy",
+                "wait until the queued labels are printed, then try again",
+            ),
+            Self::CorruptRam => (
+                "Printer memory error",
+                "switch the printer off and on, then tap Resume; call a supervisor if it repeats",
+            ),
+            Self::UnderTemperature => (
+                "Printer too cold",
+                "move it somewhere warmer and wait a few minutes before printing",
+            ),
+            Self::OverTemperature | Self::HeadOverTemperature => (
+                "Print head too hot",
+                "stop printing for a few minutes to let it cool, then tap Resume",
+            ),
+            Self::CutterFault => (
+                "Cutter fault",
+                "switch the printer off, clear the jam from the cutter, switch it on",
+            ),
+            Self::MotorOverTemperature => (
+                "Printer motor too hot",
+                "let the printer rest for a few minutes, then tap Resume",
+            ),
+            Self::BadHeadElement => (
+                "Print head damaged",
+                "codes may not scan; call a supervisor to replace the head",
+            ),
+            Self::HeadDetectionError => (
+                "Print head not detected",
+                "switch the printer off and on; call a supervisor if it repeats",
+            ),
+            Self::InvalidFirmwareConfig => (
+                "Printer firmware problem",
+                "call a supervisor to reload the printer's firmware",
+            ),
+            Self::HeadThermistorOpen => (
+                "Print head sensor fault",
+                "call a supervisor to service the print head",
+            ),
+            Self::UnrecognisedError { .. } => (
+                "Printer reports an error",
+                "read the message on the printer's screen and call a supervisor",
+            ),
+            Self::NeedsCalibration => (
+                "Printer needs calibrating",
+                "run media calibration from the printer menu or ask a supervisor",
+            ),
+            Self::CleanHead => (
+                "Print head dirty",
+                "clean it with a cleaning pen at the next roll change",
+            ),
+            Self::ReplaceHead => (
+                "Print head worn",
+                "tell a supervisor it needs replacing soon",
+            ),
+            Self::PaperNearEnd => ("Labels nearly used up", "have a new roll ready"),
+            Self::UnrecognisedWarning { .. } => (
+                "Printer shows a warning",
+                "read the message on the printer's screen",
+            ),
         }
+    }
+
+    /// What happened, in a few words ("Paper out").
+    #[must_use]
+    pub fn what(&self) -> &'static str {
+        self.texts().0
+    }
+
+    /// What the worker does about it ("load a new roll of labels and press FEED").
+    #[must_use]
+    pub fn action(&self) -> &'static str {
+        self.texts().1
+    }
+
+    /// The one-line instruction shown to the worker: what happened, then what to do.
+    #[must_use]
+    pub fn remedy(&self) -> String {
+        format!("{}: {}", self.what(), self.action())
     }
 
     /// Whether printing must stop until the problem is fixed. Warnings (near end, clean head,
@@ -201,7 +236,7 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.remedy())
+        write!(f, "{}: {}", self.what(), self.action())
     }
 }
 
@@ -239,8 +274,11 @@ mod tests {
         for p in ALL {
             let r = p.remedy();
             assert!(!r.contains('\n') && !r.contains("  "), "{p:?}: {r:?}");
-            let (what, action) = r.split_once(": ").unwrap_or(("", ""));
-            assert!(!what.is_empty() && !action.is_empty(), "{p:?}: {r:?}");
+            assert!(
+                !p.what().is_empty() && !p.action().is_empty(),
+                "{p:?}: {r:?}"
+            );
+            assert_eq!(r, format!("{}: {}", p.what(), p.action()));
             assert_eq!(p.to_string(), r);
         }
     }

@@ -1,0 +1,529 @@
+// SPDX-License-Identifier: GPL-3.0-or-later
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! Packing on the line (`print --box-capacity`): verified pairs go into boxes under SSCCs the ledger
+//! allocates, each full (or last, partly filled) box is closed, its GS1-128 label printed by the virtual
+//! printer and scanned back by the virtual worker. Checked against what the virtual printer itself
+//! printed (its sticker record, read from the ZPL it received) and what the virtual scanner read off
+//! the rendered label (`]C1`, AI 00, the SSCC), not against the ledger's own sums. The box label's
+//! hard cases come from the virtual devices: a label that does not read, an old box label scanned
+//! instead, and a SIGKILL between the SSCC's allocation and its label's print.
+
+mod support;
+
+use std::io::BufRead as _;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use labelstation::codes::{CodeFormat, CompanyPrefix, Sscc};
+use labelstation::config::{LineConfig, PrinterConfig};
+use labelstation::engine::virtual_worker::{
+    BoxLabelFault, BoxReading, Devices, VirtualLine, WorkerConfig, open_devices,
+};
+use labelstation::engine::{Event, Mode, Packing, Station};
+use labelstation::store::Ledger;
+use labelstation::store::boxes::{BoxRecord, BoxState};
+use labelstation::store::consignments::{DeclaredLine, NewConsignment};
+use labelstation::virtual_printer::PrinterSimConfig;
+use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
+use support::*;
+
+const PREFIX: &str = "4870001";
+const EXTENSION: u8 = 3;
+
+type Events = Arc<Mutex<Vec<Event>>>;
+
+/// A ledger with `n` codes of one product and consignment CN-1 declaring 20 pairs of it.
+fn ledger(dir: &Path, n: usize) -> (Ledger, labelstation::codes::Gtin) {
+    let (mut l, gtin, _) = ledger_with_codes(dir, n, 5);
+    l.import_consignment(
+        &NewConsignment {
+            id: "CN-1".into(),
+            importer_bin: "123456789012".into(),
+            importer_name: None,
+            country: "CN".into(),
+            invoice: None,
+        },
+        &[DeclaredLine {
+            line: 1,
+            gtin: gtin.clone(),
+            name: "Кроссовки мужские".into(),
+            size: Some("42".into()),
+            quantity: 20,
+        }],
+        "0",
+        &system(),
+    )
+    .unwrap();
+    (l, gtin)
+}
+
+fn packing(capacity: u32) -> Packing {
+    Packing {
+        capacity,
+        prefix: CompanyPrefix::parse(PREFIX).unwrap(),
+        extension: EXTENSION,
+        label_mm: (105, 148),
+        dpi: Dpi::D203,
+    }
+}
+
+/// A station on the virtual line labelling for CN-1 and packing boxes of `capacity`.
+fn station(
+    ledger: Ledger,
+    capacity: u32,
+    faults: Vec<BoxLabelFault>,
+) -> (Station, Events, VirtualLine) {
+    let worker = WorkerConfig {
+        apply_time: Duration::from_millis(30),
+        box_label_faults: faults,
+        ..WorkerConfig::default()
+    };
+    let Devices {
+        printer,
+        scanner,
+        virtual_line,
+    } = open_devices("sim:", "sim:", PrinterSimConfig::default(), worker).unwrap();
+    let events: Events = Arc::default();
+    let sink = {
+        let events = events.clone();
+        Arc::new(move |e: Event| events.lock().unwrap().push(e))
+    };
+    let mut st = Station::new(
+        ledger,
+        LineConfig {
+            scan_timeout_secs: 2,
+            ..LineConfig::default()
+        },
+        PrinterConfig::default(),
+        CodeFormat::default(),
+        Template::builtin(BuiltinTemplate::Label58x40).unwrap(),
+        printer,
+        scanner,
+        sink,
+        system(),
+    );
+    st.label_for(Some("CN-1".into()));
+    st.pack_boxes(Some(packing(capacity)));
+    (st, events, virtual_line.unwrap())
+}
+
+/// The SSCC is valid, under the configured prefix and extension digit.
+fn assert_ours(sscc: &str) {
+    assert_eq!(Sscc::parse(sscc).unwrap().as_str(), sscc, "{sscc}");
+    assert!(sscc.starts_with(&format!("{EXTENSION}{PREFIX}")), "{sscc}");
+}
+
+/// The GS1-128 element strings of the box labels the virtual printer put out, in order.
+fn printed_box_labels(line: &VirtualLine) -> Vec<String> {
+    line.printer
+        .stickers()
+        .into_iter()
+        .filter_map(|s| s.gs1_128)
+        .collect()
+}
+
+fn notice_keys(events: &Events) -> Vec<&'static str> {
+    events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter_map(|e| match e {
+            Event::Notice { key, .. } => Some(*key),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Each code's moves, in order, as the ledger recorded them.
+fn moves(l: &Ledger) -> Vec<Vec<String>> {
+    let c = l.connection();
+    let mut stmt = c
+        .prepare("SELECT code_id, move FROM code_events ORDER BY code_id, id")
+        .unwrap();
+    let rows: Vec<(i64, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let mut out: Vec<(i64, Vec<String>)> = Vec::new();
+    for (id, m) in rows {
+        match out.last_mut() {
+            Some((last, ms)) if *last == id => ms.push(m),
+            _ => out.push((id, vec![m])),
+        }
+    }
+    out.into_iter().map(|(_, m)| m).collect()
+}
+
+#[test]
+fn eight_pairs_in_boxes_of_four_make_two_verified_boxes_whose_labels_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, gtin) = ledger(dir.path(), 10);
+    let (mut st, events, line) = station(l, 4, Vec::new());
+    let s = st.run(&gtin, Mode::Inline, 8).unwrap();
+    assert_eq!((s.printed, s.verified, s.rejected), (8, 8, 0), "{s:?}");
+
+    let boxes: Vec<BoxRecord> = st.ledger().boxes(Some("CN-1")).unwrap();
+    assert_eq!(boxes.len(), 2, "{boxes:?}");
+    for b in &boxes {
+        assert_eq!(
+            (b.state, b.count, b.capacity),
+            (BoxState::LabelVerified, 4, 4)
+        );
+        assert_ours(&b.sscc);
+    }
+    assert_ne!(boxes[0].sscc, boxes[1].sscc);
+    // The pairs in them are the 8 verified ones, each in one box.
+    let mut inside: Vec<_> = boxes
+        .iter()
+        .flat_map(|b| st.ledger().box_items(&b.sscc).unwrap())
+        .collect();
+    inside.sort();
+    inside.dedup();
+    assert_eq!(inside.len(), 8);
+
+    // What the printer printed: one box label each, read from the ZPL it received, after the box's
+    // fourth pair.
+    let want: Vec<String> = boxes.iter().map(|b| format!("00{}", b.sscc)).collect();
+    assert_eq!(printed_box_labels(&line), want);
+    let stickers = line.printer.stickers();
+    let order: Vec<bool> = stickers.iter().map(|s| s.gs1_128.is_some()).collect();
+    let mut expected = vec![false; 4];
+    expected.push(true);
+    expected.extend([false; 4]);
+    expected.push(true);
+    assert_eq!(order, expected);
+    // What the virtual scanner read off the rendered labels: GS1-128 with AI 00 and the SSCC.
+    let read = line.counts.box_labels.lock().unwrap().clone();
+    assert_eq!(
+        read,
+        want.iter()
+            .map(|w| Some(BoxReading {
+                aim: "]C1".into(),
+                data: w.clone(),
+            }))
+            .collect::<Vec<_>>()
+    );
+    // The pairs' records are those of a line without boxes: import, reserve, send, print, verify.
+    let used: Vec<Vec<String>> = moves(st.ledger())
+        .into_iter()
+        .filter(|m| m.len() > 1)
+        .collect();
+    assert_eq!(used.len(), 8);
+    for m in used {
+        assert_eq!(m, ["import", "reserve", "send", "print", "verify"]);
+    }
+    assert_eq!(
+        notice_keys(&events)
+            .iter()
+            .filter(|k| **k == "box-label-verified")
+            .count(),
+        2
+    );
+}
+
+#[test]
+fn a_box_label_that_does_not_read_is_printed_again_and_an_old_one_is_not_taken() {
+    let dir = tempfile::tempdir().unwrap();
+    let (l, gtin) = ledger(dir.path(), 10);
+    // The first box's label does not read; for the second, the worker scans the first box's label.
+    let (mut st, events, line) = station(
+        l,
+        2,
+        vec![
+            BoxLabelFault::NoRead,
+            BoxLabelFault::Clean,
+            BoxLabelFault::OldLabel,
+        ],
+    );
+    let s = st.run(&gtin, Mode::Inline, 4).unwrap();
+    assert_eq!(s.verified, 4, "{s:?}");
+    let boxes = st.ledger().boxes(Some("CN-1")).unwrap();
+    assert_eq!(boxes.len(), 2);
+    for b in &boxes {
+        assert_eq!((b.state, b.count), (BoxState::LabelVerified, 2), "{b:?}");
+    }
+    // Each box's label came out twice: the one not read (or not scanned) and the one verified.
+    let (a, b) = (
+        format!("00{}", boxes[0].sscc),
+        format!("00{}", boxes[1].sscc),
+    );
+    assert_eq!(
+        printed_box_labels(&line),
+        vec![a.clone(), a.clone(), b.clone(), b.clone()]
+    );
+    // The scanner read nothing off the first label; for the second box it read the first box's label,
+    // which was not taken; then the second box's own.
+    let read: Vec<Option<String>> = line
+        .counts
+        .box_labels
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_ref().map(|r| r.data.clone()))
+        .collect();
+    assert_eq!(
+        read,
+        vec![None, Some(a.clone()), Some(a.clone()), Some(b.clone())]
+    );
+    let keys = notice_keys(&events);
+    assert!(keys.contains(&"box-label-unread"), "{keys:?}");
+    assert!(keys.contains(&"box-label-wrong"), "{keys:?}");
+    assert_eq!(
+        keys.iter().filter(|k| **k == "box-label-verified").count(),
+        2
+    );
+    // The log keeps what verified each box, and how many labels it took.
+    let c = st.ledger().connection();
+    let details: Vec<String> = c
+        .prepare("SELECT detail FROM audit_log WHERE action = 'box.label_verified' ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(details.len(), 2);
+    for (d, want) in details.iter().zip([&a, &b]) {
+        let v: serde_json::Value = serde_json::from_str(d).unwrap();
+        assert_eq!(
+            (v["aim"].as_str(), v["read"].as_str()),
+            (Some("]C1"), Some(want.as_str()))
+        );
+        assert_eq!(v["labels"], 2);
+    }
+}
+
+// ---- through the binary -----------------------------------------------------------------------------
+
+/// A data dir with 20 codes, consignment CN-1, and a config with a KZ prefix and a short scan timeout.
+fn setup_data(dir: &Path) -> String {
+    let (l, gtin) = ledger(dir, 20);
+    drop(l);
+    std::fs::write(
+        dir.join("config.toml"),
+        format!(
+            "[line]\nscan_timeout_secs = 2\n[aggregation]\ncompany_prefix = \"{PREFIX}\"\nextension_digit = {EXTENSION}\n"
+        ),
+    )
+    .unwrap();
+    gtin.to_string()
+}
+
+fn print_cmd(dir: &Path, gtin: &str, count: u32, capacity: u32) -> std::process::Command {
+    let mut c = cli(dir);
+    c.env("LABELSTATION_CONFIG", dir.join("config.toml"))
+        .env("LABELSTATION_SIM_RECORD", dir.join("printed.jsonl"))
+        .args([
+            "print",
+            "--consignment",
+            "CN-1",
+            "--gtin",
+            gtin,
+            "--count",
+            &count.to_string(),
+            "--box-capacity",
+            &capacity.to_string(),
+            "--printer",
+            "sim:",
+            "--scanner",
+            "sim:",
+        ]);
+    c
+}
+
+fn box_list(dir: &Path) -> Vec<serde_json::Value> {
+    let out = run(cli(dir)
+        .env("LABELSTATION_CONFIG", dir.join("config.toml"))
+        .args(["box", "list", "--json"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    serde_json::from_str(&stdout(&out)).unwrap()
+}
+
+/// The virtual printer's record (over every process that printed): GS1-128 element strings of the box
+/// labels, and how many pair stickers.
+fn record(dir: &Path) -> (Vec<String>, usize) {
+    let text = std::fs::read_to_string(dir.join("printed.jsonl")).unwrap_or_default();
+    let mut boxes = Vec::new();
+    let mut pairs = 0;
+    for line in text.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        match v["gs1_128"].as_str() {
+            Some(s) => boxes.push(s.to_owned()),
+            None if v["code"].is_string() => pairs += 1,
+            None => {}
+        }
+    }
+    (boxes, pairs)
+}
+
+fn verified_reads(dir: &Path) -> Vec<(String, String, String)> {
+    let l = Ledger::open(&ledger_path(dir), "station-test").unwrap();
+    let c = l.connection();
+    c.prepare(
+        "SELECT subject, detail FROM audit_log WHERE action = 'box.label_verified' ORDER BY seq",
+    )
+    .unwrap()
+    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+    .unwrap()
+    .map(Result::unwrap)
+    .map(|(s, d)| {
+        let v: serde_json::Value = serde_json::from_str(&d).unwrap();
+        (
+            s,
+            v["aim"].as_str().unwrap().to_owned(),
+            v["read"].as_str().unwrap().to_owned(),
+        )
+    })
+    .collect()
+}
+
+#[test]
+fn print_with_box_capacity_packs_full_and_partly_filled_boxes() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = setup_data(dir.path());
+    let out = run(&mut print_cmd(dir.path(), &gtin, 8, 4));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let out = run(&mut print_cmd(dir.path(), &gtin, 6, 4));
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let boxes = box_list(dir.path());
+    let counts: Vec<(u64, &str)> = boxes
+        .iter()
+        .map(|b| (b["count"].as_u64().unwrap(), b["state"].as_str().unwrap()))
+        .collect();
+    // 8 in fours, then 6 in fours: one full and one partly filled box, closed when the run ended.
+    assert_eq!(
+        counts,
+        vec![
+            (4, "LABEL_VERIFIED"),
+            (4, "LABEL_VERIFIED"),
+            (4, "LABEL_VERIFIED"),
+            (2, "LABEL_VERIFIED")
+        ]
+    );
+    let ssccs: Vec<String> = boxes
+        .iter()
+        .map(|b| b["sscc"].as_str().unwrap().to_owned())
+        .collect();
+    for s in &ssccs {
+        assert_ours(s);
+    }
+    // The printer printed each box label once, and 14 pair stickers.
+    let want: Vec<String> = ssccs.iter().map(|s| format!("00{s}")).collect();
+    assert_eq!(record(dir.path()), (want.clone(), 14));
+    // Each was verified by a GS1-128 read of exactly its SSCC.
+    let reads = verified_reads(dir.path());
+    assert_eq!(
+        reads,
+        ssccs
+            .iter()
+            .zip(&want)
+            .map(|(s, w)| (s.clone(), "]C1".to_owned(), w.clone()))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_box_label_not_read_is_printed_again_through_the_binary() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = setup_data(dir.path());
+    let out =
+        run(print_cmd(dir.path(), &gtin, 3, 3).env("LABELSTATION_SIM_BOX_LABEL_FAULTS", "no-read"));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("was not read: peel it off"),
+        "{}",
+        stderr(&out)
+    );
+    let boxes = box_list(dir.path());
+    assert_eq!(boxes.len(), 1);
+    assert_eq!(boxes[0]["state"], "LABEL_VERIFIED");
+    let sscc = boxes[0]["sscc"].as_str().unwrap();
+    let want = format!("00{sscc}");
+    assert_eq!(record(dir.path()), (vec![want.clone(), want.clone()], 3));
+}
+
+#[test]
+fn box_capacity_is_refused_without_what_it_needs() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = setup_data(dir.path());
+    // No consignment: a box holds one consignment.
+    let out = run(cli(dir.path()).args(["print", "--gtin", &gtin, "--box-capacity", "4"]));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--consignment"), "{}", stderr(&out));
+    // Roll modes are refused: their stickers are scanned later, in any order.
+    let out = run(print_cmd(dir.path(), &gtin, 2, 4).arg("--batch"));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("--batch"), "{}", stderr(&out));
+    // No company prefix: says what to set.
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "[line]\nscan_timeout_secs = 2\n",
+    )
+    .unwrap();
+    let out = run(&mut print_cmd(dir.path(), &gtin, 2, 4));
+    assert!(!out.status.success());
+    assert!(
+        stderr(&out).contains("aggregation.company_prefix"),
+        "{}",
+        stderr(&out)
+    );
+    // Nothing was printed, no box made.
+    assert_eq!(record(dir.path()), (Vec::new(), 0));
+    assert!(box_list(dir.path()).is_empty());
+}
+
+#[test]
+fn sigkill_between_the_sscc_and_its_label_never_uses_an_sscc_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = setup_data(dir.path());
+    let mut child = print_cmd(dir.path(), &gtin, 6, 4)
+        .env(labelstation::engine::HOLD_BEFORE_BOX_LABEL_ENV, "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut held = None;
+    for line in err.lines() {
+        let line = line.unwrap();
+        if let Some(rest) = line.strip_prefix("test hook: holding before the label of box ") {
+            held = Some(rest.trim().to_owned());
+            break;
+        }
+    }
+    let held = held.expect("the station reached the box label");
+    child.kill().unwrap(); // SIGKILL
+    let _ = child.wait();
+
+    // The killed box is closed with its 4 pairs, its SSCC taken, no label of it printed.
+    let boxes = box_list(dir.path());
+    assert_eq!(boxes.len(), 1);
+    assert_eq!(
+        (boxes[0]["sscc"].as_str(), boxes[0]["state"].as_str()),
+        (Some(held.as_str()), Some("CLOSED"))
+    );
+    assert_eq!(record(dir.path()).0, Vec::<String>::new());
+
+    // Run again: the new box gets the next serial.
+    let out = run(&mut print_cmd(dir.path(), &gtin, 2, 4));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let boxes = box_list(dir.path());
+    assert_eq!(boxes.len(), 2);
+    let ssccs: Vec<&str> = boxes.iter().map(|b| b["sscc"].as_str().unwrap()).collect();
+    assert_eq!(ssccs[0], held);
+    assert_ne!(ssccs[1], held);
+    let serial = |s: &str| s[1 + PREFIX.len()..17].parse::<u64>().unwrap();
+    assert!(serial(ssccs[1]) > serial(&held), "{ssccs:?}");
+    assert_eq!(boxes[1]["state"], "LABEL_VERIFIED");
+    assert_eq!(boxes[1]["count"], 2);
+    // The printer's record: only the new box's label, no SSCC printed twice.
+    assert_eq!(record(dir.path()).0, vec![format!("00{}", ssccs[1])]);
+    // The counter beside the ledger is past the killed box's serial.
+    let marks = std::fs::read_to_string(dir.path().join("sscc-serials")).unwrap();
+    assert_eq!(
+        marks.trim(),
+        format!("{PREFIX} {EXTENSION} {}", serial(ssccs[1]))
+    );
+}
