@@ -526,4 +526,24 @@ fn sigkill_between_the_sscc_and_its_label_never_uses_an_sscc_twice() {
         marks.trim(),
         format!("{PREFIX} {EXTENSION} {}", serial(ssccs[1]))
     );
+
+    // What the killed box needs: `box label SSCC` prints its label on the line and verifies its scan.
+    let out = run(cli(dir.path())
+        .env("LABELSTATION_CONFIG", dir.path().join("config.toml"))
+        .env("LABELSTATION_SIM_RECORD", dir.path().join("printed.jsonl"))
+        .args(["box", "label", &held, "--printer", "sim:"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("LABEL_VERIFIED"), "{}", stdout(&out));
+    let boxes = box_list(dir.path());
+    assert_eq!(boxes[0]["state"], "LABEL_VERIFIED");
+    assert_eq!(
+        record(dir.path()).0,
+        vec![format!("00{}", ssccs[1]), format!("00{held}")]
+    );
+    let reads = verified_reads(dir.path());
+    assert_eq!(reads.len(), 2);
+    assert_eq!(
+        reads[1],
+        (held.clone(), "]C1".to_owned(), format!("00{held}"))
+    );
 }

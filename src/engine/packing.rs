@@ -87,6 +87,28 @@ impl Station {
         Ok(())
     }
 
+    /// `labelstation box label SSCC` with the line's printer and scanner: print a closed box's label
+    /// (CLOSED → LABEL_PRINTED) and verify it by its scan (→ LABEL_VERIFIED), up to
+    /// [`BOX_LABEL_TRIES`] labels; a box whose label was verified before only gets its label printed.
+    /// Returns the box's state after.
+    pub fn label_box(&mut self, sscc: &str) -> Result<BoxState, EngineError> {
+        let b = self.ledger.box_record(sscc)?;
+        if b.state == BoxState::Open {
+            return Err(EngineError::Label(format!(
+                "box {sscc} is open: close it first (`labelstation box close {sscc}`)"
+            )));
+        }
+        if matches!(b.state, BoxState::Closed | BoxState::LabelPrinted) {
+            self.finish_box(sscc)?;
+        } else {
+            let zpl = self.box_label_zpl(sscc)?;
+            self.print_box_label(&zpl).map_err(|e| {
+                EngineError::Label(format!("the label of box {sscc} did not print ({e})"))
+            })?;
+        }
+        Ok(self.ledger.box_record(sscc)?.state)
+    }
+
     /// A supervisor prints box `sscc`'s label again (a damaged label: it carries no marking code),
     /// audited; a label not yet verified is then verified by its scan.
     pub(crate) fn reprint_box_label(
