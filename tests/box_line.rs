@@ -607,6 +607,16 @@ fn sigkill_between_the_sscc_and_its_label_never_uses_an_sscc_twice() {
         record(dir.path()).0,
         vec![format!("00{}", ssccs[1]), format!("00{held}")]
     );
+    // The ledger's invariants and its audit chain hold after the kill and the runs that followed.
+    for check in [["ledger", "check"], ["audit", "verify"]] {
+        let out = run(cli(dir.path()).args(check));
+        assert!(
+            out.status.success(),
+            "{check:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
     let reads = verified_reads(dir.path());
     assert_eq!(reads.len(), 2);
     assert_eq!(
