@@ -255,6 +255,17 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
             if b.state == BoxState::Open {
                 bail!("box {sscc} is open: close it first (`labelstation box close {sscc}`)");
             }
+            let on_line = crate::compose::label_box_on_line(
+                paths,
+                config,
+                printer.as_deref(),
+                &sscc,
+                actor.clone(),
+            )?;
+            if let Some(state) = on_line {
+                println!("box {sscc}: label printed, box {}", state.as_str());
+                return Ok(ExitCode::SUCCESS);
+            }
             let product = box_product(&ledger, &sscc)?;
             let (w, h) = config.aggregation.box_label.mm();
             let dpi = labelstation_zpl::template::Dpi::try_from(

@@ -6,7 +6,7 @@
 
 mod station;
 
-pub use station::{Opened, Overrides, open_station};
+pub use station::{Opened, Overrides, label_box_on_line, open_station};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

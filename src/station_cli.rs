@@ -128,6 +128,10 @@ pub struct RunArgs {
     /// The product selected at start.
     #[arg(long)]
     pub gtin: Option<Gtin>,
+    /// Pack verified pairs into boxes of this many for the consignment chosen on the touchscreen (one
+    /// by one runs; the work card shows the open box).
+    #[arg(long, value_name = "C")]
+    pub box_capacity: Option<u32>,
     #[command(flatten)]
     pub devices: Devices,
 }
@@ -170,14 +174,11 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
     if a.count == 0 {
         bail!("--count 0: nothing to print");
     }
-    let packing = match a.box_capacity {
-        Some(c) => Some(packing(paths, config, c)?),
-        None => None,
-    };
     let json = a.json;
     let overrides = Overrides {
         // A print that verifies nothing opens no scanner (`sim:` would want the virtual printer).
         no_scanner: mode == Mode::NoVerify,
+        box_capacity: a.box_capacity,
         ..a.devices.overrides()?
     };
     let mut opened = open_station(
@@ -204,33 +205,8 @@ pub fn print(paths: &Paths, config: &Config, a: &PrintArgs) -> Result<ExitCode> 
         }
         opened.station.label_for(Some(k.to_owned()));
     }
-    opened.station.pack_boxes(packing);
     let result = opened.station.run(&a.gtin, mode, a.count);
     finish_run(result, json)
-}
-
-/// `--box-capacity C`: boxes of `C` under the configured GS1 company prefix.
-fn packing(paths: &Paths, config: &Config, capacity: u32) -> Result<crate::engine::Packing> {
-    if capacity == 0 {
-        bail!("--box-capacity 0: a box holds at least one pair");
-    }
-    let agg = &config.aggregation;
-    let Some(prefix) = agg.prefix().map_err(anyhow::Error::msg)? else {
-        bail!(
-            "--box-capacity needs the warehouse's GS1 company prefix to make box codes (SSCC): set aggregation.company_prefix in the config file ({}), then print again",
-            paths.config_file.display()
-        );
-    };
-    let dpi =
-        labelstation_zpl::template::Dpi::try_from(u16::try_from(config.label.dpi).unwrap_or(0))
-            .map_err(anyhow::Error::msg)?;
-    Ok(crate::engine::Packing {
-        capacity,
-        prefix,
-        extension: agg.extension_digit,
-        label_mm: agg.box_label.mm(),
-        dpi,
-    })
 }
 
 fn finish_run(
@@ -385,7 +361,10 @@ pub fn supervisor_cmd(paths: &Paths, config: &Config, cmd: &SupervisorCmd) -> Re
 // ---- run --------------------------------------------------------------------------------------------
 
 pub fn run(paths: &Paths, config: &Config, a: &RunArgs) -> Result<ExitCode> {
-    let overrides = a.devices.overrides()?;
+    let overrides = Overrides {
+        box_capacity: a.box_capacity,
+        ..a.devices.overrides()?
+    };
     if !a.headless {
         #[cfg(feature = "ui")]
         {

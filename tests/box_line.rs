@@ -425,6 +425,73 @@ fn print_with_box_capacity_packs_full_and_partly_filled_boxes() {
 }
 
 #[test]
+fn box_labels_scanned_back_put_their_boxes_onto_a_pallet() {
+    let dir = tempfile::tempdir().unwrap();
+    let gtin = setup_data(dir.path());
+    let out = run(&mut print_cmd(dir.path(), &gtin, 4, 2));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let boxes: Vec<String> = box_list(dir.path())
+        .iter()
+        .map(|b| b["sscc"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(boxes.len(), 2);
+    let boxcmd = || {
+        let mut c = cli(dir.path());
+        c.env("LABELSTATION_CONFIG", dir.path().join("config.toml"))
+            .arg("box");
+        c
+    };
+    let out = run(boxcmd().args([
+        "open",
+        "--consignment",
+        "CN-1",
+        "--capacity",
+        "2",
+        "--pallet",
+        "--json",
+    ]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    let pallet: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    let pallet = pallet["sscc"].as_str().unwrap().to_owned();
+    // The scanner types each box label as it reads it: the AIM id `]C1`, or without it.
+    let mut child = boxcmd()
+        .args(["add", &pallet])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        write!(stdin, "]C100{}\n00{}\n", boxes[0], boxes[1]).unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    let all = box_list(dir.path());
+    let on: Vec<(&str, Option<&str>)> = all
+        .iter()
+        .map(|b| (b["sscc"].as_str().unwrap(), b["parent"].as_str()))
+        .collect();
+    assert_eq!(
+        on,
+        vec![
+            (boxes[0].as_str(), Some(pallet.as_str())),
+            (boxes[1].as_str(), Some(pallet.as_str())),
+            (pallet.as_str(), None)
+        ]
+    );
+    assert_eq!(all[2]["count"], 2);
+    // A box label whose check digit is wrong is refused, saying it is not an SSCC.
+    let mut bad = boxes[0].clone();
+    let last = bad.pop().unwrap();
+    bad.push(if last == '9' { '0' } else { '9' });
+    let out = run(boxcmd().args(["add", &pallet, &format!("]C100{bad}")]));
+    assert!(!out.status.success());
+    assert!(stderr(&out).contains("is not an SSCC"), "{}", stderr(&out));
+}
+
+#[test]
 fn a_box_label_not_read_is_printed_again_through_the_binary() {
     let dir = tempfile::tempdir().unwrap();
     let gtin = setup_data(dir.path());
@@ -525,5 +592,35 @@ fn sigkill_between_the_sscc_and_its_label_never_uses_an_sscc_twice() {
     assert_eq!(
         marks.trim(),
         format!("{PREFIX} {EXTENSION} {}", serial(ssccs[1]))
+    );
+
+    // What the killed box needs: `box label SSCC` prints its label on the line and verifies its scan.
+    let out = run(cli(dir.path())
+        .env("LABELSTATION_CONFIG", dir.path().join("config.toml"))
+        .env("LABELSTATION_SIM_RECORD", dir.path().join("printed.jsonl"))
+        .args(["box", "label", &held, "--printer", "sim:"]));
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(stdout(&out).contains("LABEL_VERIFIED"), "{}", stdout(&out));
+    let boxes = box_list(dir.path());
+    assert_eq!(boxes[0]["state"], "LABEL_VERIFIED");
+    assert_eq!(
+        record(dir.path()).0,
+        vec![format!("00{}", ssccs[1]), format!("00{held}")]
+    );
+    // The ledger's invariants and its audit chain hold after the kill and the runs that followed.
+    for check in [["ledger", "check"], ["audit", "verify"]] {
+        let out = run(cli(dir.path()).args(check));
+        assert!(
+            out.status.success(),
+            "{check:?}: {}{}",
+            stdout(&out),
+            stderr(&out)
+        );
+    }
+    let reads = verified_reads(dir.path());
+    assert_eq!(reads.len(), 2);
+    assert_eq!(
+        reads[1],
+        (held.clone(), "]C1".to_owned(), format!("00{held}"))
     );
 }

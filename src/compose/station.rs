@@ -38,6 +38,8 @@ pub struct Overrides {
     /// The run verifies nothing (`print --no-verify`): no scanner is opened at all, so a print to a file
     /// or a printer alone works whatever scanner the config names.
     pub no_scanner: bool,
+    /// Pack verified pairs into boxes of this many (`print`/`run --box-capacity`).
+    pub box_capacity: Option<u32>,
 }
 
 /// An open station and what must live as long as it.
@@ -125,11 +127,73 @@ pub fn open_station(
             worker,
         },
     );
+    let mut station = station;
+    if let Some(c) = overrides.box_capacity {
+        station.pack_boxes(Some(packing(paths, config, c)?));
+    }
     Ok(Opened {
         station,
         lock,
         recovery,
         virtual_line,
+    })
+}
+
+/// `labelstation box label SSCC`: print a closed box's label on the line's printer and verify it with
+/// the line's scanner (the station's own steps, notices on stderr). `Ok(None)` when the station cannot
+/// open its printer and scanner together (no scanner, a file printer, a running station holding them):
+/// the caller then only prints, with `why` said.
+pub fn label_box_on_line(
+    paths: &Paths,
+    config: &Config,
+    printer: Option<&str>,
+    sscc: &str,
+    actor: Actor,
+) -> Result<Option<crate::store::boxes::BoxState>> {
+    let overrides = Overrides {
+        printer: printer.map(str::to_owned),
+        // The label's size and resolution; a box's own capacity stays as it is.
+        box_capacity: Some(1),
+        ..Overrides::default()
+    };
+    let sink: Sink = Arc::new(|e: Event| {
+        if let Event::Notice { message, .. } = e {
+            eprintln!("{message}");
+        }
+    });
+    let mut opened = match open_station(paths, config, &overrides, actor, Some(sink)) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!(
+                "the label is printed without verifying it: the station's printer and scanner cannot be opened together ({e:#})"
+            );
+            return Ok(None);
+        }
+    };
+    Ok(Some(opened.station.label_box(sscc)?))
+}
+
+/// Boxes of `capacity` pairs under the configured GS1 company prefix (`--box-capacity`).
+pub fn packing(paths: &Paths, config: &Config, capacity: u32) -> Result<crate::engine::Packing> {
+    if capacity == 0 {
+        anyhow::bail!("--box-capacity 0: a box holds at least one pair");
+    }
+    let agg = &config.aggregation;
+    let Some(prefix) = agg.prefix().map_err(anyhow::Error::msg)? else {
+        anyhow::bail!(
+            "--box-capacity needs the warehouse's GS1 company prefix to make box codes (SSCC): set aggregation.company_prefix in the config file ({}), then start again",
+            paths.config_file.display()
+        );
+    };
+    let dpi =
+        labelstation_zpl::template::Dpi::try_from(u16::try_from(config.label.dpi).unwrap_or(0))
+            .map_err(anyhow::Error::msg)?;
+    Ok(crate::engine::Packing {
+        capacity,
+        prefix,
+        extension: agg.extension_digit,
+        label_mm: agg.box_label.mm(),
+        dpi,
     })
 }
 

@@ -79,6 +79,9 @@ pub enum Event {
     Box {
         packing: bool,
         open: Option<BoxView>,
+        /// The last box closed on the line (its label printed, verified, or not yet): the one "Reprint
+        /// box label" prints.
+        last: Option<BoxView>,
     },
     /// The answer to [`Command::ApplySettings`]: the devices and label in use now, and whether the asked-for
     /// ones were applied (`message` says why not).
@@ -126,6 +129,8 @@ pub struct BoxView {
     pub sscc: String,
     pub count: u64,
     pub capacity: u64,
+    /// OPEN, CLOSED, LABEL_PRINTED, LABEL_VERIFIED, REPORTED.
+    pub state: &'static str,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -370,6 +375,11 @@ pub enum Command {
     },
     /// The line packs boxes: close the open box now (partly filled), print its label and verify it.
     CloseBox,
+    /// Supervisor: print a closed box's label again (a damaged one: it carries no marking code), and
+    /// verify it by scan if it was not yet.
+    ReprintBoxLabel {
+        sscc: String,
+    },
     /// Print a test label (no marking code) to check the printer.
     TestPrint,
     /// Ask for fresh printer status, pool and review counts.

@@ -54,17 +54,28 @@ impl Station {
     }
 
     fn emit_box(&self, open: Option<&BoxRecord>) {
+        let last = match &self.consignment {
+            Some(k) if self.packing.is_some() => self.ledger.boxes(Some(k)).ok().and_then(|all| {
+                all.into_iter()
+                    .rev()
+                    .find(|b| b.level == BoxLevel::Box && b.state != BoxState::Open)
+            }),
+            _ => None,
+        };
+        let view = |b: &BoxRecord| BoxView {
+            sscc: b.sscc.clone(),
+            count: b.count,
+            capacity: b.capacity,
+            state: b.state.as_str(),
+        };
         self.emit(Event::Box {
             packing: self.packing.is_some() && self.consignment.is_some(),
-            open: open.map(|b| BoxView {
-                sscc: b.sscc.clone(),
-                count: b.count,
-                capacity: b.capacity,
-            }),
+            open: open.map(view),
+            last: last.as_ref().map(view),
         });
     }
 
-    /// Tell the screens which box is open on the line, if any.
+    /// Tell the screens which box is open on the line, if any, and the last one closed.
     pub(crate) fn publish_box(&self) -> Result<(), EngineError> {
         match (&self.packing, &self.consignment) {
             (Some(_), Some(k)) => {
@@ -74,6 +85,76 @@ impl Station {
             _ => self.emit_box(None),
         }
         Ok(())
+    }
+
+    /// `labelstation box label SSCC` with the line's printer and scanner: print a closed box's label
+    /// (CLOSED → LABEL_PRINTED) and verify it by its scan (→ LABEL_VERIFIED), up to
+    /// [`BOX_LABEL_TRIES`] labels; a box whose label was verified before only gets its label printed.
+    /// Returns the box's state after.
+    pub fn label_box(&mut self, sscc: &str) -> Result<BoxState, EngineError> {
+        let b = self.ledger.box_record(sscc)?;
+        if b.state == BoxState::Open {
+            return Err(EngineError::Label(format!(
+                "box {sscc} is open: close it first (`labelstation box close {sscc}`)"
+            )));
+        }
+        if matches!(b.state, BoxState::Closed | BoxState::LabelPrinted) {
+            self.finish_box(sscc)?;
+        } else {
+            let zpl = self.box_label_zpl(sscc)?;
+            self.print_box_label(&zpl).map_err(|e| {
+                EngineError::Label(format!("the label of box {sscc} did not print ({e})"))
+            })?;
+        }
+        Ok(self.ledger.box_record(sscc)?.state)
+    }
+
+    /// A supervisor prints box `sscc`'s label again (a damaged label: it carries no marking code),
+    /// audited; a label not yet verified is then verified by its scan.
+    pub(crate) fn reprint_box_label(
+        &mut self,
+        sup: &Supervisor,
+        sscc: &str,
+    ) -> Result<(), EngineError> {
+        let b = self.ledger.box_record(sscc)?;
+        if b.state == BoxState::Open {
+            return Err(EngineError::Label(format!(
+                "box {sscc} is open: close it first"
+            )));
+        }
+        let zpl = self.box_label_zpl(sscc)?;
+        self.print_box_label(&zpl).map_err(|e| {
+            EngineError::Label(format!("the label of box {sscc} did not print ({e})"))
+        })?;
+        self.ledger.box_label_reprinted(sscc, sup.actor())?;
+        if b.state == BoxState::Closed {
+            self.ledger
+                .box_step(sscc, BoxState::LabelPrinted, &self.actor)?;
+        }
+        self.notice(
+            Severity::Ok,
+            "box-label-reprinted",
+            vec![sscc.to_owned()],
+            &format!("The label of box {sscc} was printed again: put it on the box"),
+        );
+        if self.ledger.box_record(sscc)?.state == BoxState::LabelPrinted {
+            match self.await_box_label(sscc)? {
+                BoxScan::Verified { aim, read } => {
+                    self.ledger
+                        .box_label_verified(sscc, &aim, &read, 1, &self.actor)?;
+                }
+                BoxScan::NotRead => self.notice(
+                    Severity::Alert,
+                    "box-label-unverified",
+                    vec![sscc.to_owned(), "1".into()],
+                    &format!(
+                        "The label of box {sscc} was not read after 1 labels: check the printer and the scanner, then print it again with `labelstation box label {sscc}`"
+                    ),
+                ),
+            }
+        }
+        self.emit_line(LineState::Idle);
+        self.publish_box()
     }
 
     /// Before a packing run: a box left open and full (a run killed between its last pair and its

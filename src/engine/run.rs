@@ -89,6 +89,9 @@ impl Drop for Engine {
 fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSource>) {
     publish_product(&st, product.as_ref());
     publish_status(&mut st);
+    if let Err(e) = st.publish_box() {
+        st.notice_error(&e);
+    }
     st.emit(Event::Line {
         line: if st.is_stopped() {
             LineState::Stopped {
@@ -125,6 +128,9 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                         _ => st.label_for(k),
                     }
                     publish_consignment(&st, product.as_ref());
+                    if let Err(e) = st.publish_box() {
+                        st.notice_error(&e);
+                    }
                 }
                 Command::DeclareConsignment {
                     consignment,
@@ -337,6 +343,24 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                     ),
                 },
                 Command::ApplySettings(choice) => apply_settings(&mut st, &choice),
+                Command::ReprintBoxLabel { sscc } => match st.supervisor() {
+                    Some(sup) => {
+                        if let Err(e) = st.reprint_box_label(&sup, &sscc) {
+                            st.notice(
+                                Severity::Alert,
+                                "box-reprint-failed",
+                                vec![e.to_string()],
+                                &format!("The box label was not printed again: {e}"),
+                            );
+                        }
+                    }
+                    None => st.notice(
+                        Severity::Alert,
+                        "box-reprint-needs-pin",
+                        vec![],
+                        "Reprinting a box label needs the supervisor PIN",
+                    ),
+                },
                 Command::TestPrint => match st.test_print() {
                     Ok(outcome) => match (outcome.key(), outcome.remedy()) {
                         (Some(key), Some(r)) => st.notice(

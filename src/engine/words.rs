@@ -72,6 +72,11 @@ pub const NOTICE_KEYS: &[&str] = &[
     // args: the SSCC, the error.
     "box-label-failed",
     "box-not-packing",
+    // args: the SSCC.
+    "box-label-reprinted",
+    // args: the error.
+    "box-reprint-failed",
+    "box-reprint-needs-pin",
     "test-printed",
     "test-print-problem",
     "test-print-failed",

@@ -7,6 +7,7 @@
 //! lists, CSV export, device detection, the registry test). Updates reach the window through
 //! `invoke_from_event_loop`; tests apply them on their own thread with [`Ui::pump`].
 
+mod boxes;
 mod consignments;
 pub mod demo;
 mod devices;
@@ -168,6 +169,7 @@ impl Ui {
         review::wire(&app, &shared, ctx.demo_hint.as_deref());
         settings::wire(&app, &shared, &ctx);
         consignments::wire(&app, &shared, &ctx.config);
+        boxes::wire(&app, &shared);
         settings::set_language(&app, &ctx.data_dir, &language, false);
         shared.ask(reader::Ask::Products);
         shared.ask(reader::Ask::Review);
@@ -244,6 +246,7 @@ fn apply(app: &AppWindow, shared: &Shared, update: Update) {
             | Event::Link { .. }
             | Event::Pool { .. } => devices::apply(app, shared, e),
             Event::Supervisor { .. } | Event::Review { .. } => review::apply_event(app, shared, e),
+            Event::Box { .. } => boxes::apply_event(app, &e),
             Event::Consignment { .. } | Event::Consignments => {
                 consignments::apply_event(app, shared, &e);
             }

@@ -21,6 +21,8 @@ pub const ACTIONS: &[&str] = &[
     "box.close",
     // A box label scanned back: `]C1`, AI 00 and the box's SSCC (the reading and the labels printed).
     "box.label_verified",
+    // A supervisor printed a box label again.
+    "box.label_reprint",
     "box.open",
     // A box's (or pallet's) aggregation queued for the registry; its unpacking (disaggregation).
     "box.report",

@@ -78,4 +78,21 @@ impl Ledger {
         tx.commit()?;
         Ok(())
     }
+
+    /// A supervisor printed box `sscc`'s label again (`box.label_reprint`, audited).
+    pub fn box_label_reprinted(&mut self, sscc: &str, actor: &Actor) -> Result<(), StoreError> {
+        let b = self.box_record(sscc)?;
+        let at = now_ms();
+        let tx = begin(&mut self.conn)?;
+        audit::append(
+            &tx,
+            at,
+            actor,
+            "box.label_reprint",
+            sscc,
+            &serde_json::json!({ "state": b.state.as_str() }).to_string(),
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
 }
