@@ -266,7 +266,7 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
                 println!("box {sscc}: label printed, box {}", state.as_str());
                 return Ok(ExitCode::SUCCESS);
             }
-            let product = box_product(&ledger, &sscc)?;
+            let product = ledger.box_product_text(&sscc)?;
             let (w, h) = config.aggregation.box_label.mm();
             let dpi = labelstation_zpl::template::Dpi::try_from(
                 u16::try_from(config.label.dpi).unwrap_or(203),
@@ -303,26 +303,4 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// The product line of a box's label: its pairs' product (name, size, GTIN), or "mixed".
-fn box_product(ledger: &Ledger, sscc: &str) -> Result<String> {
-    let mut gtins = Vec::new();
-    for id in ledger.box_items(sscc)? {
-        let gtin = ledger.code(id)?.code.gtin().clone();
-        if !gtins.contains(&gtin) {
-            gtins.push(gtin);
-        }
-    }
-    Ok(match gtins.as_slice() {
-        [one] => match ledger.product(one)? {
-            Some(p) => match &p.size {
-                Some(size) => format!("{}, {size}, GTIN {one}", p.name),
-                None => format!("{}, GTIN {one}", p.name),
-            },
-            None => format!("GTIN {one}"),
-        },
-        [] => String::new(),
-        many => format!("{} products", many.len()),
-    })
 }

@@ -353,7 +353,7 @@ fn submit(
 ) -> Result<ExitCode> {
     if config.registry.api == RegistryApi::OmsV2 {
         anyhow::bail!(
-            "the older platform (registry.api = \"oms-v2\") has no import document in its API: {}",
+            "the older platform (registry.api = \"oms-v2\") has no import document in its API: {} (`labelstation consignment export {id} --out DIR`)",
             crate::registry::oms_client::IMPORT_REMEDY
         );
     }

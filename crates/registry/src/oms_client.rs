@@ -657,7 +657,7 @@ impl OmsClient {
     }
 }
 
-const AGGREGATION_REMEDY: &str = "report the boxes in the registry's web cabinet (Агрегация) with the box CSVs of `labelstation consignment export`";
+const AGGREGATION_REMEDY: &str = "report the boxes in the registry's web cabinet (Агрегация) with the box CSV of the consignment's hand-over export";
 
 /// What to do instead of an import document on the older platform, whose API has none.
-pub const IMPORT_REMEDY: &str = "file the import notice («Уведомление о ввозе») in the registry's web cabinet with the CSV that `labelstation consignment export` writes";
+pub const IMPORT_REMEDY: &str = "file the import notice («Уведомление о ввозе») in the registry's web cabinet with the identification-code CSV of the consignment's hand-over export";
