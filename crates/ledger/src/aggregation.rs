@@ -134,15 +134,16 @@ pub(super) fn import_items(
         boxed_waiting,
         ..ImportItems::default()
     };
-    // Declarable units: reported pallets, and reported boxes on no pallet; not in a live import, with
-    // every pair applied and in no live import.
+    // Declarable units: reported pallets, and reported boxes on no pallet (or on an unpacked one); not
+    // in a live import, with every pair applied and in no live import.
     let units: Vec<(String, bool)> = tx
         .prepare(&format!(
             "SELECT b.sscc, EXISTS (SELECT 1 FROM document_units r WHERE r.sscc = b.sscc
                                       AND r.kind = 'IMPORT' AND r.outcome = 'REFUSED')
              FROM boxes b
              WHERE b.consignment = ?1 AND b.state = 'REPORTED' AND NOT {}
-               AND (b.level = 2 OR b.parent IS NULL)
+               AND (b.level = 2 OR b.parent IS NULL OR EXISTS (SELECT 1 FROM document_units p
+                      WHERE p.sscc = b.parent AND p.kind = 'DISAGGREGATION' AND p.outcome = 'ACCEPTED'))
                AND NOT EXISTS (SELECT 1 FROM document_units d WHERE d.sscc = b.sscc
                                  AND d.kind = 'IMPORT' AND d.outcome IN ('PENDING', 'ACCEPTED'))
              ORDER BY b.sscc",

@@ -465,3 +465,40 @@ fn on_the_older_platform_boxes_are_aggregated_once_and_found_by_the_box_lookup()
     assert_eq!(l.box_record(&a).unwrap().state, BoxState::Reported);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
 }
+
+#[test]
+fn an_unpacked_pallet_leaves_its_boxes_to_go_in_by_their_own_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
+    let mut l = labelled_consignment(dir.path(), &sim, K, 8, 0);
+    let p = pairs(&l);
+    let a = packed(&mut l, BoxLevel::Box, 4, &p[..4], &[]);
+    let b = packed(&mut l, BoxLevel::Box, 4, &p[4..], &[]);
+    let pallet = packed(&mut l, BoxLevel::Pallet, 2, &[], &[&a, &b]);
+    let (r, _) = sync(&mut l, &sim);
+    assert_eq!(r.boxes_reported, 3);
+    l.unpack_box(&pallet, "xtrace", &sup()).unwrap();
+    let _ = sync(&mut l, &sim);
+    assert!(l.box_unpacked(&pallet).unwrap());
+    assert_eq!(
+        sim.snapshot().aggregates,
+        2,
+        "the boxes stay, the pallet is gone"
+    );
+    declare(&mut l);
+    let done = l
+        .submit_consignment(K, "xtrace", 100, false, false, &sup())
+        .unwrap();
+    assert_eq!((done.boxes, done.codes), (2, 8));
+    let _ = sync(&mut l, &sim);
+    let snap = sim.snapshot();
+    assert_eq!(
+        (
+            snap.introduced,
+            snap.introduced_twice,
+            snap.aggregates_broken
+        ),
+        (8, 0, 0)
+    );
+    assert_eq!(l.check_invariants().unwrap(), vec![]);
+}
