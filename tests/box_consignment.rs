@@ -23,11 +23,7 @@ const PIN: &str = "2468";
 const K: &str = "CN-0218";
 
 fn station(data: &Path, cfg: &Path) -> Command {
-    let mut c = cli(data);
-    c.env("LABELSTATION_CONFIG", cfg)
-        .env("LABELSTATION_REGISTRY_PASSWORD", "station")
-        .env("LABELSTATION_SUPERVISOR_PIN", PIN);
-    c
+    station_with(data, cfg, PIN)
 }
 
 fn ok(cmd: &mut Command) -> String {
@@ -39,18 +35,6 @@ fn ok(cmd: &mut Command) -> String {
 fn boxes(data: &Path, cfg: &Path) -> Vec<Value> {
     let out = ok(station(data, cfg).args(["box", "list", "--consignment", K, "--json"]));
     serde_json::from_str(&out).unwrap()
-}
-
-/// `sync --once` until `done` says so, a bounded number of times.
-fn sync_until(data: &Path, cfg: &Path, what: &str, done: impl Fn() -> bool) {
-    for _ in 0..15 {
-        if done() {
-            return;
-        }
-        // A pass may end on a lost answer (the link looked down): the next one carries on.
-        let _ = run(station(data, cfg).args(["sync", "--once"]));
-    }
-    assert!(done(), "{what}: not done after 15 sync passes");
 }
 
 #[test]
@@ -131,9 +115,11 @@ fn eight_pairs_in_boxes_of_four_go_into_circulation_by_their_two_box_codes() {
         ..Faults::default()
     });
     let before = sim.snapshot().documents_received;
-    sync_until(&data, &cfg, "the boxes reported", || {
-        boxes(&data, &cfg).iter().all(|x| x["state"] == "REPORTED")
-    });
+    sync_until(
+        || station(&data, &cfg),
+        "the boxes reported",
+        || boxes(&data, &cfg).iter().all(|x| x["state"] == "REPORTED"),
+    );
     let snap = sim.snapshot();
     assert_eq!(
         (
@@ -162,11 +148,15 @@ fn eight_pairs_in_boxes_of_four_go_into_circulation_by_their_two_box_codes() {
         out.contains("8 code(s) (8 of them in 2 box(es) declared by their SSCC) in 1 import"),
         "{out}"
     );
-    sync_until(&data, &cfg, "the consignment introduced", || {
-        let out = ok(station(&data, &cfg).args(["consignment", "show", K, "--json"]));
-        let v: Value = serde_json::from_str(&out).unwrap();
-        v["status"] == "INTRODUCED"
-    });
+    sync_until(
+        || station(&data, &cfg),
+        "the consignment introduced",
+        || {
+            let out = ok(station(&data, &cfg).args(["consignment", "show", K, "--json"]));
+            let v: Value = serde_json::from_str(&out).unwrap();
+            v["status"] == "INTRODUCED"
+        },
+    );
     let snap = sim.snapshot();
     assert_eq!(
         (

@@ -22,30 +22,13 @@ use support::*;
 const PIN: &str = "2468";
 
 fn station(data: &Path, cfg: &Path) -> Command {
-    let mut c = cli(data);
-    c.env("LABELSTATION_CONFIG", cfg)
-        .env("LABELSTATION_REGISTRY_PASSWORD", "station")
-        .env("LABELSTATION_SUPERVISOR_PIN", PIN);
-    c
+    station_with(data, cfg, PIN)
 }
 
 fn show(data: &Path, cfg: &Path, id: &str) -> Value {
     let out = run(station(data, cfg).args(["consignment", "show", id, "--json"]));
     assert!(out.status.success(), "{}", stderr(&out));
     serde_json::from_str(&stdout(&out)).unwrap()
-}
-
-/// `sync --once` until `done` says so, a bounded number of times.
-fn sync_until(data: &Path, cfg: &Path, what: &str, done: impl Fn() -> bool) {
-    for _ in 0..15 {
-        if done() {
-            return;
-        }
-        let out = run(station(data, cfg).args(["sync", "--once"]));
-        // A pass may end on a lost answer (the link looked down): the next one carries on.
-        let _ = out;
-    }
-    assert!(done(), "{what}: not done after 15 sync passes");
 }
 
 #[test]
@@ -179,9 +162,11 @@ fn a_consignment_goes_from_packing_list_to_circulation_through_lost_answers() {
             .map(|l| l["reported"].as_u64().unwrap())
             .sum()
     };
-    sync_until(&data, &cfg, "application reported", || {
-        reported(&show(&data, &cfg, "CN-0177")) == 20
-    });
+    sync_until(
+        || station(&data, &cfg),
+        "application reported",
+        || reported(&show(&data, &cfg, "CN-0177")) == 20,
+    );
 
     let out = run(station(&data, &cfg).args(["consignment", "submit", "CN-0177"]));
     // The sync pass after writing the documents may stop at a lost answer; the documents are written.
@@ -199,9 +184,11 @@ fn a_consignment_goes_from_packing_list_to_circulation_through_lost_answers() {
             .map(|l| l["introduced"].as_u64().unwrap())
             .collect()
     };
-    sync_until(&data, &cfg, "introduced", || {
-        show(&data, &cfg, "CN-0177")["status"] == "INTRODUCED"
-    });
+    sync_until(
+        || station(&data, &cfg),
+        "introduced",
+        || show(&data, &cfg, "CN-0177")["status"] == "INTRODUCED",
+    );
     let c = show(&data, &cfg, "CN-0177");
     assert_eq!(introduced(&c), vec![12, 8], "{c:#}");
     for l in c["lines"].as_array().unwrap() {

@@ -66,3 +66,25 @@ impl Drop for KillOnDrop {
         let _ = self.0.wait();
     }
 }
+
+/// The binary on data dir `data` with config file `cfg`, the simulator's registry password and the
+/// supervisor PIN `pin` in its environment: a station as the end-to-end tests drive it.
+pub fn station_with(data: &Path, cfg: &Path, pin: &str) -> Command {
+    let mut c = cli(data);
+    c.env("LABELSTATION_CONFIG", cfg)
+        .env("LABELSTATION_REGISTRY_PASSWORD", "station")
+        .env("LABELSTATION_SUPERVISOR_PIN", pin);
+    c
+}
+
+/// `sync --once` through `station` until `done` says so, at most 15 times. A pass may end on a lost
+/// answer (the link looked down): the next one carries on.
+pub fn sync_until(mut station: impl FnMut() -> Command, what: &str, done: impl Fn() -> bool) {
+    for _ in 0..15 {
+        if done() {
+            return;
+        }
+        let _ = run(station().args(["sync", "--once"]));
+    }
+    assert!(done(), "{what}: not done after 15 sync passes");
+}
