@@ -100,18 +100,13 @@ pub fn labelled_consignment_with(
     // The strangers' application would be refused: a supervisor records it as done by hand (as one
     // who confirmed them wrongly would), so the registry meets them first in the import document.
     for s in &strangers {
-        let id: i64 = l
-            .connection()
-            .query_row("SELECT id FROM codes WHERE code = ?1", [s.as_str()], |r| {
-                r.get(0)
-            })
+        let id = l
+            .find_code(s)
+            .unwrap()
+            .expect("a stray code in the ledger")
+            .id;
+        l.mark_reported(id, "by-hand", &Actor::supervisor("sup"))
             .unwrap();
-        l.mark_reported(
-            labelstation_ledger::CodeId(id),
-            "by-hand",
-            &Actor::supervisor("sup"),
-        )
-        .unwrap();
     }
     l
 }
