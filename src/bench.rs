@@ -19,10 +19,10 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use crate::codes::generate::{CodeGenerator, gtin_from_number};
+use crate::compose::demo::{demo_product, pull_from_sim};
 use crate::compose::{Overrides, open_station};
 use crate::config::{Config, LabelMode, Paths};
 use crate::engine::Mode;
-use crate::engine::demo::{demo_product, pull_from_sim};
 use crate::store::{Actor, Ledger};
 
 #[cfg(test)]

@@ -4,6 +4,7 @@
 //! sync with the registry link the screens show. The command line, the touchscreen, the demo and the
 //! bench all build through here, so none of them reaches into another to borrow its wiring.
 
+pub mod demo;
 mod station;
 
 pub use station::{Opened, Overrides, label_box_on_line, open_station};

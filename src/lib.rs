@@ -10,10 +10,11 @@
 //! - [`consignment`]: consignments under customs control (the packing list's parser; the ledger keeps
 //!   them).
 //! - [`config`]: paths and the TOML configuration: every section and its validation.
-//! - [`verdict`]: what a scan of a printed sticker says (match, mismatch, not GS1, …), against the ledger.
 //! - [`registry`] (crate `labelstation-registry`, in `crates/registry`): the national registry's two
 //!   APIs: wire model, clients, pull, sync; its simulator is `crates/sim` (`registry::sim`).
-//! - [`engine`]: the station engine: the line, rejects and review, supervisor PIN, the engine thread.
+//! - [`engine`] (crate `labelstation-station`, in `crates/station`): the station engine: the line,
+//!   boxes on the line, rejects and review, supervisor PIN, the engine thread, and the [`verdict`] on
+//!   each scan.
 //! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
 //! - [`compose`]: the one place where a station, its registry client and its background sync are built
 //!   from the configuration.
@@ -29,7 +30,7 @@ pub mod compose;
 pub mod config;
 pub mod consignment;
 pub mod consignment_cli;
-pub mod engine;
+pub use labelstation_station as engine;
 pub mod ops;
 /// The national registry (crate `labelstation-registry`, in `crates/registry`) with its simulator
 /// (`labelstation_sim::registry`) as `registry::sim`.
@@ -41,5 +42,5 @@ pub mod station_cli;
 pub use labelstation_ledger as store;
 #[cfg(feature = "ui")]
 pub mod ui;
-pub mod verdict;
-pub use labelstation_sim::{virtual_printer, virtual_scanner};
+pub use labelstation_sim::{virtual_printer, virtual_scanner, worker};
+pub use labelstation_station::verdict;

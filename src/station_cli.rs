@@ -559,12 +559,12 @@ pub fn demo(config: &Config, a: &DemoArgs) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let _ = with_ui;
-    let options = crate::engine::demo::DemoOptions {
+    let options = crate::compose::demo::DemoOptions {
         labels: a.labels,
         fault_rate: a.fault_rate,
         seed: a.seed,
     };
-    let report = crate::engine::demo::run(&paths, &config, &options, &mut std::io::stderr())?;
+    let report = crate::compose::demo::run(&paths, &config, &options, &mut std::io::stderr())?;
     println!("{}", report.summary_line());
     if a.keep.is_some() {
         println!("the demo's ledger is in {}", dir.path().display());

@@ -17,14 +17,14 @@ use std::time::Duration;
 
 use labelstation::codes::{CodeFormat, CompanyPrefix, Sscc};
 use labelstation::config::{LineConfig, PrinterConfig};
-use labelstation::engine::virtual_worker::{
-    BoxLabelFault, BoxReading, Devices, VirtualLine, WorkerConfig, open_devices,
-};
 use labelstation::engine::{Event, Mode, Packing, Station};
 use labelstation::store::Ledger;
 use labelstation::store::boxes::{BoxRecord, BoxState};
 use labelstation::store::consignments::{DeclaredLine, NewConsignment};
 use labelstation::virtual_printer::PrinterSimConfig;
+use labelstation::worker::{
+    BoxLabelFault, BoxReading, Devices, VirtualLine, WorkerConfig, open_devices,
+};
 use labelstation_zpl::template::{BuiltinTemplate, Dpi, Template};
 use support::*;
 

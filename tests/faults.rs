@@ -4,8 +4,6 @@
 //! way whether the file system or `max_page_count` is the limit, so the limit is set on the station's own
 //! connection. The run must stop with a clear error, lose nothing, and recover on the next start.
 
-#[path = "support/sticker_record.rs"]
-mod sticker_record;
 mod support;
 
 use std::sync::Arc;
@@ -13,10 +11,10 @@ use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
 use labelstation::config::{LineConfig, PrinterConfig};
-use labelstation::engine::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices};
 use labelstation::engine::{EngineError, Event, Mode, Station};
 use labelstation::store::{Ledger, StoreError};
 use labelstation::virtual_printer::PrinterSimConfig;
+use labelstation::worker::{Devices, VirtualLine, WorkerConfig, open_devices};
 use labelstation_zpl::template::{BuiltinTemplate, Template};
 use support::*;
 
@@ -88,7 +86,7 @@ fn disk_full_mid_line_stops_with_a_clear_error_and_loses_nothing() {
     assert!(b["VERIFIED"] >= 3, "{b:?}");
     // Every sticker that came out is one the recovered ledger can explain; none of its codes is back in
     // the pool, and none came out twice unknown.
-    let check = sticker_record::check_stickers(&l, &stickers);
+    let check = labelstation_testkit::sticker_record::check_stickers(&l, &stickers);
     assert!(check.printed.len() >= 3, "{check:?}");
     assert_eq!(l.check_invariants().unwrap(), vec![]);
     assert!(l.verify_audit().unwrap().breaks.is_empty());

@@ -11,13 +11,11 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use serde::Serialize;
 
-use super::events::{Counters, Event, LabelPhase, LineState, Mode};
-use super::pin::PinStore;
-use super::station::EngineError;
+use super::{Overrides, open_station, sim_client};
 use crate::codes::generate::gtin_from_number;
 use crate::codes::{CodeFormat, Gtin};
-use crate::compose::{Overrides, open_station, sim_client};
 use crate::config::{Config, Paths};
+use crate::engine::{Counters, EngineError, Event, LabelPhase, LineState, Mode, PinStore};
 use crate::registry::client::Registry;
 use crate::registry::pull::{Pull, PullOptions, PullReport};
 use crate::registry::sim::{RegistrySim, SimConfig};
@@ -274,7 +272,7 @@ pub fn run(
     drop(opened.virtual_line.take());
 
     // Sync the confirmations.
-    let ledger = &mut opened.station.ledger;
+    let ledger = opened.station.ledger_mut();
     let r = &config.registry.report;
     let opts = SyncOptions {
         batch_size: r.batch_size,

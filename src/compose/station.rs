@@ -8,12 +8,12 @@ use anyhow::{Context, Result};
 use labelstation_scanner::{Scanner, ScannerError, ScannerEvent, ScannerState};
 
 use crate::config::{Config, Paths};
-use crate::engine::virtual_worker::{
-    Devices, VirtualLine, WorkerConfig, open_devices, open_printer_alone,
-};
-use crate::engine::{DeviceChoice, Event, PinStore, SimSetup, Sink, Station};
+use crate::engine::{DeviceChoice, Event, PinStore, Sink, Station};
 use crate::store::{Actor, Ledger, RecoveryReport, StationLock};
 use crate::virtual_printer::PrinterSimConfig;
+use crate::worker::{
+    Devices, LineOpener, VirtualLine, WorkerConfig, open_devices, open_printer_alone,
+};
 
 /// The virtual printer appends a JSON line for every sticker it puts out to the file this names (its own
 /// record, read by tests of the binary and by whoever wants to see what a demo printed).
@@ -73,7 +73,7 @@ pub fn open_station(
         ..PrinterSimConfig::default()
     };
     let box_label_faults = match std::env::var(SIM_BOX_FAULTS_ENV) {
-        Ok(text) => crate::engine::virtual_worker::BoxLabelFault::parse_list(&text)
+        Ok(text) => crate::worker::BoxLabelFault::parse_list(&text)
             .map_err(|e| anyhow::anyhow!("{SIM_BOX_FAULTS_ENV}: {e}"))?,
         Err(_) => Vec::new(),
     };
@@ -122,10 +122,10 @@ pub fn open_station(
             scanner: scanner_uri.to_owned(),
             label: config.label.clone(),
         },
-        SimSetup {
+        Box::new(LineOpener {
             printer: sim,
             worker,
-        },
+        }),
     );
     let mut station = station;
     if let Some(c) = overrides.box_capacity {

@@ -9,12 +9,12 @@ use anyhow::{Context, Result};
 
 use super::{RegistryTest, UiContext};
 use crate::codes::generate::{CodeGenerator, gtin_from_number};
+use crate::compose::demo::demo_product;
 use crate::compose::{Opened, Overrides, open_station};
 use crate::config::{Config, Paths};
-use crate::engine::demo::demo_product;
-use crate::engine::virtual_worker::VirtualLine;
 use crate::engine::{Engine, Event, LinkSource, PinStore};
 use crate::store::{Actor, Ledger, StationLock};
+use crate::worker::VirtualLine;
 
 /// The demo's supervisor PIN (shown on its screen).
 pub const DEMO_PIN: &str = "1234";

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use labelstation_printer::{PrinterUri, ZebraPrinter};
 use labelstation_scanner::{Fault, Scanner, ScannerUri};
+use labelstation_station::{DeviceChoice, DeviceOpener, OwnLine, Reopened};
 
 use crate::virtual_printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
 use crate::virtual_scanner::VirtualScanner;
@@ -269,6 +270,82 @@ pub fn virtual_line(
             worker: Some(worker),
         },
     ))
+}
+
+/// Opens the devices a running station's settings change names (the station's [`DeviceOpener`]): real
+/// ones by address through the drivers, and for `sim:` a virtual line with these settings (faults,
+/// speeds, the worker's pace), so `sim:` comes back as it was.
+#[derive(Debug, Clone, Default)]
+pub struct LineOpener {
+    pub printer: PrinterSimConfig,
+    pub worker: WorkerConfig,
+}
+
+fn is_sim(uri: &str) -> bool {
+    uri.trim() == "sim:" || uri.trim().starts_with("sim:?")
+}
+
+impl DeviceOpener for LineOpener {
+    fn reopen(
+        &self,
+        running: &DeviceChoice,
+        choice: &DeviceChoice,
+    ) -> Result<Reopened, Box<dyn std::error::Error + Send + Sync>> {
+        let printer_changed = choice.printer != running.printer;
+        let scanner_changed = choice.scanner != running.scanner;
+        // The virtual printer renders at the head resolution: a new dpi is a new virtual printer.
+        let sim_dpi = is_sim(&choice.printer) && choice.label.dpi != running.label.dpi;
+        // A virtual scanner reads what its own virtual printer prints: they come and go as a pair.
+        let need_printer = printer_changed
+            || sim_dpi
+            || (scanner_changed && (is_sim(&choice.scanner) || is_sim(&running.scanner)));
+        let need_scanner = scanner_changed || (need_printer && is_sim(&choice.scanner));
+        let printer_sim = PrinterSimConfig {
+            dpi: choice.label.dpi,
+            ..self.printer.clone()
+        };
+        if is_sim(&choice.scanner) && need_printer {
+            let Devices {
+                printer,
+                scanner,
+                virtual_line,
+            } = open_devices(
+                &choice.printer,
+                &choice.scanner,
+                printer_sim,
+                self.worker.clone(),
+            )?;
+            return Ok(Reopened {
+                printer: Some((printer, virtual_line.map(|l| Box::new(l) as OwnLine))),
+                scanner: Some(scanner),
+            });
+        }
+        // Open what changed; whatever opened is dropped again if the rest fails.
+        let printer = match need_printer {
+            true => {
+                let (printer, line) = open_printer_alone(&choice.printer, printer_sim)?;
+                Some((printer, line.map(|l| Box::new(l) as OwnLine)))
+            }
+            false => None,
+        };
+        let scanner = match need_scanner {
+            true => {
+                let uri = ScannerUri::parse(&choice.scanner).map_err(|source| {
+                    DeviceError::ScannerUri {
+                        uri: choice.scanner.clone(),
+                        source,
+                    }
+                })?;
+                Some(
+                    labelstation_scanner::open(&uri)
+                        .map_err(DeviceError::from)?
+                        .scanner,
+                )
+            }
+            false => None,
+        };
+        Ok(Reopened { printer, scanner })
+    }
 }
 
 /// A small deterministic generator (xorshift), so a seed replays the same faults.

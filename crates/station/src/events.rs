@@ -8,10 +8,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::codes::Gtin;
-use crate::store::stickers::StickerAlertId;
-use crate::store::{CodeId, JobMode};
 use crate::verdict::ScanVerdict;
+use labelstation_codes::Gtin;
+use labelstation_ledger::stickers::StickerAlertId;
+use labelstation_ledger::{CodeId, JobMode};
 use labelstation_zpl::render::Bitmap;
 
 /// Something the station did or saw. The UI keeps the last of each kind; the CLI prints them.
@@ -358,13 +358,13 @@ pub enum Command {
     },
     /// Supervisor: run with these devices and this label from now on (the Settings page); answered by
     /// [`Event::Settings`].
-    ApplySettings(super::switch::DeviceChoice),
+    ApplySettings(crate::reconfigure::DeviceChoice),
     /// Label the next runs for this consignment (its packing list must list the product), or for none.
     LabelFor(Option<String>),
     /// Supervisor: record the customs declaration a consignment is released under (audited).
     DeclareConsignment {
         consignment: String,
-        declaration: crate::store::consignments::Declaration,
+        declaration: labelstation_ledger::consignments::Declaration,
     },
     /// Supervisor: file the import documents for a consignment's applied pairs (the sync sends them):
     /// to registry `api`, `document_size` codes at most each.

@@ -12,8 +12,8 @@
 use labelstation_zpl::template::Dpi;
 
 use super::*;
-use crate::codes::CompanyPrefix;
-use crate::store::boxes::{BoxLevel, BoxRecord, BoxState};
+use labelstation_codes::CompanyPrefix;
+use labelstation_ledger::boxes::{BoxLevel, BoxRecord, BoxState};
 
 /// Labels printed for one box before the station stops trying and tells the worker.
 pub const BOX_LABEL_TRIES: u32 = 3;

@@ -13,7 +13,7 @@ use argon2::password_hash::{
     PasswordHash, PasswordHasher, PasswordVerifier, SaltString, rand_core,
 };
 
-use crate::store::Actor;
+use labelstation_ledger::Actor;
 
 /// The PIN file's name inside the data dir.
 pub const PIN_FILE: &str = "supervisor.pin";
@@ -150,7 +150,7 @@ fn check_format(pin: &str) -> Result<(), PinError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::Role;
+    use labelstation_ledger::Role;
 
     #[test]
     fn right_pin_only() {

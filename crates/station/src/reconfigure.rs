@@ -2,19 +2,18 @@
 //! Settings applied while the station runs: another printer or scanner, another label template or head
 //! resolution. The supervisor's Settings page sends them; nothing needs a restart.
 //!
-//! The new devices are opened before the old ones are let go, so a choice that does not work (a printer
-//! that is not plugged in, a scanner the user may not read) leaves the station as it was, with the reason.
-//! A device whose address did not change is kept as it is (a serial port can be open only once).
+//! The station does not know how devices are found: a [`DeviceOpener`] (the app's, over the drivers and
+//! the simulated line) opens what a new choice needs. The new devices are opened before the old ones are
+//! let go, so a choice that does not work (a printer that is not plugged in, a scanner the user may not
+//! read) leaves the station as it was, with the reason. A device whose address did not change is kept as
+//! it is (a serial port can be open only once).
 
-use labelstation_scanner::ScannerUri;
+use labelstation_printer::Printer;
+use labelstation_scanner::Scanner;
 
 use super::pin::Supervisor;
 use super::station::Station;
-use super::virtual_worker::{
-    DeviceError, Devices, VirtualLine, WorkerConfig, open_devices, open_printer_alone,
-};
-use crate::config::LabelConfig;
-use crate::virtual_printer::PrinterSimConfig;
+use crate::settings::LabelConfig;
 
 /// What the station runs with: device addresses and the label.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,11 +23,27 @@ pub struct DeviceChoice {
     pub label: LabelConfig,
 }
 
-/// How the virtual line is set up when `sim:` is chosen (faults, speeds, the worker's pace).
-#[derive(Debug, Clone, Default)]
-pub struct SimSetup {
-    pub printer: PrinterSimConfig,
-    pub worker: WorkerConfig,
+/// Whatever an opener keeps running beside a printer it opened (a simulated line's threads), held by the
+/// station as long as that printer and dropped with it. Its opener knows its type.
+pub type OwnLine = Box<dyn std::any::Any + Send>;
+
+/// What an opener opened for a new choice. `None`: the device stays as it is.
+#[derive(Default)]
+pub struct Reopened {
+    pub printer: Option<(Box<dyn Printer>, Option<OwnLine>)>,
+    pub scanner: Option<Box<dyn Scanner>>,
+}
+
+/// Opens the devices a new [`DeviceChoice`] names.
+pub trait DeviceOpener: Send {
+    /// Open what `choice` needs and `running` does not already have: a device whose address changed, or
+    /// one that must come with it (a simulated scanner reads only its own simulated printer). Nothing
+    /// that is running is touched; on error everything opened here is dropped again.
+    fn reopen(
+        &self,
+        running: &DeviceChoice,
+        choice: &DeviceChoice,
+    ) -> Result<Reopened, Box<dyn std::error::Error + Send + Sync>>;
 }
 
 /// Why settings were not applied. The station keeps what it had.
@@ -36,8 +51,12 @@ pub struct SimSetup {
 pub enum SwitchError {
     #[error("the label template: {0:#}")]
     Template(anyhow::Error),
-    #[error(transparent)]
-    Device(#[from] DeviceError),
+    #[error("{0}")]
+    Device(Box<dyn std::error::Error + Send + Sync>),
+    #[error(
+        "this station was opened without a way to open other devices: restart it with the new settings"
+    )]
+    NoOpener,
 }
 
 /// What changed.
@@ -48,27 +67,23 @@ pub struct Switched {
     pub label: bool,
 }
 
-fn is_sim(uri: &str) -> bool {
-    uri.trim() == "sim:" || uri.trim().starts_with("sim:?")
-}
-
 impl Station {
     /// The settings the station runs with now.
     pub fn device_choice(&self) -> DeviceChoice {
         self.choice.clone()
     }
 
-    /// The front panel of the virtual printer a settings change opened, if the station runs on one it
-    /// opened itself (the first belongs to whoever opened the station).
-    pub fn own_virtual_printer(&self) -> Option<crate::virtual_printer::VirtualPrinterHandle> {
-        self.own_line.as_ref().map(|l| l.printer.clone())
+    /// What the opener keeps running beside a printer a settings change opened (its opener knows the
+    /// type: the simulated line's front panel, say). The first belongs to whoever opened the station.
+    pub fn own_line(&self) -> Option<&OwnLine> {
+        self.own_line.as_ref()
     }
 
-    /// Remember what the station was opened with (`compose::open_station` does this), so a later change reopens only what
-    /// changed, and `sim:` comes back with the same virtual line settings.
-    pub fn with_choice(mut self, choice: DeviceChoice, sim: SimSetup) -> Station {
+    /// Remember what the station was opened with (the app's `open_station` does this), and what opens
+    /// the devices of a later change, so that change reopens only what changed.
+    pub fn with_choice(mut self, choice: DeviceChoice, opener: Box<dyn DeviceOpener>) -> Station {
         self.choice = choice;
-        self.sim = sim;
+        self.opener = Some(opener);
         self
     }
 
@@ -80,69 +95,25 @@ impl Station {
     ) -> Result<Switched, SwitchError> {
         let template = choice.label.template().map_err(SwitchError::Template)?;
         let old = self.choice.clone();
-        let mut done = Switched {
-            printer: choice.printer != old.printer,
-            scanner: choice.scanner != old.scanner,
-            label: choice.label != old.label,
+        let label = choice.label != old.label;
+        let same_devices = choice.printer == old.printer && choice.scanner == old.scanner;
+        let opened = match &self.opener {
+            Some(opener) => opener.reopen(&old, choice).map_err(SwitchError::Device)?,
+            // Only the label changed, and nothing can be opened: the devices stay.
+            None if same_devices => Reopened::default(),
+            None => return Err(SwitchError::NoOpener),
         };
-        // The virtual printer renders at the head resolution: a new dpi is a new virtual printer.
-        let sim_dpi = is_sim(&choice.printer) && choice.label.dpi != old.label.dpi;
-        // A virtual scanner reads what its own virtual printer prints: they come and go as a pair.
-        let need_printer = done.printer
-            || sim_dpi
-            || (done.scanner && (is_sim(&choice.scanner) || is_sim(&old.scanner)));
-        let need_scanner = done.scanner || (need_printer && is_sim(&choice.scanner));
-        if is_sim(&choice.scanner) && need_printer {
-            let sim = PrinterSimConfig {
-                dpi: choice.label.dpi,
-                ..self.sim.printer.clone()
-            };
-            let Devices {
-                printer,
-                scanner,
-                virtual_line,
-            } = open_devices(
-                &choice.printer,
-                &choice.scanner,
-                sim,
-                self.sim.worker.clone(),
-            )?;
-            self.replace_printer(printer, virtual_line);
-            self.scanner = scanner;
-        } else {
-            // Open what changed first; only when all of it opened are the old devices let go. A device
-            // whose address stays is kept open (a serial port can be open only once).
-            let printer = match need_printer {
-                true => Some(open_printer_alone(
-                    &choice.printer,
-                    PrinterSimConfig {
-                        dpi: choice.label.dpi,
-                        ..self.sim.printer.clone()
-                    },
-                )?),
-                false => None,
-            };
-            let scanner = match need_scanner {
-                true => {
-                    let uri = ScannerUri::parse(&choice.scanner).map_err(|source| {
-                        DeviceError::ScannerUri {
-                            uri: choice.scanner.clone(),
-                            source,
-                        }
-                    })?;
-                    Some(labelstation_scanner::open(&uri).map_err(DeviceError::from)?)
-                }
-                false => None,
-            };
-            if let Some((printer, line)) = printer {
-                self.replace_printer(printer, line);
-            }
-            if let Some(opened) = scanner {
-                self.scanner = opened.scanner;
-            }
+        let done = Switched {
+            printer: opened.printer.is_some(),
+            scanner: opened.scanner.is_some(),
+            label,
+        };
+        if let Some((printer, line)) = opened.printer {
+            self.replace_printer(printer, line);
         }
-        done.printer = need_printer;
-        done.scanner = need_scanner;
+        if let Some(scanner) = opened.scanner {
+            self.scanner = scanner;
+        }
         self.template = template;
         // A stored format (^DF) belongs to the old template and printer: send it again.
         self.stored_for = None;
@@ -151,11 +122,7 @@ impl Station {
         Ok(done)
     }
 
-    fn replace_printer(
-        &mut self,
-        printer: Box<dyn labelstation_printer::Printer>,
-        line: Option<VirtualLine>,
-    ) {
+    fn replace_printer(&mut self, printer: Box<dyn Printer>, line: Option<OwnLine>) {
         self.printer_name = printer.describe();
         self.printer = printer;
         self.own_line = line;

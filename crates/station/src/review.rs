@@ -6,7 +6,7 @@
 //! queue changed.
 
 use super::*;
-use crate::store::stickers::StickerAlertId;
+use labelstation_ledger::stickers::StickerAlertId;
 
 impl Station {
     /// Supervisor: a verified code the registry refused is VERIFIED again and its application report
@@ -64,9 +64,11 @@ impl Station {
             .ledger
             .product(rec.code.gtin())?
             .ok_or_else(|| EngineError::UnknownProduct(rec.code.gtin().clone()))?;
-        let job =
-            self.ledger
-                .open_job(rec.code.gtin(), crate::store::JobMode::Reprint, sup.actor())?;
+        let job = self.ledger.open_job(
+            rec.code.gtin(),
+            labelstation_ledger::JobMode::Reprint,
+            sup.actor(),
+        )?;
         let result = (|| -> Result<RunSummary, EngineError> {
             self.ledger.reprint(code, job, reason, sup.actor())?;
             let rec = self.ledger.code(code)?;
@@ -209,7 +211,7 @@ impl Station {
         &mut self,
         sup: &Supervisor,
         consignment: &str,
-        declaration: &crate::store::consignments::Declaration,
+        declaration: &labelstation_ledger::consignments::Declaration,
     ) -> Result<(), EngineError> {
         self.ledger_mut()
             .declare_consignment(consignment, declaration, sup.actor())?;
@@ -223,7 +225,7 @@ impl Station {
         consignment: &str,
         api: &str,
         document_size: u32,
-    ) -> Result<crate::store::documents::Submitted, EngineError> {
+    ) -> Result<labelstation_ledger::documents::Submitted, EngineError> {
         Ok(self.ledger_mut().submit_consignment(
             consignment,
             api,

@@ -10,8 +10,8 @@ use std::time::{Duration, Instant};
 
 use super::events::*;
 use super::station::{Sink, Station};
-use crate::codes::Gtin;
-use crate::store::now_ms;
+use labelstation_codes::Gtin;
+use labelstation_ledger::now_ms;
 
 /// How often idle state is refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(3);
@@ -553,7 +553,7 @@ fn publish_status(st: &mut Station) {
 }
 
 /// Apply the Settings page's choice (supervisor only) and answer with what is in use now.
-fn apply_settings(st: &mut Station, choice: &super::switch::DeviceChoice) {
+fn apply_settings(st: &mut Station, choice: &crate::reconfigure::DeviceChoice) {
     let outcome = match st.supervisor() {
         None => Err(None),
         Some(sup) => st

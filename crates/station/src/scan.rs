@@ -368,7 +368,7 @@ impl Station {
     pub fn take_scans(
         &mut self,
         period: Duration,
-    ) -> Result<(u32, Vec<crate::codes::Gtin>), EngineError> {
+    ) -> Result<(u32, Vec<labelstation_codes::Gtin>), EngineError> {
         let until = Instant::now() + period;
         let mut verified = 0;
         let mut retail = Vec::new();

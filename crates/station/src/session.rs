@@ -140,7 +140,7 @@ impl Station {
                 self.session = Some((sup, Instant::now()));
             }
             Err(e) => {
-                if matches!(e, crate::engine::pin::PinError::Wrong) {
+                if matches!(e, crate::pin::PinError::Wrong) {
                     self.wrong_pins += 1;
                     if self.wrong_pins >= MAX_WRONG_PINS {
                         self.wrong_pins = 0;
@@ -156,7 +156,7 @@ impl Station {
                 }
                 self.notice(
                     Severity::Alert,
-                    crate::engine::words::pin_key(&e),
+                    crate::words::pin_key(&e),
                     vec![e.to_string()],
                     &e.to_string(),
                 );

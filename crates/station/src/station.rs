@@ -51,12 +51,12 @@ mod session;
 mod window;
 use super::pin::Supervisor;
 use super::words::RejectReason;
-use crate::codes::{CodeFormat, Gtin};
-use crate::config::{LabelMode, LineConfig, PrinterConfig};
-use crate::store::{
+use crate::settings::{LabelMode, LineConfig, PrinterConfig};
+use crate::verdict::{MismatchKind, ScanVerdict, decide, repeat_of_applied};
+use labelstation_codes::{CodeFormat, Gtin};
+use labelstation_ledger::{
     Actor, CodeId, CodeRecord, CodeState, JobId, Ledger, Product, ScanProof, StoreError,
 };
-use crate::verdict::{MismatchKind, ScanVerdict, decide, repeat_of_applied};
 pub use packing::{BOX_LABEL_TRIES, HOLD_BEFORE_BOX_LABEL_ENV, Packing};
 pub(crate) use printer::Trouble;
 pub use session::SESSION_IDLE;
@@ -150,10 +150,12 @@ pub struct Station {
     /// The printer's odometer against the roll's counts (`window.rs`).
     odometer: window::Odometer,
     /// The devices and label the station was opened with or switched to (Settings).
-    pub(crate) choice: super::switch::DeviceChoice,
-    pub(crate) sim: super::switch::SimSetup,
-    /// A virtual line opened by a settings change (the first one belongs to whoever opened the station).
-    pub(crate) own_line: Option<super::virtual_worker::VirtualLine>,
+    pub(crate) choice: crate::reconfigure::DeviceChoice,
+    /// What opens the devices a settings change names (none: settings changes are refused).
+    pub(crate) opener: Option<Box<dyn crate::reconfigure::DeviceOpener>>,
+    /// What the opener keeps running beside a printer a settings change opened (a virtual line; the
+    /// first one belongs to whoever opened the station).
+    pub(crate) own_line: Option<crate::reconfigure::OwnLine>,
     pub(crate) commands: Option<Receiver<Command>>,
     /// Commands that arrived during a run and are for the engine loop (product change, review, ...).
     pub(crate) deferred: VecDeque<Command>,
@@ -220,12 +222,12 @@ impl Station {
             stored_for: None,
             pending_cancel: false,
             odometer: window::Odometer::default(),
-            choice: super::switch::DeviceChoice {
+            choice: crate::reconfigure::DeviceChoice {
                 printer: String::new(),
                 scanner: String::new(),
-                label: crate::config::LabelConfig::default(),
+                label: crate::settings::LabelConfig::default(),
             },
-            sim: super::switch::SimSetup::default(),
+            opener: None,
             own_line: None,
             commands: None,
             deferred: VecDeque::new(),
@@ -256,8 +258,9 @@ impl Station {
         &self.ledger
     }
 
-    /// The ledger, for the supervisor's review moves (`engine::review`).
-    pub(super) fn ledger_mut(&mut self) -> &mut Ledger {
+    /// The station's ledger connection, for work between runs on the same thread (the demo syncs
+    /// through it; the supervisor's review moves use it).
+    pub fn ledger_mut(&mut self) -> &mut Ledger {
         &mut self.ledger
     }
 

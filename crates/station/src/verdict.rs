@@ -10,8 +10,8 @@
 
 use serde::Serialize;
 
-use crate::codes::{AimId, CodeError, CodeFormat, Gtin, MarkingCode, normalize};
-use crate::store::{CodeId, CodeRecord, CodeState, JobId, Ledger, StoreError, now_ms};
+use labelstation_codes::{AimId, CodeError, CodeFormat, Gtin, MarkingCode, normalize};
+use labelstation_ledger::{CodeId, CodeRecord, CodeState, JobId, Ledger, StoreError, now_ms};
 
 /// What the scanned bytes are, before comparing them with anything.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -282,8 +282,8 @@ pub fn repeat_of_applied(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::generate::{CodeGenerator, gtin_from_number};
-    use crate::store::{Actor, JobMode, Product, ScanProof};
+    use labelstation_codes::generate::{CodeGenerator, gtin_from_number};
+    use labelstation_ledger::{Actor, JobMode, Product, ScanProof};
 
     struct Line {
         _dir: tempfile::TempDir,

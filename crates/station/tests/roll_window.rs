@@ -4,23 +4,19 @@
 //! loopback TCP to the virtual printer printing at 6 ips, a real ledger file. Every outcome is compared
 //! with the virtual printer's own record of what came out, stickers cut short and copies included.
 
-#[path = "support/sticker_record.rs"]
-mod sticker_record;
-mod support;
-
 use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::config::{LineConfig, PrinterConfig};
-use labelstation::engine::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices};
-use labelstation::engine::{Command, EngineError, Event, Mode, Station};
-use labelstation::store::Ledger;
-use labelstation::virtual_printer::{Fault, Interruption, PrinterSimConfig, Sticker};
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::Ledger;
+use labelstation_sim::virtual_printer::{Fault, Interruption, PrinterSimConfig, Sticker};
+use labelstation_sim::worker::{Devices, VirtualLine, WorkerConfig, open_devices};
+use labelstation_station::settings::{LineConfig, PrinterConfig};
+use labelstation_station::{Command, EngineError, Event, Mode, Station};
+use labelstation_testkit::sticker_record::check_stickers;
+use labelstation_testkit::*;
 use labelstation_zpl::template::{BuiltinTemplate, Template};
-use sticker_record::check_stickers;
-use support::*;
 
 fn sim_config() -> PrinterSimConfig {
     PrinterSimConfig {

@@ -4,21 +4,19 @@
 //! virtual scanner reads the image with a real decoder and sends what it saw like a USB-CDC scanner, the
 //! station's serial scanner driver frames it, and the verdict is decided against the ledger.
 
-mod support;
-
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::store::{Actor, CodeRecord, CodeState, JobMode, Ledger, ScanProof};
-use labelstation::verdict::{MismatchKind, ScanVerdict, decide};
-use labelstation::virtual_scanner::VirtualScanner;
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::{Actor, CodeRecord, CodeState, JobMode, Ledger, ScanProof};
 use labelstation_scanner::serial::{SerialConfig, open_serial};
 use labelstation_scanner::virtual_cdc::Fault;
 use labelstation_scanner::{Scanner, ScannerEvent};
+use labelstation_sim::virtual_scanner::VirtualScanner;
+use labelstation_station::verdict::{MismatchKind, ScanVerdict, decide};
+use labelstation_testkit::*;
 use labelstation_zpl::render::Bitmap;
 use labelstation_zpl::template::{BuiltinTemplate, Template};
 use labelstation_zpl::write::LabelData;
-use support::*;
 
 /// The label the virtual printer would print for `r`.
 fn label(r: &CodeRecord) -> Bitmap {

@@ -4,22 +4,18 @@
 //! virtual printer, the virtual worker scanning each printed label into a pseudo-terminal, the real serial
 //! scanner driver reading it, and a real ledger file.
 
-#[path = "support/sticker_record.rs"]
-mod sticker_record;
-mod support;
-
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::config::{LineConfig, PrinterConfig};
-use labelstation::engine::virtual_worker::{Devices, VirtualLine, WorkerConfig, open_devices};
-use labelstation::engine::{EngineError, Event, LineState, Mode, PinStore, Station};
-use labelstation::store::{CodeState, Ledger};
-use labelstation::virtual_printer::PrinterSimConfig;
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::{CodeState, Ledger};
+use labelstation_sim::virtual_printer::PrinterSimConfig;
+use labelstation_sim::worker::{Devices, VirtualLine, WorkerConfig, open_devices};
+use labelstation_station::settings::{LineConfig, PrinterConfig};
+use labelstation_station::{EngineError, Event, LineState, Mode, PinStore, Station};
+use labelstation_testkit::sticker_record::check_stickers;
+use labelstation_testkit::*;
 use labelstation_zpl::template::{BuiltinTemplate, Template};
-use sticker_record::check_stickers;
-use support::*;
 
 type Events = Arc<Mutex<Vec<Event>>>;
 
@@ -83,7 +79,7 @@ fn station_over(
     line: LineConfig,
     printer: Box<dyn labelstation_printer::Printer>,
     scanner: Box<dyn labelstation_scanner::Scanner>,
-    sink: labelstation::engine::Sink,
+    sink: labelstation_station::Sink,
 ) -> Station {
     Station::new(
         ledger,
@@ -136,7 +132,7 @@ fn states(st: &Station) -> std::collections::BTreeMap<&'static str, u64> {
 /// What the virtual printer actually put out, copies included, against the ledger: every sticker's code
 /// is one the ledger can explain, no code came out twice unless the ledger knows of a copy, every applied
 /// code came from a sticker; nothing is left in flight, and the ledger's own checks hold.
-fn accounted(st: &Station, stickers: &[labelstation::virtual_printer::Sticker]) {
+fn accounted(st: &Station, stickers: &[labelstation_sim::virtual_printer::Sticker]) {
     let b = states(st);
     assert_eq!(b["RESERVED"] + b["SENT"], 0, "{b:?}");
     check_stickers(st.ledger(), stickers);
@@ -307,7 +303,7 @@ fn supervisor_reprints_and_writes_off_rejected_codes() {
     pins.set("2468").unwrap();
     assert!(matches!(
         pins.check("1111", "x"),
-        Err(labelstation::engine::PinError::Wrong)
+        Err(labelstation_station::PinError::Wrong)
     ));
     let sup = pins.check("2468", "lead").unwrap();
     let r = st
@@ -343,7 +339,7 @@ fn supervisor_reprints_and_writes_off_rejected_codes() {
 
 #[test]
 fn engine_thread_takes_commands_and_publishes_events() {
-    use labelstation::engine::{Command, Engine, Severity};
+    use labelstation_station::{Command, Engine, Severity};
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 8);
     let (st, _unused, _vline) = station(ledger, quick_worker(0.0), quick_line());
@@ -417,7 +413,7 @@ fn engine_thread_takes_commands_and_publishes_events() {
 
 #[test]
 fn stored_format_mode_prints_scannable_labels_and_resends_after_printer_trouble() {
-    use labelstation::config::LabelMode;
+    use labelstation_station::settings::LabelMode;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 9);
     let line = LineConfig {
@@ -468,14 +464,14 @@ enum Act {
 
 #[test]
 fn every_reject_path_with_a_scripted_worker() {
-    use labelstation::engine::Command;
-    use labelstation::virtual_printer::open_printer;
     use labelstation_printer::PrinterUri;
     use labelstation_scanner::ScannerUri;
+    use labelstation_sim::virtual_printer::open_printer;
+    use labelstation_station::Command;
 
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 10, 10);
-    let foreign = labelstation::codes::generate::CodeGenerator::new(999).code(&gtin);
+    let foreign = labelstation_codes::generate::CodeGenerator::new(999).code(&gtin);
     let (printer, vp) = open_printer(&PrinterUri::Sim, PrinterSimConfig::default()).unwrap();
     let vp = vp.unwrap();
     let panel = vp.handle();
@@ -495,7 +491,7 @@ fn every_reject_path_with_a_scripted_worker() {
     let worker = std::thread::spawn(move || {
         for act in script {
             let label = vp.printed().recv_timeout(Duration::from_secs(10)).unwrap();
-            let r = labelstation::virtual_scanner::read_label(&label.image).unwrap();
+            let r = labelstation_sim::virtual_scanner::read_label(&label.image).unwrap();
             let right = [b"]d2".as_slice(), &r.data].concat();
             std::thread::sleep(Duration::from_millis(50));
             match act {
@@ -717,8 +713,9 @@ fn a_label_whose_send_failed_is_rejected_never_counted_printed() {
 
 #[test]
 fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
-    use labelstation::config::LabelConfig;
-    use labelstation::engine::{DeviceChoice, SimSetup, SwitchError};
+    use labelstation_sim::worker::LineOpener;
+    use labelstation_station::settings::LabelConfig;
+    use labelstation_station::{DeviceChoice, SwitchError};
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 13, 31);
     let (st, _events, vline) = station(ledger, quick_worker(0.0), quick_line());
@@ -729,10 +726,10 @@ fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
     };
     let mut st = st.with_choice(
         first.clone(),
-        SimSetup {
+        Box::new(LineOpener {
             worker: quick_worker(0.0),
-            ..SimSetup::default()
-        },
+            ..LineOpener::default()
+        }),
     );
     let pins = PinStore::new(dir.path());
     pins.set("2468").unwrap();
@@ -806,7 +803,13 @@ fn settings_apply_while_running_and_a_bad_choice_changes_nothing() {
     assert!(who.contains("lead"), "{who}");
     // Both virtual printers' stickers, against the ledger.
     let mut stickers = first_stickers;
-    stickers.extend(st.own_virtual_printer().unwrap().stickers());
+    stickers.extend(
+        st.own_line()
+            .and_then(|l| l.downcast_ref::<VirtualLine>())
+            .unwrap()
+            .printer
+            .stickers(),
+    );
     accounted(&st, &stickers);
 }
 
@@ -839,7 +842,7 @@ fn wait_for(secs: u64, what: &str, mut cond: impl FnMut() -> bool) {
 
 #[test]
 fn a_label_cancelled_while_the_printer_is_out_of_paper_never_comes_out() {
-    use labelstation::engine::Command;
+    use labelstation_station::Command;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 40);
     // A link with latency: what the station sends reaches the printer a while later, so a `~JA` handed
@@ -894,7 +897,7 @@ fn a_label_cancelled_while_the_printer_is_out_of_paper_never_comes_out() {
 
 #[test]
 fn a_cancel_the_printer_does_not_confirm_in_time_is_an_alert() {
-    use labelstation::engine::Command;
+    use labelstation_station::Command;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 44);
     // A link slower than the driver's reply timeout (1 s): no answer behind the `~JA` comes in time.
@@ -924,7 +927,7 @@ fn a_cancel_the_printer_does_not_confirm_in_time_is_an_alert() {
         .iter()
         .filter_map(|e| match e {
             Event::Notice {
-                severity: labelstation::engine::Severity::Alert,
+                severity: labelstation_station::Severity::Alert,
                 key,
                 args,
                 ..
@@ -944,7 +947,7 @@ fn a_cancel_the_printer_does_not_confirm_in_time_is_an_alert() {
 
 #[test]
 fn a_label_reprinted_after_an_error_is_a_known_copy_and_its_scan_an_alert() {
-    use labelstation::virtual_printer::Interruption;
+    use labelstation_sim::virtual_printer::Interruption;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 41);
     // Firmware that reprints a label cut short by an error whatever ^JZ says.
@@ -982,7 +985,7 @@ fn a_label_reprinted_after_an_error_is_a_known_copy_and_its_scan_an_alert() {
         .query_row("SELECT id FROM codes WHERE code = ?1", [&first], |r| {
             r.get(0)
         })
-        .map(labelstation::store::CodeId)
+        .map(labelstation_ledger::CodeId)
         .unwrap();
     assert!(st.ledger().copy_may_exist(id).unwrap());
     // The worker scans the reprint after the station verified the first sticker.
@@ -1061,9 +1064,9 @@ fn the_printer_link_lost_and_back_the_line_resumes_and_the_unsent_label_is_relea
 
 #[test]
 fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle() {
-    use labelstation::virtual_printer::open_printer;
     use labelstation_printer::PrinterUri;
     use labelstation_scanner::ScannerUri;
+    use labelstation_sim::virtual_printer::open_printer;
 
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 43);
@@ -1087,7 +1090,7 @@ fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle()
         let mut roll = Vec::new();
         for _ in 0..6 {
             let label = vp.printed().recv_timeout(Duration::from_secs(10)).unwrap();
-            let r = labelstation::virtual_scanner::read_label(&label.image).unwrap();
+            let r = labelstation_sim::virtual_scanner::read_label(&label.image).unwrap();
             roll.push([b"]d2".as_slice(), &r.data].concat());
         }
         // The roll: a partial and a whole sticker of each code, in print order.
@@ -1146,7 +1149,7 @@ fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle()
         l.close_sticker_alert(
             alerts[0].id,
             "found",
-            &labelstation::store::Actor::operator("op")
+            &labelstation_ledger::Actor::operator("op")
         )
         .is_err(),
         "an operator cannot close an alert"
@@ -1168,7 +1171,7 @@ fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle()
 /// A scanner that works until the first label is printed, then fails for good.
 struct ScannerFailsAfter {
     inner: Box<dyn labelstation_scanner::Scanner>,
-    printer: labelstation::virtual_printer::VirtualPrinterHandle,
+    printer: labelstation_sim::virtual_printer::VirtualPrinterHandle,
 }
 
 impl labelstation_scanner::Scanner for ScannerFailsAfter {

@@ -5,6 +5,7 @@
 //! ([`consignment`]). Test code: it panics on failure.
 
 pub mod consignment;
+pub mod sticker_record;
 
 use std::path::{Path, PathBuf};
 
