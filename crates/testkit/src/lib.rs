@@ -4,6 +4,7 @@
 //! directories, clients of the registry simulator, consignments taken to a given point
 //! ([`consignment`]). Test code: it panics on failure.
 
+pub mod boxes;
 pub mod consignment;
 pub mod sticker_record;
 
