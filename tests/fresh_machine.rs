@@ -14,7 +14,7 @@ use std::process::Command;
 const KMS_ONLY: [&str; 3] = ["libudev-sys", "input-sys", "xkbcommon"];
 
 fn repo() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/.."))
 }
 
 /// The crates `cargo tree -e normal,build` lists for the station with its default features.
@@ -81,7 +81,7 @@ fn the_kms_feature_is_where_those_crates_come_from() {
             "{name} is not in Cargo.lock"
         );
     }
-    let manifest = std::fs::read_to_string(repo().join("Cargo.toml")).unwrap();
+    let manifest = std::fs::read_to_string(repo().join("app/Cargo.toml")).unwrap();
     let manifest: toml::Table = manifest.parse().unwrap();
     let features = &manifest["features"];
     let kms: Vec<&str> = features["kms"]

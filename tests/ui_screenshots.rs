@@ -112,7 +112,7 @@ fn every_page_at_both_sizes() {
     }))
     .unwrap();
     let out: PathBuf = if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/screenshots")
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots")
     } else {
         std::env::temp_dir().join(format!("labelstation-shots-{}", std::process::id()))
     };

@@ -84,7 +84,7 @@ fn every_audit_action_is_listed_and_worded() {
     let mut found = BTreeSet::new();
     let mut stack = vec![
         std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/src")),
-        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/crates")),
+        std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../crates")),
     ];
     while let Some(dir) = stack.pop() {
         for entry in std::fs::read_dir(&dir).unwrap() {

@@ -20,8 +20,12 @@ use crate::registry::sync::{Sync, SyncEvent};
 use crate::store::import::ImportError;
 use crate::store::{Actor, CodeState, Ledger, Product, StationLock};
 
+pub mod boxes;
+pub mod codes;
+pub mod consignment;
 mod pull_sync;
 mod remedy;
+pub mod station;
 pub(crate) use pull_sync::sync_once;
 use pull_sync::{pull, pull_for_consignment, sync};
 mod sims;
@@ -53,22 +57,22 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the station on its embedded default (virtual printer, scanner and registry).
-    Demo(crate::station_cli::DemoArgs),
+    Demo(crate::cli::station::DemoArgs),
     /// Print and verify labels: `--count N` pairs of `--gtin G`.
-    Print(crate::station_cli::PrintArgs),
+    Print(crate::cli::station::PrintArgs),
     /// Supervisor review of rejected labels: list, reprint, write off, confirm, show.
     #[command(subcommand)]
-    Review(crate::station_cli::ReviewCmd),
+    Review(crate::cli::station::ReviewCmd),
     /// Supervisor settings (the PIN).
     #[command(subcommand)]
-    Supervisor(crate::station_cli::SupervisorCmd),
+    Supervisor(crate::cli::station::SupervisorCmd),
     /// The station at a glance: pool per product, review queue, registry backlog, alarms.
     Status {
         #[arg(long)]
         json: bool,
     },
     /// Run the station (the touchscreen, or `--headless` driven by the scanner).
-    Run(crate::station_cli::RunArgs),
+    Run(crate::cli::station::RunArgs),
     /// Measure speed and memory on the virtual line (see docs/benchmarks.md).
     Bench {
         /// A smaller run that finishes within a minute.
@@ -86,10 +90,10 @@ pub enum Command {
     Codes(CodesCmd),
     /// Consignments under customs control: import a packing list, list, show.
     #[command(subcommand)]
-    Consignment(crate::consignment_cli::ConsignmentCmd),
+    Consignment(crate::cli::consignment::ConsignmentCmd),
     /// Boxes of pairs under an SSCC: open, add, close, list, label.
     #[command(subcommand)]
-    Box(crate::box_cli::BoxCmd),
+    Box(crate::cli::boxes::BoxCmd),
     /// Products (GTINs) the station labels.
     #[command(subcommand)]
     Products(ProductsCmd),
@@ -178,14 +182,14 @@ pub enum CodesCmd {
     /// `check` asks the registry, `release` (supervisor) returns them to the pool.
     Held {
         #[command(subcommand)]
-        cmd: Option<crate::codes_cli::HeldCmd>,
+        cmd: Option<crate::cli::codes::HeldCmd>,
         #[arg(long)]
         json: bool,
     },
     /// Registry orders with their state and why; `abandon` (supervisor) gives one up.
     Orders {
         #[command(subcommand)]
-        cmd: Option<crate::codes_cli::OrdersCmd>,
+        cmd: Option<crate::cli::codes::OrdersCmd>,
         #[arg(long)]
         json: bool,
     },
@@ -303,12 +307,12 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let config = Config::load(&paths)?;
     let ctx = Ctx { paths, config };
     match cli.command {
-        Command::Demo(a) => crate::station_cli::demo(&ctx.config, &a),
-        Command::Print(a) => crate::station_cli::print(&ctx.paths, &ctx.config, &a),
-        Command::Review(c) => crate::station_cli::review(&ctx.paths, &ctx.config, &c),
-        Command::Supervisor(c) => crate::station_cli::supervisor_cmd(&ctx.paths, &ctx.config, &c),
-        Command::Status { json } => crate::station_cli::status(&ctx.paths, &ctx.config, json),
-        Command::Run(a) => crate::station_cli::run(&ctx.paths, &ctx.config, &a),
+        Command::Demo(a) => crate::cli::station::demo(&ctx.config, &a),
+        Command::Print(a) => crate::cli::station::print(&ctx.paths, &ctx.config, &a),
+        Command::Review(c) => crate::cli::station::review(&ctx.paths, &ctx.config, &c),
+        Command::Supervisor(c) => crate::cli::station::supervisor_cmd(&ctx.paths, &ctx.config, &c),
+        Command::Status { json } => crate::cli::station::status(&ctx.paths, &ctx.config, json),
+        Command::Run(a) => crate::cli::station::run(&ctx.paths, &ctx.config, &a),
         Command::Bench {
             quick,
             labels,
@@ -325,16 +329,16 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Codes(CodesCmd::Import { gtin, file, json }) => import(&ctx, &gtin, &file, json),
         Command::Codes(CodesCmd::Balance { json }) => balance(&ctx, json),
         Command::Codes(CodesCmd::Held { cmd: None, json }) => {
-            crate::codes_cli::held_list(&ctx.paths, &ctx.config, json)
+            crate::cli::codes::held_list(&ctx.paths, &ctx.config, json)
         }
         Command::Codes(CodesCmd::Held { cmd: Some(c), .. }) => {
-            crate::codes_cli::held(&ctx.paths, &ctx.config, &c)
+            crate::cli::codes::held(&ctx.paths, &ctx.config, &c)
         }
         Command::Codes(CodesCmd::Orders { cmd: None, json }) => {
-            crate::codes_cli::orders_list(&ctx.paths, &ctx.config, json)
+            crate::cli::codes::orders_list(&ctx.paths, &ctx.config, json)
         }
         Command::Codes(CodesCmd::Orders { cmd: Some(c), .. }) => {
-            crate::codes_cli::orders(&ctx.paths, &ctx.config, &c)
+            crate::cli::codes::orders(&ctx.paths, &ctx.config, &c)
         }
         Command::Codes(CodesCmd::Pull {
             gtin: Some(gtin),
@@ -350,8 +354,8 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::Codes(CodesCmd::Pull { .. }) => {
             bail!("codes pull needs --gtin and --quantity, or --consignment")
         }
-        Command::Consignment(c) => crate::consignment_cli::run(&ctx.paths, &ctx.config, &c),
-        Command::Box(c) => crate::box_cli::run(&ctx.paths, &ctx.config, &c),
+        Command::Consignment(c) => crate::cli::consignment::run(&ctx.paths, &ctx.config, &c),
+        Command::Box(c) => crate::cli::boxes::run(&ctx.paths, &ctx.config, &c),
         Command::RegistrySim(args) => registry_sim(args),
         Command::PrinterSim(args) => printer_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),

@@ -18,18 +18,16 @@
 //! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
 //! - [`compose`]: the one place where a station, its registry client and its background sync are built
 //!   from the configuration.
-//! - [`cli`]: the command-line interface (the binary is a thin shell around it).
+//! - [`cli`]: the command-line interface, a file per group of commands (the binary is a thin shell
+//!   around it).
 //! - `ui` (feature `ui`, on by default): the touchscreen, in Slint.
 
 pub mod bench;
 pub mod cli;
 pub use labelstation_codes as codes;
-pub mod box_cli;
-pub mod codes_cli;
 pub mod compose;
 pub mod config;
 pub mod consignment;
-pub mod consignment_cli;
 pub use labelstation_station as engine;
 pub mod ops;
 /// The national registry (crate `labelstation-registry`, in `crates/registry`) with its simulator
@@ -38,7 +36,6 @@ pub mod registry {
     pub use labelstation_registry::*;
     pub use labelstation_sim::registry as sim;
 }
-pub mod station_cli;
 pub use labelstation_ledger as store;
 #[cfg(feature = "ui")]
 pub mod ui;

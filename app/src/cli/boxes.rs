@@ -170,7 +170,7 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
         }
         BoxCmd::Report { sscc, name } => {
             let sscc = sscc_of(sscc)?;
-            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let sup = crate::cli::station::supervisor(paths, name.as_deref())?;
             let doc =
                 ledger.report_box_again(&sscc, config.registry.api.documents_api(), sup.actor())?;
             println!(
@@ -185,7 +185,7 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
                     "the older platform (registry.api = \"oms-v2\") has no disaggregation in its API: unpack box {sscc} in the registry's web cabinet"
                 );
             }
-            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let sup = crate::cli::station::supervisor(paths, name.as_deref())?;
             let doc = ledger.unpack_box(&sscc, config.registry.api.documents_api(), sup.actor())?;
             println!(
                 "box {sscc}: unpacking queued as document #{}; the sync sends it, and once the registry accepts it the pairs go into circulation one by one",

@@ -168,13 +168,13 @@ pub fn held(paths: &Paths, config: &Config, cmd: &HeldCmd) -> Result<ExitCode> {
                     "--checked is empty: say what was checked (the kept ledger, the last stickers) before releasing"
                 );
             }
-            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let sup = crate::cli::station::supervisor(paths, name.as_deref())?;
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let what = match (all, gtin, after) {
                 (true, _, _) => Release::All,
                 (_, Some(g), _) => Release::Product(g.clone()),
                 (_, _, Some(code)) => {
-                    Release::After(crate::station_cli::resolve_code(&ledger, code)?)
+                    Release::After(crate::cli::station::resolve_code(&ledger, code)?)
                 }
                 _ => bail!("say which held codes: --all, --gtin G or --after CODE"),
             };
@@ -262,7 +262,7 @@ pub fn orders(paths: &Paths, config: &Config, cmd: &OrdersCmd) -> Result<ExitCod
             if reason.trim().is_empty() {
                 bail!("--reason is empty: say why the order is abandoned");
             }
-            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let sup = crate::cli::station::supervisor(paths, name.as_deref())?;
             // A pull must not be working on the order meanwhile.
             let _lock = StationLock::acquire_pull(&paths.data_dir)?;
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;

@@ -229,7 +229,7 @@ pub fn run(paths: &Paths, config: &Config, cmd: &ConsignmentCmd) -> Result<ExitC
             Ok(ExitCode::SUCCESS)
         }
         ConsignmentCmd::Raise { id, gtin, to, name } => {
-            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let sup = crate::cli::station::supervisor(paths, name.as_deref())?;
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let room = ledger.raise_line(id.trim(), gtin, *to, sup.actor())?;
             println!(
@@ -288,7 +288,7 @@ pub fn run(paths: &Paths, config: &Config, cmd: &ConsignmentCmd) -> Result<ExitC
             customs_office,
             name,
         } => {
-            let sup = crate::station_cli::supervisor(paths, name.as_deref())?;
+            let sup = crate::cli::station::supervisor(paths, name.as_deref())?;
             let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
             let decl = Declaration {
                 number: number.trim().to_owned(),
@@ -357,7 +357,7 @@ fn submit(
             crate::registry::oms_client::IMPORT_REMEDY
         );
     }
-    let sup = crate::station_cli::supervisor(paths, name)?;
+    let sup = crate::cli::station::supervisor(paths, name)?;
     let mut ledger = Ledger::open(&paths.ledger(), &config.station.id)?;
     let done = match ledger.submit_consignment(
         id,

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! The station's own commands: `print`, `review` (`station_cli/review.rs`), `supervisor`, `status`
-//! (`station_cli/status.rs`), `run` and `demo`. Thin shells over [`crate::engine`]; `cli.rs` parses and
+//! The station's own commands: `print`, `review` (`station/review.rs`), `supervisor`, `status`
+//! (`station/status.rs`), `run` and `demo`. Thin shells over [`crate::engine`]; `cli.rs` parses and
 //! dispatches.
 
 use std::io::{BufRead, IsTerminal, Write};

@@ -86,7 +86,7 @@ pub fn doctor(paths: &Paths, a: &DoctorArgs) -> Result<ExitCode> {
         printer: a
             .printer
             .as_deref()
-            .map(crate::station_cli::printer_from_flag)
+            .map(crate::cli::station::printer_from_flag)
             .transpose()?,
         scanner: a.scanner.clone(),
         registry_timeout: Duration::from_secs(a.registry_timeout.max(1)),
