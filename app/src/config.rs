@@ -842,7 +842,8 @@ mod tests {
 
     #[test]
     fn example_config_in_deploy_is_valid_and_matches_defaults() {
-        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/labelstation.example.toml");
+        let path =
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/labelstation.example.toml");
         let text = std::fs::read_to_string(&path).unwrap();
         assert_eq!(Config::from_toml(&text, &path).unwrap(), Config::default());
     }
