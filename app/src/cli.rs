@@ -280,6 +280,14 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// A station's notice on the terminal, with what to do in the command line's words when it has one.
+pub(crate) fn print_notice(notice: &crate::engine::Notice) {
+    match notice.remedy().map(|r| remedy::word(&r)) {
+        Some(what_to_do) => eprintln!("{} ({what_to_do})", notice.text()),
+        None => eprintln!("{}", notice.text()),
+    }
+}
+
 /// The person or tool acting from the command line; recorded in the audit log.
 pub(crate) fn cli_actor() -> Actor {
     let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());

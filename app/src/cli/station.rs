@@ -282,7 +282,7 @@ fn report_event(e: &Event, json: bool) {
         Event::Line {
             line: LineState::Stopped { reason, .. },
         } => eprintln!("line stopped: {reason}"),
-        Event::Notice { message, .. } => eprintln!("{message}"),
+        Event::Notice(notice) => crate::cli::print_notice(notice),
         _ => {}
     }
 }

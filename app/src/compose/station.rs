@@ -157,8 +157,8 @@ pub fn label_box_on_line(
         ..Overrides::default()
     };
     let sink: Sink = Arc::new(|e: Event| {
-        if let Event::Notice { message, .. } = e {
-            eprintln!("{message}");
+        if let Event::Notice(notice) = e {
+            crate::cli::print_notice(&notice);
         }
     });
     let mut opened = match open_station(paths, config, &overrides, actor, Some(sink)) {

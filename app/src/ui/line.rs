@@ -243,16 +243,11 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
             l.set_rejected(n(counters.rejected));
             l.set_warnings(n(counters.warnings));
         }
-        Event::Notice {
-            severity: s,
-            message,
-            key,
-            args: values,
-        } => {
-            l.set_notice(message.into());
-            l.set_notice_key(key.into());
-            l.set_notice_args(args(values));
-            l.set_notice_severity(severity(s).into());
+        Event::Notice(notice) => {
+            l.set_notice(notice.text().into());
+            l.set_notice_key(notice.key().into());
+            l.set_notice_args(args(notice.args()));
+            l.set_notice_severity(severity(notice.severity()).into());
         }
         _ => {}
     }

@@ -14,7 +14,7 @@ use super::{
     AppWindow, AuditRow, LineAdapter, PrintRow, ReviewAdapter, ReviewRowData, Shared,
     StickerAlertRow, image,
 };
-use crate::engine::{Command, Event, Severity};
+use crate::engine::{Command, Event, Notice, Severity};
 use crate::store::review::{PrintStep, ReviewItem};
 use crate::store::stickers::{StickerAlert, StickerAlertId};
 use crate::store::{CodeId, CodeState};
@@ -180,34 +180,30 @@ pub(super) fn apply_event(app: &AppWindow, shared: &Shared, e: Event) {
 
 /// A refused PIN arrives as an alert notice while the sign-in is pending.
 pub(super) fn on_notice(app: &AppWindow, shared: &Shared, e: &Event) {
-    let Event::Notice {
-        severity,
-        message,
-        key,
-        args,
-    } = e
-    else {
+    let Event::Notice(notice) = e else {
         return;
     };
     let r = app.global::<ReviewAdapter>();
-    if *severity == Severity::Alert && shared.with_state(|s| std::mem::take(&mut s.pin_pending)) {
+    if notice.severity() == Severity::Alert
+        && shared.with_state(|s| std::mem::take(&mut s.pin_pending))
+    {
         r.set_pin_busy(false);
-        let kind = match *key {
-            "pin-wrong" => "wrong",
-            "pin-locked" => "locked",
-            "pin-not-set" => "not-set",
+        let kind = match notice {
+            Notice::PinWrong => "wrong",
+            Notice::PinLocked { .. } => "locked",
+            Notice::PinNotSet => "not-set",
             _ => "other",
         };
         r.set_pin_error_kind(kind.into());
-        r.set_pin_error(message.as_str().into());
-        r.set_pin_error_key((*key).into());
-        r.set_pin_error_args(super::line::args(args.clone()));
+        r.set_pin_error(notice.text().into());
+        r.set_pin_error_key(notice.key().into());
+        r.set_pin_error_args(super::line::args(notice.args()));
         return;
     }
     if !r.get_action().is_empty() {
-        r.set_result(message.as_str().into());
-        r.set_result_key((*key).into());
-        r.set_result_args(super::line::args(args.clone()));
+        r.set_result(notice.text().into());
+        r.set_result_key(notice.key().into());
+        r.set_result_args(super::line::args(notice.args()));
         r.set_action(SharedString::new());
     }
 }

@@ -47,11 +47,6 @@ impl CodeGenerator {
         self
     }
 
-    pub fn with_serial_len(mut self, n: usize) -> CodeGenerator {
-        self.serial_len = n.clamp(1, 20);
-        self
-    }
-
     fn next_u64(&mut self) -> u64 {
         self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
         let mut z = self.state;

@@ -248,8 +248,9 @@ pub enum StoreError {
     Sqlite(rusqlite::Error),
 }
 
-/// What to do about a [`StoreError`], beyond what its message says: named here, worded by the app, the
-/// only place that names its commands (README, contributing: errors carry what happened and what to do).
+/// What to do about an error or a notice, beyond what its message says: named by the domain crates (a
+/// [`StoreError`] here, the station's errors and notices), worded by the app, the only place that names
+/// its commands (README, contributing: errors carry what happened and what to do).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Remedy {
     /// Register the product of this GTIN, then try again.
@@ -259,6 +260,16 @@ pub enum Remedy {
     CheckHeldCodes(Gtin),
     /// The data directory is not where it was meant to be, or not this user's: check which one is used.
     CheckDataDir(PathBuf),
+    /// The pool of this GTIN is empty: pull codes from the registry, or import a code file.
+    PullCodes(Gtin),
+    /// The line stopped after failures in a row: a supervisor reviews the rejected labels and unlocks it.
+    ReviewRejects,
+    /// A supervisor sets the station's PIN (again).
+    SetSupervisorPin,
+    /// Print the label of this box (SSCC) again, and verify it.
+    PrintBoxLabel(String),
+    /// Close this open box (SSCC) first.
+    CloseBox(String),
 }
 
 impl StoreError {

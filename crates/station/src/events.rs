@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::notice::Notice;
 use crate::verdict::ScanVerdict;
 use labelstation_codes::Gtin;
 use labelstation_ledger::stickers::StickerAlertId;
@@ -96,18 +97,9 @@ pub enum Event {
         key: &'static str,
         args: Vec<String>,
     },
-    /// Anything else worth telling, with what to do.
-    Notice {
-        severity: Severity,
-        /// In English, for the CLI and the logs.
-        message: String,
-        /// The sentence for screens to word in the worker's language (see [`words::NOTICE_KEYS`]).
-        ///
-        /// [`words::NOTICE_KEYS`]: super::words::NOTICE_KEYS
-        key: &'static str,
-        /// The sentence's values, in order.
-        args: Vec<String>,
-    },
+    /// Anything else worth telling, with what to do: one [`Notice`] variant a sentence (its severity,
+    /// key and values for the screens, English text for the CLI and the logs).
+    Notice(Notice),
 }
 
 /// The consignment being labelled for, and its line of the chosen product.

@@ -9,6 +9,7 @@
 //! `labelstation-sim`'s.
 
 pub mod events;
+pub mod notice;
 pub mod pin;
 pub mod reconfigure;
 pub mod run;
@@ -18,6 +19,7 @@ pub mod verdict;
 pub mod words;
 
 pub use events::*;
+pub use notice::Notice;
 pub use pin::{PinError, PinStore, Supervisor};
 pub use reconfigure::{DeviceChoice, DeviceOpener, OwnLine, Reopened, SwitchError, Switched};
 pub use run::{Engine, LinkSource};

@@ -9,6 +9,7 @@
 //! else meanwhile is never taken as the box label: another box's label is told as such, a pair's
 //! sticker is judged as a loose scan.
 
+use crate::notice::Notice;
 use labelstation_zpl::template::Dpi;
 
 use super::*;
@@ -87,16 +88,14 @@ impl Station {
         Ok(())
     }
 
-    /// `labelstation box label SSCC` with the line's printer and scanner: print a closed box's label
+    /// A box's label on the line's printer, verified by the line's scanner (the app's `box label`): print a closed box's label
     /// (CLOSED → LABEL_PRINTED) and verify it by its scan (→ LABEL_VERIFIED), up to
     /// [`BOX_LABEL_TRIES`] labels; a box whose label was verified before only gets its label printed.
     /// Returns the box's state after.
     pub fn label_box(&mut self, sscc: &str) -> Result<BoxState, EngineError> {
         let b = self.ledger.box_record(sscc)?;
         if b.state == BoxState::Open {
-            return Err(EngineError::Label(format!(
-                "box {sscc} is open: close it first (`labelstation box close {sscc}`)"
-            )));
+            return Err(EngineError::BoxOpen(sscc.to_owned()));
         }
         if matches!(b.state, BoxState::Closed | BoxState::LabelPrinted) {
             self.finish_box(sscc)?;
@@ -131,26 +130,19 @@ impl Station {
             self.ledger
                 .box_step(sscc, BoxState::LabelPrinted, &self.actor)?;
         }
-        self.notice(
-            Severity::Ok,
-            "box-label-reprinted",
-            vec![sscc.to_owned()],
-            &format!("The label of box {sscc} was printed again: put it on the box"),
-        );
+        self.notice(Notice::BoxLabelReprinted {
+            sscc: sscc.to_owned(),
+        });
         if self.ledger.box_record(sscc)?.state == BoxState::LabelPrinted {
             match self.await_box_label(sscc)? {
                 BoxScan::Verified { aim, read } => {
                     self.ledger
                         .box_label_verified(sscc, &aim, &read, 1, &self.actor)?;
                 }
-                BoxScan::NotRead => self.notice(
-                    Severity::Alert,
-                    "box-label-unverified",
-                    vec![sscc.to_owned(), "1".into()],
-                    &format!(
-                        "The label of box {sscc} was not read after 1 labels: check the printer and the scanner, then print it again with `labelstation box label {sscc}`"
-                    ),
-                ),
+                BoxScan::NotRead => self.notice(Notice::BoxLabelUnverified {
+                    sscc: sscc.to_owned(),
+                    labels: 1,
+                }),
             }
         }
         self.emit_line(LineState::Idle);
@@ -204,12 +196,7 @@ impl Station {
             return Ok(());
         }
         if self.packing.is_none() {
-            self.notice(
-                Severity::Warning,
-                "box-not-packing",
-                vec![],
-                "The line does not pack boxes: there is no box to close",
-            );
+            self.notice(Notice::BoxNotPacking);
             return Ok(());
         }
         self.close_partial_box()
@@ -244,14 +231,10 @@ impl Station {
         }
         for label in 1..=BOX_LABEL_TRIES {
             if let Err(e) = self.print_box_label(&zpl) {
-                self.notice(
-                    Severity::Alert,
-                    "box-label-failed",
-                    vec![sscc.to_owned(), e.clone()],
-                    &format!(
-                        "The label of box {sscc} did not print ({e}): fix the printer, then print it with `labelstation box label {sscc}`"
-                    ),
-                );
+                self.notice(Notice::BoxLabelFailed {
+                    sscc: sscc.to_owned(),
+                    error: e.clone(),
+                });
                 return Ok(());
             }
             if self.ledger.box_record(sscc)?.state == BoxState::Closed {
@@ -263,36 +246,25 @@ impl Station {
                     self.ledger
                         .box_label_verified(sscc, &aim, &read, label, &self.actor)?;
                     let b = self.ledger.box_record(sscc)?;
-                    self.notice(
-                        Severity::Ok,
-                        "box-label-verified",
-                        vec![sscc.to_owned(), b.count.to_string(), b.capacity.to_string()],
-                        &format!(
-                            "Box {sscc} closed with {} of {} pairs; its label is verified",
-                            b.count, b.capacity
-                        ),
-                    );
+                    self.notice(Notice::BoxLabelVerified {
+                        sscc: sscc.to_owned(),
+                        count: b.count,
+                        capacity: b.capacity,
+                    });
                     return Ok(());
                 }
-                BoxScan::NotRead if label < BOX_LABEL_TRIES => self.notice(
-                    Severity::Warning,
-                    "box-label-unread",
-                    vec![sscc.to_owned()],
-                    &format!(
-                        "The label of box {sscc} was not read: peel it off; a new one is printing"
-                    ),
-                ),
+                BoxScan::NotRead if label < BOX_LABEL_TRIES => {
+                    self.notice(Notice::BoxLabelUnread {
+                        sscc: sscc.to_owned(),
+                    })
+                }
                 BoxScan::NotRead => {}
             }
         }
-        self.notice(
-            Severity::Alert,
-            "box-label-unverified",
-            vec![sscc.to_owned(), BOX_LABEL_TRIES.to_string()],
-            &format!(
-                "The label of box {sscc} was not read after {BOX_LABEL_TRIES} labels: check the printer and the scanner, then print it again with `labelstation box label {sscc}`"
-            ),
-        );
+        self.notice(Notice::BoxLabelUnverified {
+            sscc: sscc.to_owned(),
+            labels: BOX_LABEL_TRIES,
+        });
         Ok(())
     }
 
@@ -382,14 +354,10 @@ impl Station {
                     });
                 }
                 let shown: String = read.chars().filter(|c| !c.is_control()).take(48).collect();
-                self.notice(
-                    Severity::Warning,
-                    "box-label-wrong",
-                    vec![shown.clone(), sscc.to_owned()],
-                    &format!(
-                        "That label reads {shown}, not box {sscc}: scan the label just printed for this box"
-                    ),
-                );
+                self.notice(Notice::BoxLabelWrong {
+                    read: shown.clone(),
+                    sscc: sscc.to_owned(),
+                });
                 continue;
             }
             // Not a GS1-128 label: a pair's sticker, a retail barcode, noise. Judged as a loose scan,

@@ -20,9 +20,7 @@ pub const PIN_FILE: &str = "supervisor.pin";
 
 #[derive(Debug, thiserror::Error)]
 pub enum PinError {
-    #[error(
-        "no supervisor PIN is set on this station: set one with `labelstation supervisor set-pin`"
-    )]
+    #[error("no supervisor PIN is set on this station: a supervisor sets one first")]
     NotSet,
     #[error("wrong supervisor PIN")]
     Wrong,
@@ -32,9 +30,7 @@ pub enum PinError {
         "the supervisor PIN file {path} is readable by other users: run `chmod 600 {path}` (or set the PIN again)"
     )]
     Exposed { path: PathBuf },
-    #[error(
-        "the supervisor PIN file {path} is damaged: set the PIN again with `labelstation supervisor set-pin`"
-    )]
+    #[error("the supervisor PIN file {path} is damaged: a supervisor sets the PIN again")]
     Damaged { path: PathBuf },
     #[error("cannot {what} the supervisor PIN file {path}: {source}")]
     Io {

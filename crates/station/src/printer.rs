@@ -4,6 +4,7 @@
 //! before its code is rejected.
 
 use super::*;
+use crate::notice::Notice;
 
 /// A printer problem as (what, what to do), the action starting with a capital as the screens show it.
 fn split_remedy(p: &labelstation_printer::status::Problem) -> (String, String) {
@@ -160,27 +161,13 @@ impl Station {
         if matches!(self.printer.link(), LinkState::Up) && self.printer.send(b"~JA").is_ok() {
             if !self.cancel_confirmed() {
                 let masked = rec.code.masked();
-                self.notice(
-                    Severity::Alert,
-                    "cancel-not-confirmed",
-                    vec![masked.clone()],
-                    &format!(
-                        "The printer did not confirm it dropped the label of {masked}: if a sticker of it comes out, hand it to the supervisor"
-                    ),
-                );
+                self.notice(Notice::CancelNotConfirmed { masked });
             }
             return;
         }
         self.pending_cancel = true;
         let masked = rec.code.masked();
-        self.notice(
-            Severity::Alert,
-            "cancel-not-delivered",
-            vec![masked.clone()],
-            &format!(
-                "The printer could not be told to drop the label of {masked} (the link is down): if a sticker of it comes out, hand it to the supervisor"
-            ),
-        );
+        self.notice(Notice::CancelNotDelivered { masked });
     }
 
     /// Whether the printer has acted on the `~JA` just sent. Bytes handed to the link are not yet at the

@@ -6,6 +6,7 @@
 //! queue changed.
 
 use super::*;
+use crate::notice::Notice;
 use labelstation_ledger::stickers::StickerAlertId;
 
 impl Station {
@@ -178,12 +179,7 @@ impl Station {
             self.ledger
                 .record_scan(raw, aim, "CONFIRM_MISMATCH", Some(rec.id), None)?;
             let masked = rec.code.masked();
-            self.notice(
-                Severity::Alert,
-                "confirm-mismatch",
-                vec![masked.clone()],
-                &format!("This scan is not {masked} byte for byte: not confirmed"),
-            );
+            self.notice(Notice::ConfirmMismatch { masked });
             return Ok(false);
         }
         self.ledger

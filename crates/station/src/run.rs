@@ -3,6 +3,7 @@
 //! Between runs it keeps listening to the scanner (stickers of a roll applied later are verified; a
 //! retail barcode picks the product), and refreshes printer state, pool alarms and the registry link.
 
+use crate::notice::Notice;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, Sender, channel};
 use std::thread::JoinHandle;
@@ -119,12 +120,9 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                 }
                 Command::LabelFor(k) => {
                     match k.as_deref().map(|id| st.ledger().consignment(id)) {
-                        Some(Err(e)) => st.notice(
-                            Severity::Alert,
-                            "consignment-unknown",
-                            vec![e.to_string()],
-                            &format!("Cannot label for that consignment: {e}"),
-                        ),
+                        Some(Err(e)) => st.notice(Notice::ConsignmentUnknown {
+                            error: e.to_string(),
+                        }),
                         _ => st.label_for(k),
                     }
                     publish_consignment(&st, product.as_ref());
@@ -138,30 +136,17 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                 } => match st.supervisor() {
                     Some(sup) => match st.declare_consignment(&sup, &consignment, &declaration) {
                         Ok(()) => {
-                            st.notice(
-                                Severity::Ok,
-                                "consignment-declared",
-                                vec![consignment.clone(), declaration.number.clone()],
-                                &format!(
-                                    "Consignment {consignment}: declaration {} recorded",
-                                    declaration.number
-                                ),
-                            );
+                            st.notice(Notice::ConsignmentDeclared {
+                                consignment: consignment.clone(),
+                                declaration: declaration.number.clone(),
+                            });
                             st.emit(Event::Consignments);
                         }
-                        Err(e) => st.notice(
-                            Severity::Alert,
-                            "consignment-declare-failed",
-                            vec![e.to_string()],
-                            &format!("The declaration was not recorded: {e}"),
-                        ),
+                        Err(e) => st.notice(Notice::ConsignmentDeclareFailed {
+                            error: e.to_string(),
+                        }),
                     },
-                    None => st.notice(
-                        Severity::Alert,
-                        "consignment-needs-pin",
-                        vec![],
-                        "Declaring or submitting a consignment needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::ConsignmentNeedsPin),
                 },
                 Command::SubmitConsignment {
                     consignment,
@@ -171,60 +156,32 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                     Some(sup) => {
                         match st.submit_consignment(&sup, &consignment, &api, document_size) {
                             Ok(done) => {
-                                st.notice(
-                                    Severity::Ok,
-                                    "consignment-submitted",
-                                    vec![
-                                        consignment.clone(),
-                                        done.codes.to_string(),
-                                        done.documents.len().to_string(),
-                                    ],
-                                    &format!(
-                                        "Consignment {consignment}: {} code(s) in {} import document(s); the registry link sends them",
-                                        done.codes,
-                                        done.documents.len()
-                                    ),
-                                );
+                                st.notice(Notice::ConsignmentSubmitted {
+                                    consignment: consignment.clone(),
+                                    codes: done.codes,
+                                    documents: done.documents.len(),
+                                });
                                 st.emit(Event::Consignments);
                             }
-                            Err(e) => st.notice(
-                                Severity::Alert,
-                                "consignment-submit-failed",
-                                vec![e.to_string()],
-                                &format!("Nothing was submitted: {e}"),
-                            ),
+                            Err(e) => st.notice(Notice::ConsignmentSubmitFailed {
+                                error: e.to_string(),
+                            }),
                         }
                     }
-                    None => st.notice(
-                        Severity::Alert,
-                        "consignment-needs-pin",
-                        vec![],
-                        "Declaring or submitting a consignment needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::ConsignmentNeedsPin),
                 },
                 Command::Start { count, mode } => {
                     let Some(g) = product.clone() else {
-                        st.notice(
-                            Severity::Alert,
-                            "choose-product-first",
-                            vec![],
-                            "Choose the product first (list or scan the box)",
-                        );
+                        st.notice(Notice::ChooseProductFirst);
                         continue;
                     };
                     match st.run(&g, mode, count) {
-                        Ok(s) => st.notice(
-                            Severity::Info,
-                            "run-finished",
-                            [s.printed, s.verified, s.rejected, s.waiting]
-                                .iter()
-                                .map(u32::to_string)
-                                .collect(),
-                            &format!(
-                                "Run finished: {} printed, {} verified, {} rejected, {} waiting for their scan",
-                                s.printed, s.verified, s.rejected, s.waiting
-                            ),
-                        ),
+                        Ok(s) => st.notice(Notice::RunFinished {
+                            printed: s.printed,
+                            verified: s.verified,
+                            rejected: s.rejected,
+                            waiting: s.waiting,
+                        }),
                         Err(e) => st.notice_error(&e),
                     }
                     publish_product(&st, product.as_ref());
@@ -236,147 +193,72 @@ fn engine_loop(mut st: Station, mut product: Option<Gtin>, link: Option<LinkSour
                         if let Err(e) =
                             st.reprint(&sup, code, "reprint from the review screen", true)
                         {
-                            st.notice(
-                                Severity::Alert,
-                                "reprint-failed",
-                                vec![e.to_string()],
-                                &format!("Reprint failed: {e}"),
-                            );
+                            st.notice(Notice::ReprintFailed {
+                                error: e.to_string(),
+                            });
                         }
                     }
-                    None => st.notice(
-                        Severity::Alert,
-                        "reprint-needs-pin",
-                        vec![],
-                        "Reprinting needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::ReprintNeedsPin),
                 },
                 Command::ConfirmApplied { code } => match st.supervisor() {
                     Some(sup) => match st.confirm_applied(&sup, code, Duration::from_secs(60)) {
-                        Ok(true) => {
-                            st.notice(Severity::Ok, "confirmed", vec![], "Confirmed as applied")
-                        }
-                        Ok(false) => st.notice(
-                            Severity::Alert,
-                            "not-confirmed",
-                            vec![],
-                            "Not confirmed: no matching scan",
-                        ),
-                        Err(e) => st.notice(
-                            Severity::Alert,
-                            "confirm-failed",
-                            vec![e.to_string()],
-                            &format!("Confirm failed: {e}"),
-                        ),
+                        Ok(true) => st.notice(Notice::Confirmed),
+                        Ok(false) => st.notice(Notice::NotConfirmed),
+                        Err(e) => st.notice(Notice::ConfirmFailed {
+                            error: e.to_string(),
+                        }),
                     },
-                    None => st.notice(
-                        Severity::Alert,
-                        "confirm-needs-pin",
-                        vec![],
-                        "Confirming needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::ConfirmNeedsPin),
                 },
                 Command::SendAgain { code } => match st.supervisor() {
                     Some(sup) => match st.send_again(&sup, code) {
-                        Ok(()) => st.notice(
-                            Severity::Ok,
-                            "sent-again",
-                            vec![],
-                            "The code is verified again; its application goes with the next report",
-                        ),
-                        Err(e) => st.notice(
-                            Severity::Alert,
-                            "send-again-failed",
-                            vec![e.to_string()],
-                            &format!("Sending the application again failed: {e}"),
-                        ),
+                        Ok(()) => st.notice(Notice::SentAgain),
+                        Err(e) => st.notice(Notice::SendAgainFailed {
+                            error: e.to_string(),
+                        }),
                     },
-                    None => st.notice(
-                        Severity::Alert,
-                        "send-again-needs-pin",
-                        vec![],
-                        "Sending an application again needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::SendAgainNeedsPin),
                 },
                 Command::StickerMissing { code } => match st.supervisor() {
                     Some(sup) => match st.sticker_missing(&sup, code, "") {
-                        Ok(()) => st.notice(
-                            Severity::Info,
-                            "sticker-missing-noted",
-                            vec![],
-                            "The code waits for review: write it off, or confirm it if the sticker turns up on an item",
-                        ),
-                        Err(e) => st.notice(
-                            Severity::Alert,
-                            "sticker-missing-failed",
-                            vec![e.to_string()],
-                            &format!("Could not send the code to review: {e}"),
-                        ),
+                        Ok(()) => st.notice(Notice::StickerMissingNoted),
+                        Err(e) => st.notice(Notice::StickerMissingFailed {
+                            error: e.to_string(),
+                        }),
                     },
-                    None => st.notice(
-                        Severity::Alert,
-                        "sticker-missing-needs-pin",
-                        vec![],
-                        "Sending a code to review needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::StickerMissingNeedsPin),
                 },
                 Command::CloseStickerAlert { alert, found } => match st.supervisor() {
                     Some(sup) => match st.close_sticker_alert(&sup, alert, &found) {
-                        Ok(()) => st.notice(
-                            Severity::Ok,
-                            "sticker-alert-closed",
-                            vec![format!("!{}", alert.0)],
-                            &format!("Second-sticker alert !{} closed", alert.0),
-                        ),
-                        Err(e) => st.notice(
-                            Severity::Alert,
-                            "sticker-alert-close-failed",
-                            vec![e.to_string()],
-                            &format!("Could not close the second-sticker alert: {e}"),
-                        ),
+                        Ok(()) => st.notice(Notice::StickerAlertClosed { alert: alert.0 }),
+                        Err(e) => st.notice(Notice::StickerAlertCloseFailed {
+                            error: e.to_string(),
+                        }),
                     },
-                    None => st.notice(
-                        Severity::Alert,
-                        "sticker-alert-close-needs-pin",
-                        vec![],
-                        "Closing a second-sticker alert needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::StickerAlertCloseNeedsPin),
                 },
                 Command::ApplySettings(choice) => apply_settings(&mut st, &choice),
                 Command::ReprintBoxLabel { sscc } => match st.supervisor() {
                     Some(sup) => {
                         if let Err(e) = st.reprint_box_label(&sup, &sscc) {
-                            st.notice(
-                                Severity::Alert,
-                                "box-reprint-failed",
-                                vec![e.to_string()],
-                                &format!("The box label was not printed again: {e}"),
-                            );
+                            st.notice(Notice::BoxReprintFailed {
+                                error: e.to_string(),
+                            });
                         }
                     }
-                    None => st.notice(
-                        Severity::Alert,
-                        "box-reprint-needs-pin",
-                        vec![],
-                        "Reprinting a box label needs the supervisor PIN",
-                    ),
+                    None => st.notice(Notice::BoxReprintNeedsPin),
                 },
                 Command::TestPrint => match st.test_print() {
                     Ok(outcome) => match (outcome.key(), outcome.remedy()) {
-                        (Some(key), Some(r)) => st.notice(
-                            Severity::Alert,
-                            "test-print-problem",
-                            vec![key.to_owned()],
-                            &format!("Test label: {r}"),
-                        ),
-                        _ => st.notice(Severity::Ok, "test-printed", vec![], "Test label printed"),
+                        (Some(key), Some(r)) => st.notice(Notice::TestPrintProblem {
+                            problem: key,
+                            remedy: r,
+                        }),
+                        _ => st.notice(Notice::TestPrinted),
                     },
-                    Err(e) => st.notice(
-                        Severity::Alert,
-                        "test-print-failed",
-                        vec![e.to_string()],
-                        &format!("Test print failed: {e}"),
-                    ),
+                    Err(e) => st.notice(Notice::TestPrintFailed {
+                        error: e.to_string(),
+                    }),
                 },
                 Command::Refresh => {
                     publish_status(&mut st);
@@ -417,12 +299,9 @@ fn select(st: &Station, product: &mut Option<Gtin>, g: Gtin) {
             *product = Some(g);
             publish_product(st, product.as_ref());
         }
-        Ok(None) => st.notice(
-            Severity::Alert,
-            "product-not-registered",
-            vec![g.to_string()],
-            &format!("Product {g} is not registered on this station: ask the supervisor to add it"),
-        ),
+        Ok(None) => st.notice(Notice::ProductNotRegistered {
+            gtin: g.to_string(),
+        }),
         Err(e) => st.notice_error(&e.into()),
     }
 }

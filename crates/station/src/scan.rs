@@ -4,6 +4,7 @@
 //! printing, and loose scans between runs.
 
 use super::*;
+use crate::notice::Notice;
 
 impl Station {
     /// The next scan (bytes and AIM id), or None at the deadline or when the run is signalled.
@@ -28,30 +29,16 @@ impl Station {
                     return Ok(Some((scan.bytes, aim, Instant::now())));
                 }
                 Some(ScannerEvent::State(s)) => self.emit_scanner(&s),
-                Some(ScannerEvent::Incomplete(_)) => self.notice(
-                    Severity::Warning,
-                    "scan-cut-off",
-                    vec![],
-                    "The scan was cut off (scanner disconnected): scan again",
-                ),
-                Some(ScannerEvent::UnmappedKeys { .. }) => self.notice(
-                    Severity::Warning,
-                    "scanner-unmapped-keys",
-                    vec![],
-                    "The scanner sent keys the station cannot map: set the scanner to USB-CDC mode, then scan again",
-                ),
-                Some(ScannerEvent::Overlong { len, cap, .. }) => self.notice(
-                    Severity::Warning,
-                    "scanner-noise",
-                    vec![len.to_string(), cap.to_string()],
-                    &format!("Scanner noise ignored ({len} bytes, over the {cap}-byte limit): scan again"),
-                ),
-                Some(ScannerEvent::BadReport { reason, .. }) => self.notice(
-                    Severity::Warning,
-                    "scanner-bad-report",
-                    vec![reason.to_string()],
-                    &format!("Scanner report ignored: {reason}"),
-                ),
+                Some(ScannerEvent::Incomplete(_)) => self.notice(Notice::ScanCutOff),
+                Some(ScannerEvent::UnmappedKeys { .. }) => self.notice(Notice::ScannerUnmappedKeys),
+                Some(ScannerEvent::Overlong { len, cap, .. }) => {
+                    self.notice(Notice::ScannerNoise { len, cap })
+                }
+                Some(ScannerEvent::BadReport { reason, .. }) => {
+                    self.notice(Notice::ScannerBadReport {
+                        reason: reason.to_string(),
+                    })
+                }
             }
         }
     }
@@ -108,14 +95,9 @@ impl Station {
         self.ledger
             .second_sticker(code, raw, aim, job, copy_known)?;
         self.counters.alerts += 1;
-        self.notice(
-            Severity::Alert,
-            "second-sticker",
-            vec![masked.to_owned()],
-            &format!(
-                "A second sticker of {masked}, a code already applied: do not apply it. Hand it to the supervisor to destroy"
-            ),
-        );
+        self.notice(Notice::SecondSticker {
+            masked: masked.to_owned(),
+        });
         self.emit_counters();
         self.emit(Event::Review {
             waiting: self.review_len(),
@@ -280,14 +262,7 @@ impl Station {
                 self.signals.cancel = false;
                 self.signals.unreadable = false;
                 if Instant::now() >= deadline {
-                    self.notice(
-                        Severity::Info,
-                        "roll-waiting",
-                        vec![waiting.to_string()],
-                        &format!(
-                            "{waiting} printed stickers wait on the roll; scan them when applied"
-                        ),
-                    );
+                    self.notice(Notice::RollWaiting { waiting });
                     return Ok(());
                 }
                 continue;

@@ -4,6 +4,7 @@
 //! sign-out, and the commands only a signed-in supervisor may give (unlock the line, write a code off).
 
 use super::*;
+use crate::notice::Notice;
 
 /// A supervisor session ends after this long without an action.
 pub const SESSION_IDLE: Duration = Duration::from_secs(300);
@@ -62,12 +63,7 @@ impl Station {
             Command::Unlock => {
                 match self.supervisor() {
                     Some(s) => self.signals.unlock = Some(s),
-                    None => self.notice(
-                        Severity::Alert,
-                        "unlock-needs-pin",
-                        vec![],
-                        "Unlocking the line needs the supervisor PIN",
-                    ),
+                    None => self.notice(Notice::UnlockNeedsPin),
                 }
                 None
             }
@@ -75,20 +71,12 @@ impl Station {
                 match self.supervisor() {
                     Some(s) => {
                         if let Err(e) = self.write_off(&s, code, &reason) {
-                            self.notice(
-                                Severity::Alert,
-                                "write-off-failed",
-                                vec![e.to_string()],
-                                &format!("Write-off failed: {e}"),
-                            );
+                            self.notice(Notice::WriteOffFailed {
+                                error: e.to_string(),
+                            });
                         }
                     }
-                    None => self.notice(
-                        Severity::Alert,
-                        "write-off-needs-pin",
-                        vec![],
-                        "Writing a code off needs the supervisor PIN",
-                    ),
+                    None => self.notice(Notice::WriteOffNeedsPin),
                 }
                 None
             }
@@ -98,24 +86,14 @@ impl Station {
 
     pub(super) fn login(&mut self, name: &str, pin: &str) {
         let Some(store) = &self.pins else {
-            self.notice(
-                Severity::Alert,
-                "sign-in-unavailable",
-                vec![],
-                "Supervisor sign-in is not available on this station",
-            );
+            self.notice(Notice::SignInUnavailable);
             return;
         };
         if let Some(until) = self.pin_locked_until
             && Instant::now() < until
         {
             let secs = until.saturating_duration_since(Instant::now()).as_secs() + 1;
-            self.notice(
-                Severity::Alert,
-                "pin-locked",
-                vec![secs.to_string()],
-                &format!("Too many wrong PINs: try again in {secs} s"),
-            );
+            self.notice(Notice::PinLocked { secs });
             return;
         }
         let name = if name.trim().is_empty() {
@@ -154,12 +132,7 @@ impl Station {
                         &serde_json::json!({ "name": name }),
                     );
                 }
-                self.notice(
-                    Severity::Alert,
-                    crate::words::pin_key(&e),
-                    vec![e.to_string()],
-                    &e.to_string(),
-                );
+                self.notice(e.notice());
             }
         }
     }

@@ -19,6 +19,7 @@
 //! `session.rs` (the supervisor's sign-in, PIN lockout and commands), `inbox.rs` (commands taken
 //! mid-run) and `review.rs` (a supervisor's actions on one code).
 
+use crate::notice::Notice;
 use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::mpsc::{Receiver, TryRecvError};
@@ -69,22 +70,20 @@ pub type Sink = Arc<dyn Fn(Event) + Send + Sync>;
 pub enum EngineError {
     #[error(transparent)]
     Store(#[from] StoreError),
-    #[error(
-        "unknown product GTIN {0}: add it with `labelstation products add --gtin {0} --name ...`"
-    )]
+    #[error("unknown product GTIN {0}: the product is registered on this station first")]
     UnknownProduct(Gtin),
-    #[error(
-        "no codes left for GTIN {0}: pull more with `labelstation codes pull --gtin {0} --quantity N` or import a file"
-    )]
+    #[error("no codes left for GTIN {0}: pull more from the registry, or import a code file")]
     PoolEmpty(Gtin),
     #[error(
-        "the {held} code(s) left for GTIN {gtin} are held after a ledger restore: a supervisor checks them against the registry (`labelstation codes held check`) and releases those no station printed (`labelstation codes held release`)"
+        "the {held} code(s) left for GTIN {gtin} are held after a ledger restore: a supervisor checks them against the registry and releases those no station printed"
     )]
     PoolHeld { gtin: Gtin, held: u64 },
     #[error("cannot build the label: {0}")]
     Label(String),
+    #[error("box {0} is open: its label is printed once it is closed")]
+    BoxOpen(String),
     #[error(
-        "the line stopped after {count} failures in a row (last: {last}): a supervisor must review the rejected labels (`labelstation review list`) and unlock the line"
+        "the line stopped after {count} failures in a row (last: {last}): a supervisor must review the rejected labels and unlock the line"
     )]
     LineStopped { count: u32, last: String },
     #[error(
@@ -520,12 +519,7 @@ impl Station {
     fn idle_wait(&mut self, d: Duration) {
         match self.scanner.next_event(d) {
             Ok(Some(ScannerEvent::State(s))) => self.emit_scanner(&s),
-            Ok(Some(_)) => self.notice(
-                Severity::Warning,
-                "scan-ignored-stopped",
-                vec![],
-                "Scan ignored: the line is stopped",
-            ),
+            Ok(Some(_)) => self.notice(Notice::ScanIgnoredStopped),
             Ok(None) => {}
             Err(_) => std::thread::sleep(d),
         }
@@ -604,14 +598,7 @@ impl Station {
                         self.emit_counters();
                         if interrupted {
                             let masked = rec.code.masked();
-                            self.notice(
-                                Severity::Warning,
-                                "label-interrupted",
-                                vec![masked.clone()],
-                                &format!(
-                                    "The printer stopped while {masked} was in it: if a partial or second sticker of it comes out, do not apply it; hand it to the supervisor"
-                                ),
-                            );
+                            self.notice(Notice::LabelInterrupted { masked });
                         }
                         return Ok(Printed::Yes);
                     }
@@ -793,24 +780,13 @@ impl Station {
 
     /// Tell the screens something: `key` (one of [`NOTICE_KEYS`](super::words::NOTICE_KEYS)) and `args`
     /// for the worker's language, `message` in English.
-    pub(crate) fn notice(
-        &self,
-        severity: Severity,
-        key: &'static str,
-        args: Vec<String>,
-        message: &str,
-    ) {
-        self.emit(Event::Notice {
-            severity,
-            message: message.to_owned(),
-            key,
-            args,
-        });
+    pub(crate) fn notice(&self, notice: Notice) {
+        self.emit(Event::Notice(notice));
     }
 
     /// Tell the screens an error that ended what they asked for.
     pub(crate) fn notice_error(&self, e: &EngineError) {
-        self.notice(Severity::Alert, e.key(), e.args(), &e.to_string());
+        self.notice(e.notice());
     }
 
     // ---- supervisor -----------------------------------------------------------------------------

@@ -33,6 +33,7 @@
 //! nothing; `printer.odometer = false`) is tolerated: the station goes on the counts alone and says so
 //! once in the log.
 
+use crate::notice::Notice;
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
@@ -409,14 +410,7 @@ impl Station {
             });
             if self.ledger.copy_may_exist(rec.id)? {
                 let masked = rec.code.masked();
-                self.notice(
-                    Severity::Warning,
-                    "label-interrupted",
-                    vec![masked.clone()],
-                    &format!(
-                        "The printer stopped while {masked} was in it: if a partial or second sticker of it comes out, do not apply it; hand it to the supervisor"
-                    ),
-                );
+                self.notice(Notice::LabelInterrupted { masked });
             }
         }
         if window.is_empty() {

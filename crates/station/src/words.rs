@@ -8,8 +8,11 @@
 //! rejection keys are stored in the ledger. Each kind lists its keys here, and a test checks that every
 //! listed key has its branch in `ui/words.slint`.
 
+use labelstation_ledger::Remedy;
+
 use super::pin::PinError;
 use super::station::EngineError;
+use crate::notice::Notice;
 use crate::verdict::ScanVerdict;
 
 /// Keys of [`Event::Notice`](super::Event::Notice).
@@ -285,7 +288,7 @@ impl EngineError {
             Self::UnknownProduct(_) => "unknown-product",
             Self::PoolEmpty(_) => "pool-empty",
             Self::PoolHeld { .. } => "pool-held",
-            Self::Label(_) => "label-error",
+            Self::Label(_) | Self::BoxOpen(_) => "label-error",
             Self::LineStopped { .. } => "line-stopped",
             Self::PrinterNotFixed { .. } => "printer-not-fixed",
             Self::PrinterOffline { .. } => "printer-offline",
@@ -302,6 +305,7 @@ impl EngineError {
             Self::UnknownProduct(g) | Self::PoolEmpty(g) => vec![g.to_string()],
             Self::PoolHeld { gtin, held } => vec![gtin.to_string(), held.to_string()],
             Self::Label(e) | Self::Scanner(e) => vec![e.clone()],
+            Self::BoxOpen(sscc) => vec![format!("box {sscc} is open")],
             Self::LineStopped { count, .. } => vec![count.to_string()],
             Self::PrinterNotFixed { reason } | Self::PrinterOffline { reason } => {
                 vec![reason.clone()]
@@ -310,14 +314,50 @@ impl EngineError {
             Self::Interrupted => Vec::new(),
         }
     }
+
+    /// What to do, where the app has a way to do it that the message cannot name.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            Self::Store(e) => e.remedy(),
+            Self::UnknownProduct(g) => Some(Remedy::AddProduct(g.clone())),
+            Self::PoolEmpty(g) => Some(Remedy::PullCodes(g.clone())),
+            Self::PoolHeld { gtin, .. } => Some(Remedy::CheckHeldCodes(gtin.clone())),
+            Self::LineStopped { .. } => Some(Remedy::ReviewRejects),
+            Self::BoxOpen(sscc) => Some(Remedy::CloseBox(sscc.clone())),
+            _ => None,
+        }
+    }
+
+    /// The error told to the screens.
+    pub fn notice(&self) -> Notice {
+        Notice::Failed {
+            key: self.key(),
+            args: self.args(),
+            text: self.to_string(),
+            remedy: self.remedy(),
+        }
+    }
 }
 
-/// The notice key for a refused PIN.
-pub fn pin_key(e: &PinError) -> &'static str {
-    match e {
-        PinError::Wrong => "pin-wrong",
-        PinError::NotSet => "pin-not-set",
-        _ => "pin-error",
+impl PinError {
+    /// What to do, where the app has a way to do it that the message cannot name.
+    pub fn remedy(&self) -> Option<Remedy> {
+        match self {
+            PinError::NotSet | PinError::Damaged { .. } => Some(Remedy::SetSupervisorPin),
+            _ => None,
+        }
+    }
+
+    /// A refused PIN told to the screens.
+    pub fn notice(&self) -> Notice {
+        match self {
+            PinError::Wrong => Notice::PinWrong,
+            PinError::NotSet => Notice::PinNotSet,
+            e => Notice::PinError {
+                error: e.to_string(),
+                remedy: e.remedy(),
+            },
+        }
     }
 }
 
@@ -403,7 +443,7 @@ mod tests {
             assert!(NOTICE_KEYS.contains(&e.key()), "{e:?}");
         }
         for e in [PinError::Wrong, PinError::NotSet, PinError::BadFormat] {
-            assert!(NOTICE_KEYS.contains(&pin_key(&e)));
+            assert!(NOTICE_KEYS.contains(&e.notice().key()));
         }
     }
 }

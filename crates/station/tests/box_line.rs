@@ -91,7 +91,7 @@ fn notice_keys(events: &Events) -> Vec<&'static str> {
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            Event::Notice { key, .. } => Some(*key),
+            Event::Notice(n) => Some(n.key()),
             _ => None,
         })
         .collect()

@@ -360,8 +360,10 @@ fn engine_thread_takes_commands_and_publishes_events() {
         let Ok(e) = events.recv_timeout(Duration::from_millis(200)) else {
             continue;
         };
-        let done =
-            matches!(&e, Event::Notice { message, .. } if message.starts_with("Run finished"));
+        let done = matches!(
+            &e,
+            Event::Notice(labelstation_station::Notice::RunFinished { .. })
+        );
         seen.push(e);
         if done {
             break;
@@ -370,9 +372,7 @@ fn engine_thread_takes_commands_and_publishes_events() {
     let notices: Vec<String> = seen
         .iter()
         .filter_map(|e| match e {
-            Event::Notice {
-                severity, message, ..
-            } => Some(format!("{severity:?}: {message}")),
+            Event::Notice(n) => Some(format!("{:?}: {}", n.severity(), n.text())),
             _ => None,
         })
         .collect();
@@ -926,12 +926,9 @@ fn a_cancel_the_printer_does_not_confirm_in_time_is_an_alert() {
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            Event::Notice {
-                severity: labelstation_station::Severity::Alert,
-                key,
-                args,
-                ..
-            } => Some((*key, args.clone())),
+            Event::Notice(n) if n.severity() == labelstation_station::Severity::Alert => {
+                Some((n.key(), n.args()))
+            }
             _ => None,
         })
         .collect();
@@ -1004,7 +1001,7 @@ fn a_label_reprinted_after_an_error_is_a_known_copy_and_its_scan_an_alert() {
         .unwrap()
         .iter()
         .filter_map(|e| match e {
-            Event::Notice { key, .. } => Some(*key),
+            Event::Notice(n) => Some(n.key()),
             _ => None,
         })
         .collect();
