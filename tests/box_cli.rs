@@ -9,8 +9,8 @@ mod support;
 use std::path::Path;
 
 use labelstation::codes::Sscc;
-use labelstation::store::consignments::{DeclaredLine, NewConsignment};
-use labelstation::store::{JobMode, Ledger, ScanProof};
+use labelstation::ledger::consignments::{DeclaredLine, NewConsignment};
+use labelstation::ledger::{JobMode, Ledger, ScanProof};
 use labelstation::virtual_scanner::read_gs1_128;
 use labelstation_zpl::interpret::Interpreter;
 use labelstation_zpl::render::render;

@@ -10,7 +10,7 @@ mod support;
 use std::io::BufRead as _;
 use std::path::Path;
 
-use labelstation::store::Ledger;
+use labelstation::ledger::Ledger;
 use labelstation_testkit::boxes::{EXTENSION, PREFIX, assert_ours, ledger};
 use support::*;
 

@@ -448,7 +448,7 @@ fn codes_pull_from_a_registry_simulator_process() {
     // The codes are printed and verified on the line (here through the library), then reported.
     {
         let mut l =
-            labelstation::store::Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
+            labelstation::ledger::Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
         support::print_and_verify_all(&mut l, &gtin);
     }
     let sync = |extra: &[&str]| {
@@ -481,7 +481,7 @@ fn codes_pull_from_a_registry_simulator_process() {
     assert!(sync(&["--once"]).status.success());
     {
         use labelstation::codes::CodeFormat;
-        use labelstation::store::{Actor, JobMode, Ledger, ScanProof};
+        use labelstation::ledger::{Actor, JobMode, Ledger, ScanProof};
         let mut l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
         let extra = support::codes(&gtin, 1, 77);
         l.import_codes(
@@ -891,8 +891,8 @@ fn codes_orders_lists_refused_and_stuck_orders_and_a_supervisor_abandons_one() {
 /// cannot say, the abandon is refused unless `--unchecked`. Compared with what the simulator issued.
 #[test]
 fn abandoning_an_order_first_takes_in_the_pack_whose_answer_was_lost() {
+    use labelstation::ledger::Ledger;
     use labelstation::registry::sim::OrderFaults;
-    use labelstation::store::Ledger;
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path();
     let (sim, cfg) = xtrace_sim(data);
@@ -957,7 +957,7 @@ fn abandoning_an_order_first_takes_in_the_pack_whose_answer_was_lost() {
     assert!(sim.orders()[0].closed);
 
     // Every code the registry issued is in the ledger's pool, and nothing else is.
-    let l = Ledger::open(&data.join(labelstation::store::LEDGER_FILE), "station-1").unwrap();
+    let l = Ledger::open(&data.join(labelstation::ledger::LEDGER_FILE), "station-1").unwrap();
     let issued: std::collections::BTreeSet<String> = sim.codes().into_keys().collect();
     let in_ledger: std::collections::BTreeSet<String> = l
         .connection()

@@ -217,8 +217,8 @@ fn a_consignment_goes_from_packing_list_to_circulation_through_lost_answers() {
     assert_eq!(snap.documents_with_tails, 0, "{snap:?}");
     assert_eq!(snap.reported_twice, 0, "{snap:?}");
     let ours: BTreeSet<String> = {
-        let l = labelstation::store::Ledger::open(
-            &data.join(labelstation::store::LEDGER_FILE),
+        let l = labelstation::ledger::Ledger::open(
+            &data.join(labelstation::ledger::LEDGER_FILE),
             "station-1",
         )
         .unwrap();

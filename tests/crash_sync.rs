@@ -9,8 +9,8 @@ mod support;
 
 use std::time::Duration;
 
+use labelstation::ledger::Ledger;
 use labelstation::registry::sim::{Faults, RegistrySim, SimConfig};
-use labelstation::store::Ledger;
 use support::*;
 
 #[test]

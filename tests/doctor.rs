@@ -269,7 +269,7 @@ fn a_running_station_keeps_its_printer() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     drop(ledger_with_codes(&data, 1, 6));
-    let _station = labelstation::store::StationLock::acquire(&data).unwrap();
+    let _station = labelstation::ledger::StationLock::acquire(&data).unwrap();
     // Even a printer address that would fail is not opened while the station holds the devices.
     let (ok, findings) = doctor(&data, &["--printer", "tcp://127.0.0.1:1"]);
     assert!(ok, "{:?}", all_fails(&findings));

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use labelstation::codes::CodeFormat;
 use labelstation::codes::generate::CodeGenerator;
-use labelstation::store::{Actor, CodeState, JobMode, Ledger, ScanProof};
+use labelstation::ledger::{Actor, CodeState, JobMode, Ledger, ScanProof};
 use support::*;
 
 const CHILD_DIR: &str = "LABELSTATION_CRASH_CHILD_DIR";

@@ -7,7 +7,7 @@ mod support;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use labelstation::store::StationLock;
+use labelstation::ledger::StationLock;
 use rusqlite::Connection;
 use serde_json::Value;
 use support::*;
@@ -499,16 +499,16 @@ fn after_a_restore_codes_used_since_the_backup_go_to_review_and_the_rest_are_hel
     let out = run(cli(&data).arg("restore").arg(&b).arg("--force"));
     assert!(out.status.success(), "{}", stderr(&out));
 
-    let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+    let mut l = labelstation::ledger::Ledger::open(&ledger_path(&data), "station-test").unwrap();
     // The kept ledger shows which codes were used: they wait for a supervisor, never return to the pool.
-    let state_of = |l: &labelstation::store::Ledger, c: &labelstation::codes::MarkingCode| {
+    let state_of = |l: &labelstation::ledger::Ledger, c: &labelstation::codes::MarkingCode| {
         l.find_code(c).unwrap().unwrap()
     };
     for c in &codes[..4] {
         let r = state_of(&l, c);
         assert_eq!(
             r.state,
-            labelstation::store::CodeState::NeedsReview,
+            labelstation::ledger::CodeState::NeedsReview,
             "{}",
             c.masked()
         );
@@ -522,12 +522,12 @@ fn after_a_restore_codes_used_since_the_backup_go_to_review_and_the_rest_are_hel
     for c in &codes[4..] {
         assert_eq!(
             state_of(&l, c).state,
-            labelstation::store::CodeState::Available
+            labelstation::ledger::CodeState::Available
         );
     }
-    let op = labelstation::store::Actor::operator("op");
+    let op = labelstation::ledger::Actor::operator("op");
     let job = l
-        .open_job(&gtin, labelstation::store::JobMode::Inline, &op)
+        .open_job(&gtin, labelstation::ledger::JobMode::Inline, &op)
         .unwrap();
     let e = l.reserve(job, &op).unwrap_err();
     assert!(e.to_string().contains("held"), "{e}");
@@ -582,12 +582,14 @@ fn held_codes_are_checked_against_the_registry_and_released_after_the_last_stick
     // After the backup: four codes printed, verified and reported; two more printed and verified, not
     // reported yet. Then the disk holding the ledger dies.
     {
-        let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+        let mut l =
+            labelstation::ledger::Ledger::open(&ledger_path(&data), "station-test").unwrap();
         print_and_verify(&mut l, &gtin, 4);
     }
     ok(run(cli(&data).args(["sync", "--once"])));
     {
-        let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+        let mut l =
+            labelstation::ledger::Ledger::open(&ledger_path(&data), "station-test").unwrap();
         print_and_verify(&mut l, &gtin, 2);
     }
     lose_ledger(&data);
@@ -693,17 +695,18 @@ fn held_codes_are_checked_against_the_registry_and_released_after_the_last_stick
     assert_eq!(v["codes"].as_array().unwrap().len(), 0);
     // A code found used is never printed again, even by a supervisor's reprint.
     {
-        let mut l = labelstation::store::Ledger::open(&ledger_path(&data), "station-test").unwrap();
-        let sup = labelstation::store::Actor::supervisor("Aigerim");
+        let mut l =
+            labelstation::ledger::Ledger::open(&ledger_path(&data), "station-test").unwrap();
+        let sup = labelstation::ledger::Actor::supervisor("Aigerim");
         let job = l
-            .open_job(&gtin, labelstation::store::JobMode::Reprint, &sup)
+            .open_job(&gtin, labelstation::ledger::JobMode::Reprint, &sup)
             .unwrap();
-        let e = l.reprint(labelstation::store::CodeId(5), job, "test", &sup);
+        let e = l.reprint(labelstation::ledger::CodeId(5), job, "test", &sup);
         assert!(e.is_err(), "a code found used was reserved for a reprint");
         // The line takes #7 next: the first code after the last sticker.
-        let op = labelstation::store::Actor::operator("op");
+        let op = labelstation::ledger::Actor::operator("op");
         let job = l
-            .open_job(&gtin, labelstation::store::JobMode::Inline, &op)
+            .open_job(&gtin, labelstation::ledger::JobMode::Inline, &op)
             .unwrap();
         assert_eq!(l.reserve(job, &op).unwrap().id.0, 7);
         assert_eq!(l.check_invariants().unwrap(), vec![]);
@@ -720,8 +723,8 @@ fn held_codes_are_checked_against_the_registry_and_released_after_the_last_stick
 
 #[test]
 fn held_codes_follow_the_pools_order_nearest_expiry_first() {
-    use labelstation::store::holds::Release;
-    use labelstation::store::{Actor, CodeId, JobMode, Ledger};
+    use labelstation::ledger::holds::Release;
+    use labelstation::ledger::{Actor, CodeId, JobMode, Ledger};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let (l, gtin, _) = ledger_with_codes(&data, 6, 19);
@@ -759,7 +762,7 @@ fn held_codes_follow_the_pools_order_nearest_expiry_first() {
     for id in [5, 3, 1] {
         assert_eq!(
             l.code(CodeId(id)).unwrap().state,
-            labelstation::store::CodeState::NeedsReview
+            labelstation::ledger::CodeState::NeedsReview
         );
     }
     let op = Actor::operator("op");

@@ -5,7 +5,7 @@
 
 mod support;
 
-use labelstation::store::Ledger;
+use labelstation::ledger::Ledger;
 use support::*;
 
 /// Runs `script` as `sh -c` in a private mount namespace (so a read-only bind mount made there touches

@@ -10,11 +10,11 @@ use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
 use labelstation::codes::generate::gtin_from_number;
+use labelstation::ledger::Ledger;
 use labelstation::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
 use labelstation::registry::pull::{Pull, PullOptions};
 use labelstation::registry::sim::{RegistrySim, SimConfig};
 use labelstation::registry::wire::Secret;
-use labelstation::store::Ledger;
 use support::*;
 
 #[test]

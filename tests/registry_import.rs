@@ -9,12 +9,12 @@ mod support;
 
 use std::time::Duration;
 
+use labelstation::ledger::consignments::{ConsignmentStatus, Declaration};
+use labelstation::ledger::documents::DocumentStatus;
+use labelstation::ledger::{Actor, Ledger, StoreError};
 use labelstation::registry::client::XtraceClient;
 use labelstation::registry::sim::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
-use labelstation::registry::sync::{Sync, SyncEvent, SyncOptions, SyncReport};
-use labelstation::store::consignments::{ConsignmentStatus, Declaration};
-use labelstation::store::documents::DocumentStatus;
-use labelstation::store::{Actor, Ledger, StoreError};
+use labelstation::registry::sync::{SyncEvent, SyncOptions, SyncReport, Syncer};
 use support::xtrace_client as client;
 use support::*;
 
@@ -27,7 +27,7 @@ fn opts() -> SyncOptions {
 fn sync(l: &mut Ledger, sim: &RegistrySim, events: &mut Vec<SyncEvent>) -> SyncReport {
     let actor = system();
     let mut c = client(sim);
-    Sync {
+    Syncer {
         ledger: l,
         registry: &mut c,
         opts: opts(),
@@ -158,7 +158,7 @@ fn a_document_whose_fate_is_unknown_waits_for_the_search_and_goes_again_only_aft
         l.consignment(K).unwrap().status,
         ConsignmentStatus::Introduced
     );
-    let audit = labelstation::store::audit::recent(l.connection(), 20).unwrap();
+    let audit = labelstation::ledger::audit::recent(l.connection(), 20).unwrap();
     assert!(audit.iter().any(|e| e.action == "document.no_trace"));
 }
 
@@ -168,7 +168,7 @@ fn sync_result(
 ) -> Result<SyncReport, labelstation::registry::sync::SyncError> {
     let actor = system();
     let mut c = client(sim);
-    Sync {
+    Syncer {
         ledger: l,
         registry: &mut c,
         opts: SyncOptions {
@@ -627,7 +627,7 @@ fn submit_leaves_the_documents_to_a_running_station() {
     drop(applied_consignment(dir.path(), &sim, 4, 0));
     let cfg = station_config(dir.path(), &sim, "");
     let cmd = || station_cmd(dir.path(), &cfg);
-    let _claim = labelstation::store::StationLock::acquire_sync(dir.path()).unwrap();
+    let _claim = labelstation::ledger::StationLock::acquire_sync(dir.path()).unwrap();
     let out = run(cmd().args(["consignment", "submit", K]));
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(

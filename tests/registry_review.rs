@@ -7,8 +7,8 @@
 
 mod support;
 
-use labelstation::store::reports::ReportKind;
-use labelstation::store::{Ledger, StationLock};
+use labelstation::ledger::reports::ReportKind;
+use labelstation::ledger::{Ledger, StationLock};
 use support::*;
 
 const PIN: &str = "2468";
@@ -187,7 +187,7 @@ fn done_when_a_registry_refusing_whole_reports_gets_few_and_resend_applies_all()
     }
     let l = Ledger::open(&ledger_path(&data), "station-1").unwrap();
     let reported = l
-        .codes_in_state(labelstation::store::CodeState::Reported, 1000)
+        .codes_in_state(labelstation::ledger::CodeState::Reported, 1000)
         .unwrap();
     assert_eq!(reported.len(), 100);
     let apps = sim.applications();
@@ -205,7 +205,7 @@ fn done_when_a_registry_refusing_whole_reports_gets_few_and_resend_applies_all()
         (100, 0, 0)
     );
     assert!(l.review_queue(10).unwrap().is_empty());
-    let audit: Vec<String> = labelstation::store::audit::recent(l.connection(), 50)
+    let audit: Vec<String> = labelstation::ledger::audit::recent(l.connection(), 50)
         .unwrap()
         .into_iter()
         .map(|e| e.action)
@@ -231,7 +231,7 @@ fn held_report_sentences_are_worded_on_the_touchscreen() {
         .skip(1)
         .map(|p| &p[..p.find('"').unwrap()])
         .collect();
-    let listed: std::collections::BTreeSet<&str> = labelstation::store::reports::HELD_KEYS
+    let listed: std::collections::BTreeSet<&str> = labelstation::ledger::reports::HELD_KEYS
         .iter()
         .copied()
         .collect();

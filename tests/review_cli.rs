@@ -9,7 +9,7 @@ mod support;
 use std::path::Path;
 
 use labelstation::codes::generate::gtin_from_number;
-use labelstation::store::{CodeId, CodeState, Ledger};
+use labelstation::ledger::{CodeId, CodeState, Ledger};
 use support::*;
 
 const PIN: &str = "2468";
@@ -184,7 +184,7 @@ fn send_again_sticker_missing_and_print_attempts_from_the_cli() {
     assert_eq!(l.code(missing).unwrap().state, CodeState::NeedsReview);
     assert_eq!(l.roll_waiting_count().unwrap(), 1);
     assert_eq!(l.check_invariants().unwrap(), vec![]);
-    let actions: Vec<String> = labelstation::store::audit::recent(l.connection(), 20)
+    let actions: Vec<String> = labelstation::ledger::audit::recent(l.connection(), 20)
         .unwrap()
         .into_iter()
         .map(|e| format!("{} {}", e.actor, e.action))

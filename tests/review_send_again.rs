@@ -10,17 +10,17 @@ mod support;
 use std::time::Duration;
 
 use labelstation::codes::CodeFormat;
+use labelstation::ledger::{Actor, CodeState, Ledger};
 use labelstation::registry::pull::{Pull, PullOptions};
 use labelstation::registry::sim::{RegistrySim, SimCodeState, SimConfig};
-use labelstation::registry::sync::{Sync, SyncOptions};
-use labelstation::store::{Actor, CodeState, Ledger};
+use labelstation::registry::sync::{SyncOptions, Syncer};
 use support::xtrace_client as client;
 use support::*;
 
 fn sync(l: &mut Ledger, sim: &RegistrySim) -> labelstation::registry::sync::SyncReport {
     let actor = system();
     let mut c = client(sim);
-    Sync {
+    Syncer {
         ledger: l,
         registry: &mut c,
         opts: SyncOptions {

@@ -9,7 +9,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use labelstation::codes::generate::gtin_from_number;
-use labelstation::store::Ledger;
+use labelstation::ledger::Ledger;
 use support::*;
 
 /// A data dir with one product and `n` imported codes, and a config with a short scan timeout.
@@ -630,7 +630,7 @@ fn print_without_verifying_to_a_new_file_with_the_default_config() {
 
 #[test]
 fn status_of_a_stopped_station_says_what_its_interrupted_run_left() {
-    use labelstation::store::{Actor, JobMode};
+    use labelstation::ledger::{Actor, JobMode};
     let dir = tempfile::tempdir().unwrap();
     let (data, gtin) = setup(dir.path(), 8, 44);
     let gtin: labelstation::codes::Gtin = gtin.parse().unwrap();
@@ -779,7 +779,7 @@ fn demo_codes_come_from_the_built_in_registry_which_accepts_their_reports() {
 /// product's.
 #[test]
 fn printing_for_a_consignment_counts_its_line_and_refuses_beyond_it() {
-    use labelstation::store::reports::ReportKind;
+    use labelstation::ledger::reports::ReportKind;
     let dir = tempfile::tempdir().unwrap();
     let (data, gtin) = setup(dir.path(), 10, 7); // the product's country is TR
     let list = dir.path().join("packing.csv");
@@ -871,7 +871,7 @@ fn printing_for_a_consignment_counts_its_line_and_refuses_beyond_it() {
     );
 
     // Independent of the line's counts: the codes themselves, and their report's country.
-    let mut l = Ledger::open(&data.join(labelstation::store::LEDGER_FILE), "station-1").unwrap();
+    let mut l = Ledger::open(&data.join(labelstation::ledger::LEDGER_FILE), "station-1").unwrap();
     let linked: i64 = l
         .connection()
         .query_row(

@@ -15,11 +15,11 @@ mod ui;
 use std::time::Duration;
 
 use labelstation::compose::Overrides;
-use labelstation::store::consignments::{DeclaredLine, NewConsignment};
-use labelstation::store::documents::DocumentStatus;
-use labelstation::store::reports::{AfterRefusal, ReportKind};
-use labelstation::store::stickers::StickerAlertId;
-use labelstation::store::{CodeId, Ledger};
+use labelstation::ledger::consignments::{DeclaredLine, NewConsignment};
+use labelstation::ledger::documents::DocumentStatus;
+use labelstation::ledger::reports::{AfterRefusal, ReportKind};
+use labelstation::ledger::stickers::StickerAlertId;
+use labelstation::ledger::{CodeId, Ledger};
 use labelstation::ui::demo::StationUi;
 use labelstation::ui::{DevicesAdapter, LineAdapter, ReviewAdapter, Ui};
 use slint::{ComponentHandle, Model};
@@ -85,11 +85,11 @@ fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
             &support::system(),
         )
         .unwrap();
-        let op = labelstation::store::Actor::operator("op");
+        let op = labelstation::ledger::Actor::operator("op");
         let job = l
             .open_job_for(
                 &gtin,
-                labelstation::store::JobMode::Batch,
+                labelstation::ledger::JobMode::Batch,
                 Some("CN-9"),
                 &op,
             )
@@ -102,7 +102,7 @@ fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
             l.verify(
                 r.id,
                 job,
-                &labelstation::store::ScanProof {
+                &labelstation::ledger::ScanProof {
                     raw: &raw,
                     aim: Some("]d2"),
                 },
@@ -112,7 +112,7 @@ fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
             l.mark_reported(
                 r.id,
                 "accepted",
-                &labelstation::store::Actor::supervisor("sup"),
+                &labelstation::ledger::Actor::supervisor("sup"),
             )
             .unwrap();
         }
@@ -225,7 +225,7 @@ fn held_reports_and_second_sticker_alerts_on_the_supervisor_page() {
         let docs = l.documents_of("CN-9").unwrap();
         assert_eq!(docs.len(), 1);
         assert_eq!((docs[0].codes, docs[0].status), (2, DocumentStatus::Queued));
-        let audit = labelstation::store::audit::recent(l.connection(), 10).unwrap();
+        let audit = labelstation::ledger::audit::recent(l.connection(), 10).unwrap();
         for action in ["consignment.declare", "consignment.submit"] {
             let e = audit.iter().find(|e| e.action == action).unwrap();
             assert_eq!(e.actor, "supervisor", "{action}");

@@ -16,9 +16,9 @@ use std::time::Duration;
 
 use labelstation::compose::Overrides;
 use labelstation::engine::Command;
-use labelstation::store::Ledger;
-use labelstation::store::boxes::BoxState;
-use labelstation::store::consignments::{DeclaredLine, NewConsignment};
+use labelstation::ledger::Ledger;
+use labelstation::ledger::boxes::BoxState;
+use labelstation::ledger::consignments::{DeclaredLine, NewConsignment};
 use labelstation::ui::demo::StationUi;
 use labelstation::ui::{LineAdapter, Ui};
 use slint::ComponentHandle;

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
-use labelstation::store::Ledger;
+use labelstation::ledger::Ledger;
 use labelstation::ui::demo::StationUi;
 use labelstation::ui::{LineAdapter, Ui};
 use slint::{ComponentHandle, Model};

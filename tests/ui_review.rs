@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
-use labelstation::store::{Actor, CodeId, CodeState, JobMode, LEDGER_FILE, Ledger, ScanProof};
+use labelstation::ledger::{Actor, CodeId, CodeState, JobMode, LEDGER_FILE, Ledger, ScanProof};
 use labelstation::ui::demo::StationUi;
 use labelstation::ui::{AppWindow, ReviewAdapter, Ui};
 use slint::{ComponentHandle, Model};
@@ -194,7 +194,7 @@ fn review_never_reprints_a_verified_code() {
     assert!(ui.pump(WAIT, |a| count(a) == 1));
     assert_eq!(reader.roll_waiting_count().unwrap(), 0);
     assert_eq!(reader.check_invariants().unwrap(), vec![]);
-    let actions: Vec<String> = labelstation::store::audit::recent(reader.connection(), 20)
+    let actions: Vec<String> = labelstation::ledger::audit::recent(reader.connection(), 20)
         .unwrap()
         .into_iter()
         .map(|e| e.action)

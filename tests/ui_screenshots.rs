@@ -19,7 +19,7 @@ use labelstation::engine::{
     Counters, Event, LabelPhase, LineState, LinkView, PoolView, PrinterState, PrinterView,
     ProductView, ScannerView, Severity,
 };
-use labelstation::store::{CodeId, CodeState};
+use labelstation::ledger::{CodeId, CodeState};
 use labelstation::ui::{
     AppWindow, AuditRow, Lang, PrintRow, ReviewAdapter, ReviewRowData, SettingsAdapter, Ui,
     UiContext,
@@ -168,7 +168,7 @@ fn every_page_at_both_sizes() {
         link: LinkView {
             state: "up".into(),
             backlog: 3,
-            last_success_ms: Some(labelstation::store::now_ms()),
+            last_success_ms: Some(labelstation::ledger::now_ms()),
             last_error: None,
         },
     });

@@ -76,7 +76,7 @@ fn every_rejection_reason_is_worded() {
 
 #[test]
 fn every_audit_action_is_listed_and_worded() {
-    use labelstation::store::audit::ACTIONS;
+    use labelstation::ledger::audit::ACTIONS;
     let listed: BTreeSet<String> = ACTIONS.iter().map(|a| (*a).to_owned()).collect();
     assert_eq!(branches_on("audit-action", "action"), listed);
     // Every action the code appends is listed: the first string literal after an append call is the action.
@@ -116,7 +116,7 @@ fn every_audit_action_is_listed_and_worded() {
     let missing: Vec<_> = found.difference(&listed).collect();
     assert!(
         missing.is_empty(),
-        "audit actions not in store::audit::ACTIONS: {missing:?}"
+        "audit actions not in ledger::audit::ACTIONS: {missing:?}"
     );
     assert!(
         found.len() >= 10,

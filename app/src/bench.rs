@@ -23,7 +23,7 @@ use crate::compose::demo::{demo_product, pull_from_sim};
 use crate::compose::{Overrides, open_station};
 use crate::config::{Config, LabelMode, Paths};
 use crate::engine::Mode;
-use crate::store::{Actor, Ledger};
+use crate::ledger::{Actor, Ledger};
 
 #[cfg(test)]
 mod tests {
@@ -270,11 +270,11 @@ fn registry_figures(quick: bool) -> Result<(Option<f64>, Option<f64>)> {
 /// their application reports to the simulator (timed, fsync back on). Checks the simulator applied each
 /// code exactly once.
 pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
+    use crate::ledger::{JobMode, ScanProof};
     use crate::registry::client::{RetryPolicy, XtraceClient, XtraceSettings};
     use crate::registry::sim::{RegistrySim, SimConfig};
-    use crate::registry::sync::{Sync, SyncOptions};
+    use crate::registry::sync::{SyncOptions, Syncer};
     use crate::registry::wire::Secret;
-    use crate::store::{JobMode, ScanProof};
 
     let dir = tempfile::Builder::new()
         .prefix("labelstation-bench-registry-")
@@ -334,7 +334,7 @@ pub fn pull_and_drain(pull_n: u32, drain_n: u32) -> Result<(f64, f64)> {
         ..SyncOptions::default()
     };
     for _ in 0..20 {
-        let r = Sync {
+        let r = Syncer {
             ledger: &mut ledger,
             registry: &mut client,
             opts: opts.clone(),

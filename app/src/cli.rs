@@ -13,12 +13,12 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::codes::Gtin;
 use crate::config::{Config, Paths};
+use crate::ledger::import::ImportError;
+use crate::ledger::{Actor, CodeState, Ledger, Product, StationLock};
 use crate::registry::client::Registry;
 use crate::registry::pull::{Pull, PullEvent, PullOptions};
 use crate::registry::sim::{Faults, RegistrySim, SimConfig};
-use crate::registry::sync::{Sync, SyncEvent};
-use crate::store::import::ImportError;
-use crate::store::{Actor, CodeState, Ledger, Product, StationLock};
+use crate::registry::sync::{SyncEvent, Syncer};
 
 pub mod boxes;
 pub mod codes;
@@ -459,7 +459,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
                 println!(
                     "#{:<6} {}  {:<14} {:<10} {:<20} {}  {}",
                     e.seq,
-                    crate::store::format_ms(e.at_ms),
+                    crate::ledger::format_ms(e.at_ms),
                     e.actor,
                     e.role,
                     e.action,

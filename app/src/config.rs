@@ -107,7 +107,7 @@ impl Paths {
     }
 
     pub fn ledger(&self) -> PathBuf {
-        self.data_dir.join(crate::store::LEDGER_FILE)
+        self.data_dir.join(crate::ledger::LEDGER_FILE)
     }
 }
 

@@ -5,7 +5,7 @@
 //! The crate is layered so that the domain core has no I/O:
 //! - [`codes`] (crate `labelstation-codes`, in `crates/codes`): the marking-code model (parsing,
 //!   normalisation, GTIN, masking and redaction, country codes). Pure.
-//! - [`store`] (crate `labelstation-ledger`, in `crates/ledger`): the SQLite code ledger: the one place
+//! - [`ledger`] (crate `labelstation-ledger`, in `crates/ledger`): the SQLite code ledger: the one place
 //!   where code states change.
 //! - [`consignment`]: consignments under customs control (the packing list's parser; the ledger keeps
 //!   them).
@@ -36,7 +36,7 @@ pub mod registry {
     pub use labelstation_registry::*;
     pub use labelstation_sim::registry as sim;
 }
-pub use labelstation_ledger as store;
+pub use labelstation_ledger as ledger;
 #[cfg(feature = "ui")]
 pub mod ui;
 pub use labelstation_sim::{virtual_printer, virtual_scanner, worker};

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! `box open|add|close|list|label`: packing verified pairs into boxes under an SSCC (issue 18). `cli.rs`
-//! dispatches; the ledger keeps the boxes ([`crate::store::boxes`]) and the ZPL crate writes the label
+//! dispatches; the ledger keeps the boxes ([`crate::ledger::boxes`]) and the ZPL crate writes the label
 //! ([`labelstation_zpl::box_label`]).
 
 use std::io::BufRead as _;
@@ -11,8 +11,8 @@ use clap::Subcommand;
 
 use crate::codes::MarkingCode;
 use crate::config::{Config, Paths};
-use crate::store::Ledger;
-use crate::store::boxes::{BoxLevel, BoxRecord, BoxState};
+use crate::ledger::Ledger;
+use crate::ledger::boxes::{BoxLevel, BoxRecord, BoxState};
 
 #[derive(Debug, Subcommand)]
 pub enum BoxCmd {

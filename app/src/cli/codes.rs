@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! `codes held` (codes held after a restore: list, ask the registry, release) and `codes orders` (registry
-//! orders: list, abandon). `cli.rs` parses and dispatches; the work is in [`crate::store`] and
+//! orders: list, abandon). `cli.rs` parses and dispatches; the work is in [`crate::ledger`] and
 //! [`crate::registry`].
 
 use std::process::ExitCode;
@@ -10,10 +10,10 @@ use clap::Subcommand;
 
 use crate::codes::Gtin;
 use crate::config::{Config, Paths};
+use crate::ledger::holds::Release;
+use crate::ledger::orders::{OrderId, OrderRecord, OrderStatus};
+use crate::ledger::{Actor, Ledger, StationLock, format_ms};
 use crate::registry::pull::{Pull, PullEvent, PullOptions};
-use crate::store::holds::Release;
-use crate::store::orders::{OrderId, OrderRecord, OrderStatus};
-use crate::store::{Actor, Ledger, StationLock, format_ms};
 
 #[derive(Debug, Subcommand)]
 pub enum HeldCmd {

@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! `consignment import|raise|list|show|declare|submit|export`: consignments under customs control.
 //! `cli.rs` dispatches; the packing list is read by [`crate::consignment::packing_list`], the ledger
-//! keeps consignments ([`crate::store::consignments`]) and their import documents
-//! ([`crate::store::documents`]), the sync sends them, and [`crate::consignment::handover`] writes the
+//! keeps consignments ([`crate::ledger::consignments`]) and their import documents
+//! ([`crate::ledger::documents`]), the sync sends them, and [`crate::consignment::handover`] writes the
 //! hand-over files.
 
 use std::path::PathBuf;
@@ -15,9 +15,9 @@ use sha2::{Digest, Sha256};
 use crate::config::RegistryApi;
 use crate::config::{Config, Paths};
 use crate::consignment::packing_list;
-use crate::store::consignments::{Consignment, Declaration, NewConsignment};
-use crate::store::documents::{DocumentKind, DocumentSummary};
-use crate::store::{Ledger, StationLock, StoreError, format_ms};
+use crate::ledger::consignments::{Consignment, Declaration, NewConsignment};
+use crate::ledger::documents::{DocumentKind, DocumentSummary};
+use crate::ledger::{Ledger, StationLock, StoreError, format_ms};
 
 #[derive(Debug, Subcommand)]
 pub enum ConsignmentCmd {

@@ -3,7 +3,7 @@
 //! the commands that talk to the registry, through the configured client.
 
 use super::*;
-use crate::store::documents::DocumentKind;
+use crate::ledger::documents::DocumentKind;
 
 /// The configured registry client, and the in-process simulator behind it when `api = "sim"`.
 fn registry(ctx: &Ctx) -> Result<(Box<dyn Registry>, Option<RegistrySim>)> {
@@ -142,7 +142,7 @@ pub(super) fn sync(ctx: &Ctx, once: bool, json: bool) -> Result<ExitCode> {
     let actor = cli_actor();
     let mut link_up = None;
     loop {
-        let result = Sync {
+        let result = Syncer {
             ledger: &mut ledger,
             registry: client.as_mut(),
             opts: opts.clone(),

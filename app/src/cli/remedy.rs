@@ -1,11 +1,11 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! What to do about an error or a station's notice, in the app's words: the domain crates name the
-//! remedy ([`store::Remedy`](crate::store::Remedy)), only the app names its commands.
+//! remedy ([`ledger::Remedy`](crate::ledger::Remedy)), only the app names its commands.
 
 use crate::engine::PinError;
 use crate::engine::station::EngineError;
-use crate::store::import::ImportError;
-use crate::store::{Remedy, StoreError};
+use crate::ledger::import::ImportError;
+use crate::ledger::{Remedy, StoreError};
 
 /// The remedy named by an error in `e`'s chain: the ledger's, also behind the errors that carry one
 /// transparently, the engine's and the PIN store's.

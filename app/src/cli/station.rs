@@ -20,7 +20,7 @@ use crate::engine::{
     Command, Engine, EngineError, Event, LabelPhase, LineState, Mode, PinStore, Severity,
     Supervisor,
 };
-use crate::store::{Actor, CodeId, Ledger, NextStart, StationLock, StoreError};
+use crate::ledger::{Actor, CodeId, Ledger, NextStart, StationLock, StoreError};
 
 mod review;
 mod status;
@@ -235,7 +235,7 @@ fn finish_run(
     }
 }
 
-fn say_recovery(r: &crate::store::RecoveryReport) {
+fn say_recovery(r: &crate::ledger::RecoveryReport) {
     if !r.to_review.is_empty() || r.released > 0 {
         eprintln!(
             "start-up recovery: the last run stopped mid-label; {} code(s) moved to review, {} never-sent code(s) back to the pool",

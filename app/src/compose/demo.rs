@@ -16,11 +16,11 @@ use crate::codes::generate::gtin_from_number;
 use crate::codes::{CodeFormat, Gtin};
 use crate::config::{Config, Paths};
 use crate::engine::{Counters, EngineError, Event, LabelPhase, LineState, Mode, PinStore};
+use crate::ledger::{Actor, Ledger, Product};
 use crate::registry::client::Registry;
 use crate::registry::pull::{Pull, PullOptions, PullReport};
 use crate::registry::sim::{RegistrySim, SimConfig};
-use crate::registry::sync::{Sync, SyncOptions};
-use crate::store::{Actor, Ledger, Product};
+use crate::registry::sync::{SyncOptions, Syncer};
 
 /// The demo's supervisor PIN (shown on screen: it is a demo).
 pub const DEMO_PIN: &str = "1234";
@@ -282,7 +282,7 @@ pub fn run(
         ..SyncOptions::default()
     };
     for _ in 0..5 {
-        let s = Sync {
+        let s = Syncer {
             ledger,
             registry: client.as_mut(),
             opts: opts.clone(),

@@ -9,7 +9,7 @@ use labelstation_scanner::{Scanner, ScannerError, ScannerEvent, ScannerState};
 
 use crate::config::{Config, Paths};
 use crate::engine::{DeviceChoice, Event, PinStore, Sink, Station};
-use crate::store::{Actor, Ledger, RecoveryReport, StationLock};
+use crate::ledger::{Actor, Ledger, RecoveryReport, StationLock};
 use crate::virtual_printer::PrinterSimConfig;
 use crate::worker::{
     Devices, LineOpener, VirtualLine, WorkerConfig, open_devices, open_printer_alone,
@@ -149,7 +149,7 @@ pub fn label_box_on_line(
     printer: Option<&str>,
     sscc: &str,
     actor: Actor,
-) -> Result<Option<crate::store::boxes::BoxState>> {
+) -> Result<Option<crate::ledger::boxes::BoxState>> {
     let overrides = Overrides {
         printer: printer.map(str::to_owned),
         // The label's size and resolution; a box's own capacity stays as it is.

@@ -21,10 +21,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
-use crate::store::Ledger;
-use crate::store::boxes::BoxLevel;
-use crate::store::consignments::Consignment;
-use crate::store::documents::DocumentSummary;
+use crate::ledger::Ledger;
+use crate::ledger::boxes::BoxLevel;
+use crate::ledger::consignments::Consignment;
+use crate::ledger::documents::DocumentSummary;
 
 /// Write the hand-over files of consignment `id` into `dir` (created 0700 if missing). Returns the
 /// files written.
@@ -262,7 +262,7 @@ fn summary(c: &Consignment, docs: &[DocumentSummary]) -> String {
     h.push_str(&format!(
         "<p><small>Written by labelstation {} on {}.</small></p>\n</body></html>\n",
         env!("CARGO_PKG_VERSION"),
-        crate::store::format_ms(crate::store::now_ms())
+        crate::ledger::format_ms(crate::ledger::now_ms())
     ));
     h
 }

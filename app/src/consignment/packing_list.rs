@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use serde::Serialize;
 
 use crate::codes::Gtin;
-use crate::store::consignments::DeclaredLine;
+use crate::ledger::consignments::DeclaredLine;
 
 /// Refuse larger files: a packing list of thousands of lines is well under 1 MB.
 pub const MAX_FILE_BYTES: usize = 16 * 1024 * 1024;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Backups of the ledger, copied with SQLite's online backup API (`store::file`), and restore.
+//! Backups of the ledger, copied with SQLite's online backup API (`ledger::file`), and restore.
 //!
 //! A backup is a consistent snapshot taken while the station may be running. It is written under a
 //! temporary name, switched to a self-contained rollback-journal file (no `-wal` beside it), checked as
@@ -12,7 +12,7 @@
 //! A restore never returns used codes to the pool silently. Over a healthy current ledger with moves the
 //! backup lacks, or over a missing or unreadable one (which cannot say what it lacks), it needs `force`.
 //! Before the copy is installed, codes the current ledger shows used since the backup go to NEEDS_REVIEW
-//! and every other AVAILABLE code is held (`store::holds`): a station may have printed them after the
+//! and every other AVAILABLE code is held (`ledger::holds`): a station may have printed them after the
 //! backup. Held codes are never reserved until the registry or a supervisor clears them.
 
 use std::path::{Path, PathBuf};
@@ -21,9 +21,9 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::{file_safe, file_stamp, mode_of, private_dir, private_file, sync_dir};
-use crate::store::file::{CopyError, CopyFrom, copy_file, moves_since};
-pub use crate::store::file::{FileCheck, check_file};
-use crate::store::{Actor, LEDGER_FILE, StationLock, StoreError};
+use crate::ledger::file::{CopyError, CopyFrom, copy_file, moves_since};
+pub use crate::ledger::file::{FileCheck, check_file};
+use crate::ledger::{Actor, LEDGER_FILE, StationLock, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
@@ -272,7 +272,7 @@ pub struct RestoreReport {
     /// Why the replaced ledger could not be read (missing or damaged), if so.
     pub current_unreadable: Option<String>,
     /// Codes used since the backup, as the replaced ledger shows, and codes now held.
-    pub holds: crate::store::holds::RestoreHolds,
+    pub holds: crate::ledger::holds::RestoreHolds,
 }
 
 /// Install the backup `from` as the ledger of `data_dir`. Refuses while any labelstation process
@@ -336,7 +336,7 @@ pub fn restore(
             let _ = std::fs::remove_file(&staged);
             return Err(BackupError::WouldUndo {
                 newer: *n,
-                newest: newest.map(crate::store::format_ms).unwrap_or_default(),
+                newest: newest.map(crate::ledger::format_ms).unwrap_or_default(),
             });
         }
         Ok((n, _)) => *n,
@@ -410,13 +410,13 @@ fn hold_in_copy(
     aside: &str,
     undone_moves: i64,
     actor: &Actor,
-) -> Result<crate::store::holds::RestoreHolds, BackupError> {
-    let kept = crate::store::holds::KeptLedger::open(current).ok();
-    let mut l = crate::store::Ledger::open(staged, "restore")?;
+) -> Result<crate::ledger::holds::RestoreHolds, BackupError> {
+    let kept = crate::ledger::holds::KeptLedger::open(current).ok();
+    let mut l = crate::ledger::Ledger::open(staged, "restore")?;
     let note = format!(
         "restored from {} at {}",
         from.display(),
-        crate::store::format_ms(crate::store::now_ms())
+        crate::ledger::format_ms(crate::ledger::now_ms())
     );
     let holds = l.hold_after_restore(kept.as_ref(), &note, actor)?;
     drop(kept);

@@ -140,7 +140,7 @@ pub fn backup(paths: &Paths, config: &Config, a: &BackupArgs) -> Result<ExitCode
     Ok(ExitCode::SUCCESS)
 }
 
-pub fn restore(paths: &Paths, a: &RestoreArgs, actor: &crate::store::Actor) -> Result<ExitCode> {
+pub fn restore(paths: &Paths, a: &RestoreArgs, actor: &crate::ledger::Actor) -> Result<ExitCode> {
     let r = super::backup::restore(&paths.data_dir, &a.from, a.force, actor)?;
     println!(
         "restored {} as {} ({} codes)",
@@ -186,7 +186,7 @@ pub fn restore(paths: &Paths, a: &RestoreArgs, actor: &crate::store::Actor) -> R
 }
 
 pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCode> {
-    let ledger = crate::store::Ledger::open(&paths.ledger(), &config.station.id)?;
+    let ledger = crate::ledger::Ledger::open(&paths.ledger(), &config.station.id)?;
     match cmd {
         ExportCmd::Ledger { out, full } => {
             if *full {
@@ -220,7 +220,7 @@ pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCod
             let lines = super::export::shift_csv(&ledger, f, t, out)?;
             println!(
                 "wrote the shift report {} to {} ({} product(s))",
-                crate::store::format_ms(f) + " .. " + &crate::store::format_ms(t),
+                crate::ledger::format_ms(f) + " .. " + &crate::ledger::format_ms(t),
                 out.display(),
                 lines.len()
             );

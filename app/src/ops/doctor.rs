@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use super::mode_of;
 use crate::config::{Config, ConfigError, Paths, RegistryApi};
-use crate::store::{CodeState, Ledger};
+use crate::ledger::{CodeState, Ledger};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -469,7 +469,7 @@ fn check_clock(newest_event: Option<i64>, out: &mut Vec<Finding>) {
             "clock",
             format!(
                 "the system clock says {}, before this program was built",
-                crate::store::format_ms(now)
+                crate::ledger::format_ms(now)
             ),
             fix,
         ));
@@ -480,15 +480,15 @@ fn check_clock(newest_event: Option<i64>, out: &mut Vec<Finding>) {
             "clock",
             format!(
                 "the system clock ({}) is behind the newest ledger entry ({}): reports and shift exports would carry wrong times",
-                crate::store::format_ms(now),
-                crate::store::format_ms(t)
+                crate::ledger::format_ms(now),
+                crate::ledger::format_ms(t)
             ),
             fix,
         ));
     } else {
         out.push(ok(
             "clock",
-            format!("system time {} (UTC)", crate::store::format_ms(now)),
+            format!("system time {} (UTC)", crate::ledger::format_ms(now)),
         ));
     }
 }

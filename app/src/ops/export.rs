@@ -11,8 +11,8 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use super::private_file;
 use crate::codes::{CodeFormat, MarkingCode, SerialLength};
-pub use crate::store::queries::ShiftLine;
-use crate::store::{Ledger, StoreError, format_ms};
+pub use crate::ledger::queries::ShiftLine;
+use crate::ledger::{Ledger, StoreError, format_ms};
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use crate::store::{Ledger, StoreError};
+use crate::ledger::{Ledger, StoreError};
 
 /// Extra samples: `(name or name{labels}, value)`, e.g. `("labelstation_printer_ready", 1.0)` or
 /// `("labelstation_registry_link_up{api=\"xtrace\"}", 0.0)`.

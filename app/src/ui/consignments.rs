@@ -10,8 +10,8 @@ use super::reader::Ask;
 use super::{AppWindow, ConsignmentRow, LineAdapter, ReviewAdapter, Shared};
 use crate::config::{Config, RegistryApi};
 use crate::engine::{Command, Event};
-use crate::store::consignments::{Consignment, Declaration};
-use crate::store::documents::DocumentSummary;
+use crate::ledger::consignments::{Consignment, Declaration};
+use crate::ledger::documents::DocumentSummary;
 
 pub(super) fn wire(app: &AppWindow, shared: &Shared, config: &Config) {
     {
@@ -93,7 +93,7 @@ pub(super) fn set_list(app: &AppWindow, list: Vec<(Consignment, Vec<DocumentSumm
     let rows: Vec<ConsignmentRow> = list
         .into_iter()
         .map(|(c, docs)| {
-            let sum = |f: fn(&crate::store::consignments::LineProgress) -> u64| {
+            let sum = |f: fn(&crate::ledger::consignments::LineProgress) -> u64| {
                 n(c.lines.iter().map(f).sum())
             };
             let problem = docs

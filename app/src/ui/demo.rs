@@ -13,7 +13,7 @@ use crate::compose::demo::demo_product;
 use crate::compose::{Opened, Overrides, open_station};
 use crate::config::{Config, Paths};
 use crate::engine::{Engine, Event, LinkSource, PinStore};
-use crate::store::{Actor, Ledger, StationLock};
+use crate::ledger::{Actor, Ledger, StationLock};
 use crate::worker::VirtualLine;
 
 /// The demo's supervisor PIN (shown on its screen).

@@ -7,7 +7,7 @@ use slint::{ComponentHandle, Model, ModelRc, VecModel};
 use super::reader::Ask;
 use super::{AppWindow, DevicesAdapter, HeldRow, LineAdapter, PoolRow, Shared};
 use crate::engine::{Event, PrinterState};
-use crate::store::reports::HeldReport;
+use crate::ledger::reports::HeldReport;
 
 pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
     let d = app.global::<DevicesAdapter>();

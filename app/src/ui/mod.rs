@@ -64,19 +64,19 @@ pub enum Update {
     Products(Vec<reader::ProductInfo>),
     /// The review queue with the roll stickers waiting for a scan, and the open second-sticker alerts.
     Review {
-        items: Vec<crate::store::review::ReviewItem>,
-        alerts: Vec<crate::store::stickers::StickerAlert>,
+        items: Vec<crate::ledger::review::ReviewItem>,
+        alerts: Vec<crate::ledger::stickers::StickerAlert>,
     },
-    Held(Vec<crate::store::reports::HeldReport>),
+    Held(Vec<crate::ledger::reports::HeldReport>),
     /// Every consignment, with its registry documents.
     Consignments(
         Vec<(
-            crate::store::consignments::Consignment,
-            Vec<crate::store::documents::DocumentSummary>,
+            crate::ledger::consignments::Consignment,
+            Vec<crate::ledger::documents::DocumentSummary>,
         )>,
     ),
     ReviewImage {
-        id: crate::store::CodeId,
+        id: crate::ledger::CodeId,
         image: Option<Arc<labelstation_zpl::render::Bitmap>>,
     },
     Audit(Vec<reader::AuditLine>),
@@ -95,7 +95,7 @@ pub enum Update {
 #[derive(Default)]
 struct State {
     products: Vec<reader::ProductInfo>,
-    review: Vec<crate::store::review::ReviewItem>,
+    review: Vec<crate::ledger::review::ReviewItem>,
     last_label: String,
     counters: Counters,
     pin_pending: bool,

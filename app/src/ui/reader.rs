@@ -16,7 +16,7 @@ use labelstation_zpl::template::Template;
 use super::{UiContext, Update};
 use crate::config::Config;
 use crate::engine::Counters;
-use crate::store::{CodeId, Ledger, now_ms};
+use crate::ledger::{CodeId, Ledger, now_ms};
 
 /// Checks the registry connection; Ok is a line for the supervisor, Err what is wrong and what to do.
 pub type RegistryTest = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
@@ -100,7 +100,7 @@ pub(super) fn spawn(ctx: &UiContext, out: Sender<Update>) -> Result<Sender<Ask>>
 impl Reader {
     fn ledger(&mut self) -> Result<&Ledger> {
         if self.ledger.is_none() {
-            let path = self.data_dir.join(crate::store::LEDGER_FILE);
+            let path = self.data_dir.join(crate::ledger::LEDGER_FILE);
             self.ledger = Some(Ledger::open_read_only(
                 &path,
                 &self.station,

@@ -15,9 +15,9 @@ use super::{
     StickerAlertRow, image,
 };
 use crate::engine::{Command, Event, Notice, Severity};
-use crate::store::review::{PrintStep, ReviewItem};
-use crate::store::stickers::{StickerAlert, StickerAlertId};
-use crate::store::{CodeId, CodeState};
+use crate::ledger::review::{PrintStep, ReviewItem};
+use crate::ledger::stickers::{StickerAlert, StickerAlertId};
+use crate::ledger::{CodeId, CodeState};
 
 pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
     let r = app.global::<ReviewAdapter>();

@@ -3,7 +3,7 @@
 //! pallet's boxes) to its SSCC, the import that declares a whole box by its SSCC, and the transport-code
 //! disaggregation that unpacks one.
 //!
-//! The same discipline as every document (`store::documents`): written QUEUED in one transaction with
+//! The same discipline as every document (`ledger::documents`): written QUEUED in one transaction with
 //! what it carries, sent once, its lost answer found by the registry's search. A unit (box or pallet) is
 //! in at most one live document of a kind, as a code is (`document_units_live`), so no box is aggregated
 //! twice and no box is declared twice.

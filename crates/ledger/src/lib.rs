@@ -10,7 +10,7 @@
 //! `moves.rs`, named reads in `queries.rs`, the ledger as a file (read-only opening, checks, copies) in
 //! [`file`], claims on the data dir in `lock.rs`.
 //!
-//! The app re-exports this crate as `labelstation::store`.
+//! The app re-exports this crate as `labelstation::ledger`.
 
 // The marking-code model, under the name the app uses too (`crate::codes`).
 use labelstation_codes as codes;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! The sync engine in the background of the station: a thread that runs [`Sync::once`] every interval
+//! The sync engine in the background of the station: a thread that runs [`Syncer::once`] every interval
 //! (sooner when nudged), watches the link, and backs off with jitter after a failed pass — the link down
 //! or the registry busy, but also an error that is not the link's (a product without a country, a
 //! refused account), which would only repeat at the normal interval — waiting at least what the
@@ -21,8 +21,8 @@ use std::time::{Duration, SystemTime};
 use serde::Serialize;
 
 use super::client::{Registry, RegistryError};
-use super::sync::{Sync, SyncError, SyncEvent, SyncOptions, SyncReport};
-use crate::store::{Actor, Ledger, StationLock, StoreError, now_ms};
+use super::sync::{SyncError, SyncEvent, SyncOptions, SyncReport, Syncer};
+use crate::ledger::{Actor, Ledger, StationLock, StoreError, now_ms};
 
 /// Makes a registry client for the runner (again after a failure, for a fresh connection and login).
 pub type ClientFactory = Box<dyn Fn() -> Result<Box<dyn Registry>, RegistryError> + Send>;
@@ -262,7 +262,7 @@ impl Runner {
                     })
                     .map_err(SyncError::from)
             } else {
-                Sync {
+                Syncer {
                     ledger,
                     registry: client.as_mut(),
                     opts: self.opts.clone(),

@@ -21,7 +21,7 @@ use super::wire::{
 };
 use super::xtrace;
 use crate::codes::Gtin;
-use crate::store::reports::ReportKind;
+use crate::ledger::reports::ReportKind;
 
 mod xtrace_calls;
 
@@ -112,7 +112,7 @@ impl RegistryError {
     }
 }
 
-/// A new order for one GTIN. `key` is the station's own id for it (see `store::orders`).
+/// A new order for one GTIN. `key` is the station's own id for it (see `ledger::orders`).
 #[derive(Debug, Clone, Copy)]
 pub struct NewOrder<'a> {
     pub key: &'a str,

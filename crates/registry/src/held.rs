@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! Asking the registry about codes held after a restore (`store::holds`).
+//! Asking the registry about codes held after a restore (`ledger::holds`).
 //!
 //! A code the registry shows applied (APPLIED, INTRODUCED) or written off was used after the backup:
 //! it goes to NEEDS_REVIEW with that reason. RECEIVED is no proof either way (a sticker printed and
@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::client::{Registry, RegistryCodeState, RegistryError};
-use crate::store::{Actor, CodeId, Ledger, StoreError};
+use crate::ledger::{Actor, CodeId, Ledger, StoreError};
 
 /// Codes per lookup request (the registry documents no limit; this keeps each answer small).
 pub const LOOKUP_CHUNK: u32 = 500;

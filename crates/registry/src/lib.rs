@@ -15,9 +15,9 @@
 //! The app re-exports this crate as `labelstation::registry`.
 
 // The marking-code model and the ledger, under the names the app uses too (`crate::codes`,
-// `crate::store`).
+// `crate::ledger`).
 use labelstation_codes as codes;
-use labelstation_ledger as store;
+use labelstation_ledger as ledger;
 
 pub mod background;
 pub mod client;

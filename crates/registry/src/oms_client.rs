@@ -36,7 +36,7 @@ use super::client::{
 use super::oms;
 use super::wire::{ErrorClass, Secret};
 use crate::codes::Gtin;
-use crate::store::reports::ReportKind;
+use crate::ledger::reports::ReportKind;
 
 /// The API's name in the ledger and in messages.
 pub const API: &str = "oms-v2";

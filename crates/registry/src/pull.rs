@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! Pulling codes from the registry into the ledger: order, wait, take pack by pack, close.
 //!
-//! Every step is recorded before the next is taken (see `store::orders`), so a pull interrupted at any
+//! Every step is recorded before the next is taken (see `ledger::orders`), so a pull interrupted at any
 //! point (crash, link down, registry error) is resumed by running it again: unfinished orders are
 //! finished first, found again by the station's key if their creation answer was lost, and no code is
 //! ordered, stored or lost twice. Orders are split so that none exceeds the registry's 150 000 codes.
@@ -22,8 +22,8 @@ use serde::Serialize;
 use super::client::{BufferState, CodePack, NewOrder, Registry, RegistryError};
 use super::wire::ErrorClass;
 use crate::codes::{CodeFormat, Gtin};
-use crate::store::orders::{OrderId, OrderRecord, OrderStatus, PackError};
-use crate::store::{Actor, Ledger, StoreError};
+use crate::ledger::orders::{OrderId, OrderRecord, OrderStatus, PackError};
+use crate::ledger::{Actor, Ledger, StoreError};
 
 /// The registry's limit of codes per GTIN in one order.
 pub const MAX_PER_ORDER: u32 = 150_000;
@@ -362,7 +362,7 @@ impl Pull<'_> {
                     found
                 }
                 None => {
-                    let age = crate::store::now_ms() - order.closed_at_ms.unwrap_or(0);
+                    let age = crate::ledger::now_ms() - order.closed_at_ms.unwrap_or(0);
                     if age >= LATE_CREATION_MS {
                         return Ok(
                             "never made: the registry did not show it within 8 days of the abandon"

@@ -2,7 +2,7 @@
 //! Sending application reports and write-offs: drain the ledger's outbox to the registry without losing
 //! or repeating a code, whatever the link and the registry do.
 //!
-//! One pass ([`Sync::once`]) loops until nothing more can be done now, or its time is up:
+//! One pass ([`Syncer::once`]) loops until nothing more can be done now, or its time is up:
 //! 1. settle the open reports that are due (each only at the registry it went to): a report whose id is
 //!    known is asked for its status; one whose outcome is unknown (answer lost, any 5xx, a body that
 //!    cannot be read) is looked for by the registry's search by type and time, then its codes are looked
@@ -15,7 +15,7 @@
 //!    write-offs (oms-v2) gets none: those rows wait for a supervisor with a clear reason.
 //!
 //! A refused report: codes the registry names (a reason naming them, document errors by index) go to a
-//! supervisor and the rest are sent again. A refusal naming no code is halved (see `store::reports`): a
+//! supervisor and the rest are sent again. A refusal naming no code is halved (see `ledger::reports`): a
 //! half that succeeds proves the other holds the culprits, and a code refused alone after that goes to
 //! review; both halves refused proves the registry refuses the report itself (balance, business place):
 //! it is held for a supervisor with the registry's reason, no code goes to review, and no more reports of
@@ -37,9 +37,9 @@ use super::client::{
     Refusal, Registry, RegistryCodeState, RegistryError, ReportOutcome, UtilisationMeta,
     WriteOffMeta,
 };
-use crate::store::documents::DocumentKind;
-use crate::store::reports::{ReportBatch, ReportId, ReportKind, ReportStatus};
-use crate::store::{Actor, CodeId, Ledger, StoreError, now_ms};
+use crate::ledger::documents::DocumentKind;
+use crate::ledger::reports::{ReportBatch, ReportId, ReportKind, ReportStatus};
+use crate::ledger::{Actor, CodeId, Ledger, StoreError, now_ms};
 
 #[derive(Debug, Clone)]
 pub struct SyncOptions {
@@ -263,11 +263,11 @@ pub struct SyncReport {
     pub boxes_reported: u64,
     /// Boxes and pallets whose aggregation (or disaggregation) the registry refused.
     pub boxes_refused: u64,
-    pub backlog: crate::store::reports::Backlog,
+    pub backlog: crate::ledger::reports::Backlog,
 }
 
-/// A sync: the ledger, the registry, and how to go about it.
-pub struct Sync<'a> {
+/// A sync: the ledger, the registry, and how to go about it (`Syncer`: `Sync` is std's marker trait).
+pub struct Syncer<'a> {
     pub ledger: &'a mut Ledger,
     pub registry: &'a mut dyn Registry,
     pub opts: SyncOptions,
@@ -287,7 +287,7 @@ pub(super) struct PassState {
     pub(super) deferred: Option<SyncError>,
 }
 
-impl Sync<'_> {
+impl Syncer<'_> {
     /// One pass: settle what is due, send the queues (application reports, then write-offs), and wait
     /// for outcomes while there is time.
     pub fn once(&mut self, progress: &mut dyn FnMut(SyncEvent)) -> Result<SyncReport, SyncError> {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! The sync's document step: send the ledger's queued registry documents (import notices) and follow
-//! each to its outcome, exactly once through lost answers (see `store::documents`).
+//! each to its outcome, exactly once through lost answers (see `ledger::documents`).
 //!
 //! A document is marked SENDING before its request leaves. A lost or unreadable answer leaves it
 //! SENDING: it is looked for by the registry's document search (type and time, then its codes read
@@ -16,14 +16,14 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use super::client::{AggregateSpec, AggregationMeta};
 use super::client::{DocumentOutcome, ImportMeta, Refusal, RegistryError};
 use super::documents::SEARCH_SLACK;
-use super::sync::{Sync, SyncError, SyncEvent, SyncReport};
+use super::sync::{SyncError, SyncEvent, SyncReport, Syncer};
 use super::wire::ErrorClass;
 use crate::codes::{Sscc, SsccForm};
-use crate::store::boxes::BoxLevel;
-use crate::store::documents::{Document, DocumentKind, DocumentResult, DocumentStatus};
-use crate::store::now_ms;
+use crate::ledger::boxes::BoxLevel;
+use crate::ledger::documents::{Document, DocumentKind, DocumentResult, DocumentStatus};
+use crate::ledger::now_ms;
 
-impl Sync<'_> {
+impl Syncer<'_> {
     /// Follow the open documents that are due, then send the queued ones. Returns whether anything
     /// moved. Errors only when the link is the problem (the pass stops, everything resumable).
     pub(super) fn documents(
@@ -60,7 +60,7 @@ impl Sync<'_> {
     ) -> Result<bool, SyncError> {
         if doc.kind == DocumentKind::Import && doc.declaration.is_none() {
             // Written by `submit` with the declaration; a document without one cannot be filed.
-            return Err(SyncError::Store(crate::store::StoreError::DocumentState {
+            return Err(SyncError::Store(crate::ledger::StoreError::DocumentState {
                 id: doc.id.0,
                 detail: "has no customs declaration".into(),
             }));

@@ -4,12 +4,12 @@
 //! halved or held; see the `sync` module docs), or refused for codes the registry already has applied.
 
 use super::client::{Refusal, RegistryCodeState};
-use super::sync::{PassState, Sync, SyncError, SyncEvent, SyncReport};
+use super::sync::{PassState, SyncError, SyncEvent, SyncReport, Syncer};
 use super::wire::IdentMatcher;
-use crate::store::CodeId;
-use crate::store::reports::{AfterRefusal, ReportBatch, ReportId, ReportKind, Sibling};
+use crate::ledger::CodeId;
+use crate::ledger::reports::{AfterRefusal, ReportBatch, ReportId, ReportKind, Sibling};
 
-impl Sync<'_> {
+impl Syncer<'_> {
     pub(super) fn accepted(
         &mut self,
         open: ReportBatch,

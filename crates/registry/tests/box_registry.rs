@@ -15,7 +15,7 @@ use labelstation_ledger::consignments::{ConsignmentStatus, Declaration};
 use labelstation_ledger::documents::{DocumentKind, DocumentStatus};
 use labelstation_ledger::{Actor, CodeId, Ledger, StoreError};
 use labelstation_registry::client::XtraceClient;
-use labelstation_registry::sync::{Sync, SyncEvent, SyncReport};
+use labelstation_registry::sync::{SyncEvent, SyncReport, Syncer};
 use labelstation_sim::registry::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
 use labelstation_testkit::consignment::{labelled_consignment, quick_sync};
 use labelstation_testkit::*;
@@ -26,7 +26,7 @@ fn sync(l: &mut Ledger, sim: &RegistrySim) -> (SyncReport, Vec<SyncEvent>) {
     let actor = system();
     let mut c = xtrace_client(sim);
     let mut events = Vec::new();
-    let r = Sync {
+    let r = Syncer {
         ledger: l,
         registry: &mut c,
         opts: quick_sync(),
@@ -426,7 +426,7 @@ fn on_the_older_platform_boxes_are_aggregated_once_and_found_by_the_box_lookup()
     );
     let oms_sync = |l: &mut Ledger| {
         let mut c = oms_client_with(&sim, &token);
-        Sync {
+        Syncer {
             ledger: l,
             registry: &mut c,
             opts: quick_sync(),

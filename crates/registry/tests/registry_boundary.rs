@@ -14,7 +14,7 @@ use labelstation_ledger::{Actor, CodeState, Ledger};
 use labelstation_registry::client::RetryPolicy;
 use labelstation_registry::oms_client::{OmsClient, OmsSettings};
 use labelstation_registry::pull::{Pull, PullOptions};
-use labelstation_registry::sync::{Sync, SyncOptions, SyncReport};
+use labelstation_registry::sync::{SyncOptions, SyncReport, Syncer};
 use labelstation_registry::wire::Secret;
 use labelstation_sim::registry::{
     Faults, LookupEcho, LookupLayout, Refusal, RegistrySim, SimApi, SimConfig,
@@ -62,7 +62,7 @@ fn strangers(l: &mut Ledger, n: usize, seed: u64) -> Vec<labelstation_codes::Mar
 /// One pass with a fresh client; its result as text when it failed.
 fn pass(l: &mut Ledger, s: &RegistrySim, o: &SyncOptions) -> Result<SyncReport, String> {
     let mut c = client(s);
-    Sync {
+    Syncer {
         ledger: l,
         registry: &mut c,
         opts: o.clone(),
@@ -506,7 +506,7 @@ fn an_oms_report_only_forwarded_is_not_counted_as_accepted() {
     s.set_refusal(Some(Refusal::when_processed(
         "business place 7 is not registered",
     )));
-    let _ = Sync {
+    let _ = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: SyncOptions {

@@ -12,7 +12,7 @@ use labelstation_ledger::{Actor, CodeState, Ledger};
 use labelstation_registry::client::{RegistryError, RetryPolicy};
 use labelstation_registry::oms_client::{OmsClient, OmsSettings};
 use labelstation_registry::pull::{Pull, PullError, PullOptions};
-use labelstation_registry::sync::{Sync, SyncEvent, SyncOptions};
+use labelstation_registry::sync::{SyncEvent, SyncOptions, Syncer};
 use labelstation_registry::wire::Secret;
 use labelstation_sim::registry::{Faults, RegistrySim, SimApi, SimConfig};
 use labelstation_testkit::*;
@@ -200,7 +200,7 @@ fn reports_reach_the_registry_once_even_when_a_supervisor_must_settle_a_lost_ans
             }
             let mut c = client(&s);
             let mut unresolvable = Vec::new();
-            let r = Sync {
+            let r = Syncer {
                 ledger: &mut l,
                 registry: &mut c,
                 opts: sync_opts(8),
@@ -268,7 +268,7 @@ fn write_offs_are_refused_once_with_a_clear_reason() {
     let actor = system();
     let mut c = client(&s);
     let mut events = Vec::new();
-    let r = Sync {
+    let r = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: sync_opts(30),
@@ -291,7 +291,7 @@ fn write_offs_are_refused_once_with_a_clear_reason() {
     );
     // No hot loop: the next pass sends nothing for them.
     let before = s.snapshot().requests;
-    let again = Sync {
+    let again = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: sync_opts(30),

@@ -8,7 +8,7 @@ use std::time::Duration;
 use labelstation_codes::CodeFormat;
 use labelstation_ledger::{Actor, CodeState, Ledger};
 use labelstation_registry::client::{Registry, UtilisationMeta, WriteOffMeta};
-use labelstation_registry::sync::{Sync, SyncError, SyncEvent, SyncOptions};
+use labelstation_registry::sync::{SyncError, SyncEvent, SyncOptions, Syncer};
 use labelstation_sim::registry::{Faults, RegistrySim, SimConfig};
 use labelstation_testkit::xtrace_client as client;
 use labelstation_testkit::*;
@@ -53,7 +53,7 @@ fn every_verified_code_is_reported_once() {
     let actor = system();
     let mut c = client(&s);
     let mut events = Vec::new();
-    let r = Sync {
+    let r = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: opts(16),
@@ -76,7 +76,7 @@ fn every_verified_code_is_reported_once() {
     assert_eq!((snap.applied, snap.reported_twice), (40, 0));
     assert_eq!(l.check_invariants().unwrap(), vec![]);
     // A second pass has nothing to do.
-    let again = Sync {
+    let again = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: opts(16),
@@ -107,7 +107,7 @@ fn a_refused_code_is_isolated_and_the_rest_reported() {
     let actor = system();
     let mut c = client(&s);
     let mut events = Vec::new();
-    let r = Sync {
+    let r = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: opts(30),
@@ -174,7 +174,7 @@ fn lost_answers_and_outages_neither_lose_nor_repeat_a_report() {
                 l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
             }
             let mut c = client(&s);
-            match (Sync {
+            match (Syncer {
                 ledger: &mut l,
                 registry: &mut c,
                 opts: opts(7),
@@ -227,7 +227,7 @@ fn codes_without_a_country_wait_with_a_clear_error() {
         .unwrap();
     let actor = system();
     let mut c = client(&s);
-    let e = Sync {
+    let e = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: opts(10),
@@ -241,7 +241,7 @@ fn codes_without_a_country_wait_with_a_clear_error() {
         3,
         "nothing lost: still queued"
     );
-    let r = Sync {
+    let r = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: SyncOptions {
@@ -289,7 +289,7 @@ fn write_offs_reach_the_registry_once_beside_the_reports() {
     assert_eq!(l.backlog().unwrap().write_off_queued, 10);
     let actor = system();
     let mut c = client(&s);
-    let r = Sync {
+    let r = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: opts(4),
@@ -344,7 +344,7 @@ fn a_refused_write_off_waits_for_a_supervisor_and_is_never_retried_alone() {
     let actor = system();
     let mut c = client(&s);
     let mut events = Vec::new();
-    let r = Sync {
+    let r = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: opts(30),
@@ -375,7 +375,7 @@ fn a_refused_write_off_waits_for_a_supervisor_and_is_never_retried_alone() {
     assert_eq!(r.backlog.write_off_refused, 1);
     // Another pass leaves it alone.
     let before = s.snapshot().requests;
-    let again = Sync {
+    let again = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: opts(30),
@@ -432,7 +432,7 @@ fn write_offs_survive_lost_answers_and_outages() {
                 l = Ledger::open(&ledger_path(dir.path()), "station-test").unwrap();
             }
             let mut c = client(&s);
-            match (Sync {
+            match (Syncer {
                 ledger: &mut l,
                 registry: &mut c,
                 opts: opts(6),

@@ -7,9 +7,9 @@
 //! the wire model from `labelstation-registry`, the line only the station's device-opener trait.
 
 // The marking-code model and the ledger's clock, under the names the app uses too (`crate::codes`,
-// `crate::store::now_ms`).
+// `crate::ledger::now_ms`).
 use labelstation_codes as codes;
-use labelstation_ledger as store;
+use labelstation_ledger as ledger;
 
 pub mod registry;
 pub mod virtual_printer;

@@ -369,7 +369,7 @@ impl RegistrySim {
         // A simulator that resumes a saved state draws from a fresh seed, so it does not replay serials.
         let seed = match &loaded {
             Some(p) => {
-                cfg.seed ^ (crate::store::now_ms() as u64).rotate_left(17) ^ p.codes.len() as u64
+                cfg.seed ^ (crate::ledger::now_ms() as u64).rotate_left(17) ^ p.codes.len() as u64
             }
             None => cfg.seed,
         };

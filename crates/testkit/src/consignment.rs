@@ -7,7 +7,7 @@ use std::time::Duration;
 use labelstation_codes::CodeFormat;
 use labelstation_ledger::consignments::{Declaration, DeclaredLine, NewConsignment};
 use labelstation_ledger::{Actor, Ledger, ScanProof};
-use labelstation_registry::sync::{Sync, SyncOptions};
+use labelstation_registry::sync::{SyncOptions, Syncer};
 use labelstation_sim::registry::RegistrySim;
 
 use super::*;
@@ -117,7 +117,7 @@ pub fn applied_consignment(dir: &Path, sim: &RegistrySim, k: &str, n: u32, stray
     let mut l = labelled_consignment(dir, sim, k, n, stray);
     let actor = system();
     let mut c = xtrace_client(sim);
-    let r = Sync {
+    let r = Syncer {
         ledger: &mut l,
         registry: &mut c,
         opts: quick_sync(),

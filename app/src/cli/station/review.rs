@@ -152,8 +152,8 @@ pub fn resolve_code(ledger: &Ledger, text: &str) -> Result<CodeId> {
 }
 
 /// A code's print attempts in one line: how many labels went to a printer and what became of them.
-fn attempts_line(prints: &[crate::store::review::PrintEvent], verified_at: Option<i64>) -> String {
-    use crate::store::review::PrintStep;
+fn attempts_line(prints: &[crate::ledger::review::PrintEvent], verified_at: Option<i64>) -> String {
+    use crate::ledger::review::PrintStep;
     let n = |step| prints.iter().filter(|p| p.step == step).count();
     let mut line = format!(
         "sent to a printer {} time(s): {} printed, {} rejected, {} interrupted",
@@ -171,7 +171,7 @@ fn attempts_line(prints: &[crate::store::review::PrintEvent], verified_at: Optio
     if let Some(at) = verified_at {
         line.push_str(&format!(
             "; VERIFIED ONCE at {}: never reprinted",
-            crate::store::format_ms(at)
+            crate::ledger::format_ms(at)
         ));
     }
     line
@@ -268,7 +268,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     "#{:<6} {:<12} {}  {}  by {}: {}",
                     r.id.0,
                     r.state.as_str(),
-                    crate::store::format_ms(r.at_ms),
+                    crate::ledger::format_ms(r.at_ms),
                     r.masked,
                     r.actor,
                     r.reason.as_deref().unwrap_or("-")
@@ -290,7 +290,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     println!(
                         "#{:<6} PRINTED      {}  {}",
                         r.id.0,
-                        crate::store::format_ms(r.at_ms),
+                        crate::ledger::format_ms(r.at_ms),
                         r.masked
                     );
                 }
@@ -310,7 +310,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                 .map_err(|_| {
                     anyhow::anyhow!("{alert:?} is not an alert number: use the !N that `labelstation review list` shows")
                 })?;
-            let id = crate::store::stickers::StickerAlertId(id);
+            let id = crate::ledger::stickers::StickerAlertId(id);
             s.ledger.close_sticker_alert(id, found, s.sup.actor())?;
             println!("!{}: closed", id.0);
             Ok(ExitCode::SUCCESS)
@@ -323,7 +323,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             for e in ledger.events(id)? {
                 println!(
                     "  {}  {:<16} {:>12} -> {:<12} {}{}",
-                    crate::store::format_ms(e.at_ms),
+                    crate::ledger::format_ms(e.at_ms),
                     e.mv,
                     e.from.map(|s| s.as_str()).unwrap_or("-"),
                     e.to.as_str(),
@@ -339,7 +339,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             for p in &prints {
                 println!(
                     "  {}  {:<12} job #{}",
-                    crate::store::format_ms(p.at_ms),
+                    crate::ledger::format_ms(p.at_ms),
                     p.step.as_str(),
                     p.job.map(|j| j.to_string()).unwrap_or_else(|| "-".into())
                 );
@@ -388,8 +388,8 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                 StationLock::acquire_sync(&paths.data_dir),
                 Err(StoreError::Busy { .. })
             );
-            let state = |r: &crate::store::reports::ReportBatch| -> &'static str {
-                use crate::store::reports::ReportStatus;
+            let state = |r: &crate::ledger::reports::ReportBatch| -> &'static str {
+                use crate::ledger::reports::ReportStatus;
                 match (r.status, r.lost_ms) {
                     (ReportStatus::Sending, None) if sync_running => "being sent",
                     (ReportStatus::Sending, None) => "interrupted",
@@ -418,12 +418,12 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     "report #{} ({} code(s), {}): REFUSED AS A WHOLE by the registry since {}: {}",
                     h.id.0,
                     h.codes,
-                    if h.kind == crate::store::reports::ReportKind::WriteOff {
+                    if h.kind == crate::ledger::reports::ReportKind::WriteOff {
                         "write-off"
                     } else {
                         "application"
                     },
-                    crate::store::format_ms(h.held_ms),
+                    crate::ledger::format_ms(h.held_ms),
                     h.reason
                 );
             }
@@ -480,7 +480,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
             let which = if *all {
                 None
             } else {
-                report.map(crate::store::reports::ReportId)
+                report.map(crate::ledger::reports::ReportId)
             };
             let n = s.ledger.resend_held(which, s.sup.actor())?;
             if n == 0 && which.is_none() {
@@ -517,7 +517,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
         } => {
             let mut s = Supervised::open(paths, config, name.as_deref(), Claim::Sync)?;
             s.ledger.settle_report(
-                crate::store::reports::ReportId(*report),
+                crate::ledger::reports::ReportId(*report),
                 *applied,
                 s.sup.actor(),
             )?;
@@ -557,7 +557,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
                     bail!(
                         "#{n} is not reprinted: it was verified at {at}, so its sticker is on an item, and a second sticker of one code must never exist. If the registry refused it, fix the cause, then `labelstation review send-again {n}`; if the item is gone or the sticker spoiled, `labelstation review write-off {n} --reason ...`",
                         n = id.0,
-                        at = crate::store::format_ms(at)
+                        at = crate::ledger::format_ms(at)
                     );
                 }
             }
@@ -600,7 +600,7 @@ pub fn review(paths: &Paths, config: &Config, cmd: &ReviewCmd) -> Result<ExitCod
 }
 
 /// Open second-sticker alerts, after the review queue (`review list`).
-fn print_sticker_alerts(alerts: &[crate::store::stickers::StickerAlert]) {
+fn print_sticker_alerts(alerts: &[crate::ledger::stickers::StickerAlert]) {
     if alerts.is_empty() {
         return;
     }
@@ -609,7 +609,7 @@ fn print_sticker_alerts(alerts: &[crate::store::stickers::StickerAlert]) {
         println!(
             "!{:<5} {}  {}: {}",
             a.id.0,
-            crate::store::format_ms(a.at_ms),
+            crate::ledger::format_ms(a.at_ms),
             a.masked,
             a.instruction()
         );

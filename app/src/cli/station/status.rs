@@ -17,8 +17,8 @@ struct Status {
     /// Codes a run left in flight when it was interrupted (killed, power cut), and what the next start
     /// does with each; `null` while a station runs (then codes in flight are its live work).
     interrupted: Option<Interrupted>,
-    backlog: crate::store::reports::Backlog,
-    sync: crate::store::reports::SyncStatus,
+    backlog: crate::ledger::reports::Backlog,
+    sync: crate::ledger::reports::SyncStatus,
     alarms: Vec<String>,
 }
 
@@ -30,7 +30,7 @@ struct Interrupted {
     to_review: u64,
     /// Codes never sent to a printer, back to the pool at the next start.
     to_pool: u64,
-    codes: Vec<crate::store::InFlight>,
+    codes: Vec<crate::ledger::InFlight>,
 }
 
 impl Interrupted {
@@ -81,7 +81,7 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
             })
         }
     };
-    let horizon = crate::store::now_ms()
+    let horizon = crate::ledger::now_ms()
         + i64::try_from(config.line.expiry_warning_days)
             .unwrap_or(0)
             .saturating_mul(86_400_000);
@@ -216,7 +216,7 @@ pub fn status(paths: &Paths, config: &Config, json: bool) -> Result<ExitCode> {
             s.backlog.utilisation_queued, s.backlog.write_off_queued, s.backlog.reports_open
         );
         let when = |ms: Option<i64>| {
-            ms.map(crate::store::format_ms)
+            ms.map(crate::ledger::format_ms)
                 .unwrap_or_else(|| "never".into())
         };
         println!(

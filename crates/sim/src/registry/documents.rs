@@ -62,7 +62,7 @@ pub(super) fn receive_document(
 ) -> Response {
     s.documents_received += 1;
     let id = s.id();
-    let now = crate::store::now_ms();
+    let now = crate::ledger::now_ms();
     let delay = i64::try_from(s.cfg.processing_delay.as_millis()).unwrap_or(i64::MAX);
     s.documents.insert(
         id.clone(),

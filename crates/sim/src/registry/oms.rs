@@ -174,7 +174,7 @@ async fn oms_create_order(
         req.production_order_id.as_deref(),
         &ext,
     );
-    let expected = crate::store::now_ms() + 1_000;
+    let expected = crate::ledger::now_ms() + 1_000;
     let answer = axum::Json(
         json!({ "omsId": s.cfg.oms_id, "orderId": id, "expectedCompleteTimestamp": expected }),
     )

@@ -93,7 +93,7 @@ pub(super) fn new_orders<P: OrderedProduct>(
                 rejected,
                 closed: false,
                 packs: Vec::new(),
-                created_ms: crate::store::now_ms(),
+                created_ms: crate::ledger::now_ms(),
                 seq: s.orders.len(),
             },
         );
@@ -141,7 +141,7 @@ pub(super) fn lose_create_answer(s: &mut SimState, answer: Response) -> Response
 /// Orders a search may show: old enough to be past the creation lag.
 pub(super) fn searchable(s: &SimState) -> impl Iterator<Item = &Order> {
     let lag = i64::try_from(s.cfg.orders.search_lag.as_millis()).unwrap_or(i64::MAX);
-    let now = crate::store::now_ms();
+    let now = crate::ledger::now_ms();
     s.orders
         .values()
         .filter(move |o| now.saturating_sub(o.created_ms) >= lag)

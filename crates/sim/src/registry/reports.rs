@@ -66,7 +66,7 @@ pub(super) fn receive_report(
     let again = codes.iter().filter(|c| pending.contains(c)).count() as u64;
     s.resent_while_pending += again;
     let id = s.id();
-    let now = crate::store::now_ms();
+    let now = crate::ledger::now_ms();
     let delay = i64::try_from(s.cfg.processing_delay.as_millis()).unwrap_or(i64::MAX);
     s.reports.insert(
         id.clone(),
@@ -87,7 +87,7 @@ pub(super) fn receive_report(
 /// Process every report and document whose time has come, in the order they arrived: the registry
 /// works on its own clock, whether or not anyone asks.
 pub(super) fn process_due(s: &mut SimState) {
-    let now = crate::store::now_ms();
+    let now = crate::ledger::now_ms();
     let mut due: Vec<(i64, bool, String)> = s
         .reports
         .iter()
