@@ -11,7 +11,7 @@ use std::path::Path;
 use labelstation::codes::Sscc;
 use labelstation::ledger::consignments::{DeclaredLine, NewConsignment};
 use labelstation::ledger::{JobMode, Ledger, ScanProof};
-use labelstation::virtual_scanner::read_gs1_128;
+use labelstation::sim::scanner::read_gs1_128;
 use labelstation_zpl::interpret::Interpreter;
 use labelstation_zpl::render::render;
 use support::*;

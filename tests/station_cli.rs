@@ -326,8 +326,8 @@ fn sigkill_mid_run_then_restart_accounts_for_every_code() {
 
 #[test]
 fn headless_station_labels_a_scanned_box_and_reports_it_in_the_background() {
-    use labelstation::virtual_printer::{PrinterSimConfig, VirtualPrinter};
-    use labelstation::virtual_scanner::{VirtualScanner, read_label};
+    use labelstation::sim::printer::{PrinterSimConfig, VirtualPrinter};
+    use labelstation::sim::scanner::{VirtualScanner, read_label};
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
     let gtin = gtin_from_number(460_700_123_001);

@@ -172,43 +172,42 @@ pub fn run(quick: bool, labels: Option<u32>) -> Result<BenchReport> {
 
     // Rolls: a window of labels in the printer, against the slower of link and head.
     let roll_labels = if quick { 12 } else { 60 };
-    let roll =
-        |printer: String, vp: Option<&crate::virtual_printer::VirtualPrinter>| -> Result<f64> {
-            let mut cfg = config.clone();
-            cfg.printer.status_poll_ms = 20;
-            let over = Overrides {
-                printer: Some(printer),
-                sim_ips: Some(6.0),
-                no_scanner: true,
-                ..Overrides::default()
-            };
-            let mut opened = open_station(&paths, &cfg, &over, Actor::system("bench"), None)?;
-            let t = Instant::now();
-            let s = opened.station.run(&gtin, Mode::NoVerify, roll_labels)?;
-            let elapsed = t.elapsed().as_secs_f64();
-            anyhow::ensure!(
-                s.printed == roll_labels,
-                "the bench roll lost labels: {s:?}"
-            );
-            // The printer's own count, not the station's: every label came out.
-            let out = match (&opened.virtual_line, vp) {
-                (Some(line), _) => line.printer.counts().printed,
-                (None, Some(vp)) => vp.counts().printed,
-                (None, None) => u64::from(roll_labels),
-            };
-            anyhow::ensure!(
-                out >= u64::from(roll_labels),
-                "the bench printer put out {out} labels of {roll_labels}"
-            );
-            Ok(f64::from(roll_labels) * 60.0 / elapsed)
+    let roll = |printer: String, vp: Option<&crate::sim::printer::VirtualPrinter>| -> Result<f64> {
+        let mut cfg = config.clone();
+        cfg.printer.status_poll_ms = 20;
+        let over = Overrides {
+            printer: Some(printer),
+            sim_ips: Some(6.0),
+            no_scanner: true,
+            ..Overrides::default()
         };
+        let mut opened = open_station(&paths, &cfg, &over, Actor::system("bench"), None)?;
+        let t = Instant::now();
+        let s = opened.station.run(&gtin, Mode::NoVerify, roll_labels)?;
+        let elapsed = t.elapsed().as_secs_f64();
+        anyhow::ensure!(
+            s.printed == roll_labels,
+            "the bench roll lost labels: {s:?}"
+        );
+        // The printer's own count, not the station's: every label came out.
+        let out = match (&opened.virtual_line, vp) {
+            (Some(line), _) => line.printer.counts().printed,
+            (None, Some(vp)) => vp.counts().printed,
+            (None, None) => u64::from(roll_labels),
+        };
+        anyhow::ensure!(
+            out >= u64::from(roll_labels),
+            "the bench printer put out {out} labels of {roll_labels}"
+        );
+        Ok(f64::from(roll_labels) * 60.0 / elapsed)
+    };
     let roll_tcp = roll("sim:".into(), None)?;
     let serial_printer =
-        crate::virtual_printer::VirtualPrinter::new(crate::virtual_printer::PrinterSimConfig {
+        crate::sim::printer::VirtualPrinter::new(crate::sim::printer::PrinterSimConfig {
             dpi: config.label.dpi,
             ips: Some(6.0),
             baud: Some(9600),
-            ..crate::virtual_printer::PrinterSimConfig::default()
+            ..crate::sim::printer::PrinterSimConfig::default()
         });
     let pty = serial_printer
         .serve_pty()

@@ -39,5 +39,7 @@ pub mod registry {
 pub use labelstation_ledger as ledger;
 #[cfg(feature = "ui")]
 pub mod ui;
-pub use labelstation_sim::{virtual_printer, virtual_scanner, worker};
+/// Everything simulated (crate `labelstation-sim`, in `crates/sim`): `sim::printer`, `sim::scanner`, the
+/// line's `sim::worker`, and the registry simulator (also `registry::sim`).
+pub use labelstation_sim as sim;
 pub use labelstation_station::verdict;

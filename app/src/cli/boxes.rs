@@ -289,9 +289,9 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
                 .unwrap_or_else(|| config.printer.uri.clone());
             let uri = labelstation_printer::PrinterUri::parse(&uri)
                 .with_context(|| format!("printer {uri:?}"))?;
-            let (mut p, _sim) = crate::virtual_printer::open_printer(
+            let (mut p, _sim) = crate::sim::printer::open_printer(
                 &uri,
-                crate::virtual_printer::PrinterSimConfig::default(),
+                crate::sim::printer::PrinterSimConfig::default(),
             )?;
             use labelstation_printer::Printer as _;
             p.send(zpl.as_bytes())

@@ -119,7 +119,7 @@ pub struct RegistrySimArgs {
 }
 
 pub(super) fn printer_sim(a: PrinterSimArgs) -> Result<ExitCode> {
-    use crate::virtual_printer::{PrinterSimConfig, VirtualPrinter};
+    use crate::sim::printer::{PrinterSimConfig, VirtualPrinter};
     if ![203, 300, 600].contains(&a.dpi) {
         bail!("--dpi {}: use 203, 300 or 600", a.dpi);
     }

@@ -10,8 +10,8 @@ use labelstation_scanner::{Scanner, ScannerError, ScannerEvent, ScannerState};
 use crate::config::{Config, Paths};
 use crate::engine::{DeviceChoice, Event, PinStore, Sink, Station};
 use crate::ledger::{Actor, Ledger, RecoveryReport, StationLock};
-use crate::virtual_printer::PrinterSimConfig;
-use crate::worker::{
+use crate::sim::printer::PrinterSimConfig;
+use crate::sim::worker::{
     Devices, LineOpener, VirtualLine, WorkerConfig, open_devices, open_printer_alone,
 };
 
@@ -73,7 +73,7 @@ pub fn open_station(
         ..PrinterSimConfig::default()
     };
     let box_label_faults = match std::env::var(SIM_BOX_FAULTS_ENV) {
-        Ok(text) => crate::worker::BoxLabelFault::parse_list(&text)
+        Ok(text) => crate::sim::worker::BoxLabelFault::parse_list(&text)
             .map_err(|e| anyhow::anyhow!("{SIM_BOX_FAULTS_ENV}: {e}"))?,
         Err(_) => Vec::new(),
     };

@@ -6,7 +6,7 @@
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use super::reader::Ask;
+use super::errands::Ask;
 use super::{AppWindow, ConsignmentRow, LineAdapter, ReviewAdapter, Shared};
 use crate::config::{Config, RegistryApi};
 use crate::engine::{Command, Event};
@@ -88,7 +88,7 @@ pub(super) fn apply_event(app: &AppWindow, shared: &Shared, e: &Event) {
     }
 }
 
-/// The consignments as the reader found them, with their documents.
+/// The consignments as the errands thread found them, with their documents.
 pub(super) fn set_list(app: &AppWindow, list: Vec<(Consignment, Vec<DocumentSummary>)>) {
     let rows: Vec<ConsignmentRow> = list
         .into_iter()

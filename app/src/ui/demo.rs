@@ -14,7 +14,7 @@ use crate::compose::{Opened, Overrides, open_station};
 use crate::config::{Config, Paths};
 use crate::engine::{Engine, Event, LinkSource, PinStore};
 use crate::ledger::{Actor, Ledger, StationLock};
-use crate::worker::VirtualLine;
+use crate::sim::worker::VirtualLine;
 
 /// The demo's supervisor PIN (shown on its screen).
 pub const DEMO_PIN: &str = "1234";
@@ -127,7 +127,7 @@ pub struct StationGuard {
 
 impl StationGuard {
     /// The virtual printer's front panel (faults), when the printer is `sim:`.
-    pub fn printer(&self) -> Option<&crate::virtual_printer::VirtualPrinterHandle> {
+    pub fn printer(&self) -> Option<&crate::sim::printer::VirtualPrinterHandle> {
         self._line.as_ref().map(|l| &l.printer)
     }
 }

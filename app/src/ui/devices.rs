@@ -4,7 +4,7 @@
 
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
-use super::reader::Ask;
+use super::errands::Ask;
 use super::{AppWindow, DevicesAdapter, HeldRow, LineAdapter, PoolRow, Shared};
 use crate::engine::{Event, PrinterState};
 use crate::ledger::reports::HeldReport;

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
-//! The reader: a thread with its own read-only view of the ledger (`Ledger::open_read_only`: it cannot
+//! The screens' errands: a thread with its own read-only view of the ledger (`Ledger::open_read_only`: it cannot
 //! write a code's state) that answers the screens' questions (product list, review queue, audit log, a
 //! rejected label's image), writes the shift report file, lists devices, tests the registry and saves
 //! settings, so none of that runs on the UI thread.
@@ -21,7 +21,7 @@ use crate::ledger::{CodeId, Ledger, now_ms};
 /// Checks the registry connection; Ok is a line for the supervisor, Err what is wrong and what to do.
 pub type RegistryTest = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
 
-/// A question for the reader.
+/// An errand for the thread.
 pub(super) enum Ask {
     Products,
     Review,
@@ -60,7 +60,7 @@ pub struct AuditLine {
     pub subject: String,
 }
 
-struct Reader {
+struct Errands {
     data_dir: PathBuf,
     station: String,
     config: Config,
@@ -73,7 +73,7 @@ struct Reader {
 
 pub(super) fn spawn(ctx: &UiContext, out: Sender<Update>) -> Result<Sender<Ask>> {
     let (tx, rx) = channel::<Ask>();
-    let mut reader = Reader {
+    let mut errands = Errands {
         data_dir: ctx.data_dir.clone(),
         station: ctx.config.station.id.clone(),
         config: ctx.config.clone(),
@@ -84,20 +84,20 @@ pub(super) fn spawn(ctx: &UiContext, out: Sender<Update>) -> Result<Sender<Ask>>
         started_ms: now_ms(),
     };
     std::thread::Builder::new()
-        .name("ui-reader".into())
+        .name("ui-errands".into())
         .spawn(move || {
             for ask in rx {
-                let update = reader.answer(ask);
+                let update = errands.answer(ask);
                 if out.send(update).is_err() {
                     break;
                 }
             }
         })
-        .context("cannot start the UI's reader thread")?;
+        .context("cannot start the touchscreen's errands thread")?;
     Ok(tx)
 }
 
-impl Reader {
+impl Errands {
     fn ledger(&mut self) -> Result<&Ledger> {
         if self.ledger.is_none() {
             let path = self.data_dir.join(crate::ledger::LEDGER_FILE);

@@ -3,7 +3,7 @@
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use super::reader::ProductInfo;
+use super::errands::ProductInfo;
 use super::{AppWindow, LineAdapter, ProductRow, Shared, image};
 use crate::codes::Gtin;
 use crate::engine::{Command, Event, LabelPhase, LineState, Mode, Severity};
@@ -52,8 +52,8 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared) {
                 show_products(&app, &shared, "");
                 l.set_choosing_product(true);
             }
-            shared.ask(super::reader::Ask::Products);
-            shared.ask(super::reader::Ask::Consignments);
+            shared.ask(super::errands::Ask::Products);
+            shared.ask(super::errands::Ask::Consignments);
         });
     }
     {

@@ -3,16 +3,17 @@
 //!
 //! The screens talk to Rust only through Slint globals (`*Adapter`): one file here per global fills it
 //! and wires its callbacks. Three threads keep the UI thread free: the engine (devices and the ledger's
-//! writes), a forwarder that turns engine [`Event`]s into [`Update`]s, and a reader (ledger reads for the
-//! lists, CSV export, device detection, the registry test). Updates reach the window through
+//! writes), a forwarder that turns engine [`Event`]s into [`Update`]s, and the errands thread (ledger reads
+//! for the lists from a read-only view, the shift report file, device detection, the registry test,
+//! saving settings). Updates reach the window through
 //! `invoke_from_event_loop`; tests apply them on their own thread with [`Ui::pump`].
 
 mod boxes;
 mod consignments;
 pub mod demo;
 mod devices;
+mod errands;
 mod line;
-mod reader;
 mod review;
 mod settings;
 
@@ -28,7 +29,7 @@ use crate::config::Config;
 use crate::engine::{Command, Counters, Engine, Event};
 
 pub use demo::{DEMO_PIN, run_demo_ui, run_station_ui};
-pub use reader::RegistryTest;
+pub use errands::RegistryTest;
 
 #[allow(
     clippy::all,
@@ -58,10 +59,10 @@ pub struct UiContext {
     pub language: Option<String>,
 }
 
-/// Something for the window to show: an engine event or a reader's answer.
+/// Something for the window to show: an engine event or an errand's answer.
 pub enum Update {
     Event(Event),
-    Products(Vec<reader::ProductInfo>),
+    Products(Vec<errands::ProductInfo>),
     /// The review queue with the roll stickers waiting for a scan, and the open second-sticker alerts.
     Review {
         items: Vec<crate::ledger::review::ReviewItem>,
@@ -79,7 +80,7 @@ pub enum Update {
         id: crate::ledger::CodeId,
         image: Option<Arc<labelstation_zpl::render::Bitmap>>,
     },
-    Audit(Vec<reader::AuditLine>),
+    Audit(Vec<errands::AuditLine>),
     Exported(Result<PathBuf, String>),
     Devices {
         printers: Vec<(String, String)>,
@@ -94,7 +95,7 @@ pub enum Update {
 /// What the UI keeps between updates (touched only under its lock, never across a wait).
 #[derive(Default)]
 struct State {
-    products: Vec<reader::ProductInfo>,
+    products: Vec<errands::ProductInfo>,
     review: Vec<crate::ledger::review::ReviewItem>,
     last_label: String,
     counters: Counters,
@@ -115,7 +116,7 @@ pub struct Ui {
 struct Shared {
     state: Arc<Mutex<State>>,
     commands: Sender<Command>,
-    asks: Sender<reader::Ask>,
+    asks: Sender<errands::Ask>,
 }
 
 impl Shared {
@@ -124,7 +125,7 @@ impl Shared {
             tracing::warn!("the station engine has stopped; the command was not delivered");
         }
     }
-    fn ask(&self, a: reader::Ask) {
+    fn ask(&self, a: errands::Ask) {
         let _ = self.asks.send(a);
     }
     fn with_state<R>(&self, f: impl FnOnce(&mut State) -> R) -> R {
@@ -159,7 +160,7 @@ impl Ui {
             .clone()
             .or_else(|| settings::saved_language(&ctx.data_dir))
             .unwrap_or_else(|| "ru".to_owned());
-        let asks = reader::spawn(&ctx, tx)?;
+        let asks = errands::spawn(&ctx, tx)?;
         let shared = Shared {
             state: Arc::new(Mutex::new(State::default())),
             commands,
@@ -171,9 +172,9 @@ impl Ui {
         consignments::wire(&app, &shared, &ctx.config);
         boxes::wire(&app, &shared);
         settings::set_language(&app, &ctx.data_dir, &language, false);
-        shared.ask(reader::Ask::Products);
-        shared.ask(reader::Ask::Review);
-        shared.ask(reader::Ask::Consignments);
+        shared.ask(errands::Ask::Products);
+        shared.ask(errands::Ask::Review);
+        shared.ask(errands::Ask::Consignments);
         shared.send(Command::Refresh);
         Ok(Ui {
             app,

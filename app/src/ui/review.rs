@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use super::reader::{Ask, AuditLine};
+use super::errands::{Ask, AuditLine};
 use super::{
     AppWindow, AuditRow, LineAdapter, PrintRow, ReviewAdapter, ReviewRowData, Shared,
     StickerAlertRow, image,

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
-use super::reader::Ask;
+use super::errands::Ask;
 use super::{AppWindow, Choice, Lang, SettingsAdapter, Shared, UiContext};
 use crate::config::LabelConfig;
 use crate::engine::{Command, DeviceChoice, Event};

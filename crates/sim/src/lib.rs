@@ -11,7 +11,7 @@
 use labelstation_codes as codes;
 use labelstation_ledger as ledger;
 
+pub mod printer;
 pub mod registry;
-pub mod virtual_printer;
-pub mod virtual_scanner;
+pub mod scanner;
 pub mod worker;

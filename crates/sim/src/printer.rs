@@ -28,7 +28,7 @@
 //! included: the independent record tests compare the ledger with.
 //!
 //! This file holds the printer (its state, head and panel); the link side (bytes in, cut into units,
-//! answered) is `virtual_printer/link.rs`.
+//! answered) is `printer/link.rs`.
 
 use std::collections::VecDeque;
 use std::net::{SocketAddr, TcpListener};

@@ -16,8 +16,8 @@ use labelstation_printer::{PrinterUri, ZebraPrinter};
 use labelstation_scanner::{Fault, Scanner, ScannerUri};
 use labelstation_station::{DeviceChoice, DeviceOpener, OwnLine, Reopened};
 
-use crate::virtual_printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
-use crate::virtual_scanner::VirtualScanner;
+use crate::printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
+use crate::scanner::VirtualScanner;
 
 /// How the virtual worker behaves.
 #[derive(Debug, Clone)]
@@ -198,7 +198,7 @@ fn printer_alone(
     p: &PrinterUri,
     printer_sim: PrinterSimConfig,
 ) -> Result<(Box<dyn labelstation_printer::Printer>, Option<VirtualLine>), DeviceError> {
-    let (printer, vp) = crate::virtual_printer::open_printer(p, printer_sim)?;
+    let (printer, vp) = crate::printer::open_printer(p, printer_sim)?;
     let virtual_line = vp.map(|vp| {
         let handle = vp.handle();
         let stop = Arc::new(AtomicBool::new(false));
@@ -405,9 +405,7 @@ fn work(
                 Some(BoxLabelFault::OldLabel) => last_box_label.clone(),
                 Some(BoxLabelFault::Clean) | None => Some(label.image.clone()),
             };
-            let read = image
-                .as_ref()
-                .and_then(crate::virtual_scanner::read_gs1_128);
+            let read = image.as_ref().and_then(crate::scanner::read_gs1_128);
             if let Some(r) = &read {
                 let _ = scanner.scan_text(r.aim, &r.data);
             }

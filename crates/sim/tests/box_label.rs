@@ -5,7 +5,7 @@
 //! `]C1`, `00` and exactly that SSCC, at each size and resolution a box label is printed at.
 
 use labelstation_codes::{CompanyPrefix, Sscc};
-use labelstation_sim::virtual_scanner::read_gs1_128;
+use labelstation_sim::scanner::read_gs1_128;
 use labelstation_zpl::interpret::Interpreter;
 use labelstation_zpl::render::render;
 use labelstation_zpl::template::Dpi;

@@ -9,8 +9,8 @@ use std::time::Duration;
 use labelstation_codes::generate::{CodeGenerator, gtin_from_number};
 use labelstation_printer::status::Problem;
 use labelstation_printer::{JobOutcome, Printer, PrinterUri, ZebraPrinter, wait_until_done};
-use labelstation_sim::virtual_printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
-use labelstation_sim::virtual_scanner::read_label;
+use labelstation_sim::printer::{PrinterSimConfig, VirtualPrinter, VirtualPrinterHandle};
+use labelstation_sim::scanner::read_label;
 use labelstation_zpl::template::{BuiltinTemplate, Template};
 use labelstation_zpl::write::{LabelData, full_label, recall_label, stored_format};
 
@@ -54,7 +54,7 @@ fn done(p: &mut dyn Printer) -> JobOutcome {
     wait_until_done(p, Duration::from_secs(10), Duration::from_millis(10)).unwrap()
 }
 
-fn next_print(vp: &VirtualPrinter) -> labelstation_sim::virtual_printer::PrintedLabel {
+fn next_print(vp: &VirtualPrinter) -> labelstation_sim::printer::PrintedLabel {
     vp.printed()
         .recv_timeout(Duration::from_secs(10))
         .expect("a label came out")
@@ -199,7 +199,7 @@ fn codes_of(vp: &VirtualPrinter) -> Vec<(String, u32, bool)> {
 
 #[test]
 fn a_label_cut_short_by_an_error_comes_out_again_under_jzy_and_not_under_jzn() {
-    use labelstation_sim::virtual_printer::Interruption;
+    use labelstation_sim::printer::Interruption;
     let vp = VirtualPrinter::new(PrinterSimConfig::default());
     let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
     let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
@@ -380,11 +380,9 @@ fn a_link_that_goes_down_closes_and_the_driver_reopens_it_when_it_is_back() {
 
 #[test]
 fn sim_uri_opens_an_in_process_virtual_printer_through_the_real_driver() {
-    let (mut p, vp) = labelstation_sim::virtual_printer::open_printer(
-        &PrinterUri::Sim,
-        PrinterSimConfig::default(),
-    )
-    .unwrap();
+    let (mut p, vp) =
+        labelstation_sim::printer::open_printer(&PrinterUri::Sim, PrinterSimConfig::default())
+            .unwrap();
     let vp = vp.expect("sim: returns the virtual printer");
     let mut line = Line::new();
     let (code, zpl) = line.job(false);
@@ -446,7 +444,7 @@ fn a_full_receive_buffer_holds_a_fast_sender_back() {
 #[test]
 fn host_status_counts_what_the_buffer_holds_and_faults_strike_mid_roll() {
     use labelstation_printer::status::StatusReply;
-    use labelstation_sim::virtual_printer::{Fault, Interruption};
+    use labelstation_sim::printer::{Fault, Interruption};
     let mut line = Line::new();
     let vp = VirtualPrinter::new(PrinterSimConfig {
         ips: Some(2.0),
@@ -512,7 +510,7 @@ fn host_status_counts_what_the_buffer_holds_and_faults_strike_mid_roll() {
 
 #[test]
 fn the_odometer_counts_what_came_out_and_a_lost_label_only_there() {
-    use labelstation_sim::virtual_printer::{DEFAULT_ODOMETER, Fault, Interruption};
+    use labelstation_sim::printer::{DEFAULT_ODOMETER, Fault, Interruption};
     let vp = VirtualPrinter::new(PrinterSimConfig::default());
     let addr = vp.serve_tcp("127.0.0.1:0".parse().unwrap()).unwrap();
     let mut p = ZebraPrinter::open(&PrinterUri::parse(&format!("tcp://{addr}")).unwrap()).unwrap();
@@ -561,7 +559,7 @@ fn the_odometer_counts_what_came_out_and_a_lost_label_only_there() {
 
 #[test]
 fn a_gs1_128_barcode_renders_and_reads_as_c1_with_gs_separators() {
-    use labelstation_sim::virtual_scanner::read_gs1_128;
+    use labelstation_sim::scanner::read_gs1_128;
     use labelstation_zpl::interpret::Interpreter;
     use labelstation_zpl::render::render;
     // FNC1, AI 00 and an SSCC in subset C; then, after a second FNC1, AI 10 (a lot) in subset B: the

@@ -14,7 +14,7 @@ use std::time::Duration;
 use labelstation_codes::{CodeFormat, CompanyPrefix};
 use labelstation_ledger::Ledger;
 use labelstation_ledger::boxes::{BoxRecord, BoxState};
-use labelstation_sim::virtual_printer::PrinterSimConfig;
+use labelstation_sim::printer::PrinterSimConfig;
 use labelstation_sim::worker::{
     BoxLabelFault, BoxReading, Devices, VirtualLine, WorkerConfig, open_devices,
 };

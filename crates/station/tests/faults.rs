@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use labelstation_codes::CodeFormat;
 use labelstation_ledger::{Ledger, StoreError};
-use labelstation_sim::virtual_printer::PrinterSimConfig;
+use labelstation_sim::printer::PrinterSimConfig;
 use labelstation_sim::worker::{Devices, VirtualLine, WorkerConfig, open_devices};
 use labelstation_station::settings::{LineConfig, PrinterConfig};
 use labelstation_station::{EngineError, Event, Mode, Station};

@@ -11,7 +11,7 @@ use labelstation_ledger::{Actor, CodeRecord, CodeState, JobMode, Ledger, ScanPro
 use labelstation_scanner::serial::{SerialConfig, open_serial};
 use labelstation_scanner::virtual_cdc::Fault;
 use labelstation_scanner::{Scanner, ScannerEvent};
-use labelstation_sim::virtual_scanner::VirtualScanner;
+use labelstation_sim::scanner::VirtualScanner;
 use labelstation_station::verdict::{MismatchKind, ScanVerdict, decide};
 use labelstation_testkit::*;
 use labelstation_zpl::render::Bitmap;

@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use labelstation_codes::CodeFormat;
 use labelstation_ledger::{CodeState, Ledger};
-use labelstation_sim::virtual_printer::PrinterSimConfig;
+use labelstation_sim::printer::PrinterSimConfig;
 use labelstation_sim::worker::{Devices, VirtualLine, WorkerConfig, open_devices};
 use labelstation_station::settings::{LineConfig, PrinterConfig};
 use labelstation_station::{EngineError, Event, LineState, Mode, PinStore, Station};
@@ -132,7 +132,7 @@ fn states(st: &Station) -> std::collections::BTreeMap<&'static str, u64> {
 /// What the virtual printer actually put out, copies included, against the ledger: every sticker's code
 /// is one the ledger can explain, no code came out twice unless the ledger knows of a copy, every applied
 /// code came from a sticker; nothing is left in flight, and the ledger's own checks hold.
-fn accounted(st: &Station, stickers: &[labelstation_sim::virtual_printer::Sticker]) {
+fn accounted(st: &Station, stickers: &[labelstation_sim::printer::Sticker]) {
     let b = states(st);
     assert_eq!(b["RESERVED"] + b["SENT"], 0, "{b:?}");
     check_stickers(st.ledger(), stickers);
@@ -466,7 +466,7 @@ enum Act {
 fn every_reject_path_with_a_scripted_worker() {
     use labelstation_printer::PrinterUri;
     use labelstation_scanner::ScannerUri;
-    use labelstation_sim::virtual_printer::open_printer;
+    use labelstation_sim::printer::open_printer;
     use labelstation_station::Command;
 
     let dir = tempfile::tempdir().unwrap();
@@ -491,7 +491,7 @@ fn every_reject_path_with_a_scripted_worker() {
     let worker = std::thread::spawn(move || {
         for act in script {
             let label = vp.printed().recv_timeout(Duration::from_secs(10)).unwrap();
-            let r = labelstation_sim::virtual_scanner::read_label(&label.image).unwrap();
+            let r = labelstation_sim::scanner::read_label(&label.image).unwrap();
             let right = [b"]d2".as_slice(), &r.data].concat();
             std::thread::sleep(Duration::from_millis(50));
             match act {
@@ -944,7 +944,7 @@ fn a_cancel_the_printer_does_not_confirm_in_time_is_an_alert() {
 
 #[test]
 fn a_label_reprinted_after_an_error_is_a_known_copy_and_its_scan_an_alert() {
-    use labelstation_sim::virtual_printer::Interruption;
+    use labelstation_sim::printer::Interruption;
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 4, 41);
     // Firmware that reprints a label cut short by an error whatever ^JZ says.
@@ -1063,7 +1063,7 @@ fn the_printer_link_lost_and_back_the_line_resumes_and_the_unsent_label_is_relea
 fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle() {
     use labelstation_printer::PrinterUri;
     use labelstation_scanner::ScannerUri;
-    use labelstation_sim::virtual_printer::open_printer;
+    use labelstation_sim::printer::open_printer;
 
     let dir = tempfile::tempdir().unwrap();
     let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 43);
@@ -1087,7 +1087,7 @@ fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle()
         let mut roll = Vec::new();
         for _ in 0..6 {
             let label = vp.printed().recv_timeout(Duration::from_secs(10)).unwrap();
-            let r = labelstation_sim::virtual_scanner::read_label(&label.image).unwrap();
+            let r = labelstation_sim::scanner::read_label(&label.image).unwrap();
             roll.push([b"]d2".as_slice(), &r.data].concat());
         }
         // The roll: a partial and a whole sticker of each code, in print order.
@@ -1168,7 +1168,7 @@ fn a_second_sticker_of_a_verified_code_is_an_alert_in_batch_mode_and_when_idle()
 /// A scanner that works until the first label is printed, then fails for good.
 struct ScannerFailsAfter {
     inner: Box<dyn labelstation_scanner::Scanner>,
-    printer: labelstation_sim::virtual_printer::VirtualPrinterHandle,
+    printer: labelstation_sim::printer::VirtualPrinterHandle,
 }
 
 impl labelstation_scanner::Scanner for ScannerFailsAfter {

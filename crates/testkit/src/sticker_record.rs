@@ -7,7 +7,7 @@
 use std::collections::BTreeMap;
 
 use labelstation_ledger::Ledger;
-use labelstation_sim::virtual_printer::Sticker;
+use labelstation_sim::printer::Sticker;
 use rusqlite::OptionalExtension;
 
 /// Review reasons that tell the supervisor a sticker of the code may exist (the ledger's keys).
