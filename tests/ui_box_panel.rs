@@ -20,7 +20,7 @@ use labelstation::ledger::Ledger;
 use labelstation::ledger::boxes::BoxState;
 use labelstation::ledger::consignments::{DeclaredLine, NewConsignment};
 use labelstation::ui::demo::StationUi;
-use labelstation::ui::{LineAdapter, Ui};
+use labelstation::ui::{LineAdapter, LineKind, Ui};
 use slint::ComponentHandle;
 use ui::{label_of, pin, press};
 
@@ -99,7 +99,7 @@ fn the_work_card_shows_the_open_box_closes_it_and_reprints_a_label_with_the_pin(
     // the run's end closes.
     assert!(ui.pump(WAIT, |a| {
         let l = a.global::<LineAdapter>();
-        l.get_line_kind() == "idle"
+        l.get_line_kind() == LineKind::Idle
             && l.get_last_box_state() == "LABEL_VERIFIED"
             && l.get_last_box_sscc() != first.as_str()
     }));

@@ -17,7 +17,8 @@ use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
 use labelstation::ui::demo::StationUi;
 use labelstation::ui::{
-    AppWindow, DevicesAdapter, LineAdapter, ReviewAdapter, SettingsAdapter, Ui,
+    AppWindow, DevicesAdapter, LineAdapter, LineKind, PinErrorKind, ReviewAdapter, SettingsAdapter,
+    Ui,
 };
 use slint::{ComponentHandle, Model};
 use ui::{label_of, pin, press};
@@ -112,24 +113,24 @@ fn print_review_and_language() {
 
     // Print one more and report it unreadable before the worker scans it: rejected, queued for review.
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
-        == "idle"));
+        == LineKind::Idle));
     press(app, "OperatorPage::print-button");
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
-        == "awaiting-scan"));
+        == LineKind::AwaitingScan));
     press(app, "OperatorPage::unreadable");
     assert!(
         ui.pump(WAIT, |a| a.global::<LineAdapter>().get_waiting_review()
             == 1)
     );
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
-        == "idle"));
+        == LineKind::Idle));
 
     // The supervisor page asks for the PIN; a wrong one is refused.
     press(app, "AppWindow::supervisor-tab");
     pin(app, "9999");
     assert!(
         ui.pump(WAIT, |a| a.global::<ReviewAdapter>().get_pin_error_kind()
-            == "wrong")
+            == PinErrorKind::Wrong)
     );
     assert!(!app.global::<ReviewAdapter>().get_active());
     pin(app, "4821");
@@ -212,7 +213,7 @@ fn print_review_and_language() {
     press(app, "AppWindow::lang-ru");
     press(app, "OperatorPage::print-button");
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
-        == "paused"));
+        == LineKind::Paused));
     let line_reason = label_of(app, "OperatorPage::line-reason");
     assert!(
         line_reason == "Закончились этикетки: Вставьте новый рулон этикеток и нажмите FEED"
@@ -221,7 +222,7 @@ fn print_review_and_language() {
     );
     panel.set_paper_out(false);
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
-        == "idle"));
+        == LineKind::Idle));
     press(app, "AppWindow::lang-en");
 
     // Settings: another label, applied by the engine at once and then saved (the supervisor is signed in).

@@ -15,7 +15,7 @@ use i_slint_backend_testing::ElementHandle;
 use labelstation::compose::Overrides;
 use labelstation::ledger::Ledger;
 use labelstation::ui::demo::StationUi;
-use labelstation::ui::{LineAdapter, Ui};
+use labelstation::ui::{LineAdapter, LineKind, Ui};
 use slint::{ComponentHandle, Model};
 use ui::{label_of, press};
 
@@ -57,14 +57,14 @@ fn cancel_a_label_the_printer_stopped_on() {
     );
     press(app, "OperatorPage::print-button");
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
-        == "paused"));
+        == LineKind::Paused));
     assert_eq!(
         label_of(app, "OperatorPage::cancel-label"),
         "Отменить эту этикетку"
     );
     press(app, "OperatorPage::cancel-label");
     assert!(ui.pump(WAIT, |a| a.global::<LineAdapter>().get_line_kind()
-        == "idle"));
+        == LineKind::Idle));
     assert_eq!(app.global::<LineAdapter>().get_verdict_kind(), "rejected");
 
     // Paper loaded: the cancelled label never comes out.

@@ -16,12 +16,12 @@ use std::time::Duration;
 
 use labelstation::codes::generate::{CodeGenerator, gtin_from_number};
 use labelstation::engine::{
-    Counters, Event, LabelPhase, LineState, LinkView, PoolView, PrinterState, PrinterView,
-    ProductView, ScannerView, Severity,
+    Counters, Event, LabelPhase, LineState, LinkStatus, LinkView, PoolView, PrinterState,
+    PrinterView, ProductView, ScannerView, Severity,
 };
 use labelstation::ledger::{CodeId, CodeState};
 use labelstation::ui::{
-    AppWindow, AuditRow, Lang, PrintRow, ReviewAdapter, ReviewRowData, SettingsAdapter, Ui,
+    AppWindow, AuditRow, Lang, Page, PrintRow, ReviewAdapter, ReviewRowData, SettingsAdapter, Ui,
     UiContext,
 };
 use labelstation::verdict::{MismatchKind, ScanVerdict};
@@ -166,7 +166,7 @@ fn every_page_at_both_sizes() {
     });
     send(Event::Link {
         link: LinkView {
-            state: "up".into(),
+            state: LinkStatus::Up,
             backlog: 3,
             last_success_ms: Some(labelstation::ledger::now_ms()),
             last_error: None,
@@ -228,7 +228,7 @@ fn every_page_at_both_sizes() {
     let lang = |l: &str| app.global::<Lang>().invoke_select(l.into());
     for size in sizes {
         lang("en");
-        app.set_page(0);
+        app.set_page(Page::Work);
         shoot(&window, &out, "operator-en", size);
     }
 
@@ -244,7 +244,7 @@ fn every_page_at_both_sizes() {
     .invoke_accessible_default_action();
     for size in sizes {
         lang("kk");
-        app.set_page(0);
+        app.set_page(Page::Work);
         shoot(&window, &out, "products-keyboard-kk", size);
     }
     line.set_choosing_product(false);
@@ -283,7 +283,7 @@ fn every_page_at_both_sizes() {
     ui.pump(Duration::from_millis(300), |_| false);
     for size in sizes {
         lang("ru");
-        app.set_page(0);
+        app.set_page(Page::Work);
         shoot(&window, &out, "operator-alert-ru", size);
     }
     send(Event::Printer {
@@ -304,7 +304,7 @@ fn every_page_at_both_sizes() {
     // The PIN pad, in Kazakh.
     for size in sizes {
         lang("kk");
-        app.set_page(1);
+        app.set_page(Page::Supervisor);
         shoot(&window, &out, "pin-kk", size);
     }
 
@@ -384,14 +384,14 @@ fn every_page_at_both_sizes() {
     }])));
     for size in sizes {
         lang("ru");
-        app.set_page(1);
+        app.set_page(Page::Supervisor);
         shoot(&window, &out, "review-ru", size);
     }
     // A verified code the registry refused: no Reprint, no Confirm; "Send the application again".
     review.set_selected(3);
     for size in sizes {
         lang("en");
-        app.set_page(1);
+        app.set_page(Page::Supervisor);
         shoot(&window, &out, "review-verified-en", size);
     }
 
@@ -424,7 +424,7 @@ fn every_page_at_both_sizes() {
     settings.set_registry_test_result("Registry: connected (sim)".into());
     for size in sizes {
         lang("en");
-        app.set_page(2);
+        app.set_page(Page::Settings);
         shoot(&window, &out, "settings-en", size);
     }
 }

@@ -200,11 +200,10 @@ pub fn registry_test(config: &Config, url: Option<String>) -> crate::ui::Registr
 fn link_view(s: &SyncState) -> crate::engine::LinkView {
     crate::engine::LinkView {
         state: match &s.link {
-            LinkState::Up => "up",
-            LinkState::Down { .. } => "down",
-            LinkState::Unknown => "unknown",
-        }
-        .to_owned(),
+            LinkState::Up => crate::engine::LinkStatus::Up,
+            LinkState::Down { .. } => crate::engine::LinkStatus::Down,
+            LinkState::Unknown => crate::engine::LinkStatus::Unknown,
+        },
         backlog: s.backlog,
         last_success_ms: s.last_success_ms,
         last_error: s.last_error.clone(),

@@ -5,7 +5,9 @@
 use slint::{ComponentHandle, Model, ModelRc, VecModel};
 
 use super::errands::Ask;
-use super::{AppWindow, DevicesAdapter, HeldRow, LineAdapter, PoolRow, Shared};
+use super::{
+    AppWindow, DevicesAdapter, HeldRow, LineAdapter, LinkStatus, PoolRow, PrinterStatus, Shared,
+};
 use crate::engine::{Event, PrinterState};
 use crate::ledger::reports::HeldReport;
 
@@ -13,16 +15,13 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
     let d = app.global::<DevicesAdapter>();
     match e {
         Event::Printer { printer } => {
-            d.set_printer_state(
-                match printer.state {
-                    PrinterState::Unknown => "unknown",
-                    PrinterState::Ready => "ready",
-                    PrinterState::Printing => "printing",
-                    PrinterState::Problem => "problem",
-                    PrinterState::Offline => "offline",
-                }
-                .into(),
-            );
+            d.set_printer_state(match printer.state {
+                PrinterState::Unknown => PrinterStatus::Unknown,
+                PrinterState::Ready => PrinterStatus::Ready,
+                PrinterState::Printing => PrinterStatus::Printing,
+                PrinterState::Problem => PrinterStatus::Problem,
+                PrinterState::Offline => PrinterStatus::Offline,
+            });
             d.set_printer_device(printer.device.into());
             d.set_printer_detail(printer.detail.unwrap_or_default().into());
             d.set_printer_remedy(printer.remedy.unwrap_or_default().into());
@@ -35,7 +34,11 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
             d.set_scanner_detail(scanner.detail.into());
         }
         Event::Link { link } => {
-            d.set_link_state(link.state.into());
+            d.set_link_state(match link.state {
+                crate::engine::LinkStatus::Unknown => LinkStatus::Unknown,
+                crate::engine::LinkStatus::Up => LinkStatus::Up,
+                crate::engine::LinkStatus::Down => LinkStatus::Down,
+            });
             d.set_backlog(i32::try_from(link.backlog).unwrap_or(i32::MAX));
             d.set_link_last_success(
                 link.last_success_ms

@@ -4,7 +4,7 @@
 use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::errands::ProductInfo;
-use super::{AppWindow, LineAdapter, ProductRow, Shared, image};
+use super::{AppWindow, LineAdapter, LineKind, NoticeSeverity, ProductRow, Shared, image};
 use crate::codes::Gtin;
 use crate::engine::{Command, Event, LabelPhase, LineState, Mode, Severity};
 use crate::verdict::ScanVerdict;
@@ -25,7 +25,7 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared) {
             l.set_verdict_kind(SharedString::new());
             l.set_verdict_code(SharedString::new());
             // Shown at once; the engine's own Running event follows.
-            l.set_line_kind("running".into());
+            l.set_line_kind(LineKind::Running);
             l.set_done(0);
             l.set_total(i32::try_from(count).unwrap_or(i32::MAX));
             shared.send(Command::Start { count, mode });
@@ -123,12 +123,12 @@ fn show_products(app: &AppWindow, shared: &Shared, filter: &str) {
         .set_products(ModelRc::new(VecModel::from(rows)));
 }
 
-fn severity(s: Severity) -> &'static str {
+fn severity(s: Severity) -> NoticeSeverity {
     match s {
-        Severity::Ok => "ok",
-        Severity::Info => "info",
-        Severity::Warning => "warning",
-        Severity::Alert => "alert",
+        Severity::Ok => NoticeSeverity::Ok,
+        Severity::Info => NoticeSeverity::Info,
+        Severity::Warning => NoticeSeverity::Warning,
+        Severity::Alert => NoticeSeverity::Alert,
     }
 }
 
@@ -195,22 +195,22 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
             let mut key = "";
             let mut values = Vec::new();
             let (kind, detail, remedy) = match line {
-                LineState::Idle => ("idle", String::new(), String::new()),
+                LineState::Idle => (LineKind::Idle, String::new(), String::new()),
                 LineState::Running { done, total, .. } => {
                     l.set_done(i32::try_from(done).unwrap_or(i32::MAX));
                     l.set_total(i32::try_from(total).unwrap_or(i32::MAX));
-                    ("running", String::new(), String::new())
+                    (LineKind::Running, String::new(), String::new())
                 }
                 LineState::AwaitingScan {
                     masked,
                     seconds_left,
                 } => {
                     l.set_seconds_left(n(seconds_left));
-                    ("awaiting-scan", masked, String::new())
+                    (LineKind::AwaitingScan, masked, String::new())
                 }
                 LineState::AwaitingBatch { waiting } => {
                     l.set_done(n(waiting));
-                    ("awaiting-batch", String::new(), String::new())
+                    (LineKind::AwaitingBatch, String::new(), String::new())
                 }
                 LineState::Paused {
                     reason,
@@ -219,7 +219,7 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
                     args: a,
                 } => {
                     (key, values) = (k, a);
-                    ("paused", reason, remedy)
+                    (LineKind::Paused, reason, remedy)
                 }
                 LineState::Stopped {
                     reason,
@@ -227,12 +227,12 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
                     args: a,
                 } => {
                     (key, values) = (k, a);
-                    ("stopped", String::new(), reason)
+                    (LineKind::Stopped, String::new(), reason)
                 }
             };
             l.set_line_key(key.into());
             l.set_line_args(args(values));
-            l.set_line_kind(kind.into());
+            l.set_line_kind(kind);
             l.set_line_detail(detail.into());
             l.set_line_remedy(remedy.into());
         }
@@ -247,7 +247,7 @@ pub(super) fn apply(app: &AppWindow, shared: &Shared, e: Event) {
             l.set_notice(notice.text().into());
             l.set_notice_key(notice.key().into());
             l.set_notice_args(args(notice.args()));
-            l.set_notice_severity(severity(notice.severity()).into());
+            l.set_notice_severity(severity(notice.severity()));
         }
         _ => {}
     }

@@ -11,7 +11,7 @@ use slint::{ComponentHandle, ModelRc, SharedString, VecModel};
 
 use super::errands::{Ask, AuditLine};
 use super::{
-    AppWindow, AuditRow, LineAdapter, PrintRow, ReviewAdapter, ReviewRowData, Shared,
+    AppWindow, AuditRow, LineAdapter, PinErrorKind, PrintRow, ReviewAdapter, ReviewRowData, Shared,
     StickerAlertRow, image,
 };
 use crate::engine::{Command, Event, Notice, Severity};
@@ -29,7 +29,7 @@ pub(super) fn wire(app: &AppWindow, shared: &Shared, demo_hint: Option<&str>) {
             if let Some(app) = weak.upgrade() {
                 let r = app.global::<ReviewAdapter>();
                 r.set_pin_busy(true);
-                r.set_pin_error_kind(SharedString::new());
+                r.set_pin_error_kind(PinErrorKind::None);
                 r.set_pin_error(SharedString::new());
                 r.set_pin_error_key(SharedString::new());
             }
@@ -158,7 +158,7 @@ pub(super) fn apply_event(app: &AppWindow, shared: &Shared, e: Event) {
             r.set_active(active);
             r.set_supervisor_name(name.unwrap_or_default().into());
             if active {
-                r.set_pin_error_kind(SharedString::new());
+                r.set_pin_error_kind(PinErrorKind::None);
                 r.set_pin_error(SharedString::new());
                 shared.ask(Ask::Review);
                 shared.ask(Ask::Audit);
@@ -188,13 +188,12 @@ pub(super) fn on_notice(app: &AppWindow, shared: &Shared, e: &Event) {
         && shared.with_state(|s| std::mem::take(&mut s.pin_pending))
     {
         r.set_pin_busy(false);
-        let kind = match notice {
-            Notice::PinWrong => "wrong",
-            Notice::PinLocked { .. } => "locked",
-            Notice::PinNotSet => "not-set",
-            _ => "other",
-        };
-        r.set_pin_error_kind(kind.into());
+        r.set_pin_error_kind(match notice {
+            Notice::PinWrong => PinErrorKind::Wrong,
+            Notice::PinLocked { .. } => PinErrorKind::Locked,
+            Notice::PinNotSet => PinErrorKind::NotSet,
+            _ => PinErrorKind::Other,
+        });
         r.set_pin_error(notice.text().into());
         r.set_pin_error_key(notice.key().into());
         r.set_pin_error_args(super::line::args(notice.args()));

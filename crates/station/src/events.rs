@@ -202,10 +202,18 @@ pub struct ScannerView {
     pub detail: String,
 }
 
+/// Whether the registry answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkStatus {
+    Unknown,
+    Up,
+    Down,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkView {
-    /// "up", "down" or "unknown".
-    pub state: String,
+    pub state: LinkStatus,
     pub backlog: u64,
     pub last_success_ms: Option<i64>,
     pub last_error: Option<String>,
