@@ -9,7 +9,6 @@ mod support;
 use std::path::Path;
 
 use labelstation::codes::Sscc;
-use labelstation::ledger::consignments::{DeclaredLine, NewConsignment};
 use labelstation::ledger::{JobMode, Ledger, ScanProof};
 use labelstation::sim::scanner::read_gs1_128;
 use labelstation_zpl::interpret::Interpreter;
@@ -19,25 +18,7 @@ use support::*;
 /// Three pairs labelled for consignment CN-7 and verified, and a config naming a KZ prefix.
 fn setup(dir: &Path) -> Vec<String> {
     let (mut l, gtin, _) = ledger_with_codes(dir, 4, 71);
-    l.import_consignment(
-        &NewConsignment {
-            id: "CN-7".into(),
-            importer_bin: "123456789012".into(),
-            importer_name: None,
-            country: "CN".into(),
-            invoice: None,
-        },
-        &[DeclaredLine {
-            line: 1,
-            gtin: gtin.clone(),
-            name: "Кроссовки мужские".into(),
-            size: Some("42".into()),
-            quantity: 10,
-        }],
-        "0",
-        &system(),
-    )
-    .unwrap();
+    labelstation_testkit::consignment::take_in_consignment(&mut l, "CN-7", &gtin, 10);
     let job = l
         .open_job_for(&gtin, JobMode::Inline, Some("CN-7"), &system())
         .unwrap();

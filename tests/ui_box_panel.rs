@@ -18,7 +18,6 @@ use labelstation::compose::Overrides;
 use labelstation::engine::Command;
 use labelstation::ledger::Ledger;
 use labelstation::ledger::boxes::BoxState;
-use labelstation::ledger::consignments::{DeclaredLine, NewConsignment};
 use labelstation::ui::demo::StationUi;
 use labelstation::ui::{LineAdapter, LineKind, Ui};
 use slint::ComponentHandle;
@@ -37,25 +36,7 @@ fn the_work_card_shows_the_open_box_closes_it_and_reprints_a_label_with_the_pin(
     let gtin = {
         let mut l = Ledger::open(&paths.ledger(), "station-1").unwrap();
         let gtin = l.products().unwrap()[0].gtin.clone();
-        l.import_consignment(
-            &NewConsignment {
-                id: "CN-9".into(),
-                importer_bin: "123456789012".into(),
-                importer_name: None,
-                country: "CN".into(),
-                invoice: None,
-            },
-            &[DeclaredLine {
-                line: 1,
-                gtin: gtin.clone(),
-                name: "Кеды".into(),
-                size: None,
-                quantity: 10,
-            }],
-            "0",
-            &support::system(),
-        )
-        .unwrap();
+        labelstation_testkit::consignment::take_in_consignment(&mut l, "CN-9", &gtin, 10);
         gtin
     };
     let overrides = Overrides {

@@ -433,6 +433,7 @@ mod tests {
     use std::collections::BTreeSet;
 
     use super::*;
+    use crate::EngineError;
     use crate::words::NOTICE_KEYS;
 
     /// One of each sentence (the match below fails to build when a variant is added without one here).
@@ -601,19 +602,6 @@ mod tests {
 
     #[test]
     fn every_sentence_has_a_listed_key_its_english_text_and_names_no_command() {
-        let engine_errors = [
-            "storage-error",
-            "unknown-product",
-            "pool-empty",
-            "pool-held",
-            "label-error",
-            "line-stopped",
-            "printer-not-fixed",
-            "printer-offline",
-            "scanner-error",
-            "printer-link-error",
-            "interrupted",
-        ];
         let mut keys = BTreeSet::new();
         for n in every() {
             assert!(listed(&n));
@@ -635,7 +623,38 @@ mod tests {
                 );
             }
         }
-        keys.extend(engine_errors);
+        // The rest are the errors' own keys: one of each error.
+        let gtin = labelstation_codes::Gtin::parse("04607000000014").unwrap();
+        let text = || "x".to_owned();
+        let errors = [
+            EngineError::Store(labelstation_ledger::StoreError::DiskFull),
+            EngineError::UnknownProduct(gtin.clone()),
+            EngineError::PoolEmpty(gtin.clone()),
+            EngineError::PoolHeld { gtin, held: 2 },
+            EngineError::Label(text()),
+            EngineError::BoxOpen(text()),
+            EngineError::LineStopped {
+                count: 3,
+                last: text(),
+            },
+            EngineError::PrinterNotFixed { reason: text() },
+            EngineError::PrinterOffline { reason: text() },
+            EngineError::Scanner(text()),
+            EngineError::Printer(
+                labelstation_printer::TransportError::Io {
+                    device: text(),
+                    operation: "write",
+                    source: std::io::ErrorKind::BrokenPipe.into(),
+                }
+                .into(),
+            ),
+            EngineError::Interrupted,
+        ];
+        for e in &errors {
+            let n = e.notice();
+            assert!(!n.text().contains("labelstation "), "{e:?} names a command");
+            keys.insert(n.key());
+        }
         let listed: BTreeSet<&str> = NOTICE_KEYS.iter().copied().collect();
         assert_eq!(keys, listed, "NOTICE_KEYS and the sentences differ");
     }

@@ -7,9 +7,9 @@ use std::path::Path;
 
 use labelstation_codes::{Gtin, Sscc};
 use labelstation_ledger::Ledger;
-use labelstation_ledger::consignments::{DeclaredLine, NewConsignment};
 
-use crate::{ledger_with_codes, system};
+use crate::consignment::take_in_consignment;
+use crate::ledger_with_codes;
 
 /// The GS1 company prefix the box tests' SSCCs are made under.
 pub const PREFIX: &str = "4870001";
@@ -19,25 +19,7 @@ pub const EXTENSION: u8 = 3;
 /// A ledger with `n` codes of one product and consignment CN-1 declaring 20 pairs of it.
 pub fn ledger(dir: &Path, n: usize) -> (Ledger, Gtin) {
     let (mut l, gtin, _) = ledger_with_codes(dir, n, 5);
-    l.import_consignment(
-        &NewConsignment {
-            id: "CN-1".into(),
-            importer_bin: "123456789012".into(),
-            importer_name: None,
-            country: "CN".into(),
-            invoice: None,
-        },
-        &[DeclaredLine {
-            line: 1,
-            gtin: gtin.clone(),
-            name: "Кроссовки мужские".into(),
-            size: Some("42".into()),
-            quantity: 20,
-        }],
-        "0",
-        &system(),
-    )
-    .unwrap();
+    take_in_consignment(&mut l, "CN-1", &gtin, 20);
     (l, gtin)
 }
 

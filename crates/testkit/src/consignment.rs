@@ -12,6 +12,35 @@ use labelstation_sim::registry::RegistrySim;
 
 use super::*;
 
+/// Takes consignment `id` into `l`: one packing-list line of `quantity` pairs of `gtin` (men's trainers,
+/// size 42), importer 123456789012, from China.
+pub fn take_in_consignment(
+    l: &mut Ledger,
+    id: &str,
+    gtin: &labelstation_codes::Gtin,
+    quantity: u32,
+) {
+    l.import_consignment(
+        &NewConsignment {
+            id: id.into(),
+            importer_bin: "123456789012".into(),
+            importer_name: None,
+            country: "CN".into(),
+            invoice: None,
+        },
+        &[DeclaredLine {
+            line: 1,
+            gtin: gtin.clone(),
+            name: "Кроссовки мужские".into(),
+            size: Some("42".into()),
+            quantity,
+        }],
+        "0",
+        &system(),
+    )
+    .unwrap();
+}
+
 /// Sync options for tests: quick looks, short settle window.
 pub fn quick_sync() -> SyncOptions {
     SyncOptions {
