@@ -61,8 +61,8 @@ use orders::{
 };
 mod documents;
 use documents::{
-    apply_import, apply_write_off, document_errors, document_json, document_request,
-    document_search, document_status, import_document, receive_document, tailed, withdrawal,
+    apply_import, apply_write_off, document_errors, document_json, document_search,
+    document_status, import_document, receive_document, tailed, with_document, withdrawal,
 };
 mod oms;
 mod persist;

@@ -17,8 +17,8 @@ use axum::response::Response;
 use serde_json::json;
 
 use super::{
-    Shared, SimCodeState, SimDocKind, SimState, document_request, error, lock, parse_iso,
-    receive_document, refused_at_send, tailed,
+    Shared, SimCodeState, SimDocKind, SimState, error, parse_iso, receive_document,
+    refused_at_send, tailed, with_document,
 };
 use crate::registry::xtrace;
 
@@ -55,41 +55,43 @@ pub(super) async fn aggregation_document(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut guard = lock(&state);
-    let s = &mut *guard;
-    let doc: xtrace::AggregationDocument = match document_request(s, &headers, &body) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    if doc.aggregation_units.is_empty() || doc.aggregation_units.iter().any(|u| u.codes.is_empty())
-    {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "aggregationUnits and each unit's codes are required",
-        );
-    }
-    if parse_iso(&doc.document_date).is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "documentDate must be a date-time (e.g. 2026-03-02T10:15:00Z)",
-        );
-    }
-    for (i, u) in doc.aggregation_units.iter().enumerate() {
-        if let Some(j) = u.codes.iter().position(|c| tailed(s, c)) {
-            s.documents_with_tails += 1;
-            return error(
-                StatusCode::BAD_REQUEST,
-                &format!(
-                    "aggregationUnits[{i}].codes[{j}]: an identification code without its crypto tail is expected"
-                ),
-            );
-        }
-    }
-    if let Some(r) = refused_at_send(s) {
-        return r;
-    }
-    let units = serde_json::to_string(&doc.aggregation_units).unwrap_or_default();
-    receive_document(s, SimDocKind::Aggregation, vec![units], &body)
+    with_document(
+        &state,
+        &headers,
+        &body,
+        |s, doc: xtrace::AggregationDocument| {
+            if doc.aggregation_units.is_empty()
+                || doc.aggregation_units.iter().any(|u| u.codes.is_empty())
+            {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "aggregationUnits and each unit's codes are required",
+                );
+            }
+            if parse_iso(&doc.document_date).is_none() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "documentDate must be a date-time (e.g. 2026-03-02T10:15:00Z)",
+                );
+            }
+            for (i, u) in doc.aggregation_units.iter().enumerate() {
+                if let Some(j) = u.codes.iter().position(|c| tailed(s, c)) {
+                    s.documents_with_tails += 1;
+                    return error(
+                        StatusCode::BAD_REQUEST,
+                        &format!(
+                            "aggregationUnits[{i}].codes[{j}]: an identification code without its crypto tail is expected"
+                        ),
+                    );
+                }
+            }
+            if let Some(r) = refused_at_send(s) {
+                return r;
+            }
+            let units = serde_json::to_string(&doc.aggregation_units).unwrap_or_default();
+            receive_document(s, SimDocKind::Aggregation, vec![units], &body)
+        },
+    )
 }
 
 /// `POST /public/api/v1/doc/transport-code-disaggregation`.
@@ -98,22 +100,23 @@ pub(super) async fn disaggregation_document(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut guard = lock(&state);
-    let s = &mut *guard;
-    let doc: xtrace::TransportDisaggregation = match document_request(s, &headers, &body) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    if doc.codes.is_empty() || parse_iso(&doc.business_datetime).is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "codes and businessDatetime (a date-time) are required",
-        );
-    }
-    if let Some(r) = refused_at_send(s) {
-        return r;
-    }
-    receive_document(s, SimDocKind::Disaggregation, doc.codes, &body)
+    with_document(
+        &state,
+        &headers,
+        &body,
+        |s, doc: xtrace::TransportDisaggregation| {
+            if doc.codes.is_empty() || parse_iso(&doc.business_datetime).is_none() {
+                return error(
+                    StatusCode::BAD_REQUEST,
+                    "codes and businessDatetime (a date-time) are required",
+                );
+            }
+            if let Some(r) = refused_at_send(s) {
+                return r;
+            }
+            receive_document(s, SimDocKind::Disaggregation, doc.codes, &body)
+        },
+    )
 }
 
 fn unit_error(i: usize, what: &str, code: &str) -> serde_json::Value {

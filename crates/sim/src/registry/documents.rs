@@ -15,34 +15,30 @@ pub(super) async fn withdrawal(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut guard = lock(&state);
-    let s = &mut *guard;
-    let doc: xtrace::Withdrawal = match document_request(s, &headers, &body) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    if doc.withdrawal_type != xtrace::WithdrawalType::WriteOff {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "the simulator handles withdrawalType WRITE_OFF only",
-        );
-    }
-    if doc.codes.is_empty() || doc.withdrawal_reason.trim().is_empty() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "codes and withdrawalReason are required",
-        );
-    }
-    if let Some(r) = refused_at_send(s) {
-        return r;
-    }
-    let codes = doc.codes.into_iter().map(|c| c.code).collect();
-    receive_document(s, SimDocKind::Withdrawal, codes, &body)
+    with_document(&state, &headers, &body, |s, doc: xtrace::Withdrawal| {
+        if doc.withdrawal_type != xtrace::WithdrawalType::WriteOff {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "the simulator handles withdrawalType WRITE_OFF only",
+            );
+        }
+        if doc.codes.is_empty() || doc.withdrawal_reason.trim().is_empty() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "codes and withdrawalReason are required",
+            );
+        }
+        if let Some(r) = refused_at_send(s) {
+            return r;
+        }
+        let codes = doc.codes.into_iter().map(|c| c.code).collect();
+        receive_document(s, SimDocKind::Withdrawal, codes, &body)
+    })
 }
 
 /// A document POST's common part: the bearer token, the envelope, and its body decoded as the registry
 /// does (keys A-Z at every level, counted when not).
-pub(super) fn document_request<T: serde::de::DeserializeOwned>(
+fn document_request<T: serde::de::DeserializeOwned>(
     s: &mut SimState,
     headers: &HeaderMap,
     body: &Bytes,
@@ -50,6 +46,21 @@ pub(super) fn document_request<T: serde::de::DeserializeOwned>(
     authorised(s, headers)?;
     let env: xtrace::DocumentEnvelope = parse(body)?;
     strict_body(s, &env.document_body)
+}
+
+/// The opening every xTrace document handler shares: the state locked, the caller authorised, the
+/// document's base64 body decoded strictly; `then` answers with it.
+pub(super) fn with_document<T: serde::de::DeserializeOwned>(
+    state: &Shared,
+    headers: &HeaderMap,
+    body: &Bytes,
+    then: impl FnOnce(&mut SimState, T) -> Response,
+) -> Response {
+    let mut guard = lock(state);
+    match document_request(&mut guard, headers, body) {
+        Ok(doc) => then(&mut guard, doc),
+        Err(r) => r,
+    }
 }
 
 /// Take a document for processing on the registry's clock (now, without a processing delay) and
@@ -158,33 +169,29 @@ pub(super) async fn import_document(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    let mut guard = lock(&state);
-    let s = &mut *guard;
-    let doc: xtrace::ImportDocument = match document_request(s, &headers, &body) {
-        Ok(d) => d,
-        Err(r) => return r,
-    };
-    if doc.codes.is_empty() {
-        return error(StatusCode::BAD_REQUEST, "codes are required");
-    }
-    let decl = &doc.customs_declaration;
-    if decl.number.trim().is_empty() || parse_iso(&decl.date).is_none() {
-        return error(
-            StatusCode::BAD_REQUEST,
-            "customsDeclaration needs its number and its date as a date-time (e.g. 2026-03-02T00:00:00Z)",
-        );
-    }
-    if let Some(i) = doc.codes.iter().position(|c| tailed(s, c)) {
-        s.documents_with_tails += 1;
-        return error(
-            StatusCode::BAD_REQUEST,
-            &format!("codes[{i}]: an identification code without its crypto tail is expected"),
-        );
-    }
-    if let Some(r) = refused_at_send(s) {
-        return r;
-    }
-    receive_document(s, SimDocKind::Import, doc.codes, &body)
+    with_document(&state, &headers, &body, |s, doc: xtrace::ImportDocument| {
+        if doc.codes.is_empty() {
+            return error(StatusCode::BAD_REQUEST, "codes are required");
+        }
+        let decl = &doc.customs_declaration;
+        if decl.number.trim().is_empty() || parse_iso(&decl.date).is_none() {
+            return error(
+                StatusCode::BAD_REQUEST,
+                "customsDeclaration needs its number and its date as a date-time (e.g. 2026-03-02T00:00:00Z)",
+            );
+        }
+        if let Some(i) = doc.codes.iter().position(|c| tailed(s, c)) {
+            s.documents_with_tails += 1;
+            return error(
+                StatusCode::BAD_REQUEST,
+                &format!("codes[{i}]: an identification code without its crypto tail is expected"),
+            );
+        }
+        if let Some(r) = refused_at_send(s) {
+            return r;
+        }
+        receive_document(s, SimDocKind::Import, doc.codes, &body)
+    })
 }
 
 /// Process an import document: applied codes are introduced, each other code gets an error by its
