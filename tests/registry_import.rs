@@ -341,7 +341,7 @@ fn sigkill_during_submit_and_its_follow_up_never_files_a_document_twice() {
         &sim,
         "[registry.report]\nimport_document_size = 5\nsettle_window_secs = 3\nwait_secs = 10\n",
     );
-    let cmd = || station_cmd(dir.path(), &cfg);
+    let cmd = || station_with(dir.path(), &cfg, "2468");
     let documents = || {
         Ledger::open(&ledger_path(dir.path()), "station-1")
             .unwrap()
@@ -626,7 +626,7 @@ fn submit_leaves_the_documents_to_a_running_station() {
     let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
     drop(applied_consignment(dir.path(), &sim, 4, 0));
     let cfg = station_config(dir.path(), &sim, "");
-    let cmd = || station_cmd(dir.path(), &cfg);
+    let cmd = || station_with(dir.path(), &cfg, "2468");
     let _claim = labelstation::ledger::StationLock::acquire_sync(dir.path()).unwrap();
     let out = run(cmd().args(["consignment", "submit", K]));
     assert!(out.status.success(), "{}", stderr(&out));
@@ -654,18 +654,9 @@ fn station_config(dir: &std::path::Path, sim: &RegistrySim, extra: &str) -> std:
         ),
     )
     .unwrap();
-    let out = run(station_cmd(dir, &cfg)
+    let out = run(station_with(dir, &cfg, "2468")
         .args(["supervisor", "set-pin"])
         .env("LABELSTATION_NEW_PIN", "2468"));
     assert!(out.status.success(), "{}", stderr(&out));
     cfg
-}
-
-/// The binary on the station in `dir` with config `cfg`, the registry password and the PIN.
-fn station_cmd(dir: &std::path::Path, cfg: &std::path::Path) -> std::process::Command {
-    let mut c = cli(dir);
-    c.env("LABELSTATION_CONFIG", cfg)
-        .env("LABELSTATION_REGISTRY_PASSWORD", "station")
-        .env("LABELSTATION_SUPERVISOR_PIN", "2468");
-    c
 }

@@ -23,6 +23,7 @@ use crate::registry::sync::{SyncEvent, Syncer};
 pub mod boxes;
 pub mod codes;
 pub mod consignment;
+pub mod ops;
 mod pull_sync;
 mod remedy;
 pub mod station;
@@ -123,16 +124,16 @@ pub enum Command {
     PrinterSim(PrinterSimArgs),
     /// Check this station: config, permissions, ledger, clock, disk, printer, scanner, registry.
     /// Exit status 1 when anything fails.
-    Doctor(crate::ops::cmd::DoctorArgs),
+    Doctor(crate::cli::ops::DoctorArgs),
     /// Back up the ledger (safe while the station runs), verify the copy, keep the newest [backup] keep.
-    Backup(crate::ops::cmd::BackupArgs),
+    Backup(crate::cli::ops::BackupArgs),
     /// Replace the ledger with a verified backup; the station must be stopped. Nothing is deleted.
-    Restore(crate::ops::cmd::RestoreArgs),
+    Restore(crate::cli::ops::RestoreArgs),
     /// CSV exports: the ledger, the shift report.
     #[command(subcommand)]
-    Export(crate::ops::cmd::ExportCmd),
+    Export(crate::cli::ops::ExportCmd),
     /// Serve the Prometheus metrics endpoint until interrupted.
-    Metrics(crate::ops::cmd::MetricsArgs),
+    Metrics(crate::cli::ops::MetricsArgs),
 }
 
 #[derive(Debug, Subcommand)]
@@ -282,9 +283,9 @@ pub fn main() -> ExitCode {
 
 /// A station's notice on the terminal, with what to do in the command line's words when it has one.
 pub(crate) fn print_notice(notice: &crate::engine::Notice) {
-    match notice.remedy().map(|r| remedy::word(&r)) {
-        Some(what_to_do) => eprintln!("{} ({what_to_do})", notice.text()),
-        None => eprintln!("{}", notice.text()),
+    eprintln!("{}", notice.text());
+    if let Some(what_to_do) = notice.remedy().map(|r| remedy::word(&r)) {
+        eprintln!("  what to do: {what_to_do}");
     }
 }
 
@@ -310,7 +311,7 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
     let paths = Paths::resolve(cli.data_dir, cli.config)?;
     // Doctor reports a broken config as a finding, so it runs before the config is loaded.
     if let Command::Doctor(a) = &cli.command {
-        return crate::ops::cmd::doctor(&paths, a);
+        return crate::cli::ops::doctor(&paths, a);
     }
     let config = Config::load(&paths)?;
     let ctx = Ctx { paths, config };
@@ -367,11 +368,11 @@ pub fn run(cli: Cli) -> Result<ExitCode> {
         Command::RegistrySim(args) => registry_sim(args),
         Command::PrinterSim(args) => printer_sim(args),
         Command::Sync { once, json } => sync(&ctx, once, json),
-        Command::Doctor(a) => crate::ops::cmd::doctor(&ctx.paths, &a),
-        Command::Backup(a) => crate::ops::cmd::backup(&ctx.paths, &ctx.config, &a),
-        Command::Restore(a) => crate::ops::cmd::restore(&ctx.paths, &a, &cli_actor()),
-        Command::Export(c) => crate::ops::cmd::export(&ctx.paths, &ctx.config, &c),
-        Command::Metrics(a) => crate::ops::cmd::metrics(&ctx.paths, &ctx.config, &a),
+        Command::Doctor(a) => crate::cli::ops::doctor(&ctx.paths, &a),
+        Command::Backup(a) => crate::cli::ops::backup(&ctx.paths, &ctx.config, &a),
+        Command::Restore(a) => crate::cli::ops::restore(&ctx.paths, &a, &cli_actor()),
+        Command::Export(c) => crate::cli::ops::export(&ctx.paths, &ctx.config, &c),
+        Command::Metrics(a) => crate::cli::ops::metrics(&ctx.paths, &ctx.config, &a),
         Command::Label(LabelCmd::Preview { gtin, code, out }) => {
             label_preview(&ctx, &gtin, code.as_deref(), &out)
         }

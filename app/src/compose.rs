@@ -7,7 +7,7 @@
 pub mod demo;
 mod station;
 
-pub use station::{Opened, Overrides, label_box_on_line, open_station};
+pub use station::{BoxLabelOnLine, Opened, Overrides, label_box_on_line, open_station};
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -184,10 +184,12 @@ pub fn start_sync(paths: &Paths, config: &Config) -> Result<SyncParts> {
     })
 }
 
+/// Checks the registry connection; Ok is a line for the supervisor, Err what is wrong and what to do.
+pub type RegistryTest = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
+
 /// The Settings page's registry connection test: a new client of the configured registry (of the
 /// built-in simulator at `url`), pinged.
-#[cfg(feature = "ui")]
-pub fn registry_test(config: &Config, url: Option<String>) -> crate::ui::RegistryTest {
+pub fn registry_test(config: &Config, url: Option<String>) -> RegistryTest {
     let config = config.clone();
     Arc::new(move || {
         let mut client = registry_client(&config, url.as_deref()).map_err(|e| e.to_string())?;

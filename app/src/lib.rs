@@ -2,7 +2,9 @@
 //! labelstation: put a registry-issued GS1 DataMatrix marking code on every imported pair of shoes,
 //! verify each sticker, and account for every code.
 //!
-//! The crate is layered so that the domain core has no I/O:
+//! The app (package `labelstation`, in `app/`) is the one place where things are built and wired; the
+//! domain lives in library crates that know no clap or Slint, re-exported here under the names the app
+//! uses:
 //! - [`codes`] (crate `labelstation-codes`, in `crates/codes`): the marking-code model (parsing,
 //!   normalisation, GTIN, masking and redaction, country codes). Pure.
 //! - [`ledger`] (crate `labelstation-ledger`, in `crates/ledger`): the SQLite code ledger: the one place
@@ -15,6 +17,8 @@
 //! - [`engine`] (crate `labelstation-station`, in `crates/station`): the station engine: the line,
 //!   boxes on the line, rejects and review, supervisor PIN, the engine thread, and the [`verdict`] on
 //!   each scan.
+//! - [`sim`] (crate `labelstation-sim`, in `crates/sim`): everything simulated, as hard as the world:
+//!   the virtual printer and scanner, the line's worker between them, the registry simulator.
 //! - [`ops`]: running a station: doctor, backups and restore, exports, logs, metrics.
 //! - [`compose`]: the one place where a station, its registry client and its background sync are built
 //!   from the configuration.

@@ -10,6 +10,7 @@ use anyhow::{Context, Result, bail};
 use clap::Subcommand;
 
 use crate::codes::MarkingCode;
+use crate::compose::BoxLabelOnLine;
 use crate::config::{Config, Paths};
 use crate::ledger::Ledger;
 use crate::ledger::boxes::{BoxLevel, BoxRecord, BoxState};
@@ -255,16 +256,26 @@ pub fn run(paths: &Paths, config: &Config, cmd: &BoxCmd) -> Result<ExitCode> {
             if b.state == BoxState::Open {
                 bail!("box {sscc} is open: close it first (`labelstation box close {sscc}`)");
             }
-            let on_line = crate::compose::label_box_on_line(
+            let notices: crate::engine::Sink = std::sync::Arc::new(|e| {
+                if let crate::engine::Event::Notice(notice) = e {
+                    crate::cli::print_notice(&notice);
+                }
+            });
+            match crate::compose::label_box_on_line(
                 paths,
                 config,
                 printer.as_deref(),
                 &sscc,
                 actor.clone(),
-            )?;
-            if let Some(state) = on_line {
-                println!("box {sscc}: label printed, box {}", state.as_str());
-                return Ok(ExitCode::SUCCESS);
+                notices,
+            )? {
+                BoxLabelOnLine::Done(state) => {
+                    println!("box {sscc}: label printed, box {}", state.as_str());
+                    return Ok(ExitCode::SUCCESS);
+                }
+                BoxLabelOnLine::NoLine(e) => eprintln!(
+                    "the label is printed without verifying it: the station's printer and scanner cannot be opened together ({e:#})"
+                ),
             }
             let product = ledger.box_product_text(&sscc)?;
             let (w, h) = config.aggregation.box_label.mm();

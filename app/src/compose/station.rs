@@ -139,38 +139,36 @@ pub fn open_station(
     })
 }
 
-/// `labelstation box label SSCC`: print a closed box's label on the line's printer and verify it with
-/// the line's scanner (the station's own steps, notices on stderr). `Ok(None)` when the station cannot
-/// open its printer and scanner together (no scanner, a file printer, a running station holding them):
-/// the caller then only prints, with `why` said.
+/// What became of a box label sent to the line.
+pub enum BoxLabelOnLine {
+    /// Printed (and verified, when its scan came): the box's state after.
+    Done(crate::ledger::boxes::BoxState),
+    /// The station's printer and scanner cannot be opened together (no scanner, a file printer, a
+    /// running station holding them): why. Nothing was printed.
+    NoLine(anyhow::Error),
+}
+
+/// A closed box's label on the line's printer, verified with the line's scanner (the station's own
+/// steps; its notices go to `sink`).
 pub fn label_box_on_line(
     paths: &Paths,
     config: &Config,
     printer: Option<&str>,
     sscc: &str,
     actor: Actor,
-) -> Result<Option<crate::ledger::boxes::BoxState>> {
+    sink: Sink,
+) -> Result<BoxLabelOnLine> {
     let overrides = Overrides {
         printer: printer.map(str::to_owned),
         // The label's size and resolution; a box's own capacity stays as it is.
         box_capacity: Some(1),
         ..Overrides::default()
     };
-    let sink: Sink = Arc::new(|e: Event| {
-        if let Event::Notice(notice) = e {
-            crate::cli::print_notice(&notice);
-        }
-    });
     let mut opened = match open_station(paths, config, &overrides, actor, Some(sink)) {
         Ok(o) => o,
-        Err(e) => {
-            eprintln!(
-                "the label is printed without verifying it: the station's printer and scanner cannot be opened together ({e:#})"
-            );
-            return Ok(None);
-        }
+        Err(e) => return Ok(BoxLabelOnLine::NoLine(e)),
     };
-    Ok(Some(opened.station.label_box(sscc)?))
+    Ok(BoxLabelOnLine::Done(opened.station.label_box(sscc)?))
 }
 
 /// Boxes of `capacity` pairs under the configured GS1 company prefix (`--box-capacity`).

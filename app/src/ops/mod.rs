@@ -6,7 +6,6 @@
 //! (backups, full exports, the file set aside by a restore) creates files `0600` in directories `0700`.
 
 pub mod backup;
-pub mod cmd;
 pub mod doctor;
 pub mod export;
 pub mod logging;

@@ -14,12 +14,10 @@ use anyhow::{Context, Result};
 use labelstation_zpl::template::Template;
 
 use super::{UiContext, Update};
+use crate::compose::RegistryTest;
 use crate::config::Config;
 use crate::engine::Counters;
 use crate::ledger::{CodeId, Ledger, now_ms};
-
-/// Checks the registry connection; Ok is a line for the supervisor, Err what is wrong and what to do.
-pub type RegistryTest = Arc<dyn Fn() -> Result<String, String> + Send + Sync>;
 
 /// An errand for the thread.
 pub(super) enum Ask {

@@ -28,8 +28,8 @@ use slint::ComponentHandle;
 use crate::config::Config;
 use crate::engine::{Command, Counters, Engine, Event};
 
+pub use crate::compose::RegistryTest;
 pub use demo::{DEMO_PIN, run_demo_ui, run_station_ui};
-pub use errands::RegistryTest;
 
 #[allow(
     clippy::all,

@@ -5,19 +5,17 @@
 //! the supervisor sends it again, the registry applies it exactly once, as the simulator's own record
 //! shows.
 
-mod support;
-
 use std::time::Duration;
 
-use labelstation::codes::CodeFormat;
-use labelstation::ledger::{Actor, CodeState, Ledger};
-use labelstation::registry::pull::{Pull, PullOptions};
-use labelstation::registry::sim::{RegistrySim, SimCodeState, SimConfig};
-use labelstation::registry::sync::{SyncOptions, Syncer};
-use support::xtrace_client as client;
-use support::*;
+use labelstation_codes::CodeFormat;
+use labelstation_ledger::{Actor, CodeState, Ledger};
+use labelstation_registry::pull::{Pull, PullOptions};
+use labelstation_registry::sync::{SyncOptions, Syncer};
+use labelstation_sim::registry::{RegistrySim, SimCodeState, SimConfig};
+use labelstation_testkit::xtrace_client as client;
+use labelstation_testkit::*;
 
-fn sync(l: &mut Ledger, sim: &RegistrySim) -> labelstation::registry::sync::SyncReport {
+fn sync(l: &mut Ledger, sim: &RegistrySim) -> labelstation_registry::sync::SyncReport {
     let actor = system();
     let mut c = client(sim);
     Syncer {

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-3.0-or-later
 //! The operations commands of the `labelstation` command line: doctor, backup, restore, export, metrics.
-//! `cli.rs` holds one variant and one dispatch arm per command; the arguments and the work are here.
+//! `cli.rs` holds one variant and one dispatch arm per command; the arguments are here, the work in
+//! `crate::ops` (no clap there).
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -82,7 +83,7 @@ pub struct MetricsArgs {
 }
 
 pub fn doctor(paths: &Paths, a: &DoctorArgs) -> Result<ExitCode> {
-    let opts = super::doctor::Options {
+    let opts = crate::ops::doctor::Options {
         printer: a
             .printer
             .as_deref()
@@ -90,9 +91,9 @@ pub fn doctor(paths: &Paths, a: &DoctorArgs) -> Result<ExitCode> {
             .transpose()?,
         scanner: a.scanner.clone(),
         registry_timeout: Duration::from_secs(a.registry_timeout.max(1)),
-        ..super::doctor::Options::default()
+        ..crate::ops::doctor::Options::default()
     };
-    let report = super::doctor::run(paths, &opts);
+    let report = crate::ops::doctor::run(paths, &opts);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -112,7 +113,7 @@ pub fn backup(paths: &Paths, config: &Config, a: &BackupArgs) -> Result<ExitCode
     let station = &config.station.id;
     if a.if_due {
         let interval = Duration::from_secs(u64::from(config.backup.interval_hours) * 3600);
-        if !super::backup::due(&dir, station, interval) {
+        if !crate::ops::backup::due(&dir, station, interval) {
             println!(
                 "no backup due: the newest in {} is younger than {} h",
                 dir.display(),
@@ -121,7 +122,7 @@ pub fn backup(paths: &Paths, config: &Config, a: &BackupArgs) -> Result<ExitCode
             return Ok(ExitCode::SUCCESS);
         }
     }
-    let r = super::backup::backup(&paths.ledger(), &dir, station, config.backup.keep)?;
+    let r = crate::ops::backup::backup(&paths.ledger(), &dir, station, config.backup.keep)?;
     if a.json {
         println!("{}", serde_json::to_string_pretty(&r)?);
     } else {
@@ -141,7 +142,7 @@ pub fn backup(paths: &Paths, config: &Config, a: &BackupArgs) -> Result<ExitCode
 }
 
 pub fn restore(paths: &Paths, a: &RestoreArgs, actor: &crate::ledger::Actor) -> Result<ExitCode> {
-    let r = super::backup::restore(&paths.data_dir, &a.from, a.force, actor)?;
+    let r = crate::ops::backup::restore(&paths.data_dir, &a.from, a.force, actor)?;
     println!(
         "restored {} as {} ({} codes)",
         r.restored_from.display(),
@@ -196,7 +197,7 @@ pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCod
                     out.display()
                 );
             }
-            let n = super::export::ledger_csv(&ledger, out, *full)?;
+            let n = crate::ops::export::ledger_csv(&ledger, out, *full)?;
             println!(
                 "wrote {} code(s) to {}{}",
                 n,
@@ -209,15 +210,15 @@ pub fn export(paths: &Paths, config: &Config, cmd: &ExportCmd) -> Result<ExitCod
             );
         }
         ExportCmd::Shift { from, to, out } => {
-            let f = super::export::parse_time(from)?;
+            let f = crate::ops::export::parse_time(from)?;
             let t = match to {
-                Some(t) => super::export::parse_time(t)?,
-                None => super::export::now_ms(),
+                Some(t) => crate::ops::export::parse_time(t)?,
+                None => crate::ops::export::now_ms(),
             };
             if t <= f {
                 bail!("--to must be after --from");
             }
-            let lines = super::export::shift_csv(&ledger, f, t, out)?;
+            let lines = crate::ops::export::shift_csv(&ledger, f, t, out)?;
             println!(
                 "wrote the shift report {} to {} ({} product(s))",
                 crate::ledger::format_ms(f) + " .. " + &crate::ledger::format_ms(t),
@@ -238,8 +239,9 @@ pub fn metrics(paths: &Paths, config: &Config, a: &MetricsArgs) -> Result<ExitCo
             .map_err(anyhow::Error::msg)?
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 9464))),
     };
-    let server = super::metrics::serve(listen, paths.ledger(), super::metrics::no_extra())
-        .context("metrics endpoint")?;
+    let server =
+        crate::ops::metrics::serve(listen, paths.ledger(), crate::ops::metrics::no_extra())
+            .context("metrics endpoint")?;
     println!("metrics on http://{}/metrics", server.addr());
     server.wait();
     Ok(ExitCode::SUCCESS)
