@@ -5,23 +5,21 @@
 //! rest introduced, a document refused whole returns its codes for a supervisor, and the simulator
 //! refuses what the registry refuses (keys out of order, crypto tails).
 
-mod support;
-
 use std::time::Duration;
 
-use labelstation::ledger::consignments::{ConsignmentStatus, Declaration};
-use labelstation::ledger::documents::DocumentStatus;
-use labelstation::ledger::{Actor, Ledger, StoreError};
-use labelstation::registry::client::XtraceClient;
-use labelstation::registry::sim::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
-use labelstation::registry::sync::{SyncEvent, SyncOptions, SyncReport, Syncer};
-use support::xtrace_client as client;
-use support::*;
+use labelstation_ledger::consignments::{ConsignmentStatus, Declaration};
+use labelstation_ledger::documents::DocumentStatus;
+use labelstation_ledger::{Actor, Ledger, StoreError};
+use labelstation_registry::client::XtraceClient;
+use labelstation_registry::sync::{SyncEvent, SyncOptions, SyncReport, Syncer};
+use labelstation_sim::registry::{Faults, Refusal, RegistrySim, SimCodeState, SimConfig};
+use labelstation_testkit::xtrace_client as client;
+use labelstation_testkit::*;
 
 const K: &str = "KZ-IMP-1";
 
 fn opts() -> SyncOptions {
-    support::consignment::quick_sync()
+    labelstation_testkit::consignment::quick_sync()
 }
 
 fn sync(l: &mut Ledger, sim: &RegistrySim, events: &mut Vec<SyncEvent>) -> SyncReport {
@@ -42,7 +40,7 @@ fn supervisor() -> Actor {
 }
 
 fn applied_consignment(dir: &std::path::Path, sim: &RegistrySim, n: u32, stray: usize) -> Ledger {
-    support::consignment::applied_consignment(dir, sim, K, n, stray)
+    labelstation_testkit::consignment::applied_consignment(dir, sim, K, n, stray)
 }
 
 fn introduced_in_sim(sim: &RegistrySim) -> usize {
@@ -158,14 +156,14 @@ fn a_document_whose_fate_is_unknown_waits_for_the_search_and_goes_again_only_aft
         l.consignment(K).unwrap().status,
         ConsignmentStatus::Introduced
     );
-    let audit = labelstation::ledger::audit::recent(l.connection(), 20).unwrap();
+    let audit = labelstation_ledger::audit::recent(l.connection(), 20).unwrap();
     assert!(audit.iter().any(|e| e.action == "document.no_trace"));
 }
 
 fn sync_result(
     l: &mut Ledger,
     sim: &RegistrySim,
-) -> Result<SyncReport, labelstation::registry::sync::SyncError> {
+) -> Result<SyncReport, labelstation_registry::sync::SyncError> {
     let actor = system();
     let mut c = client(sim);
     Syncer {
@@ -315,100 +313,6 @@ fn the_simulator_refuses_unsorted_keys_and_crypto_tails() {
     assert_eq!(snap.documents_received, 0);
 }
 
-/// Crash suite: `consignment submit` and the sync passes that follow it are killed with SIGKILL at a
-/// different moment of each round while the registry is slow and loses a tenth of its answers after
-/// doing the work; then the link stays up until every code is in circulation. No document is filed
-/// twice, no code introduced twice, and the ledger's invariants hold after every kill.
-#[test]
-fn sigkill_during_submit_and_its_follow_up_never_files_a_document_twice() {
-    let rounds: u64 = std::env::var("LABELSTATION_IMPORT_KILLS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(16);
-    let dir = tempfile::tempdir().unwrap();
-    let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
-    let n = 60;
-    let l = applied_consignment(dir.path(), &sim, n, 0);
-    drop(l);
-    sim.set_processing_delay(Duration::from_millis(300));
-    sim.set_faults(Faults {
-        latency: Duration::from_millis(15),
-        drop_after_commit_rate: 0.1,
-        ..Faults::default()
-    });
-    let cfg = station_config(
-        dir.path(),
-        &sim,
-        "[registry.report]\nimport_document_size = 5\nsettle_window_secs = 3\nwait_secs = 10\n",
-    );
-    let cmd = || station_with(dir.path(), &cfg, "2468");
-    let documents = || {
-        Ledger::open(&ledger_path(dir.path()), "station-1")
-            .unwrap()
-            .documents_of(K)
-            .unwrap()
-    };
-    let mut interrupted = 0;
-    for round in 0..rounds {
-        let args: &[&str] = if documents().is_empty() {
-            &["consignment", "submit", K]
-        } else {
-            &["sync", "--once"]
-        };
-        let mut child = cmd()
-            .args(args)
-            .stdout(std::process::Stdio::null())
-            .stderr(std::process::Stdio::null())
-            .spawn()
-            .unwrap();
-        std::thread::sleep(Duration::from_millis(30 + (round * 89) % 500));
-        if child.try_wait().unwrap().is_none() {
-            interrupted += 1;
-        }
-        let _ = child.kill();
-        let _ = child.wait();
-        let l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
-        assert_eq!(l.check_invariants().unwrap(), vec![], "round {round}");
-        let snap = sim.snapshot();
-        assert_eq!(snap.introduced_twice, 0, "round {round}");
-    }
-    eprintln!("import crash suite: {interrupted} of {rounds} runs killed mid-way");
-    assert!(
-        interrupted * 2 >= rounds,
-        "only {interrupted} of {rounds} kills hit a running command"
-    );
-    sim.set_faults(Faults::default());
-    for _ in 0..20 {
-        if documents().is_empty() {
-            let out = run(cmd().args(["consignment", "submit", K, "--no-send"]));
-            assert!(out.status.success(), "{}", stderr(&out));
-        }
-        let _ = run(cmd().args(["sync", "--once"]));
-        let l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
-        if l.consignment(K).unwrap().status == ConsignmentStatus::Introduced {
-            break;
-        }
-        // A document lost with no trace goes again only after the settle window.
-        std::thread::sleep(Duration::from_millis(500));
-    }
-    let l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
-    let c = l.consignment(K).unwrap();
-    assert_eq!(c.status, ConsignmentStatus::Introduced, "{c:?}");
-    assert_eq!(c.lines[0].introduced, u64::from(n));
-    let snap = sim.snapshot();
-    assert_eq!((snap.introduced, snap.introduced_twice), (n as usize, 0));
-    // Each document the ledger holds was taken by the registry once: as many documents received as
-    // the ledger has registry ids, and those ids all different.
-    let docs = l.documents_of(K).unwrap();
-    let ids: std::collections::BTreeSet<&str> = docs
-        .iter()
-        .filter_map(|d| d.registry_id.as_deref())
-        .collect();
-    assert_eq!(ids.len(), docs.len(), "{docs:?}");
-    assert_eq!(snap.documents_received, docs.len() as u64, "{docs:?}");
-    assert_eq!(l.check_invariants().unwrap(), vec![]);
-}
-
 /// Applied codes of the consignment, as full codes (the client cuts their tails).
 fn applied_codes(l: &Ledger) -> Vec<String> {
     l.connection()
@@ -423,8 +327,8 @@ fn applied_codes(l: &Ledger) -> Vec<String> {
 fn outcome_when_done(
     c: &mut XtraceClient,
     id: &str,
-) -> labelstation::registry::client::DocumentOutcome {
-    use labelstation::registry::client::{DocumentOutcome, Registry};
+) -> labelstation_registry::client::DocumentOutcome {
+    use labelstation_registry::client::{DocumentOutcome, Registry};
     for _ in 0..50 {
         match c.aggregation_outcome(id).unwrap() {
             DocumentOutcome::InProcess => std::thread::sleep(Duration::from_millis(20)),
@@ -440,7 +344,7 @@ fn outcome_when_done(
 /// capacity, a pair already in a box, an SSCC used before, a crypto tail.
 #[test]
 fn boxes_are_aggregated_once_and_imported_by_their_sscc() {
-    use labelstation::registry::client::{
+    use labelstation_registry::client::{
         AggregateSpec, AggregationMeta, DocumentOutcome, ImportMeta, Registry,
     };
     let dir = tempfile::tempdir().unwrap();
@@ -616,47 +520,4 @@ fn signed_in(sim: &RegistrySim) -> (reqwest::blocking::Client, String) {
         .unwrap();
     let token = token["accessToken"].as_str().unwrap().to_owned();
     (http, token)
-}
-
-/// While the running station's sync holds its claim, `consignment submit` writes the documents and
-/// leaves them to it: it says so and succeeds, and nothing reaches the registry from it.
-#[test]
-fn submit_leaves_the_documents_to_a_running_station() {
-    let dir = tempfile::tempdir().unwrap();
-    let sim = RegistrySim::start("127.0.0.1:0".parse().unwrap(), SimConfig::default()).unwrap();
-    drop(applied_consignment(dir.path(), &sim, 4, 0));
-    let cfg = station_config(dir.path(), &sim, "");
-    let cmd = || station_with(dir.path(), &cfg, "2468");
-    let _claim = labelstation::ledger::StationLock::acquire_sync(dir.path()).unwrap();
-    let out = run(cmd().args(["consignment", "submit", K]));
-    assert!(out.status.success(), "{}", stderr(&out));
-    assert!(
-        stdout(&out).contains("the running station's sync sends the documents"),
-        "{}",
-        stdout(&out)
-    );
-    let l = Ledger::open(&ledger_path(dir.path()), "station-1").unwrap();
-    let docs = l.documents_of(K).unwrap();
-    assert_eq!(docs.len(), 1);
-    assert_eq!((docs[0].codes, docs[0].status), (4, DocumentStatus::Queued));
-    assert_eq!(sim.snapshot().documents_received, 0);
-}
-
-/// A station config in `dir` pointed at `sim` (business place 7, then `extra` TOML), with the supervisor
-/// PIN 2468 set through the binary.
-fn station_config(dir: &std::path::Path, sim: &RegistrySim, extra: &str) -> std::path::PathBuf {
-    let cfg = dir.join("station.toml");
-    std::fs::write(
-        &cfg,
-        format!(
-            "[registry]\napi = \"xtrace\"\nurl = \"{}\"\n[registry.xtrace]\nlogin = \"station\"\nbusiness_place_id = 7\n{extra}",
-            sim.url()
-        ),
-    )
-    .unwrap();
-    let out = run(station_with(dir, &cfg, "2468")
-        .args(["supervisor", "set-pin"])
-        .env("LABELSTATION_NEW_PIN", "2468"));
-    assert!(out.status.success(), "{}", stderr(&out));
-    cfg
 }

@@ -7,16 +7,14 @@
 //!
 //! Rounds: `LABELSTATION_CRASH_ROUNDS` (default 200; use thousands for a long run).
 
-mod support;
-
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use labelstation::codes::CodeFormat;
-use labelstation::codes::generate::CodeGenerator;
-use labelstation::ledger::{Actor, CodeState, JobMode, Ledger, ScanProof};
-use support::*;
+use labelstation_codes::CodeFormat;
+use labelstation_codes::generate::CodeGenerator;
+use labelstation_ledger::{Actor, CodeState, JobMode, Ledger, ScanProof};
+use labelstation_testkit::*;
 
 const CHILD_DIR: &str = "LABELSTATION_CRASH_CHILD_DIR";
 const CHILD_SEED: &str = "LABELSTATION_CRASH_CHILD_SEED";
