@@ -1258,3 +1258,38 @@ fn a_pool_held_after_a_restore_is_told_as_such_and_nothing_prints() {
     assert_eq!(b["AVAILABLE"], 4, "the held codes stay in the pool, held");
     drop(events);
 }
+
+#[test]
+fn without_a_device_opener_only_the_label_changes_and_a_device_change_is_refused() {
+    use labelstation_station::settings::LabelConfig;
+    use labelstation_station::{DeviceChoice, SwitchError};
+    let dir = tempfile::tempdir().unwrap();
+    let (ledger, gtin, _) = ledger_with_codes(dir.path(), 6, 32);
+    // Opened without `with_choice`: the station has no way to open other devices.
+    let (mut st, _events, _vline) = station(ledger, quick_worker(0.0), quick_line());
+    let pins = PinStore::new(dir.path());
+    pins.set("2468").unwrap();
+    let sup = pins.check("2468", "lead").unwrap();
+    let running = st.device_choice();
+    let other_printer = DeviceChoice {
+        printer: "tcp://127.0.0.1:9".into(),
+        ..running.clone()
+    };
+    let err = st.apply_settings(&sup, &other_printer).unwrap_err();
+    assert!(matches!(err, SwitchError::NoOpener), "{err:?}");
+    assert!(err.to_string().contains("restart"), "{err}");
+    assert_eq!(st.device_choice(), running);
+    // Another template needs no device: it applies, and the next label is the new size.
+    let small = DeviceChoice {
+        label: LabelConfig {
+            template: "43x25".into(),
+            dpi: 203,
+        },
+        ..running.clone()
+    };
+    let done = st.apply_settings(&sup, &small).unwrap();
+    assert!(done.label && !done.printer && !done.scanner, "{done:?}");
+    assert_eq!(st.run(&gtin, Mode::Inline, 1).unwrap().verified, 1);
+    let last = String::from_utf8_lossy(sent_labels(&st).last().unwrap()).to_string();
+    assert!(!last.contains("^PW464"), "still the 58 mm label: {last}");
+}
