@@ -138,6 +138,11 @@ impl Ledger {
         })
     }
 
+    /// A code's second-sticker alerts, open or closed, oldest first.
+    pub fn sticker_alerts_of(&self, code: CodeId) -> Result<Vec<StickerAlert>, StoreError> {
+        self.sticker_alerts(&format!("WHERE code_id = {}", code.0))
+    }
+
     /// How many second-sticker alerts wait for a supervisor.
     pub fn open_sticker_alert_count(&self) -> Result<u64, StoreError> {
         self.count(

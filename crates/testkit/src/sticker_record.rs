@@ -6,9 +6,8 @@
 
 use std::collections::BTreeMap;
 
-use labelstation_ledger::Ledger;
+use labelstation_ledger::{CodeId, CodeState, Ledger};
 use labelstation_sim::printer::Sticker;
-use rusqlite::OptionalExtension;
 
 /// Review reasons that tell the supervisor a sticker of the code may exist (the ledger's keys).
 const STICKER_MAY_EXIST: &[&str] = &[
@@ -42,76 +41,70 @@ fn masked(code: &str) -> String {
 ///   attempt, a second print attempt, or a second-sticker alert;
 /// - every VERIFIED or REPORTED code came out of the printer at least once.
 pub fn check_stickers(ledger: &Ledger, stickers: &[Sticker]) -> StickerCheck {
-    let c = ledger.connection();
     let mut check = StickerCheck::default();
     for s in stickers {
         if let Some(code) = &s.code {
             *check.printed.entry(code.clone()).or_default() += 1;
         }
     }
+    // Every code the ledger holds, by its text, through the ledger's own reads (no SQL here).
+    let mut records = BTreeMap::new();
+    for state in CodeState::ALL {
+        for r in ledger.codes_in_state(state, u32::MAX).unwrap() {
+            records.insert(r.code.as_str().to_owned(), r);
+        }
+    }
+    let reason_keys: BTreeMap<CodeId, Option<String>> = ledger
+        .review_queue(u32::MAX)
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.id, i.reason_key))
+        .collect();
     for (code, &n) in &check.printed {
         let m = masked(code);
-        let row: Option<(i64, String, Option<String>)> = c
-            .query_row(
-                "SELECT id, state, reason_key FROM codes WHERE code = ?1",
-                [code],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()
-            .unwrap();
-        let Some((id, state, key)) = row else {
+        let Some(r) = records.get(code) else {
             panic!("the printer put out {m}…, a code the ledger does not know");
         };
-        match state.as_str() {
-            "PRINTED" | "VERIFIED" | "REPORTED" | "WRITTEN_OFF" => {}
-            "REJECTED" | "NEEDS_REVIEW" => {
-                let printed: bool = c
-                    .query_row(
-                        "SELECT EXISTS (SELECT 1 FROM code_events WHERE code_id = ?1 AND move = 'print')",
-                        [id],
-                        |r| r.get(0),
-                    )
-                    .unwrap();
+        match r.state {
+            CodeState::Printed
+            | CodeState::Verified
+            | CodeState::Reported
+            | CodeState::WrittenOff => {}
+            CodeState::Rejected | CodeState::NeedsReview => {
+                let printed = ledger.events(r.id).unwrap().iter().any(|e| e.mv == "print");
+                let key = reason_keys.get(&r.id).cloned().flatten();
                 let says = key
                     .as_deref()
                     .is_some_and(|k| STICKER_MAY_EXIST.contains(&k));
                 assert!(
                     printed || says,
-                    "a sticker of {m}… came out, but the code waits in review ({state}, {key:?}) as if none existed"
+                    "a sticker of {m}… came out, but the code waits in review ({}, {key:?}) as if none existed",
+                    r.state.as_str()
                 );
             }
-            other => panic!("a sticker of {m}… came out, but the ledger has the code {other}"),
+            other => panic!(
+                "a sticker of {m}… came out, but the ledger has the code {}",
+                other.as_str()
+            ),
         }
         if n > 1 {
             check.copies.push(code.clone());
-            let known: bool = c
-                .query_row(
-                    "SELECT (SELECT count(*) > 1 FROM print_attempts WHERE code_id = ?1)
-                         OR EXISTS (SELECT 1 FROM print_interruptions WHERE code_id = ?1)
-                         OR EXISTS (SELECT 1 FROM sticker_alerts WHERE code_id = ?1)",
-                    [id],
-                    |r| r.get(0),
-                )
-                .unwrap();
+            let known = ledger.copy_may_exist(r.id).unwrap()
+                || !ledger.sticker_alerts_of(r.id).unwrap().is_empty();
             assert!(
                 known,
                 "{n} stickers of {m}… came out, and the ledger knows of no copy"
             );
         }
     }
-    let applied: Vec<String> = c
-        .prepare("SELECT code FROM codes WHERE state IN ('VERIFIED', 'REPORTED')")
-        .unwrap()
-        .query_map([], |r| r.get(0))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
-    for code in applied {
-        assert!(
-            check.printed.contains_key(&code),
-            "{}… counts as applied, but no sticker of it ever came out",
-            masked(&code)
-        );
+    for (code, r) in &records {
+        if matches!(r.state, CodeState::Verified | CodeState::Reported) {
+            assert!(
+                check.printed.contains_key(code),
+                "{}… counts as applied, but no sticker of it ever came out",
+                masked(code)
+            );
+        }
     }
     check
 }
